@@ -1,0 +1,241 @@
+// Package cli is duet's command line: the script-friendly commands that share matrixsvc with the
+// terminal UI. Exit codes: 0 success, 1 failure (one line on stderr says what to do), 2 bad usage.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"duet/internal/paths"
+	"duet/matrixsvc"
+	"duet/store"
+)
+
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// Env is what the commands need from the outside world, so tests can run them in-process.
+type Env struct {
+	Dirs   paths.Dirs
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// ReadPassword prompts for a password without echo; nil when stdin is not a terminal.
+	ReadPassword func(prompt string) (string, error)
+	// RunUI starts the terminal UI (no command given). nil: print the help.
+	RunUI func(ctx context.Context, app *App) error
+	// Config for the service; zero value means matrixsvc.DefaultConfig().
+	Config *matrixsvc.Config
+}
+
+// App is one profile's opened session, for commands and the UI.
+type App struct {
+	Profile paths.Profile
+	Log     zerolog.Logger
+	Session *store.Session
+	Store   *store.Store
+	Svc     *matrixsvc.Service
+	logFile *os.File
+}
+
+// Close releases the store and the log file.
+func (a *App) Close() {
+	if a.Store != nil {
+		a.Store.Close()
+	}
+	if a.logFile != nil {
+		a.logFile.Close()
+	}
+}
+
+// usageError is bad usage: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const helpText = `duet: direct messages on Matrix, in your terminal
+
+Usage: duet [--profile NAME] [COMMAND]
+
+With no command, duet starts the terminal UI.
+
+Commands:
+  login --homeserver URL --user USER [--password-stdin]
+                              log in (USER: @local:server, or local with --homeserver)
+  logout                      end this session on the server and forget it here
+  whoami [--json]             who you are logged in as
+  dms [--json]                your contacts: user, name, chosen room, unread count
+  dms @user [--json]          every DM room shared with @user, best first
+  create-dm @user [--json]    create a new direct room with @user
+  send TARGET [TEXT] [--json] send to @user (finds or creates the DM) or !room;
+                              no TEXT or "-" reads standard input
+  messages TARGET [--limit N] [--json]
+                              recent messages of that DM, oldest first
+  invites [--json]            pending invites; direct ones marked with their inviter
+  accept ROOM_ID              join an invite (a direct one becomes a DM with its inviter)
+  decline ROOM_ID             reject an invite
+
+Options:
+  --profile NAME              keep several accounts apart (default: default)
+
+Exit status: 0 success, 1 failure, 2 bad usage.
+`
+
+// Run runs duet with the given arguments (without the program name) and returns the exit code.
+func Run(ctx context.Context, env Env, args []string) int {
+	code, err := run(ctx, env, args)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(env.Stderr, "duet: %s\nRun `duet --help` for usage.\n", ue.msg)
+			return exitUsage
+		}
+		fmt.Fprintf(env.Stderr, "duet: %s\n", oneLine(err))
+		return exitFail
+	}
+	return code
+}
+
+func oneLine(err error) string {
+	msg := matrixsvc.Explain(err)
+	return strings.ReplaceAll(msg, "\n", " ")
+}
+
+func run(ctx context.Context, env Env, args []string) (int, error) {
+	global := flag.NewFlagSet("duet", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	profile := global.String("profile", "default", "")
+	help := global.Bool("help", false, "")
+	global.BoolVar(help, "h", false, "")
+	if err := global.Parse(args); err != nil {
+		return 0, usagef("%v", err)
+	}
+	if *help {
+		fmt.Fprint(env.Stdout, helpText)
+		return exitOK, nil
+	}
+	prof, err := env.Dirs.ForProfile(*profile)
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		if env.RunUI == nil {
+			fmt.Fprint(env.Stdout, helpText)
+			return exitOK, nil
+		}
+		return 0, runUI(ctx, env, prof)
+	}
+	name, cmdArgs := rest[0], rest[1:]
+	switch name {
+	case "help":
+		fmt.Fprint(env.Stdout, helpText)
+		return exitOK, nil
+	case "login":
+		return exitOK, cmdLogin(ctx, env, prof, cmdArgs)
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return 0, usagef("unknown command %q", name)
+	}
+	opts, err := cmd.parse(cmdArgs)
+	if err != nil {
+		return 0, err
+	}
+	app, err := OpenApp(ctx, env, prof)
+	if err != nil {
+		return 0, err
+	}
+	defer app.Close()
+	if _, err := app.Svc.CatchUp(ctx); err != nil {
+		return 0, app.fail(err)
+	}
+	return exitOK, app.fail(cmd.run(ctx, env, app, opts))
+}
+
+func runUI(ctx context.Context, env Env, prof paths.Profile) error {
+	app, err := OpenApp(ctx, env, prof)
+	if err != nil && !errors.Is(err, errNotLoggedIn) {
+		return err
+	}
+	if app == nil {
+		app = &App{Profile: prof}
+	}
+	defer app.Close()
+	return env.RunUI(ctx, app)
+}
+
+var errNotLoggedIn = errors.New("not logged in: run `duet login --homeserver URL --user @you:server`")
+
+// OpenApp opens the profile's session, logger, store and service.
+func OpenApp(ctx context.Context, env Env, prof paths.Profile) (*App, error) {
+	log, logFile, err := openLog(prof)
+	if err != nil {
+		return nil, err
+	}
+	app := &App{Profile: prof, Log: log, logFile: logFile}
+	sess, err := store.LoadSession(prof.SessionFile())
+	if errors.Is(err, store.ErrNoSession) {
+		return app, errNotLoggedIn
+	} else if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.Session = sess
+	st, err := store.Open(ctx, prof.Database(), log)
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.Store = st
+	cfg := matrixsvc.DefaultConfig()
+	if env.Config != nil {
+		cfg = *env.Config
+	}
+	svc, err := matrixsvc.New(sess, st, log, cfg)
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.Svc = svc
+	return app, nil
+}
+
+// fail handles a rejected token: the session is marked logged out locally (the device ID is
+// kept so that the next login reuses the device) and the error says what to do.
+func (a *App) fail(err error) error {
+	if err == nil || !matrixsvc.IsLoggedOut(err) {
+		return err
+	}
+	a.Log.Warn().Msg("the homeserver rejected the access token; session marked logged out")
+	if a.Session != nil {
+		loggedOut := *a.Session
+		loggedOut.AccessToken = ""
+		_ = store.SaveSession(a.Profile.SessionFile(), &loggedOut)
+	}
+	return matrixsvc.ErrLoggedOut
+}
+
+func openLog(prof paths.Profile) (zerolog.Logger, *os.File, error) {
+	if err := paths.EnsurePrivate(prof.State); err != nil {
+		return zerolog.Nop(), nil, fmt.Errorf("create log dir: %w", err)
+	}
+	f, err := os.OpenFile(prof.LogFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return zerolog.Nop(), nil, fmt.Errorf("open log: %w", err)
+	}
+	log := zerolog.New(f).With().Timestamp().Str("profile", prof.Name).Logger().Level(zerolog.InfoLevel)
+	return log, f, nil
+}

@@ -1,0 +1,523 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/paths"
+	"duet/internal/sanitize"
+	"duet/matrixsvc"
+	"duet/store"
+)
+
+// opts are a command's parsed arguments.
+type opts struct {
+	json  bool
+	limit int
+	pos   []string
+}
+
+type command struct {
+	minPos, maxPos int
+	usage          string
+	flags          func(fs *flag.FlagSet, o *opts)
+	run            func(ctx context.Context, env Env, app *App, o *opts) error
+}
+
+var commands map[string]command
+
+func init() {
+	withJSON := func(fs *flag.FlagSet, o *opts) { fs.BoolVar(&o.json, "json", false, "") }
+	commands = map[string]command{
+		"logout":    {0, 0, "logout", nil, cmdLogout},
+		"whoami":    {0, 0, "whoami [--json]", withJSON, cmdWhoami},
+		"dms":       {0, 1, "dms [@user] [--json]", withJSON, cmdDMs},
+		"create-dm": {1, 1, "create-dm @user [--json]", withJSON, cmdCreateDM},
+		"send":      {1, 2, "send TARGET [TEXT] [--json]", withJSON, cmdSend},
+		"messages": {1, 1, "messages TARGET [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
+			withJSON(fs, o)
+			fs.IntVar(&o.limit, "limit", 20, "")
+		}, cmdMessages},
+		"invites": {0, 0, "invites [--json]", withJSON, cmdInvites},
+		"accept":  {1, 1, "accept ROOM_ID", nil, cmdAccept},
+		"decline": {1, 1, "decline ROOM_ID", nil, cmdDecline},
+	}
+}
+
+// parse accepts flags before, between and after the positional arguments ("--" ends flags).
+func (c command) parse(args []string) (*opts, error) {
+	o := &opts{}
+	fs := flag.NewFlagSet(c.usage, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c.flags != nil {
+		c.flags(fs, o)
+	}
+	if err := parseInterleaved(fs, args, &o.pos); err != nil {
+		return nil, usagef("%v (usage: duet %s)", err, c.usage)
+	}
+	if len(o.pos) < c.minPos || len(o.pos) > c.maxPos {
+		return nil, usagef("wrong number of arguments (usage: duet %s)", c.usage)
+	}
+	if o.limit < 0 || (o.limit == 0 && strings.HasPrefix(c.usage, "messages")) {
+		return nil, usagef("--limit must be a positive number")
+	}
+	return o, nil
+}
+
+func parseInterleaved(fs *flag.FlagSet, args []string, pos *[]string) error {
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return nil
+		}
+		// fs.Parse stops at the first positional or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			*pos = append(*pos, rest...)
+			return nil
+		}
+		*pos = append(*pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func matrixTo(room id.RoomID) string { return "https://matrix.to/#/" + string(room) }
+
+func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) error {
+	var homeserver, user string
+	var fromStdin bool
+	fs := flag.NewFlagSet("login", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&homeserver, "homeserver", "", "")
+	fs.StringVar(&user, "user", "", "")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "")
+	var pos []string
+	if err := parseInterleaved(fs, args, &pos); err != nil || len(pos) > 0 {
+		if err == nil {
+			err = fmt.Errorf("unexpected argument %q", pos[0])
+		}
+		return usagef("%v (usage: duet login --homeserver URL --user USER [--password-stdin])", err)
+	}
+	if user == "" {
+		return usagef("--user is required (usage: duet login --homeserver URL --user USER [--password-stdin])")
+	}
+	if !strings.HasPrefix(user, "@") && homeserver == "" {
+		return usagef("%q has no server: use --user @%s:example.org, or give --homeserver URL", user, user)
+	}
+	var password string
+	switch {
+	case fromStdin:
+		data, err := io.ReadAll(io.LimitReader(env.Stdin, 64<<10))
+		if err != nil {
+			return fmt.Errorf("read password: %w", err)
+		}
+		password = strings.TrimRight(string(data), "\r\n")
+	case env.ReadPassword != nil:
+		p, err := env.ReadPassword(fmt.Sprintf("Password for %s: ", user))
+		if err != nil {
+			return fmt.Errorf("read password: %w", err)
+		}
+		password = p
+	default:
+		return usagef("standard input is not a terminal: pass --password-stdin and pipe the password")
+	}
+	if password == "" {
+		return errors.New("empty password: nothing to log in with")
+	}
+	log, logFile, err := openLog(prof)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	// Reuse this profile's device when logging in again as the same user.
+	old, _ := store.LoadSession(prof.SessionFile())
+	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: homeserver, User: user, Password: password, DeviceID: reusableDevice(old, user)}, log)
+	if err != nil {
+		return err
+	}
+	if old != nil && old.UserID != sess.UserID {
+		// Another account's cache must not leak into this one.
+		_ = os.Remove(prof.Database())
+		_ = os.Remove(prof.Database() + "-wal")
+		_ = os.Remove(prof.Database() + "-shm")
+	}
+	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
+		return err
+	}
+	log.Info().Stringer("user_id", sess.UserID).Stringer("device_id", sess.DeviceID).Msg("logged in")
+	fmt.Fprintf(env.Stdout, "Logged in as %s (device %s) on %s.\n", sess.UserID, sess.DeviceID, sess.Homeserver)
+	return nil
+}
+
+func reusableDevice(old *store.Session, user string) id.DeviceID {
+	if old == nil || old.DeviceID == "" {
+		return ""
+	}
+	if string(old.UserID) == user || strings.HasPrefix(string(old.UserID), "@"+user+":") {
+		return old.DeviceID
+	}
+	return ""
+}
+
+func cmdLogout(ctx context.Context, env Env, app *App, o *opts) error {
+	if err := app.Svc.Logout(ctx); err != nil {
+		return err
+	}
+	app.Store.Close()
+	app.Store = nil
+	for _, f := range []string{app.Profile.SessionFile(), app.Profile.Database(), app.Profile.Database() + "-wal", app.Profile.Database() + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("logged out on the server, but could not remove %s: %w", f, err)
+		}
+	}
+	fmt.Fprintf(env.Stdout, "Logged out %s.\n", app.Session.UserID)
+	return nil
+}
+
+func cmdWhoami(ctx context.Context, env Env, app *App, o *opts) error {
+	user, device, err := app.Svc.Whoami(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(env.Stdout, map[string]string{"user_id": string(user), "device_id": string(device), "homeserver": app.Session.Homeserver})
+	}
+	fmt.Fprintf(env.Stdout, "%s (device %s) on %s\n", user, device, app.Session.Homeserver)
+	return nil
+}
+
+type contactJSON struct {
+	UserID       id.UserID   `json:"user_id"`
+	DisplayName  string      `json:"display_name"`
+	RoomID       id.RoomID   `json:"room_id"`
+	Unread       int         `json:"unread"`
+	LastActivity int64       `json:"last_activity"`
+	Rooms        []id.RoomID `json:"rooms"`
+	Pending      bool        `json:"pending_invite"`
+	InviteRooms  []id.RoomID `json:"invite_rooms,omitempty"`
+}
+
+type groupJSON struct {
+	RoomID       id.RoomID   `json:"room_id"`
+	Name         string      `json:"name"`
+	Users        []id.UserID `json:"users"`
+	MemberCount  int         `json:"member_count"`
+	Unread       int         `json:"unread"`
+	LastActivity int64       `json:"last_activity"`
+}
+
+func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
+	if len(o.pos) == 1 {
+		return cmdDMsWith(ctx, env, app, o)
+	}
+	list, err := app.Svc.Contacts(ctx, true)
+	if err != nil {
+		return err
+	}
+	contacts := make([]contactJSON, 0, len(list.Contacts))
+	for _, c := range list.Contacts {
+		contacts = append(contacts, contactJSON{
+			UserID: c.UserID, DisplayName: app.Svc.DisplayName(ctx, c.UserID, true), RoomID: c.Room,
+			Unread: c.Unread, LastActivity: c.LastActivity, Rooms: c.Rooms, Pending: c.Pending, InviteRooms: c.InviteRooms,
+		})
+	}
+	groups := make([]groupJSON, 0, len(list.Groups))
+	for _, g := range list.Groups {
+		groups = append(groups, groupJSON{RoomID: g.RoomID, Name: g.Name, Users: g.Users, MemberCount: g.MemberCount, Unread: g.Unread, LastActivity: g.LastActivity})
+	}
+	wellFormed, err := app.Svc.DirectWellFormed(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(env.Stdout, map[string]any{
+			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(list.NotesToSelf), "direct_well_formed": wellFormed,
+		})
+	}
+	if !wellFormed {
+		fmt.Fprintln(env.Stderr, "duet: warning: your m.direct account data is malformed; showing what can be read, and not changing it")
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tNAME\tROOM\tUNREAD")
+	for _, c := range contacts {
+		room := string(c.RoomID)
+		switch {
+		case c.Pending:
+			room = "(invite: " + string(c.InviteRooms[0]) + ")"
+		case room == "":
+			room = "(none: a new room will be created)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.UserID, sanitize.Line(c.DisplayName), room, c.Unread)
+	}
+	tw.Flush()
+	if len(groups) > 0 {
+		fmt.Fprintln(env.Stdout, "\nGroup DMs:")
+		tw = tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ROOM\tNAME\tMEMBERS\tUNREAD")
+		for _, g := range groups {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.RoomID, sanitize.Line(g.Name), g.MemberCount, g.Unread)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func parseUser(app *App, raw string) (id.UserID, error) {
+	return matrixsvc.ValidateUserID(app.Svc.Me(), raw)
+}
+
+func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
+	x, err := parseUser(app, o.pos[0])
+	if err != nil {
+		return err
+	}
+	rooms, err := app.Svc.DMRooms(ctx, x)
+	if err != nil {
+		return err
+	}
+	type roomJSON struct {
+		RoomID       id.RoomID `json:"room_id"`
+		MemberCount  int       `json:"member_count"`
+		OneToOne     bool      `json:"one_to_one"`
+		Chosen       bool      `json:"chosen"`
+		Listed       bool      `json:"listed_in_m_direct"`
+		OtherLeft    bool      `json:"other_left"`
+		LastActivity int64     `json:"last_activity"`
+		Link         string    `json:"link"`
+	}
+	out := make([]roomJSON, 0, len(rooms))
+	for _, r := range rooms {
+		out = append(out, roomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID)})
+	}
+	if o.json {
+		return printJSON(env.Stdout, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(env.Stdout, "No DM rooms with %s. `duet send %s TEXT` starts one.\n", x, x)
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tMEMBERS\t1:1\tLINK")
+	for _, r := range out {
+		one := "no"
+		if r.OneToOne {
+			one = "yes"
+		}
+		if r.Chosen {
+			one += " (chosen)"
+		}
+		if r.OtherLeft {
+			one += " (they left)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.RoomID, r.MemberCount, one, r.Link)
+	}
+	return tw.Flush()
+}
+
+func cmdCreateDM(ctx context.Context, env Env, app *App, o *opts) error {
+	x, err := parseUser(app, o.pos[0])
+	if err != nil {
+		return err
+	}
+	room, err := app.Svc.CreateDM(ctx, x)
+	if err = warnNotRecorded(env, err); err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(env.Stdout, map[string]any{"room_id": room, "user_id": x, "link": matrixTo(room)})
+	}
+	fmt.Fprintln(env.Stdout, room)
+	return nil
+}
+
+// target resolves @user (R5-R9, creating with R10-R12 when create) or !room.
+func target(ctx context.Context, app *App, raw string, create bool) (room id.RoomID, created bool, err error) {
+	switch {
+	case strings.HasPrefix(raw, "!"):
+		room, err := roomArg(raw)
+		return room, false, err
+	case strings.HasPrefix(raw, "@"):
+		x, err := parseUser(app, raw)
+		if err != nil {
+			return "", false, err
+		}
+		if create {
+			return app.Svc.OpenDM(ctx, x)
+		}
+		room, found, err := app.Svc.FindDM(ctx, x)
+		if err == nil && !found {
+			err = fmt.Errorf("no DM with %s yet: `duet send %s TEXT` starts one", x, x)
+		}
+		return room, false, err
+	default:
+		return "", false, usagef("%q is neither a user (@name:server) nor a room (!id:server)", raw)
+	}
+}
+
+func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
+	var text string
+	if len(o.pos) == 2 && o.pos[1] != "-" {
+		text = o.pos[1]
+	} else {
+		data, err := io.ReadAll(io.LimitReader(env.Stdin, 1<<20))
+		if err != nil {
+			return fmt.Errorf("read message from standard input: %w", err)
+		}
+		text = strings.TrimRight(string(data), "\n")
+	}
+	if strings.TrimSpace(text) == "" {
+		return usagef("nothing to send: give TEXT, or pipe it on standard input")
+	}
+	room, created, err := target(ctx, app, o.pos[0], true)
+	if err = warnNotRecorded(env, err); err != nil {
+		return err
+	}
+	evt, err := app.Svc.SendText(ctx, room, text, false, "")
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(env.Stdout, map[string]any{"room_id": room, "event_id": evt, "created_room": created})
+	}
+	fmt.Fprintf(env.Stdout, "%s\t%s\n", room, evt)
+	return nil
+}
+
+func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
+	room, _, err := target(ctx, app, o.pos[0], false)
+	if err != nil {
+		return err
+	}
+	msgs, err := app.Svc.Messages(ctx, room, o.limit)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		type msgJSON struct {
+			EventID   id.EventID `json:"event_id"`
+			Sender    id.UserID  `json:"sender"`
+			Timestamp int64      `json:"timestamp"`
+			Time      string     `json:"time"`
+			MsgType   string     `json:"msgtype,omitempty"`
+			Body      string     `json:"body"`
+			Encrypted bool       `json:"encrypted,omitempty"`
+		}
+		out := make([]msgJSON, 0, len(msgs))
+		for _, m := range msgs {
+			out = append(out, msgJSON{m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339), m.MsgType, m.Body, m.Encrypted})
+		}
+		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
+	}
+	for _, m := range msgs {
+		body := sanitize.Text(m.Body, true)
+		if m.Encrypted {
+			body = "[encrypted: duet cannot decrypt this yet]"
+		} else if m.MsgType == "m.emote" {
+			body = "* " + body
+		}
+		body = strings.ReplaceAll(body, "\n", "\n    ")
+		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)
+	}
+	return nil
+}
+
+func cmdInvites(ctx context.Context, env Env, app *App, o *opts) error {
+	invites, err := app.Svc.Invites(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		type inviteJSON struct {
+			RoomID  id.RoomID `json:"room_id"`
+			Inviter id.UserID `json:"inviter"`
+			Direct  bool      `json:"direct"`
+			Name    string    `json:"name"`
+		}
+		out := make([]inviteJSON, 0, len(invites))
+		for _, inv := range invites {
+			out = append(out, inviteJSON{inv.RoomID, inv.Inviter, inv.Direct, inv.Name})
+		}
+		return printJSON(env.Stdout, out)
+	}
+	if len(invites) == 0 {
+		fmt.Fprintln(env.Stdout, "No pending invites.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tKIND\tFROM\tNAME")
+	for _, inv := range invites {
+		kind := "room"
+		if inv.Direct {
+			kind = "direct"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.RoomID, kind, inv.Inviter, sanitize.Line(inv.Name))
+	}
+	return tw.Flush()
+}
+
+// warnNotRecorded turns "room created but m.direct not updated" into a warning: the room works.
+func warnNotRecorded(env Env, err error) error {
+	var nr *matrixsvc.NotRecordedError
+	if errors.As(err, &nr) {
+		fmt.Fprintf(env.Stderr, "duet: warning: %s\n", oneLine(err))
+		return nil
+	}
+	return err
+}
+
+func roomArg(raw string) (id.RoomID, error) {
+	if !strings.HasPrefix(raw, "!") || !strings.Contains(raw, ":") {
+		return "", usagef("%q is not a room ID: expected !opaque:server (see `duet invites`)", raw)
+	}
+	return id.RoomID(raw), nil
+}
+
+func cmdAccept(ctx context.Context, env Env, app *App, o *opts) error {
+	room, err := roomArg(o.pos[0])
+	if err != nil {
+		return err
+	}
+	if err := app.Svc.Accept(ctx, room); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Joined %s.\n", room)
+	return nil
+}
+
+func cmdDecline(ctx context.Context, env Env, app *App, o *opts) error {
+	room, err := roomArg(o.pos[0])
+	if err != nil {
+		return err
+	}
+	if err := app.Svc.Decline(ctx, room); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Declined %s.\n", room)
+	return nil
+}

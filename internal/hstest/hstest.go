@@ -1,0 +1,192 @@
+// Package hstest helps integration tests drive real accounts on the test homeserver: the "other
+// person" in a DM test is a plain mautrix client, never duet itself. Only tests import it.
+package hstest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/homeserver"
+)
+
+// Main starts one homeserver for a test package and runs its tests. Start failures fail the
+// package; only an explicit developer opt-out (never in CI) skips it.
+func Main(m interface{ Run() int }, srv **homeserver.Server) {
+	s, stop, err := homeserver.StartForTests()
+	if errors.Is(err, homeserver.ErrOptedOut) {
+		fmt.Println(err)
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: cannot start the test homeserver:", err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// Person is a real account driven by plain mautrix calls.
+type Person struct {
+	*homeserver.Account
+	ID     id.UserID
+	Client *mautrix.Client
+}
+
+// NewPerson registers a fresh account with a random localpart.
+func NewPerson(t testing.TB, srv *homeserver.Server, prefix, displayName string) *Person {
+	t.Helper()
+	ctx := context.Background()
+	acc, err := srv.Register(ctx, homeserver.RandomLocalpart(prefix), "pw-"+homeserver.RandomLocalpart("x"), displayName)
+	if err != nil {
+		t.Fatalf("register %s: %v", prefix, err)
+	}
+	cli, err := mautrix.NewClient(srv.URL, id.UserID(acc.UserID), acc.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli.DeviceID = id.DeviceID(acc.DeviceID)
+	return &Person{Account: acc, ID: id.UserID(acc.UserID), Client: cli}
+}
+
+// Ctx is a context for one test step.
+func Ctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// DirectRaw returns the person's m.direct content exactly as the server has it (nil if none).
+func (p *Person) DirectRaw(t testing.TB) []byte {
+	t.Helper()
+	var raw json.RawMessage
+	err := p.Client.GetAccountData(Ctx(t), event.AccountDataDirectChats.Type, &raw)
+	if errors.Is(err, mautrix.MNotFound) {
+		return nil
+	} else if err != nil {
+		t.Fatalf("get m.direct of %s: %v", p.ID, err)
+	}
+	return raw
+}
+
+// Direct returns the person's m.direct as a map, skipping entries that are not lists of strings
+// (fails the test when it is not an object).
+func (p *Person) Direct(t testing.TB) map[string][]string {
+	t.Helper()
+	raw := p.DirectRaw(t)
+	out := map[string][]string{}
+	if raw == nil {
+		return out
+	}
+	var entries map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		t.Fatalf("m.direct of %s is not an object: %s", p.ID, raw)
+	}
+	for user, list := range entries {
+		var rooms []string
+		if json.Unmarshal(list, &rooms) == nil {
+			out[user] = rooms
+		}
+	}
+	return out
+}
+
+// SetDirectRaw writes m.direct content as given.
+func (p *Person) SetDirectRaw(t testing.TB, raw string) {
+	t.Helper()
+	if err := p.Client.SetAccountData(Ctx(t), event.AccountDataDirectChats.Type, json.RawMessage(raw)); err != nil {
+		t.Fatalf("set m.direct of %s: %v", p.ID, err)
+	}
+}
+
+// CreateRoom creates a room with the given invitees; direct sets is_direct on the invites.
+func (p *Person) CreateRoom(t testing.TB, direct bool, invite ...id.UserID) id.RoomID {
+	t.Helper()
+	req := &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", Invite: invite, IsDirect: direct}
+	resp, err := p.Client.CreateRoom(Ctx(t), req)
+	if err != nil {
+		t.Fatalf("%s creates a room: %v", p.ID, err)
+	}
+	return resp.RoomID
+}
+
+// Join joins a room.
+func (p *Person) Join(t testing.TB, room id.RoomID) {
+	t.Helper()
+	if _, err := p.Client.JoinRoomByID(Ctx(t), room); err != nil {
+		t.Fatalf("%s joins %s: %v", p.ID, room, err)
+	}
+}
+
+// Leave leaves a room.
+func (p *Person) Leave(t testing.TB, room id.RoomID) {
+	t.Helper()
+	if _, err := p.Client.LeaveRoom(Ctx(t), room); err != nil {
+		t.Fatalf("%s leaves %s: %v", p.ID, room, err)
+	}
+}
+
+// Say sends a text message.
+func (p *Person) Say(t testing.TB, room id.RoomID, text string) id.EventID {
+	t.Helper()
+	resp, err := p.Client.SendText(Ctx(t), room, text)
+	if err != nil {
+		t.Fatalf("%s says %q in %s: %v", p.ID, text, room, err)
+	}
+	return resp.EventID
+}
+
+// Bodies returns the text bodies of the newest messages in a room, oldest first.
+func (p *Person) Bodies(t testing.TB, room id.RoomID) []string {
+	t.Helper()
+	resp, err := p.Client.Messages(Ctx(t), room, "", "", mautrix.DirectionBackward, &mautrix.FilterPart{Types: []event.Type{event.EventMessage}}, 50)
+	if err != nil {
+		t.Fatalf("%s reads %s: %v", p.ID, room, err)
+	}
+	var out []string
+	for i := len(resp.Chunk) - 1; i >= 0; i-- {
+		evt := resp.Chunk[i]
+		_ = evt.Content.ParseRaw(evt.Type)
+		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+// JoinedRooms lists the rooms the person is in.
+func (p *Person) JoinedRooms(t testing.TB) []id.RoomID {
+	t.Helper()
+	resp, err := p.Client.JoinedRooms(Ctx(t))
+	if err != nil {
+		t.Fatalf("joined rooms of %s: %v", p.ID, err)
+	}
+	return resp.JoinedRooms
+}
+
+// Eventually retries check until it returns "" or timeout passes, then fails with its last
+// complaint. The homeserver delivers events to other users' /sync with a small delay.
+func Eventually(t testing.TB, timeout time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,75 @@
+package matrixsvc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"maunium.net/go/mautrix"
+)
+
+var (
+	// ErrLoggedOut means the server rejected our access token (revoked, expired or logged out).
+	ErrLoggedOut = errors.New("logged out: run `duet login`")
+	// ErrUserNotFound means a user ID is well-formed but nobody has it (R12).
+	ErrUserNotFound = errors.New("no such user")
+	// ErrEncryptedRoom means a room needs end-to-end encryption, which this build cannot do yet.
+	ErrEncryptedRoom = errors.New("this room is end-to-end encrypted; duet cannot send to encrypted rooms yet")
+	// ErrNotDirectInvite is returned when accepting something that is not a pending invite.
+	ErrNoInvite = errors.New("no pending invite to that room: see `duet invites`")
+)
+
+// Explain turns an error from the service into one line that says what to do.
+func Explain(err error) string {
+	if err == nil {
+		return ""
+	}
+	switch {
+	case errors.Is(err, ErrLoggedOut), errors.Is(err, mautrix.MUnknownToken):
+		return ErrLoggedOut.Error()
+	case errors.Is(err, mautrix.MLimitExceeded):
+		var httpErr mautrix.HTTPError
+		if errors.As(err, &httpErr) && httpErr.RespError != nil {
+			if ms, ok := httpErr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
+				return fmt.Sprintf("the homeserver is rate-limiting requests: try again in %s", (time.Duration(ms) * time.Millisecond).Round(time.Second))
+			}
+		}
+		return "the homeserver is rate-limiting requests: try again in a minute"
+	}
+	var urlErr *url.Error
+	var netErr net.Error
+	if errors.As(err, &urlErr) || errors.As(err, &netErr) {
+		host := ""
+		if urlErr != nil {
+			if u, perr := url.Parse(urlErr.URL); perr == nil {
+				host = u.Scheme + "://" + u.Host
+			}
+		}
+		if host != "" {
+			return fmt.Sprintf("cannot reach the homeserver at %s (%v): check that it is up and the address is right", host, rootCause(err))
+		}
+		return fmt.Sprintf("cannot reach the homeserver (%v): check your connection", rootCause(err))
+	}
+	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) && httpErr.RespError != nil {
+		return fmt.Sprintf("the homeserver refused: %s (%s)", httpErr.RespError.Err, httpErr.RespError.ErrCode)
+	}
+	return err.Error()
+}
+
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+// IsLoggedOut reports whether err means the session is no longer valid.
+func IsLoggedOut(err error) bool {
+	return errors.Is(err, ErrLoggedOut) || errors.Is(err, mautrix.MUnknownToken)
+}

@@ -1,0 +1,65 @@
+package matrixsvc
+
+import (
+	"time"
+
+	"maunium.net/go/mautrix/id"
+)
+
+// Event is something that happened in the background, published on Service.Events.
+type Event interface{ isEvent() }
+
+// SyncState is the health of the sync loop.
+type SyncState int
+
+const (
+	SyncConnecting SyncState = iota // first request under way
+	SyncLive                        // caught up, long-polling
+	SyncOffline                     // the last request failed; retrying
+)
+
+func (s SyncState) String() string {
+	switch s {
+	case SyncLive:
+		return "live"
+	case SyncOffline:
+		return "offline"
+	default:
+		return "connecting"
+	}
+}
+
+// SyncStateChanged says the sync loop's health changed. Err and RetryIn are set when offline.
+type SyncStateChanged struct {
+	State   SyncState
+	Err     error
+	RetryIn time.Duration
+}
+
+// SyncApplied is one /sync response, coalesced: the UI refreshes once per sync, not per event.
+type SyncApplied struct {
+	DMListChanged bool      // m.direct, memberships, invites, names or activity changed
+	Messages      []Message // new messages, in timeline order
+}
+
+// LoggedOut says the server no longer accepts our access token.
+type LoggedOut struct{ Err error }
+
+// SyncFailed reports a panic or an unrecoverable error in the sync goroutine.
+type SyncFailed struct{ Err error }
+
+func (SyncStateChanged) isEvent() {}
+func (SyncApplied) isEvent()      {}
+func (LoggedOut) isEvent()        {}
+func (SyncFailed) isEvent()       {}
+
+// Message is one timeline message as the UI and the commands show it.
+type Message struct {
+	RoomID    id.RoomID
+	EventID   id.EventID
+	Sender    id.UserID
+	Timestamp time.Time
+	MsgType   string // m.text, m.emote, m.notice, ...; "" for undecryptable events
+	Body      string // as sent: the UI sanitizes before display
+	Encrypted bool   // an m.room.encrypted event we cannot read (yet)
+}

@@ -1,0 +1,91 @@
+package matrixsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/store"
+)
+
+// Invite is a pending invite to a room.
+type Invite struct {
+	RoomID    id.RoomID
+	Inviter   id.UserID
+	Direct    bool // our invite member event said is_direct (R4)
+	Name      string
+	Timestamp int64
+}
+
+// Invites lists pending invites, newest first.
+func (s *Service) Invites(ctx context.Context) ([]Invite, error) {
+	rooms, err := s.store.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Invite
+	for _, r := range rooms {
+		if r.Membership == string(event.MembershipInvite) {
+			out = append(out, Invite{RoomID: r.ID, Inviter: r.Inviter, Direct: r.DirectInvite, Name: r.Name, Timestamp: r.LastTS})
+		}
+	}
+	slices.SortFunc(out, func(a, b Invite) int {
+		if a.Timestamp != b.Timestamp {
+			return int(b.Timestamp - a.Timestamp)
+		}
+		return strings.Compare(string(a.RoomID), string(b.RoomID))
+	})
+	return out, nil
+}
+
+func (s *Service) pendingInvite(ctx context.Context, room id.RoomID) (*store.Room, error) {
+	r, err := s.store.Room(ctx, room)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Membership != string(event.MembershipInvite)) {
+		return nil, fmt.Errorf("%w (%s)", ErrNoInvite, room)
+	}
+	return r, err
+}
+
+// Accept joins an invited room. A direct invite is then recorded in m.direct under its inviter
+// (R16); m.direct is not touched for other invites.
+func (s *Service) Accept(ctx context.Context, room id.RoomID) error {
+	r, err := s.pendingInvite(ctx, room)
+	if err != nil {
+		return err
+	}
+	if _, err := s.cli.JoinRoomByID(ctx, room); err != nil {
+		return fmt.Errorf("join %s: %s", room, Explain(s.wrap(err)))
+	}
+	inviter, direct := r.Inviter, r.DirectInvite
+	r.Membership = string(event.MembershipJoin)
+	r.Inviter, r.DirectInvite = "", false
+	if err := s.store.PutRoom(ctx, r); err != nil {
+		return err
+	}
+	if direct && inviter != "" && inviter != s.me {
+		if err := s.assignDirect(ctx, room, inviter); err != nil {
+			return fmt.Errorf("joined %s but could not record it as a DM with %s: %w", room, inviter, err)
+		}
+	}
+	return nil
+}
+
+// Decline rejects an invite and forgets the room, leaving nothing behind; m.direct is not
+// written for an invite that was not accepted (R4).
+func (s *Service) Decline(ctx context.Context, room id.RoomID) error {
+	if _, err := s.pendingInvite(ctx, room); err != nil {
+		return err
+	}
+	if _, err := s.cli.LeaveRoom(ctx, room); err != nil {
+		return fmt.Errorf("decline %s: %s", room, Explain(s.wrap(err)))
+	}
+	if _, err := s.cli.ForgetRoom(ctx, room); err != nil {
+		s.log.Warn().Err(err).Stringer("room_id", room).Msg("forget after decline failed")
+	}
+	return s.store.DeleteRoom(ctx, room)
+}

@@ -1,0 +1,228 @@
+// Package matrixsvc is duet's Matrix side: login, the sync loop, the DM rules of
+// ../shared/DM-RULES.md, sending and history. It never imports the UI; the UI calls its
+// context-taking methods from commands and listens on Events.
+package matrixsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/singleflight"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"duet/store"
+)
+
+// Config holds the service's options.
+type Config struct {
+	// Encryption makes new DMs encrypted (R10). Off until duet can encrypt.
+	Encryption bool
+	// TimelineLimit is how many events per room each sync carries (a preview, not history).
+	TimelineLimit int
+	// DeviceName is shown in the user's device list.
+	DeviceName string
+}
+
+// DefaultConfig is what duet runs with unless configured otherwise.
+func DefaultConfig() Config {
+	return Config{TimelineLimit: 10, DeviceName: "duet"}
+}
+
+// Service owns the Matrix client, the local store and the sync loop of one logged-in account.
+type Service struct {
+	cli   *mautrix.Client
+	store *store.Store
+	log   zerolog.Logger
+	cfg   Config
+	me    id.UserID
+
+	events chan Event
+
+	syncMu    sync.Mutex // one /sync at a time: the stored token moves forward only
+	directMu  sync.Mutex // the one m.direct writer (R13)
+	creations singleflight.Group
+
+	// Rooms created by us whose m.direct record has been written, waiting for sync (R11).
+	pendingMu sync.Mutex
+	pending   map[id.RoomID]id.UserID
+}
+
+// New builds a service for a saved session. It does no network I/O.
+func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (*Service, error) {
+	cli, err := newClient(sess.Homeserver, log)
+	if err != nil {
+		return nil, err
+	}
+	cli.UserID = sess.UserID
+	cli.DeviceID = sess.DeviceID
+	cli.AccessToken = sess.AccessToken
+	cli.StateStore = st.State
+	if cfg.TimelineLimit <= 0 {
+		cfg.TimelineLimit = DefaultConfig().TimelineLimit
+	}
+	return &Service{
+		cli:     cli,
+		store:   st,
+		log:     log,
+		cfg:     cfg,
+		me:      sess.UserID,
+		events:  make(chan Event, 64),
+		pending: make(map[id.RoomID]id.UserID),
+	}, nil
+}
+
+func newClient(homeserver string, log zerolog.Logger) (*mautrix.Client, error) {
+	cli, err := mautrix.NewClient(homeserver, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("homeserver address %q: %w", homeserver, err)
+	}
+	cli.Log = log.With().Str("component", "mautrix").Logger()
+	cli.UserAgent = "duet/0.1 " + mautrix.DefaultUserAgent
+	cli.Client = &http.Client{Timeout: 90 * time.Second}
+	cli.DefaultHTTPRetries = 2
+	return cli, nil
+}
+
+// Me is the logged-in user.
+func (s *Service) Me() id.UserID { return s.me }
+
+// DeviceID is this session's device.
+func (s *Service) DeviceID() id.DeviceID { return s.cli.DeviceID }
+
+// Homeserver is the client-server API base URL.
+func (s *Service) Homeserver() string { return s.cli.HomeserverURL.String() }
+
+// Events is the stream of background events for the UI.
+func (s *Service) Events() <-chan Event { return s.events }
+
+func (s *Service) publish(ctx context.Context, evt Event) {
+	select {
+	case s.events <- evt:
+	case <-ctx.Done():
+	}
+}
+
+// LoginParams are what a password login needs.
+type LoginParams struct {
+	Homeserver string // base URL; empty: discovered from the user ID's server (.well-known)
+	User       string // @local:server, or local with Homeserver
+	Password   string
+	DeviceID   id.DeviceID // reuse this device when set
+	DeviceName string
+}
+
+// Login logs in with a password and returns the new session. It does not save it.
+func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Session, error) {
+	hs, localpart, err := resolveHomeserver(ctx, p.Homeserver, p.User)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := newClient(hs, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cli.Versions(ctx); err != nil {
+		if errors.As(err, new(mautrix.HTTPError)) && !isNetErr(err) {
+			return nil, fmt.Errorf("%s does not look like a Matrix homeserver: %s", hs, Explain(err))
+		}
+		return nil, errors.New(Explain(err))
+	}
+	name := p.DeviceName
+	if name == "" {
+		name = DefaultConfig().DeviceName
+	}
+	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
+		Type:                     mautrix.AuthTypePassword,
+		Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: localpart},
+		Password:                 p.Password,
+		DeviceID:                 p.DeviceID,
+		InitialDeviceDisplayName: name,
+	})
+	if err != nil {
+		if errors.Is(err, mautrix.MForbidden) || errors.Is(err, mautrix.MUserDeactivated) {
+			return nil, errors.New("login failed: wrong user ID or password")
+		}
+		return nil, fmt.Errorf("login failed: %s", Explain(err))
+	}
+	if resp.WellKnown != nil && resp.WellKnown.Homeserver.BaseURL != "" {
+		hs = resp.WellKnown.Homeserver.BaseURL
+	}
+	return &store.Session{
+		Homeserver:  strings.TrimRight(hs, "/"),
+		UserID:      resp.UserID,
+		DeviceID:    resp.DeviceID,
+		AccessToken: resp.AccessToken,
+	}, nil
+}
+
+// resolveHomeserver finds the client API for a login: the given URL, or .well-known discovery
+// from the user ID's server name. It returns the identifier to log in with.
+func resolveHomeserver(ctx context.Context, homeserver, user string) (hs, ident string, err error) {
+	user = strings.TrimSpace(user)
+	if user == "" {
+		return "", "", errors.New("no user given: pass --user @name:server")
+	}
+	if !strings.HasPrefix(user, "@") {
+		if homeserver == "" {
+			return "", "", fmt.Errorf("%q has no server: pass --user @%s:example.org, or --homeserver URL", user, user)
+		}
+		return homeserver, user, nil
+	}
+	uid := id.UserID(user)
+	_, server, perr := uid.Parse()
+	if perr != nil || server == "" {
+		return "", "", fmt.Errorf("%q is not a Matrix user ID: expected @name:server", user)
+	}
+	if homeserver != "" {
+		return homeserver, user, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	wk, derr := mautrix.DiscoverClientAPI(dctx, server)
+	if derr == nil && wk != nil && wk.Homeserver.BaseURL != "" {
+		return wk.Homeserver.BaseURL, user, nil
+	}
+	// No .well-known: the spec says to try the server name itself.
+	return "https://" + server, user, nil
+}
+
+func isNetErr(err error) bool {
+	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) {
+		return httpErr.Response == nil
+	}
+	return true
+}
+
+// Logout ends the session on the server. The caller removes it locally.
+func (s *Service) Logout(ctx context.Context) error {
+	_, err := s.cli.Logout(ctx)
+	if err != nil && !IsLoggedOut(err) {
+		return fmt.Errorf("log out: %s", Explain(err))
+	}
+	return nil
+}
+
+// Whoami asks the server who our token belongs to.
+func (s *Service) Whoami(ctx context.Context) (id.UserID, id.DeviceID, error) {
+	resp, err := s.cli.Whoami(ctx)
+	if err != nil {
+		return "", "", s.wrap(err)
+	}
+	return resp.UserID, resp.DeviceID, nil
+}
+
+// wrap turns a token rejection into ErrLoggedOut and keeps everything else.
+func (s *Service) wrap(err error) error {
+	if err != nil && errors.Is(err, mautrix.MUnknownToken) {
+		return fmt.Errorf("%w (%v)", ErrLoggedOut, err)
+	}
+	return err
+}

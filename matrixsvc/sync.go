@@ -1,0 +1,403 @@
+package matrixsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/store"
+)
+
+const (
+	keyNextBatch  = "next_batch"
+	keyFilterID   = "filter_id"
+	keyFilterBody = "filter_body"
+	// The unstable name of m.member_hints that Element uses.
+	functionalMembersType = "io.element.functional_members"
+	memberHintsType       = "m.member_hints"
+)
+
+var evtTypeMemberHints = event.Type{Type: memberHintsType, Class: event.StateEventType}
+var evtTypeFunctionalMembers = event.Type{Type: functionalMembersType, Class: event.StateEventType}
+
+// syncFilter keeps /sync small with thousands of DMs: lazy-loaded members, a short timeline per
+// room (a preview; history comes from /messages), no presence.
+func (s *Service) syncFilter() *mautrix.Filter {
+	return &mautrix.Filter{
+		Presence: &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}},
+		Room: &mautrix.RoomFilter{
+			State:     &mautrix.FilterPart{LazyLoadMembers: true},
+			Timeline:  &mautrix.FilterPart{LazyLoadMembers: true, Limit: s.cfg.TimelineLimit},
+			Ephemeral: &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}},
+		},
+	}
+}
+
+func (s *Service) filterID(ctx context.Context) (string, error) {
+	want, _ := json.Marshal(s.syncFilter())
+	fid, err := s.store.Get(ctx, keyFilterID)
+	if err != nil {
+		return "", err
+	}
+	// A changed filter (a new duet version) is uploaded again.
+	if body, err := s.store.Get(ctx, keyFilterBody); err == nil && fid != "" && body == string(want) {
+		return fid, nil
+	}
+	resp, err := s.cli.CreateFilter(ctx, s.syncFilter())
+	if err != nil {
+		return "", s.wrap(err)
+	}
+	if err := s.store.Set(ctx, keyFilterID, resp.FilterID); err != nil {
+		return "", err
+	}
+	if err := s.store.Set(ctx, keyFilterBody, string(want)); err != nil {
+		return "", err
+	}
+	return resp.FilterID, nil
+}
+
+// CatchUp makes one /sync request from the stored position without waiting for new events, and
+// applies it. Every command starts with it.
+func (s *Service) CatchUp(ctx context.Context) (SyncApplied, error) {
+	return s.syncOnce(ctx, 0)
+}
+
+func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncApplied, error) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	fid, err := s.filterID(ctx)
+	if err != nil {
+		return SyncApplied{}, err
+	}
+	since, err := s.store.Get(ctx, keyNextBatch)
+	if err != nil {
+		return SyncApplied{}, err
+	}
+	resp, accountData, err := s.syncRequest(ctx, mautrix.ReqSync{
+		Timeout:  int(timeout / time.Millisecond),
+		Since:    since,
+		FilterID: fid,
+	})
+	if err != nil {
+		return SyncApplied{}, s.wrap(err)
+	}
+	var applied SyncApplied
+	err = s.store.Txn(ctx, func(ctx context.Context) error {
+		var err error
+		applied, err = s.applySync(ctx, resp, accountData, since == "")
+		if err != nil {
+			return err
+		}
+		return s.store.Set(ctx, keyNextBatch, resp.NextBatch)
+	})
+	if err != nil {
+		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
+	}
+	return applied, nil
+}
+
+// Run is the sync loop: long-polls /sync until ctx ends, publishing one SyncApplied per
+// response and SyncStateChanged on every change of health. It retries with backoff when the
+// server is unreachable and stops with LoggedOut when the token is rejected.
+func (s *Service) Run(ctx context.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("sync loop panicked")
+			s.publish(ctx, SyncFailed{Err: fmt.Errorf("sync stopped after an internal error: %v", r)})
+		}
+	}()
+	state := SyncConnecting
+	s.publish(ctx, SyncStateChanged{State: state})
+	backoff := time.Second
+	timeout := time.Duration(0) // the first request returns at once, so the UI fills quickly
+	for ctx.Err() == nil {
+		applied, err := s.syncOnce(ctx, timeout)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if IsLoggedOut(err) {
+				s.publish(ctx, LoggedOut{Err: err})
+				return
+			}
+			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
+			if errors.Is(err, mautrix.MLimitExceeded) {
+				backoff = max(backoff, 10*time.Second)
+			}
+			state = SyncOffline
+			s.publish(ctx, SyncStateChanged{State: state, Err: errors.New(Explain(err)), RetryIn: backoff})
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		timeout = 30 * time.Second
+		if state != SyncLive {
+			state = SyncLive
+			s.publish(ctx, SyncStateChanged{State: state})
+		}
+		if applied.DMListChanged || len(applied.Messages) > 0 {
+			s.publish(ctx, applied)
+		}
+	}
+}
+
+// applySync records one /sync response: account data, room summaries, state (through mautrix's
+// state store) and the newest message of each room. It runs inside one transaction.
+func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, initial bool) (SyncApplied, error) {
+	var out SyncApplied
+	for _, evtType := range []string{event.AccountDataDirectChats.Type, event.AccountDataIgnoredUserList.Type} {
+		if content, ok := accountData[evtType]; ok {
+			if err := s.store.SetAccountData(ctx, evtType, content); err != nil {
+				return out, err
+			}
+			out.DMListChanged = true
+		}
+	}
+	for roomID, room := range resp.Rooms.Join {
+		msgs, changed, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline.Events, room.UnreadNotifications)
+		if err != nil {
+			return out, err
+		}
+		out.Messages = append(out.Messages, msgs...)
+		out.DMListChanged = out.DMListChanged || changed
+		s.pendingMu.Lock()
+		delete(s.pending, roomID)
+		s.pendingMu.Unlock()
+	}
+	for roomID, room := range resp.Rooms.Leave {
+		_, changed, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline.Events, nil)
+		if err != nil {
+			return out, err
+		}
+		out.DMListChanged = out.DMListChanged || changed
+	}
+	for roomID, room := range resp.Rooms.Invite {
+		if err := s.applyInvite(ctx, roomID, room.State.Events); err != nil {
+			return out, err
+		}
+		out.DMListChanged = true
+	}
+	if initial {
+		out.DMListChanged = true
+	}
+	return out, nil
+}
+
+func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, error) {
+	r, err := s.store.Room(ctx, roomID)
+	if errors.Is(err, store.ErrNotFound) {
+		return &store.Room{ID: roomID}, nil
+	}
+	return r, err
+}
+
+func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
+	state, timeline []*event.Event, unread *mautrix.UnreadNotificationCounts) ([]Message, bool, error) {
+	r, err := s.loadRoom(ctx, roomID)
+	if err != nil {
+		return nil, false, err
+	}
+	before := *r
+	r.Membership = string(membership)
+	// Left rooms are only known by their last events; invites are cleared once joined.
+	r.Inviter, r.DirectInvite = "", false
+	if summary.JoinedMemberCount != nil {
+		r.JoinedCount = *summary.JoinedMemberCount
+	}
+	if summary.InvitedMemberCount != nil {
+		r.InvitedCount = *summary.InvitedMemberCount
+	}
+	if summary.Heroes != nil {
+		r.Heroes = summary.Heroes
+	}
+	if unread != nil {
+		r.Unread = unread.NotificationCount
+		r.Highlight = unread.HighlightCount
+	}
+	for _, evt := range state {
+		s.applyState(ctx, r, evt)
+	}
+	var msgs []Message
+	for _, evt := range timeline {
+		evt.RoomID = roomID
+		if evt.StateKey != nil {
+			s.applyState(ctx, r, evt)
+			if evt.Type == event.StateMember && evt.GetStateKey() == s.me.String() {
+				if c, ok := evt.Content.Parsed.(*event.MemberEventContent); ok {
+					r.Membership = string(c.Membership)
+				}
+			}
+		}
+		if countsAsActivity(evt) && evt.Timestamp > r.LastTS {
+			r.LastTS = evt.Timestamp
+		}
+		if msg, ok := toMessage(evt); ok {
+			msgs = append(msgs, msg)
+			r.Preview, r.PreviewSender = msg.Body, msg.Sender
+			if msg.Encrypted {
+				r.Preview = ""
+			}
+		}
+	}
+	if err := s.store.PutRoom(ctx, r); err != nil {
+		return nil, false, err
+	}
+	changed := !sameRoom(&before, r)
+	return msgs, changed, nil
+}
+
+// applyState records a state event in mautrix's state store and in the room summary.
+func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Event) {
+	evt.RoomID = r.ID
+	if evt.Content.Parsed == nil {
+		_ = evt.Content.ParseRaw(evt.Type)
+	}
+	mautrix.UpdateStateStore(ctx, s.store.State, evt)
+	switch evt.Type.Type {
+	case event.StateRoomName.Type:
+		if c, ok := evt.Content.Parsed.(*event.RoomNameEventContent); ok {
+			r.Name = c.Name
+		}
+	case event.StateTombstone.Type:
+		if c, ok := evt.Content.Parsed.(*event.TombstoneEventContent); ok {
+			r.Tombstone = c.ReplacementRoom
+		}
+	case event.StateCreate.Type:
+		if c, ok := evt.Content.Parsed.(*event.CreateEventContent); ok && c.Predecessor != nil {
+			r.Predecessor = c.Predecessor.RoomID
+		}
+		if r.LastTS == 0 {
+			r.LastTS = evt.Timestamp
+		}
+	case memberHintsType, functionalMembersType:
+		var hints struct {
+			ServiceMembers []id.UserID `json:"service_members"`
+		}
+		if json.Unmarshal(evt.Content.VeryRaw, &hints) == nil {
+			r.ServiceMembers = hints.ServiceMembers
+		}
+	case event.StateMember.Type:
+		if evt.GetStateKey() == s.me.String() {
+			if c, ok := evt.Content.Parsed.(*event.MemberEventContent); ok {
+				r.Membership = string(c.Membership)
+			}
+		}
+	}
+}
+
+// countsAsActivity: messages and membership changes move a conversation up the list; profile
+// changes (a member event whose membership did not change) do not.
+func countsAsActivity(evt *event.Event) bool {
+	if evt.Type != event.StateMember {
+		return true
+	}
+	c, ok := evt.Content.Parsed.(*event.MemberEventContent)
+	if !ok {
+		return false
+	}
+	if evt.Unsigned.PrevContent != nil {
+		_ = evt.Unsigned.PrevContent.ParseRaw(event.StateMember)
+		if prev, ok := evt.Unsigned.PrevContent.Parsed.(*event.MemberEventContent); ok && prev.Membership == c.Membership {
+			return false
+		}
+	}
+	return true
+}
+
+func toMessage(evt *event.Event) (Message, bool) {
+	msg := Message{
+		RoomID:    evt.RoomID,
+		EventID:   evt.ID,
+		Sender:    evt.Sender,
+		Timestamp: time.UnixMilli(evt.Timestamp),
+	}
+	switch evt.Type {
+	case event.EventEncrypted:
+		msg.Encrypted = true
+		return msg, true
+	case event.EventMessage:
+		if evt.Content.Parsed == nil {
+			_ = evt.Content.ParseRaw(evt.Type)
+		}
+		c, ok := evt.Content.Parsed.(*event.MessageEventContent)
+		if !ok || evt.Unsigned.RedactedBecause != nil {
+			return msg, false
+		}
+		msg.MsgType = string(c.MsgType)
+		msg.Body = c.Body
+		if c.NewContent != nil { // an edit: shown by the edits feature, not as a new message
+			return msg, false
+		}
+		return msg, true
+	}
+	return msg, false
+}
+
+func (s *Service) applyInvite(ctx context.Context, roomID id.RoomID, state []*event.Event) error {
+	r, err := s.loadRoom(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	r.Membership = string(event.MembershipInvite)
+	for _, evt := range state {
+		evt.RoomID = roomID
+		if evt.Content.Parsed == nil {
+			_ = evt.Content.ParseRaw(evt.Type)
+		}
+		switch evt.Type.Type {
+		case event.StateRoomName.Type:
+			if c, ok := evt.Content.Parsed.(*event.RoomNameEventContent); ok {
+				r.Name = c.Name
+			}
+		case event.StateMember.Type:
+			if evt.GetStateKey() != s.me.String() {
+				continue
+			}
+			c, ok := evt.Content.Parsed.(*event.MemberEventContent)
+			if !ok || c.Membership != event.MembershipInvite {
+				continue
+			}
+			r.Inviter = evt.Sender
+			r.DirectInvite = c.IsDirect
+			if evt.Timestamp > 0 {
+				r.LastTS = evt.Timestamp
+			}
+		}
+	}
+	if r.LastTS == 0 {
+		r.LastTS = time.Now().UnixMilli()
+	}
+	return s.store.PutRoom(ctx, r)
+}
+
+func sameRoom(a, b *store.Room) bool {
+	if a.Membership != b.Membership || a.Name != b.Name || a.LastTS != b.LastTS || a.JoinedCount != b.JoinedCount ||
+		a.InvitedCount != b.InvitedCount || a.Unread != b.Unread || a.Highlight != b.Highlight ||
+		a.Tombstone != b.Tombstone || a.Preview != b.Preview || a.Inviter != b.Inviter ||
+		len(a.Heroes) != len(b.Heroes) || len(a.ServiceMembers) != len(b.ServiceMembers) {
+		return false
+	}
+	for i := range a.Heroes {
+		if a.Heroes[i] != b.Heroes[i] {
+			return false
+		}
+	}
+	for i := range a.ServiceMembers {
+		if a.ServiceMembers[i] != b.ServiceMembers[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// FetchedMembers returns the full member lists of every room whose members were fetched from
+// the server (and kept current by sync since), in one query: the contacts list needs them for
+// thousands of rooms at once.
+func (s *Store) FetchedMembers(ctx context.Context) (map[id.RoomID]map[id.UserID]event.Membership, error) {
+	rows, err := s.db.Query(ctx, `
+		SELECT p.room_id, p.user_id, p.membership FROM mx_user_profile p
+		JOIN mx_room_state r ON r.room_id = p.room_id
+		WHERE r.members_fetched`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[id.RoomID]map[id.UserID]event.Membership)
+	for rows.Next() {
+		var room id.RoomID
+		var user id.UserID
+		var membership event.Membership
+		if err := rows.Scan(&room, &user, &membership); err != nil {
+			return nil, err
+		}
+		if out[room] == nil {
+			out[room] = make(map[id.UserID]event.Membership)
+		}
+		out[room][user] = membership
+	}
+	return out, rows.Err()
+}
+
+// DisplayName returns the newest display name we have seen for a user in any room ("" if none).
+func (s *Store) DisplayName(ctx context.Context, user id.UserID) (string, error) {
+	var name string
+	err := s.db.QueryRow(ctx, `SELECT displayname FROM mx_user_profile
+		WHERE user_id=$1 AND displayname<>'' LIMIT 1`, user).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}

@@ -1,0 +1,102 @@
+// Package store is duet's local persistence: the saved session (a JSON file only the user can
+// read) and one SQLite database per profile holding the sync position, account data, a summary of
+// every room we have seen, and mautrix's own state store (members, encryption, create events).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, as mautrix's stores use it
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/dbutil"
+	"maunium.net/go/mautrix/sqlstatestore"
+)
+
+// Store is one profile's database.
+type Store struct {
+	db    *dbutil.Database
+	State *sqlstatestore.SQLStateStore
+}
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	uri := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	raw, err := sql.Open("sqlite3", uri)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// Every later file created in the data dir is private, the database included.
+	if err := raw.PingContext(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	_ = os.Chmod(path, 0o600)
+	db, err := dbutil.NewWithDB(raw, "sqlite3")
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	dblog := dbutil.ZeroLogger(log.With().Str("component", "db").Logger())
+	db.Log = dblog
+	own := db.Child("duet_version", upgrades, dblog)
+	if err := own.Upgrade(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("upgrade database: %w", err)
+	}
+	state := sqlstatestore.NewSQLStateStore(db, dblog, false)
+	if err := state.Upgrade(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("upgrade state store: %w", err)
+	}
+	return &Store{db: db, State: state}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.RawDB.Close() }
+
+// DB exposes the database for stores that keep their own tables in it (mautrix's crypto store).
+func (s *Store) DB() *dbutil.Database { return s.db }
+
+var upgrades = dbutil.BuildUpgradeTable().WithRaw(0, 1, 1, "duet tables", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, `
+CREATE TABLE duet_kv (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE duet_account_data (
+	type    TEXT PRIMARY KEY,
+	content BLOB NOT NULL
+);
+CREATE TABLE duet_room (
+	room_id         TEXT PRIMARY KEY,
+	membership      TEXT NOT NULL DEFAULT '',
+	name            TEXT NOT NULL DEFAULT '',
+	last_ts         INTEGER NOT NULL DEFAULT 0,
+	joined_count    INTEGER NOT NULL DEFAULT 0,
+	invited_count   INTEGER NOT NULL DEFAULT 0,
+	heroes          TEXT NOT NULL DEFAULT '[]',
+	unread          INTEGER NOT NULL DEFAULT 0,
+	highlight       INTEGER NOT NULL DEFAULT 0,
+	inviter         TEXT NOT NULL DEFAULT '',
+	direct_invite   INTEGER NOT NULL DEFAULT 0,
+	service_members TEXT NOT NULL DEFAULT '[]',
+	tombstone       TEXT NOT NULL DEFAULT '',
+	predecessor     TEXT NOT NULL DEFAULT '',
+	preview         TEXT NOT NULL DEFAULT '',
+	preview_sender  TEXT NOT NULL DEFAULT ''
+);
+`)
+		return err
+	}).Finish()
+
+// ErrNotFound is returned for absent keys.
+var ErrNotFound = errors.New("not found")
