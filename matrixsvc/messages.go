@@ -3,7 +3,6 @@ package matrixsvc
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"maunium.net/go/mautrix"
@@ -44,31 +43,21 @@ func (s *Service) Messages(ctx context.Context, room id.RoomID, limit int) ([]Me
 	if limit <= 0 {
 		limit = 20
 	}
-	from, err := s.store.Get(ctx, keyNextBatch)
-	if err != nil {
-		return nil, err
-	}
-	filter := &mautrix.FilterPart{
-		LazyLoadMembers: true,
-		Types:           []event.Type{event.EventMessage, event.EventEncrypted},
-	}
 	var out []Message
+	from := ""
 	for pages := 0; len(out) < limit && pages < 20; pages++ {
-		resp, err := s.cli.Messages(ctx, room, from, "", mautrix.DirectionBackward, filter, min(limit-len(out)+5, 100))
+		page, next, err := s.History(ctx, room, from, min(limit-len(out)+5, 100))
 		if err != nil {
-			return nil, fmt.Errorf("history of %s: %s", room, Explain(s.wrap(err)))
+			return nil, err
 		}
-		for _, evt := range resp.Chunk {
-			evt.RoomID = room
-			if msg, ok := toMessage(evt); ok && len(out) < limit {
-				out = append(out, msg)
-			}
-		}
-		if resp.End == "" || len(resp.Chunk) == 0 {
+		out = append(page, out...)
+		if next == "" {
 			break
 		}
-		from = resp.End
+		from = next
 	}
-	slices.Reverse(out)
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
 	return out, nil
 }

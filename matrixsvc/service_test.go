@@ -1,0 +1,252 @@
+package matrixsvc
+
+import (
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/homeserver"
+	"duet/internal/hstest"
+	"duet/store"
+)
+
+var hs *homeserver.Server
+
+func TestMain(m *testing.M) { hstest.Main(m, &hs) }
+
+// newService logs p in through Login and opens a service on a fresh store; homeserverURL
+// overrides the server address (a proxy in front of it).
+func newService(t *testing.T, p *hstest.Person, homeserverURL string) *Service {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	sess, err := Login(ctx, LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("login %s: %v", p.ID, err)
+	}
+	if homeserverURL != "" {
+		sess.Homeserver = homeserverURL
+	}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := New(sess, st, zerolog.Nop(), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// runLoop starts the sync loop and returns a function that waits for an event matching want.
+func runLoop(t *testing.T, svc *Service) func(what string, want func(Event) bool) Event {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return func(what string, want func(Event) bool) Event {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case evt := <-svc.Events():
+				if want(evt) {
+					return evt
+				}
+			case <-timeout:
+				t.Fatalf("no event: %s", what)
+				return nil
+			}
+		}
+	}
+}
+
+func contactOf(t *testing.T, svc *Service, user id.UserID) *ContactView {
+	t.Helper()
+	ov, err := svc.Overview(hstest.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ov.Contacts {
+		if ov.Contacts[i].UserID == user {
+			return &ov.Contacts[i]
+		}
+	}
+	return nil
+}
+
+// The sync loop brings a new DM invite and then its messages to the UI without any request
+// from it, one coalesced event per sync.
+func TestRunPublishesNewDMAndMessages(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	next := runLoop(t, svc)
+	next("sync goes live", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
+
+	room := bob.CreateRoom(t, true, alice.ID)
+	next("the invite arrives", func(e Event) bool {
+		s, ok := e.(SyncApplied)
+		if !ok || !s.DMListChanged {
+			return false
+		}
+		c := contactOf(t, svc, bob.ID)
+		return c != nil && c.Pending && slices.Equal(c.InviteRooms, []id.RoomID{room})
+	})
+	if err := svc.Accept(hstest.Ctx(t), room); err != nil {
+		t.Fatal(err)
+	}
+	bob.Say(t, room, "hi alice")
+	evt := next("bob's message arrives", func(e Event) bool {
+		s, ok := e.(SyncApplied)
+		return ok && slices.ContainsFunc(s.Messages, func(m Message) bool { return m.Body == "hi alice" })
+	})
+	for _, m := range evt.(SyncApplied).Messages {
+		if m.Body == "hi alice" && (m.Sender != bob.ID || m.RoomID != room || m.EventID == "") {
+			t.Fatalf("message fields: %+v", m)
+		}
+	}
+	c := contactOf(t, svc, bob.ID)
+	if c == nil || c.Pending || c.Room != room || c.Preview.Body != "hi alice" || c.DisplayName != "Bob" {
+		t.Fatalf("contact after the message: %+v", c)
+	}
+	// History pages run backwards from the newest message.
+	msgs, _, err := svc.History(hstest.Ctx(t), room, "", 10)
+	if err != nil || len(msgs) == 0 || msgs[len(msgs)-1].Body != "hi alice" {
+		t.Fatalf("history: %+v, %v", msgs, err)
+	}
+}
+
+// R10 "at most one creation per contact in flight": two concurrent opens make one room.
+func TestConcurrentOpenDMCreatesOneRoom(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	if _, err := svc.CatchUp(hstest.Ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	rooms := make([]id.RoomID, 3)
+	for i := range rooms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			room, _, err := svc.OpenDM(hstest.Ctx(t), bob.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			rooms[i] = room
+		}()
+	}
+	wg.Wait()
+	if rooms[0] == "" || rooms[1] != rooms[0] || rooms[2] != rooms[0] {
+		t.Fatalf("concurrent opens gave %v", rooms)
+	}
+	if joined := alice.JoinedRooms(t); len(joined) != 1 {
+		t.Fatalf("alice is in %d rooms, want 1", len(joined))
+	}
+}
+
+// A revoked token stops the loop with LoggedOut.
+func TestRunReportsLoggedOut(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	svc := newService(t, alice, "")
+	next := runLoop(t, svc)
+	next("sync goes live", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
+	if _, err := svc.cli.Logout(hstest.Ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	evt := next("logged out", func(e Event) bool { _, ok := e.(LoggedOut); return ok })
+	if !IsLoggedOut(evt.(LoggedOut).Err) {
+		t.Fatalf("LoggedOut carries %v", evt.(LoggedOut).Err)
+	}
+}
+
+// proxy forwards a loopback port to the homeserver and can drop every connection.
+type proxy struct {
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+	target string
+}
+
+func (p *proxy) start(t *testing.T) {
+	t.Helper()
+	addr := p.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+func (p *proxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// When the connection drops the loop reports offline, and it resumes by itself.
+func TestRunSurvivesConnectionDrop(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	p := &proxy{target: hs.URL[len("http://"):]}
+	p.start(t)
+	t.Cleanup(p.drop)
+	svc := newService(t, alice, "http://"+p.addr)
+	next := runLoop(t, svc)
+	next("sync goes live", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
+	p.drop()
+	evt := next("offline", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncOffline })
+	if s := evt.(SyncStateChanged); s.Err == nil || s.RetryIn <= 0 {
+		t.Fatalf("offline state without reason or retry: %+v", s)
+	}
+	room := bob.CreateRoom(t, true, alice.ID)
+	p.start(t)
+	next("live again", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
+	next("the invite sent while offline arrives", func(e Event) bool {
+		c := contactOf(t, svc, bob.ID)
+		return c != nil && slices.Contains(c.InviteRooms, room)
+	})
+}
