@@ -120,7 +120,7 @@ type LoginParams struct {
 
 // Login logs in with a password and returns the new session. It does not save it.
 func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Session, error) {
-	hs, localpart, err := resolveHomeserver(ctx, p.Homeserver, p.User)
+	hs, localpart, err := resolveHomeserver(ctx, discoveryClient, p.Homeserver, p.User)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Sessi
 
 // resolveHomeserver finds the client API for a login: the given URL, or .well-known discovery
 // from the user ID's server name. It returns the identifier to log in with.
-func resolveHomeserver(ctx context.Context, homeserver, user string) (hs, ident string, err error) {
+func resolveHomeserver(ctx context.Context, client *http.Client, homeserver, user string) (hs, ident string, err error) {
 	user = strings.TrimSpace(user)
 	if user == "" {
 		return "", "", errors.New("no user given: pass --user @name:server")
@@ -185,13 +185,16 @@ func resolveHomeserver(ctx context.Context, homeserver, user string) (hs, ident 
 	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	wk, derr := mautrix.DiscoverClientAPI(dctx, server)
+	wk, derr := mautrix.DiscoverClientAPIWithClient(dctx, client, server)
 	if derr == nil && wk != nil && wk.Homeserver.BaseURL != "" {
 		return wk.Homeserver.BaseURL, user, nil
 	}
 	// No .well-known: the spec says to try the server name itself.
 	return "https://" + server, user, nil
 }
+
+// discoveryClient fetches .well-known/matrix/client.
+var discoveryClient = &http.Client{Timeout: 15 * time.Second}
 
 func isNetErr(err error) bool {
 	var httpErr mautrix.HTTPError

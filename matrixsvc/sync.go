@@ -89,9 +89,10 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		return SyncApplied{}, s.wrap(err)
 	}
 	var applied SyncApplied
+	var joined map[id.RoomID]id.UserID
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
 		var err error
-		applied, err = s.applySync(ctx, resp, accountData, since == "")
+		applied, joined, err = s.applySync(ctx, resp, accountData, since == "")
 		if err != nil {
 			return err
 		}
@@ -100,7 +101,30 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err != nil {
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
+	s.recordJoinedDirect(ctx, joined)
 	return applied, nil
+}
+
+// recordJoinedDirect is R16 for direct invites joined elsewhere (another client, or before a
+// crash): a room we joined from a direct invite that m.direct does not list yet is added under
+// its inviter. A failure is logged; the next such join tries again.
+func (s *Service) recordJoinedDirect(ctx context.Context, joined map[id.RoomID]id.UserID) {
+	if len(joined) == 0 {
+		return
+	}
+	d, ok, err := s.direct(ctx)
+	if err != nil || !ok {
+		return
+	}
+	listed := d.Rooms()
+	for room, inviter := range joined {
+		if _, ok := listed[room]; ok || inviter == s.me {
+			continue
+		}
+		if err := s.assignDirect(ctx, room, inviter); err != nil {
+			s.log.Warn().Err(err).Stringer("room_id", room).Msg("could not record a joined direct invite in m.direct")
+		}
+	}
 }
 
 // Run is the sync loop: long-polls /sync until ctx ends, publishing one SyncApplied per
@@ -155,20 +179,23 @@ func (s *Service) Run(ctx context.Context) {
 
 // applySync records one /sync response: account data, room summaries, state (through mautrix's
 // state store) and the newest message of each room. It runs inside one transaction.
-func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, initial bool) (SyncApplied, error) {
-	var out SyncApplied
+func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, initial bool) (out SyncApplied, joinedDirect map[id.RoomID]id.UserID, err error) {
+	joinedDirect = make(map[id.RoomID]id.UserID)
 	for _, evtType := range []string{event.AccountDataDirectChats.Type, event.AccountDataIgnoredUserList.Type} {
 		if content, ok := accountData[evtType]; ok {
 			if err := s.store.SetAccountData(ctx, evtType, content); err != nil {
-				return out, err
+				return out, nil, err
 			}
 			out.DMListChanged = true
 		}
 	}
 	for roomID, room := range resp.Rooms.Join {
-		msgs, changed, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline.Events, room.UnreadNotifications)
+		msgs, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline.Events, room.UnreadNotifications)
 		if err != nil {
-			return out, err
+			return out, nil, err
+		}
+		if inviter != "" {
+			joinedDirect[roomID] = inviter
 		}
 		out.Messages = append(out.Messages, msgs...)
 		out.DMListChanged = out.DMListChanged || changed
@@ -177,22 +204,22 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		s.pendingMu.Unlock()
 	}
 	for roomID, room := range resp.Rooms.Leave {
-		_, changed, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline.Events, nil)
+		_, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline.Events, nil)
 		if err != nil {
-			return out, err
+			return out, nil, err
 		}
 		out.DMListChanged = out.DMListChanged || changed
 	}
 	for roomID, room := range resp.Rooms.Invite {
 		if err := s.applyInvite(ctx, roomID, room.State.Events); err != nil {
-			return out, err
+			return out, nil, err
 		}
 		out.DMListChanged = true
 	}
 	if initial {
 		out.DMListChanged = true
 	}
-	return out, nil
+	return out, joinedDirect, nil
 }
 
 func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, error) {
@@ -204,10 +231,10 @@ func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, 
 }
 
 func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
-	state, timeline []*event.Event, unread *mautrix.UnreadNotificationCounts) ([]Message, bool, error) {
+	state, timeline []*event.Event, unread *mautrix.UnreadNotificationCounts) (msgs []Message, changed bool, directInviter id.UserID, err error) {
 	r, err := s.loadRoom(ctx, roomID)
 	if err != nil {
-		return nil, false, err
+		return nil, false, "", err
 	}
 	before := *r
 	r.Membership = string(membership)
@@ -229,15 +256,12 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	for _, evt := range state {
 		s.applyState(ctx, r, evt)
 	}
-	var msgs []Message
 	for _, evt := range timeline {
 		evt.RoomID = roomID
 		if evt.StateKey != nil {
 			s.applyState(ctx, r, evt)
-			if evt.Type == event.StateMember && evt.GetStateKey() == s.me.String() {
-				if c, ok := evt.Content.Parsed.(*event.MemberEventContent); ok {
-					r.Membership = string(c.Membership)
-				}
+			if inviter := joinedFromDirectInvite(s.me, evt); inviter != "" {
+				directInviter = inviter
 			}
 		}
 		if countsAsActivity(evt) && evt.Timestamp > r.LastTS {
@@ -251,11 +275,32 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			}
 		}
 	}
-	if err := s.store.PutRoom(ctx, r); err != nil {
-		return nil, false, err
+	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
+		r.Membership == string(event.MembershipJoin) {
+		directInviter = before.Inviter
 	}
-	changed := !sameRoom(&before, r)
-	return msgs, changed, nil
+	if err := s.store.PutRoom(ctx, r); err != nil {
+		return nil, false, "", err
+	}
+	return msgs, !sameRoom(&before, r), directInviter, nil
+}
+
+// joinedFromDirectInvite returns the inviter when evt is our join replacing a direct invite
+// (R16, from unsigned.prev_content and prev_sender).
+func joinedFromDirectInvite(me id.UserID, evt *event.Event) id.UserID {
+	if evt.Type != event.StateMember || evt.GetStateKey() != me.String() || evt.Unsigned.PrevContent == nil {
+		return ""
+	}
+	c, ok := evt.Content.Parsed.(*event.MemberEventContent)
+	if !ok || c.Membership != event.MembershipJoin {
+		return ""
+	}
+	_ = evt.Unsigned.PrevContent.ParseRaw(event.StateMember)
+	prev, ok := evt.Unsigned.PrevContent.Parsed.(*event.MemberEventContent)
+	if !ok || prev.Membership != event.MembershipInvite || !prev.IsDirect {
+		return ""
+	}
+	return evt.Unsigned.PrevSender
 }
 
 // applyState records a state event in mautrix's state store and in the room summary.

@@ -524,3 +524,27 @@ func TestLoginAndSession(t *testing.T) {
 		t.Fatalf("whoami after logout: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// R16: a direct invite joined from another client that did not record it is added to m.direct
+// under the inviter when duet next syncs.
+func TestDirectInviteJoinedElsewhereIsRecorded(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := newDuetUser(t, "bob", "Bob")
+	alice.login(t)
+	room := bob.CreateRoom(t, true, alice.ID)
+	hstest.Eventually(t, 15*time.Second, func() string {
+		if out := alice.ok(t, "", "invites"); !strings.Contains(out, string(room)) {
+			return "invite not seen yet: " + out
+		}
+		return ""
+	})
+	alice.Join(t, room) // another client, which writes no m.direct
+	hstest.Eventually(t, 15*time.Second, func() string {
+		alice.ok(t, "", "whoami")
+		if got := alice.Direct(t)[string(bob.ID)]; !slices.Equal(got, []string{string(room)}) {
+			return "m.direct under bob: " + mustJSON(got)
+		}
+		return ""
+	})
+}
