@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -88,4 +89,19 @@ func (s *Service) Decline(ctx context.Context, room id.RoomID) error {
 		s.log.Warn().Err(err).Stringer("room_id", room).Msg("forget after decline failed")
 	}
 	return s.store.DeleteRoom(ctx, room)
+}
+
+// Leave leaves a room and forgets it. A DM left this way is removed from m.direct (R17); when
+// the other person leaves instead, m.direct keeps the entry.
+func (s *Service) Leave(ctx context.Context, room id.RoomID) error {
+	if _, err := s.cli.LeaveRoom(ctx, room); err != nil && !errors.Is(err, mautrix.MForbidden) {
+		return fmt.Errorf("leave %s: %s", room, Explain(s.wrap(err)))
+	}
+	if _, err := s.cli.ForgetRoom(ctx, room); err != nil {
+		s.log.Warn().Err(err).Stringer("room_id", room).Msg("forget after leave failed")
+	}
+	if err := s.store.DeleteRoom(ctx, room); err != nil {
+		return err
+	}
+	return s.unmarkDirect(ctx, room)
 }

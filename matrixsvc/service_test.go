@@ -250,3 +250,39 @@ func TestRunSurvivesConnectionDrop(t *testing.T) {
 		return c != nil && slices.Contains(c.InviteRooms, room)
 	})
 }
+
+// R17: leaving and forgetting a DM removes it from m.direct; the other person leaving keeps it.
+func TestLeaveRemovesFromDirectButTheirLeaveKeepsIt(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	carol := hstest.NewPerson(t, hs, "carol", "Carol")
+	svc := newService(t, alice, "")
+	ctx := hstest.Ctx(t)
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	withBob, err := svc.CreateDM(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCarol, err := svc.CreateDM(ctx, carol.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol.Join(t, withCarol)
+	carol.Leave(t, withCarol)
+	if err := svc.Leave(ctx, withBob); err != nil {
+		t.Fatal(err)
+	}
+	d := alice.Direct(t)
+	if _, ok := d[string(bob.ID)]; ok {
+		t.Fatalf("m.direct still lists the room alice left: %v", d)
+	}
+	if !slices.Equal(d[string(carol.ID)], []string{string(withCarol)}) {
+		t.Fatalf("carol leaving must keep alice's entry: %v", d)
+	}
+	if slices.Contains(alice.JoinedRooms(t), withBob) {
+		t.Fatal("alice is still in the room she left")
+	}
+}
