@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
@@ -547,4 +548,26 @@ func TestDirectInviteJoinedElsewhereIsRecorded(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// R6: service members named by io.element.functional_members (or m.member_hints) do not count,
+// so a DM with a bot in it is still the 1:1 with bob.
+func TestServiceMembersDoNotCount(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := newDuetUser(t, "bob", "Bob")
+	bot := hstest.NewPerson(t, hs, "bot", "Bridge bot")
+	room := alice.CreateRoom(t, true, bob.ID, bot.ID)
+	bob.Join(t, room)
+	bot.Join(t, room)
+	if _, err := alice.Client.SendStateEvent(hstest.Ctx(t), room, event.Type{Type: "io.element.functional_members", Class: event.StateEventType}, "",
+		map[string]any{"service_members": []id.UserID{bot.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	alice.SetDirectRaw(t, mustJSON(map[id.UserID][]id.RoomID{bob.ID: {room}}))
+	alice.login(t)
+	sent := alice.send(t, string(bob.ID), "the bot does not make this a group")
+	if sent.RoomID != room || sent.Created {
+		t.Fatalf("send @bob went to %s (created %v), want %s", sent.RoomID, sent.Created, room)
+	}
 }
