@@ -571,3 +571,29 @@ func TestServiceMembersDoNotCount(t *testing.T) {
 		t.Fatalf("send @bob went to %s (created %v), want %s", sent.RoomID, sent.Created, room)
 	}
 }
+
+// Bodies and display names full of escape sequences never reach the terminal raw.
+func TestHostileTextIsPrintedHarmlessly(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	evil := newDuetUser(t, "evil", "\x1b]0;pwned\x07Mallory\x1b[2J")
+	alice.login(t)
+	evil.login(t)
+	sent := evil.send(t, string(alice.ID), "hi \x1b]52;c;ZXZpbA==\x07\x1b[2J\u009b31m there")
+	alice.Join(t, sent.RoomID)
+	alice.SetDirectRaw(t, mustJSON(map[id.UserID][]id.RoomID{evil.ID: {sent.RoomID}}))
+	var out string
+	hstest.Eventually(t, 15*time.Second, func() string {
+		out = alice.ok(t, "", "messages", string(evil.ID)) + alice.ok(t, "", "dms")
+		if !strings.Contains(out, "there") || !strings.Contains(out, "Mallory") {
+			return "message or name not shown yet: " + out
+		}
+		return ""
+	})
+	if strings.ContainsAny(out, "\x1b\x07\u009b") {
+		t.Fatalf("raw control characters printed: %q", out)
+	}
+	if !strings.Contains(out, "␛]52;c;ZXZpbA==␇") || !strings.Contains(out, "␛]0;pwned␇Mallory") {
+		t.Fatalf("escape sequences should show as inert text: %q", out)
+	}
+}
