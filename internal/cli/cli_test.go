@@ -421,11 +421,21 @@ func TestSendRightAfterCreateDM(t *testing.T) {
 	}
 	byRoom := alice.send(t, string(created.RoomID), "first, by room ID")
 	byUser := alice.send(t, string(bob.ID), "second, by user")
-	if byRoom.RoomID != created.RoomID || byUser.RoomID != created.RoomID {
-		t.Fatalf("sends went to %s and %s, want %s", byRoom.RoomID, byUser.RoomID, created.RoomID)
+	// No TEXT, or "-", reads standard input.
+	var piped, dashed sendOut
+	if err := json.Unmarshal([]byte(alice.ok(t, "third\nfrom stdin\n", "send", string(bob.ID), "--json")), &piped); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(alice.ok(t, "fourth", "send", "--json", string(bob.ID), "-")), &dashed); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []id.RoomID{byRoom.RoomID, byUser.RoomID, piped.RoomID, dashed.RoomID} {
+		if r != created.RoomID {
+			t.Fatalf("a send went to %s, want %s", r, created.RoomID)
+		}
 	}
 	bob.Join(t, created.RoomID)
-	waitForBodies(t, bob.Person, created.RoomID, "first, by room ID", "second, by user")
+	waitForBodies(t, bob.Person, created.RoomID, "first, by room ID", "second, by user", "third\nfrom stdin", "fourth")
 	// create-dm always makes a new room.
 	var again struct {
 		RoomID id.RoomID `json:"room_id"`
