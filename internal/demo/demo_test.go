@@ -1,0 +1,349 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/homeserver"
+)
+
+// TestDemo starts a real demo and looks at it as the demo user would through duet: the DM list,
+// Carol's pending invite, Alice's history, and Alice answering. It fails, never skips, when the
+// homeserver cannot start (DUET_SKIP_HOMESERVER=1 opts out locally, never in CI).
+func TestDemo(t *testing.T) {
+	if optedOut() {
+		t.Log(homeserver.ErrOptedOut)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // covers a first build of Dendrite
+	defer cancel()
+
+	began := time.Now()
+	d, err := Start(ctx, Options{Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Logf("Start took %s", time.Since(began))
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = d.Stop()
+		}
+	}()
+
+	you, err := mautrix.NewClient(d.Server.URL, id.UserID(d.You.UserID), d.You.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	you.DeviceID = id.DeviceID(d.You.DeviceID)
+	alice := id.UserID(d.People["alice"].UserID)
+	bob := id.UserID(d.People["bob"].UserID)
+	carol := id.UserID(d.People["carol"].UserID)
+
+	t.Run("display names", func(t *testing.T) {
+		for user, want := range map[id.UserID]string{alice: "Alice Liddell", bob: "Bob Builder", carol: "Carol"} {
+			resp, err := you.GetDisplayName(ctx, user)
+			if err != nil {
+				t.Fatalf("display name of %s: %v", user, err)
+			}
+			if resp.DisplayName != want {
+				t.Errorf("display name of %s is %q, want %q", user, resp.DisplayName, want)
+			}
+		}
+	})
+
+	t.Run("m.direct", func(t *testing.T) {
+		var direct map[id.UserID][]id.RoomID
+		if err := you.GetAccountData(ctx, event.AccountDataDirectChats.Type, &direct); err != nil {
+			t.Fatalf("m.direct: %v", err)
+		}
+		for _, c := range []struct {
+			user id.UserID
+			room id.RoomID
+			what string
+		}{
+			{alice, d.Rooms.Alice, "alice's DM"},
+			{bob, d.Rooms.Bob, "bob's DM"},
+			{bob, d.Rooms.Group, "the group DM"},
+			{alice, d.Rooms.Group, "the group DM"},
+		} {
+			if !slices.Contains(direct[c.user], c.room) {
+				t.Errorf("m.direct does not list %s (%s) under %s: %v", c.what, c.room, c.user, direct)
+			}
+		}
+		if len(direct[carol]) != 0 {
+			t.Errorf("m.direct lists rooms under carol although her invite was not accepted: %v", direct[carol])
+		}
+		var aliceDirect map[id.UserID][]id.RoomID
+		aliceCli := clientFor(t, d, d.People["alice"])
+		if err := aliceCli.GetAccountData(ctx, event.AccountDataDirectChats.Type, &aliceDirect); err != nil {
+			t.Fatalf("alice's m.direct: %v", err)
+		}
+		if !slices.Contains(aliceDirect[you.UserID], d.Rooms.Alice) {
+			t.Errorf("alice's m.direct does not list her DM under the demo user: %v", aliceDirect)
+		}
+	})
+
+	t.Run("joined rooms", func(t *testing.T) {
+		resp, err := you.JoinedRooms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range []id.RoomID{d.Rooms.Alice, d.Rooms.Bob, d.Rooms.Group} {
+			if !slices.Contains(resp.JoinedRooms, room) {
+				t.Errorf("demo user is not joined to %s", room)
+			}
+		}
+		if slices.Contains(resp.JoinedRooms, d.Rooms.Carol) {
+			t.Errorf("demo user joined carol's room; it must stay a pending invite")
+		}
+		members, err := you.JoinedMembers(ctx, d.Rooms.Group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(members.Joined) != 3 {
+			t.Errorf("group room has %d joined members, want 3: %v", len(members.Joined), members.Joined)
+		}
+	})
+
+	t.Run("carol's pending direct invite", func(t *testing.T) {
+		resp, err := you.FullSyncRequest(ctx, mautrix.ReqSync{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, ok := resp.Rooms.Invite[d.Rooms.Carol]
+		if !ok {
+			t.Fatalf("no invite to %s in the sync; invites: %v", d.Rooms.Carol, keys(resp.Rooms.Invite))
+		}
+		found := false
+		for _, evt := range inv.State.Events {
+			if evt.Type != event.StateMember || evt.GetStateKey() != you.UserID.String() {
+				continue
+			}
+			found = true
+			var m struct {
+				Membership string `json:"membership"`
+				IsDirect   bool   `json:"is_direct"`
+			}
+			if err := json.Unmarshal(evt.Content.VeryRaw, &m); err != nil {
+				t.Fatal(err)
+			}
+			if evt.Sender != carol || m.Membership != "invite" || !m.IsDirect {
+				t.Errorf("our member event in the invite: sender %s, %+v; want an is_direct invite from %s", evt.Sender, m, carol)
+			}
+		}
+		if !found {
+			t.Errorf("invite_state of carol's room has no member event for us")
+		}
+	})
+
+	t.Run("alice's history", func(t *testing.T) {
+		msgs := messages(ctx, t, you, d.Rooms.Alice)
+		if len(msgs) < 8 {
+			t.Fatalf("alice's room has %d messages, want >= 8", len(msgs))
+		}
+		oldest := time.UnixMilli(msgs[0].Timestamp)
+		if time.Since(oldest) < 24*time.Hour {
+			t.Errorf("oldest message is from %s: the history does not spread over past days", oldest)
+		}
+		var long, multiline bool
+		for _, m := range msgs {
+			body := m.Content.AsMessage().Body
+			long = long || len(body) > 200
+			multiline = multiline || strings.Contains(body, "\n")
+		}
+		if !long || !multiline {
+			t.Errorf("want a long and a multi-line message; long %v, multi-line %v", long, multiline)
+		}
+		for i := 1; i < len(msgs); i++ {
+			if msgs[i].Sender == msgs[i-1].Sender {
+				t.Errorf("messages %d and %d are both from %s; want alternating", i-1, i, msgs[i].Sender)
+			}
+		}
+	})
+
+	t.Run("alice answers", func(t *testing.T) {
+		before := len(messages(ctx, t, you, d.Rooms.Alice))
+		sent, err := you.SendText(ctx, d.Rooms.Alice, "hello there")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sentAt := time.Now()
+		var answer *event.Event
+		deadline := time.Now().Add(15 * time.Second)
+		for answer == nil {
+			msgs := messages(ctx, t, you, d.Rooms.Alice)
+			seen := false
+			for _, m := range msgs {
+				if m.ID == sent.EventID {
+					seen = true
+				} else if seen && m.Sender == alice {
+					answer = m
+				}
+			}
+			if answer != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("alice did not answer within 15s; last messages: %v", bodies(msgs))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("alice answered after %s: %q", time.Since(sentAt), answer.Content.AsMessage().Body)
+		if !strings.Contains(answer.Content.AsMessage().Body, "hello there") {
+			t.Errorf("alice's answer %q does not quote %q", answer.Content.AsMessage().Body, "hello there")
+		}
+		// Exactly our message and one answer were added: the history was not answered.
+		time.Sleep(500 * time.Millisecond)
+		if got := len(messages(ctx, t, you, d.Rooms.Alice)); got != before+2 {
+			t.Errorf("alice's room has %d messages after one exchange, want %d", got, before+2)
+		}
+		if got := len(messages(ctx, t, you, d.Rooms.Group)); got != 5 {
+			t.Errorf("group room has %d messages, want the 5 seeded (nobody answers history)", got)
+		}
+	})
+
+	stateDir, url := d.Server.StateDir, d.Server.URL
+	if err := d.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	stopped = true
+	if err := d.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
+	if resp, err := hc.Get(url + "/_matrix/client/versions"); err == nil {
+		resp.Body.Close()
+		t.Errorf("homeserver still answers after Stop: %s", resp.Status)
+	}
+	if _, err := os.Stat(stateDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory %s still there after Stop (%v)", stateDir, err)
+	}
+}
+
+// optedOut reports whether a developer set DUET_SKIP_HOMESERVER=1 outside CI, the rule of
+// homeserver.StartForTests (which would start a second server we do not want here).
+func optedOut() bool {
+	return !strings.EqualFold(os.Getenv("CI"), "true") && os.Getenv("DUET_SKIP_HOMESERVER") == "1"
+}
+
+func clientFor(t *testing.T, d *Demo, acct *homeserver.Account) *mautrix.Client {
+	t.Helper()
+	cli, err := mautrix.NewClient(d.Server.URL, id.UserID(acct.UserID), acct.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli
+}
+
+// messages returns the room's m.room.message events, oldest first.
+func messages(ctx context.Context, t *testing.T, cli *mautrix.Client, room id.RoomID) []*event.Event {
+	t.Helper()
+	resp, err := cli.Messages(ctx, room, "", "", mautrix.DirectionBackward, &mautrix.FilterPart{Types: []event.Type{event.EventMessage}}, 100)
+	if err != nil {
+		t.Fatalf("messages of %s: %v", room, err)
+	}
+	out := make([]*event.Event, 0, len(resp.Chunk))
+	for i := len(resp.Chunk) - 1; i >= 0; i-- {
+		evt := resp.Chunk[i]
+		_ = evt.Content.ParseRaw(evt.Type)
+		out = append(out, evt)
+	}
+	return out
+}
+
+func bodies(evts []*event.Event) []string {
+	out := make([]string, len(evts))
+	for i, e := range evts {
+		out[i] = e.Sender.String() + ": " + e.Content.AsMessage().Body
+	}
+	return out
+}
+
+func keys[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestWithDirect(t *testing.T) {
+	const room = id.RoomID("!new:hs")
+	for _, c := range []struct {
+		name, current string
+		users         []id.UserID
+		want          string // "" = unchanged
+		wantErr       bool
+	}{
+		{name: "empty", current: `{}`, users: []id.UserID{"@a:hs"}, want: `{"@a:hs":["!new:hs"]}`},
+		{name: "keeps others", current: `{"@b:hs":["!b:hs"],"@x:hs":"junk"}`, users: []id.UserID{"@a:hs"},
+			want: `{"@a:hs":["!new:hs"],"@b:hs":["!b:hs"],"@x:hs":"junk"}`},
+		{name: "appends", current: `{"@a:hs":["!old:hs"]}`, users: []id.UserID{"@a:hs"}, want: `{"@a:hs":["!old:hs","!new:hs"]}`},
+		{name: "two users", current: `{}`, users: []id.UserID{"@a:hs", "@b:hs"}, want: `{"@a:hs":["!new:hs"],"@b:hs":["!new:hs"]}`},
+		{name: "unchanged", current: `{"@a:hs":["!new:hs"]}`, users: []id.UserID{"@a:hs"}},
+		{name: "malformed entry we change", current: `{"@a:hs":"junk"}`, users: []id.UserID{"@a:hs"}, wantErr: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var current map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(c.current), &current); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := json.Marshal(current)
+			next, changed, err := withDirect(current, room, c.users)
+			if c.wantErr {
+				if err == nil {
+					t.Fatalf("no error, got %v", next)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed != (c.want != "") {
+				t.Fatalf("changed = %v, want %v", changed, c.want != "")
+			}
+			if !changed {
+				return
+			}
+			got, _ := json.Marshal(next)
+			if string(got) != c.want {
+				t.Errorf("got %s, want %s", got, c.want)
+			}
+			if after, _ := json.Marshal(current); string(after) != string(before) {
+				t.Errorf("current was modified: %s", after)
+			}
+		})
+	}
+}
+
+func TestReply(t *testing.T) {
+	for n := range replyTemplates {
+		if got := reply(n, "hello there"); !strings.Contains(got, `"hello there"`) {
+			t.Errorf("reply %d = %q, does not quote the message", n, got)
+		}
+	}
+	if a, b := reply(0, "x"), reply(1, "x"); a == b {
+		t.Errorf("consecutive replies are the same: %q", a)
+	}
+	long := strings.Repeat("word ", 40)
+	got := quote(long)
+	if n := len([]rune(got)); n > maxQuote || !strings.HasSuffix(got, "…") {
+		t.Errorf("quote of a long message = %q (%d runes), want at most %d ending in …", got, n, maxQuote)
+	}
+	if got := quote("two\nlines  here"); got != "two lines here" {
+		t.Errorf("quote of a multi-line message = %q, want it on one line", got)
+	}
+}

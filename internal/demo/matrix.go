@@ -1,0 +1,138 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// The seeding steps a person takes, each as a real client would, with one difference: events
+// carry a `ts` query parameter so that the history spreads over the past days. Dendrite honours
+// `ts` on createRoom, room events and state events for every user (the spec reserves it for
+// application services), so the demo shows day separators.
+
+// tsQuery is the `ts` query parameter for at.
+func tsQuery(at time.Time) map[string]string {
+	return map[string]string{"ts": strconv.FormatInt(at.UnixMilli(), 10)}
+}
+
+// createDM creates a private room with is_direct invites, as a client starting a DM does
+// (R10, without encryption: the demo's clients do not run crypto).
+func (p *person) createDM(ctx context.Context, at time.Time, invite ...id.UserID) (id.RoomID, error) {
+	req := &mautrix.ReqCreateRoom{
+		Visibility: "private",
+		Preset:     "trusted_private_chat",
+		IsDirect:   true,
+		Invite:     invite,
+	}
+	var resp mautrix.RespCreateRoom
+	u := p.cli.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "createRoom"}, tsQuery(at))
+	if _, err := p.cli.MakeRequest(ctx, http.MethodPost, u, req, &resp); err != nil {
+		return "", fmt.Errorf("%s creates a DM with %v: %w", p.id, invite, err)
+	}
+	return resp.RoomID, nil
+}
+
+// join joins a room p is invited to. It sends p's own member event through the state endpoint,
+// which takes `ts` (the /join endpoint does not); the content is what /join would write.
+func (p *person) join(ctx context.Context, room id.RoomID, at time.Time) error {
+	content := &event.MemberEventContent{Membership: event.MembershipJoin, Displayname: p.name}
+	_, err := p.cli.SendStateEvent(ctx, room, event.StateMember, p.id.String(), content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return fmt.Errorf("%s joins %s: %w", p.id, room, err)
+	}
+	return nil
+}
+
+// say sends a text message.
+func (p *person) say(ctx context.Context, room id.RoomID, at time.Time, text string) (id.EventID, error) {
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: text}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventMessage, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s says %q in %s: %w", p.id, text, room, err)
+	}
+	return resp.EventID, nil
+}
+
+// addDirect lists room under each of users in p's m.direct, by read-modify-write (R13): the
+// current content is fetched from the server (not found = empty), entries we do not change are
+// kept byte for byte, and nothing is written when nothing changed (R14). An entry we must change
+// that is not a list of strings is an error rather than overwritten (R1).
+func (p *person) addDirect(ctx context.Context, room id.RoomID, users ...id.UserID) error {
+	var current map[string]json.RawMessage
+	err := p.cli.GetAccountData(ctx, event.AccountDataDirectChats.Type, &current)
+	if errors.Is(err, mautrix.MNotFound) {
+		current = nil
+	} else if err != nil {
+		return fmt.Errorf("%s reads m.direct: %w", p.id, err)
+	}
+	next, changed, err := withDirect(current, room, users)
+	if err != nil {
+		return fmt.Errorf("%s updates m.direct: %w", p.id, err)
+	}
+	if !changed {
+		return nil
+	}
+	if err := p.cli.SetAccountData(ctx, event.AccountDataDirectChats.Type, next); err != nil {
+		return fmt.Errorf("%s writes m.direct: %w", p.id, err)
+	}
+	return nil
+}
+
+// errNotStrings means an m.direct entry we must change is not a list of room ID strings.
+var errNotStrings = errors.New("m.direct entry is not a list of strings")
+
+// withDirect returns m.direct content with room added under each of users, and whether that
+// changed anything. current is not modified.
+func withDirect(current map[string]json.RawMessage, room id.RoomID, users []id.UserID) (map[string]json.RawMessage, bool, error) {
+	next := make(map[string]json.RawMessage, len(current)+len(users))
+	for k, v := range current {
+		next[k] = v
+	}
+	changed := false
+	for _, u := range users {
+		var rooms []string
+		if raw, ok := next[u.String()]; ok {
+			if err := json.Unmarshal(raw, &rooms); err != nil {
+				return nil, false, fmt.Errorf("%s: %w", u, errNotStrings)
+			}
+		}
+		if slices.Contains(rooms, room.String()) {
+			continue
+		}
+		raw, err := json.Marshal(append(rooms, room.String()))
+		if err != nil {
+			return nil, false, err
+		}
+		next[u.String()] = raw
+		changed = true
+	}
+	return next, changed, nil
+}
+
+// waitVisible polls until ev can be read back through the client API, that is until
+// Dendrite's sync API, which consumes the room server's output asynchronously, has it.
+func (p *person) waitVisible(ctx context.Context, room id.RoomID, ev id.EventID) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := p.cli.Context(ctx, room, ev, nil, 1)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s in %s: %w (last error: %v)", ev, room, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}

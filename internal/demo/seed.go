@@ -1,0 +1,183 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+)
+
+// seeder writes the demo's history. Times are local wall-clock times on the two days before
+// today, plus a few minutes before now, so that a timeline shows day separators.
+type seeder struct {
+	you, alice, bob, carol *person
+	now                    time.Time
+}
+
+// line is one message of a scripted conversation.
+type line struct {
+	from *person
+	at   time.Time
+	text string
+}
+
+// day returns hh:mm local time, daysAgo days before today.
+func (s *seeder) day(daysAgo, hh, mm int) time.Time {
+	y, m, d := s.now.Date()
+	return time.Date(y, m, d-daysAgo, hh, mm, 0, 0, s.now.Location())
+}
+
+// ago returns the time d before now.
+func (s *seeder) ago(d time.Duration) time.Time { return s.now.Add(-d) }
+
+func (s *seeder) seed(ctx context.Context) (Rooms, error) {
+	var rooms Rooms
+	var err error
+	if rooms.Alice, err = s.seedAlice(ctx); err != nil {
+		return rooms, err
+	}
+	if rooms.Bob, err = s.seedBob(ctx); err != nil {
+		return rooms, err
+	}
+	if rooms.Group, err = s.seedGroup(ctx); err != nil {
+		return rooms, err
+	}
+	if rooms.Carol, err = s.seedCarol(ctx); err != nil {
+		return rooms, err
+	}
+	return rooms, nil
+}
+
+// talk sends the lines in order and waits until the last one is visible to clients.
+func talk(ctx context.Context, room id.RoomID, lines []line) error {
+	var last id.EventID
+	var lastFrom *person
+	for _, l := range lines {
+		ev, err := l.from.say(ctx, room, l.at, l.text)
+		if err != nil {
+			return err
+		}
+		last, lastFrom = ev, l.from
+	}
+	if lastFrom == nil {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return lastFrom.waitVisible(wctx, room, last)
+}
+
+// seedAlice: Alice starts a DM with You two days ago; they chat over three days, including
+// one long message and one multi-line message. Both m.direct lists name the room.
+func (s *seeder) seedAlice(ctx context.Context) (id.RoomID, error) {
+	you, alice := s.you, s.alice
+	room, err := alice.createDM(ctx, s.day(2, 18, 55), you.id)
+	if err != nil {
+		return "", err
+	}
+	if err := alice.addDirect(ctx, room, you.id); err != nil {
+		return "", err
+	}
+	if err := you.join(ctx, room, s.day(2, 18, 58)); err != nil {
+		return "", err
+	}
+	if err := you.addDirect(ctx, room, alice.id); err != nil { // R16
+		return "", err
+	}
+	return room, talk(ctx, room, []line{
+		{alice, s.day(2, 19, 2), "Hey! Did you get home okay after the meetup?"},
+		{you, s.day(2, 19, 10), "Yes, thanks! The train was packed though."},
+		{alice, s.day(2, 19, 12), "Ugh, the 8:15 is always like that. By the way, I finally finished the book " +
+			"you lent me. The bit where the narrator realises the whole town has been living the same " +
+			"Tuesday over and over, and nobody but the cat seems to notice, completely got me: I read " +
+			"the last fifty pages standing in the kitchen because I couldn't put it down long enough to sit."},
+		{you, s.day(2, 19, 20), "Ha! I told you the cat was the real hero."},
+		{alice, s.day(1, 9, 14), "Shopping list for Saturday's picnic:\n" +
+			"- bread and cheese\n" +
+			"- strawberries\n" +
+			"- lemonade (the fizzy kind)\n" +
+			"- a blanket that isn't covered in dog hair"},
+		{you, s.day(1, 9, 30), "I'll bring the lemonade and the blanket. The dog-hair-free one, promise."},
+		{alice, s.day(1, 9, 31), "Perfect 🙂"},
+		{you, s.ago(15 * time.Minute), "Running ten minutes late, save me a seat?"},
+		{alice, s.ago(14 * time.Minute), "Always. Tea or coffee?"},
+	})
+}
+
+// seedBob: You start a DM with Bob yesterday; Bob joins and answers.
+func (s *seeder) seedBob(ctx context.Context) (id.RoomID, error) {
+	you, bob := s.you, s.bob
+	room, err := you.createDM(ctx, s.day(1, 12, 3), bob.id)
+	if err != nil {
+		return "", err
+	}
+	if err := you.addDirect(ctx, room, bob.id); err != nil { // R11
+		return "", err
+	}
+	if _, err := you.say(ctx, room, s.day(1, 12, 4), "Hi Bob, could you take a look at the shelf in the hallway when you have a minute? It wobbles."); err != nil {
+		return "", err
+	}
+	if err := bob.join(ctx, room, s.day(1, 12, 20)); err != nil {
+		return "", err
+	}
+	if err := bob.addDirect(ctx, room, you.id); err != nil { // R16
+		return "", err
+	}
+	return room, talk(ctx, room, []line{
+		{bob, s.day(1, 12, 21), "Can we fix it? Yes we can! Does Saturday morning work for you?"},
+		{you, s.day(1, 12, 25), "Saturday morning is great, thanks!"},
+	})
+}
+
+// seedGroup: Bob starts a "direct" room with You and Alice yesterday evening. It is a group DM
+// (R2): You list it under both Bob and Alice, and so do the others under their two partners.
+func (s *seeder) seedGroup(ctx context.Context) (id.RoomID, error) {
+	you, alice, bob := s.you, s.alice, s.bob
+	room, err := bob.createDM(ctx, s.day(1, 17, 40), you.id, alice.id)
+	if err != nil {
+		return "", err
+	}
+	if err := bob.addDirect(ctx, room, you.id, alice.id); err != nil {
+		return "", err
+	}
+	if err := alice.join(ctx, room, s.day(1, 17, 41)); err != nil {
+		return "", err
+	}
+	if err := alice.addDirect(ctx, room, bob.id, you.id); err != nil {
+		return "", err
+	}
+	if err := you.join(ctx, room, s.day(1, 17, 43)); err != nil {
+		return "", err
+	}
+	if err := you.addDirect(ctx, room, bob.id, alice.id); err != nil {
+		return "", err
+	}
+	return room, talk(ctx, room, []line{
+		{bob, s.day(1, 17, 44), "Picnic planning! Who's bringing what on Saturday?"},
+		{alice, s.day(1, 17, 46), "Strawberries and bread from me."},
+		{you, s.day(1, 17, 47), "Lemonade and the blanket."},
+		{bob, s.day(1, 17, 52), "I'll bring the folding table. Built it myself, naturally."},
+		{alice, s.day(1, 17, 53), "Of course you did 😄"},
+	})
+}
+
+// seedCarol: Carol, whom You have never talked to, sends a direct invite a little while ago
+// and writes one message. You do not join, so it stays a pending request (R4, R24); only
+// Carol's m.direct names the room.
+func (s *seeder) seedCarol(ctx context.Context) (id.RoomID, error) {
+	you, carol := s.you, s.carol
+	room, err := carol.createDM(ctx, s.ago(40*time.Minute), you.id)
+	if err != nil {
+		return "", err
+	}
+	if err := carol.addDirect(ctx, room, you.id); err != nil {
+		return "", err
+	}
+	if err := talk(ctx, room, []line{
+		{carol, s.ago(39 * time.Minute), "Hi! Are you the one who left a green scarf at the book club last week? I think I have it."},
+	}); err != nil {
+		return "", fmt.Errorf("carol's message: %w", err)
+	}
+	return room, nil
+}
