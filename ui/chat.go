@@ -1,0 +1,271 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+	"duet/ui/contacts"
+	"duet/ui/conversation"
+)
+
+// chat is one open-able conversation: a contact (keyed by user) or a group DM (keyed by room).
+// It outlives switching to another contact, so loaded history and pending sends are kept.
+type chat struct {
+	key       string
+	item      contacts.Item
+	room      id.RoomID // "" until the DM room is known (R9-R11)
+	encrypted bool
+	encKnown  bool
+	conv      conversation.Model
+
+	resolving bool     // OpenDM is under way
+	queue     []string // local echoes waiting to be sent, in order (txn IDs)
+	inflight  string   // the one being sent: one at a time keeps them in order
+}
+
+func (m Model) openChat() *chat { return m.chats[m.open] }
+
+// openItem shows an item's conversation, creating its chat on first use; with focusIt the
+// composer gets the keyboard.
+func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
+	key := it.Key()
+	c := m.chats[key]
+	var cmds []tea.Cmd
+	if c == nil {
+		c = &chat{key: key, item: it, conv: conversation.New(m.keys.Conversation, m.styles.Conversation, m.me, m.now)}
+		if it.Kind == contacts.KindContact {
+			c.conv.SetName(it.UserID, it.Name)
+		}
+		if it.Kind != contacts.KindRoomInvite && !it.Pending {
+			c.room = it.RoomID
+		}
+		m.chats[key] = c
+		if c.room != "" {
+			c.conv.SetLoading()
+			cmds = append(cmds, m.loadHistory(key, c.room, ""), m.checkEncrypted(c.room))
+		} else {
+			c.conv.AddPage(nil, "") // nothing to load until the room exists or the invite is accepted
+		}
+	}
+	m.open = key
+	m.contacts.Select(key)
+	m.layout()
+	if focusIt && !c.item.Pending {
+		cmds = append(cmds, m.setFocus(focusComposer))
+	} else if c.item.Pending {
+		cmds = append(cmds, m.setFocus(focusContacts))
+	}
+	return tea.Batch(cmds...)
+}
+
+// updateChat takes in a fresh list row for a chat: the name, an invite that was accepted, a
+// room that arrived through sync.
+func (m *Model) updateChat(c *chat, it contacts.Item) tea.Cmd {
+	wasPending := c.item.Pending
+	c.item = it
+	if it.Kind == contacts.KindContact {
+		c.conv.SetName(it.UserID, it.Name)
+	}
+	if c.room != "" || it.Pending || it.RoomID == "" || it.Kind == contacts.KindRoomInvite {
+		return nil
+	}
+	c.room = it.RoomID
+	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.pump(c)}
+	if wasPending || !c.conv.Loaded() || c.conv.Len() == 0 {
+		c.conv.SetLoading()
+		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
+	}
+	return tea.Batch(cmds...)
+}
+
+// submit handles what was typed in the composer: a command or a message.
+func (m *Model) submit(text string) tea.Cmd {
+	cmd, handled := m.command(text)
+	if handled {
+		return cmd
+	}
+	return m.send(text, false)
+}
+
+// send queues a message in the open chat and shows it at once (local echo).
+func (m *Model) send(body string, emote bool) tea.Cmd {
+	c := m.openChat()
+	if c == nil || c.item.Pending {
+		m.status.SetError("open a conversation first")
+		return nil
+	}
+	txn := m.newTxn()
+	c.conv.AddEcho(txn, body, emote, conversation.Queued)
+	c.queue = append(c.queue, txn)
+	return m.pump(c)
+}
+
+// pump moves a chat's queue along: it resolves the room first (R5-R11), then sends one message
+// at a time, so that they arrive in the order they were typed.
+func (m *Model) pump(c *chat) tea.Cmd {
+	if len(c.queue) == 0 {
+		return nil
+	}
+	if c.room == "" {
+		if c.resolving || c.item.Kind != contacts.KindContact {
+			return nil
+		}
+		c.resolving = true
+		return m.openDM(c.key, c.item.UserID)
+	}
+	if c.inflight != "" {
+		return nil
+	}
+	txn := c.queue[0]
+	c.queue = c.queue[1:]
+	body, emote, _, ok := c.conv.Echo(txn)
+	if !ok {
+		return m.pump(c)
+	}
+	c.inflight = txn
+	c.conv.SetState(txn, conversation.Sending, "")
+	return m.sendText(c.key, c.room, body, emote, txn)
+}
+
+func (m *Model) sent(msg sentMsg) tea.Cmd {
+	c := m.chats[msg.chat]
+	if c == nil {
+		return nil
+	}
+	if c.inflight == msg.txn {
+		c.inflight = ""
+	}
+	if msg.err != nil {
+		why := explain(msg.err)
+		c.conv.SetState(msg.txn, conversation.Failed, why)
+		m.status.SetError("not sent: " + why)
+	} else {
+		c.conv.Confirm(msg.txn, msg.evt)
+	}
+	return m.pump(c)
+}
+
+// retry sends a failed message again with the same transaction ID, so that it cannot arrive
+// twice.
+func (m *Model) retry(txn string) tea.Cmd {
+	c := m.openChat()
+	if c == nil {
+		return nil
+	}
+	if _, _, state, ok := c.conv.Echo(txn); !ok || state != conversation.Failed {
+		return nil
+	}
+	c.conv.SetState(txn, conversation.Queued, "")
+	c.queue = append(c.queue, txn)
+	m.status.SetInfo("retrying…")
+	return m.pump(c)
+}
+
+func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
+	c := m.chats[msg.chat]
+	if c == nil {
+		return nil
+	}
+	c.resolving = false
+	var notRecorded *matrixsvc.NotRecordedError
+	switch {
+	case msg.err != nil && (msg.room == "" || !errors.As(msg.err, &notRecorded)):
+		why := explain(msg.err)
+		m.status.SetError(why)
+		for _, txn := range c.queue {
+			c.conv.SetState(txn, conversation.Failed, why)
+		}
+		c.queue = nil
+		return nil
+	case msg.err != nil:
+		m.status.SetError("warning: " + explain(msg.err))
+	}
+	if c.room != "" { // sync brought it first
+		return m.pump(c)
+	}
+	c.room = msg.room
+	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.pump(c), m.refreshOverview()}
+	if !msg.created {
+		c.conv.SetLoading()
+		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) historyLoaded(msg historyMsg) {
+	c := m.chats[msg.chat]
+	if c == nil || c.room != msg.room {
+		return
+	}
+	if msg.err != nil {
+		c.conv.LoadFailed()
+		m.status.SetError(explain(msg.err))
+		return
+	}
+	c.conv.AddPage(msg.msgs, msg.next)
+}
+
+// loadOlderIfNeeded fetches the page before the oldest message when the top is in view.
+func (m *Model) loadOlderIfNeeded() tea.Cmd {
+	c := m.openChat()
+	if c == nil || c.room == "" || !c.conv.NeedsOlder() {
+		return nil
+	}
+	c.conv.SetLoading()
+	return m.loadHistory(c.key, c.room, c.conv.PrevToken())
+}
+
+// appendLive adds messages from sync to the chats showing their rooms.
+func (m *Model) appendLive(msgs []matrixsvc.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	for _, c := range m.chats {
+		if c.room == "" {
+			continue
+		}
+		var mine []matrixsvc.Message
+		for _, msg := range msgs {
+			if msg.RoomID == c.room {
+				mine = append(mine, msg)
+			}
+		}
+		if len(mine) > 0 {
+			c.conv.Append(mine)
+		}
+	}
+}
+
+func (m *Model) answer(it contacts.Item, accept bool) tea.Cmd {
+	rooms := it.InviteRooms
+	if it.Kind == contacts.KindRoomInvite {
+		rooms = []id.RoomID{it.RoomID}
+	} else if accept && len(rooms) > 1 {
+		rooms = rooms[:1] // the newest; the rest stay pending
+	}
+	if len(rooms) == 0 {
+		return nil
+	}
+	verb := "declining"
+	if accept {
+		verb = "accepting"
+	}
+	m.status.SetInfo(fmt.Sprintf("%s the invite from %s…", verb, it.Name))
+	return m.answerInvite(accept, it.Name, rooms)
+}
+
+func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
+	switch {
+	case msg.err != nil:
+		m.status.SetError(explain(msg.err))
+	case msg.accepted:
+		m.status.SetInfo("joined the conversation with " + msg.name)
+	default:
+		m.status.SetInfo("declined the invite from " + msg.name)
+	}
+	return m.refreshOverview()
+}

@@ -1,0 +1,113 @@
+// Package composer is the message input: Enter sends, Alt+Enter starts a new line.
+package composer
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textarea"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"duet/ui/styles"
+)
+
+// KeyMap is the composer's keys.
+type KeyMap struct {
+	Send    key.Binding
+	Newline key.Binding
+}
+
+// DefaultKeyMap is the default composer keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Send:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		Newline: key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
+	}
+}
+
+// ShortHelp is the status bar's hint line.
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Send, k.Newline} }
+
+// FullHelp is the help screen.
+func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Send, k.Newline}} }
+
+// SubmitMsg carries what was typed when Send was pressed; the composer is empty again.
+type SubmitMsg struct{ Text string }
+
+// Model is the composer.
+type Model struct {
+	keys KeyMap
+	ta   textarea.Model
+}
+
+// New returns an empty, blurred composer.
+func New(km KeyMap, st styles.Styles) Model {
+	ta := textarea.New()
+	ta.ShowLineNumbers = false
+	ta.CharLimit = 0
+	ta.SetPromptFunc(2, func(line int) string {
+		if line == 0 {
+			return "› "
+		}
+		return "  "
+	})
+	ta.Placeholder = "Write a message…"
+	ta.KeyMap.InsertNewline = km.Newline
+	ta.Cursor.SetMode(cursor.CursorStatic)
+	none := lipgloss.NewStyle()
+	for _, s := range []*textarea.Style{&ta.FocusedStyle, &ta.BlurredStyle} {
+		s.Base, s.CursorLine, s.EndOfBuffer = none, none, none
+		s.Placeholder = st.Muted
+		s.Prompt = st.Muted
+	}
+	ta.FocusedStyle.Prompt = st.Prompt
+	ta.Blur()
+	return Model{keys: km, ta: ta}
+}
+
+// SetSize sets the composer's size.
+func (m *Model) SetSize(w, h int) {
+	m.ta.SetWidth(max(w, 3))
+	m.ta.SetHeight(max(h, 1))
+}
+
+// Focus gives the composer the keyboard.
+func (m *Model) Focus() tea.Cmd { return m.ta.Focus() }
+
+// Blur takes the keyboard away.
+func (m *Model) Blur() { m.ta.Blur() }
+
+// Focused reports whether the composer has the keyboard.
+func (m Model) Focused() bool { return m.ta.Focused() }
+
+// Value is the text typed so far.
+func (m Model) Value() string { return m.ta.Value() }
+
+// SetValue replaces the text.
+func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
+
+// SetPlaceholder sets the text shown while empty.
+func (m *Model) SetPlaceholder(s string) { m.ta.Placeholder = s }
+
+// KeyMap returns the composer's keys, for help.
+func (m Model) KeyMap() KeyMap { return m.keys }
+
+// Update handles keys while focused.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && m.ta.Focused() && key.Matches(k, m.keys.Send) {
+		text := m.ta.Value()
+		if strings.TrimSpace(text) == "" {
+			return m, nil
+		}
+		m.ta.Reset()
+		return m, func() tea.Msg { return SubmitMsg{Text: text} }
+	}
+	var cmd tea.Cmd
+	m.ta, cmd = m.ta.Update(msg)
+	return m, cmd
+}
+
+// View draws the composer.
+func (m Model) View() string { return m.ta.View() }

@@ -1,0 +1,322 @@
+// Package contacts is the contacts pane: one row per person (R18), sorted by last activity
+// (R19), pending direct invites on top, group DMs in their own section (R20), and a `/` filter.
+package contacts
+
+import (
+	"cmp"
+	"github.com/charmbracelet/bubbles/cursor"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/sanitize"
+	"duet/matrixsvc"
+	"duet/ui/styles"
+)
+
+// Kind tells what a row stands for.
+type Kind int
+
+const (
+	KindContact    Kind = iota // a person (R18)
+	KindGroup                  // a group DM (R20)
+	KindRoomInvite             // an invite to a room that is not direct
+)
+
+// Section is a heading of the list.
+type Section int
+
+const (
+	SectionInvites Section = iota
+	SectionContacts
+	SectionGroups
+)
+
+var sectionTitles = [...]string{"Invites", "Contacts", "Group DMs"}
+
+// Item is one row.
+type Item struct {
+	Kind        Kind
+	Section     Section
+	UserID      id.UserID   // contacts: the person
+	RoomID      id.RoomID   // contacts: the chosen room ("" = created on first send); groups, invites: the room
+	InviteRooms []id.RoomID // pending direct invites from this person (R4)
+	Name        string      // sanitized, never empty
+	Preview     string      // sanitized, one line
+	TS          int64       // ms; 0 = no activity
+	Unread      int
+	Pending     bool // an invite: accept or decline instead of a composer
+	Members     int  // groups
+}
+
+// Key identifies the row across refreshes.
+func (it Item) Key() string {
+	if it.Kind == KindContact {
+		return "u:" + string(it.UserID)
+	}
+	return "r:" + string(it.RoomID)
+}
+
+// OpenMsg asks the root to open an item's conversation.
+type OpenMsg struct{ Item Item }
+
+// NewDMMsg asks the root for the new-DM prompt.
+type NewDMMsg struct{}
+
+// AcceptMsg and DeclineMsg answer a pending invite.
+type (
+	AcceptMsg  struct{ Item Item }
+	DeclineMsg struct{ Item Item }
+)
+
+// Model is the contacts pane.
+type Model struct {
+	keys   KeyMap
+	styles styles.Contacts
+	now    func() time.Time
+
+	all      []Item // every row, in display order
+	shown    []Item // all, narrowed by the filter
+	selected string // Key of the selected item
+	offset   int    // first visible line of the list
+
+	filter    textinput.Model
+	filtering bool // the filter input has the keyboard
+	focused   bool
+	width     int
+	height    int
+}
+
+// New returns an empty pane.
+func New(km KeyMap, st styles.Contacts, now func() time.Time) Model {
+	ti := textinput.New()
+	ti.Prompt = "/"
+	ti.Placeholder = "name or @user:server"
+	ti.PromptStyle = st.Filter
+	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks: the screen changes only when something happens
+	return Model{keys: km, styles: st, now: now, filter: ti}
+}
+
+// SetSize sets the pane's size.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.filter.Width = max(w-3, 1)
+	m.clampOffset()
+}
+
+// Focus and Blur give or take the keyboard.
+func (m *Model) Focus() { m.focused = true }
+func (m *Model) Blur()  { m.focused = false; m.filtering = false; m.filter.Blur() }
+
+// Focused reports whether the pane has the keyboard.
+func (m Model) Focused() bool { return m.focused }
+
+// Filtering reports whether keys go to the filter input (so `q` types a q).
+func (m Model) Filtering() bool { return m.filtering }
+
+// KeyMap returns the pane's keys, for help.
+func (m Model) KeyMap() KeyMap { return m.keys }
+
+// Items returns the rows shown, in order.
+func (m Model) Items() []Item { return m.shown }
+
+// Selected returns the selected row.
+func (m Model) Selected() (Item, bool) {
+	i := m.selectedIndex()
+	if i < 0 {
+		return Item{}, false
+	}
+	return m.shown[i], true
+}
+
+// Find returns the row for a key among all rows (the filter aside).
+func (m Model) Find(key string) (Item, bool) {
+	for _, it := range m.all {
+		if it.Key() == key {
+			return it, true
+		}
+	}
+	return Item{}, false
+}
+
+// Select selects the row with the key, when shown.
+func (m *Model) Select(key string) {
+	m.selected = key
+	m.keepSelection()
+}
+
+// SetOverview replaces the rows with a fresh overview, keeping the selection on the same person.
+func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
+	var invites, people, groups []Item
+	for _, c := range ov.Contacts {
+		it := Item{
+			Kind: KindContact, UserID: c.UserID, RoomID: c.Room, InviteRooms: c.InviteRooms,
+			Name: nameOr(c.DisplayName, string(c.UserID)), Preview: preview(c.Preview, me),
+			TS: c.LastActivity, Unread: c.Unread, Pending: c.Pending,
+		}
+		if it.Pending {
+			it.Section = SectionInvites
+			invites = append(invites, it)
+		} else {
+			it.Section = SectionContacts
+			people = append(people, it)
+		}
+	}
+	for _, inv := range ov.Invites {
+		invites = append(invites, Item{
+			Kind: KindRoomInvite, Section: SectionInvites, RoomID: inv.RoomID, UserID: inv.Inviter,
+			Name: nameOr(inv.Name, string(inv.RoomID)), Preview: "invited by " + sanitize.Line(string(inv.Inviter)),
+			TS: inv.Timestamp, Pending: true,
+		})
+	}
+	for _, g := range ov.Groups {
+		name := g.Name
+		if name == "" {
+			users := make([]string, len(g.Users))
+			for i, u := range g.Users {
+				users[i] = string(u)
+			}
+			name = strings.Join(users, ", ")
+		}
+		groups = append(groups, Item{
+			Kind: KindGroup, Section: SectionGroups, RoomID: g.RoomID, Name: nameOr(name, string(g.RoomID)),
+			Preview: preview(g.Preview, me), TS: g.LastActivity, Unread: g.Unread, Members: g.MemberCount,
+		})
+	}
+	for _, list := range [][]Item{invites, people, groups} {
+		slices.SortStableFunc(list, func(a, b Item) int { return cmp.Compare(b.TS, a.TS) })
+	}
+	m.all = slices.Concat(invites, people, groups)
+	m.applyFilter()
+}
+
+func nameOr(name, fallback string) string {
+	if n := strings.TrimSpace(sanitize.Line(name)); n != "" {
+		return n
+	}
+	return sanitize.Line(fallback)
+}
+
+func preview(p matrixsvc.Preview, me id.UserID) string {
+	body := sanitize.Line(p.Body)
+	if body != "" && p.Sender == me {
+		return "you: " + body
+	}
+	return body
+}
+
+// Update handles keys when focused.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok || !m.focused {
+		return m, nil
+	}
+	if m.filtering {
+		switch {
+		case key.Matches(k, m.keys.Clear):
+			m.filter.SetValue("")
+			m.filtering = false
+			m.filter.Blur()
+			m.applyFilter()
+			return m, nil
+		case k.Type == tea.KeyEnter:
+			m.filtering = false
+			m.filter.Blur()
+			return m, nil
+		case k.Type == tea.KeyUp, k.Type == tea.KeyDown:
+			m.move(map[bool]int{true: -1, false: 1}[k.Type == tea.KeyUp])
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		m.applyFilter()
+		return m, cmd
+	}
+	it, hasItem := m.Selected()
+	switch {
+	case key.Matches(k, m.keys.Up):
+		m.move(-1)
+	case key.Matches(k, m.keys.Down):
+		m.move(1)
+	case key.Matches(k, m.keys.Filter):
+		m.filtering = true
+		return m, m.filter.Focus()
+	case key.Matches(k, m.keys.Clear) && m.filter.Value() != "":
+		m.filter.SetValue("")
+		m.applyFilter()
+	case key.Matches(k, m.keys.New):
+		return m, emit(NewDMMsg{})
+	case key.Matches(k, m.keys.Open) && hasItem:
+		return m, emit(OpenMsg{Item: it})
+	case key.Matches(k, m.keys.Accept) && hasItem && it.Pending:
+		return m, emit(AcceptMsg{Item: it})
+	case key.Matches(k, m.keys.Decline) && hasItem && it.Pending:
+		return m, emit(DeclineMsg{Item: it})
+	}
+	return m, nil
+}
+
+func emit(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// Scroll moves the selection by n rows (the mouse wheel).
+func (m *Model) Scroll(n int) { m.move(n) }
+
+// Click selects the row at line y of the pane and returns it.
+func (m *Model) Click(y int) (Item, bool) {
+	rows := m.rows()
+	i := y - m.headerLines() + m.offset
+	if i < 0 || i >= len(rows) || rows[i].item < 0 {
+		return Item{}, false
+	}
+	it := m.shown[rows[i].item]
+	m.Select(it.Key())
+	return it, true
+}
+
+func (m *Model) move(n int) {
+	if len(m.shown) == 0 {
+		return
+	}
+	i := max(m.selectedIndex(), 0) + n
+	i = min(max(i, 0), len(m.shown)-1)
+	m.selected = m.shown[i].Key()
+	m.keepSelection()
+}
+
+func (m Model) selectedIndex() int {
+	for i, it := range m.shown {
+		if it.Key() == m.selected {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Model) applyFilter() {
+	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	m.shown = m.shown[:0:0]
+	for _, it := range m.all {
+		if q == "" || strings.Contains(strings.ToLower(it.Name), q) ||
+			strings.Contains(strings.ToLower(string(it.UserID)), q) ||
+			(it.Kind != KindContact && strings.Contains(strings.ToLower(string(it.RoomID)), q)) {
+			m.shown = append(m.shown, it)
+		}
+	}
+	m.keepSelection()
+}
+
+// keepSelection keeps a shown row selected and in view.
+func (m *Model) keepSelection() {
+	if m.selectedIndex() < 0 {
+		m.selected = ""
+		if len(m.shown) > 0 {
+			m.selected = m.shown[0].Key()
+		}
+	}
+	m.clampOffset()
+}

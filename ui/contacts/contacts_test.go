@@ -1,0 +1,134 @@
+package contacts
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+	"duet/ui/styles"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+var now = time.Date(2026, 3, 2, 15, 30, 0, 0, time.UTC)
+
+const me = id.UserID("@me:example.org")
+
+func at(d time.Duration) int64 { return now.Add(-d).UnixMilli() }
+
+func overview() matrixsvc.Overview {
+	return matrixsvc.Overview{
+		Contacts: []matrixsvc.ContactView{
+			{Contact: matrixsvc.Contact{UserID: "@bob:example.org", Room: "!b", LastActivity: at(26 * time.Hour)},
+				DisplayName: "Bob", Preview: matrixsvc.Preview{Body: "ok", Sender: me}},
+			{Contact: matrixsvc.Contact{UserID: "@alice:example.org", Room: "!a", LastActivity: at(5 * time.Minute), Unread: 2},
+				DisplayName: "Alice", Preview: matrixsvc.Preview{Body: "see you\ntomorrow", Sender: "@alice:example.org"}},
+			{Contact: matrixsvc.Contact{UserID: "@carol:example.org", LastActivity: at(time.Hour), Pending: true, InviteRooms: []id.RoomID{"!i"}},
+				DisplayName: "Carol"},
+			{Contact: matrixsvc.Contact{UserID: "@zed:example.org", Room: "!z", LastActivity: at(400 * 24 * time.Hour), Unread: 1234},
+				DisplayName: "Zed with a very long display name indeed"},
+		},
+		Groups: []matrixsvc.GroupView{
+			{GroupDM: matrixsvc.GroupDM{RoomID: "!g", Users: []id.UserID{"@alice:example.org", "@bob:example.org"}, MemberCount: 3, LastActivity: at(3 * time.Hour), Unread: 5, Name: "Weekend trip"},
+				Preview: matrixsvc.Preview{Body: "who brings the tent?"}},
+		},
+		Invites: []matrixsvc.Invite{{RoomID: "!club", Inviter: "@erin:example.org", Name: "Book club", Timestamp: at(48 * time.Hour)}},
+	}
+}
+
+func newList(w, h int) Model {
+	m := New(DefaultKeyMap(), styles.Default().Contacts, func() time.Time { return now })
+	m.SetSize(w, h)
+	m.Focus()
+	m.SetOverview(overview(), me)
+	return m
+}
+
+func press(m Model, s string) Model {
+	for _, r := range s {
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	return m
+}
+
+func TestViewList(t *testing.T) {
+	m := newList(30, 16)
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	golden.RequireEqual(t, m.View())
+}
+
+func TestViewFiltered(t *testing.T) {
+	m := newList(30, 10)
+	m = press(m, "/al")
+	if !m.Filtering() {
+		t.Fatal("/ should start filtering")
+	}
+	golden.RequireEqual(t, m.View())
+}
+
+func TestViewScrollsToSelection(t *testing.T) {
+	m := newList(24, 6)
+	for range 5 {
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	}
+	view := m.View()
+	if !strings.Contains(view, "›Weekend trip") {
+		t.Fatalf("the selected group is not in view:\n%s", view)
+	}
+	golden.RequireEqual(t, view)
+}
+
+func TestOrder(t *testing.T) {
+	m := newList(30, 20)
+	var got []string
+	for _, it := range m.Items() {
+		got = append(got, it.Name)
+	}
+	want := "Carol,Book club,Alice,Bob,Zed with a very long display name indeed,Weekend trip"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("order %v, want %s", got, want)
+	}
+	// Bob writes: he moves up, and the selection stays on the same person.
+	m.Select("u:@zed:example.org")
+	ov := overview()
+	ov.Contacts[0].LastActivity = now.UnixMilli()
+	m.SetOverview(ov, me)
+	if m.Items()[2].Name != "Bob" {
+		t.Fatalf("Bob did not move up: %v", m.Items()[2].Name)
+	}
+	if it, _ := m.Selected(); it.UserID != "@zed:example.org" {
+		t.Fatalf("selection moved to %v", it.UserID)
+	}
+}
+
+func TestKeysEmit(t *testing.T) {
+	m := newList(30, 20)
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if open, ok := cmd().(OpenMsg); !ok || open.Item.UserID != "@carol:example.org" {
+		t.Fatalf("enter gave %#v", cmd())
+	}
+	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
+	if acc, ok := cmd().(AcceptMsg); !ok || acc.Item.InviteRooms[0] != "!i" {
+		t.Fatalf("a gave %#v", cmd())
+	}
+	m = press(m, "j")
+	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
+	if _, ok := cmd().(NewDMMsg); !ok {
+		t.Fatalf("n gave %#v", cmd())
+	}
+	m = press(m, "jj")
+	if _, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")}); cmd != nil {
+		t.Fatal("a on a contact without an invite did something")
+	}
+}

@@ -1,0 +1,195 @@
+package contacts
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"duet/ui/internal/textutil"
+)
+
+// row is one line of the list: a section heading (item -1) or one of an item's two lines.
+type row struct {
+	item    int
+	section Section
+	second  bool
+}
+
+func (m Model) rows() []row {
+	var rows []row
+	last := Section(-1)
+	for i, it := range m.shown {
+		if it.Section != last {
+			last = it.Section
+			rows = append(rows, row{item: -1, section: it.Section})
+		}
+		rows = append(rows, row{item: i}, row{item: i, second: true})
+	}
+	return rows
+}
+
+func (m Model) headerLines() int {
+	if m.filtering || m.filter.Value() != "" {
+		return 2
+	}
+	return 1
+}
+
+func (m Model) listHeight() int { return max(m.height-m.headerLines(), 0) }
+
+func (m *Model) clampOffset() {
+	rows := m.rows()
+	h := m.listHeight()
+	sel := m.selectedIndex()
+	first, last := -1, -1
+	for i, r := range rows {
+		if r.item == sel && sel >= 0 {
+			if first < 0 {
+				first = i
+				if i > 0 && rows[i-1].item < 0 {
+					first = i - 1 // keep the section heading in view too
+				}
+			}
+			last = i
+		}
+	}
+	if first >= 0 {
+		if first < m.offset {
+			m.offset = first
+		}
+		if last >= m.offset+h {
+			m.offset = last - h + 1
+		}
+	}
+	m.offset = max(min(m.offset, len(rows)-h), 0)
+}
+
+// View draws the pane at its size.
+func (m Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	lines := make([]string, 0, m.height)
+	title := m.styles.Title
+	if m.focused {
+		title = m.styles.TitleOn
+	}
+	lines = append(lines, title.Render(textutil.Cut(fmt.Sprintf("Contacts (%d)", m.count()), m.width)))
+	if m.headerLines() > 1 {
+		lines = append(lines, m.filter.View())
+	}
+	rows := m.rows()
+	if len(rows) == 0 {
+		msg := "No conversations yet: press n to start one"
+		if m.filter.Value() != "" {
+			msg = "No match"
+		}
+		for _, l := range strings.Split(wrapWords(msg, m.width), "\n") {
+			lines = append(lines, m.styles.Empty.Render(l))
+		}
+	}
+	now := m.now()
+	sel := m.selectedIndex()
+	for i := m.offset; i < len(rows) && len(lines) < m.height; i++ {
+		r := rows[i]
+		if r.item < 0 {
+			lines = append(lines, m.styles.Section.Render(textutil.Cut("─ "+sectionTitles[r.section]+" ", m.width)))
+			continue
+		}
+		lines = append(lines, m.itemLine(m.shown[r.item], r.second, r.item == sel, now))
+	}
+	return strings.Join(textutil.Lines(lines, m.width, m.height), "\n")
+}
+
+func (m Model) count() int {
+	n := 0
+	for _, it := range m.all {
+		if it.Kind == KindContact {
+			n++
+		}
+	}
+	return n
+}
+
+func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
+	w := m.width
+	if w < 4 {
+		return ""
+	}
+	pick := func(s, plain string) string { // selected rows are drawn in one style
+		if selected {
+			return plain
+		}
+		return s
+	}
+	if !second {
+		right := ""
+		if it.TS > 0 {
+			right = textutil.When(time.UnixMilli(it.TS), now)
+		}
+		badge := ""
+		if it.Unread > 0 {
+			badge = fmt.Sprintf(" %d ", it.Unread)
+			if it.Unread > 999 {
+				badge = " 999+ "
+			}
+		}
+		rw := len(right) + len(badge)
+		if rw > 0 {
+			rw++
+		}
+		name := textutil.Fit(it.Name, max(w-1-rw, 1))
+		mark := " "
+		if selected {
+			mark = "›" // the highlight, for terminals without colour
+		}
+		line := mark + pick(m.styles.Name.Render(name), name)
+		if right != "" {
+			line += " " + pick(m.styles.Time.Render(right), right)
+		}
+		if badge != "" {
+			if right == "" {
+				line += " "
+			}
+			line += m.styles.Badge.Render(badge)
+		}
+		if selected {
+			return m.styles.Selected.Render(textutil.Fit(line, w))
+		}
+		return textutil.Fit(line, w)
+	}
+	text := it.Preview
+	st := m.styles.Preview
+	if it.Pending {
+		text = fmt.Sprintf("invite · %s accept · %s decline", m.keys.Accept.Help().Key, m.keys.Decline.Help().Key)
+		st = m.styles.Pending
+	} else if it.Kind == KindGroup {
+		text = fmt.Sprintf("%d members · %s", it.Members, it.Preview)
+	}
+	text = textutil.Fit("   "+text, w)
+	if selected {
+		return m.styles.Selected.Render(text)
+	}
+	return st.Render(text)
+}
+
+// wrapWords wraps plain text at w cells.
+func wrapWords(s string, w int) string {
+	var out, line []string
+	n := 0
+	for _, word := range strings.Fields(s) {
+		if n > 0 && n+1+len(word) > w {
+			out = append(out, strings.Join(line, " "))
+			line, n = nil, 0
+		}
+		if n > 0 {
+			n++
+		}
+		line = append(line, word)
+		n += len(word)
+	}
+	if len(line) > 0 {
+		out = append(out, strings.Join(line, " "))
+	}
+	return strings.Join(out, "\n")
+}

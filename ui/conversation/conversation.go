@@ -1,0 +1,283 @@
+// Package conversation is the timeline of one conversation: history loaded page by page, live
+// messages, and local echo of what we send. Each message's rendered lines are cached by width
+// and only the visible window is composed, so drawing costs the same with ten messages or ten
+// thousand.
+package conversation
+
+import (
+	"slices"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
+	"duet/ui/styles"
+)
+
+// State is the delivery state of a message.
+type State int
+
+const (
+	Remote  State = iota // from the server
+	Queued               // local echo waiting for its room to exist (R11)
+	Sending              // local echo, request under way
+	Sent                 // local echo the server accepted
+	Failed               // local echo that could not be sent: retry with the Retry key
+)
+
+// RetryMsg asks the root to send a failed message again, with the same transaction ID.
+type RetryMsg struct{ Txn string }
+
+type entry struct {
+	msg   matrixsvc.Message
+	txn   string
+	state State
+	err   string
+	day   bool // a day separator goes above it
+
+	width int      // the width lines were rendered at
+	lines []string // rendered lines; nil = render again
+}
+
+func (e *entry) invalidate() { e.lines = nil }
+
+// Model is one conversation's timeline.
+type Model struct {
+	keys   KeyMap
+	styles styles.Conversation
+	now    func() time.Time
+	me     id.UserID
+	names  map[id.UserID]string
+
+	entries []*entry
+	byEvent map[id.EventID]*entry
+	byTxn   map[string]*entry
+
+	width, height int
+
+	// The bottom of the window: follow the newest message, or the entry whose line
+	// len(lines)-1-skip is the last one shown.
+	follow bool
+	anchor int
+	skip   int
+	unseen int // messages that arrived while scrolled up
+
+	loaded     bool   // the newest page has arrived
+	loading    bool   // a page is being fetched
+	loadFailed bool   // the last fetch failed: wait for the user to scroll before trying again
+	prevToken  string // pagination token for older messages
+	atStart    bool   // no older messages
+}
+
+// New returns an empty timeline.
+func New(km KeyMap, st styles.Conversation, me id.UserID, now func() time.Time) Model {
+	return Model{
+		keys: km, styles: st, me: me, now: now, names: map[id.UserID]string{},
+		byEvent: map[id.EventID]*entry{}, byTxn: map[string]*entry{}, follow: true,
+	}
+}
+
+// SetSize sets the size of the timeline. Cached lines of other widths are re-rendered lazily.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = max(w, 0), max(h, 0)
+	if !m.follow {
+		m.clamp()
+	}
+}
+
+// SetName sets the name shown for a sender.
+func (m *Model) SetName(user id.UserID, name string) {
+	if m.names[user] == name {
+		return
+	}
+	m.names[user] = name
+	for _, e := range m.entries {
+		if e.msg.Sender == user {
+			e.invalidate()
+		}
+	}
+}
+
+// Len is the number of messages loaded.
+func (m Model) Len() int { return len(m.entries) }
+
+// Loaded reports whether the newest page has arrived; Loading whether a page is on its way.
+func (m Model) Loaded() bool  { return m.loaded }
+func (m Model) Loading() bool { return m.loading }
+
+// SetLoading marks a page request as under way (shown as a loading line).
+func (m *Model) SetLoading() { m.loading = true; m.loadFailed = false }
+
+// LoadFailed ends a page request that failed. It is tried again when the user scrolls.
+func (m *Model) LoadFailed() { m.loading = false; m.loadFailed = true; m.loaded = true }
+
+// PrevToken is the token to fetch the page before the oldest loaded message.
+func (m Model) PrevToken() string { return m.prevToken }
+
+// NeedsOlder reports whether the top of the history is in view and an older page can be loaded.
+func (m Model) NeedsOlder() bool {
+	return m.loaded && !m.loading && !m.loadFailed && !m.atStart && m.prevToken != "" && m.atTop()
+}
+
+// AddPage adds a page of history (oldest first) before what is loaded; next is the token for
+// the page before it ("" = start of the room). The first page is the newest one.
+func (m *Model) AddPage(msgs []matrixsvc.Message, next string) {
+	m.loading, m.loaded = false, true
+	m.prevToken, m.atStart = next, next == ""
+	fresh := make([]*entry, 0, len(msgs))
+	for _, msg := range msgs {
+		if msg.EventID != "" && m.byEvent[msg.EventID] != nil {
+			continue
+		}
+		e := &entry{msg: msg}
+		if msg.EventID != "" {
+			m.byEvent[msg.EventID] = e
+		}
+		fresh = append(fresh, e)
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	m.entries = slices.Insert(m.entries, 0, fresh...)
+	if !m.follow {
+		m.anchor += len(fresh)
+	}
+	for i := 0; i <= len(fresh) && i < len(m.entries); i++ {
+		m.markDay(i)
+	}
+}
+
+// Append adds live messages at the end, skipping those already shown (our own local echo,
+// once its event ID is known).
+func (m *Model) Append(msgs []matrixsvc.Message) {
+	for _, msg := range msgs {
+		if msg.EventID != "" && m.byEvent[msg.EventID] != nil {
+			continue
+		}
+		e := &entry{msg: msg}
+		if msg.EventID != "" {
+			m.byEvent[msg.EventID] = e
+		}
+		m.push(e)
+		if !m.follow && msg.Sender != m.me {
+			m.unseen++
+		}
+	}
+}
+
+func (m *Model) push(e *entry) {
+	m.entries = append(m.entries, e)
+	m.markDay(len(m.entries) - 1)
+}
+
+func (m *Model) markDay(i int) {
+	e := m.entries[i]
+	day := i == 0 || !textutil.SameDay(m.entries[i-1].msg.Timestamp, e.msg.Timestamp, m.now().Location())
+	if day != e.day {
+		e.day = day
+		e.invalidate()
+	}
+}
+
+// AddEcho shows a message we are sending, before the server has it, and scrolls to it.
+func (m *Model) AddEcho(txn, body string, emote bool, state State) {
+	typ := event.MsgText
+	if emote {
+		typ = event.MsgEmote
+	}
+	e := &entry{
+		msg: matrixsvc.Message{Sender: m.me, Timestamp: m.now(), MsgType: string(typ), Body: body},
+		txn: txn, state: state,
+	}
+	m.byTxn[txn] = e
+	m.push(e)
+	m.ScrollToBottom()
+}
+
+// SetState changes the delivery state of a local echo; err is shown when it failed.
+func (m *Model) SetState(txn string, state State, err string) {
+	if e := m.byTxn[txn]; e != nil {
+		e.state, e.err = state, err
+		e.invalidate()
+	}
+}
+
+// Confirm marks a local echo as sent as event evt. If sync already brought that event, the
+// copy from sync is dropped so the message shows once.
+func (m *Model) Confirm(txn string, evt id.EventID) {
+	e := m.byTxn[txn]
+	if e == nil {
+		return
+	}
+	if dup := m.byEvent[evt]; dup != nil && dup != e {
+		if i := slices.Index(m.entries, dup); i >= 0 {
+			m.remove(i)
+		}
+	}
+	e.state, e.err, e.msg.EventID = Sent, "", evt
+	m.byEvent[evt] = e
+	e.invalidate()
+}
+
+// Echo returns the body and kind of a local echo.
+func (m Model) Echo(txn string) (body string, emote bool, state State, ok bool) {
+	e := m.byTxn[txn]
+	if e == nil {
+		return "", false, 0, false
+	}
+	return e.msg.Body, e.msg.MsgType == string(event.MsgEmote), e.state, true
+}
+
+func (m *Model) remove(i int) {
+	m.entries = slices.Delete(m.entries, i, i+1)
+	if !m.follow && i <= m.anchor {
+		if i == m.anchor {
+			m.skip = 0
+		}
+		m.anchor = max(m.anchor-1, 0)
+	}
+	if i < len(m.entries) {
+		m.markDay(i)
+	}
+	if !m.follow && len(m.entries) == 0 {
+		m.follow = true
+	}
+}
+
+// lastFailed is the newest failed local echo.
+func (m Model) lastFailed() string {
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		if e := m.entries[i]; e.state == Failed {
+			return e.txn
+		}
+	}
+	return ""
+}
+
+// Update handles the timeline's keys.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, m.keys.PageUp):
+		m.ScrollUp(max(m.height-2, 1))
+	case key.Matches(k, m.keys.PageDown):
+		m.ScrollDown(max(m.height-2, 1))
+	case key.Matches(k, m.keys.Bottom):
+		m.ScrollToBottom()
+	case key.Matches(k, m.keys.Retry):
+		if txn := m.lastFailed(); txn != "" {
+			return m, func() tea.Msg { return RetryMsg{Txn: txn} }
+		}
+	}
+	return m, nil
+}
+
+// KeyMap returns the timeline's keys, for help.
+func (m Model) KeyMap() KeyMap { return m.keys }

@@ -1,0 +1,151 @@
+package conversation
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"maunium.net/go/mautrix/event"
+
+	"duet/internal/sanitize"
+	"duet/ui/internal/textutil"
+)
+
+// lines returns entry i rendered at the current width, from the cache when it can.
+func (m Model) lines(i int) []string {
+	e := m.entries[i]
+	if e.lines == nil || e.width != m.width {
+		e.lines, e.width = m.render(e), m.width
+	}
+	return e.lines
+}
+
+const timeWidth = 6 // "15:04 "
+
+// render draws one message: an optional day separator, then "15:04 Name: body" wrapped to the
+// width with continuation lines indented under the body, then its delivery state.
+func (m Model) render(e *entry) []string {
+	w := max(m.width, 1)
+	st := m.styles
+	var out []string
+	ts := e.msg.Timestamp.In(m.now().Location())
+	if e.day {
+		out = append(out, m.dayLine(ts.Format("Monday, 2 January 2006"), w))
+	}
+
+	own := e.msg.Sender == m.me
+	nameStyle, bodyStyle := st.Other, st.Body
+	name := m.names[e.msg.Sender]
+	if own {
+		nameStyle, bodyStyle, name = st.Own, st.OwnBody, "you"
+	}
+	if name == "" {
+		name = string(e.msg.Sender)
+	}
+	name = textutil.Cut(sanitize.Line(name), max(w/3, 4))
+	body := sanitize.Text(e.msg.Body, true)
+	prefix, plainPrefix := "", ""
+	switch {
+	case e.msg.MsgType == "" || e.msg.Encrypted:
+		body, bodyStyle = "unable to decrypt this message", st.Notice
+		plainPrefix = name + ": "
+		prefix = nameStyle.Render(name) + ": "
+	case e.msg.MsgType == string(event.MsgEmote):
+		plainPrefix = "* " + name + " "
+		prefix = nameStyle.Render("* "+name) + " "
+	default:
+		if e.msg.MsgType == string(event.MsgNotice) {
+			bodyStyle = st.Notice
+		}
+		plainPrefix = name + ": "
+		prefix = nameStyle.Render(name) + ": "
+	}
+	indent := timeWidth
+	if w < 24 {
+		indent = 0
+	}
+	head := st.Time.Render(ts.Format("15:04")) + " " + prefix
+	headW := timeWidth + lipgloss.Width(plainPrefix)
+	pad := strings.Repeat(" ", indent)
+
+	for p, para := range strings.Split(body, "\n") {
+		first, rest := w-indent, w-indent
+		lead := pad
+		if p == 0 {
+			lead = head
+			first = w - headW
+			if first < 8 { // a long name: the body starts on the next line
+				out = append(out, textutil.Cut(head, w))
+				lead, first = pad, w-indent
+			}
+		}
+		for j, l := range wrapHanging(para, first, rest) {
+			if j == 0 {
+				out = append(out, lead+bodyStyle.Render(l))
+			} else {
+				out = append(out, pad+bodyStyle.Render(l))
+			}
+		}
+	}
+	return m.withState(out, e, pad, w)
+}
+
+func (m Model) withState(out []string, e *entry, pad string, w int) []string {
+	st := m.styles
+	mark := ""
+	switch e.state {
+	case Queued, Sending:
+		mark = st.Sending.Render("sending…")
+	case Sent:
+		mark = st.Sent.Render("✓ sent")
+	case Failed:
+		msg := "✗ failed"
+		if e.err != "" {
+			msg += ": " + sanitize.Line(e.err)
+		}
+		msg = textutil.Cut(msg, max(w-len(pad), 1))
+		retry := fmt.Sprintf("  %s to retry", m.keys.Retry.Help().Key)
+		out = append(out, pad+st.Failed.Render(msg))
+		if len(pad)+len(retry) <= w {
+			out = append(out, pad+st.Failed.Render(strings.TrimSpace(retry)))
+		}
+		return out
+	default:
+		return out
+	}
+	last := out[len(out)-1]
+	if lipgloss.Width(last)+1+lipgloss.Width(mark) <= w {
+		out[len(out)-1] = last + " " + mark
+	} else {
+		out = append(out, pad+mark)
+	}
+	return out
+}
+
+func (m Model) dayLine(label string, w int) string {
+	label = " " + label + " "
+	side := (w - lipgloss.Width(label)) / 2
+	if side < 1 {
+		return m.styles.Day.Render(textutil.Cut(strings.TrimSpace(label), w))
+	}
+	return m.styles.Day.Render(strings.Repeat("─", side) + label + strings.Repeat("─", w-side-lipgloss.Width(label)))
+}
+
+// wrapHanging word-wraps plain text with the first line first cells wide and the rest rest
+// cells wide. Empty text is one empty line.
+func wrapHanging(s string, first, rest int) []string {
+	first, rest = max(first, 1), max(rest, 1)
+	if lipgloss.Width(s) <= first {
+		return []string{s}
+	}
+	head := strings.SplitN(ansi.Wrap(s, first, ""), "\n", 2)[0]
+	if !strings.HasPrefix(s, head) || head == "" {
+		return strings.Split(ansi.Wrap(s, rest, ""), "\n")
+	}
+	tail := strings.TrimLeft(s[len(head):], " ")
+	if tail == "" {
+		return []string{head}
+	}
+	return append([]string{head}, strings.Split(ansi.Wrap(tail, rest, ""), "\n")...)
+}

@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+)
+
+// fakeSvc is an in-memory Service.
+type fakeSvc struct {
+	mu        sync.Mutex
+	me        id.UserID
+	events    chan matrixsvc.Event
+	ov        matrixsvc.Overview
+	history   map[id.RoomID][]matrixsvc.Message
+	users     map[id.UserID]string // users that exist, with display names
+	encrypted map[id.RoomID]bool
+
+	sendErr  func(body string) error // nil: sends succeed
+	sends    []sendCall
+	opened   []id.UserID
+	openRoom id.RoomID
+	checked  []string
+	pages    []string // History calls: "room from"
+	accepted []id.RoomID
+	declined []id.RoomID
+	nextEvt  int
+}
+
+type sendCall struct {
+	Room  id.RoomID
+	Body  string
+	Emote bool
+	Txn   string
+}
+
+func newFake() *fakeSvc {
+	ch := make(chan matrixsvc.Event)
+	close(ch) // tests deliver events through Update; the listener ends at once
+	return &fakeSvc{
+		me: "@me:example.org", events: ch,
+		history:   map[id.RoomID][]matrixsvc.Message{},
+		users:     map[id.UserID]string{},
+		encrypted: map[id.RoomID]bool{},
+		openRoom:  "!new:example.org",
+	}
+}
+
+func (f *fakeSvc) Me() id.UserID                  { return f.me }
+func (f *fakeSvc) Homeserver() string             { return "https://example.org" }
+func (f *fakeSvc) Events() <-chan matrixsvc.Event { return f.events }
+
+func (f *fakeSvc) Overview(context.Context) (matrixsvc.Overview, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ov, nil
+}
+
+func (f *fakeSvc) CheckUser(_ context.Context, raw string) (id.UserID, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checked = append(f.checked, raw)
+	x, err := matrixsvc.ValidateUserID(f.me, raw)
+	if err != nil {
+		return "", "", err
+	}
+	name, ok := f.users[x]
+	if !ok {
+		return "", "", fmt.Errorf("%w: %s does not exist (check the spelling and the server name)", matrixsvc.ErrUserNotFound, x)
+	}
+	return x, name, nil
+}
+
+func (f *fakeSvc) OpenDM(_ context.Context, x id.UserID) (id.RoomID, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opened = append(f.opened, x)
+	return f.openRoom, true, nil
+}
+
+func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pages = append(f.pages, string(room)+" "+from)
+	all := f.history[room]
+	end := len(all)
+	if from != "" {
+		end, _ = strconv.Atoi(from)
+	}
+	start := max(end-limit, 0)
+	next := ""
+	if start > 0 {
+		next = strconv.Itoa(start)
+	}
+	return append([]matrixsvc.Message(nil), all[start:end]...), next, nil
+}
+
+func (f *fakeSvc) SendText(_ context.Context, room id.RoomID, body string, emote bool, txn string) (id.EventID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sends = append(f.sends, sendCall{room, body, emote, txn})
+	if f.sendErr != nil {
+		if err := f.sendErr(body); err != nil {
+			return "", err
+		}
+	}
+	f.nextEvt++
+	return id.EventID(fmt.Sprintf("$sent%d", f.nextEvt)), nil
+}
+
+func (f *fakeSvc) Accept(_ context.Context, room id.RoomID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.accepted = append(f.accepted, room)
+	return nil
+}
+
+func (f *fakeSvc) Decline(_ context.Context, room id.RoomID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.declined = append(f.declined, room)
+	return nil
+}
+
+func (f *fakeSvc) RoomEncrypted(_ context.Context, room id.RoomID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.encrypted[room]
+}
+
+func (f *fakeSvc) DisplayName(_ context.Context, user id.UserID, _ bool) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.users[user]
+}
+
+// The fixed clock of every test: Monday 2 March 2026, 15:30 UTC.
+var testNow = time.Date(2026, 3, 2, 15, 30, 0, 0, time.UTC)
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+const (
+	alice = id.UserID("@alice:example.org")
+	bob   = id.UserID("@bob:example.org")
+	carol = id.UserID("@carol:example.org")
+	dave  = id.UserID("@dave:example.org")
+	erin  = id.UserID("@erin:example.org")
+
+	aliceRoom = id.RoomID("!alice:example.org")
+	bobRoom   = id.RoomID("!bob:example.org")
+)
+
+// fixture is a fake with a realistic contacts list and a conversation with Alice.
+func fixture() *fakeSvc {
+	f := newFake()
+	f.users = map[id.UserID]string{alice: "Alice", bob: "Bob", carol: "Carol", erin: "Erin"}
+	f.encrypted[aliceRoom] = true
+	f.ov = matrixsvc.Overview{
+		DirectWellFormed: true,
+		Contacts: []matrixsvc.ContactView{
+			{Contact: matrixsvc.Contact{UserID: alice, Rooms: []id.RoomID{aliceRoom}, Room: aliceRoom, LastActivity: ms(testNow.Add(-5 * time.Minute)), Unread: 2},
+				DisplayName: "Alice", Preview: matrixsvc.Preview{Body: "see you tomorrow", Sender: alice, TS: ms(testNow.Add(-5 * time.Minute))}},
+			{Contact: matrixsvc.Contact{UserID: carol, LastActivity: ms(testNow.Add(-10 * time.Minute)), Pending: true, InviteRooms: []id.RoomID{"!inv:example.org"}},
+				DisplayName: "Carol"},
+			{Contact: matrixsvc.Contact{UserID: bob, Rooms: []id.RoomID{bobRoom}, Room: bobRoom, LastActivity: ms(testNow.Add(-26 * time.Hour))},
+				DisplayName: "Bob", Preview: matrixsvc.Preview{Body: "ok", Sender: "@me:example.org", TS: ms(testNow.Add(-26 * time.Hour))}},
+			{Contact: matrixsvc.Contact{UserID: dave}},
+		},
+		Groups: []matrixsvc.GroupView{
+			{GroupDM: matrixsvc.GroupDM{RoomID: "!grp:example.org", Users: []id.UserID{alice, bob}, MemberCount: 3, LastActivity: ms(testNow.Add(-3 * time.Hour)), Unread: 5, Name: "Weekend trip"},
+				Preview: matrixsvc.Preview{Body: "who brings the tent?", Sender: bob}},
+		},
+		Invites: []matrixsvc.Invite{{RoomID: "!club:example.org", Inviter: erin, Name: "Book club", Timestamp: ms(testNow.Add(-48 * time.Hour))}},
+	}
+	day1 := testNow.Add(-24 * time.Hour).Truncate(24 * time.Hour).Add(20 * time.Hour)
+	f.history[aliceRoom] = []matrixsvc.Message{
+		msg(aliceRoom, "$a1", alice, day1, "Hi! Are we still on for tomorrow?"),
+		msg(aliceRoom, "$a2", f.me, day1.Add(2*time.Minute), "Yes, 10 o'clock at the station."),
+		msg(aliceRoom, "$a3", alice, testNow.Add(-20*time.Minute), "This is a rather long message that will certainly not fit on one line of the conversation pane, so it wraps."),
+		msg(aliceRoom, "$a4", alice, testNow.Add(-6*time.Minute), "Two lines:\nthe second one"),
+		msg(aliceRoom, "$a5", alice, testNow.Add(-5*time.Minute), "see you tomorrow"),
+	}
+	return f
+}
+
+func msg(room id.RoomID, evt id.EventID, sender id.UserID, ts time.Time, body string) matrixsvc.Message {
+	return matrixsvc.Message{RoomID: room, EventID: evt, Sender: sender, Timestamp: ts, MsgType: "m.text", Body: body}
+}
+
+func fixedNow() time.Time { return testNow }

@@ -1,0 +1,97 @@
+package ui
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+// harness drives the root model synchronously: every Cmd is run at once and its message fed
+// back, except messages the test chooses to hold back (a request still "in flight").
+type harness struct {
+	t    testing.TB
+	svc  *fakeSvc
+	m    Model
+	quit bool
+	hold func(tea.Msg) bool
+	held []tea.Msg
+}
+
+func newHarness(t testing.TB, svc *fakeSvc, w, h int) *harness {
+	t.Helper()
+	hs := &harness{t: t, svc: svc, m: New(svc, Options{Now: fixedNow})}
+	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
+	hs.run(hs.m.Init())
+	return hs
+}
+
+func (h *harness) send(msg tea.Msg) {
+	h.t.Helper()
+	next, cmd := h.m.Update(msg)
+	h.m = next.(Model)
+	h.run(cmd)
+}
+
+func (h *harness) run(cmd tea.Cmd) {
+	h.t.Helper()
+	if cmd == nil {
+		return
+	}
+	switch msg := cmd().(type) {
+	case nil:
+	case tea.BatchMsg:
+		for _, c := range msg {
+			h.run(c)
+		}
+	case tea.QuitMsg:
+		h.quit = true
+	default:
+		if h.hold != nil && h.hold(msg) {
+			h.held = append(h.held, msg)
+			return
+		}
+		h.send(msg)
+	}
+}
+
+// release delivers the held messages.
+func (h *harness) release() {
+	held := h.held
+	h.held, h.hold = nil, nil
+	for _, msg := range held {
+		h.send(msg)
+	}
+}
+
+func (h *harness) key(k tea.KeyType) { h.send(tea.KeyMsg{Type: k}) }
+
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+}
+
+func (h *harness) view() string { return h.m.View() }
+
+// requireFits checks the screen is exactly w x h.
+func requireFits(t testing.TB, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Fatalf("view has %d lines, want %d:\n%s", len(lines), h, view)
+	}
+	for i, l := range lines {
+		if lw := lipgloss.Width(l); lw > w {
+			t.Fatalf("line %d is %d wide, more than %d: %q", i, lw, w, l)
+		}
+	}
+}

@@ -1,0 +1,77 @@
+// Package textutil has the small layout helpers the UI components share: fitting styled text to
+// a width and formatting times relative to now.
+package textutil
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Fit truncates s (which may hold styling) to w cells, with an ellipsis when cut, and pads it
+// with spaces to exactly w cells.
+func Fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	n := lipgloss.Width(s)
+	if n > w {
+		s = ansi.Truncate(s, w, "…")
+		n = lipgloss.Width(s)
+	}
+	if n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// Cut truncates s to w cells with an ellipsis, without padding.
+func Cut(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// Lines makes block exactly h lines of exactly w cells each.
+func Lines(block []string, w, h int) []string {
+	out := make([]string, h)
+	for i := range out {
+		if i < len(block) {
+			out[i] = Fit(block[i], w)
+		} else {
+			out[i] = strings.Repeat(" ", max(w, 0))
+		}
+	}
+	return out
+}
+
+// When formats a timestamp for a list row: the time today, the weekday within a week, the date
+// otherwise. It is shown in now's location.
+func When(ts, now time.Time) string {
+	ts = ts.In(now.Location())
+	y1, m1, d1 := ts.Date()
+	y2, m2, d2 := now.Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return ts.Format("15:04")
+	case now.Sub(ts) < 6*24*time.Hour && ts.Before(now):
+		return ts.Format("Mon")
+	case y1 == y2:
+		return ts.Format("Jan 2")
+	default:
+		return ts.Format("2006-01-02")
+	}
+}
+
+// SameDay reports whether a and b fall on the same calendar day in loc.
+func SameDay(a, b time.Time, loc *time.Location) bool {
+	y1, m1, d1 := a.In(loc).Date()
+	y2, m2, d2 := b.In(loc).Date()
+	return y1 == y2 && m1 == m2 && d1 == d2
+}

@@ -1,0 +1,125 @@
+// Package keys is the whole keymap: the global keys and each component's KeyMap, with the
+// defaults and the user's overrides from the config file.
+package keys
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"duet/ui/composer"
+	"duet/ui/contacts"
+	"duet/ui/conversation"
+)
+
+// Global is the keys the root model handles.
+type Global struct {
+	Quit   key.Binding // anywhere
+	Help   key.Binding // outside text inputs
+	Switch key.Binding // contacts <-> composer
+	Back   key.Binding // back to the contacts
+}
+
+// KeyMap is every key binding of the UI.
+type KeyMap struct {
+	Global       Global
+	Contacts     contacts.KeyMap
+	Conversation conversation.KeyMap
+	Composer     composer.KeyMap
+}
+
+// DefaultKeyMap is the built-in keymap.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Global: Global{
+			Quit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+			Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+			Switch: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "switch focus")),
+			Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "contacts")),
+		},
+		Contacts:     contacts.DefaultKeyMap(),
+		Conversation: conversation.DefaultKeyMap(),
+		Composer:     composer.DefaultKeyMap(),
+	}
+}
+
+// Bindings names every action, as the config file spells it.
+func (km *KeyMap) Bindings() map[string]*key.Binding {
+	return map[string]*key.Binding{
+		"quit":                &km.Global.Quit,
+		"help":                &km.Global.Help,
+		"switch-focus":        &km.Global.Switch,
+		"back":                &km.Global.Back,
+		"contacts.up":         &km.Contacts.Up,
+		"contacts.down":       &km.Contacts.Down,
+		"contacts.open":       &km.Contacts.Open,
+		"contacts.new-dm":     &km.Contacts.New,
+		"contacts.filter":     &km.Contacts.Filter,
+		"contacts.clear":      &km.Contacts.Clear,
+		"contacts.accept":     &km.Contacts.Accept,
+		"contacts.decline":    &km.Contacts.Decline,
+		"contacts.quit":       &km.Contacts.Quit,
+		"conversation.pageup": &km.Conversation.PageUp,
+		"conversation.pagedn": &km.Conversation.PageDown,
+		"conversation.bottom": &km.Conversation.Bottom,
+		"conversation.retry":  &km.Conversation.Retry,
+		"composer.send":       &km.Composer.Send,
+		"composer.newline":    &km.Composer.Newline,
+	}
+}
+
+// Actions lists the action names, sorted.
+func (km *KeyMap) Actions() []string {
+	var names []string
+	for name := range km.Bindings() {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Apply overrides bindings: action name -> keys (bubbletea key names such as "ctrl+n", "alt+enter",
+// "K"). An empty list unbinds the action. Unknown actions are an error and nothing is changed.
+func Apply(km *KeyMap, overrides map[string][]string) error {
+	b := km.Bindings()
+	var unknown []string
+	for name := range overrides {
+		if b[name] == nil {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("unknown key action(s) %s; known: %s", strings.Join(unknown, ", "), strings.Join(km.Actions(), ", "))
+	}
+	for name, list := range overrides {
+		binding := b[name]
+		if len(list) == 0 {
+			binding.Unbind()
+			continue
+		}
+		for _, k := range list {
+			if strings.TrimSpace(k) == "" {
+				return fmt.Errorf("key action %s: empty key name", name)
+			}
+		}
+		binding.SetKeys(list...)
+		binding.SetHelp(strings.Join(list, "/"), binding.Help().Desc)
+		binding.SetEnabled(true)
+	}
+	return nil
+}
+
+// Help is a help.KeyMap built from some bindings.
+type Help struct {
+	Short []key.Binding
+	Full  [][]key.Binding
+}
+
+// ShortHelp implements help.KeyMap.
+func (h Help) ShortHelp() []key.Binding { return h.Short }
+
+// FullHelp implements help.KeyMap.
+func (h Help) FullHelp() [][]key.Binding { return h.Full }

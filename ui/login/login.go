@@ -1,0 +1,150 @@
+// Package login is the sign-in form shown when there is no saved session: homeserver, user and
+// a masked password.
+package login
+
+import (
+	"github.com/charmbracelet/bubbles/cursor"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"duet/internal/sanitize"
+	"duet/ui/internal/textutil"
+	"duet/ui/styles"
+)
+
+// KeyMap is the form's keys.
+type KeyMap struct {
+	Next   key.Binding
+	Prev   key.Binding
+	Submit key.Binding
+	Quit   key.Binding
+}
+
+// DefaultKeyMap is the default form keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
+		Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "log in")),
+		Quit:   key.NewBinding(key.WithKeys("ctrl+c", "esc"), key.WithHelp("esc", "quit")),
+	}
+}
+
+// SubmitMsg carries the form's values when the user asks to log in.
+type SubmitMsg struct{ Homeserver, User, Password string }
+
+const (
+	fieldHomeserver = iota
+	fieldUser
+	fieldPassword
+)
+
+// Model is the form.
+type Model struct {
+	keys   KeyMap
+	styles styles.Styles
+	fields []textinput.Model
+	focus  int
+	busy   bool
+	err    string
+	width  int
+	height int
+}
+
+// New returns an empty form with the user field focused.
+func New(km KeyMap, st styles.Styles) Model {
+	mk := func(prompt, placeholder string) textinput.Model {
+		ti := textinput.New()
+		ti.Prompt = prompt
+		ti.Placeholder = placeholder
+		ti.PromptStyle = st.Label
+		ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks: the screen changes only when something happens
+		return ti
+	}
+	hs := mk("Homeserver ", "found from the user ID when empty")
+	user := mk("User       ", "@name:example.org")
+	pw := mk("Password   ", "")
+	pw.EchoMode = textinput.EchoPassword
+	pw.EchoCharacter = '•'
+	m := Model{keys: km, styles: st, fields: []textinput.Model{hs, user, pw}, focus: fieldUser}
+	m.fields[fieldUser].Focus()
+	return m
+}
+
+// SetSize sets the form's size.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	for i := range m.fields {
+		m.fields[i].Width = max(w-14, 4)
+	}
+}
+
+// SetBusy shows that a login is under way; SetError shows why one failed.
+func (m *Model) SetBusy(b bool)    { m.busy = b }
+func (m *Model) SetError(s string) { m.err, m.busy = sanitize.Line(s), false }
+
+// Update handles the form's keys.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m, tea.Quit
+	case m.busy:
+		return m, nil
+	case key.Matches(k, m.keys.Next):
+		return m, m.setFocus(m.focus + 1)
+	case key.Matches(k, m.keys.Prev):
+		return m, m.setFocus(m.focus - 1)
+	case key.Matches(k, m.keys.Submit):
+		if m.focus != fieldPassword || m.fields[fieldPassword].Value() == "" {
+			return m, m.setFocus(m.focus + 1)
+		}
+		if strings.TrimSpace(m.fields[fieldUser].Value()) == "" {
+			m.err = "enter your user ID, for example @name:example.org"
+			return m, m.setFocus(fieldUser)
+		}
+		s := SubmitMsg{
+			Homeserver: strings.TrimSpace(m.fields[fieldHomeserver].Value()),
+			User:       strings.TrimSpace(m.fields[fieldUser].Value()),
+			Password:   m.fields[fieldPassword].Value(),
+		}
+		m.busy, m.err = true, ""
+		return m, func() tea.Msg { return s }
+	}
+	var cmd tea.Cmd
+	m.fields[m.focus], cmd = m.fields[m.focus].Update(msg)
+	return m, cmd
+}
+
+func (m *Model) setFocus(i int) tea.Cmd {
+	m.fields[m.focus].Blur()
+	m.focus = (i + len(m.fields)) % len(m.fields)
+	return m.fields[m.focus].Focus()
+}
+
+// View draws the form.
+func (m Model) View() string {
+	lines := []string{
+		m.styles.Title.Render("duet: log in to Matrix"),
+		"",
+	}
+	for _, f := range m.fields {
+		lines = append(lines, f.View())
+	}
+	lines = append(lines, "")
+	switch {
+	case m.busy:
+		lines = append(lines, m.styles.Muted.Render("logging in…"))
+	case m.err != "":
+		lines = append(lines, m.styles.Error.Render(m.err))
+	default:
+		lines = append(lines, m.styles.Muted.Render("enter: log in · tab: next field · esc: quit"))
+	}
+	return strings.Join(textutil.Lines(lines, m.width, m.height), "\n")
+}

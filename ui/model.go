@@ -1,0 +1,349 @@
+// Package ui is duet's terminal interface: contacts on the left, the open conversation on the
+// right, a status bar below. The root model routes messages, lays out and handles the global
+// keys; the components under ui/ do the rest.
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+	"duet/ui/composer"
+	"duet/ui/contacts"
+	"duet/ui/conversation"
+	"duet/ui/keys"
+	"duet/ui/statusbar"
+	"duet/ui/styles"
+)
+
+// Options configure the UI. Zero fields get defaults.
+type Options struct {
+	Keymap  *keys.KeyMap     // nil: keys.DefaultKeyMap()
+	Styles  *styles.Styles   // nil: styles.Default()
+	Now     func() time.Time // nil: time.Now (tests pass a fixed clock)
+	Context context.Context  // bounds the requests the UI makes; nil: context.Background()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Keymap == nil {
+		km := keys.DefaultKeyMap()
+		o.Keymap = &km
+	}
+	if o.Styles == nil {
+		st := styles.Default()
+		o.Styles = &st
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
+	return o
+}
+
+type focus int
+
+const (
+	focusContacts focus = iota
+	focusComposer
+	focusPrompt
+)
+
+// Model is the root model.
+type Model struct {
+	svc    Service
+	ctx    context.Context
+	keys   keys.KeyMap
+	styles styles.Styles
+	now    func() time.Time
+	me     id.UserID
+
+	contacts contacts.Model
+	composer composer.Model
+	status   statusbar.Model
+	help     help.Model
+	prompt   newDMPrompt
+
+	focus    focus
+	showHelp bool
+	chats    map[string]*chat // by contacts.Item.Key()
+	open     string           // the chat shown
+	txnBase  string
+	txnSeq   *int
+
+	checking string // the user ID being checked for a new DM ("" = none)
+
+	overviewSeq     int
+	overviewApplied int
+
+	width, height int
+}
+
+// New returns the root model for a logged-in service.
+func New(svc Service, opts Options) Model {
+	opts = opts.withDefaults()
+	km, st := *opts.Keymap, *opts.Styles
+	m := Model{
+		svc: svc, ctx: opts.Context, keys: km, styles: st, now: opts.Now, me: svc.Me(),
+		contacts: contacts.New(km.Contacts, st.Contacts, opts.Now),
+		composer: composer.New(km.Composer, st),
+		status:   statusbar.New(st.Status),
+		help:     help.New(),
+		prompt:   newPrompt(st),
+		chats:    map[string]*chat{},
+		txnBase:  newTxnBase(),
+		txnSeq:   new(int),
+	}
+	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
+	m.help.Styles.ShortDesc = st.Status.Hint
+	m.help.Styles.ShortSeparator = st.Status.Hint
+	m.help.Styles.FullKey = st.Label
+	m.help.Styles.FullDesc = st.Muted
+	m.help.Styles.FullSeparator = st.Muted
+	m.status.SetAccount(string(m.me))
+	m.contacts.Focus()
+	m.width, m.height = 80, 24
+	m.layout()
+	return m
+}
+
+func newTxnBase() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "duet" + hex.EncodeToString(b)
+}
+
+// newTxn is a transaction ID for one local message, reused when it is retried.
+func (m Model) newTxn() string {
+	*m.txnSeq++
+	return fmt.Sprintf("%s.%d", m.txnBase, *m.txnSeq)
+}
+
+// Init starts listening to the service and loads the contacts.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(listen(m.svc.Events()), m.refreshOverview())
+}
+
+// Update routes a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+	case tea.KeyMsg:
+		cmds = append(cmds, m.handleKey(msg))
+	case tea.MouseMsg:
+		cmds = append(cmds, m.handleMouse(msg))
+	case eventsMsg:
+		cmds = append(cmds, m.handleEvents(msg.events), listen(m.svc.Events()))
+	case overviewMsg:
+		cmds = append(cmds, m.applyOverview(msg))
+	case contacts.OpenMsg:
+		cmds = append(cmds, m.openItem(msg.Item, true))
+	case contacts.NewDMMsg:
+		cmds = append(cmds, m.startPrompt())
+	case contacts.AcceptMsg:
+		cmds = append(cmds, m.answer(msg.Item, true))
+	case contacts.DeclineMsg:
+		cmds = append(cmds, m.answer(msg.Item, false))
+	case inviteDoneMsg:
+		cmds = append(cmds, m.inviteDone(msg))
+	case composer.SubmitMsg:
+		cmds = append(cmds, m.submit(msg.Text))
+	case conversation.RetryMsg:
+		cmds = append(cmds, m.retry(msg.Txn))
+	case userCheckedMsg:
+		cmds = append(cmds, m.userChecked(msg))
+	case dmOpenedMsg:
+		cmds = append(cmds, m.dmOpened(msg))
+	case sentMsg:
+		cmds = append(cmds, m.sent(msg))
+	case historyMsg:
+		m.historyLoaded(msg)
+	case encryptedMsg:
+		for _, c := range m.chats {
+			if c.room == msg.room {
+				c.encrypted, c.encKnown = msg.on, true
+			}
+		}
+	default:
+		cmds = append(cmds, m.forwardToFocused(msg))
+	}
+	cmds = append(cmds, m.loadOlderIfNeeded())
+	m.status.SetHint(m.hint())
+	return m, tea.Batch(cmds...)
+}
+
+// forwardToFocused hands other messages (cursor, paste) to the focused input.
+func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch m.focus {
+	case focusComposer:
+		m.composer, cmd = m.composer.Update(msg)
+	case focusPrompt:
+		m.prompt, cmd = m.prompt.update(msg)
+	default:
+		m.contacts, cmd = m.contacts.Update(msg)
+	}
+	return cmd
+}
+
+func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
+	g := m.keys.Global
+	if key.Matches(k, g.Quit) {
+		return tea.Quit
+	}
+	if m.showHelp {
+		m.showHelp = false
+		return nil
+	}
+	if c := m.openChat(); c != nil && matchesAny(k, m.keys.Conversation) && m.focus != focusPrompt {
+		var cmd tea.Cmd
+		c.conv, cmd = c.conv.Update(k)
+		return cmd
+	}
+	switch m.focus {
+	case focusPrompt:
+		return m.promptKey(k)
+	case focusComposer:
+		switch {
+		case key.Matches(k, g.Back), key.Matches(k, g.Switch):
+			m.setFocus(focusContacts)
+			return nil
+		}
+		var cmd tea.Cmd
+		m.composer, cmd = m.composer.Update(k)
+		return cmd
+	}
+	if !m.contacts.Filtering() {
+		switch {
+		case key.Matches(k, m.keys.Contacts.Quit):
+			return tea.Quit
+		case key.Matches(k, g.Help):
+			m.showHelp = true
+			return nil
+		case key.Matches(k, g.Switch):
+			return m.focusComposer()
+		}
+	}
+	var cmd tea.Cmd
+	m.contacts, cmd = m.contacts.Update(k)
+	return cmd
+}
+
+func matchesAny(k tea.KeyMsg, km conversation.KeyMap) bool {
+	return key.Matches(k, km.PageUp, km.PageDown, km.Bottom, km.Retry)
+}
+
+// focusComposer moves the keyboard to the composer when a conversation that can take messages
+// is open.
+func (m *Model) focusComposer() tea.Cmd {
+	c := m.openChat()
+	if c == nil || c.item.Pending {
+		return nil
+	}
+	return m.setFocus(focusComposer)
+}
+
+func (m *Model) setFocus(f focus) tea.Cmd {
+	m.focus = f
+	m.contacts.Blur()
+	m.composer.Blur()
+	m.prompt.blur()
+	switch f {
+	case focusComposer:
+		return m.composer.Focus()
+	case focusPrompt:
+		return m.prompt.focus()
+	default:
+		m.contacts.Focus()
+	}
+	return nil
+}
+
+func (m *Model) handleMouse(ev tea.MouseMsg) tea.Cmd {
+	l := m.computeLayout()
+	onLeft := ev.X < l.leftW
+	switch {
+	case ev.Button == tea.MouseButtonWheelUp && onLeft:
+		m.contacts.Scroll(-1)
+	case ev.Button == tea.MouseButtonWheelDown && onLeft:
+		m.contacts.Scroll(1)
+	case ev.Button == tea.MouseButtonWheelUp:
+		if c := m.openChat(); c != nil {
+			c.conv.ScrollUp(3)
+		}
+	case ev.Button == tea.MouseButtonWheelDown:
+		if c := m.openChat(); c != nil {
+			c.conv.ScrollDown(3)
+		}
+	case ev.Button == tea.MouseButtonLeft && ev.Action == tea.MouseActionPress:
+		if onLeft && ev.Y < l.mainH {
+			cmd := m.setFocus(focusContacts)
+			m.contacts.Click(ev.Y)
+			return cmd
+		}
+		if !onLeft && ev.Y >= l.composerTop && ev.Y < l.mainH {
+			return m.focusComposer()
+		}
+	}
+	return nil
+}
+
+func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
+	refresh := false
+	for _, evt := range events {
+		switch evt := evt.(type) {
+		case matrixsvc.SyncStateChanged:
+			m.status.SetSync(evt)
+		case matrixsvc.SyncApplied:
+			m.appendLive(evt.Messages)
+			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0
+		case matrixsvc.LoggedOut:
+			m.status.SetError(matrixsvc.ErrLoggedOut.Error())
+		case matrixsvc.SyncFailed:
+			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
+		}
+	}
+	if refresh {
+		return m.refreshOverview()
+	}
+	return nil
+}
+
+func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
+	if msg.seq < m.overviewApplied {
+		return nil
+	}
+	m.overviewApplied = msg.seq
+	if msg.err != nil {
+		m.status.SetError(explain(msg.err))
+		return nil
+	}
+	m.contacts.SetOverview(msg.ov, m.me)
+	var cmds []tea.Cmd
+	for key, c := range m.chats {
+		if it, ok := m.contacts.Find(key); ok {
+			cmds = append(cmds, m.updateChat(c, it))
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// explain is one line for the status bar.
+func explain(err error) string {
+	if matrixsvc.IsLoggedOut(err) {
+		return matrixsvc.ErrLoggedOut.Error()
+	}
+	return matrixsvc.Explain(err)
+}

@@ -1,0 +1,181 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+)
+
+// Service is what the UI needs from the Matrix side. *matrixsvc.Service satisfies it; tests pass
+// a fake.
+type Service interface {
+	Me() id.UserID
+	Homeserver() string
+	Events() <-chan matrixsvc.Event
+	Overview(ctx context.Context) (matrixsvc.Overview, error)
+	CheckUser(ctx context.Context, raw string) (id.UserID, string, error)
+	OpenDM(ctx context.Context, x id.UserID) (id.RoomID, bool, error)
+	History(ctx context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error)
+	SendText(ctx context.Context, room id.RoomID, body string, emote bool, txnID string) (id.EventID, error)
+	Accept(ctx context.Context, room id.RoomID) error
+	Decline(ctx context.Context, room id.RoomID) error
+	RoomEncrypted(ctx context.Context, room id.RoomID) bool
+	DisplayName(ctx context.Context, user id.UserID, network bool) string
+}
+
+var _ Service = (*matrixsvc.Service)(nil)
+
+// historyPage is how many messages one History request asks for.
+const historyPage = 50
+
+// requestTimeout bounds every network request the UI makes.
+const requestTimeout = 2 * time.Minute
+
+// Messages from the Cmds below. Each carries the key of the chat it is about.
+type (
+	eventsMsg   struct{ events []matrixsvc.Event }
+	overviewMsg struct {
+		seq int
+		ov  matrixsvc.Overview
+		err error
+	}
+	historyMsg struct {
+		chat string
+		room id.RoomID
+		msgs []matrixsvc.Message
+		next string
+		err  error
+	}
+	sentMsg struct {
+		chat string
+		txn  string
+		evt  id.EventID
+		err  error
+	}
+	dmOpenedMsg struct {
+		chat    string
+		room    id.RoomID
+		created bool
+		err     error
+	}
+	userCheckedMsg struct {
+		raw  string
+		user id.UserID
+		name string
+		err  error
+	}
+	encryptedMsg struct {
+		room id.RoomID
+		on   bool
+	}
+	inviteDoneMsg struct {
+		accepted bool
+		name     string
+		err      error
+	}
+)
+
+// listen receives one event and whatever else is already queued, so that a burst arrives as one
+// message. It is re-armed after each one. A closed channel ends it.
+func listen(ch <-chan matrixsvc.Event) tea.Cmd {
+	return func() tea.Msg {
+		evt, ok := <-ch
+		if !ok {
+			return nil
+		}
+		events := []matrixsvc.Event{evt}
+		for len(events) < 256 {
+			select {
+			case evt, ok := <-ch:
+				if !ok {
+					return eventsMsg{events}
+				}
+				events = append(events, evt)
+			default:
+				return eventsMsg{events}
+			}
+		}
+		return eventsMsg{events}
+	}
+}
+
+// call runs fn in a Cmd with a bounded context. The caller copies what fn needs into locals.
+func (m Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	parent := m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, requestTimeout)
+		defer cancel()
+		return fn(ctx)
+	}
+}
+
+func (m *Model) refreshOverview() tea.Cmd {
+	m.overviewSeq++
+	seq, svc := m.overviewSeq, m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		ov, err := svc.Overview(ctx)
+		return overviewMsg{seq: seq, ov: ov, err: err}
+	})
+}
+
+func (m Model) loadHistory(chat string, room id.RoomID, from string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		msgs, next, err := svc.History(ctx, room, from, historyPage)
+		return historyMsg{chat: chat, room: room, msgs: msgs, next: next, err: err}
+	})
+}
+
+func (m Model) sendText(chat string, room id.RoomID, body string, emote bool, txn string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		evt, err := svc.SendText(ctx, room, body, emote, txn)
+		return sentMsg{chat: chat, txn: txn, evt: evt, err: err}
+	})
+}
+
+func (m Model) openDM(chat string, user id.UserID) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		room, created, err := svc.OpenDM(ctx, user)
+		return dmOpenedMsg{chat: chat, room: room, created: created, err: err}
+	})
+}
+
+func (m Model) checkUser(raw string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		user, name, err := svc.CheckUser(ctx, raw)
+		return userCheckedMsg{raw: raw, user: user, name: name, err: err}
+	})
+}
+
+func (m Model) checkEncrypted(room id.RoomID) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		return encryptedMsg{room: room, on: svc.RoomEncrypted(ctx, room)}
+	})
+}
+
+func (m Model) answerInvite(accept bool, name string, rooms []id.RoomID) tea.Cmd {
+	svc := m.svc
+	rooms = append([]id.RoomID(nil), rooms...)
+	return m.call(func(ctx context.Context) tea.Msg {
+		for _, room := range rooms {
+			var err error
+			if accept {
+				err = svc.Accept(ctx, room)
+			} else {
+				err = svc.Decline(ctx, room)
+			}
+			if err != nil {
+				return inviteDoneMsg{accepted: accept, name: name, err: err}
+			}
+		}
+		return inviteDoneMsg{accepted: accept, name: name}
+	})
+}

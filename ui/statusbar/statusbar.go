@@ -1,0 +1,93 @@
+// Package statusbar is the bottom line: connection and sync state, the last error or notice, and
+// key hints.
+package statusbar
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"duet/internal/sanitize"
+	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
+	"duet/ui/styles"
+)
+
+// Model is the status bar.
+type Model struct {
+	styles  styles.Status
+	width   int
+	sync    matrixsvc.SyncStateChanged
+	err     string
+	info    string
+	hint    string
+	account string
+}
+
+// New returns a status bar in the connecting state.
+func New(st styles.Status) Model { return Model{styles: st} }
+
+// SetWidth sets the width.
+func (m *Model) SetWidth(w int) { m.width = w }
+
+// SetSync shows the sync loop's state.
+func (m *Model) SetSync(s matrixsvc.SyncStateChanged) { m.sync = s }
+
+// SetError shows an error (in red) until the next notice; "" clears it.
+func (m *Model) SetError(s string) { m.err, m.info = sanitize.Line(s), "" }
+
+// SetInfo shows a notice and clears any error.
+func (m *Model) SetInfo(s string) { m.info, m.err = sanitize.Line(s), "" }
+
+// SetHint sets the key hints shown on the right.
+func (m *Model) SetHint(s string) { m.hint = s }
+
+// SetAccount sets who we are, shown while nothing else needs saying.
+func (m *Model) SetAccount(s string) { m.account = sanitize.Line(s) }
+
+// Error returns the error shown, if any.
+func (m Model) Error() string { return m.err }
+
+// View draws the bar.
+func (m Model) View() string {
+	if m.width <= 0 {
+		return ""
+	}
+	st := m.styles
+	var state string
+	switch m.sync.State {
+	case matrixsvc.SyncLive:
+		state = st.Live.Render("● live")
+	case matrixsvc.SyncOffline:
+		s := "✗ offline"
+		if m.sync.RetryIn > 0 {
+			s += fmt.Sprintf(", retrying in %s", m.sync.RetryIn.Round(time.Second))
+		}
+		state = st.Offline.Render(s)
+	default:
+		state = st.Waiting.Render("○ connecting…")
+	}
+	msg := ""
+	switch {
+	case m.err != "":
+		msg = st.Error.Render(m.err)
+	case m.info != "":
+		msg = st.Info.Render(m.info)
+	case m.sync.State == matrixsvc.SyncOffline && m.sync.Err != nil:
+		msg = st.Error.Render(sanitize.Line(matrixsvc.Explain(m.sync.Err)))
+	case m.account != "":
+		msg = st.Hint.Render(m.account)
+	}
+	line := state
+	if msg != "" {
+		line += "  " + msg
+	}
+	hint := st.Hint.Render(m.hint)
+	used := lipgloss.Width(line)
+	if m.hint != "" && used+2+lipgloss.Width(hint) <= m.width {
+		gap := m.width - used - lipgloss.Width(hint)
+		line += fmt.Sprintf("%*s", gap, "") + hint
+	}
+	return st.Bar.Render(textutil.Fit(line, m.width))
+}

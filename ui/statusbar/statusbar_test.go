@@ -1,0 +1,47 @@
+package statusbar
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
+
+	"duet/matrixsvc"
+	"duet/ui/styles"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+func bar() Model {
+	m := New(styles.Default().Status)
+	m.SetWidth(70)
+	m.SetAccount("@me:example.org")
+	m.SetHint("enter open • n new DM • ? help")
+	return m
+}
+
+func TestViewLive(t *testing.T) {
+	m := bar()
+	m.SetSync(matrixsvc.SyncStateChanged{State: matrixsvc.SyncLive})
+	golden.RequireEqual(t, m.View())
+}
+
+func TestViewOffline(t *testing.T) {
+	m := bar()
+	m.SetSync(matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("dial tcp: connection refused"), RetryIn: 8 * time.Second})
+	golden.RequireEqual(t, m.View())
+}
+
+func TestViewError(t *testing.T) {
+	m := bar()
+	m.SetSync(matrixsvc.SyncStateChanged{State: matrixsvc.SyncLive})
+	m.SetError("not sent: the homeserver refused\x1b[2J: nope (M_FORBIDDEN)")
+	golden.RequireEqual(t, m.View())
+}

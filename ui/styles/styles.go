@@ -1,0 +1,161 @@
+// Package styles holds the one Styles value the UI is drawn with. It is built from a Theme and
+// passed down to every component; no component keeps style variables of its own.
+package styles
+
+import "github.com/charmbracelet/lipgloss"
+
+// Theme is the palette. Every colour is adaptive so that the UI reads on dark and light
+// terminals alike.
+type Theme struct {
+	Text      lipgloss.AdaptiveColor
+	Muted     lipgloss.AdaptiveColor
+	Accent    lipgloss.AdaptiveColor
+	Own       lipgloss.AdaptiveColor // own messages and name
+	Other     lipgloss.AdaptiveColor // the other person's name
+	Error     lipgloss.AdaptiveColor
+	Warn      lipgloss.AdaptiveColor
+	Good      lipgloss.AdaptiveColor
+	SelectedF lipgloss.AdaptiveColor
+	SelectedB lipgloss.AdaptiveColor
+	BadgeF    lipgloss.AdaptiveColor
+	BadgeB    lipgloss.AdaptiveColor
+	Border    lipgloss.AdaptiveColor
+}
+
+// DefaultTheme is the built-in palette.
+func DefaultTheme() Theme {
+	return Theme{
+		Text:      lipgloss.AdaptiveColor{Light: "235", Dark: "252"},
+		Muted:     lipgloss.AdaptiveColor{Light: "243", Dark: "245"},
+		Accent:    lipgloss.AdaptiveColor{Light: "25", Dark: "75"},
+		Own:       lipgloss.AdaptiveColor{Light: "28", Dark: "114"},
+		Other:     lipgloss.AdaptiveColor{Light: "92", Dark: "177"},
+		Error:     lipgloss.AdaptiveColor{Light: "160", Dark: "203"},
+		Warn:      lipgloss.AdaptiveColor{Light: "130", Dark: "214"},
+		Good:      lipgloss.AdaptiveColor{Light: "28", Dark: "114"},
+		SelectedF: lipgloss.AdaptiveColor{Light: "232", Dark: "255"},
+		SelectedB: lipgloss.AdaptiveColor{Light: "153", Dark: "24"},
+		BadgeF:    lipgloss.AdaptiveColor{Light: "255", Dark: "232"},
+		BadgeB:    lipgloss.AdaptiveColor{Light: "25", Dark: "75"},
+		Border:    lipgloss.AdaptiveColor{Light: "250", Dark: "238"},
+	}
+}
+
+// Contacts styles the contacts pane.
+type Contacts struct {
+	Title    lipgloss.Style
+	TitleOn  lipgloss.Style // the pane has focus
+	Section  lipgloss.Style
+	Name     lipgloss.Style
+	Preview  lipgloss.Style
+	Time     lipgloss.Style
+	Badge    lipgloss.Style
+	Pending  lipgloss.Style
+	Selected lipgloss.Style // the whole selected row
+	Filter   lipgloss.Style
+	Empty    lipgloss.Style
+}
+
+// Conversation styles the timeline.
+type Conversation struct {
+	Time     lipgloss.Style
+	Own      lipgloss.Style // own name
+	Other    lipgloss.Style // other senders' names
+	Body     lipgloss.Style
+	OwnBody  lipgloss.Style
+	Notice   lipgloss.Style // undecryptable, m.notice
+	Day      lipgloss.Style
+	Sending  lipgloss.Style
+	Sent     lipgloss.Style
+	Failed   lipgloss.Style
+	Loading  lipgloss.Style
+	NewBelow lipgloss.Style
+}
+
+// Status styles the status bar.
+type Status struct {
+	Bar     lipgloss.Style
+	Live    lipgloss.Style
+	Offline lipgloss.Style
+	Waiting lipgloss.Style
+	Error   lipgloss.Style
+	Info    lipgloss.Style
+	Hint    lipgloss.Style
+}
+
+// Styles is everything the UI draws with.
+type Styles struct {
+	Contacts     Contacts
+	Conversation Conversation
+	Status       Status
+
+	Separator lipgloss.Style // pane borders
+	Header    lipgloss.Style // conversation header: name
+	HeaderID  lipgloss.Style
+	HeaderOn  lipgloss.Style // header name when the composer has focus
+	Encrypted lipgloss.Style
+	Plain     lipgloss.Style
+	Prompt    lipgloss.Style // the composer's and forms' prompts
+	Label     lipgloss.Style
+	Error     lipgloss.Style
+	Muted     lipgloss.Style
+	Title     lipgloss.Style
+}
+
+// New builds Styles from a theme.
+func New(t Theme) Styles {
+	base := lipgloss.NewStyle()
+	muted := base.Foreground(t.Muted)
+	return Styles{
+		Contacts: Contacts{
+			Title:    base.Bold(true).Foreground(t.Muted),
+			TitleOn:  base.Bold(true).Foreground(t.Accent),
+			Section:  muted.Bold(true),
+			Name:     base.Foreground(t.Text).Bold(true),
+			Preview:  muted,
+			Time:     muted,
+			Badge:    base.Foreground(t.BadgeF).Background(t.BadgeB).Bold(true),
+			Pending:  base.Foreground(t.Warn).Bold(true),
+			Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
+			Filter:   base.Foreground(t.Accent),
+			Empty:    muted.Italic(true),
+		},
+		Conversation: Conversation{
+			Time:     muted,
+			Own:      base.Foreground(t.Own).Bold(true),
+			Other:    base.Foreground(t.Other).Bold(true),
+			Body:     base.Foreground(t.Text),
+			OwnBody:  base.Foreground(t.Own),
+			Notice:   muted.Italic(true),
+			Day:      muted,
+			Sending:  muted.Italic(true),
+			Sent:     base.Foreground(t.Good),
+			Failed:   base.Foreground(t.Error).Bold(true),
+			Loading:  base.Foreground(t.Accent).Italic(true),
+			NewBelow: base.Foreground(t.BadgeF).Background(t.BadgeB),
+		},
+		Status: Status{
+			Bar:     base,
+			Live:    base.Foreground(t.Good),
+			Offline: base.Foreground(t.Error).Bold(true),
+			Waiting: base.Foreground(t.Warn),
+			Error:   base.Foreground(t.Error),
+			Info:    base.Foreground(t.Accent),
+			Hint:    muted,
+		},
+		Separator: base.Foreground(t.Border),
+		Header:    base.Bold(true).Foreground(t.Text),
+		HeaderID:  muted,
+		HeaderOn:  base.Bold(true).Foreground(t.Accent),
+		Encrypted: base.Foreground(t.Good),
+		Plain:     base.Foreground(t.Warn),
+		Prompt:    base.Foreground(t.Accent).Bold(true),
+		Label:     base.Bold(true),
+		Error:     base.Foreground(t.Error),
+		Muted:     muted,
+		Title:     base.Bold(true).Foreground(t.Accent),
+	}
+}
+
+// Default is New(DefaultTheme()).
+func Default() Styles { return New(DefaultTheme()) }

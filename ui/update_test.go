@@ -1,0 +1,426 @@
+package ui
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+)
+
+func isSent(msg tea.Msg) bool       { _, ok := msg.(sentMsg); return ok }
+func isOpened(msg tea.Msg) bool     { _, ok := msg.(dmOpenedMsg); return ok }
+func isHistory(msg tea.Msg) bool    { _, ok := msg.(historyMsg); return ok }
+func ctrl(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
+
+func requireContains(t *testing.T, view string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(view, p) {
+			t.Fatalf("view lacks %q:\n%s", p, view)
+		}
+	}
+}
+
+func requireLacks(t *testing.T, view string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if strings.Contains(view, p) {
+			t.Fatalf("view has %q:\n%s", p, view)
+		}
+	}
+}
+
+func TestEnterSendsWithLocalEcho(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	if h.m.focus != focusComposer {
+		t.Fatal("Enter on a contact should focus the composer")
+	}
+	h.typeText("hello there")
+	h.hold = isSent
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "you: hello there sending…")
+	if len(svc.sends) != 1 || svc.sends[0].Room != aliceRoom || svc.sends[0].Body != "hello there" || svc.sends[0].Txn == "" {
+		t.Fatalf("sends = %+v", svc.sends)
+	}
+	if got := h.m.composer.Value(); got != "" {
+		t.Fatalf("composer keeps %q after sending", got)
+	}
+	h.release()
+	view := h.view()
+	requireContains(t, view, "you: hello there ✓ sent")
+	requireLacks(t, view, "sending…")
+
+	// Sync brings the same event: it shows once.
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg(aliceRoom, "$sent1", svc.me, testNow, "hello there"),
+	}}}})
+	if n := strings.Count(h.view(), "hello there"); n != 1 {
+		t.Fatalf("message shown %d times:\n%s", n, h.view())
+	}
+}
+
+func TestSyncBeforeSendResultShowsOnce(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	h.typeText("race")
+	h.hold = isSent
+	h.key(tea.KeyEnter)
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg(aliceRoom, "$sent1", svc.me, testNow, "race"),
+	}}}})
+	h.release()
+	if n := strings.Count(h.view(), "you: race"); n != 1 {
+		t.Fatalf("message shown %d times:\n%s", n, h.view())
+	}
+}
+
+func TestFailedSendRetriesWithSameTxn(t *testing.T) {
+	svc := fixture()
+	svc.sendErr = func(string) error { return errors.New("the homeserver refused: nope (M_FORBIDDEN)") }
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	h.typeText("important")
+	h.key(tea.KeyEnter)
+	view := h.view()
+	requireContains(t, view, "✗ failed: the homeserver refused", "ctrl+r to retry", "not sent: the homeserver refused")
+
+	svc.sendErr = nil
+	h.send(ctrl(tea.KeyCtrlR))
+	if len(svc.sends) != 2 {
+		t.Fatalf("sends = %+v", svc.sends)
+	}
+	if svc.sends[0].Txn != svc.sends[1].Txn {
+		t.Fatalf("retry used txn %q, first try %q", svc.sends[1].Txn, svc.sends[0].Txn)
+	}
+	view = h.view()
+	requireContains(t, view, "you: important ✓ sent")
+	requireLacks(t, view, "failed")
+}
+
+func TestNewDMQueuesUntilRoomExists(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	h.typeText("n")
+	if h.m.focus != focusPrompt {
+		t.Fatal("n should open the new-DM prompt")
+	}
+	h.typeText("@erin:example.org")
+	h.hold = isOpened
+	h.key(tea.KeyEnter)
+	if h.m.focus != focusComposer {
+		t.Fatal("the composer should be ready at once")
+	}
+	requireContains(t, h.view(), "Erin · @erin:example.org · opening…")
+	h.typeText("one")
+	h.key(tea.KeyEnter)
+	h.typeText("two")
+	h.key(tea.KeyEnter)
+	if len(svc.sends) != 0 {
+		t.Fatalf("sent before the room exists: %+v", svc.sends)
+	}
+	requireContains(t, h.view(), "you: one sending…", "you: two sending…")
+	h.release()
+	if len(svc.opened) != 1 || svc.opened[0] != erin {
+		t.Fatalf("OpenDM calls = %v", svc.opened)
+	}
+	if len(svc.sends) != 2 || svc.sends[0].Body != "one" || svc.sends[1].Body != "two" {
+		t.Fatalf("sends = %+v", svc.sends)
+	}
+	for _, s := range svc.sends {
+		if s.Room != svc.openRoom {
+			t.Fatalf("sent to %s, want %s", s.Room, svc.openRoom)
+		}
+	}
+	if svc.sends[0].Txn == svc.sends[1].Txn {
+		t.Fatal("two messages share a txn ID")
+	}
+	requireContains(t, h.view(), "you: one ✓ sent", "you: two ✓ sent")
+}
+
+func TestNewDMValidation(t *testing.T) {
+	for _, tc := range []struct{ input, want string }{
+		{"bob", "is not a Matrix user ID"},
+		{"@me:example.org", "is you"},
+		{"@nobody:example.org", "does not exist"},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			svc := fixture()
+			h := newHarness(t, svc, 80, 24)
+			h.typeText("n" + tc.input)
+			h.key(tea.KeyEnter)
+			requireContains(t, h.view(), tc.want)
+			if len(svc.opened) != 0 {
+				t.Fatalf("OpenDM called for %q", tc.input)
+			}
+			if h.m.focus != focusPrompt {
+				t.Fatal("the prompt should stay open to fix the ID")
+			}
+			h.key(tea.KeyEsc)
+			if h.m.focus != focusContacts || h.m.prompt.on {
+				t.Fatal("esc should close the prompt")
+			}
+		})
+	}
+}
+
+func TestSlashDM(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	h.typeText("/dm @bob:example.org")
+	h.key(tea.KeyEnter)
+	if h.m.open != "u:"+string(bob) {
+		t.Fatalf("open chat %q", h.m.open)
+	}
+	if len(svc.opened) != 0 {
+		t.Fatal("Bob has a room: no OpenDM needed")
+	}
+	h.typeText("/dm nope")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "is not a Matrix user ID")
+}
+
+func TestSlashMeAndQuit(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	h.typeText("/me waves")
+	h.key(tea.KeyEnter)
+	if len(svc.sends) != 1 || !svc.sends[0].Emote || svc.sends[0].Body != "waves" {
+		t.Fatalf("sends = %+v", svc.sends)
+	}
+	requireContains(t, h.view(), "* you waves")
+	h.typeText("/bogus")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "unknown command /bogus")
+	h.m.composer.SetValue("")
+	h.typeText("/quit")
+	h.key(tea.KeyEnter)
+	if !h.quit {
+		t.Fatal("/quit did not quit")
+	}
+}
+
+func TestFilterNarrowsList(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	h.typeText("/ali")
+	items := h.m.contacts.Items()
+	if len(items) != 1 || items[0].UserID != alice {
+		t.Fatalf("filter \"ali\" shows %+v", items)
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
+	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
+	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
+	h.typeText("@bob")
+	if items := h.m.contacts.Items(); len(items) != 1 || items[0].UserID != bob {
+		t.Fatalf("filter by user ID shows %+v", items)
+	}
+	h.typeText("q") // typed into the filter, not quitting
+	if h.quit {
+		t.Fatal("q in the filter quit")
+	}
+	h.key(tea.KeyEsc)
+	if n := len(h.m.contacts.Items()); n != 6 {
+		t.Fatalf("esc should clear the filter: %d items", n)
+	}
+}
+
+func TestQuitKeys(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	openAlice(h)
+	h.typeText("q")
+	if h.quit || h.m.composer.Value() != "q" {
+		t.Fatalf("q in the composer: quit=%v value=%q", h.quit, h.m.composer.Value())
+	}
+	h.key(tea.KeyEsc)
+	h.typeText("q")
+	if !h.quit {
+		t.Fatal("q in the contacts should quit")
+	}
+	h2 := newHarness(t, fixture(), 80, 24)
+	openAlice(h2)
+	h2.send(ctrl(tea.KeyCtrlC))
+	if !h2.quit {
+		t.Fatal("ctrl+c in the composer should quit")
+	}
+}
+
+func TestFocusKeys(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	h.key(tea.KeyTab)
+	if h.m.focus != focusContacts {
+		t.Fatal("tab with nothing open should stay in the contacts")
+	}
+	openAlice(h)
+	h.key(tea.KeyEsc)
+	if h.m.focus != focusContacts || h.m.composer.Focused() {
+		t.Fatal("esc should return to the contacts")
+	}
+	h.key(tea.KeyTab)
+	if h.m.focus != focusComposer || !h.m.composer.Focused() {
+		t.Fatal("tab should go to the composer")
+	}
+	h.key(tea.KeyTab)
+	if h.m.focus != focusContacts {
+		t.Fatal("tab should go back to the contacts")
+	}
+	h.typeText("j")
+	if it, _ := h.m.contacts.Selected(); it.UserID != bob {
+		t.Fatalf("j selected %v", it.UserID)
+	}
+	h.typeText("?")
+	requireContains(t, h.view(), "Keys", "new DM", "filter")
+	h.typeText("x")
+	requireLacks(t, h.view(), " · any key closes")
+}
+
+func TestResizeFits(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	openAlice(h)
+	h.typeText("a draft that is long enough to wrap in a narrow composer pane, surely")
+	for _, size := range [][2]int{{60, 15}, {200, 50}, {61, 16}, {60, 15}, {100, 30}} {
+		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		requireFits(t, h.view(), size[0], size[1])
+	}
+	h.key(tea.KeyEsc)
+	h.typeText("?")
+	requireFits(t, h.view(), 100, 30)
+}
+
+func TestLiveSyncAddsContactAndMessage(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	svc.ov.Contacts = append([]matrixsvc.ContactView{{
+		Contact:     matrixsvc.Contact{UserID: erin, Rooms: []id.RoomID{"!erin:example.org"}, Room: "!erin:example.org", LastActivity: ms(testNow), Unread: 1},
+		DisplayName: "Erin", Preview: matrixsvc.Preview{Body: "hey, new here", Sender: erin, TS: ms(testNow)},
+	}}, svc.ov.Contacts...)
+	h.send(eventsMsg{[]matrixsvc.Event{
+		matrixsvc.SyncStateChanged{State: matrixsvc.SyncLive},
+		matrixsvc.SyncApplied{DMListChanged: true, Messages: []matrixsvc.Message{
+			msg("!erin:example.org", "$e1", erin, testNow, "hey, new here"),
+			msg(aliceRoom, "$a6", alice, testNow, "one more thing"),
+		}},
+	}})
+	view := h.view()
+	requireContains(t, view, "Erin", "hey, new here", "Alice: one more thing", "● live")
+	if it, _ := h.m.contacts.Selected(); it.UserID != alice {
+		t.Fatalf("selection moved to %v when the list re-sorted", it.UserID)
+	}
+}
+
+func TestOfflineAndLoggedOut(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("connection refused"), RetryIn: 4 * time.Second}}})
+	requireContains(t, h.view(), "✗ offline, retrying in 4s", "connection refused")
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.LoggedOut{Err: matrixsvc.ErrLoggedOut}}})
+	requireContains(t, h.view(), "logged out: run `duet login`")
+}
+
+func longHistory(n int) []matrixsvc.Message {
+	out := make([]matrixsvc.Message, n)
+	start := testNow.Add(-time.Duration(n) * time.Minute)
+	for i := range out {
+		sender := alice
+		if i%3 == 0 {
+			sender = "@me:example.org"
+		}
+		out[i] = msg(aliceRoom, id.EventID("$h"+itoa(i)), sender, start.Add(time.Duration(i)*time.Minute), "message number "+itoa(i)+" with a bit of text to make it longer")
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestScrollUpLoadsOlder(t *testing.T) {
+	svc := fixture()
+	svc.history[aliceRoom] = longHistory(120)
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	if got := h.m.openChat().conv.Len(); got != 50 {
+		t.Fatalf("first page has %d messages", got)
+	}
+	h.hold = isHistory
+	for i := 0; i < 30 && len(h.held) == 0; i++ {
+		h.send(ctrl(tea.KeyPgUp))
+	}
+	if len(h.held) != 1 {
+		t.Fatalf("scrolling to the top requested %d pages", len(h.held))
+	}
+	requireContains(t, h.view(), "loading older messages…")
+	h.typeText("still typing") // the UI does not wait for the page
+	h.release()
+	c := h.m.openChat()
+	if c.conv.Len() != 100 {
+		t.Fatalf("after one older page: %d messages", c.conv.Len())
+	}
+	requireLacks(t, h.view(), "loading older")
+	requireContains(t, h.view(), "message number 70 ") // the window stays where it was
+	h.send(ctrl(tea.KeyPgUp))
+	requireContains(t, h.view(), "message number 69 ")
+	if svc.pages[len(svc.pages)-1] != string(aliceRoom)+" 70" {
+		t.Fatalf("History calls: %v", svc.pages)
+	}
+	if h.m.composer.Value() != "still typing" {
+		t.Fatalf("composer has %q", h.m.composer.Value())
+	}
+}
+
+func TestNewMessagesBelowHint(t *testing.T) {
+	svc := fixture()
+	svc.history[aliceRoom] = longHistory(60)
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	h.send(ctrl(tea.KeyPgUp))
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg(aliceRoom, "$new", alice, testNow, "are you there?"),
+	}}}})
+	requireContains(t, h.view(), "↓ 1 new message below")
+	requireLacks(t, h.view(), "are you there?")
+	h.send(ctrl(tea.KeyCtrlEnd))
+	requireContains(t, h.view(), "are you there?")
+	requireLacks(t, h.view(), "new message below")
+}
+
+func TestPendingInvite(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	h.m.contacts.Select("u:" + string(carol))
+	h.key(tea.KeyEnter)
+	view := h.view()
+	requireContains(t, view, "Carol invited you to a conversation.", "a accept · d decline")
+	requireLacks(t, view, "Write a message")
+	if h.m.focus != focusContacts {
+		t.Fatal("a pending invite has no composer to focus")
+	}
+	h.typeText("a")
+	if len(svc.accepted) != 1 || svc.accepted[0] != "!inv:example.org" {
+		t.Fatalf("accepted %v", svc.accepted)
+	}
+	h.m.contacts.Select("r:!club:example.org")
+	h.typeText("d")
+	if len(svc.declined) != 1 || svc.declined[0] != "!club:example.org" {
+		t.Fatalf("declined %v", svc.declined)
+	}
+}
+
+func TestMouse(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	h.send(tea.MouseMsg{X: 3, Y: 9, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	if it, _ := h.m.contacts.Selected(); it.UserID != bob {
+		t.Fatalf("click selected %v", it.UserID)
+	}
+	h.send(tea.MouseMsg{X: 3, Y: 9, Button: tea.MouseButtonWheelDown})
+	if it, _ := h.m.contacts.Selected(); it.UserID != dave {
+		t.Fatalf("wheel selected %v", it.UserID)
+	}
+}

@@ -1,0 +1,214 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"duet/ui/contacts"
+	"duet/ui/internal/textutil"
+)
+
+// layout is where everything goes at the current size.
+type layout struct {
+	width, height int
+	leftW, rightW int
+	mainH         int // everything above the status bar
+	timelineH     int
+	composerH     int
+	composerTop   int // first line of the composer
+}
+
+func (m Model) computeLayout() layout {
+	w, h := max(m.width, 20), max(m.height, 6)
+	l := layout{width: w, height: h, mainH: h - 1}
+	l.leftW = min(max(w*3/10, 18), 32)
+	l.rightW = w - l.leftW - 1
+	switch {
+	case l.mainH >= 14:
+		l.composerH = 3
+	case l.mainH >= 10:
+		l.composerH = 2
+	default:
+		l.composerH = 1
+	}
+	const headerH = 2 // name line and a rule
+	l.timelineH = max(l.mainH-headerH-1-l.composerH, 1)
+	l.composerTop = headerH + l.timelineH + 1
+	return l
+}
+
+// layout gives every component its size.
+func (m *Model) layout() {
+	l := m.computeLayout()
+	m.contacts.SetSize(l.leftW, l.mainH)
+	m.composer.SetSize(l.rightW, l.composerH)
+	m.status.SetWidth(l.width)
+	m.prompt.input.Width = max(l.rightW-12, 4)
+	for _, c := range m.chats {
+		c.conv.SetSize(l.rightW, l.timelineH)
+	}
+}
+
+// View draws the screen: exactly height lines, none wider than width.
+func (m Model) View() string {
+	l := m.computeLayout()
+	var main []string
+	if m.showHelp {
+		main = m.helpView(l)
+	} else {
+		left := strings.Split(m.contacts.View(), "\n")
+		right := m.rightPane(l)
+		sep := m.styles.Separator.Render("│")
+		main = make([]string, l.mainH)
+		for i := range main {
+			main[i] = left[i] + sep + right[i]
+		}
+	}
+	var b strings.Builder
+	for _, line := range main {
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.status.View())
+	return b.String()
+}
+
+func (m Model) rightPane(l layout) []string {
+	w := l.rightW
+	c := m.openChat()
+	switch {
+	case m.prompt.on:
+		return textutil.Lines(m.promptView(w), w, l.mainH)
+	case c == nil:
+		return textutil.Lines(m.welcome(w), w, l.mainH)
+	}
+	rule := m.styles.Separator.Render(strings.Repeat("─", w))
+	out := make([]string, 0, l.mainH)
+	out = append(out, textutil.Fit(m.header(c, w), w), rule)
+	out = append(out, strings.Split(c.conv.View(), "\n")...)
+	out = append(out, rule)
+	if c.item.Pending {
+		a, d := m.keys.Contacts.Accept.Help().Key, m.keys.Contacts.Decline.Help().Key
+		box := []string{
+			m.styles.Contacts.Pending.Render(c.item.Name + " invited you to a conversation."),
+			m.styles.Muted.Render(fmt.Sprintf("%s accept · %s decline (in the contacts list)", a, d)),
+		}
+		out = append(out, textutil.Lines(box, w, l.composerH)...)
+	} else {
+		out = append(out, textutil.Lines(strings.Split(m.composer.View(), "\n"), w, l.composerH)...)
+	}
+	return textutil.Lines(out, w, l.mainH)
+}
+
+func (m Model) header(c *chat, w int) string {
+	st := m.styles
+	nameStyle := st.Header
+	if m.focus == focusComposer {
+		nameStyle = st.HeaderOn
+	}
+	it := c.item
+	parts := []string{nameStyle.Render(textutil.Cut(it.Name, max(w/2, 8)))}
+	switch it.Kind {
+	case contacts.KindGroup:
+		parts = append(parts, st.HeaderID.Render(fmt.Sprintf("group · %d members", it.Members)))
+	default:
+		if id := textutil.Cut(string(it.UserID), max(w/2, 8)); id != "" && id != it.Name {
+			parts = append(parts, st.HeaderID.Render(id))
+		}
+	}
+	switch {
+	case it.Pending:
+		parts = append(parts, st.Contacts.Pending.Render("invite"))
+	case c.room == "" && c.resolving:
+		parts = append(parts, st.Muted.Render("opening…"))
+	case c.room == "":
+		parts = append(parts, st.Muted.Render("new conversation"))
+	case !c.encKnown:
+	case c.encrypted:
+		parts = append(parts, st.Encrypted.Render("encrypted"))
+	default:
+		parts = append(parts, st.Plain.Render("not encrypted"))
+	}
+	return " " + strings.Join(parts, st.Muted.Render(" · "))
+}
+
+func (m Model) welcome(w int) []string {
+	st := m.styles
+	k := m.keys.Contacts
+	lines := []string{
+		"",
+		" " + st.Title.Render("duet"),
+		"",
+		st.Muted.Render(fmt.Sprintf(" %s: open the selected contact", k.Open.Help().Key)),
+		st.Muted.Render(fmt.Sprintf(" %s: new conversation by user ID", k.New.Help().Key)),
+		st.Muted.Render(fmt.Sprintf(" %s: filter · %s: help", k.Filter.Help().Key, m.keys.Global.Help.Help().Key)),
+	}
+	for i := range lines {
+		lines[i] = textutil.Cut(lines[i], w)
+	}
+	return lines
+}
+
+func (m Model) promptView(w int) []string {
+	st := m.styles
+	lines := []string{
+		" " + st.Title.Render("New conversation"),
+		"",
+		" " + m.prompt.input.View(),
+		"",
+	}
+	switch {
+	case m.prompt.busy:
+		lines = append(lines, st.Muted.Render(" checking…"))
+	case m.prompt.err != "":
+		for _, l := range strings.Split(wrapPlain(m.prompt.err, w-2), "\n") {
+			lines = append(lines, " "+st.Error.Render(l))
+		}
+	default:
+		lines = append(lines, st.Muted.Render(" enter: check and open · esc: cancel"))
+	}
+	return lines
+}
+
+// wrapPlain wraps sanitized one-line text at w cells.
+func wrapPlain(s string, w int) string {
+	var out []string
+	for len(s) > 0 && w > 0 {
+		cut := textutil.Cut(s, w)
+		if cut == s {
+			out = append(out, s)
+			break
+		}
+		cut = strings.TrimSuffix(cut, "…")
+		if i := strings.LastIndexByte(cut, ' '); i > w/2 {
+			cut = cut[:i]
+		}
+		out = append(out, cut)
+		s = strings.TrimLeft(s[len(cut):], " ")
+	}
+	return strings.Join(out, "\n")
+}
+
+func (m Model) helpView(l layout) []string {
+	groups := m.focusedHelp().FullHelp()
+	h := m.help
+	h.Width = l.width - 2
+	lines := []string{" " + m.styles.Title.Render("Keys") + m.styles.Muted.Render(" · any key closes"), ""}
+	for _, g := range groups {
+		for _, l := range strings.Split(h.FullHelpView([][]key.Binding{g}), "\n") {
+			lines = append(lines, " "+l)
+		}
+		lines = append(lines, "")
+	}
+	lines = append(lines, m.styles.Muted.Render(" composer: /dm @user · /me text · /help · /quit"))
+	return textutil.Lines(lines, l.width, l.mainH)
+}
+
+// hint is the status bar's short help for the focused pane.
+func (m Model) hint() string {
+	h := m.help
+	h.Width = max(m.computeLayout().width/2, 10)
+	return h.ShortHelpView(m.focusedHelp().ShortHelp())
+}
