@@ -214,7 +214,7 @@ func (s *Service) createDM(ctx context.Context, x id.UserID) (id.RoomID, error) 
 	// Remember the room before sync brings it, so that the conversation works at once (R11).
 	now := time.Now().UnixMilli()
 	if err := s.store.Txn(ctx, func(ctx context.Context) error {
-		if err := s.store.PutRoom(ctx, &store.Room{
+		if err := s.store.AddRoom(ctx, &store.Room{
 			ID: room, Membership: string(event.MembershipJoin), LastTS: now,
 			JoinedCount: 1, InvitedCount: 1, Heroes: []id.UserID{x},
 		}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -63,11 +64,14 @@ func (s *Service) Accept(ctx context.Context, room id.RoomID) error {
 		return fmt.Errorf("join %s: %s", room, Explain(s.wrap(err)))
 	}
 	inviter, direct := r.Inviter, r.DirectInvite
-	r.Membership = string(event.MembershipJoin)
-	r.Inviter, r.DirectInvite = "", false
-	if err := s.store.PutRoom(ctx, r); err != nil {
+	if err := s.store.SetMembership(ctx, room, string(event.MembershipJoin)); err != nil {
 		return err
 	}
+	// The member list makes the room choosable (R6) now, not when sync brings a summary.
+	if _, err := s.cli.Members(ctx, room); err != nil {
+		s.log.Warn().Err(err).Stringer("room_id", room).Msg("members after join")
+	}
+	s.awaitJoinVisible(ctx, room)
 	if direct && inviter != "" && inviter != s.me {
 		if err := s.assignDirect(ctx, room, inviter); err != nil {
 			return fmt.Errorf("joined %s but could not record it as a DM with %s: %w", room, inviter, err)
@@ -104,4 +108,30 @@ func (s *Service) Leave(ctx context.Context, room id.RoomID) error {
 		return err
 	}
 	return s.unmarkDirect(ctx, room)
+}
+
+// awaitJoinVisible waits (briefly) until the server's history shows our join. A homeserver may
+// apply a join to /messages a moment after /join returns; until then the history the UI loads
+// for the room is empty, as if nothing had been said before we joined.
+func (s *Service) awaitJoinVisible(ctx context.Context, room id.RoomID) {
+	filter := &mautrix.FilterPart{Types: []event.Type{event.StateMember}}
+	deadline := time.Now().Add(5 * time.Second)
+	for delay := 20 * time.Millisecond; time.Now().Before(deadline); delay = min(delay*2, 500*time.Millisecond) {
+		resp, err := s.cli.Messages(ctx, room, "", "", mautrix.DirectionBackward, filter, 10)
+		if err != nil {
+			return
+		}
+		for _, evt := range resp.Chunk {
+			_ = evt.Content.ParseRaw(event.StateMember)
+			if evt.GetStateKey() == s.me.String() && evt.Content.AsMember().Membership == event.MembershipJoin {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+	s.log.Warn().Stringer("room_id", room).Msg("our join is not in the room's history after 5s")
 }

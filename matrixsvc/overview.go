@@ -3,6 +3,7 @@ package matrixsvc
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -69,6 +70,9 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		out.Contacts = append(out.Contacts, ContactView{Contact: c, DisplayName: name, Preview: preview(append(rooms, c.InviteRooms...)...)})
 	}
 	for _, g := range list.Groups {
+		if g.Name == "" {
+			g.Name = s.namesOf(ctx, g.Users)
+		}
 		out.Groups = append(out.Groups, GroupView{GroupDM: g, Preview: preview(g.RoomID)})
 	}
 	for _, r := range stored {
@@ -79,16 +83,28 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	return out, nil
 }
 
+// namesOf names a group DM without a room name after its people, as other clients do.
+func (s *Service) namesOf(ctx context.Context, users []id.UserID) string {
+	names := make([]string, 0, len(users))
+	for _, u := range users {
+		if u == s.me {
+			continue
+		}
+		name, _ := s.store.DisplayName(ctx, u)
+		if name == "" {
+			name = string(u)
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, ", ")
+}
+
 // History returns one page of a room's messages older than from (a pagination token; "" starts
 // at the newest), oldest first, and the token for the page before it ("" at the start of the
 // room).
 func (s *Service) History(ctx context.Context, room id.RoomID, from string, limit int) ([]Message, string, error) {
-	if from == "" {
-		var err error
-		if from, err = s.store.Get(ctx, keyNextBatch); err != nil {
-			return nil, "", err
-		}
-	}
+	// No from: the server starts at the newest event. (A stored sync token would be the wrong
+	// start for a room joined after it: the events we may see only begin at our join.)
 	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted}}
 	resp, err := s.cli.Messages(ctx, room, from, "", mautrix.DirectionBackward, filter, limit)
 	if err != nil {

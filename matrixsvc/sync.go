@@ -407,6 +407,8 @@ func (s *Service) applyInvite(ctx context.Context, roomID id.RoomID, state []*ev
 				r.Name = c.Name
 			}
 		case event.StateMember.Type:
+			// Names of the people in the invite (the inviter's, usually) for the list.
+			mautrix.UpdateStateStore(ctx, s.store.State, evt)
 			if evt.GetStateKey() != s.me.String() {
 				continue
 			}

@@ -85,7 +85,11 @@ func (s *Store) Rooms(ctx context.Context) (map[id.RoomID]*Room, error) {
 
 // PutRoom inserts or replaces a room.
 func (s *Store) PutRoom(ctx context.Context, r *Room) error {
-	_, err := s.db.Exec(ctx, `INSERT OR REPLACE INTO duet_room (`+roomColumns+`)
+	return s.insertRoom(ctx, "INSERT OR REPLACE", r)
+}
+
+func (s *Store) insertRoom(ctx context.Context, verb string, r *Room) error {
+	_, err := s.db.Exec(ctx, verb+` INTO duet_room (`+roomColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		r.ID, r.Membership, r.Name, r.LastTS, r.JoinedCount, r.InvitedCount, jsonList(r.Heroes), r.Unread,
 		r.Highlight, r.Inviter, r.DirectInvite, jsonList(r.ServiceMembers), r.Tombstone, r.Predecessor,
@@ -134,4 +138,21 @@ func (s *Store) Set(ctx context.Context, key, value string) error {
 // Txn runs fn in one transaction; the Store methods called with the ctx it passes take part in it.
 func (s *Store) Txn(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.db.DoTxn(ctx, nil, fn)
+}
+
+// SetMembership records our membership of a room without touching what sync recorded about it
+// (a whole-record write from a stale copy would undo a sync that ran in between). Joining
+// clears the invite fields.
+func (s *Store) SetMembership(ctx context.Context, roomID id.RoomID, membership string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO duet_room (room_id, membership) VALUES ($1, $2)
+		ON CONFLICT (room_id) DO UPDATE SET membership=excluded.membership,
+			inviter=CASE WHEN excluded.membership='invite' THEN inviter ELSE '' END,
+			direct_invite=CASE WHEN excluded.membership='invite' THEN direct_invite ELSE 0 END`,
+		roomID, membership)
+	return err
+}
+
+// AddRoom inserts a room unless one is already recorded (sync may have brought it first).
+func (s *Store) AddRoom(ctx context.Context, r *Room) error {
+	return s.insertRoom(ctx, "INSERT OR IGNORE", r)
 }
