@@ -31,6 +31,10 @@ type fakeSvc struct {
 	accepted []id.RoomID
 	declined []id.RoomID
 	nextEvt  int
+
+	// serverTokens: like a real server, the page that reaches the start still returns a
+	// token, and only the (empty) page after it ends the history.
+	serverTokens bool
 }
 
 type sendCall struct {
@@ -95,7 +99,7 @@ func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit 
 	}
 	start := max(end-limit, 0)
 	next := ""
-	if start > 0 {
+	if start > 0 || (f.serverTokens && end > 0) {
 		next = strconv.Itoa(start)
 	}
 	return append([]matrixsvc.Message(nil), all[start:end]...), next, nil

@@ -148,14 +148,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.handleEvents(msg.events), listen(m.svc.Events()))
 	case overviewMsg:
 		cmds = append(cmds, m.applyOverview(msg))
-	case contacts.OpenMsg:
-		cmds = append(cmds, m.openItem(msg.Item, true))
-	case contacts.NewDMMsg:
-		cmds = append(cmds, m.startPrompt())
-	case contacts.AcceptMsg:
-		cmds = append(cmds, m.answer(msg.Item, true))
-	case contacts.DeclineMsg:
-		cmds = append(cmds, m.answer(msg.Item, false))
+	case contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg:
+		cmds = append(cmds, m.handleIntent(msg))
 	case inviteDoneMsg:
 		cmds = append(cmds, m.inviteDone(msg))
 	case composer.SubmitMsg:
@@ -236,9 +230,27 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 			return m.focusComposer()
 		}
 	}
+	if intent := m.contacts.Intent(k); intent != nil {
+		return m.handleIntent(intent)
+	}
 	var cmd tea.Cmd
 	m.contacts, cmd = m.contacts.Update(k)
 	return cmd
+}
+
+// handleIntent carries out what the contacts list asks for.
+func (m *Model) handleIntent(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case contacts.OpenMsg:
+		return m.openItem(msg.Item, true)
+	case contacts.NewDMMsg:
+		return m.startPrompt()
+	case contacts.AcceptMsg:
+		return m.answer(msg.Item, true)
+	case contacts.DeclineMsg:
+		return m.answer(msg.Item, false)
+	}
+	return nil
 }
 
 func matchesAny(k tea.KeyMsg, km conversation.KeyMap) bool {

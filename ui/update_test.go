@@ -424,3 +424,57 @@ func TestMouse(t *testing.T) {
 		t.Fatalf("wheel selected %v", it.UserID)
 	}
 }
+
+// Accepting an invite and opening the contact before sync names its room: the conversation
+// loads once the room arrives.
+func TestAcceptedInviteLoadsWhenRoomArrives(t *testing.T) {
+	svc := fixture()
+	svc.history["!inv:example.org"] = []matrixsvc.Message{msg("!inv:example.org", "$c1", carol, testNow, "said before you joined")}
+	h := newHarness(t, svc, 80, 24)
+	h.m.contacts.Select("u:" + string(carol))
+	h.typeText("a")
+	// Joined, but the room is not chosen yet (sync has not brought its members).
+	svc.mu.Lock()
+	svc.ov.Contacts[1].Pending, svc.ov.Contacts[1].InviteRooms = false, nil
+	svc.mu.Unlock()
+	h.run(h.m.refreshOverview())
+	h.m.contacts.Select("u:" + string(carol))
+	h.key(tea.KeyEnter)
+	requireLacks(t, h.view(), "said before you joined")
+	svc.mu.Lock()
+	svc.ov.Contacts[1].Room = "!inv:example.org"
+	svc.mu.Unlock()
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{DMListChanged: true}}})
+	requireContains(t, h.view(), "said before you joined")
+}
+
+func TestAcceptedInviteOpensWithHistory(t *testing.T) {
+	svc := fixture()
+	svc.history["!inv:example.org"] = []matrixsvc.Message{msg("!inv:example.org", "$c1", carol, testNow, "said before you joined")}
+	h := newHarness(t, svc, 80, 24)
+	h.m.contacts.Select("u:" + string(carol))
+	svc.mu.Lock()
+	svc.ov.Contacts[1].Pending, svc.ov.Contacts[1].InviteRooms, svc.ov.Contacts[1].Room = false, nil, "!inv:example.org"
+	svc.mu.Unlock()
+	h.typeText("a")
+	h.key(tea.KeyEnter)
+	t.Log(svc.pages)
+	requireContains(t, h.view(), "said before you joined")
+}
+
+// Opening a pending invite and accepting it: the history arrives in the open conversation.
+func TestOpenPendingThenAccept(t *testing.T) {
+	svc := fixture()
+	svc.serverTokens = true
+	svc.history["!inv:example.org"] = []matrixsvc.Message{msg("!inv:example.org", "$c1", carol, testNow, "said before you joined")}
+	h := newHarness(t, svc, 80, 24)
+	h.m.contacts.Select("u:" + string(carol))
+	h.key(tea.KeyEnter)
+	h.typeText("a")
+	svc.mu.Lock()
+	svc.ov.Contacts[1].Pending, svc.ov.Contacts[1].InviteRooms, svc.ov.Contacts[1].Room = false, nil, "!inv:example.org"
+	svc.mu.Unlock()
+	h.run(h.m.refreshOverview())
+	t.Log(svc.pages)
+	requireContains(t, h.view(), "said before you joined")
+}

@@ -237,7 +237,6 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.applyFilter()
 		return m, cmd
 	}
-	it, hasItem := m.Selected()
 	switch {
 	case key.Matches(k, m.keys.Up):
 		m.move(-1)
@@ -249,19 +248,35 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Clear) && m.filter.Value() != "":
 		m.filter.SetValue("")
 		m.applyFilter()
-	case key.Matches(k, m.keys.New):
-		return m, emit(NewDMMsg{})
-	case key.Matches(k, m.keys.Open) && hasItem:
-		return m, emit(OpenMsg{Item: it})
-	case key.Matches(k, m.keys.Accept) && hasItem && it.Pending:
-		return m, emit(AcceptMsg{Item: it})
-	case key.Matches(k, m.keys.Decline) && hasItem && it.Pending:
-		return m, emit(DeclineMsg{Item: it})
+	default:
+		if intent := m.Intent(k); intent != nil {
+			return m, func() tea.Msg { return intent }
+		}
 	}
 	return m, nil
 }
 
-func emit(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+// Intent is what a key asks of the root (OpenMsg, NewDMMsg, AcceptMsg, DeclineMsg), or nil. The
+// root acts on it within the same Update, before the next key is read: a key typed right
+// after Enter or n (a paste, a fast typist) must reach the composer or the prompt, not the
+// list, where a "q" would quit.
+func (m Model) Intent(k tea.KeyMsg) tea.Msg {
+	if !m.focused || m.filtering {
+		return nil
+	}
+	it, hasItem := m.Selected()
+	switch {
+	case key.Matches(k, m.keys.New):
+		return NewDMMsg{}
+	case key.Matches(k, m.keys.Open) && hasItem:
+		return OpenMsg{Item: it}
+	case key.Matches(k, m.keys.Accept) && hasItem && it.Pending:
+		return AcceptMsg{Item: it}
+	case key.Matches(k, m.keys.Decline) && hasItem && it.Pending:
+		return DeclineMsg{Item: it}
+	}
+	return nil
+}
 
 // Scroll moves the selection by n rows (the mouse wheel).
 func (m *Model) Scroll(n int) { m.move(n) }

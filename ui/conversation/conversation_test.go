@@ -138,3 +138,19 @@ func TestWrapHanging(t *testing.T) {
 		}
 	}
 }
+
+// A first page with one message, then an empty older page: the message stays in view.
+func TestEmptyOlderPageKeepsMessages(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m.SetSize(60, 12)
+	m.SetName(alice, "Alice")
+	m.AddPage([]matrixsvc.Message{text("$1", alice, now.Add(-40*time.Minute), "the only message")}, "tok")
+	if !strings.Contains(m.View(), "the only message") {
+		t.Fatalf("first page not shown:\n%s", m.View())
+	}
+	m.SetLoading()
+	m.AddPage(nil, "")
+	if v := m.View(); !strings.Contains(v, "the only message") || !strings.Contains(v, "start of the conversation") {
+		t.Fatalf("after an empty older page:\n%s", v)
+	}
+}

@@ -1,0 +1,59 @@
+package flows
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/demo"
+	"duet/matrixsvc"
+	"duet/store"
+	"duet/ui"
+)
+
+// The demo as a newcomer meets it: Carol's pending invite is on top; accepting it and opening
+// the conversation shows what she wrote before; Alice answers what you send.
+func TestDemoWalkthrough(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := demo.Start(ctx, demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sess := &store.Session{Homeserver: d.Server.URL, UserID: id.UserID(d.You.UserID), DeviceID: id.DeviceID(d.You.DeviceID), AccessToken: d.You.AccessToken}
+	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), matrixsvc.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	s := &screen{t: t, svc: svc, tm: teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: ctx}), teatest.WithInitialTermSize(100, 30))}
+	defer s.tm.Quit()
+
+	s.waitFor("the seeded list", "Carol", "Alice Liddell", "Bob Builder", "Group DMs", "accept")
+	// Open it while the accept is still under way, as a quick hand does.
+	s.typeText("a")
+	s.key(tea.KeyEnter)
+	s.waitFor("joined", "joined the conversation")
+	s.waitFor("what carol wrote before", "green scarf")
+	s.key(tea.KeyEscape)
+	s.key(tea.KeyDown)
+	s.key(tea.KeyEnter)
+	s.waitFor("alice's history", "Did you get home okay")
+	s.typeText("hello alice")
+	s.key(tea.KeyEnter)
+	s.waitFor("alice answers", `You said "hello alice"`)
+}

@@ -1,0 +1,177 @@
+// Package flows drives the real root model with the real service against the real homeserver,
+// as a person at the keyboard would (teatest), while other people act through plain mautrix.
+package flows
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/homeserver"
+	"duet/internal/hstest"
+	"duet/matrixsvc"
+	"duet/store"
+	"duet/ui"
+)
+
+var hs *homeserver.Server
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	hstest.Main(m, &hs)
+}
+
+// screen runs duet's UI for p with its real service and sync loop.
+type screen struct {
+	t   *testing.T
+	svc *matrixsvc.Service
+	tm  *teatest.TestModel
+	out bytes.Buffer // everything drawn so far
+}
+
+func start(t *testing.T, p *hstest.Person) *screen {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), matrixsvc.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(ctx) }()
+	tm := teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: ctx}), teatest.WithInitialTermSize(100, 30))
+	t.Cleanup(func() {
+		_ = tm.Quit()
+		cancel()
+		<-done
+		st.Close()
+	})
+	return &screen{t: t, svc: svc, tm: tm}
+}
+
+// waitFor waits until everything drawn so far contains all of want. The renderer draws only
+// lines that change, so what was drawn once is not drawn again: the output is kept whole.
+func (s *screen) waitFor(what string, want ...string) {
+	s.t.Helper()
+	teatest.WaitFor(s.t, s.tm.Output(), func(b []byte) bool {
+		s.out.Write(b)
+		for _, w := range want {
+			if !bytes.Contains(s.out.Bytes(), []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(50*time.Millisecond))
+}
+
+func (s *screen) key(k tea.KeyType) { s.tm.Send(tea.KeyMsg{Type: k}) }
+func (s *screen) typeText(text string) {
+	for _, r := range text {
+		s.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+}
+
+func waitForBody(t *testing.T, p *hstest.Person, room id.RoomID, body string) {
+	t.Helper()
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if !slices.Contains(p.Bodies(t, room), body) {
+			return "no " + body + " in " + string(room)
+		}
+		return ""
+	})
+}
+
+// Bob's new DM appears in alice's list with no key pressed; alice accepts it, reads what bob
+// said before she joined, answers, and bob receives the answer.
+func TestNewDMAppearsAndIsAnswered(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Builder")
+	s := start(t, alice)
+	s.waitFor("the empty list", "live")
+
+	room := bob.CreateRoom(t, true, alice.ID)
+	bob.Say(t, room, "are you around?")
+	s.waitFor("bob's invite in the list", "Bob Builder", "accept")
+	s.typeText("a")
+	s.waitFor("joined", "joined the conversation")
+	// Typed straight after Enter: the keys reach the composer, not the list (where q quits).
+	s.key(tea.KeyEnter)
+	s.typeText("quite, yes, here")
+	s.waitFor("bob's message", "are you around?")
+	s.key(tea.KeyEnter)
+	s.waitFor("sent", "sent")
+	waitForBody(t, bob, room, "quite, yes, here")
+	bob.Say(t, room, "great")
+	s.waitFor("bob's answer, live", "great")
+}
+
+// n + a new user ID creates the DM, and the first message arrives.
+func TestNewDMByUserID(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	carol := hstest.NewPerson(t, hs, "carol", "Carol Danvers")
+	s := start(t, alice)
+	s.waitFor("live", "live")
+	s.typeText("n")
+	s.waitFor("the prompt", "User ID")
+	s.typeText(string(carol.ID))
+	s.key(tea.KeyEnter)
+	s.waitFor("carol's name", "Carol Danvers")
+	s.typeText("hello carol")
+	s.key(tea.KeyEnter)
+	s.waitFor("sent", "sent")
+	var room id.RoomID
+	hstest.Eventually(t, 20*time.Second, func() string {
+		d := alice.Direct(t)[string(carol.ID)]
+		if len(d) != 1 {
+			return "m.direct has no room under carol"
+		}
+		room = id.RoomID(d[0])
+		return ""
+	})
+	carol.Join(t, room)
+	waitForBody(t, carol, room, "hello carol")
+}
+
+// A malformed ID shows an error and creates nothing.
+func TestMalformedUserIDCreatesNothing(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	s := start(t, alice)
+	s.waitFor("live", "live")
+	s.typeText("n")
+	s.waitFor("the prompt", "User ID")
+	s.typeText("@bob")
+	s.key(tea.KeyEnter)
+	s.waitFor("the error", "is not a Matrix user ID")
+	s.key(tea.KeyEscape)
+	s.typeText("n")
+	s.typeText("@nobody-" + strings.ToLower(homeserver.RandomLocalpart("x")) + ":" + hs.ServerName)
+	s.key(tea.KeyEnter)
+	s.waitFor("the error", "does not exist")
+	if rooms := alice.JoinedRooms(t); len(rooms) != 0 {
+		t.Fatalf("rooms were created: %v", rooms)
+	}
+	if d := alice.DirectRaw(t); d != nil {
+		t.Fatalf("m.direct was written: %s", d)
+	}
+}
