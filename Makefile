@@ -4,13 +4,17 @@
 GO   ?= go
 TAGS := goolm
 
-.PHONY: build homeserver test vet fmt bench
+.PHONY: build homeserver demo test vet fmt bench
 
 build:
 	$(GO) build -tags $(TAGS) -o duet .
 
 homeserver:
 	$(GO) run ./internal/homeserver/cmd/prepare
+
+# duet against a throwaway local homeserver with three people; quitting removes it all.
+demo: build homeserver
+	./duet demo
 
 test: homeserver
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...

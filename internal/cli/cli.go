@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/rs/zerolog"
 
 	"duet/internal/paths"
@@ -32,8 +33,8 @@ type Env struct {
 	Stderr io.Writer
 	// ReadPassword prompts for a password without echo; nil when stdin is not a terminal.
 	ReadPassword func(prompt string) (string, error)
-	// RunUI starts the terminal UI (no command given). nil: print the help.
-	RunUI func(ctx context.Context, app *App) error
+	// RunUI runs the terminal UI's model; nil: ui.Run (full screen). Tests drive it otherwise.
+	RunUI func(ctx context.Context, m tea.Model) error
 	// Config for the service; zero value means matrixsvc.DefaultConfig().
 	Config *matrixsvc.Config
 }
@@ -69,7 +70,7 @@ const helpText = `duet: direct messages on Matrix, in your terminal
 
 Usage: duet [--profile NAME] [COMMAND]
 
-With no command, duet starts the terminal UI.
+With no command, duet starts the terminal UI (a login form when not logged in).
 
 Commands:
   login --homeserver URL --user USER [--password-stdin]
@@ -86,6 +87,7 @@ Commands:
   invites [--json]            pending invites; direct ones marked with their inviter
   accept ROOM_ID              join an invite (a direct one becomes a DM with its inviter)
   decline ROOM_ID             reject an invite
+  demo                        try duet on a throwaway local homeserver with people to talk to
 
 Options:
   --profile NAME              keep several accounts apart (default: default)
@@ -132,10 +134,6 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		if env.RunUI == nil {
-			fmt.Fprint(env.Stdout, helpText)
-			return exitOK, nil
-		}
 		return 0, runUI(ctx, env, prof)
 	}
 	name, cmdArgs := rest[0], rest[1:]
@@ -145,6 +143,8 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 		return exitOK, nil
 	case "login":
 		return exitOK, cmdLogin(ctx, env, prof, cmdArgs)
+	case "demo":
+		return exitOK, cmdDemo(ctx, env, cmdArgs)
 	}
 	cmd, ok := commands[name]
 	if !ok {
@@ -163,18 +163,6 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 		return 0, app.fail(err)
 	}
 	return exitOK, app.fail(cmd.run(ctx, env, app, opts))
-}
-
-func runUI(ctx context.Context, env Env, prof paths.Profile) error {
-	app, err := OpenApp(ctx, env, prof)
-	if err != nil && !errors.Is(err, errNotLoggedIn) {
-		return err
-	}
-	if app == nil {
-		app = &App{Profile: prof}
-	}
-	defer app.Close()
-	return env.RunUI(ctx, app)
 }
 
 var errNotLoggedIn = errors.New("not logged in: run `duet login --homeserver URL --user @you:server`")

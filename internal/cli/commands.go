@@ -155,10 +155,7 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 		return err
 	}
 	if old != nil && old.UserID != sess.UserID {
-		// Another account's cache must not leak into this one.
-		_ = os.Remove(prof.Database())
-		_ = os.Remove(prof.Database() + "-wal")
-		_ = os.Remove(prof.Database() + "-shm")
+		removeDatabase(prof) // another account's cache must not leak into this one
 	}
 	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return err

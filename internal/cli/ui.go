@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/config"
+	"duet/internal/demo"
+	"duet/internal/paths"
+	"duet/matrixsvc"
+	"duet/store"
+	"duet/ui"
+	"duet/ui/keys"
+)
+
+// runUI starts the terminal UI for a profile: the main screen when logged in, else the login
+// form, which ends in the same saved session as `duet login`. The sync loop runs until the UI
+// ends.
+func runUI(ctx context.Context, env Env, prof paths.Profile) error {
+	cfg, err := config.Load(prof.ConfigFile())
+	if err != nil {
+		return err
+	}
+	km := keys.DefaultKeyMap()
+	if err := keys.Apply(&km, cfg.Keys); err != nil {
+		return fmt.Errorf("config %s: %w", prof.ConfigFile(), err)
+	}
+	svcCfg := matrixsvc.DefaultConfig()
+	if env.Config != nil {
+		svcCfg = *env.Config
+	}
+	svcCfg.TimelineLimit = cfg.TimelineLimit
+	env.Config = &svcCfg
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var apps []*App
+	defer func() {
+		cancel()
+		wg.Wait() // the sync loop has stopped before the store closes
+		for _, a := range apps {
+			a.Close()
+		}
+	}()
+	startSync := func(app *App) {
+		apps = append(apps, app)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			app.Svc.Run(ctx)
+		}()
+	}
+	opts := ui.Options{Keymap: &km, Context: ctx}
+
+	var model tea.Model
+	app, err := OpenApp(ctx, env, prof)
+	switch {
+	case errors.Is(err, errNotLoggedIn):
+		if app != nil {
+			app.Close()
+		}
+		var mu sync.Mutex
+		model = ui.NewLogin(func(ctx context.Context, homeserver, user string, password string) (ui.Service, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			app, err := loginAndOpen(ctx, env, prof, homeserver, user, password)
+			if err != nil {
+				return nil, err
+			}
+			startSync(app)
+			return app.Svc, nil
+		}, opts)
+	case err != nil:
+		return err
+	default:
+		startSync(app)
+		model = ui.New(app.Svc, opts)
+	}
+	run := env.RunUI
+	if run == nil {
+		run = ui.Run
+	}
+	return run(ctx, model)
+}
+
+// loginAndOpen is `duet login` for the login form: log in, save the session, open it.
+func loginAndOpen(ctx context.Context, env Env, prof paths.Profile, homeserver, user, password string) (*App, error) {
+	log, logFile, err := openLog(prof)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	old, _ := store.LoadSession(prof.SessionFile())
+	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: homeserver, User: user, Password: password, DeviceID: reusableDevice(old, user)}, log)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && old.UserID != sess.UserID {
+		removeDatabase(prof)
+	}
+	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
+		return nil, err
+	}
+	log.Info().Stringer("user_id", sess.UserID).Stringer("device_id", sess.DeviceID).Msg("logged in from the UI")
+	return OpenApp(ctx, env, prof)
+}
+
+// cmdDemo runs the UI against a throwaway local homeserver with a few people to talk to, in a
+// throwaway profile; quitting stops the homeserver and removes everything.
+func cmdDemo(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 {
+		return usagef("demo takes no arguments")
+	}
+	base, err := os.MkdirTemp("", "duet-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(base)
+	dirs := paths.Dirs{Config: env.Dirs.Config, Data: filepath.Join(base, "data"), State: filepath.Join(base, "state"), Cache: filepath.Join(base, "cache")}
+	prof, err := dirs.ForProfile("demo")
+	if err != nil {
+		return err
+	}
+	log, logFile, err := openLog(prof)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	serverLog, err := os.OpenFile(filepath.Join(prof.State, "dendrite.log"), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer serverLog.Close()
+	fmt.Fprintln(env.Stderr, "Starting a throwaway homeserver with Alice, Bob and Carol (the first run builds it: a few minutes)...")
+	d, err := demo.Start(ctx, demo.Options{Log: log, ServerLog: serverLog})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer d.Stop()
+	sess := &store.Session{Homeserver: d.Server.URL, UserID: id.UserID(d.You.UserID), DeviceID: id.DeviceID(d.You.DeviceID), AccessToken: d.You.AccessToken}
+	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
+		return err
+	}
+	env.Dirs = dirs
+	return runUI(ctx, env, prof)
+}
+
+func removeDatabase(prof paths.Profile) {
+	for _, f := range []string{prof.Database(), prof.Database() + "-wal", prof.Database() + "-shm"} {
+		_ = os.Remove(f)
+	}
+}
