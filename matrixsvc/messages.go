@@ -61,3 +61,12 @@ func (s *Service) Messages(ctx context.Context, room id.RoomID, limit int) ([]Me
 	}
 	return out, nil
 }
+
+// MarkRead moves our read receipt and read marker in a room to eventID, which resets the
+// server's notification count for it (R19), and clears the room's unread count here at once.
+func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error {
+	if err := s.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: eventID, FullyRead: eventID}); err != nil {
+		return fmt.Errorf("mark %s read: %s", room, Explain(s.wrap(err)))
+	}
+	return s.store.ClearUnread(ctx, room)
+}

@@ -156,3 +156,10 @@ func (s *Store) SetMembership(ctx context.Context, roomID id.RoomID, membership 
 func (s *Store) AddRoom(ctx context.Context, r *Room) error {
 	return s.insertRoom(ctx, "INSERT OR IGNORE", r)
 }
+
+// ClearUnread sets a room's unread counts to zero (after we read it); the next sync brings the
+// server's own counts.
+func (s *Store) ClearUnread(ctx context.Context, roomID id.RoomID) error {
+	_, err := s.db.Exec(ctx, "UPDATE duet_room SET unread=0, highlight=0 WHERE room_id=$1", roomID)
+	return err
+}

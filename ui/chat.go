@@ -22,9 +22,10 @@ type chat struct {
 	encKnown  bool
 	conv      conversation.Model
 
-	resolving bool     // OpenDM is under way
-	queue     []string // local echoes waiting to be sent, in order (txn IDs)
-	inflight  string   // the one being sent: one at a time keeps them in order
+	resolving bool       // OpenDM is under way
+	queue     []string   // local echoes waiting to be sent, in order (txn IDs)
+	inflight  string     // the one being sent: one at a time keeps them in order
+	readUpTo  id.EventID // the newest event we sent a read receipt for
 }
 
 func (m Model) openChat() *chat { return m.chats[m.open] }
@@ -217,6 +218,22 @@ func (m *Model) loadOlderIfNeeded() tea.Cmd {
 	}
 	c.conv.SetLoading()
 	return m.loadHistory(c.key, c.room, c.conv.PrevToken())
+}
+
+// markOpenRead marks the open conversation read up to its newest message when the newest
+// message is in view: opening a conversation, or a message arriving while it is shown, clears
+// its unread badge, here and in other clients.
+func (m *Model) markOpenRead() tea.Cmd {
+	c := m.openChat()
+	if c == nil || c.room == "" || c.item.Pending || !c.conv.AtBottom() || m.showHelp {
+		return nil
+	}
+	newest := c.conv.NewestEventID()
+	if newest == "" || newest == c.readUpTo {
+		return nil
+	}
+	c.readUpTo = newest
+	return m.markRead(c.room, newest)
 }
 
 // appendLive adds messages from sync to the chats showing their rooms.

@@ -29,6 +29,7 @@ type fakeSvc struct {
 	checked  []string
 	pages    []string // History calls: "room from"
 	accepted []id.RoomID
+	read     []string // MarkRead calls: "room event"
 	declined []id.RoomID
 	nextEvt  int
 
@@ -122,6 +123,13 @@ func (f *fakeSvc) Accept(_ context.Context, room id.RoomID) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.accepted = append(f.accepted, room)
+	return nil
+}
+
+func (f *fakeSvc) MarkRead(_ context.Context, room id.RoomID, evt id.EventID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.read = append(f.read, string(room)+" "+string(evt))
 	return nil
 }
 

@@ -164,6 +164,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.sent(msg))
 	case historyMsg:
 		m.historyLoaded(msg)
+	case markedReadMsg:
+		if msg.err == nil {
+			cmds = append(cmds, m.refreshOverview())
+		}
 	case encryptedMsg:
 		for _, c := range m.chats {
 			if c.room == msg.room {
@@ -173,7 +177,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	default:
 		cmds = append(cmds, m.forwardToFocused(msg))
 	}
-	cmds = append(cmds, m.loadOlderIfNeeded())
+	cmds = append(cmds, m.loadOlderIfNeeded(), m.markOpenRead())
 	m.status.SetHint(m.hint())
 	return m, tea.Batch(cmds...)
 }

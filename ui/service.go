@@ -25,6 +25,7 @@ type Service interface {
 	Decline(ctx context.Context, room id.RoomID) error
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
 	DisplayName(ctx context.Context, user id.UserID, network bool) string
+	MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error
 }
 
 var _ Service = (*matrixsvc.Service)(nil)
@@ -37,8 +38,9 @@ const requestTimeout = 2 * time.Minute
 
 // Messages from the Cmds below. Each carries the key of the chat it is about.
 type (
-	eventsMsg   struct{ events []matrixsvc.Event }
-	overviewMsg struct {
+	eventsMsg     struct{ events []matrixsvc.Event }
+	markedReadMsg struct{ err error }
+	overviewMsg   struct {
 		seq int
 		ov  matrixsvc.Overview
 		err error
@@ -119,6 +121,18 @@ func (m *Model) refreshOverview() tea.Cmd {
 	return m.call(func(ctx context.Context) tea.Msg {
 		ov, err := svc.Overview(ctx)
 		return overviewMsg{seq: seq, ov: ov, err: err}
+	})
+}
+
+// markRead sends a read receipt for the newest message of a room, then refreshes the list so
+// its unread badge goes.
+func (m Model) markRead(room id.RoomID, evt id.EventID) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		if err := svc.MarkRead(ctx, room, evt); err != nil {
+			return markedReadMsg{err: err}
+		}
+		return markedReadMsg{}
 	})
 }
 

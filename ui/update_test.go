@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -477,4 +479,34 @@ func TestOpenPendingThenAccept(t *testing.T) {
 	h.run(h.m.refreshOverview())
 	t.Log(svc.pages)
 	requireContains(t, h.view(), "said before you joined")
+}
+
+// Opening a conversation marks it read up to its newest message; a message arriving while it
+// is shown is marked read too, but not while scrolled up reading older ones.
+func TestOpeningMarksRead(t *testing.T) {
+	svc := fixture()
+	for i := range 40 {
+		svc.history[aliceRoom] = append(svc.history[aliceRoom], msg(aliceRoom, id.EventID(fmt.Sprintf("$old%d", i)), alice, testNow.Add(-time.Hour), fmt.Sprintf("older %d", i)))
+	}
+	slices.SortStableFunc(svc.history[aliceRoom], func(a, b matrixsvc.Message) int { return a.Timestamp.Compare(b.Timestamp) })
+	h := newHarness(t, svc, 80, 24)
+	h.m.contacts.Select("u:" + string(alice))
+	h.key(tea.KeyEnter)
+	newest := svc.history[aliceRoom][len(svc.history[aliceRoom])-1].EventID
+	if len(svc.read) != 1 || svc.read[0] != string(aliceRoom)+" "+string(newest) {
+		t.Fatalf("read receipts after opening: %v", svc.read)
+	}
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg(aliceRoom, "$live", alice, testNow, "still there?"),
+	}}}})
+	if len(svc.read) != 2 || svc.read[1] != string(aliceRoom)+" $live" {
+		t.Fatalf("read receipts after a live message: %v", svc.read)
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyPgUp})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg(aliceRoom, "$later", alice, testNow, "hello?"),
+	}}}})
+	if len(svc.read) != 2 {
+		t.Fatalf("marked read while scrolled up: %v", svc.read)
+	}
 }

@@ -151,6 +151,17 @@ func (m *Model) AddPage(msgs []matrixsvc.Message, next string) {
 	}
 }
 
+// NewestEventID is the event ID of the newest message the server has (our unsent echoes have
+// none), or "".
+func (m Model) NewestEventID() id.EventID {
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		if evt := m.entries[i].msg.EventID; evt != "" {
+			return evt
+		}
+	}
+	return ""
+}
+
 // Append adds live messages at the end, skipping those already shown (our own local echo,
 // once its event ID is known).
 func (m *Model) Append(msgs []matrixsvc.Message) {

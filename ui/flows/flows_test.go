@@ -5,6 +5,7 @@ package flows
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,6 +123,19 @@ func TestNewDMAppearsAndIsAnswered(t *testing.T) {
 	waitForBody(t, bob, room, "quite, yes, here")
 	bob.Say(t, room, "great")
 	s.waitFor("bob's answer, live", "great")
+	// Read while shown: the server's count for the room goes to zero, and so does the badge.
+	hstest.Eventually(t, 20*time.Second, func() string {
+		ov, err := s.svc.Overview(context.Background())
+		if err != nil {
+			return err.Error()
+		}
+		for _, c := range ov.Contacts {
+			if c.UserID == bob.ID && c.Unread == 0 && c.Preview.Body == "great" {
+				return ""
+			}
+		}
+		return fmt.Sprintf("bob's contact is not read: %+v", ov.Contacts)
+	})
 }
 
 // n + a new user ID creates the DM, and the first message arrives.
