@@ -187,18 +187,18 @@ func (s *Service) CheckUser(ctx context.Context, raw string) (id.UserID, string,
 // m.direct at once (R11); a *NotRecordedError comes with a usable room. At most one creation per contact is in flight: a second caller waits
 // for the first and gets the same room.
 func (s *Service) CreateDM(ctx context.Context, x id.UserID) (id.RoomID, error) {
-	x, _, err := s.CheckUser(ctx, string(x))
+	x, name, err := s.CheckUser(ctx, string(x))
 	if err != nil {
 		return "", err
 	}
 	res, err, _ := s.creations.Do(string(x), func() (any, error) {
-		return s.createDM(ctx, x)
+		return s.createDM(ctx, x, name)
 	})
 	room, _ := res.(id.RoomID)
 	return room, err
 }
 
-func (s *Service) createDM(ctx context.Context, x id.UserID) (id.RoomID, error) {
+func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.RoomID, error) {
 	req := &mautrix.ReqCreateRoom{
 		Preset:     "trusted_private_chat",
 		Visibility: "private",
@@ -223,7 +223,8 @@ func (s *Service) createDM(ctx context.Context, x id.UserID) (id.RoomID, error) 
 		if err := s.store.State.SetMembership(ctx, room, s.me, event.MembershipJoin); err != nil {
 			return err
 		}
-		if err := s.store.State.SetMembership(ctx, room, x, event.MembershipInvite); err != nil {
+		// With the name from the profile lookup, the contact is named before sync says anything.
+		if err := s.store.State.SetMember(ctx, room, x, &event.MemberEventContent{Membership: event.MembershipInvite, Displayname: name}); err != nil {
 			return err
 		}
 		return s.store.State.MarkMembersFetched(ctx, room)

@@ -156,6 +156,10 @@ func TestConcurrentOpenDMCreatesOneRoom(t *testing.T) {
 	if joined := alice.JoinedRooms(t); len(joined) != 1 {
 		t.Fatalf("alice is in %d rooms, want 1", len(joined))
 	}
+	// The new contact is named at once, from the profile lookup.
+	if c := contactOf(t, svc, bob.ID); c == nil || c.DisplayName != "Bob" || c.Room != rooms[0] {
+		t.Fatalf("new contact: %+v", c)
+	}
 }
 
 // A revoked token stops the loop with LoggedOut.

@@ -3,9 +3,9 @@
 package login
 
 import (
-	"github.com/charmbracelet/bubbles/cursor"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -36,9 +36,11 @@ func DefaultKeyMap() KeyMap {
 // SubmitMsg carries the form's values when the user asks to log in.
 type SubmitMsg struct{ Homeserver, User, Password string }
 
+// The user ID comes first: it is the one field always needed, and the homeserver is found
+// from it when left empty.
 const (
-	fieldHomeserver = iota
-	fieldUser
+	fieldUser = iota
+	fieldHomeserver
 	fieldPassword
 )
 
@@ -69,7 +71,7 @@ func New(km KeyMap, st styles.Styles) Model {
 	pw := mk("Password   ", "")
 	pw.EchoMode = textinput.EchoPassword
 	pw.EchoCharacter = '•'
-	m := Model{keys: km, styles: st, fields: []textinput.Model{hs, user, pw}, focus: fieldUser}
+	m := Model{keys: km, styles: st, fields: []textinput.Model{user, hs, pw}, focus: fieldUser}
 	m.fields[fieldUser].Focus()
 	return m
 }
@@ -102,6 +104,14 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Prev):
 		return m, m.setFocus(m.focus - 1)
 	case key.Matches(k, m.keys.Submit):
+		if m.focus == fieldUser {
+			// A full user ID names its server: the homeserver can be found from it.
+			user := strings.TrimSpace(m.fields[fieldUser].Value())
+			if strings.HasPrefix(user, "@") && strings.Contains(user, ":") {
+				return m, m.setFocus(fieldPassword)
+			}
+			return m, m.setFocus(fieldHomeserver)
+		}
 		if m.focus != fieldPassword || m.fields[fieldPassword].Value() == "" {
 			return m, m.setFocus(m.focus + 1)
 		}
