@@ -291,9 +291,9 @@ func TestLeaveRemovesFromDirectButTheirLeaveKeepsIt(t *testing.T) {
 	}
 }
 
-// History right after accepting an invite shows what was said before we joined: it must not
-// start from a sync position older than our join.
-func TestHistoryRightAfterAcceptShowsEarlierMessages(t *testing.T) {
+// Right after Accept returns, the contact's room is chosen and its history shows what was said
+// before we joined: the UI can open it at once, whatever sync has or has not brought yet.
+func TestAcceptedDMIsReadyAtOnce(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob")
@@ -313,38 +313,15 @@ func TestHistoryRightAfterAcceptShowsEarlierMessages(t *testing.T) {
 	if err := svc.Accept(ctx, room); err != nil {
 		t.Fatal(err)
 	}
+	if c := contactOf(t, svc, bob.ID); c == nil || c.Pending || c.Room != room {
+		t.Fatalf("contact right after accepting: %+v", c)
+	}
 	msgs, _, err := svc.History(ctx, room, "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(msgs, func(m Message) bool { return m.Body == "said before you joined" }) {
 		t.Fatalf("history right after accepting: %+v", msgs)
-	}
-}
-
-// After Accept returns, the contact's room is already chosen: the UI can open it at once,
-// whatever sync has or has not brought yet.
-func TestAcceptedDMIsChosenAtOnce(t *testing.T) {
-	t.Parallel()
-	alice := hstest.NewPerson(t, hs, "alice", "Alice")
-	bob := hstest.NewPerson(t, hs, "bob", "Bob")
-	svc := newService(t, alice, "")
-	ctx := hstest.Ctx(t)
-	room := bob.CreateRoom(t, true, alice.ID)
-	hstest.Eventually(t, 15*time.Second, func() string {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			return err.Error()
-		}
-		if c := contactOf(t, svc, bob.ID); c == nil || !c.Pending {
-			return "invite not seen yet"
-		}
-		return ""
-	})
-	if err := svc.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
-	if c := contactOf(t, svc, bob.ID); c == nil || c.Pending || c.Room != room {
-		t.Fatalf("contact right after accepting: %+v", c)
 	}
 	// A sync afterwards keeps it.
 	if _, err := svc.CatchUp(ctx); err != nil {

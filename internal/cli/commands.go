@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -155,7 +154,10 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 		return err
 	}
 	if old != nil && old.UserID != sess.UserID {
-		removeDatabase(prof) // another account's cache must not leak into this one
+		// Another account's cache must not leak into this one.
+		if err := removeDatabase(prof); err != nil {
+			return err
+		}
 	}
 	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return err
@@ -181,10 +183,11 @@ func cmdLogout(ctx context.Context, env Env, app *App, o *opts) error {
 	}
 	app.Store.Close()
 	app.Store = nil
-	for _, f := range []string{app.Profile.SessionFile(), app.Profile.Database(), app.Profile.Database() + "-wal", app.Profile.Database() + "-shm"} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("logged out on the server, but could not remove %s: %w", f, err)
-		}
+	if err := removeFiles(app.Profile.SessionFile()); err != nil {
+		return fmt.Errorf("logged out on the server, but %w", err)
+	}
+	if err := removeDatabase(app.Profile); err != nil {
+		return fmt.Errorf("logged out on the server, but %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "Logged out %s.\n", app.Session.UserID)
 	return nil
@@ -496,25 +499,21 @@ func roomArg(raw string) (id.RoomID, error) {
 }
 
 func cmdAccept(ctx context.Context, env Env, app *App, o *opts) error {
-	room, err := roomArg(o.pos[0])
-	if err != nil {
-		return err
-	}
-	if err := app.Svc.Accept(ctx, room); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "Joined %s.\n", room)
-	return nil
+	return answerInvite(ctx, env, o, app.Svc.Accept, "Joined")
 }
 
 func cmdDecline(ctx context.Context, env Env, app *App, o *opts) error {
+	return answerInvite(ctx, env, o, app.Svc.Decline, "Declined")
+}
+
+func answerInvite(ctx context.Context, env Env, o *opts, answer func(context.Context, id.RoomID) error, done string) error {
 	room, err := roomArg(o.pos[0])
 	if err != nil {
 		return err
 	}
-	if err := app.Svc.Decline(ctx, room); err != nil {
+	if err := answer(ctx, room); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Declined %s.\n", room)
+	fmt.Fprintf(env.Stdout, "%s %s.\n", done, room)
 	return nil
 }

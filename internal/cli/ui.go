@@ -103,7 +103,9 @@ func loginAndOpen(ctx context.Context, env Env, prof paths.Profile, homeserver, 
 		return nil, err
 	}
 	if old != nil && old.UserID != sess.UserID {
-		removeDatabase(prof)
+		if err := removeDatabase(prof); err != nil {
+			return nil, err
+		}
 	}
 	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return nil, err
@@ -152,8 +154,17 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 	return runUI(ctx, env, prof)
 }
 
-func removeDatabase(prof paths.Profile) {
-	for _, f := range []string{prof.Database(), prof.Database() + "-wal", prof.Database() + "-shm"} {
-		_ = os.Remove(f)
+// removeDatabase deletes a profile's database (with SQLite's side files).
+func removeDatabase(prof paths.Profile) error {
+	db := prof.Database()
+	return removeFiles(db, db+"-wal", db+"-shm")
+}
+
+func removeFiles(files ...string) error {
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("could not remove %s: %w", f, err)
+		}
 	}
+	return nil
 }
