@@ -3,6 +3,7 @@ package matrixsvc
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"maunium.net/go/mautrix"
@@ -31,9 +32,17 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	if txnID == "" {
 		txnID = s.cli.TxnID()
 	}
-	resp, err := s.cli.SendMessageEvent(ctx, room, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txnID})
+	// One attempt: the outbox decides when to try again (same transaction ID, so never twice).
+	var resp mautrix.RespSendEvent
+	_, err = s.cli.MakeFullRequest(ctx, mautrix.FullRequest{
+		Method:       http.MethodPut,
+		URL:          s.cli.BuildClientURL("v3", "rooms", room, "send", event.EventMessage.Type, txnID),
+		RequestJSON:  content,
+		ResponseJSON: &resp,
+		MaxAttempts:  1,
+	})
 	if err != nil {
-		return "", fmt.Errorf("send to %s: %s", room, Explain(s.wrap(err)))
+		return "", fmt.Errorf("send to %s: %w", room, s.wrap(err))
 	}
 	return resp.EventID, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,6 +53,11 @@ type Service struct {
 	// Rooms created by us whose m.direct record has been written, waiting for sync (R11).
 	pendingMu sync.Mutex
 	pending   map[id.RoomID]id.UserID
+
+	outboxMu   sync.Mutex    // one sender at a time keeps messages in order
+	outboxWake chan struct{} // something was queued, or the server may be back
+	syncWake   chan struct{} // retry the sync now rather than after the backoff
+	listening  atomic.Bool   // someone reads Events (the UI); commands do not
 }
 
 // New builds a service for a saved session. It does no network I/O.
@@ -73,8 +79,10 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 		log:     log,
 		cfg:     cfg,
 		me:      sess.UserID,
-		events:  make(chan Event, 64),
-		pending: make(map[id.RoomID]id.UserID),
+		events:     make(chan Event, 64),
+		pending:    make(map[id.RoomID]id.UserID),
+		outboxWake: make(chan struct{}, 1),
+		syncWake:   make(chan struct{}, 1),
 	}, nil
 }
 
@@ -99,8 +107,19 @@ func (s *Service) DeviceID() id.DeviceID { return s.cli.DeviceID }
 // Homeserver is the client-server API base URL.
 func (s *Service) Homeserver() string { return s.cli.HomeserverURL.String() }
 
-// Events is the stream of background events for the UI.
-func (s *Service) Events() <-chan Event { return s.events }
+// Events is the stream of background events for the UI. Once it has been asked for, the
+// service waits for each event to be read.
+func (s *Service) Events() <-chan Event {
+	s.listening.Store(true)
+	return s.events
+}
+
+// publishOutgoing tells a listening UI about the outbox; commands do not listen.
+func (s *Service) publishOutgoing(ctx context.Context, evt OutgoingChanged) {
+	if s.listening.Load() {
+		s.publish(ctx, evt)
+	}
+}
 
 func (s *Service) publish(ctx context.Context, evt Event) {
 	select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -20,7 +21,13 @@ import (
 
 var hs *homeserver.Server
 
-func TestMain(m *testing.M) { hstest.Main(m, &hs) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		outboxChild()
+		return
+	}
+	hstest.Main(m, &hs)
+}
 
 // newService logs p in through Login and opens a service on a fresh store; homeserverURL
 // overrides the server address (a proxy in front of it).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"time"
 
@@ -137,6 +138,18 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, SyncFailed{Err: fmt.Errorf("sync stopped after an internal error: %v", r)})
 		}
 	}()
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("outbox panicked")
+				s.publish(ctx, SyncFailed{Err: fmt.Errorf("sending stopped after an internal error: %v", r)})
+			}
+		}()
+		s.runOutbox(ctx)
+	}()
+	defer func() { <-outboxDone }()
 	state := SyncConnecting
 	s.publish(ctx, SyncStateChanged{State: state})
 	backoff := time.Second
@@ -151,16 +164,20 @@ func (s *Service) Run(ctx context.Context) {
 				s.publish(ctx, LoggedOut{Err: err})
 				return
 			}
-			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
-			if errors.Is(err, mautrix.MLimitExceeded) {
+			if _, after := retryable(err); after > 0 {
+				backoff = max(backoff, after)
+			} else if errors.Is(err, mautrix.MLimitExceeded) {
 				backoff = max(backoff, 10*time.Second)
 			}
+			backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
+			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
 			state = SyncOffline
 			s.publish(ctx, SyncStateChanged{State: state, Err: errors.New(Explain(err)), RetryIn: backoff})
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
+			case <-s.syncWake:
 			}
 			backoff = min(backoff*2, 30*time.Second)
 			continue
@@ -170,6 +187,7 @@ func (s *Service) Run(ctx context.Context) {
 		if state != SyncLive {
 			state = SyncLive
 			s.publish(ctx, SyncStateChanged{State: state})
+			s.wakeOutbox() // the server is back: what waited goes out now
 		}
 		if applied.DMListChanged || len(applied.Messages) > 0 {
 			s.publish(ctx, applied)

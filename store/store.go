@@ -96,6 +96,21 @@ CREATE TABLE duet_room (
 );
 `)
 		return err
+	}).WithRaw(1, 2, 1, "outbox", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, `
+CREATE TABLE duet_outbox (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	txn_id     TEXT NOT NULL UNIQUE,
+	room_id    TEXT NOT NULL DEFAULT '',
+	target     TEXT NOT NULL DEFAULT '',
+	body       TEXT NOT NULL,
+	emote      INTEGER NOT NULL DEFAULT 0,
+	created    INTEGER NOT NULL,
+	failed     TEXT NOT NULL DEFAULT ''
+);
+`)
+		return err
 	}).Finish()
 
 // ErrNotFound is returned for absent keys.

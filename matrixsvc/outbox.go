@@ -1,0 +1,231 @@
+package matrixsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"duet/store"
+)
+
+// OutgoingState is where a message in the outbox is.
+type OutgoingState int
+
+const (
+	OutgoingQueued  OutgoingState = iota // written down, waiting (also after a failed attempt that will be retried)
+	OutgoingSending                      // the request is under way
+	OutgoingSent                         // the server has it; EventID is set
+	OutgoingFailed                       // given up on (the server refused it); Retry sends it again
+)
+
+// Outgoing is a message in the outbox, as the UI shows it.
+type Outgoing struct {
+	TxnID   string
+	Room    id.RoomID // "" until the DM room for Target is known
+	Target  id.UserID
+	Body    string
+	Emote   bool
+	Created time.Time
+	Failed  string // why it was given up on
+}
+
+// OutgoingChanged reports a message's progress through the outbox.
+type OutgoingChanged struct {
+	TxnID   string
+	Room    id.RoomID
+	State   OutgoingState
+	EventID id.EventID
+	Err     error         // why the last attempt failed (Queued: it will be retried; Failed: it will not)
+	RetryIn time.Duration // Queued after a failure: when the next attempt is
+}
+
+func (OutgoingChanged) isEvent() {}
+
+// Enqueue writes a message to the outbox and wakes the sender. The message is safe from then
+// on: it is sent (exactly once, thanks to txnID) by this process or, after a crash, by the
+// next one. room may be "" with target set: the sender then opens the DM first (R21).
+func (s *Service) Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error {
+	if body == "" {
+		return errors.New("nothing to send: the message is empty")
+	}
+	if room == "" && target == "" {
+		return errors.New("a message needs a room or a contact")
+	}
+	if txnID == "" {
+		txnID = s.cli.TxnID()
+	}
+	err := s.store.AddOutgoing(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote, Created: time.Now().UnixMilli()})
+	if err != nil {
+		return fmt.Errorf("save the message: %w", err)
+	}
+	s.wakeOutbox()
+	return nil
+}
+
+// Outbox lists the messages not yet sent, oldest first.
+func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
+	stored, err := s.store.Outbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Outgoing, len(stored))
+	for i, o := range stored {
+		out[i] = Outgoing{TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
+			Created: time.UnixMilli(o.Created), Failed: o.Failed}
+	}
+	return out, nil
+}
+
+// RetryOutgoing puts a failed message back in the queue, with its transaction ID.
+func (s *Service) RetryOutgoing(ctx context.Context, txnID string) error {
+	if err := s.store.SetOutgoingFailed(ctx, txnID, ""); err != nil {
+		return err
+	}
+	s.wakeOutbox()
+	return nil
+}
+
+// RetryNow cuts short the wait before the next attempt to sync and to send.
+func (s *Service) RetryNow() {
+	s.wakeOutbox()
+	select {
+	case s.syncWake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) wakeOutbox() {
+	select {
+	case s.outboxWake <- struct{}{}:
+	default:
+	}
+}
+
+// FlushOutbox sends what is in the outbox, in order, once. It stops at the first message that
+// cannot be sent now (the server is unreachable or busy) and returns why; messages the server
+// refuses are marked failed and skipped. sent counts the messages delivered.
+func (s *Service) FlushOutbox(ctx context.Context) (sent int, err error) {
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	pending, err := s.store.Outbox(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range pending {
+		if o.Failed != "" {
+			continue
+		}
+		if err := s.sendOutgoing(ctx, o); err != nil {
+			if retry, _ := retryable(err); retry {
+				return sent, err
+			}
+			continue
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
+	if o.Room == "" {
+		room, _, err := s.OpenDM(ctx, o.Target)
+		if room == "" {
+			return s.outgoingFailed(ctx, o, err)
+		}
+		o.Room = room
+		if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
+			return err
+		}
+	}
+	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
+	evt, err := s.SendText(ctx, o.Room, o.Body, o.Emote, o.TxnID)
+	if err != nil {
+		return s.outgoingFailed(ctx, o, err)
+	}
+	if err := s.store.RemoveOutgoing(ctx, o.TxnID); err != nil {
+		return err
+	}
+	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSent, EventID: evt})
+	return nil
+}
+
+// outgoingFailed records a failed attempt: a refusal marks the message failed, anything else
+// leaves it queued for the next attempt.
+func (s *Service) outgoingFailed(ctx context.Context, o *store.Outgoing, err error) error {
+	if retry, after := retryable(err); retry {
+		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingQueued, Err: err, RetryIn: after})
+		return err
+	}
+	if serr := s.store.SetOutgoingFailed(ctx, o.TxnID, Explain(err)); serr != nil {
+		return serr
+	}
+	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingFailed, Err: err})
+	return err
+}
+
+// runOutbox sends queued messages whenever there are any, retrying with exponential backoff and
+// jitter (or the server's retry_after) while it cannot.
+func (s *Service) runOutbox(ctx context.Context) {
+	backoff := time.Second
+	for {
+		var wait <-chan time.Time
+		_, err := s.FlushOutbox(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			delay := backoff
+			if _, after := retryable(err); after > 0 {
+				delay = after
+			}
+			delay += time.Duration(rand.Int64N(int64(delay/4) + 1))
+			wait = time.After(delay)
+			backoff = min(backoff*2, time.Minute)
+		} else {
+			backoff = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.outboxWake:
+		case <-wait:
+		}
+	}
+}
+
+// retryable tells a temporary failure (no connection, a server error, rate limiting) from a
+// refusal, and how long the server asked us to wait.
+func retryable(err error) (bool, time.Duration) {
+	if err == nil {
+		return false, 0
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true, 0
+	}
+	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) {
+		if errors.Is(err, mautrix.MLimitExceeded) {
+			var after time.Duration
+			if httpErr.RespError != nil {
+				if ms, ok := httpErr.RespError.ExtraData["retry_after_ms"].(float64); ok {
+					after = time.Duration(ms) * time.Millisecond
+				}
+			}
+			return true, after
+		}
+		if httpErr.Response == nil {
+			return true, 0
+		}
+		return httpErr.Response.StatusCode >= 500, 0
+	}
+	var urlErr *url.Error
+	var netErr net.Error
+	return errors.As(err, &urlErr) || errors.As(err, &netErr), 0
+}

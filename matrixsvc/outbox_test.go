@@ -1,0 +1,269 @@
+package matrixsvc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/hstest"
+	"duet/store"
+)
+
+// dmWith makes a joined 1:1 room between svc's user and p, recorded in m.direct.
+func dmWith(t *testing.T, svc *Service, p *hstest.Person) id.RoomID {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	room, err := svc.CreateDM(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Join(t, room)
+	return room
+}
+
+// bodiesExactly waits until p sees exactly want in room, in that order, and nothing twice.
+func bodiesExactly(t *testing.T, p *hstest.Person, room id.RoomID, want ...string) {
+	t.Helper()
+	hstest.Eventually(t, 20*time.Second, func() string {
+		got := p.Bodies(t, room)
+		if !slices.Equal(got, want) {
+			return fmt.Sprintf("%s sees %q, want %q", p.ID, got, want)
+		}
+		return ""
+	})
+	time.Sleep(300 * time.Millisecond) // a late duplicate would show by now
+	if got := p.Bodies(t, room); !slices.Equal(got, want) {
+		t.Fatalf("%s sees %q, want %q", p.ID, got, want)
+	}
+}
+
+// The homeserver goes away mid-conversation; three messages typed meanwhile arrive once each,
+// in order, when it is back, with no key pressed.
+func TestOutboxSurvivesAnOutage(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	p := &proxy{target: hs.URL[len("http://"):]}
+	p.start(t)
+	t.Cleanup(p.drop)
+	svc := newService(t, alice, "http://"+p.addr)
+	room := dmWith(t, svc, bob)
+	next := runLoop(t, svc)
+	next("sync goes live", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
+
+	p.drop()
+	ctx := hstest.Ctx(t)
+	for _, body := range []string{"one", "two", "three"} {
+		if err := svc.Enqueue(ctx, room, "", body, false, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next("a failed attempt, to be retried", func(e Event) bool {
+		o, ok := e.(OutgoingChanged)
+		return ok && o.State == OutgoingQueued && o.Err != nil
+	})
+	if queued, _ := svc.Outbox(ctx); len(queued) != 3 {
+		t.Fatalf("outbox while offline: %+v", queued)
+	}
+	p.start(t)
+	svc.RetryNow()
+	sent := 0
+	next("all three sent", func(e Event) bool {
+		if o, ok := e.(OutgoingChanged); ok && o.State == OutgoingSent {
+			sent++
+		}
+		return sent == 3
+	})
+	bodiesExactly(t, bob, room, "one", "two", "three")
+	if queued, _ := svc.Outbox(ctx); len(queued) != 0 {
+		t.Fatalf("outbox after sending: %+v", queued)
+	}
+}
+
+// A refused message is marked failed and does not hold up the ones after it; Retry sends it
+// again.
+func TestOutboxRefusalDoesNotBlock(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	room := dmWith(t, svc, bob)
+	ctx := hstest.Ctx(t)
+	foreign := bob.CreateRoom(t, false) // alice is not in it: the server refuses
+	if err := svc.Enqueue(ctx, foreign, "", "refused", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Enqueue(ctx, room, "", "after it", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush: sent %d, %v", sent, err)
+	}
+	bodiesExactly(t, bob, room, "after it")
+	queued, _ := svc.Outbox(ctx)
+	if len(queued) != 1 || queued[0].Body != "refused" || queued[0].Failed == "" {
+		t.Fatalf("outbox: %+v", queued)
+	}
+}
+
+// Messages to a contact without a room yet open the DM first (R21) and keep their order.
+func TestOutboxOpensTheDM(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	ctx := hstest.Ctx(t)
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"first", "second"} {
+		if err := svc.Enqueue(ctx, "", bob.ID, body, false, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 2 || err != nil {
+		t.Fatalf("flush: sent %d, %v", sent, err)
+	}
+	rooms := alice.Direct(t)[string(bob.ID)]
+	if len(rooms) != 1 {
+		t.Fatalf("m.direct under bob: %v", rooms)
+	}
+	bob.Join(t, id.RoomID(rooms[0]))
+	bodiesExactly(t, bob, id.RoomID(rooms[0]), "first", "second")
+}
+
+// hangingProxy forwards everything to the homeserver, but after forwarding a message send it
+// never answers: the server has the message, the client never hears so.
+func hangingProxy(t *testing.T, forwarded chan<- struct{}) *httptest.Server {
+	target, _ := url.Parse(hs.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/send/") {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		req, _ := http.NewRequest(r.Method, hs.URL+r.URL.RequestURI(), r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		forwarded <- struct{}{}
+		<-release
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv
+}
+
+const childEnv = "DUET_OUTBOX_CHILD"
+
+// outboxChild runs in a child process: it queues one message and sends it through a proxy that
+// never answers, until the parent kills it.
+func outboxChild() {
+	var args struct {
+		Session store.Session
+		DB      string
+		Room    id.RoomID
+	}
+	if err := json.Unmarshal([]byte(os.Getenv(childEnv)), &args); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, args.DB, zerolog.Nop())
+	if err != nil {
+		panic(err)
+	}
+	svc, err := New(&args.Session, st, zerolog.Nop(), DefaultConfig())
+	if err != nil {
+		panic(err)
+	}
+	if err := svc.Enqueue(ctx, args.Room, "", "exactly once", false, "duet-txn-kill-test"); err != nil {
+		panic(err)
+	}
+	fmt.Println("queued")
+	_, _ = svc.FlushOutbox(ctx) // hangs: the proxy never answers
+	select {}
+}
+
+// The client is killed (SIGKILL) after the server took the message but before the client heard
+// so; the next run sends it again with the same transaction ID, and bob sees one copy.
+func TestOutboxKilledMidSendDeliversOnce(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	dbPath := filepath.Join(t.TempDir(), "duet.db")
+	ctx := hstest.Ctx(t)
+	sess, err := Login(ctx, LoginParams{Homeserver: hs.URL, User: string(alice.ID), Password: alice.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(homeserver string) (*Service, *store.Store) {
+		st, err := store.Open(ctx, dbPath, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := *sess
+		s.Homeserver = homeserver
+		svc, err := New(&s, st, zerolog.Nop(), DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc, st
+	}
+	svc, st := open(hs.URL)
+	room := dmWith(t, svc, bob)
+	st.Close()
+
+	forwarded := make(chan struct{}, 1)
+	proxy := hangingProxy(t, forwarded)
+	childSess := *sess
+	childSess.Homeserver = proxy.URL
+	arg, _ := json.Marshal(map[string]any{"Session": childSess, "DB": dbPath, "Room": room})
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"="+string(arg))
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-forwarded:
+	case <-time.After(30 * time.Second):
+		_ = child.Process.Kill()
+		t.Fatal("the child never sent the message")
+	}
+	if err := child.Process.Kill(); err != nil { // SIGKILL: no chance to record anything
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+
+	svc, st = open(hs.URL)
+	defer st.Close()
+	queued, err := svc.Outbox(ctx)
+	if err != nil || len(queued) != 1 || queued[0].TxnID != "duet-txn-kill-test" {
+		t.Fatalf("outbox after the kill: %+v, %v", queued, err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush after restart: sent %d, %v", sent, err)
+	}
+	bodiesExactly(t, bob, room, "exactly once")
+}

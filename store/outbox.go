@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+
+	"maunium.net/go/mautrix/id"
+)
+
+// Outgoing is a message written down before it is sent: it survives a crash and a restart,
+// and its transaction ID makes every retry idempotent.
+type Outgoing struct {
+	TxnID   string
+	Room    id.RoomID // "" until the DM room for Target is known
+	Target  id.UserID // the contact, when the room was not known yet
+	Body    string
+	Emote   bool
+	Created int64  // ms
+	Failed  string // why it was given up on; "" while it is still to be sent
+}
+
+// AddOutgoing appends a message to the outbox.
+func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (txn_id, room_id, target, body, emote, created, failed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed)
+	return err
+}
+
+// Outbox lists the outbox in the order the messages were written.
+func (s *Store) Outbox(ctx context.Context) ([]*Outgoing, error) {
+	rows, err := s.db.Query(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed FROM duet_outbox ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Outgoing
+	for rows.Next() {
+		var o Outgoing
+		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed); err != nil {
+			return nil, err
+		}
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
+
+// SetOutgoingRoom records the room a message to a contact goes to.
+func (s *Store) SetOutgoingRoom(ctx context.Context, txnID string, room id.RoomID) error {
+	_, err := s.db.Exec(ctx, "UPDATE duet_outbox SET room_id=$2 WHERE txn_id=$1", txnID, room)
+	return err
+}
+
+// SetOutgoingFailed marks a message as given up on (why != "") or to be sent again (why == "").
+func (s *Store) SetOutgoingFailed(ctx context.Context, txnID, why string) error {
+	_, err := s.db.Exec(ctx, "UPDATE duet_outbox SET failed=$2 WHERE txn_id=$1", txnID, why)
+	return err
+}
+
+// RemoveOutgoing deletes a message from the outbox once the server has it.
+func (s *Store) RemoveOutgoing(ctx context.Context, txnID string) error {
+	_, err := s.db.Exec(ctx, "DELETE FROM duet_outbox WHERE txn_id=$1", txnID)
+	return err
+}
