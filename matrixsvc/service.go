@@ -74,11 +74,11 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 		cfg.TimelineLimit = DefaultConfig().TimelineLimit
 	}
 	return &Service{
-		cli:     cli,
-		store:   st,
-		log:     log,
-		cfg:     cfg,
-		me:      sess.UserID,
+		cli:        cli,
+		store:      st,
+		log:        log,
+		cfg:        cfg,
+		me:         sess.UserID,
 		events:     make(chan Event, 64),
 		pending:    make(map[id.RoomID]id.UserID),
 		outboxWake: make(chan struct{}, 1),
