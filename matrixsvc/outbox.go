@@ -200,6 +200,16 @@ func (s *Service) runOutbox(ctx context.Context) {
 	}
 }
 
+// Temporary reports whether err is a failure that may pass by itself (no connection, a server
+// error, rate limiting) rather than a refusal.
+func Temporary(err error) bool {
+	retry, _ := retryable(err)
+	return retry
+}
+
+// NewTxnID returns a fresh transaction ID for a message.
+func (s *Service) NewTxnID() string { return s.cli.TxnID() }
+
 // retryable tells a temporary failure (no connection, a server error, rate limiting) from a
 // refusal, and how long the server asked us to wait.
 func retryable(err error) (bool, time.Duration) {

@@ -80,8 +80,10 @@ Commands:
   dms [--json]                your contacts: user, name, chosen room, unread count
   dms @user [--json]          every DM room shared with @user, best first
   create-dm @user [--json]    create a new direct room with @user
-  send TARGET [TEXT] [--json] send to @user (finds or creates the DM) or !room;
-                              no TEXT or "-" reads standard input
+  send TARGET [TEXT] [--queue] [--json]
+                              send to @user (finds or creates the DM) or !room;
+                              no TEXT or "-" reads standard input; with --queue, a message
+                              that cannot be sent now is kept and sent by the next duet run
   messages TARGET [--limit N] [--json]
                               recent messages of that DM, oldest first
   invites [--json]            pending invites; direct ones marked with their inviter
@@ -160,9 +162,26 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	}
 	defer app.Close()
 	if _, err := app.Svc.CatchUp(ctx); err != nil {
-		return 0, app.fail(err)
+		if !opts.queue || !matrixsvc.Temporary(err) {
+			return 0, app.fail(err)
+		}
+		opts.offline = err // send --queue stores the message for the next run
+	} else {
+		flushOutbox(ctx, env, app)
 	}
 	return exitOK, app.fail(cmd.run(ctx, env, app, opts))
+}
+
+// flushOutbox sends what an earlier `send --queue` (or a UI that was closed or killed) left
+// in the outbox. Problems are warnings: the command itself goes on.
+func flushOutbox(ctx context.Context, env Env, app *App) {
+	sent, err := app.Svc.FlushOutbox(ctx)
+	if sent > 0 {
+		fmt.Fprintf(env.Stderr, "duet: sent %d queued message(s)\n", sent)
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "duet: warning: queued messages not sent yet: %s\n", oneLine(err))
+	}
 }
 
 var errNotLoggedIn = errors.New("not logged in: run `duet login --homeserver URL --user @you:server`")

@@ -607,3 +607,58 @@ func TestHostileTextIsPrintedHarmlessly(t *testing.T) {
 		t.Fatalf("escape sequences should show as inert text: %q", out)
 	}
 }
+
+// setHomeserver points the saved session at another address (a homeserver that is down).
+func (u *duetUser) setHomeserver(t *testing.T, url string) {
+	t.Helper()
+	prof, _ := u.dirs.ForProfile("default")
+	data, err := os.ReadFile(prof.SessionFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess map[string]any
+	if err := json.Unmarshal(data, &sess); err != nil {
+		t.Fatal(err)
+	}
+	sess["homeserver"] = url
+	data, _ = json.Marshal(sess)
+	if err := os.WriteFile(prof.SessionFile(), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Offline, send fails with one line; with --queue the message is kept and the next run sends
+// it, once.
+func TestSendOfflineAndQueued(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := newDuetUser(t, "bob", "Bob")
+	alice.login(t)
+	alice.setHomeserver(t, "http://127.0.0.1:9")
+	r := alice.run(t, "", "send", string(bob.ID), "lost?")
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach the homeserver") {
+		t.Fatalf("offline send: exit %d, %q", r.code, r.stderr)
+	}
+	r = alice.run(t, "", "send", string(bob.ID), "kept for later", "--queue")
+	if r.code != 0 || !strings.Contains(r.stdout, "queued") {
+		t.Fatalf("offline send --queue: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	alice.setHomeserver(t, hs.URL)
+	r = alice.run(t, "", "whoami")
+	if r.code != 0 || !strings.Contains(r.stderr, "sent 1 queued message") {
+		t.Fatalf("next run: exit %d, %q", r.code, r.stderr)
+	}
+	rooms := alice.Direct(t)[string(bob.ID)]
+	if len(rooms) != 1 {
+		t.Fatalf("m.direct under bob: %v", rooms)
+	}
+	bob.Join(t, id.RoomID(rooms[0]))
+	waitForBodies(t, bob.Person, id.RoomID(rooms[0]), "kept for later")
+	if got := bob.Bodies(t, id.RoomID(rooms[0])); len(got) != 1 {
+		t.Fatalf("bob sees %q, want one message", got)
+	}
+	r = alice.run(t, "", "whoami")
+	if strings.Contains(r.stderr, "queued") {
+		t.Fatalf("the outbox was sent twice: %q", r.stderr)
+	}
+}

@@ -21,9 +21,11 @@ import (
 
 // opts are a command's parsed arguments.
 type opts struct {
-	json  bool
-	limit int
-	pos   []string
+	json    bool
+	queue   bool
+	limit   int
+	pos     []string
+	offline error // the catch-up failed for a passing reason (send --queue goes on)
 }
 
 type command struct {
@@ -42,7 +44,10 @@ func init() {
 		"whoami":    {0, 0, "whoami [--json]", withJSON, cmdWhoami},
 		"dms":       {0, 1, "dms [@user] [--json]", withJSON, cmdDMs},
 		"create-dm": {1, 1, "create-dm @user [--json]", withJSON, cmdCreateDM},
-		"send":      {1, 2, "send TARGET [TEXT] [--json]", withJSON, cmdSend},
+		"send": {1, 2, "send TARGET [TEXT] [--queue] [--json]", func(fs *flag.FlagSet, o *opts) {
+			withJSON(fs, o)
+			fs.BoolVar(&o.queue, "queue", false, "")
+		}, cmdSend},
 		"messages": {1, 1, "messages TARGET [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
 			withJSON(fs, o)
 			fs.IntVar(&o.limit, "limit", 20, "")
@@ -394,18 +399,58 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	if strings.TrimSpace(text) == "" {
 		return usagef("nothing to send: give TEXT, or pipe it on standard input")
 	}
+	if o.offline != nil {
+		return queueSend(ctx, env, app, o, "", text, o.offline)
+	}
 	room, created, err := target(ctx, app, o.pos[0], true)
 	if err = warnNotRecorded(env, err); err != nil {
+		if o.queue && matrixsvc.Temporary(err) {
+			return queueSend(ctx, env, app, o, "", text, err)
+		}
 		return err
 	}
-	evt, err := app.Svc.SendText(ctx, room, text, false, "")
+	txn := app.Svc.NewTxnID()
+	evt, err := app.Svc.SendText(ctx, room, text, false, txn)
 	if err != nil {
+		if o.queue && matrixsvc.Temporary(err) {
+			return queueSend(ctx, env, app, o, room, text, err)
+		}
 		return err
 	}
 	if o.json {
 		return printJSON(env.Stdout, map[string]any{"room_id": room, "event_id": evt, "created_room": created})
 	}
 	fmt.Fprintf(env.Stdout, "%s\t%s\n", room, evt)
+	return nil
+}
+
+// queueSend keeps a message that cannot be sent now in the outbox: the next duet run (any
+// command, or the UI) sends it, exactly once. room is "" when only the target is known.
+func queueSend(ctx context.Context, env Env, app *App, o *opts, room id.RoomID, text string, why error) error {
+	var user id.UserID
+	switch {
+	case room != "":
+	case strings.HasPrefix(o.pos[0], "!"):
+		r, err := roomArg(o.pos[0])
+		if err != nil {
+			return err
+		}
+		room = r
+	default:
+		u, err := parseUser(app, o.pos[0])
+		if err != nil {
+			return err
+		}
+		user = u
+	}
+	txn := app.Svc.NewTxnID()
+	if err := app.Svc.Enqueue(ctx, room, user, text, false, txn); err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(env.Stdout, map[string]any{"queued": true, "txn_id": txn, "room_id": room, "user_id": user, "reason": oneLine(why)})
+	}
+	fmt.Fprintf(env.Stdout, "queued (%s): the next duet run sends it\n", oneLine(why))
 	return nil
 }
 
