@@ -45,6 +45,9 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 			c.room = it.RoomID
 		}
 		m.chats[key] = c
+		if it.Kind != contacts.KindRoomInvite && !it.Pending {
+			cmds = append(cmds, m.loadOutbox(key)) // what a crash or quit left unsent
+		}
 		if c.room != "" {
 			c.conv.SetLoading()
 			cmds = append(cmds, m.loadHistory(key, c.room, ""), m.checkEncrypted(c.room))
@@ -75,7 +78,7 @@ func (m *Model) updateChat(c *chat, it contacts.Item) tea.Cmd {
 		return nil
 	}
 	c.room = it.RoomID
-	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.pump(c)}
+	cmds := []tea.Cmd{m.checkEncrypted(c.room)}
 	if wasPending || !c.conv.Loaded() || c.conv.Len() == 0 {
 		c.conv.SetLoading()
 		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
@@ -92,62 +95,78 @@ func (m *Model) submit(text string) tea.Cmd {
 	return m.send(text, false)
 }
 
-// send queues a message in the open chat and shows it at once (local echo).
+// send writes a message to the outbox and shows it at once (local echo). The service sends
+// it, in order, once the room exists (R11), and reports back with OutgoingChanged events; the
+// message survives a crash in between.
 func (m *Model) send(body string, emote bool) tea.Cmd {
 	c := m.openChat()
 	if c == nil || c.item.Pending {
 		m.status.SetError("open a conversation first")
 		return nil
 	}
-	txn := m.newTxn()
-	c.conv.AddEcho(txn, body, emote, conversation.Queued)
-	c.queue = append(c.queue, txn)
-	return m.pump(c)
-}
-
-// pump moves a chat's queue along: it resolves the room first (R5-R11), then sends one message
-// at a time, so that they arrive in the order they were typed.
-func (m *Model) pump(c *chat) tea.Cmd {
-	if len(c.queue) == 0 {
-		return nil
-	}
+	var target id.UserID
 	if c.room == "" {
-		if c.resolving || c.item.Kind != contacts.KindContact {
+		if c.item.Kind != contacts.KindContact {
+			m.status.SetError("this conversation has no room to send to")
 			return nil
 		}
-		c.resolving = true
-		return m.openDM(c.key, c.item.UserID)
+		target = c.item.UserID
 	}
-	if c.inflight != "" {
-		return nil
-	}
-	txn := c.queue[0]
-	c.queue = c.queue[1:]
-	body, emote, _, ok := c.conv.Echo(txn)
-	if !ok {
-		return m.pump(c)
-	}
-	c.inflight = txn
-	c.conv.SetState(txn, conversation.Sending, "")
-	return m.sendText(c.key, c.room, body, emote, txn)
+	txn := m.newTxn()
+	c.conv.AddEcho(txn, body, emote, conversation.Queued)
+	return m.enqueue(c.key, c.room, target, body, emote, txn)
 }
 
-func (m *Model) sent(msg sentMsg) tea.Cmd {
-	c := m.chats[msg.chat]
+// chatOfTxn finds the chat showing a local echo.
+func (m *Model) chatOfTxn(txn string) *chat {
+	for _, c := range m.chats {
+		if _, _, _, ok := c.conv.Echo(txn); ok {
+			return c
+		}
+	}
+	return nil
+}
+
+// outgoingChanged follows a message through the outbox.
+func (m *Model) outgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
+	c := m.chatOfTxn(o.TxnID)
 	if c == nil {
 		return nil
 	}
-	if c.inflight == msg.txn {
-		c.inflight = ""
+	var cmd tea.Cmd
+	if c.room == "" && o.Room != "" { // the outbox opened the DM (R21)
+		c.room = o.Room
+		cmd = tea.Batch(m.checkEncrypted(c.room), m.refreshOverview())
 	}
-	if msg.err != nil {
-		why := explain(msg.err)
-		c.conv.SetState(msg.txn, conversation.Failed, why)
+	switch o.State {
+	case matrixsvc.OutgoingSending:
+		c.conv.SetState(o.TxnID, conversation.Sending, "")
+	case matrixsvc.OutgoingSent:
+		c.conv.Confirm(o.TxnID, o.EventID)
+	case matrixsvc.OutgoingQueued:
+		why := ""
+		if o.Err != nil {
+			why = "waiting: " + explain(o.Err)
+		}
+		c.conv.SetState(o.TxnID, conversation.Queued, why)
+	case matrixsvc.OutgoingFailed:
+		why := explain(o.Err)
+		c.conv.SetState(o.TxnID, conversation.Failed, why)
 		m.status.SetError("not sent: " + why)
-	} else {
-		c.conv.Confirm(msg.txn, msg.evt)
 	}
-	return m.pump(c)
+	return cmd
+}
+
+// enqueued reports whether the message reached the outbox: if it did not (the disk), it is
+// shown as failed and ctrl+r tries again.
+func (m *Model) enqueued(msg enqueuedMsg) {
+	if msg.err == nil {
+		return
+	}
+	if c := m.chatOfTxn(msg.txn); c != nil {
+		c.conv.SetState(msg.txn, conversation.Failed, explain(msg.err))
+	}
+	m.status.SetError("not saved: " + explain(msg.err))
 }
 
 // retry sends a failed message again with the same transaction ID, so that it cannot arrive
@@ -157,13 +176,35 @@ func (m *Model) retry(txn string) tea.Cmd {
 	if c == nil {
 		return nil
 	}
-	if _, _, state, ok := c.conv.Echo(txn); !ok || state != conversation.Failed {
+	body, emote, state, ok := c.conv.Echo(txn)
+	if !ok || state != conversation.Failed {
 		return nil
 	}
 	c.conv.SetState(txn, conversation.Queued, "")
-	c.queue = append(c.queue, txn)
 	m.status.SetInfo("retrying…")
-	return m.pump(c)
+	return m.retryOutgoing(c.key, c.room, c.item.UserID, body, emote, txn)
+}
+
+// showOutbox adds the messages still in the outbox (from before a restart) to a chat.
+func (m *Model) showOutbox(msg outboxMsg) {
+	c := m.chats[msg.chat]
+	if c == nil || msg.err != nil {
+		return
+	}
+	for _, o := range msg.entries {
+		if o.Room != c.room && !(o.Room == "" && o.Target == c.item.UserID && c.item.Kind == contacts.KindContact) {
+			continue
+		}
+		if _, _, _, ok := c.conv.Echo(o.TxnID); ok {
+			continue
+		}
+		state, why := conversation.Queued, ""
+		if o.Failed != "" {
+			state, why = conversation.Failed, o.Failed
+		}
+		c.conv.AddEcho(o.TxnID, o.Body, o.Emote, state)
+		c.conv.SetState(o.TxnID, state, why)
+	}
 }
 
 func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
@@ -171,25 +212,19 @@ func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 	if c == nil {
 		return nil
 	}
-	c.resolving = false
 	var notRecorded *matrixsvc.NotRecordedError
 	switch {
 	case msg.err != nil && (msg.room == "" || !errors.As(msg.err, &notRecorded)):
-		why := explain(msg.err)
-		m.status.SetError(why)
-		for _, txn := range c.queue {
-			c.conv.SetState(txn, conversation.Failed, why)
-		}
-		c.queue = nil
+		m.status.SetError(explain(msg.err))
 		return nil
 	case msg.err != nil:
 		m.status.SetError("warning: " + explain(msg.err))
 	}
-	if c.room != "" { // sync brought it first
-		return m.pump(c)
+	if c.room != "" { // sync or the outbox brought it first
+		return nil
 	}
 	c.room = msg.room
-	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.pump(c), m.refreshOverview()}
+	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.refreshOverview()}
 	if !msg.created {
 		c.conv.SetLoading()
 		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))

@@ -22,16 +22,19 @@ type fakeSvc struct {
 	users     map[id.UserID]string // users that exist, with display names
 	encrypted map[id.RoomID]bool
 
-	sendErr  func(body string) error // nil: sends succeed
-	sends    []sendCall
-	opened   []id.UserID
-	openRoom id.RoomID
-	checked  []string
-	pages    []string // History calls: "room from"
-	accepted []id.RoomID
-	read     []string // MarkRead calls: "room event"
-	declined []id.RoomID
-	nextEvt  int
+	sendErr   func(body string) error // nil: sends succeed
+	sends     []sendCall              // messages handed to the outbox (and retries)
+	outbox    []matrixsvc.Outgoing    // what Outbox returns (left over from an earlier run)
+	outEvents []matrixsvc.Event       // the outbox's reports, delivered by the harness
+	retryNow  int
+	opened    []id.UserID
+	openRoom  id.RoomID
+	checked   []string
+	pages     []string // History calls: "room from"
+	accepted  []id.RoomID
+	read      []string // MarkRead calls: "room event"
+	declined  []id.RoomID
+	nextEvt   int
 
 	// serverTokens: like a real server, the page that reaches the start still returns a
 	// token, and only the (empty) page after it ends the history.
@@ -39,10 +42,11 @@ type fakeSvc struct {
 }
 
 type sendCall struct {
-	Room  id.RoomID
-	Body  string
-	Emote bool
-	Txn   string
+	Room   id.RoomID
+	Target id.UserID
+	Body   string
+	Emote  bool
+	Txn    string
 }
 
 func newFake() *fakeSvc {
@@ -106,17 +110,61 @@ func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit 
 	return append([]matrixsvc.Message(nil), all[start:end]...), next, nil
 }
 
-func (f *fakeSvc) SendText(_ context.Context, room id.RoomID, body string, emote bool, txn string) (id.EventID, error) {
+// Enqueue emulates the outbox: the message is "sent" at once (opening the DM first when only
+// the contact is known) and the report is kept for the harness to deliver.
+func (f *fakeSvc) Enqueue(_ context.Context, room id.RoomID, target id.UserID, body string, emote bool, txn string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sends = append(f.sends, sendCall{room, body, emote, txn})
+	f.sends = append(f.sends, sendCall{room, target, body, emote, txn})
+	f.deliver(txn, room, body)
+	return nil
+}
+
+func (f *fakeSvc) deliver(txn string, room id.RoomID, body string) {
+	if room == "" {
+		room = f.openRoom
+	}
 	if f.sendErr != nil {
 		if err := f.sendErr(body); err != nil {
-			return "", err
+			f.outEvents = append(f.outEvents, matrixsvc.OutgoingChanged{TxnID: txn, Room: room, State: matrixsvc.OutgoingFailed, Err: err})
+			return
 		}
 	}
 	f.nextEvt++
-	return id.EventID(fmt.Sprintf("$sent%d", f.nextEvt)), nil
+	f.outEvents = append(f.outEvents, matrixsvc.OutgoingChanged{TxnID: txn, Room: room, State: matrixsvc.OutgoingSent, EventID: id.EventID(fmt.Sprintf("$sent%d", f.nextEvt))})
+}
+
+func (f *fakeSvc) Outbox(context.Context) ([]matrixsvc.Outgoing, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]matrixsvc.Outgoing(nil), f.outbox...), nil
+}
+
+func (f *fakeSvc) RetryOutgoing(_ context.Context, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.sends) - 1; i >= 0; i-- {
+		if s := f.sends[i]; s.Txn == txn {
+			f.sends = append(f.sends, s)
+			f.deliver(txn, s.Room, s.Body)
+			return nil
+		}
+	}
+	return fmt.Errorf("no message %s", txn)
+}
+
+func (f *fakeSvc) RetryNow() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retryNow++
+}
+
+func (f *fakeSvc) takeEvents() []matrixsvc.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	evts := f.outEvents
+	f.outEvents = nil
+	return evts
 }
 
 func (f *fakeSvc) Accept(_ context.Context, room id.RoomID) error {

@@ -7,6 +7,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"duet/matrixsvc"
 )
 
 // TestFlowSendMessage drives the real program: open Alice, send a message, see it confirmed.
@@ -24,6 +26,14 @@ func TestFlowSendMessage(t *testing.T) {
 	wait("see you tomorrow")
 	tm.Type("hello from the flow")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	// The fake's event stream is closed; its outbox reports are handed over like the service's.
+	deadline := time.Now().Add(5 * time.Second)
+	var evts []matrixsvc.Event
+	for len(evts) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		evts = svc.takeEvents()
+	}
+	tm.Send(eventsMsg{evts})
 	wait("✓ sent")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	tm.Type("q")

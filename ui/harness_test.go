@@ -39,6 +39,18 @@ func (h *harness) send(msg tea.Msg) {
 	next, cmd := h.m.Update(msg)
 	h.m = next.(Model)
 	h.run(cmd)
+	// The fake outbox's reports come as events, like the real service's.
+	if evts := h.svc.takeEvents(); len(evts) > 0 {
+		h.deliver(eventsMsg{evts})
+	}
+}
+
+func (h *harness) deliver(msg tea.Msg) {
+	if h.hold != nil && h.hold(msg) {
+		h.held = append(h.held, msg)
+		return
+	}
+	h.send(msg)
 }
 
 func (h *harness) run(cmd tea.Cmd) {
@@ -54,12 +66,11 @@ func (h *harness) run(cmd tea.Cmd) {
 		}
 	case tea.QuitMsg:
 		h.quit = true
+	case countdownMsg:
+		// The offline countdown re-arms itself every second for as long as the bar says
+		// offline; run synchronously it would never end. One tick is enough here.
 	default:
-		if h.hold != nil && h.hold(msg) {
-			h.held = append(h.held, msg)
-			return
-		}
-		h.send(msg)
+		h.deliver(msg)
 	}
 }
 

@@ -78,7 +78,9 @@ type Model struct {
 	chats    map[string]*chat // by contacts.Item.Key()
 	open     string           // the chat shown
 	txnBase  string
-	txnSeq   *int
+
+	lastRetry time.Time // the last key-press retry while offline
+	txnSeq    *int
 
 	checking string // the user ID being checked for a new DM ("" = none)
 
@@ -110,6 +112,7 @@ func New(svc Service, opts Options) Model {
 	m.help.Styles.FullDesc = st.Muted
 	m.help.Styles.FullSeparator = st.Muted
 	m.status.SetAccount(string(m.me))
+	m.status.SetClock(opts.Now)
 	m.contacts.Focus()
 	m.width, m.height = 80, 24
 	m.layout()
@@ -160,10 +163,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.userChecked(msg))
 	case dmOpenedMsg:
 		cmds = append(cmds, m.dmOpened(msg))
-	case sentMsg:
-		cmds = append(cmds, m.sent(msg))
+	case enqueuedMsg:
+		m.enqueued(msg)
+	case outboxMsg:
+		m.showOutbox(msg)
 	case historyMsg:
 		m.historyLoaded(msg)
+	case countdownMsg:
+		if m.status.Offline() {
+			cmds = append(cmds, countdown()) // redraws the countdown; stops once back online
+		}
 	case markedReadMsg:
 		if msg.err == nil {
 			cmds = append(cmds, m.refreshOverview())
@@ -198,6 +207,13 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	g := m.keys.Global
+	if m.status.Offline() && m.now().Sub(m.lastRetry) > 3*time.Second {
+		// Offline: a key press retries at once (at most every 3 s: typing must not hammer a
+		// server that is struggling). RetryNow does no I/O.
+		m.lastRetry = m.now()
+		m.svc.RetryNow()
+		m.status.RetryingNow()
+	}
 	if key.Matches(k, g.Quit) {
 		return tea.Quit
 	}
@@ -317,24 +333,31 @@ func (m *Model) handleMouse(ev tea.MouseMsg) tea.Cmd {
 }
 
 func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
+	var cmds []tea.Cmd
 	refresh := false
 	for _, evt := range events {
 		switch evt := evt.(type) {
 		case matrixsvc.SyncStateChanged:
+			wasOffline := m.status.Offline()
 			m.status.SetSync(evt)
+			if evt.State == matrixsvc.SyncOffline && !wasOffline {
+				cmds = append(cmds, countdown())
+			}
 		case matrixsvc.SyncApplied:
 			m.appendLive(evt.Messages)
 			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0
 		case matrixsvc.LoggedOut:
 			m.status.SetError(matrixsvc.ErrLoggedOut.Error())
+		case matrixsvc.OutgoingChanged:
+			cmds = append(cmds, m.outgoingChanged(evt))
 		case matrixsvc.SyncFailed:
 			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
 		}
 	}
 	if refresh {
-		return m.refreshOverview()
+		cmds = append(cmds, m.refreshOverview())
 	}
-	return nil
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
@@ -354,6 +377,13 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		}
 	}
 	return tea.Batch(cmds...)
+}
+
+// countdownMsg ticks the offline countdown once a second.
+type countdownMsg struct{}
+
+func countdown() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return countdownMsg{} })
 }
 
 // explain is one line for the status bar.

@@ -20,7 +20,10 @@ type Service interface {
 	CheckUser(ctx context.Context, raw string) (id.UserID, string, error)
 	OpenDM(ctx context.Context, x id.UserID) (id.RoomID, bool, error)
 	History(ctx context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error)
-	SendText(ctx context.Context, room id.RoomID, body string, emote bool, txnID string) (id.EventID, error)
+	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
+	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
+	RetryOutgoing(ctx context.Context, txnID string) error
+	RetryNow()
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
@@ -52,11 +55,14 @@ type (
 		next string
 		err  error
 	}
-	sentMsg struct {
-		chat string
-		txn  string
-		evt  id.EventID
-		err  error
+	enqueuedMsg struct {
+		txn string
+		err error
+	}
+	outboxMsg struct {
+		chat    string
+		entries []matrixsvc.Outgoing
+		err     error
 	}
 	dmOpenedMsg struct {
 		chat    string
@@ -144,11 +150,38 @@ func (m Model) loadHistory(chat string, room id.RoomID, from string) tea.Cmd {
 	})
 }
 
-func (m Model) sendText(chat string, room id.RoomID, body string, emote bool, txn string) tea.Cmd {
+func (m Model) enqueue(chat string, room id.RoomID, target id.UserID, body string, emote bool, txn string) tea.Cmd {
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
-		evt, err := svc.SendText(ctx, room, body, emote, txn)
-		return sentMsg{chat: chat, txn: txn, evt: evt, err: err}
+		return enqueuedMsg{txn: txn, err: svc.Enqueue(ctx, room, target, body, emote, txn)}
+	})
+}
+
+// retryOutgoing requeues a failed message; one that never reached the outbox is written now.
+func (m Model) retryOutgoing(chat string, room id.RoomID, target id.UserID, body string, emote bool, txn string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		queued, err := svc.Outbox(ctx)
+		if err != nil {
+			return enqueuedMsg{txn: txn, err: err}
+		}
+		for _, o := range queued {
+			if o.TxnID == txn {
+				return enqueuedMsg{txn: txn, err: svc.RetryOutgoing(ctx, txn)}
+			}
+		}
+		if room != "" {
+			target = ""
+		}
+		return enqueuedMsg{txn: txn, err: svc.Enqueue(ctx, room, target, body, emote, txn)}
+	})
+}
+
+func (m Model) loadOutbox(chat string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		entries, err := svc.Outbox(ctx)
+		return outboxMsg{chat: chat, entries: entries, err: err}
 	})
 }
 

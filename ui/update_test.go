@@ -15,7 +15,19 @@ import (
 	"duet/matrixsvc"
 )
 
-func isSent(msg tea.Msg) bool       { _, ok := msg.(sentMsg); return ok }
+// isSent matches the outbox's reports.
+func isSent(msg tea.Msg) bool {
+	evts, ok := msg.(eventsMsg)
+	if !ok {
+		return false
+	}
+	for _, e := range evts.events {
+		if _, ok := e.(matrixsvc.OutgoingChanged); ok {
+			return true
+		}
+	}
+	return false
+}
 func isOpened(msg tea.Msg) bool     { _, ok := msg.(dmOpenedMsg); return ok }
 func isHistory(msg tea.Msg) bool    { _, ok := msg.(historyMsg); return ok }
 func ctrl(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
@@ -122,28 +134,32 @@ func TestNewDMQueuesUntilRoomExists(t *testing.T) {
 		t.Fatal("the composer should be ready at once")
 	}
 	requireContains(t, h.view(), "Erin · @erin:example.org · opening…")
+	// Held too: the outbox's reports (it opens the DM itself when only the contact is known).
+	h.hold = func(msg tea.Msg) bool { return isOpened(msg) || isSent(msg) }
 	h.typeText("one")
 	h.key(tea.KeyEnter)
 	h.typeText("two")
 	h.key(tea.KeyEnter)
-	if len(svc.sends) != 0 {
-		t.Fatalf("sent before the room exists: %+v", svc.sends)
+	// Written to the outbox at once, addressed to the contact, in order: nothing typed is lost
+	// even if duet dies before the room exists.
+	if len(svc.sends) != 2 || svc.sends[0].Body != "one" || svc.sends[1].Body != "two" {
+		t.Fatalf("sends = %+v", svc.sends)
+	}
+	for _, s := range svc.sends {
+		if s.Room != "" || s.Target != erin {
+			t.Fatalf("queued %+v, want addressed to %s", s, erin)
+		}
+	}
+	if svc.sends[0].Txn == svc.sends[1].Txn {
+		t.Fatal("two messages share a txn ID")
 	}
 	requireContains(t, h.view(), "you: one sending…", "you: two sending…")
 	h.release()
 	if len(svc.opened) != 1 || svc.opened[0] != erin {
 		t.Fatalf("OpenDM calls = %v", svc.opened)
 	}
-	if len(svc.sends) != 2 || svc.sends[0].Body != "one" || svc.sends[1].Body != "two" {
-		t.Fatalf("sends = %+v", svc.sends)
-	}
-	for _, s := range svc.sends {
-		if s.Room != svc.openRoom {
-			t.Fatalf("sent to %s, want %s", s.Room, svc.openRoom)
-		}
-	}
-	if svc.sends[0].Txn == svc.sends[1].Txn {
-		t.Fatal("two messages share a txn ID")
+	if c := h.m.openChat(); c == nil || c.room != svc.openRoom {
+		t.Fatalf("chat room = %v, want %s", c, svc.openRoom)
 	}
 	requireContains(t, h.view(), "you: one ✓ sent", "you: two ✓ sent")
 }
@@ -508,5 +524,41 @@ func TestOpeningMarksRead(t *testing.T) {
 	}}}})
 	if len(svc.read) != 2 {
 		t.Fatalf("marked read while scrolled up: %v", svc.read)
+	}
+}
+
+// After a restart, what the outbox still holds shows in its conversation, pending or failed.
+func TestOutboxLeftoversShowAfterRestart(t *testing.T) {
+	svc := fixture()
+	svc.outbox = []matrixsvc.Outgoing{
+		{TxnID: "t-old1", Room: aliceRoom, Body: "typed before the crash"},
+		{TxnID: "t-old2", Room: aliceRoom, Body: "refused earlier", Failed: "the homeserver refused: nope (M_FORBIDDEN)"},
+		{TxnID: "t-bob", Room: bobRoom, Body: "for bob"},
+	}
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	view := h.view()
+	requireContains(t, view, "you: typed before the crash sending…", "refused earlier", "✗ failed")
+	requireLacks(t, view, "for bob")
+	// An attempt that failed for a passing reason says why it waits.
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.OutgoingChanged{TxnID: "t-old1", Room: aliceRoom, State: matrixsvc.OutgoingQueued, Err: errors.New("cannot reach the homeserver")}}})
+	requireContains(t, h.view(), "waiting: cannot reach the homeserver")
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.OutgoingChanged{TxnID: "t-old1", Room: aliceRoom, State: matrixsvc.OutgoingSent, EventID: "$x"}}})
+	requireContains(t, h.view(), "you: typed before the crash ✓ sent")
+}
+
+// Offline, a key press retries at once, but typing does not hammer the server.
+func TestOfflineKeyPressRetriesNow(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("dial tcp: connection refused"), RetryIn: 16 * time.Second}}})
+	requireContains(t, h.view(), "offline, retrying in 16s (any key: now)")
+	h.typeText("j")
+	if svc.retryNow != 1 {
+		t.Fatalf("RetryNow calls: %d, want 1", svc.retryNow)
+	}
+	h.typeText("jjjj")
+	if svc.retryNow != 1 {
+		t.Fatalf("typing retried %d times", svc.retryNow)
 	}
 }

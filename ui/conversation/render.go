@@ -97,6 +97,11 @@ func (m Model) withState(out []string, e *entry, pad string, w int) []string {
 	switch e.state {
 	case Queued, Sending:
 		mark = st.Sending.Render("sending…")
+		if e.state == Queued && e.err != "" {
+			// Waiting for the server to come back: the outbox keeps it and sends it later.
+			out = append(out, pad+st.Sending.Render(textutil.Cut("⋯ "+sanitize.Line(e.err), max(w-len(pad), 1))))
+			return out
+		}
 	case Sent:
 		mark = st.Sent.Render("✓ sent")
 	case Failed:

@@ -23,16 +23,33 @@ type Model struct {
 	info    string
 	hint    string
 	account string
+	now     func() time.Time
+	retryAt time.Time // offline: when the next attempt is due (for the countdown)
 }
 
 // New returns a status bar in the connecting state.
-func New(st styles.Status) Model { return Model{styles: st} }
+func New(st styles.Status) Model { return Model{styles: st, now: time.Now} }
+
+// SetClock sets the clock the countdown reads (tests pass a fixed one).
+func (m *Model) SetClock(now func() time.Time) { m.now = now }
+
+// Offline reports whether the bar shows the connection as down.
+func (m Model) Offline() bool { return m.sync.State == matrixsvc.SyncOffline }
 
 // SetWidth sets the width.
 func (m *Model) SetWidth(w int) { m.width = w }
 
 // SetSync shows the sync loop's state.
-func (m *Model) SetSync(s matrixsvc.SyncStateChanged) { m.sync = s }
+func (m *Model) SetSync(s matrixsvc.SyncStateChanged) {
+	m.sync = s
+	m.retryAt = time.Time{}
+	if s.State == matrixsvc.SyncOffline && s.RetryIn > 0 {
+		m.retryAt = m.now().Add(s.RetryIn)
+	}
+}
+
+// RetryingNow shows that a retry was asked for.
+func (m *Model) RetryingNow() { m.retryAt = m.now() }
 
 // SetError shows an error (in red) until the next notice; "" clears it.
 func (m *Model) SetError(s string) { m.err, m.info = sanitize.Line(s), "" }
@@ -61,8 +78,12 @@ func (m Model) View() string {
 		state = st.Live.Render("● live")
 	case matrixsvc.SyncOffline:
 		s := "✗ offline"
-		if m.sync.RetryIn > 0 {
-			s += fmt.Sprintf(", retrying in %s", m.sync.RetryIn.Round(time.Second))
+		if !m.retryAt.IsZero() {
+			if left := m.retryAt.Sub(m.now()).Round(time.Second); left > 0 {
+				s += fmt.Sprintf(", retrying in %s (any key: now)", left)
+			} else {
+				s += ", retrying…"
+			}
 		}
 		state = st.Offline.Render(s)
 	default:
