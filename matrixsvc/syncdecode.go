@@ -31,27 +31,33 @@ func (s *Service) syncRequest(ctx context.Context, req mautrix.ReqSync) (*mautri
 
 func decodeSync(data []byte) (*mautrix.RespSync, map[string]json.RawMessage, error) {
 	accountData := make(map[string]json.RawMessage)
-	fixed := data
-	var fixErr error
-	fix := func(path string, collect bool) {
-		gjson.GetBytes(data, path).ForEach(func(key, evt gjson.Result) bool {
+	// Paths of account data contents that are not objects; almost always none. Each list is
+	// found from the value it sits in, so the response is walked once, not once per room.
+	var bad []string
+	check := func(path string, events gjson.Result, collect bool) {
+		events.ForEach(func(key, evt gjson.Result) bool {
 			content := evt.Get("content")
 			if collect {
 				accountData[evt.Get("type").String()] = json.RawMessage(content.Raw)
 			}
 			if !content.IsObject() {
-				fixed, fixErr = sjson.SetRawBytes(fixed, path+"."+strconv.Itoa(int(key.Int()))+".content", []byte("{}"))
+				bad = append(bad, path+"."+strconv.Itoa(int(key.Int()))+".content")
 			}
-			return fixErr == nil
+			return true
 		})
 	}
-	fix("account_data.events", true)
-	gjson.GetBytes(data, "rooms.join").ForEach(func(roomID, _ gjson.Result) bool {
-		fix("rooms.join."+gjson.Escape(roomID.String())+".account_data.events", false)
-		return fixErr == nil
+	top := gjson.GetManyBytes(data, "account_data.events", "rooms.join")
+	check("account_data.events", top[0], true)
+	top[1].ForEach(func(roomID, room gjson.Result) bool {
+		check("rooms.join."+gjson.Escape(roomID.String())+".account_data.events", room.Get("account_data.events"), false)
+		return true
 	})
-	if fixErr != nil {
-		return nil, nil, fmt.Errorf("repair sync response: %w", fixErr)
+	fixed := data
+	for _, path := range bad {
+		var err error
+		if fixed, err = sjson.SetRawBytes(fixed, path, []byte("{}")); err != nil {
+			return nil, nil, fmt.Errorf("repair sync response: %w", err)
+		}
 	}
 	var resp mautrix.RespSync
 	if err := json.Unmarshal(fixed, &resp); err != nil {
