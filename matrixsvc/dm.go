@@ -20,6 +20,7 @@ type view struct {
 	direct     Direct
 	wellFormed bool
 	rooms      map[id.RoomID]*RoomInfo
+	stored     map[id.RoomID]*store.Room
 }
 
 func (s *Service) loadView(ctx context.Context) (*view, error) {
@@ -39,7 +40,7 @@ func (s *Service) loadView(ctx context.Context) (*view, error) {
 	for roomID, r := range stored {
 		rooms[roomID] = s.roomInfo(r, fetched[roomID])
 	}
-	return &view{direct: d, wellFormed: ok, rooms: rooms}, nil
+	return &view{direct: d, wellFormed: ok, rooms: rooms, stored: stored}, nil
 }
 
 // roomInfo converts a stored room. Without a fetched member list, the sync summary still gives

@@ -45,7 +45,8 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	if err != nil {
 		return Overview{}, err
 	}
-	stored, err := s.store.Rooms(ctx)
+	stored := v.stored
+	names, err := s.store.DisplayNames(ctx)
 	if err != nil {
 		return Overview{}, err
 	}
@@ -62,7 +63,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	list := BuildContacts(s.me, v.direct, v.rooms)
 	out := Overview{DirectWellFormed: v.wellFormed}
 	for _, c := range list.Contacts {
-		name, _ := s.store.DisplayName(ctx, c.UserID)
+		name := names[c.UserID]
 		rooms := c.Rooms
 		if c.Room != "" {
 			rooms = []id.RoomID{c.Room}
@@ -71,7 +72,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	}
 	for _, g := range list.Groups {
 		if g.Name == "" {
-			g.Name = s.namesOf(ctx, g.Users)
+			g.Name = s.namesOf(g.Users, names)
 		}
 		out.Groups = append(out.Groups, GroupView{GroupDM: g, Preview: preview(g.RoomID)})
 	}
@@ -84,19 +85,19 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 }
 
 // namesOf names a group DM without a room name after its people, as other clients do.
-func (s *Service) namesOf(ctx context.Context, users []id.UserID) string {
-	names := make([]string, 0, len(users))
+func (s *Service) namesOf(users []id.UserID, names map[id.UserID]string) string {
+	out := make([]string, 0, len(users))
 	for _, u := range users {
 		if u == s.me {
 			continue
 		}
-		name, _ := s.store.DisplayName(ctx, u)
+		name := names[u]
 		if name == "" {
 			name = string(u)
 		}
-		names = append(names, name)
+		out = append(out, name)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(out, ", ")
 }
 
 // History returns one page of a room's messages older than from (a pagination token; "" starts

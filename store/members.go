@@ -47,3 +47,22 @@ func (s *Store) DisplayName(ctx context.Context, user id.UserID) (string, error)
 	}
 	return name, err
 }
+
+// DisplayNames returns a display name for every user we have seen one for, in one query.
+func (s *Store) DisplayNames(ctx context.Context) (map[id.UserID]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id, displayname FROM mx_user_profile WHERE displayname<>''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[id.UserID]string)
+	for rows.Next() {
+		var user id.UserID
+		var name string
+		if err := rows.Scan(&user, &name); err != nil {
+			return nil, err
+		}
+		out[user] = name
+	}
+	return out, rows.Err()
+}

@@ -46,15 +46,16 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	}
 	dblog := dbutil.ZeroLogger(log.With().Str("component", "db").Logger())
 	db.Log = dblog
-	own := db.Child("duet_version", upgrades, dblog)
-	if err := own.Upgrade(ctx); err != nil {
-		raw.Close()
-		return nil, fmt.Errorf("upgrade database: %w", err)
-	}
+	// mautrix's tables first: duet's own migrations index one of them.
 	state := sqlstatestore.NewSQLStateStore(db, dblog, false)
 	if err := state.Upgrade(ctx); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("upgrade state store: %w", err)
+	}
+	own := db.Child("duet_version", upgrades, dblog)
+	if err := own.Upgrade(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("upgrade database: %w", err)
 	}
 	return &Store{db: db, State: state}, nil
 }
@@ -110,6 +111,11 @@ CREATE TABLE duet_outbox (
 	failed     TEXT NOT NULL DEFAULT ''
 );
 `)
+		return err
+	}).WithRaw(2, 3, 1, "names by user", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// Display names are looked up by user across rooms (the contacts list).
+		_, err := db.Exec(ctx, `CREATE INDEX IF NOT EXISTS duet_profile_user_idx ON mx_user_profile (user_id)`)
 		return err
 	}).Finish()
 
