@@ -267,3 +267,54 @@ func TestOutboxKilledMidSendDeliversOnce(t *testing.T) {
 	}
 	bodiesExactly(t, bob, room, "exactly once")
 }
+
+// History comes from the store: a limited sync leaves a gap that the first read fills from the
+// server (once); after that, with the server gone, the whole conversation is still there.
+func TestHistoryIsStoredAndReadOffline(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	p := &proxy{target: hs.URL[len("http://"):]}
+	p.start(t)
+	t.Cleanup(p.drop)
+	svc := newService(t, alice, "http://"+p.addr)
+	room := dmWith(t, svc, bob)
+	ctx := hstest.Ctx(t)
+	var want []string
+	for i := range 30 {
+		want = append(want, fmt.Sprintf("message %02d", i))
+		bob.Say(t, room, want[i])
+	}
+	hstest.Eventually(t, 15*time.Second, func() string {
+		applied, err := svc.CatchUp(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		for _, m := range applied.Messages {
+			if m.Body == want[29] {
+				return ""
+			}
+		}
+		return "the last message has not come down /sync yet"
+	})
+	bodies := func(msgs []Message) []string {
+		var out []string
+		for _, m := range msgs {
+			out = append(out, m.Body)
+		}
+		return out
+	}
+	msgs, next, err := svc.History(ctx, room, "", 50)
+	if err != nil || !slices.Equal(bodies(msgs), want) || next != "" {
+		t.Fatalf("history online: %q, next %q, %v", bodies(msgs), next, err)
+	}
+	p.drop()
+	msgs, next, err = svc.History(ctx, room, "", 20)
+	if err != nil || !slices.Equal(bodies(msgs), want[10:]) || next == "" {
+		t.Fatalf("history offline, newest page: %q, next %q, %v", bodies(msgs), next, err)
+	}
+	older, next, err := svc.History(ctx, room, next, 20)
+	if err != nil || !slices.Equal(bodies(older), want[:10]) || next != "" {
+		t.Fatalf("history offline, older page: %q, next %q, %v", bodies(older), next, err)
+	}
+}

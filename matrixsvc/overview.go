@@ -3,11 +3,16 @@ package matrixsvc
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"duet/store"
 )
 
 // Preview is the newest message of a room, for list rows.
@@ -100,30 +105,102 @@ func (s *Service) namesOf(users []id.UserID, names map[id.UserID]string) string 
 	return strings.Join(out, ", ")
 }
 
-// History returns one page of a room's messages older than from (a pagination token; "" starts
-// at the newest), oldest first, and the token for the page before it ("" at the start of the
-// room).
+// History returns one page of a room's messages older than from ("" starts at the newest),
+// oldest first, and the cursor for the page before it ("" at the start of the room). Pages
+// come from the local store; where the store has a gap (a limited sync, or history never
+// loaded) it is filled from the server's /messages and stored, so each page is fetched once.
+// Offline, what the store has is returned and the cursor points at the gap, to try again.
 func (s *Service) History(ctx context.Context, room id.RoomID, from string, limit int) ([]Message, string, error) {
-	// No from: the server starts at the newest event. (A stored sync token would be the wrong
-	// start for a room joined after it: the events we may see only begin at our join.)
-	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted}}
-	resp, err := s.cli.Messages(ctx, room, from, "", mautrix.DirectionBackward, filter, limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("history of %s: %s", room, Explain(s.wrap(err)))
+	below := math.Inf(1)
+	if from != "" {
+		v, err := strconv.ParseFloat(strings.TrimPrefix(from, "p:"), 64)
+		if err != nil || !strings.HasPrefix(from, "p:") {
+			return nil, "", fmt.Errorf("history of %s: bad cursor %q", room, from)
+		}
+		below = v
 	}
-	msgs := make([]Message, 0, len(resp.Chunk))
-	for i := len(resp.Chunk) - 1; i >= 0; i-- {
-		evt := resp.Chunk[i]
+	if has, err := s.store.HasEvents(ctx, room); err != nil {
+		return nil, "", err
+	} else if !has {
+		// Nothing stored yet: all of it is one gap, read from the newest event.
+		if err := s.store.SetGapToken(ctx, room, 0, ""); err != nil {
+			return nil, "", err
+		}
+	}
+	var out []store.Event // newest first
+	for fills := 0; len(out) < limit; {
+		evts, gap, err := s.store.EventsBelow(ctx, room, below, limit-len(out))
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, evts...)
+		if len(evts) > 0 {
+			below = evts[len(evts)-1].Pos
+		}
+		if len(out) >= limit {
+			break
+		}
+		if gap == nil { // the start of the room
+			below = math.Inf(-1)
+			break
+		}
+		if fills == 5 { // enough requests for one page; the cursor resumes at the gap
+			break
+		}
+		fills++
+		if err := s.fillGap(ctx, room, *gap, limit-len(out)); err != nil {
+			if len(out) == 0 {
+				return nil, "", err
+			}
+			s.log.Warn().Err(err).Stringer("room_id", room).Msg("history gap not filled")
+			break
+		}
+		below = gap.Pos
+	}
+	msgs := make([]Message, len(out))
+	for i, e := range out {
+		msgs[len(out)-1-i] = fromStored(e)
+	}
+	next := ""
+	if !math.IsInf(below, -1) {
+		next = "p:" + strconv.FormatFloat(below, 'g', -1, 64)
+	}
+	return msgs, next, nil
+}
+
+// fillGap fetches one page of the server's history below a gap and stores it.
+func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int) error {
+	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted}}
+	resp, err := s.cli.Messages(ctx, room, gap.Token, "", mautrix.DirectionBackward, filter, max(limit, 20))
+	if err != nil {
+		return fmt.Errorf("history of %s: %w", room, s.wrap(err))
+	}
+	var page []Message
+	for _, evt := range resp.Chunk {
 		evt.RoomID = room
 		if msg, ok := toMessage(evt); ok {
-			msgs = append(msgs, msg)
+			page = append(page, msg)
 		}
 	}
 	next := resp.End
 	if len(resp.Chunk) == 0 {
 		next = ""
 	}
-	return msgs, next, nil
+	return s.store.FillGap(ctx, room, gap, toStored(page), next)
+}
+
+func toStored(msgs []Message) []store.Event {
+	out := make([]store.Event, len(msgs))
+	for i, m := range msgs {
+		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
+			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted}
+	}
+	return out
+}
+
+func fromStored(e store.Event) Message {
+	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
+		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

@@ -208,7 +208,7 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		}
 	}
 	for roomID, room := range resp.Rooms.Join {
-		msgs, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline.Events, room.UnreadNotifications)
+		msgs, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline, room.UnreadNotifications)
 		if err != nil {
 			return out, nil, err
 		}
@@ -222,7 +222,7 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		s.pendingMu.Unlock()
 	}
 	for roomID, room := range resp.Rooms.Leave {
-		_, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline.Events, nil)
+		_, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline, nil)
 		if err != nil {
 			return out, nil, err
 		}
@@ -249,7 +249,8 @@ func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, 
 }
 
 func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
-	state, timeline []*event.Event, unread *mautrix.UnreadNotificationCounts) (msgs []Message, changed bool, directInviter id.UserID, err error) {
+	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts) (msgs []Message, changed bool, directInviter id.UserID, err error) {
+	timeline := chunk.Events
 	r, err := s.loadRoom(ctx, roomID)
 	if err != nil {
 		return nil, false, "", err
@@ -292,6 +293,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 				r.Preview = ""
 			}
 		}
+	}
+	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
+		return nil, false, "", err
 	}
 	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
 		r.Membership == string(event.MembershipJoin) {

@@ -117,6 +117,34 @@ CREATE TABLE duet_outbox (
 		// Display names are looked up by user across rooms (the contacts list).
 		_, err := db.Exec(ctx, `CREATE INDEX IF NOT EXISTS duet_profile_user_idx ON mx_user_profile (user_id)`)
 		return err
+	}).WithRaw(3, 4, 1, "timeline", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// Messages in each room ordered by pos (newer is higher). A gap at pos P says that
+		// events older than the one at P may be missing; token pages backwards from there
+		// ("" = from the newest event).
+		_, err := db.Exec(ctx, `
+CREATE TABLE duet_event (
+	room_id   TEXT NOT NULL,
+	event_id  TEXT NOT NULL,
+	pos       REAL NOT NULL,
+	ts        INTEGER NOT NULL,
+	sender    TEXT NOT NULL,
+	msgtype   TEXT NOT NULL DEFAULT '',
+	body      TEXT NOT NULL DEFAULT '',
+	encrypted INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (room_id, event_id)
+);
+CREATE INDEX duet_event_pos_idx ON duet_event (room_id, pos);
+CREATE TABLE duet_gap (
+	room_id TEXT NOT NULL,
+	pos     REAL NOT NULL,
+	token   TEXT NOT NULL,
+	PRIMARY KEY (room_id, pos)
+);
+-- Rooms known from before: their history is not stored, so all of it is one gap.
+INSERT INTO duet_gap (room_id, pos, token) SELECT room_id, 0, '' FROM duet_room;
+`)
+		return err
 	}).Finish()
 
 // ErrNotFound is returned for absent keys.
