@@ -43,9 +43,9 @@ func TestTimelineGaps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(st.AppendEvents(ctx, room, evts("a1", "a2"), false, ""))          // the whole history so far
+	must(st.AppendEvents(ctx, room, evts("a1", "a2"), false, ""))             // the whole history so far
 	must(st.AppendEvents(ctx, room, evts("c1", "c2"), true, "tok-before-c1")) // after a long absence
-	must(st.AppendEvents(ctx, room, evts("c2", "c3"), false, ""))           // c2 again: stored once
+	must(st.AppendEvents(ctx, room, evts("c2", "c3"), false, ""))             // c2 again: stored once
 
 	got, gap, err := st.EventsBelow(ctx, room, 1e9, 10)
 	must(err)
