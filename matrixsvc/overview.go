@@ -208,3 +208,16 @@ func (s *Service) RoomEncrypted(ctx context.Context, room id.RoomID) bool {
 	enc, err := s.store.State.IsEncrypted(ctx, room)
 	return err == nil && enc
 }
+
+const keyLastOpen = "ui_last_open"
+
+// LastOpen returns what the UI last had open (its own key), to show it again at start.
+func (s *Service) LastOpen(ctx context.Context) string {
+	v, _ := s.store.Get(ctx, keyLastOpen)
+	return v
+}
+
+// SetLastOpen remembers what the UI has open.
+func (s *Service) SetLastOpen(ctx context.Context, key string) error {
+	return s.store.Set(ctx, keyLastOpen, key)
+}

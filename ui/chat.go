@@ -55,6 +55,9 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 			c.conv.AddPage(nil, "") // nothing to load until the room exists or the invite is accepted
 		}
 	}
+	if m.open != key {
+		cmds = append(cmds, m.rememberOpen(key))
+	}
 	m.open = key
 	m.contacts.Select(key)
 	m.layout()

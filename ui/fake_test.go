@@ -27,6 +27,7 @@ type fakeSvc struct {
 	outbox    []matrixsvc.Outgoing    // what Outbox returns (left over from an earlier run)
 	outEvents []matrixsvc.Event       // the outbox's reports, delivered by the harness
 	retryNow  int
+	lastOpen  string
 	opened    []id.UserID
 	openRoom  id.RoomID
 	checked   []string
@@ -151,6 +152,19 @@ func (f *fakeSvc) RetryOutgoing(_ context.Context, txn string) error {
 		}
 	}
 	return fmt.Errorf("no message %s", txn)
+}
+
+func (f *fakeSvc) LastOpen(context.Context) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastOpen
+}
+
+func (f *fakeSvc) SetLastOpen(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastOpen = key
+	return nil
 }
 
 func (f *fakeSvc) RetryNow() {

@@ -133,7 +133,7 @@ func (m Model) newTxn() string {
 
 // Init starts listening to the service and loads the contacts.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(listen(m.svc.Events()), m.refreshOverview())
+	return tea.Batch(listen(m.svc.Events()), m.firstOverview())
 }
 
 // Update routes a message.
@@ -374,6 +374,11 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {
 			cmds = append(cmds, m.updateChat(c, it))
+		}
+	}
+	if msg.lastOpen != "" && m.open == "" {
+		if it, ok := m.contacts.Find(msg.lastOpen); ok && !it.Pending {
+			cmds = append(cmds, m.openItem(it, false))
 		}
 	}
 	return tea.Batch(cmds...)

@@ -24,6 +24,8 @@ type Service interface {
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
 	RetryOutgoing(ctx context.Context, txnID string) error
 	RetryNow()
+	LastOpen(ctx context.Context) string
+	SetLastOpen(ctx context.Context, key string) error
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
@@ -44,9 +46,10 @@ type (
 	eventsMsg     struct{ events []matrixsvc.Event }
 	markedReadMsg struct{ err error }
 	overviewMsg   struct {
-		seq int
-		ov  matrixsvc.Overview
-		err error
+		seq      int
+		ov       matrixsvc.Overview
+		err      error
+		lastOpen string // at start: the conversation open when duet last ran
 	}
 	historyMsg struct {
 		chat string
@@ -127,6 +130,26 @@ func (m *Model) refreshOverview() tea.Cmd {
 	return m.call(func(ctx context.Context) tea.Msg {
 		ov, err := svc.Overview(ctx)
 		return overviewMsg{seq: seq, ov: ov, err: err}
+	})
+}
+
+// firstOverview is the list at start, with the conversation that was open last time: both
+// from the store, so duet shows where you were before any network request.
+func (m *Model) firstOverview() tea.Cmd {
+	m.overviewSeq++
+	seq, svc := m.overviewSeq, m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		ov, err := svc.Overview(ctx)
+		return overviewMsg{seq: seq, ov: ov, err: err, lastOpen: svc.LastOpen(ctx)}
+	})
+}
+
+// rememberOpen stores which conversation is open, for the next start.
+func (m Model) rememberOpen(key string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		_ = svc.SetLastOpen(ctx, key)
+		return nil
 	})
 }
 

@@ -189,3 +189,55 @@ func TestMalformedUserIDCreatesNothing(t *testing.T) {
 		t.Fatalf("m.direct was written: %s", d)
 	}
 }
+
+// Restart with the homeserver unreachable: the contacts, their previews and the conversation
+// that was open appear from the store, and the status bar says offline.
+func TestRestartOffline(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Builder")
+	dir := t.TempDir()
+	ctx := context.Background()
+	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: hs.URL, User: string(alice.ID), Password: alice.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := bob.CreateRoom(t, true, alice.ID)
+	bob.Say(t, room, "the first thing bob said")
+	bob.Say(t, room, "see you at the station")
+
+	// First run: online; accept, open the conversation, quit.
+	run := func(homeserver string) *screen {
+		st, err := store.Open(ctx, filepath.Join(dir, "duet.db"), zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := *sess
+		s.Homeserver = homeserver
+		svc, err := matrixsvc.New(&s, st, zerolog.Nop(), matrixsvc.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); svc.Run(runCtx) }()
+		sc := &screen{t: t, svc: svc, tm: teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: runCtx}), teatest.WithInitialTermSize(100, 30))}
+		t.Cleanup(func() { _ = sc.tm.Quit(); cancel(); <-done; st.Close() })
+		return sc
+	}
+	first := run(hs.URL)
+	first.waitFor("bob's invite", "Bob Builder", "accept")
+	first.typeText("a")
+	first.waitFor("joined", "joined the conversation")
+	first.key(tea.KeyEnter)
+	first.waitFor("the conversation", "the first thing bob said", "see you at the station")
+	if err := first.tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	first.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+
+	// Second run: nothing listens at the homeserver's address.
+	second := run("http://127.0.0.1:9")
+	second.waitFor("everything from the store, and offline",
+		"Bob Builder", "see you at the station", "the first thing bob said", "offline")
+}
