@@ -3,6 +3,7 @@ package matrixsvc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -316,5 +317,64 @@ func TestHistoryIsStoredAndReadOffline(t *testing.T) {
 	older, next, err := svc.History(ctx, room, next, 20)
 	if err != nil || !slices.Equal(bodies(older), want[:10]) || next != "" {
 		t.Fatalf("history offline, older page: %q, next %q, %v", bodies(older), next, err)
+	}
+}
+
+// A crash between receiving a /sync response and storing it (the transaction never commits)
+// repeats nothing and loses nothing: the next sync starts from the old position and stores
+// each event once.
+func TestSyncCrashBeforeCommit(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	room := dmWith(t, svc, bob)
+	ctx := hstest.Ctx(t)
+	for _, body := range []string{"one", "two", "three"} {
+		bob.Say(t, room, body)
+	}
+	// Wait until the server shows alice all three, so the response that "crashes" has them.
+	hstest.Eventually(t, 15*time.Second, func() string {
+		if got := alice.Bodies(t, room); len(got) < 3 {
+			return fmt.Sprintf("alice can read %q so far", got)
+		}
+		return ""
+	})
+	crashes := 0
+	svc.faultBeforeCommit = func() error {
+		crashes++
+		return errors.New("simulated crash")
+	}
+	if _, err := svc.CatchUp(ctx); err == nil {
+		t.Fatal("the sync with the fault did not fail")
+	}
+	svc.faultBeforeCommit = nil
+	got := map[string]int{}
+	hstest.Eventually(t, 15*time.Second, func() string {
+		more, err := svc.CatchUp(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		for _, m := range more.Messages {
+			got[m.Body]++
+		}
+		if got["three"] == 0 {
+			return fmt.Sprintf("messages delivered so far: %v", got)
+		}
+		return ""
+	})
+	if got["one"] != 1 || got["two"] != 1 || got["three"] != 1 || crashes == 0 {
+		t.Fatalf("after %d crashes, delivered %v; want each once", crashes, got)
+	}
+	msgs, _, err := svc.History(ctx, room, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, m.Body)
+	}
+	if !slices.Equal(bodies, []string{"one", "two", "three"}) {
+		t.Fatalf("stored history: %q", bodies)
 	}
 }

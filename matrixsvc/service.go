@@ -58,6 +58,10 @@ type Service struct {
 	outboxWake chan struct{} // something was queued, or the server may be back
 	syncWake   chan struct{} // retry the sync now rather than after the backoff
 	listening  atomic.Bool   // someone reads Events (the UI); commands do not
+
+	// faultBeforeCommit, set only by tests, fails a sync after it was applied but before its
+	// transaction commits: a crash at the worst moment.
+	faultBeforeCommit func() error
 }
 
 // New builds a service for a saved session. It does no network I/O.

@@ -97,7 +97,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		if err != nil {
 			return err
 		}
-		return s.store.Set(ctx, keyNextBatch, resp.NextBatch)
+		if err := s.store.Set(ctx, keyNextBatch, resp.NextBatch); err != nil {
+			return err
+		}
+		if s.faultBeforeCommit != nil {
+			return s.faultBeforeCommit()
+		}
+		return nil
 	})
 	if err != nil {
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
