@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -401,19 +402,22 @@ func toMessage(evt *event.Event) (Message, bool) {
 		msg.Encrypted = true
 		return msg, true
 	case event.EventMessage:
-		if evt.Content.Parsed == nil {
-			_ = evt.Content.ParseRaw(evt.Type)
-		}
-		c, ok := evt.Content.Parsed.(*event.MessageEventContent)
-		if !ok || evt.Unsigned.RedactedBecause != nil {
+		if evt.Unsigned.RedactedBecause != nil {
 			return msg, false
 		}
-		msg.MsgType = string(c.MsgType)
-		msg.Body = c.Body
-		if c.NewContent != nil { // an edit: shown by the edits feature, not as a new message
-			return msg, false
+		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
+			msg.MsgType, msg.Body = string(c.MsgType), c.Body
+			return msg, c.NewContent == nil
 		}
-		return msg, true
+		// Read the two fields we show straight from the JSON: decoding the whole content by
+		// reflection cost a third of the allocations of applying a sync.
+		f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`)
+		if f[0].Type != gjson.String || f[1].Type != gjson.String {
+			return msg, false // not a valid message (a redacted one has no body)
+		}
+		msg.MsgType, msg.Body = f[0].Str, f[1].Str
+		// An edit is shown by the edits feature, not as a new message.
+		return msg, !f[2].Exists()
 	}
 	return msg, false
 }

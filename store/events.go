@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 
 	"maunium.net/go/mautrix/id"
 )
@@ -49,9 +51,31 @@ func (s *Store) AppendEvents(ctx context.Context, room id.RoomID, evts []Event, 
 	}
 	for i := range evts {
 		evts[i].Pos = base + float64(i)
-		if err := s.insertEvent(ctx, room, &evts[i]); err != nil {
+	}
+	return s.insertEvents(ctx, room, evts)
+}
+
+// insertEvents stores events with one statement per 500 (a statement per event costs more
+// than the rest of applying a sync).
+func (s *Store) insertEvents(ctx context.Context, room id.RoomID, evts []Event) error {
+	const batch = 500
+	for len(evts) > 0 {
+		n := min(len(evts), batch)
+		var q strings.Builder
+		q.WriteString("INSERT OR IGNORE INTO duet_event (room_id, event_id, pos, ts, sender, msgtype, body, encrypted) VALUES ")
+		args := make([]any, 0, n*8)
+		for i, e := range evts[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			k := i * 8
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8)
+			args = append(args, room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted)
+		}
+		if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
 			return err
 		}
+		evts = evts[n:]
 	}
 	return nil
 }

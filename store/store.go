@@ -28,7 +28,7 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	uri := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	uri := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=64"
 	raw, err := sql.Open("sqlite3", uri)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

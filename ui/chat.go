@@ -314,6 +314,13 @@ func (m *Model) answer(it contacts.Item, accept bool) tea.Cmd {
 }
 
 func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
+	var cmd tea.Cmd
+	if msg.ov != nil {
+		// The list changes in the same step as the notice: an Enter pressed right after
+		// "joined" opens the conversation, not the invite that was.
+		m.overviewSeq++
+		cmd = m.applyOverview(overviewMsg{seq: m.overviewSeq, ov: *msg.ov})
+	}
 	switch {
 	case msg.err != nil:
 		m.status.SetError(explain(msg.err))
@@ -322,5 +329,8 @@ func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
 	default:
 		m.status.SetInfo("declined the invite from " + msg.name)
 	}
-	return m.refreshOverview()
+	if cmd == nil {
+		return m.refreshOverview()
+	}
+	return cmd
 }

@@ -87,6 +87,7 @@ type (
 		accepted bool
 		name     string
 		err      error
+		ov       *matrixsvc.Overview // the list after the answer, so it shows at once
 	}
 )
 
@@ -246,6 +247,10 @@ func (m Model) answerInvite(accept bool, name string, rooms []id.RoomID) tea.Cmd
 				return inviteDoneMsg{accepted: accept, name: name, err: err}
 			}
 		}
-		return inviteDoneMsg{accepted: accept, name: name}
+		done := inviteDoneMsg{accepted: accept, name: name}
+		if ov, err := svc.Overview(ctx); err == nil {
+			done.ov = &ov
+		}
+		return done
 	})
 }
