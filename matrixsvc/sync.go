@@ -110,6 +110,11 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
 	s.recordJoinedDirect(ctx, joined)
+	if since == "" {
+		// The initial sync is by far the largest response; hand its memory back to the system
+		// now instead of minutes later, so a long-running duet stays small.
+		debug.FreeOSMemory()
+	}
 	return applied, nil
 }
 
