@@ -214,6 +214,17 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		m.svc.RetryNow()
 		m.status.RetryingNow()
 	}
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && (m.focus != focusContacts || m.contacts.Filtering()) {
+		// Several runes in one message are text typed faster than the terminal is read (or a
+		// paste without bracketed paste). Its String() can spell a key ("down", "enter",
+		// "tab"), which every key binding down to the text input would take for that key: a
+		// word vanished from the message. One rune at a time, they are only text.
+		cmds := make([]tea.Cmd, 0, len(k.Runes))
+		for _, r := range k.Runes {
+			cmds = append(cmds, m.forwardToFocused(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt}))
+		}
+		return tea.Batch(cmds...)
+	}
 	if key.Matches(k, g.Quit) {
 		return tea.Quit
 	}

@@ -562,3 +562,29 @@ func TestOfflineKeyPressRetriesNow(t *testing.T) {
 		t.Fatalf("typing retried %d times", svc.retryNow)
 	}
 }
+
+// Text typed faster than the terminal is read arrives as one message of several runes; a word
+// that spells a key ("down", "tab", "esc") is still text in the composer.
+func TestFastTypedWordsAreText(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 80, 24)
+	openAlice(h)
+	for _, word := range []string{"going ", "down", " ", "tab", " ", "esc", " ", "enter", " now"} {
+		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(word)})
+	}
+	if got := h.m.composer.Value(); got != "going down tab esc enter now" {
+		t.Fatalf("composer holds %q", got)
+	}
+	if h.m.focus != focusComposer {
+		t.Fatal("a typed word moved the focus")
+	}
+	// The same in the new-DM prompt.
+	h.key(tea.KeyEsc)
+	h.typeText("n")
+	for _, part := range []string{"@", "left", ":example.org"} {
+		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(part)})
+	}
+	if got := h.m.prompt.input.Value(); got != "@left:example.org" {
+		t.Fatalf("prompt holds %q", got)
+	}
+}
