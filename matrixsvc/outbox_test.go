@@ -62,10 +62,7 @@ func TestOutboxSurvivesAnOutage(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob")
-	p := &proxy{target: hs.URL[len("http://"):]}
-	p.start(t)
-	t.Cleanup(p.drop)
-	svc := newService(t, alice, "http://"+p.addr)
+	svc, p := behindProxy(t, alice)
 	room := dmWith(t, svc, bob)
 	next := runLoop(t, svc)
 	next("sync goes live", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
@@ -275,10 +272,7 @@ func TestHistoryIsStoredAndReadOffline(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob")
-	p := &proxy{target: hs.URL[len("http://"):]}
-	p.start(t)
-	t.Cleanup(p.drop)
-	svc := newService(t, alice, "http://"+p.addr)
+	svc, p := behindProxy(t, alice)
 	room := dmWith(t, svc, bob)
 	ctx := hstest.Ctx(t)
 	var want []string

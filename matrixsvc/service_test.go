@@ -237,15 +237,22 @@ func (p *proxy) drop() {
 	p.conns = nil
 }
 
+// behindProxy is a service for person that reaches the homeserver through a proxy the test
+// can cut and restore.
+func behindProxy(t *testing.T, person *hstest.Person) (*Service, *proxy) {
+	t.Helper()
+	p := &proxy{target: hs.URL[len("http://"):]}
+	p.start(t)
+	t.Cleanup(p.drop)
+	return newService(t, person, "http://"+p.addr), p
+}
+
 // When the connection drops the loop reports offline, and it resumes by itself.
 func TestRunSurvivesConnectionDrop(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob")
-	p := &proxy{target: hs.URL[len("http://"):]}
-	p.start(t)
-	t.Cleanup(p.drop)
-	svc := newService(t, alice, "http://"+p.addr)
+	svc, p := behindProxy(t, alice)
 	next := runLoop(t, svc)
 	next("sync goes live", func(e Event) bool { s, ok := e.(SyncStateChanged); return ok && s.State == SyncLive })
 	p.drop()
