@@ -39,8 +39,9 @@ func Explain(err error) string {
 		return "the homeserver is rate-limiting requests: try again in a minute"
 	}
 	var urlErr *url.Error
-	var netErr net.Error
-	if errors.As(err, &urlErr) || errors.As(err, &netErr) {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &urlErr) || errors.As(err, &opErr) || errors.As(err, &dnsErr) {
 		host := ""
 		if urlErr != nil {
 			if u, perr := url.Parse(urlErr.URL); perr == nil {

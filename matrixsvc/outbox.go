@@ -236,6 +236,6 @@ func retryable(err error) (bool, time.Duration) {
 		return httpErr.Response.StatusCode >= 500, 0
 	}
 	var urlErr *url.Error
-	var netErr net.Error
-	return errors.As(err, &urlErr) || errors.As(err, &netErr), 0
+	var opErr *net.OpError
+	return errors.As(err, &urlErr) || errors.As(err, &opErr), 0
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"golang.org/x/term"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/config"
@@ -24,6 +25,13 @@ import (
 // form, which ends in the same saved session as `duet login`. The sync loop runs until the UI
 // ends.
 func runUI(ctx context.Context, env Env, prof paths.Profile) error {
+	run := env.RunUI
+	if run == nil {
+		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+			return usagef("the UI needs a terminal; in scripts use a command (duet --help lists them)")
+		}
+		run = ui.Run
+	}
 	cfg, err := config.Load(prof.ConfigFile())
 	if err != nil {
 		return err
@@ -82,10 +90,6 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 	default:
 		startSync(app)
 		model = ui.New(app.Svc, opts)
-	}
-	run := env.RunUI
-	if run == nil {
-		run = ui.Run
 	}
 	return run(ctx, model)
 }
