@@ -588,3 +588,15 @@ func TestFastTypedWordsAreText(t *testing.T) {
 		t.Fatalf("prompt holds %q", got)
 	}
 }
+
+// A notice goes at the next key press; an error stays until something replaces it.
+func TestNoticesClearOnKeyPress(t *testing.T) {
+	h := newHarness(t, fixture(), 80, 24)
+	h.m.status.SetInfo("joined the conversation with Carol")
+	requireContains(t, h.view(), "joined the conversation with Carol")
+	h.typeText("j")
+	requireLacks(t, h.view(), "joined the conversation")
+	h.m.status.SetError("not sent: the homeserver refused")
+	h.typeText("k")
+	requireContains(t, h.view(), "not sent: the homeserver refused")
+}

@@ -57,6 +57,9 @@ func (m *Model) SetError(s string) { m.err, m.info = sanitize.Line(s), "" }
 // SetInfo shows a notice and clears any error.
 func (m *Model) SetInfo(s string) { m.info, m.err = sanitize.Line(s), "" }
 
+// ClearInfo drops a notice (not an error): it has been seen once the user moves on.
+func (m *Model) ClearInfo() { m.info = "" }
+
 // SetHint sets the key hints shown on the right.
 func (m *Model) SetHint(s string) { m.hint = s }
 
