@@ -100,3 +100,26 @@ func TestTimelineGapMovesDown(t *testing.T) {
 		t.Fatalf("at the start: %v, gap %+v", idsOf(got), g)
 	}
 }
+
+// Forgetting a room forgets its timeline.
+func TestDeleteRoomForgetsTimeline(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const room = id.RoomID("!r:hs")
+	if err := st.PutRoom(ctx, &Room{ID: room, Membership: "join"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendEvents(ctx, room, evts("a", "b"), true, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteRoom(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := st.HasEvents(ctx, room); err != nil || has {
+		t.Fatalf("timeline after forgetting the room: %v, %v", has, err)
+	}
+}

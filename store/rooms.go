@@ -97,10 +97,16 @@ func (s *Store) insertRoom(ctx context.Context, verb string, r *Room) error {
 	return err
 }
 
-// DeleteRoom forgets a room entirely (after we left and forgot it).
+// DeleteRoom forgets a room entirely (after we left and forgot it), its stored timeline too.
 func (s *Store) DeleteRoom(ctx context.Context, roomID id.RoomID) error {
-	_, err := s.db.Exec(ctx, "DELETE FROM duet_room WHERE room_id=$1", roomID)
-	return err
+	return s.Txn(ctx, func(ctx context.Context) error {
+		for _, table := range []string{"duet_room", "duet_event", "duet_gap"} {
+			if _, err := s.db.Exec(ctx, "DELETE FROM "+table+" WHERE room_id=$1", roomID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // AccountData returns the stored content of a global account data event (nil when absent).
