@@ -232,9 +232,6 @@ func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.Ro
 	}); err != nil {
 		return "", err
 	}
-	s.pendingMu.Lock()
-	s.pending[room] = x
-	s.pendingMu.Unlock()
 	if err := s.assignDirect(ctx, room, x); err != nil {
 		return room, &NotRecordedError{Room: room, Err: err}
 	}

@@ -112,14 +112,13 @@ func (s *Service) namesOf(users []id.UserID, names map[id.UserID]string) string 
 // Offline, what the store has is returned and the cursor points at the gap, to try again.
 func (s *Service) History(ctx context.Context, room id.RoomID, from string, limit int) ([]Message, string, error) {
 	below := math.Inf(1)
-	if from != "" {
+	if from != "" { // a cursor from a page already read
 		v, err := strconv.ParseFloat(strings.TrimPrefix(from, "p:"), 64)
 		if err != nil || !strings.HasPrefix(from, "p:") {
 			return nil, "", fmt.Errorf("history of %s: bad cursor %q", room, from)
 		}
 		below = v
-	}
-	if has, err := s.store.HasEvents(ctx, room); err != nil {
+	} else if has, err := s.store.HasEvents(ctx, room); err != nil {
 		return nil, "", err
 	} else if !has {
 		// Nothing stored yet: all of it is one gap, read from the newest event.

@@ -50,10 +50,6 @@ type Service struct {
 	directMu  sync.Mutex // the one m.direct writer (R13)
 	creations singleflight.Group
 
-	// Rooms created by us whose m.direct record has been written, waiting for sync (R11).
-	pendingMu sync.Mutex
-	pending   map[id.RoomID]id.UserID
-
 	outboxMu   sync.Mutex    // one sender at a time keeps messages in order
 	outboxWake chan struct{} // something was queued, or the server may be back
 	syncWake   chan struct{} // retry the sync now rather than after the backoff
@@ -84,7 +80,6 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 		cfg:        cfg,
 		me:         sess.UserID,
 		events:     make(chan Event, 64),
-		pending:    make(map[id.RoomID]id.UserID),
 		outboxWake: make(chan struct{}, 1),
 		syncWake:   make(chan struct{}, 1),
 	}, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -229,9 +230,6 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		}
 		out.Messages = append(out.Messages, msgs...)
 		out.DMListChanged = out.DMListChanged || changed
-		s.pendingMu.Lock()
-		delete(s.pending, roomID)
-		s.pendingMu.Unlock()
 	}
 	for roomID, room := range resp.Rooms.Leave {
 		_, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline, nil)
@@ -466,22 +464,10 @@ func (s *Service) applyInvite(ctx context.Context, roomID id.RoomID, state []*ev
 	return s.store.PutRoom(ctx, r)
 }
 
+// sameRoom reports whether nothing the contacts list shows changed.
 func sameRoom(a, b *store.Room) bool {
-	if a.Membership != b.Membership || a.Name != b.Name || a.LastTS != b.LastTS || a.JoinedCount != b.JoinedCount ||
-		a.InvitedCount != b.InvitedCount || a.Unread != b.Unread || a.Highlight != b.Highlight ||
-		a.Tombstone != b.Tombstone || a.Preview != b.Preview || a.Inviter != b.Inviter ||
-		len(a.Heroes) != len(b.Heroes) || len(a.ServiceMembers) != len(b.ServiceMembers) {
-		return false
-	}
-	for i := range a.Heroes {
-		if a.Heroes[i] != b.Heroes[i] {
-			return false
-		}
-	}
-	for i := range a.ServiceMembers {
-		if a.ServiceMembers[i] != b.ServiceMembers[i] {
-			return false
-		}
-	}
-	return true
+	return a.Membership == b.Membership && a.Name == b.Name && a.LastTS == b.LastTS &&
+		a.JoinedCount == b.JoinedCount && a.InvitedCount == b.InvitedCount && a.Unread == b.Unread &&
+		a.Highlight == b.Highlight && a.Tombstone == b.Tombstone && a.Preview == b.Preview &&
+		a.Inviter == b.Inviter && slices.Equal(a.Heroes, b.Heroes) && slices.Equal(a.ServiceMembers, b.ServiceMembers)
 }

@@ -11,6 +11,17 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
+// openStore opens a fresh store for one test.
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func evts(ids ...string) []Event {
 	out := make([]Event, len(ids))
 	for i, e := range ids {
@@ -31,11 +42,7 @@ func idsOf(es []Event) []string {
 // puts the older events between the runs, and the gap goes once the page meets stored events.
 func TestTimelineGaps(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	const room = id.RoomID("!r:hs")
 	must := func(err error) {
 		t.Helper()
@@ -70,11 +77,7 @@ func TestTimelineGaps(t *testing.T) {
 // A page that does not reach stored events moves the gap below it; an empty last page closes it.
 func TestTimelineGapMovesDown(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	const room = id.RoomID("!r:hs")
 	if err := st.SetGapToken(ctx, room, 0, ""); err != nil {
 		t.Fatal(err)
@@ -104,11 +107,7 @@ func TestTimelineGapMovesDown(t *testing.T) {
 // Forgetting a room forgets its timeline.
 func TestDeleteRoomForgetsTimeline(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	const room = id.RoomID("!r:hs")
 	if err := st.PutRoom(ctx, &Room{ID: room, Membership: "join"}); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 // a fake.
 type Service interface {
 	Me() id.UserID
-	Homeserver() string
 	Events() <-chan matrixsvc.Event
 	Overview(ctx context.Context) (matrixsvc.Overview, error)
 	CheckUser(ctx context.Context, raw string) (id.UserID, string, error)
@@ -29,7 +28,6 @@ type Service interface {
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
-	DisplayName(ctx context.Context, user id.UserID, network bool) string
 	MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error
 }
 

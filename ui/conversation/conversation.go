@@ -130,14 +130,9 @@ func (m *Model) AddPage(msgs []matrixsvc.Message, next string) {
 	m.prevToken, m.atStart = next, next == ""
 	fresh := make([]*entry, 0, len(msgs))
 	for _, msg := range msgs {
-		if msg.EventID != "" && m.byEvent[msg.EventID] != nil {
-			continue
+		if e := m.newEntry(msg); e != nil {
+			fresh = append(fresh, e)
 		}
-		e := &entry{msg: msg}
-		if msg.EventID != "" {
-			m.byEvent[msg.EventID] = e
-		}
-		fresh = append(fresh, e)
 	}
 	if len(fresh) == 0 {
 		return
@@ -162,16 +157,26 @@ func (m Model) NewestEventID() id.EventID {
 	return ""
 }
 
+// newEntry makes the entry for a message, or nil when it is already shown (history and sync
+// overlap; our own echo once confirmed).
+func (m *Model) newEntry(msg matrixsvc.Message) *entry {
+	if msg.EventID != "" && m.byEvent[msg.EventID] != nil {
+		return nil
+	}
+	e := &entry{msg: msg}
+	if msg.EventID != "" {
+		m.byEvent[msg.EventID] = e
+	}
+	return e
+}
+
 // Append adds live messages at the end, skipping those already shown (our own local echo,
 // once its event ID is known).
 func (m *Model) Append(msgs []matrixsvc.Message) {
 	for _, msg := range msgs {
-		if msg.EventID != "" && m.byEvent[msg.EventID] != nil {
+		e := m.newEntry(msg)
+		if e == nil {
 			continue
-		}
-		e := &entry{msg: msg}
-		if msg.EventID != "" {
-			m.byEvent[msg.EventID] = e
 		}
 		m.push(e)
 		if !m.follow && msg.Sender != m.me {
