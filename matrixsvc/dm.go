@@ -206,6 +206,12 @@ func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.Ro
 		IsDirect:   true,
 		Invite:     []id.UserID{x},
 	}
+	if s.shouldEncrypt(ctx, x) {
+		req.InitialState = append(req.InitialState, &event.Event{
+			Type:    event.StateEncryption,
+			Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
+		})
+	}
 	resp, err := s.cli.CreateRoom(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("create a DM with %s: %s", x, Explain(s.wrap(err)))
@@ -227,6 +233,11 @@ func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.Ro
 		// With the name from the profile lookup, the contact is named before sync says anything.
 		if err := s.store.State.SetMember(ctx, room, x, &event.MemberEventContent{Membership: event.MembershipInvite, Displayname: name}); err != nil {
 			return err
+		}
+		if len(req.InitialState) > 0 {
+			if err := s.store.State.SetEncryptionEvent(ctx, room, &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
+				return err
+			}
 		}
 		return s.store.State.MarkMembersFetched(ctx, room)
 	}); err != nil {

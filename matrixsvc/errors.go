@@ -15,8 +15,9 @@ var (
 	ErrLoggedOut = errors.New("logged out: run `duet login`")
 	// ErrUserNotFound means a user ID is well-formed but nobody has it (R12).
 	ErrUserNotFound = errors.New("no such user")
-	// ErrEncryptedRoom means a room needs end-to-end encryption, which this build cannot do yet.
-	ErrEncryptedRoom = errors.New("this room is end-to-end encrypted; duet cannot send to encrypted rooms yet")
+	// ErrEncryptedRoom means a room needs end-to-end encryption and this session cannot encrypt;
+	// nothing is sent in plain text instead.
+	ErrEncryptedRoom = errors.New("this room is end-to-end encrypted and this session cannot encrypt")
 	// ErrNotDirectInvite is returned when accepting something that is not a pending invite.
 	ErrNoInvite = errors.New("no pending invite to that room: see `duet invites`")
 )

@@ -38,8 +38,9 @@ type SyncStateChanged struct {
 
 // SyncApplied is one /sync response, coalesced: the UI refreshes once per sync, not per event.
 type SyncApplied struct {
-	DMListChanged bool      // m.direct, memberships, invites, names or activity changed
-	Messages      []Message // new messages, in timeline order
+	DMListChanged bool        // m.direct, memberships, invites, names or activity changed
+	Messages      []Message   // new messages, in timeline order
+	Redecrypted   []id.RoomID // rooms whose stored messages were decrypted after their keys came
 }
 
 // LoggedOut says the server no longer accepts our access token.
@@ -61,5 +62,12 @@ type Message struct {
 	Timestamp time.Time
 	MsgType   string // m.text, m.emote, m.notice, ...; "" for undecryptable events
 	Body      string // as sent: the UI sanitizes before display
-	Encrypted bool   // an m.room.encrypted event we cannot read (yet)
+	Encrypted bool   // an m.room.encrypted event we cannot read (yet): DecryptError says why
+
+	E2E          bool   // it came end-to-end encrypted and was decrypted
+	DecryptError string // why it could not be decrypted: "waiting for the key", "key withheld: ..."
+	Trust        string // a warning about the sending device ("from an unknown device"), "" if none
+
+	sessionID string // the Megolm session of an undecrypted event
+	raw       string // the undecrypted event, kept to decrypt it when its key comes
 }

@@ -18,13 +18,6 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	if strings.TrimSpace(body) == "" {
 		return "", fmt.Errorf("nothing to send: the message is empty")
 	}
-	encrypted, err := s.store.State.IsEncrypted(ctx, room)
-	if err != nil {
-		return "", err
-	}
-	if encrypted {
-		return "", ErrEncryptedRoom
-	}
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: body}
 	if emote {
 		content.MsgType = event.MsgEmote
@@ -32,12 +25,16 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	if txnID == "" {
 		txnID = s.cli.TxnID()
 	}
+	evtType, payload, err := s.seal(ctx, room, event.EventMessage, content)
+	if err != nil {
+		return "", err
+	}
 	// One attempt: the outbox decides when to try again (same transaction ID, so never twice).
 	var resp mautrix.RespSendEvent
 	_, err = s.cli.MakeFullRequest(ctx, mautrix.FullRequest{
 		Method:       http.MethodPut,
-		URL:          s.cli.BuildClientURL("v3", "rooms", room, "send", event.EventMessage.Type, txnID),
-		RequestJSON:  content,
+		URL:          s.cli.BuildClientURL("v3", "rooms", room, "send", evtType.Type, txnID),
+		RequestJSON:  payload,
 		ResponseJSON: &resp,
 		MaxAttempts:  1,
 	})
@@ -78,4 +75,43 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 		return fmt.Errorf("mark %s read: %s", room, Explain(s.wrap(err)))
 	}
 	return s.store.ClearUnread(ctx, room)
+}
+
+// seal encrypts content for an encrypted room; other rooms get it as it is. A room that is
+// encrypted never gets plain text: when encrypting fails, sending fails.
+func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, content any) (event.Type, any, error) {
+	encrypted, err := s.store.State.IsEncrypted(ctx, room)
+	if err != nil {
+		return evtType, nil, err
+	}
+	if !encrypted {
+		return evtType, content, nil
+	}
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		if Temporary(err) {
+			return evtType, nil, err
+		}
+		return evtType, nil, fmt.Errorf("%w: %v", ErrEncryptedRoom, err)
+	}
+	// Room keys go to every member's devices, so the member list must be complete.
+	if err := s.ensureMembers(ctx, room); err != nil {
+		return evtType, nil, err
+	}
+	enc, err := e.helper.Encrypt(ctx, room, evtType, content)
+	if err != nil {
+		return evtType, nil, fmt.Errorf("encrypt for %s: %w", room, s.wrap(err))
+	}
+	return event.EventEncrypted, enc, nil
+}
+
+// ensureMembers makes the state store hold a room's whole member list (sync lazy-loads them).
+func (s *Service) ensureMembers(ctx context.Context, room id.RoomID) error {
+	if ok, err := s.store.State.HasFetchedMembers(ctx, room); err == nil && ok {
+		return nil
+	}
+	if _, err := s.cli.Members(ctx, room); err != nil {
+		return fmt.Errorf("members of %s: %w", room, s.wrap(err))
+	}
+	return nil
 }

@@ -177,7 +177,7 @@ func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, li
 	var page []Message
 	for _, evt := range resp.Chunk {
 		evt.RoomID = room
-		if msg, ok := toMessage(evt); ok {
+		if msg, ok := s.message(ctx, evt); ok {
 			page = append(page, msg)
 		}
 	}
@@ -192,14 +192,16 @@ func toStored(msgs []Message) []store.Event {
 	out := make([]store.Event, len(msgs))
 	for i, m := range msgs {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
-			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted}
+			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
+			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError}
 	}
 	return out
 }
 
 func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
-		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted}
+		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
+		DecryptError: e.DecryptError, sessionID: e.SessionID}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

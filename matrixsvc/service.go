@@ -23,8 +23,11 @@ import (
 
 // Config holds the service's options.
 type Config struct {
-	// Encryption makes new DMs encrypted (R10). Off until duet can encrypt.
+	// Encryption makes new DMs encrypted (R10) unless the homeserver's .well-known turns it off.
 	Encryption bool
+	// CryptoStore is the path of the SQLite file holding this device's keys; "" runs without
+	// end-to-end encryption (encrypted rooms can then be neither read nor written).
+	CryptoStore string
 	// TimelineLimit is how many events per room each sync carries (a preview, not history).
 	TimelineLimit int
 	// DeviceName is shown in the user's device list.
@@ -33,7 +36,7 @@ type Config struct {
 
 // DefaultConfig is what duet runs with unless configured otherwise.
 func DefaultConfig() Config {
-	return Config{TimelineLimit: 10, DeviceName: "duet"}
+	return Config{TimelineLimit: 10, DeviceName: "duet", Encryption: true}
 }
 
 // Service owns the Matrix client, the local store and the sync loop of one logged-in account.
@@ -55,6 +58,18 @@ type Service struct {
 	syncWake   chan struct{} // retry the sync now rather than after the backoff
 	listening  atomic.Bool   // someone reads Events (the UI); commands do not
 
+	// End-to-end encryption, set up on first use (crypto.go).
+	cryptoPath    string
+	pickleKey     string
+	cryptoMu      sync.Mutex
+	cryptoFailed  error // why encryption could not be set up, if it could not
+	wellKnownOnce sync.Once
+	wellKnownOff  bool // the homeserver's .well-known turns encryption of new DMs off
+	e2ee          *e2ee
+	verifyCB      *verifyCallbacks
+	keysWake      chan struct{}
+	pendingKeys   sync.Map // id.SessionID -> keyWant: keys to ask for
+
 	// faultBeforeCommit, set only by tests, fails a sync after it was applied but before its
 	// transaction commits: a crash at the worst moment.
 	faultBeforeCommit func() error
@@ -73,7 +88,7 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 	if cfg.TimelineLimit <= 0 {
 		cfg.TimelineLimit = DefaultConfig().TimelineLimit
 	}
-	return &Service{
+	svc := &Service{
 		cli:        cli,
 		store:      st,
 		log:        log,
@@ -82,7 +97,12 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 		events:     make(chan Event, 64),
 		outboxWake: make(chan struct{}, 1),
 		syncWake:   make(chan struct{}, 1),
-	}, nil
+		keysWake:   make(chan struct{}, 1),
+		cryptoPath: cfg.CryptoStore,
+		pickleKey:  sess.PickleKey,
+	}
+	svc.verifyCB = &verifyCallbacks{s: svc}
+	return svc, nil
 }
 
 func newClient(homeserver string, log zerolog.Logger) (*mautrix.Client, error) {

@@ -41,15 +41,27 @@ func newService(t *testing.T, p *hstest.Person, homeserverURL string) *Service {
 	if homeserverURL != "" {
 		sess.Homeserver = homeserverURL
 	}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	return openService(t, sess, t.TempDir())
+}
+
+// openService opens a service for a session on the store and crypto store in dir, with
+// end-to-end encryption as duet runs it.
+func openService(t *testing.T, sess *store.Session, dir string) *Service {
+	t.Helper()
+	st, err := store.Open(hstest.Ctx(t), filepath.Join(dir, "duet.db"), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := New(sess, st, zerolog.Nop(), DefaultConfig())
+	if sess.PickleKey == "" {
+		sess.PickleKey = NewPickleKey()
+	}
+	cfg := DefaultConfig()
+	cfg.CryptoStore = filepath.Join(dir, "crypto.db")
+	svc, err := New(sess, st, zerolog.Nop(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close(); st.Close() })
 	return svc
 }
 

@@ -83,6 +83,9 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err != nil {
 		return SyncApplied{}, err
 	}
+	if err := s.cryptoForSync(ctx); err != nil {
+		return SyncApplied{}, err
+	}
 	resp, accountData, err := s.syncRequest(ctx, mautrix.ReqSync{
 		Timeout:  int(timeout / time.Millisecond),
 		Since:    since,
@@ -91,6 +94,8 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err != nil {
 		return SyncApplied{}, s.wrap(err)
 	}
+	// To-device events first: room keys in this response decrypt its messages.
+	s.processCrypto(ctx, resp, since)
 	var applied SyncApplied
 	var joined map[id.RoomID]id.UserID
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
@@ -98,6 +103,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		applied, joined, err = s.applySync(ctx, resp, accountData, since == "")
 		if err != nil {
 			return err
+		}
+		if e := s.e2ee; e != nil {
+			if arrived := e.takeArrived(); len(arrived) > 0 {
+				if applied.Redecrypted, err = s.redecrypt(ctx, arrived); err != nil {
+					return err
+				}
+			}
 		}
 		if err := s.store.Set(ctx, keyNextBatch, resp.NextBatch); err != nil {
 			return err
@@ -202,7 +214,7 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, SyncStateChanged{State: state})
 			s.wakeOutbox() // the server is back: what waited goes out now
 		}
-		if applied.DMListChanged || len(applied.Messages) > 0 {
+		if applied.DMListChanged || len(applied.Messages) > 0 || len(applied.Redecrypted) > 0 {
 			s.publish(ctx, applied)
 		}
 	}
@@ -287,6 +299,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	}
 	for _, evt := range timeline {
 		evt.RoomID = roomID
+		if evt.StateKey == nil {
+			s.dispatchTimeline(ctx, evt)
+		}
 		if evt.StateKey != nil {
 			s.applyState(ctx, r, evt)
 			if inviter := joinedFromDirectInvite(s.me, evt); inviter != "" {
@@ -296,7 +311,7 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		if countsAsActivity(evt) && evt.Timestamp > r.LastTS {
 			r.LastTS = evt.Timestamp
 		}
-		if msg, ok := toMessage(evt); ok {
+		if msg, ok := s.message(ctx, evt); ok {
 			msgs = append(msgs, msg)
 			r.Preview, r.PreviewSender = msg.Body, msg.Sender
 			if msg.Encrypted {
@@ -342,6 +357,12 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
 	mautrix.UpdateStateStore(ctx, s.store.State, evt)
+	if e := s.e2ee; e != nil {
+		evt.Type.Class = event.StateEventType
+		if e.disp.wants(evt.Type) {
+			e.disp.dispatch(ctx, evt) // membership and history visibility: who gets room keys
+		}
+	}
 	switch evt.Type.Type {
 	case event.StateRoomName.Type:
 		if c, ok := evt.Content.Parsed.(*event.RoomNameEventContent); ok {

@@ -20,7 +20,13 @@ type Event struct {
 	Sender    id.UserID
 	MsgType   string
 	Body      string
-	Encrypted bool
+	Encrypted bool // not decrypted (yet): Raw, SessionID and DecryptError are set
+	E2E       bool // came encrypted and was decrypted
+
+	SessionID    string
+	Raw          string // the m.room.encrypted event, kept to decrypt it later
+	DecryptError string
+	Trust        string // a warning about the sending device, "" when none
 }
 
 // Gap marks missing history below Pos, fetched backwards from Token ("" = from the newest).
@@ -58,19 +64,17 @@ func (s *Store) AppendEvents(ctx context.Context, room id.RoomID, evts []Event, 
 // insertEvents stores events with one statement per 500 (a statement per event costs more
 // than the rest of applying a sync).
 func (s *Store) insertEvents(ctx context.Context, room id.RoomID, evts []Event) error {
-	const batch = 500
 	for len(evts) > 0 {
-		n := min(len(evts), batch)
+		n := min(len(evts), insertBatch)
 		var q strings.Builder
-		q.WriteString("INSERT OR IGNORE INTO duet_event (room_id, event_id, pos, ts, sender, msgtype, body, encrypted) VALUES ")
-		args := make([]any, 0, n*8)
-		for i, e := range evts[:n] {
+		q.WriteString("INSERT OR IGNORE INTO duet_event (" + eventColumns + ") VALUES ")
+		args := make([]any, 0, n*eventColumnCount)
+		for i := range evts[:n] {
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			k := i * 8
-			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8)
-			args = append(args, room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted)
+			q.WriteString(eventPlaceholders[i])
+			args = append(args, eventArgs(room, &evts[i])...)
 		}
 		if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
 			return err
@@ -80,9 +84,78 @@ func (s *Store) insertEvents(ctx context.Context, room id.RoomID, evts []Event) 
 	return nil
 }
 
+const (
+	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust"
+	eventColumnCount = 13
+	insertBatch      = 500
+)
+
+// eventPlaceholders[i] is the "($..)" of the i-th row of a multi-row insert.
+var eventPlaceholders = func() []string {
+	out := make([]string, insertBatch)
+	for i := range out {
+		var b strings.Builder
+		b.WriteByte('(')
+		for c := range eventColumnCount {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "$%d", i*eventColumnCount+c+1)
+		}
+		b.WriteByte(')')
+		out[i] = b.String()
+	}
+	return out
+}()
+
+func eventArgs(room id.RoomID, e *Event) []any {
+	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust}
+}
+
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
-	_, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_event (room_id, event_id, pos, ts, sender, msgtype, body, encrypted)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted)
+	_, err := s.db.Exec(ctx, "INSERT OR IGNORE INTO duet_event ("+eventColumns+") VALUES "+eventPlaceholders[0], eventArgs(room, e)...)
+	return err
+}
+
+// DeleteEvent removes a stored event.
+func (s *Store) DeleteEvent(ctx context.Context, room id.RoomID, eventID id.EventID) error {
+	_, err := s.db.Exec(ctx, "DELETE FROM duet_event WHERE room_id=$1 AND event_id=$2", room, eventID)
+	return err
+}
+
+// Undecrypted returns the stored events of a room that wait for the key of a Megolm session.
+func (s *Store) Undecrypted(ctx context.Context, room id.RoomID, sessionID string) ([]Event, error) {
+	return s.undecrypted(ctx, "room_id=$1 AND session_id=$2", room, sessionID)
+}
+
+// AllUndecrypted returns every stored event that could not be decrypted yet (after a key
+// backup restore or a key import).
+func (s *Store) AllUndecrypted(ctx context.Context) ([]Event, error) {
+	return s.undecrypted(ctx, "1=1")
+}
+
+func (s *Store) undecrypted(ctx context.Context, where string, args ...any) ([]Event, error) {
+	rows, err := s.db.Query(ctx, "SELECT room_id, event_id, pos, ts, sender, session_id, raw, decrypt_error FROM duet_event WHERE encrypted=1 AND "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e := Event{Encrypted: true}
+		if err := rows.Scan(&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.SessionID, &e.Raw, &e.DecryptError); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceEvent rewrites a stored event in place (same room, ID and position): an event that has
+// been decrypted, or whose reason for not being decrypted changed.
+func (s *Store) ReplaceEvent(ctx context.Context, e *Event) error {
+	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10
+		WHERE room_id=$1 AND event_id=$2`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust)
 	return err
 }
 
@@ -100,7 +173,7 @@ func (s *Store) EventsBelow(ctx context.Context, room id.RoomID, below float64, 
 	default:
 		gap = &g
 	}
-	rows, err := s.db.Query(ctx, `SELECT event_id, pos, ts, sender, msgtype, body, encrypted FROM duet_event
+	rows, err := s.db.Query(ctx, `SELECT event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust FROM duet_event
 		WHERE room_id=$1 AND pos < $2 AND pos >= $3 ORDER BY pos DESC LIMIT $4`, room, below, g.Pos, limit)
 	if err != nil {
 		return nil, nil, err
@@ -108,7 +181,7 @@ func (s *Store) EventsBelow(ctx context.Context, room id.RoomID, below float64, 
 	defer rows.Close()
 	for rows.Next() {
 		e := Event{Room: room}
-		if err := rows.Scan(&e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted); err != nil {
+		if err := rows.Scan(&e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust); err != nil {
 			return nil, nil, err
 		}
 		evts = append(evts, e)

@@ -17,6 +17,9 @@ type Session struct {
 	UserID      id.UserID   `json:"user_id"`
 	DeviceID    id.DeviceID `json:"device_id"`
 	AccessToken string      `json:"access_token"`
+	// PickleKey encrypts the device's keys in the crypto store (base64; generated at login and
+	// kept for as long as the device).
+	PickleKey string `json:"pickle_key,omitempty"`
 }
 
 // ErrNoSession means there is no saved session for the profile.

@@ -145,6 +145,21 @@ CREATE TABLE duet_gap (
 INSERT INTO duet_gap (room_id, pos, token) SELECT room_id, 0, '' FROM duet_room;
 `)
 		return err
+	}).WithRaw(4, 5, 1, "end-to-end encryption", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// e2e: the message came encrypted and was decrypted. An event that could not be
+		// decrypted yet (encrypted=1) keeps its Megolm session and the encrypted event itself,
+		// so that it can be decrypted in place when its key arrives; decrypt_error says why not.
+		// trust: what is known about the sending device ("" when nothing is wrong).
+		_, err := db.Exec(ctx, `
+ALTER TABLE duet_event ADD COLUMN e2e INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE duet_event ADD COLUMN session_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE duet_event ADD COLUMN raw TEXT NOT NULL DEFAULT '';
+ALTER TABLE duet_event ADD COLUMN decrypt_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE duet_event ADD COLUMN trust TEXT NOT NULL DEFAULT '';
+CREATE INDEX duet_event_session_idx ON duet_event (session_id) WHERE encrypted=1;
+`)
+		return err
 	}).Finish()
 
 // ErrNotFound is returned for absent keys.

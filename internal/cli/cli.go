@@ -51,6 +51,9 @@ type App struct {
 
 // Close releases the store and the log file.
 func (a *App) Close() {
+	if a.Svc != nil {
+		a.Svc.Close()
+	}
 	if a.Store != nil {
 		a.Store.Close()
 	}
@@ -200,6 +203,18 @@ func OpenApp(ctx context.Context, env Env, prof paths.Profile) (*App, error) {
 		app.Close()
 		return nil, err
 	}
+	if sess.PickleKey == "" {
+		// A session from before end-to-end encryption: its device has no keys yet.
+		if err := removeCrypto(prof); err != nil {
+			app.Close()
+			return nil, err
+		}
+		sess.PickleKey = matrixsvc.NewPickleKey()
+		if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
+			app.Close()
+			return nil, err
+		}
+	}
 	app.Session = sess
 	st, err := store.Open(ctx, prof.Database(), log)
 	if err != nil {
@@ -211,6 +226,7 @@ func OpenApp(ctx context.Context, env Env, prof paths.Profile) (*App, error) {
 	if env.Config != nil {
 		cfg = *env.Config
 	}
+	cfg.CryptoStore = prof.CryptoDatabase()
 	svc, err := matrixsvc.New(sess, st, log, cfg)
 	if err != nil {
 		app.Close()

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rs/zerolog"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -152,19 +154,8 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 		return err
 	}
 	defer logFile.Close()
-	// Reuse this profile's device when logging in again as the same user.
-	old, _ := store.LoadSession(prof.SessionFile())
-	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: homeserver, User: user, Password: password, DeviceID: reusableDevice(old, user)}, log)
+	sess, err := login(ctx, prof, log, homeserver, user, password)
 	if err != nil {
-		return err
-	}
-	if old != nil && old.UserID != sess.UserID {
-		// Another account's cache must not leak into this one.
-		if err := removeDatabase(prof); err != nil {
-			return err
-		}
-	}
-	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return err
 	}
 	log.Info().Stringer("user_id", sess.UserID).Stringer("device_id", sess.DeviceID).Msg("logged in")
@@ -172,8 +163,41 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	return nil
 }
 
-func reusableDevice(old *store.Session, user string) id.DeviceID {
-	if old == nil || old.DeviceID == "" {
+// login logs in and saves the session. Logging in again as the same user reuses this profile's
+// device, keys included; anything else is a new device with a new crypto store.
+func login(ctx context.Context, prof paths.Profile, log zerolog.Logger, homeserver, user, password string) (*store.Session, error) {
+	old, _ := store.LoadSession(prof.SessionFile())
+	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: homeserver, User: user, Password: password, DeviceID: reusableDevice(prof, old, user)}, log)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && old.UserID != sess.UserID {
+		// Another account's cache must not leak into this one.
+		if err := removeDatabase(prof); err != nil {
+			return nil, err
+		}
+	}
+	if old != nil && old.UserID == sess.UserID && old.DeviceID == sess.DeviceID && old.PickleKey != "" {
+		sess.PickleKey = old.PickleKey
+	} else {
+		if err := removeCrypto(prof); err != nil {
+			return nil, err
+		}
+		sess.PickleKey = matrixsvc.NewPickleKey()
+	}
+	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// reusableDevice is the device to log in to again: this profile's, for the same user, when its
+// keys are still here.
+func reusableDevice(prof paths.Profile, old *store.Session, user string) id.DeviceID {
+	if old == nil || old.DeviceID == "" || old.PickleKey == "" {
+		return ""
+	}
+	if _, err := os.Stat(prof.CryptoDatabase()); err != nil {
 		return ""
 	}
 	if string(old.UserID) == user || strings.HasPrefix(string(old.UserID), "@"+user+":") {
@@ -192,6 +216,10 @@ func cmdLogout(ctx context.Context, env Env, app *App, o *opts) error {
 		return fmt.Errorf("logged out on the server, but %w", err)
 	}
 	if err := removeDatabase(app.Profile); err != nil {
+		return fmt.Errorf("logged out on the server, but %w", err)
+	}
+	app.Svc.Close()
+	if err := removeCrypto(app.Profile); err != nil {
 		return fmt.Errorf("logged out on the server, but %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "Logged out %s.\n", app.Session.UserID)

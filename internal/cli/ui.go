@@ -101,17 +101,8 @@ func loginAndOpen(ctx context.Context, env Env, prof paths.Profile, homeserver, 
 		return nil, err
 	}
 	defer logFile.Close()
-	old, _ := store.LoadSession(prof.SessionFile())
-	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: homeserver, User: user, Password: password, DeviceID: reusableDevice(old, user)}, log)
+	sess, err := login(ctx, prof, log, homeserver, user, password)
 	if err != nil {
-		return nil, err
-	}
-	if old != nil && old.UserID != sess.UserID {
-		if err := removeDatabase(prof); err != nil {
-			return nil, err
-		}
-	}
-	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return nil, err
 	}
 	log.Info().Stringer("user_id", sess.UserID).Stringer("device_id", sess.DeviceID).Msg("logged in from the UI")
@@ -161,6 +152,12 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 // removeDatabase deletes a profile's database (with SQLite's side files).
 func removeDatabase(prof paths.Profile) error {
 	db := prof.Database()
+	return removeFiles(db, db+"-wal", db+"-shm")
+}
+
+// removeCrypto deletes a profile's crypto store: the keys of a device that is gone.
+func removeCrypto(prof paths.Profile) error {
+	db := prof.CryptoDatabase()
 	return removeFiles(db, db+"-wal", db+"-shm")
 }
 

@@ -52,6 +52,10 @@ func (p Profile) SessionFile() string { return filepath.Join(p.Data, "session.js
 // Database is the profile's SQLite database.
 func (p Profile) Database() string { return filepath.Join(p.Data, "duet.db") }
 
+// CryptoDatabase holds the device's end-to-end encryption keys (0600). Unlike Database it is
+// not a cache: losing it loses the keys to messages received on this device.
+func (p Profile) CryptoDatabase() string { return filepath.Join(p.Data, "crypto.db") }
+
 // LogFile is where the profile's log goes.
 func (p Profile) LogFile() string { return filepath.Join(p.State, "duet.log") }
 

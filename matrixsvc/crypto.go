@@ -1,0 +1,414 @@
+package matrixsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"go.mau.fi/util/dbutil"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/crypto"
+	"maunium.net/go/mautrix/crypto/cryptohelper"
+	"maunium.net/go/mautrix/crypto/verificationhelper"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/store"
+)
+
+// ErrNoCrypto means this service runs without a crypto store (a test or fixture that did not
+// ask for one), so encrypted rooms can be neither read nor written.
+var ErrNoCrypto = errors.New("end-to-end encryption is not set up for this session")
+
+// NewPickleKey makes the key that encrypts a device's keys in its crypto store. It is created
+// once per login and kept in the session file.
+func NewPickleKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// e2ee is the end-to-end encryption state of a service: mautrix's crypto helper with its Olm
+// machine, fed by duet's own sync loop through a dispatcher.
+type e2ee struct {
+	helper *cryptohelper.CryptoHelper
+	mach   *crypto.OlmMachine
+	disp   *dispatcher
+	verify *verificationhelper.VerificationHelper
+
+	mu        sync.Mutex
+	arrived   map[id.SessionID]id.RoomID // keys that came since the last look: their events are decrypted again
+	requested map[id.SessionID]time.Time // keys asked for, so each is asked for once a while
+}
+
+// cryptoReady returns the encryption state, setting it up on first use: opening the crypto
+// store and, for a new device, uploading its keys. Only the first call does network I/O.
+func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
+	s.cryptoMu.Lock()
+	defer s.cryptoMu.Unlock()
+	if s.e2ee != nil {
+		return s.e2ee, nil
+	}
+	if s.cryptoPath == "" || s.pickleKey == "" {
+		return nil, ErrNoCrypto
+	}
+	key, err := base64.StdEncoding.DecodeString(s.pickleKey)
+	if err != nil || len(key) == 0 {
+		return nil, errors.New("the session's pickle key is damaged: run `duet login` again")
+	}
+	// The file is created private before SQLite opens it; its -wal and -shm files inherit that.
+	f, err := os.OpenFile(s.cryptoPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open crypto store: %w", err)
+	}
+	f.Close()
+	_ = os.Chmod(s.cryptoPath, 0o600)
+	db, err := dbutil.NewWithDialect("file:"+s.cryptoPath+"?_txlock=immediate&_busy_timeout=10000", "sqlite3-fk-wal")
+	if err != nil {
+		return nil, fmt.Errorf("open crypto store: %w", err)
+	}
+	db.Log = dbutil.ZeroLogger(s.log.With().Str("component", "cryptodb").Logger())
+	disp := newDispatcher()
+	s.cli.Syncer = disp
+	helper, err := cryptohelper.NewCryptoHelper(s.cli, key, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("set up encryption: %w", err)
+	}
+	if err := helper.Init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("set up encryption: %w", s.wrap(err))
+	}
+	s.cli.Crypto = helper
+	e := &e2ee{
+		helper:    helper,
+		mach:      helper.Machine(),
+		disp:      disp,
+		arrived:   make(map[id.SessionID]id.RoomID),
+		requested: make(map[id.SessionID]time.Time),
+	}
+	e.mach.SessionReceived = func(_ context.Context, room id.RoomID, session id.SessionID, _ uint32) {
+		e.mu.Lock()
+		e.arrived[session] = room
+		e.mu.Unlock()
+		s.wakeKeys()
+	}
+	// Keys are shared with every device of the people in a DM that is not blacklisted; the
+	// header tells whether they are verified.
+	e.mach.ShareKeysMinTrust = id.TrustStateUnset
+	e.verify = verificationhelper.NewVerificationHelper(s.cli, e.mach, verificationhelper.NewInMemoryVerificationStore(), s.verifyCB, false, false, true)
+	if err := e.verify.Init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("set up verification: %w", err)
+	}
+	s.e2ee = e
+	s.log.Info().Stringer("device_id", s.cli.DeviceID).Msg("end-to-end encryption ready")
+	return e, nil
+}
+
+// wakeKeys tells the key worker that something arrived (or is wanted).
+func (s *Service) wakeKeys() {
+	select {
+	case s.keysWake <- struct{}{}:
+	default:
+	}
+}
+
+// takeArrived returns and forgets the sessions whose keys came since the last call.
+func (e *e2ee) takeArrived() map[id.SessionID]id.RoomID {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.arrived
+	e.arrived = make(map[id.SessionID]id.RoomID)
+	return out
+}
+
+// Close releases the crypto store. The service is not used afterwards.
+func (s *Service) Close() {
+	s.cryptoMu.Lock()
+	defer s.cryptoMu.Unlock()
+	if s.e2ee != nil {
+		_ = s.e2ee.helper.Close()
+		s.e2ee = nil
+	}
+}
+
+// processCrypto hands a /sync response's to-device events, device list changes and key counts
+// to the Olm machine. It runs before the rooms are applied, so that room keys that came in the
+// same response decrypt its messages.
+func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, since string) {
+	e := s.e2ee
+	if e == nil {
+		return
+	}
+	for _, cb := range e.disp.syncHandlers() {
+		cb(ctx, resp, since)
+	}
+	for _, evt := range resp.ToDevice.Events {
+		evt.Type.Class = event.ToDeviceEventType
+		if evt.Content.Parsed == nil {
+			_ = evt.Content.ParseRaw(evt.Type)
+		}
+		e.disp.dispatch(ctx, evt)
+	}
+}
+
+// decryptReason says in a few words why an event could not be decrypted.
+func decryptReason(err error) string {
+	var withheld *event.RoomKeyWithheldEventContent
+	switch {
+	case errors.Is(err, crypto.ErrNoSessionFound):
+		return "waiting for the key"
+	case errors.As(err, &withheld):
+		if withheld.Reason != "" {
+			return "key withheld: " + withheld.Reason
+		}
+		return "key withheld (" + string(withheld.Code) + ")"
+	case errors.Is(err, crypto.ErrDuplicateMessageIndex):
+		return "replayed message (rejected)"
+	case errors.Is(err, crypto.ErrDeviceKeyMismatch):
+		return "sent from a device whose keys do not match"
+	case errors.Is(err, ErrNoCrypto):
+		return "encryption is not set up"
+	default:
+		return "cannot decrypt: " + err.Error()
+	}
+}
+
+// trustWarning describes a decrypted message's sender device when it is worth a mark.
+func trustWarning(t id.TrustState) string {
+	switch t {
+	case id.TrustStateUnknownDevice:
+		return "from an unknown device"
+	case id.TrustStateDeviceKeyMismatch:
+		return "device keys do not match"
+	case id.TrustStateBlacklisted:
+		return "from a blocked device"
+	case id.TrustStateCrossSignedUntrusted:
+		return "from a device its owner has not verified"
+	}
+	return ""
+}
+
+// message turns a timeline event into a Message, decrypting it when it is encrypted. An event
+// that cannot be decrypted yet is kept (with the reason) to be decrypted when its key comes.
+func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool) {
+	if evt.Type != event.EventEncrypted {
+		return toMessage(evt)
+	}
+	msg, _ := toMessage(evt)
+	if evt.Content.Parsed == nil {
+		if err := evt.Content.ParseRaw(evt.Type); err != nil {
+			msg.DecryptError = "malformed encrypted event"
+			return msg, true
+		}
+	}
+	content, ok := evt.Content.Parsed.(*event.EncryptedEventContent)
+	if !ok {
+		msg.DecryptError = "malformed encrypted event"
+		return msg, true
+	}
+	msg.sessionID = string(content.SessionID)
+	if raw, err := json.Marshal(evt); err == nil {
+		msg.raw = string(raw)
+	}
+	e := s.e2ee
+	if e == nil {
+		msg.DecryptError = decryptReason(ErrNoCrypto)
+		return msg, true
+	}
+	dec, err := e.mach.DecryptMegolmEvent(ctx, evt)
+	if err != nil {
+		msg.DecryptError = decryptReason(err)
+		if errors.Is(err, crypto.ErrNoSessionFound) {
+			s.wantKey(evt.RoomID, content)
+		} else {
+			s.log.Warn().Err(err).Stringer("event_id", evt.ID).Msg("could not decrypt")
+		}
+		return msg, true
+	}
+	dec.Mautrix.EventSource |= event.SourceDecrypted
+	if e.disp.wants(dec.Type) {
+		e.disp.dispatch(ctx, dec)
+	}
+	out, ok := toMessage(dec)
+	out.E2E = true
+	out.Trust = trustWarning(dec.Mautrix.TrustState)
+	return out, ok
+}
+
+// wantKey remembers a missing Megolm session so that the key worker asks for it: from key
+// backup when we have its key, and from the sender's and our own other devices.
+func (s *Service) wantKey(room id.RoomID, content *event.EncryptedEventContent) {
+	e := s.e2ee
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	if t, ok := e.requested[content.SessionID]; ok && time.Since(t) < 10*time.Minute {
+		e.mu.Unlock()
+		return
+	}
+	e.requested[content.SessionID] = time.Time{} // zero: not asked yet
+	e.mu.Unlock()
+	s.pendingKeys.Store(content.SessionID, keyWant{room: room, senderKey: content.SenderKey, device: content.DeviceID})
+	s.wakeKeys()
+}
+
+type keyWant struct {
+	room      id.RoomID
+	senderKey id.SenderKey
+	device    id.DeviceID
+}
+
+// redecrypt decrypts stored events whose keys have arrived and reports the rooms that changed.
+func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.RoomID) ([]id.RoomID, error) {
+	var evts []store.Event
+	if arrived == nil {
+		all, err := s.store.AllUndecrypted(ctx)
+		if err != nil {
+			return nil, err
+		}
+		evts = all
+	} else {
+		for session, room := range arrived {
+			found, err := s.store.Undecrypted(ctx, room, string(session))
+			if err != nil {
+				return nil, err
+			}
+			evts = append(evts, found...)
+		}
+	}
+	changed := make(map[id.RoomID]bool)
+	for i := range evts {
+		stored := &evts[i]
+		var evt event.Event
+		if err := json.Unmarshal([]byte(stored.Raw), &evt); err != nil {
+			continue
+		}
+		evt.RoomID = stored.Room
+		msg, ok := s.message(ctx, &evt)
+		switch {
+		case !ok:
+			// It decrypted to something that is not shown as a message (an edit, a reaction).
+			if err := s.store.DeleteEvent(ctx, stored.Room, stored.ID); err != nil {
+				return nil, err
+			}
+		case msg.Encrypted && msg.DecryptError == stored.DecryptError:
+			continue // still not decryptable, for the same reason
+		default:
+			upd := toStored([]Message{msg})[0]
+			upd.Room, upd.ID = stored.Room, stored.ID
+			if err := s.store.ReplaceEvent(ctx, &upd); err != nil {
+				return nil, err
+			}
+		}
+		changed[stored.Room] = true
+	}
+	rooms := make([]id.RoomID, 0, len(changed))
+	for r := range changed {
+		rooms = append(rooms, r)
+	}
+	return rooms, nil
+}
+
+// cryptoForSync sets up encryption before a sync when this session has it. A failure that may
+// pass (the network) fails the sync so that it is retried; any other is logged once and the
+// sync goes on without encryption, showing encrypted messages as not decryptable.
+func (s *Service) cryptoForSync(ctx context.Context) error {
+	if s.cryptoPath == "" || s.e2ee != nil || s.cryptoFailed != nil {
+		return nil
+	}
+	_, err := s.cryptoReady(ctx)
+	if err == nil {
+		return nil
+	}
+	if Temporary(err) || IsLoggedOut(err) || ctx.Err() != nil {
+		return err
+	}
+	s.cryptoFailed = err
+	s.log.Error().Err(err).Msg("end-to-end encryption could not be set up; encrypted messages stay unreadable")
+	return nil
+}
+
+// dispatchTimeline hands in-room verification events to the verification helper.
+func (s *Service) dispatchTimeline(ctx context.Context, evt *event.Event) {
+	e := s.e2ee
+	if e == nil || evt.Type == event.EventEncrypted {
+		return
+	}
+	evt.Type.Class = event.MessageEventType
+	if !e.disp.wants(evt.Type) {
+		return
+	}
+	if evt.Type == event.EventMessage && gjson.GetBytes(evt.Content.VeryRaw, "msgtype").Str != string(event.MsgVerificationRequest) {
+		return // every message would otherwise be decoded twice
+	}
+	if evt.Content.Parsed == nil {
+		_ = evt.Content.ParseRaw(evt.Type)
+	}
+	e.disp.dispatch(ctx, evt)
+}
+
+// shouldEncrypt is R10's test for a new DM with x: encryption is on here, the homeserver's
+// .well-known does not turn it off, and x has at least one device to share keys with.
+func (s *Service) shouldEncrypt(ctx context.Context, x id.UserID) bool {
+	if !s.cfg.Encryption || s.cryptoPath == "" || s.wellKnownE2EEOff(ctx) {
+		return false
+	}
+	resp, err := s.cli.QueryKeys(ctx, &mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{x: mautrix.DeviceIDList{}}})
+	if err != nil {
+		s.log.Warn().Err(err).Stringer("user_id", x).Msg("could not look up devices; creating the DM unencrypted")
+		return false
+	}
+	return len(resp.DeviceKeys[x]) > 0
+}
+
+// wellKnownE2EEOff reads io.element.e2ee.default from the homeserver's .well-known/matrix/client
+// (asked once per run; an unreachable or absent file leaves encryption on).
+func (s *Service) wellKnownE2EEOff(ctx context.Context) bool {
+	s.wellKnownOnce.Do(func() {
+		_, server, _ := s.me.Parse()
+		for _, base := range []string{"https://" + server, s.cli.HomeserverURL.String()} {
+			off, ok := fetchE2EEDefaultOff(ctx, strings.TrimRight(base, "/")+"/.well-known/matrix/client")
+			if ok {
+				s.wellKnownOff = off
+				return
+			}
+		}
+	})
+	return s.wellKnownOff
+}
+
+func fetchE2EEDefaultOff(ctx context.Context, url string) (off, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false, false
+	}
+	resp, err := discoveryClient.Do(req)
+	if err != nil {
+		return false, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil || !gjson.ValidBytes(body) {
+		return false, false
+	}
+	v := gjson.GetBytes(body, `io\.element\.e2ee.default`)
+	return v.Type == gjson.False, true
+}

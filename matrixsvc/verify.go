@@ -1,0 +1,206 @@
+package matrixsvc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"maunium.net/go/mautrix/crypto/verificationhelper"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// VerifyStage is where an interactive (emoji) verification is.
+type VerifyStage int
+
+const (
+	VerifyRequested VerifyStage = iota // someone asks us to verify; Accept or Cancel
+	VerifyReady                        // both sides agreed; the emoji come next
+	VerifyEmoji                        // compare Emoji with the other screen; Confirm or Cancel
+	VerifyDone                         // verified
+	VerifyCancelled                    // Reason says why
+)
+
+// Verification is the state of an emoji verification, published whenever it changes.
+type Verification struct {
+	Txn    string
+	User   id.UserID   // the other side (ourselves for our own devices)
+	Device id.DeviceID // their device, when known
+	Stage  VerifyStage
+	Emoji  []SASEmoji // at VerifyEmoji: the seven emoji to compare
+	Reason string     // at VerifyCancelled
+	Ours   bool       // we started it
+}
+
+// SASEmoji is one of the seven emoji of a verification with its English name.
+type SASEmoji struct {
+	Emoji string
+	Name  string
+}
+
+func (Verification) isEvent() {}
+
+// verifyCallbacks receives mautrix's verification helper callbacks and publishes them.
+type verifyCallbacks struct {
+	s    *Service
+	mu   sync.Mutex
+	ours map[id.VerificationTransactionID]id.UserID
+	last map[id.VerificationTransactionID]Verification
+}
+
+func (c *verifyCallbacks) update(ctx context.Context, txn id.VerificationTransactionID, f func(v *Verification)) {
+	c.mu.Lock()
+	if c.last == nil {
+		c.last = make(map[id.VerificationTransactionID]Verification)
+	}
+	v := c.last[txn]
+	v.Txn = string(txn)
+	if u, ok := c.ours[txn]; ok {
+		v.Ours, v.User = true, u
+	}
+	f(&v)
+	c.last[txn] = v
+	c.mu.Unlock()
+	// Published from a goroutine: the helper calls back holding its own lock, and whoever
+	// reads the event may call back into the helper.
+	go c.s.publishVerification(context.WithoutCancel(ctx), v)
+}
+
+func (c *verifyCallbacks) VerificationRequested(ctx context.Context, txn id.VerificationTransactionID, from id.UserID, fromDevice id.DeviceID) {
+	c.update(ctx, txn, func(v *Verification) {
+		v.User, v.Device, v.Stage = from, fromDevice, VerifyRequested
+	})
+}
+
+func (c *verifyCallbacks) VerificationReady(ctx context.Context, txn id.VerificationTransactionID, otherDevice id.DeviceID, supportsSAS, _ bool, _ *verificationhelper.QRCode) {
+	c.update(ctx, txn, func(v *Verification) {
+		v.Device, v.Stage = otherDevice, VerifyReady
+	})
+	c.mu.Lock()
+	_, ours := c.ours[txn]
+	c.mu.Unlock()
+	if !ours {
+		return
+	}
+	if !supportsSAS {
+		go func() {
+			_ = c.s.CancelVerification(context.WithoutCancel(ctx), string(txn), false)
+		}()
+		return
+	}
+	// We asked: we start the emoji exchange. Not from here: the helper holds its lock.
+	go func() {
+		ctx := context.WithoutCancel(ctx)
+		if e := c.s.e2ee; e != nil {
+			if err := e.verify.StartSAS(ctx, txn); err != nil {
+				c.s.log.Warn().Err(err).Msg("could not start the emoji verification")
+				c.update(ctx, txn, func(v *Verification) { v.Stage, v.Reason = VerifyCancelled, "could not start: "+err.Error() })
+			}
+		}
+	}()
+}
+
+func (c *verifyCallbacks) VerificationCancelled(ctx context.Context, txn id.VerificationTransactionID, code event.VerificationCancelCode, reason string) {
+	c.update(ctx, txn, func(v *Verification) {
+		v.Stage, v.Reason = VerifyCancelled, cancelReason(code, reason)
+	})
+}
+
+func (c *verifyCallbacks) VerificationDone(ctx context.Context, txn id.VerificationTransactionID, _ event.VerificationMethod) {
+	c.update(ctx, txn, func(v *Verification) { v.Stage = VerifyDone })
+}
+
+func (c *verifyCallbacks) ShowSAS(ctx context.Context, txn id.VerificationTransactionID, emojis []rune, names []string, _ []int) {
+	out := make([]SASEmoji, len(emojis))
+	for i, e := range emojis {
+		out[i] = SASEmoji{Emoji: string(e)}
+		if i < len(names) {
+			out[i].Name = names[i]
+		}
+	}
+	c.update(ctx, txn, func(v *Verification) { v.Stage, v.Emoji = VerifyEmoji, out })
+}
+
+func cancelReason(code event.VerificationCancelCode, reason string) string {
+	switch code {
+	case event.VerificationCancelCodeUser:
+		return "cancelled"
+	case event.VerificationCancelCodeSASMismatch, event.VerificationCancelCodeKeyMismatch:
+		return "the emoji did not match: the other device may not be who it claims"
+	case event.VerificationCancelCodeTimeout:
+		return "timed out"
+	case event.VerificationCancelCodeAccepted:
+		return "answered on another device"
+	}
+	if reason != "" {
+		return reason
+	}
+	return string(code)
+}
+
+func (s *Service) publishVerification(ctx context.Context, v Verification) {
+	if s.listening.Load() {
+		s.publish(ctx, v)
+	}
+}
+
+// StartVerification asks user to verify with emoji: ourselves (our other devices) or the
+// person of a DM. Progress comes as Verification events.
+func (s *Service) StartVerification(ctx context.Context, user id.UserID) (string, error) {
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		return "", err
+	}
+	txn, err := e.verify.StartVerification(ctx, user)
+	if err != nil {
+		return "", fmt.Errorf("start verification: %w", s.wrap(err))
+	}
+	cb := s.verifyCB
+	cb.mu.Lock()
+	if cb.ours == nil {
+		cb.ours = make(map[id.VerificationTransactionID]id.UserID)
+	}
+	cb.ours[txn] = user
+	cb.mu.Unlock()
+	return string(txn), nil
+}
+
+// AcceptVerification answers a verification request someone else started.
+func (s *Service) AcceptVerification(ctx context.Context, txn string) error {
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.verify.AcceptVerification(ctx, id.VerificationTransactionID(txn)); err != nil {
+		return fmt.Errorf("accept verification: %w", s.wrap(err))
+	}
+	return nil
+}
+
+// ConfirmVerification says the emoji match.
+func (s *Service) ConfirmVerification(ctx context.Context, txn string) error {
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.verify.ConfirmSAS(ctx, id.VerificationTransactionID(txn)); err != nil {
+		return fmt.Errorf("confirm verification: %w", s.wrap(err))
+	}
+	return nil
+}
+
+// CancelVerification stops a verification; mismatch says the emoji differed.
+func (s *Service) CancelVerification(ctx context.Context, txn string, mismatch bool) error {
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		return err
+	}
+	code, reason := event.VerificationCancelCodeUser, "cancelled by the user"
+	if mismatch {
+		code, reason = event.VerificationCancelCodeSASMismatch, "the emoji did not match"
+	}
+	if err := e.verify.CancelVerification(ctx, id.VerificationTransactionID(txn), code, reason); err != nil {
+		return fmt.Errorf("cancel verification: %w", s.wrap(err))
+	}
+	return nil
+}
