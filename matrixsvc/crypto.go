@@ -18,6 +18,7 @@ import (
 	"go.mau.fi/util/dbutil"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto"
+	"maunium.net/go/mautrix/crypto/backup"
 	"maunium.net/go/mautrix/crypto/cryptohelper"
 	"maunium.net/go/mautrix/crypto/verificationhelper"
 	"maunium.net/go/mautrix/event"
@@ -46,9 +47,11 @@ type e2ee struct {
 	disp   *dispatcher
 	verify *verificationhelper.VerificationHelper
 
-	mu        sync.Mutex
-	arrived   map[id.SessionID]id.RoomID // keys that came since the last look: their events are decrypted again
-	requested map[id.SessionID]time.Time // keys asked for, so each is asked for once a while
+	mu            sync.Mutex
+	arrived       map[id.SessionID]id.RoomID // keys that came since the last look: their events are decrypted again
+	requested     map[id.SessionID]time.Time // keys asked for, so each is asked for once a while
+	backupKey     *backup.MegolmBackupKey    // the key backup's private key, once known
+	backupVersion id.KeyBackupVersion        // the backup in use, once looked up
 }
 
 // cryptoReady returns the encryption state, setting it up on first use: opening the crypto
@@ -56,8 +59,8 @@ type e2ee struct {
 func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 	s.cryptoMu.Lock()
 	defer s.cryptoMu.Unlock()
-	if s.e2ee != nil {
-		return s.e2ee, nil
+	if s.crypt.Load() != nil {
+		return s.crypt.Load(), nil
 	}
 	if s.cryptoPath == "" || s.pickleKey == "" {
 		return nil, ErrNoCrypto
@@ -111,7 +114,7 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 		db.Close()
 		return nil, fmt.Errorf("set up verification: %w", err)
 	}
-	s.e2ee = e
+	s.crypt.Store(e)
 	s.log.Info().Stringer("device_id", s.cli.DeviceID).Msg("end-to-end encryption ready")
 	return e, nil
 }
@@ -137,9 +140,9 @@ func (e *e2ee) takeArrived() map[id.SessionID]id.RoomID {
 func (s *Service) Close() {
 	s.cryptoMu.Lock()
 	defer s.cryptoMu.Unlock()
-	if s.e2ee != nil {
-		_ = s.e2ee.helper.Close()
-		s.e2ee = nil
+	if s.crypt.Load() != nil {
+		_ = s.crypt.Load().helper.Close()
+		s.crypt.Store(nil)
 	}
 }
 
@@ -147,7 +150,7 @@ func (s *Service) Close() {
 // to the Olm machine. It runs before the rooms are applied, so that room keys that came in the
 // same response decrypt its messages.
 func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, since string) {
-	e := s.e2ee
+	e := s.crypt.Load()
 	if e == nil {
 		return
 	}
@@ -222,7 +225,7 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 	if raw, err := json.Marshal(evt); err == nil {
 		msg.raw = string(raw)
 	}
-	e := s.e2ee
+	e := s.crypt.Load()
 	if e == nil {
 		msg.DecryptError = decryptReason(ErrNoCrypto)
 		return msg, true
@@ -231,7 +234,7 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 	if err != nil {
 		msg.DecryptError = decryptReason(err)
 		if errors.Is(err, crypto.ErrNoSessionFound) {
-			s.wantKey(evt.RoomID, content)
+			s.wantKey(evt.RoomID, evt.Sender, content)
 		} else {
 			s.log.Warn().Err(err).Stringer("event_id", evt.ID).Msg("could not decrypt")
 		}
@@ -249,8 +252,8 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 
 // wantKey remembers a missing Megolm session so that the key worker asks for it: from key
 // backup when we have its key, and from the sender's and our own other devices.
-func (s *Service) wantKey(room id.RoomID, content *event.EncryptedEventContent) {
-	e := s.e2ee
+func (s *Service) wantKey(room id.RoomID, sender id.UserID, content *event.EncryptedEventContent) {
+	e := s.crypt.Load()
 	if e == nil {
 		return
 	}
@@ -261,12 +264,13 @@ func (s *Service) wantKey(room id.RoomID, content *event.EncryptedEventContent) 
 	}
 	e.requested[content.SessionID] = time.Time{} // zero: not asked yet
 	e.mu.Unlock()
-	s.pendingKeys.Store(content.SessionID, keyWant{room: room, senderKey: content.SenderKey, device: content.DeviceID})
+	s.pendingKeys.Store(content.SessionID, keyWant{room: room, sender: sender, senderKey: content.SenderKey, device: content.DeviceID})
 	s.wakeKeys()
 }
 
 type keyWant struct {
 	room      id.RoomID
+	sender    id.UserID
 	senderKey id.SenderKey
 	device    id.DeviceID
 }
@@ -326,7 +330,7 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 // pass (the network) fails the sync so that it is retried; any other is logged once and the
 // sync goes on without encryption, showing encrypted messages as not decryptable.
 func (s *Service) cryptoForSync(ctx context.Context) error {
-	if s.cryptoPath == "" || s.e2ee != nil || s.cryptoFailed != nil {
+	if s.cryptoPath == "" || s.crypt.Load() != nil || s.cryptoFailed != nil {
 		return nil
 	}
 	_, err := s.cryptoReady(ctx)
@@ -343,7 +347,7 @@ func (s *Service) cryptoForSync(ctx context.Context) error {
 
 // dispatchTimeline hands in-room verification events to the verification helper.
 func (s *Service) dispatchTimeline(ctx context.Context, evt *event.Event) {
-	e := s.e2ee
+	e := s.crypt.Load()
 	if e == nil || evt.Type == event.EventEncrypted {
 		return
 	}

@@ -65,7 +65,7 @@ type Service struct {
 	cryptoFailed  error // why encryption could not be set up, if it could not
 	wellKnownOnce sync.Once
 	wellKnownOff  bool // the homeserver's .well-known turns encryption of new DMs off
-	e2ee          *e2ee
+	crypt         atomic.Pointer[e2ee]
 	verifyCB      *verifyCallbacks
 	keysWake      chan struct{}
 	pendingKeys   sync.Map // id.SessionID -> keyWant: keys to ask for

@@ -104,7 +104,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		if err != nil {
 			return err
 		}
-		if e := s.e2ee; e != nil {
+		if e := s.crypt.Load(); e != nil {
 			if arrived := e.takeArrived(); len(arrived) > 0 {
 				if applied.Redecrypted, err = s.redecrypt(ctx, arrived); err != nil {
 					return err
@@ -175,6 +175,17 @@ func (s *Service) Run(ctx context.Context) {
 		s.runOutbox(ctx)
 	}()
 	defer func() { <-outboxDone }()
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("key worker panicked")
+			}
+		}()
+		s.runKeys(ctx)
+	}()
+	defer func() { <-keysDone }()
 	state := SyncConnecting
 	s.publish(ctx, SyncStateChanged{State: state})
 	backoff := time.Second
@@ -357,7 +368,7 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
 	mautrix.UpdateStateStore(ctx, s.store.State, evt)
-	if e := s.e2ee; e != nil {
+	if e := s.crypt.Load(); e != nil {
 		evt.Type.Class = event.StateEventType
 		if e.disp.wants(evt.Type) {
 			e.disp.dispatch(ctx, evt) // membership and history visibility: who gets room keys

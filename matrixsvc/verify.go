@@ -91,7 +91,7 @@ func (c *verifyCallbacks) VerificationReady(ctx context.Context, txn id.Verifica
 	// We asked: we start the emoji exchange. Not from here: the helper holds its lock.
 	go func() {
 		ctx := context.WithoutCancel(ctx)
-		if e := c.s.e2ee; e != nil {
+		if e := c.s.crypt.Load(); e != nil {
 			if err := e.verify.StartSAS(ctx, txn); err != nil {
 				c.s.log.Warn().Err(err).Msg("could not start the emoji verification")
 				c.update(ctx, txn, func(v *Verification) { v.Stage, v.Reason = VerifyCancelled, "could not start: "+err.Error() })

@@ -117,6 +117,13 @@ func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error
 	return err
 }
 
+// CountUndecrypted counts the stored events not decrypted yet.
+func (s *Store) CountUndecrypted(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, "SELECT COUNT(*) FROM duet_event WHERE encrypted=1").Scan(&n)
+	return n, err
+}
+
 // DeleteEvent removes a stored event.
 func (s *Store) DeleteEvent(ctx context.Context, room id.RoomID, eventID id.EventID) error {
 	_, err := s.db.Exec(ctx, "DELETE FROM duet_event WHERE room_id=$1 AND event_id=$2", room, eventID)
