@@ -150,6 +150,7 @@ func (s *Service) Close() {
 // to the Olm machine. It runs before the rooms are applied, so that room keys that came in the
 // same response decrypt its messages.
 func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, since string) {
+	ctx = s.log.WithContext(ctx)
 	e := s.crypt.Load()
 	if e == nil {
 		return

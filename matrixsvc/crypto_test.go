@@ -2,11 +2,14 @@ package matrixsvc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -136,5 +139,276 @@ func TestEncryptedRoomNeverGetsPlainText(t *testing.T) {
 	_, err = plain.SendText(context.Background(), room, "must not leak", false, "")
 	if err == nil || !strings.Contains(err.Error(), "encrypted") {
 		t.Fatalf("sending without crypto to an encrypted room: err = %v", err)
+	}
+}
+
+func TestDuetAnswersAnElementStyleDM(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
+	if _, err := alice.CatchUp(ctx); err != nil { // the device's keys are uploaded
+		t.Fatal(err)
+	}
+	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
+	room := bob.CreateEncryptedDM(t, alice.Me())
+	bob.SendText(t, room, "hello from a mautrix device")
+	if _, err := alice.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Accept(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, alice, room, "hello from a mautrix device")
+	if _, err := alice.SendText(ctx, room, "hello back from duet", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	got := bob.WaitMessage(t, room, "hello back from duet", 20*time.Second)
+	if !got.Decrypted || got.Sender != alice.Me() {
+		t.Fatalf("bob got %+v, want a decrypted message from alice", got)
+	}
+	if types := serverEventTypes(t, bob.Client, room); slices.Contains(types, event.EventMessage.Type) {
+		t.Fatalf("plain text on the server: %v", types)
+	}
+}
+
+// encryptedDMWithBob sets up a DM that bob's mautrix device created and alice's duet device
+// joined, with one message from bob read.
+func encryptedDMWithBob(t *testing.T, alice *Service) (*hstest.CryptoPerson, id.RoomID) {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	if _, err := alice.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
+	room := bob.CreateEncryptedDM(t, alice.Me())
+	bob.SendText(t, room, "first, from bob")
+	if _, err := alice.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Accept(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, alice, room, "first, from bob")
+	return bob, room
+}
+
+func TestEncryptedHistorySurvivesRestart(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	sess, err := Login(ctx, LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	alice := openService(t, sess, dir)
+	bob, room := encryptedDMWithBob(t, alice)
+	alice.Close()
+	alice.store.Close()
+
+	again := openService(t, sess, dir)
+	// The old message is there at once, decrypted, from the local store.
+	if got := bodies(t, again, room); !slices.Contains(got, "first, from bob") {
+		t.Fatalf("after a restart: %v", got)
+	}
+	// The same device (same keys) reads what comes next.
+	bob.SendText(t, room, "second, after the restart")
+	waitBody(t, again, room, "second, after the restart")
+	if _, err := again.SendText(ctx, room, "still me", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitMessage(t, room, "still me", 20*time.Second)
+}
+
+func TestLateKeyDecryptsInPlace(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	first := newService(t, p, "")
+	bob, room := encryptedDMWithBob(t, first)
+
+	// A second device of alice's logs in: bob's message was encrypted before it existed.
+	second := newService(t, p, "")
+	if _, err := second.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := second.Messages(ctx, room, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waiting *Message
+	for i := range msgs {
+		if msgs[i].Encrypted {
+			waiting = &msgs[i]
+		}
+	}
+	if waiting == nil || waiting.DecryptError != "waiting for the key" {
+		t.Fatalf("the new device should wait for the key, it shows %+v", msgs)
+	}
+	events := runLoop(t, second)
+
+	// Bob's device forwards the room key to it, as it would answer a key request.
+	mach := bob.Machine()
+	sess, err := mach.CryptoStore.GetGroupSession(ctx, room, id.SessionID(waiting.sessionID))
+	if err != nil || sess == nil {
+		t.Fatalf("bob's session: %v %v", sess, err)
+	}
+	exported, err := sess.Internal.Export(sess.Internal.FirstKnownIndex())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := mach.GetOrFetchDevice(ctx, second.Me(), second.DeviceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd := &event.ForwardedRoomKeyEventContent{
+		RoomKeyEventContent: event.RoomKeyEventContent{Algorithm: id.AlgorithmMegolmV1, RoomID: room,
+			SessionID: sess.ID(), SessionKey: string(exported)},
+		SenderKey: sess.SenderKey, SenderClaimedKey: sess.SigningKey, ForwardingKeyChain: []string{},
+	}
+	if err := mach.SendEncryptedToDevice(ctx, dev, event.ToDeviceForwardedRoomKey, event.Content{Parsed: fwd}); err != nil {
+		t.Fatal(err)
+	}
+	events("the stored message decrypted", func(e Event) bool {
+		sa, ok := e.(SyncApplied)
+		return ok && slices.Contains(sa.Redecrypted, room)
+	})
+	if got := bodies(t, second, room); !slices.Contains(got, "first, from bob") {
+		t.Fatalf("after the key came: %v", got)
+	}
+}
+
+func TestRecoveryKeyRestoresHistoryOnANewDevice(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	first := newService(t, p, "")
+	if _, err := first.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := first.HasRecovery(ctx); err != nil || ok {
+		t.Fatalf("a new account has no recovery yet: %v %v", ok, err)
+	}
+	if _, err := first.SetUpRecovery(ctx, "wrong password", ""); err == nil {
+		t.Fatal("setting up cross-signing with a wrong password must fail")
+	}
+	recoveryKey, err := first.SetUpRecovery(ctx, p.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, room := encryptedDMWithBob(t, first)
+	_ = bob
+	if _, err := first.SendText(ctx, room, "my own words", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	runLoop(t, first) // the key worker backs up bob's room key and ours
+	hstest.Eventually(t, 20*time.Second, func() string {
+		v, err := first.cli.GetKeyBackupLatestVersion(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if v.Count < 2 {
+			return fmt.Sprintf("%d keys in the backup", v.Count)
+		}
+		return ""
+	})
+
+	second := newService(t, p, "")
+	if _, err := second.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies(t, second, room); slices.Contains(got, "first, from bob") {
+		t.Fatalf("a new device cannot read old messages before recovery: %v", got)
+	}
+	if _, err := second.VerifyWithRecoveryKey(ctx, "EsTj 3yST y93F SLpB jJsz eAXc 2XzA ygD3 w69H fGaN TKBj jXEd"); !errors.Is(err, ErrWrongRecoveryKey) {
+		t.Fatalf("a wrong recovery key: err = %v", err)
+	}
+	res, err := second.VerifyWithRecoveryKey(ctx, recoveryKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.BackupFound || res.Restored < 2 || res.Decrypted < 1 {
+		t.Fatalf("recovery result %+v", res)
+	}
+	got := bodies(t, second, room)
+	if !slices.Contains(got, "first, from bob") || !slices.Contains(got, "my own words") {
+		t.Fatalf("history after recovery: %v", got)
+	}
+	// The new device is cross-signed: the first one sees it as verified.
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := first.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		trust, err := first.PeerTrust(ctx, first.Me())
+		if err != nil {
+			return err.Error()
+		}
+		if slices.Contains(trust.Unverified, second.DeviceID()) || trust.Devices == 0 {
+			return fmt.Sprintf("trust of our devices: %+v", trust)
+		}
+		return ""
+	})
+	if trust, err := second.PeerTrust(ctx, second.Me()); err != nil || !trust.Verified {
+		t.Fatalf("the recovered device should be verified: %+v %v", trust, err)
+	}
+}
+
+func TestEmojiVerificationBetweenDuetDevices(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	first, second := newService(t, p, ""), newService(t, p, "")
+	for _, svc := range []*Service{first, second} {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Like a person who set up Element: the account has cross-signing, from the first device.
+	if _, err := first.SetUpRecovery(ctx, p.Password, ""); err != nil {
+		t.Fatal(err)
+	}
+	w1, w2 := runLoop(t, first), runLoop(t, second)
+	stage := func(txn string, want VerifyStage) func(Event) bool {
+		return func(e Event) bool {
+			v, ok := e.(Verification)
+			return ok && (txn == "" || v.Txn == txn) && v.Stage == want
+		}
+	}
+	exchange := func() (txn string, emoji1, emoji2 []SASEmoji) {
+		txn, err := first.StartVerification(ctx, first.Me())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := w2("a verification request", stage(txn, VerifyRequested)).(Verification)
+		if req.User != first.Me() || req.Device != first.DeviceID() {
+			t.Fatalf("request from %s %s", req.User, req.Device)
+		}
+		if err := second.AcceptVerification(ctx, txn); err != nil {
+			t.Fatal(err)
+		}
+		e1 := w1("emoji on the first device", stage(txn, VerifyEmoji)).(Verification)
+		e2 := w2("emoji on the second device", stage(txn, VerifyEmoji)).(Verification)
+		return txn, e1.Emoji, e2.Emoji
+	}
+
+	txn, e1, e2 := exchange()
+	if len(e1) != 7 || !slices.Equal(e1, e2) || e1[0].Name == "" {
+		t.Fatalf("emoji differ: %v vs %v", e1, e2)
+	}
+	if err := first.ConfirmVerification(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.ConfirmVerification(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	w1("done on the first device", stage(txn, VerifyDone))
+	w2("done on the second device", stage(txn, VerifyDone))
+	if trust, err := first.PeerTrust(ctx, first.Me()); err != nil || slices.Contains(trust.Unverified, second.DeviceID()) {
+		t.Fatalf("after verification: %+v %v", trust, err)
+	}
+
+	// The second device says the emoji differ: both sides end cancelled.
+	txn, _, _ = exchange()
+	if err := second.CancelVerification(ctx, txn, true); err != nil {
+		t.Fatal(err)
+	}
+	c := w1("cancelled on the first device", stage(txn, VerifyCancelled)).(Verification)
+	if !strings.Contains(c.Reason, "did not match") {
+		t.Fatalf("reason %q", c.Reason)
 	}
 }

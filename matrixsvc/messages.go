@@ -102,6 +102,7 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 	if err != nil {
 		return evtType, nil, fmt.Errorf("encrypt for %s: %w", room, s.wrap(err))
 	}
+	s.wakeKeys() // a new room key of ours goes to the key backup
 	return event.EventEncrypted, enc, nil
 }
 

@@ -57,7 +57,11 @@ func openService(t *testing.T, sess *store.Session, dir string) *Service {
 	}
 	cfg := DefaultConfig()
 	cfg.CryptoStore = filepath.Join(dir, "crypto.db")
-	svc, err := New(sess, st, zerolog.Nop(), cfg)
+	log := zerolog.Nop()
+	if os.Getenv("DUET_TEST_LOG") != "" {
+		log = zerolog.New(zerolog.NewTestWriter(t)).With().Str("device", string(sess.DeviceID)).Logger()
+	}
+	svc, err := New(sess, st, log, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

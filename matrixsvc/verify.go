@@ -3,6 +3,7 @@ package matrixsvc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"maunium.net/go/mautrix/crypto/verificationhelper"
@@ -203,4 +204,52 @@ func (s *Service) CancelVerification(ctx context.Context, txn string, mismatch b
 		return fmt.Errorf("cancel verification: %w", s.wrap(err))
 	}
 	return nil
+}
+
+// PeerTrust is what is known about a person's devices (or our own).
+type PeerTrust struct {
+	Verified   bool          // verified by cross-signing, or every device verified by emoji
+	Devices    int           // devices with encryption keys (our current device not counted)
+	Unverified []id.DeviceID // devices not verified; for a verified person, each is a warning
+}
+
+// PeerTrust reports whether user is verified and which of their devices are not. For our own
+// user it is about our other devices, and Verified says this device is cross-signed.
+func (s *Service) PeerTrust(ctx context.Context, user id.UserID) (PeerTrust, error) {
+	var out PeerTrust
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		return out, err
+	}
+	devices, err := e.mach.CryptoStore.GetDevices(ctx, user)
+	if err != nil {
+		return out, err
+	}
+	if len(devices) == 0 {
+		fetched, err := e.mach.FetchKeys(ctx, []id.UserID{user}, true)
+		if err != nil {
+			return out, s.wrap(err)
+		}
+		devices = fetched[user]
+	}
+	userTrusted, err := e.mach.IsUserTrusted(ctx, user)
+	if err != nil {
+		return out, err
+	}
+	allLocal := true
+	for devID, dev := range devices {
+		if user == s.me && devID == s.cli.DeviceID {
+			continue
+		}
+		out.Devices++
+		if !e.mach.IsDeviceTrusted(ctx, dev) {
+			out.Unverified = append(out.Unverified, devID)
+			allLocal = false
+		} else if dev.Trust != id.TrustStateVerified {
+			allLocal = false
+		}
+	}
+	slices.Sort(out.Unverified)
+	out.Verified = userTrusted || (out.Devices > 0 && allLocal)
+	return out, nil
 }
