@@ -499,20 +499,28 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			Time      string     `json:"time"`
 			MsgType   string     `json:"msgtype,omitempty"`
 			Body      string     `json:"body"`
-			Encrypted bool       `json:"encrypted,omitempty"`
+			// Undecryptable: an encrypted message this device cannot read (yet); why says why.
+			Undecryptable bool   `json:"undecryptable,omitempty"`
+			Why           string `json:"decrypt_error,omitempty"`
+			E2E           bool   `json:"end_to_end_encrypted"`
+			Trust         string `json:"device_warning,omitempty"`
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
-			out = append(out, msgJSON{m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339), m.MsgType, m.Body, m.Encrypted})
+			out = append(out, msgJSON{m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
+				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust})
 		}
 		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
 	}
 	for _, m := range msgs {
 		body := sanitize.Text(m.Body, true)
 		if m.Encrypted {
-			body = "[encrypted: duet cannot decrypt this yet]"
+			body = "[unable to decrypt: " + m.DecryptError + "]"
 		} else if m.MsgType == "m.emote" {
 			body = "* " + body
+		}
+		if m.Trust != "" {
+			body += "  [" + m.Trust + "]"
 		}
 		body = strings.ReplaceAll(body, "\n", "\n    ")
 		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/hstest"
+	"duet/internal/interop"
+)
+
+// jsClient starts a matrix-js-sdk client (Element's SDK with its Rust crypto) for p.
+func jsClient(t *testing.T, p *hstest.Person) *interop.Client {
+	t.Helper()
+	c, err := interop.Start(hstest.Ctx(t), hs.URL, string(p.ID), p.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Close()
+		if t.Failed() {
+			t.Logf("the js client of %s said:\n%s", p.ID, c.Stderr())
+		}
+	})
+	return c
+}
+
+func jsDo(t *testing.T, c *interop.Client, cmd map[string]any) map[string]any {
+	t.Helper()
+	reply, err := c.Do(hstest.Ctx(t), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply
+}
+
+type messageOut struct {
+	Sender        id.UserID `json:"sender"`
+	Body          string    `json:"body"`
+	Undecryptable bool      `json:"undecryptable"`
+	Why           string    `json:"decrypt_error"`
+	E2E           bool      `json:"end_to_end_encrypted"`
+}
+
+// waitDuetMessage runs `duet messages TARGET --json` until body is there, decrypted.
+func (u *duetUser) waitDuetMessage(t *testing.T, target, body string) messageOut {
+	t.Helper()
+	var found messageOut
+	hstest.Eventually(t, 20*time.Second, func() string {
+		var out struct {
+			Messages []messageOut `json:"messages"`
+		}
+		u.jsonOut(t, &out, "messages", target)
+		var seen []string
+		for _, m := range out.Messages {
+			if m.Body == body && !m.Undecryptable {
+				found = m
+				return ""
+			}
+			seen = append(seen, m.Body+"("+m.Why+")")
+		}
+		return "duet messages " + target + ": " + strings.Join(seen, " | ")
+	})
+	return found
+}
+
+// onlyCiphertext checks that the homeserver stored no plain-text message in room.
+func onlyCiphertext(t *testing.T, p *hstest.Person, room id.RoomID) {
+	t.Helper()
+	resp, err := p.Client.Messages(hstest.Ctx(t), room, "", "", mautrix.DirectionBackward, nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypted := 0
+	for _, evt := range resp.Chunk {
+		switch evt.Type {
+		case event.EventMessage:
+			t.Fatalf("the homeserver holds a plain-text message in %s: %s", room, evt.Content.VeryRaw)
+		case event.EventEncrypted:
+			encrypted++
+		}
+	}
+	if encrypted == 0 {
+		t.Fatalf("no encrypted messages in %s", room)
+	}
+}
+
+// An encrypted DM with a client on Element's SDK, both ways: one it created the way Element does,
+// one duet created; duet reads and answers through `duet messages` and `duet send`.
+func TestEncryptedDMsWithElementSDK(t *testing.T) {
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	alice.ok(t, "", "dms") // the device's keys go up with the first sync
+
+	bobP := hstest.NewPerson(t, hs, "bob", "Bob")
+	bob := jsClient(t, bobP)
+	room := jsDo(t, bob, map[string]any{"cmd": "create_dm", "user": string(alice.ID)})["room_id"].(string)
+	jsDo(t, bob, map[string]any{"cmd": "send", "room": room, "body": "hello from Element's SDK"})
+	alice.ok(t, "", "accept", room)
+	if m := alice.waitDuetMessage(t, string(bobP.ID), "hello from Element's SDK"); !m.E2E || m.Sender != bobP.ID {
+		t.Fatalf("duet read %+v", m)
+	}
+	if out := alice.send(t, string(bobP.ID), "hello back from duet"); string(out.RoomID) != room {
+		t.Fatalf("duet answered in %s, not in bob's DM %s", out.RoomID, room)
+	}
+	got := jsDo(t, bob, map[string]any{"cmd": "wait_message", "room": room, "body": "hello back from duet", "timeout_ms": 20000})
+	if got["was_encrypted"] != true || got["sender"] != string(alice.ID) {
+		t.Fatalf("bob's client got %v", got)
+	}
+	onlyCiphertext(t, bobP, id.RoomID(room))
+
+	// duet starts the DM: encrypted, since carol has a device (R10).
+	carolP := hstest.NewPerson(t, hs, "carol", "Carol")
+	carol := jsClient(t, carolP)
+	out := alice.send(t, string(carolP.ID), "a new DM, from duet")
+	if !out.Created {
+		t.Fatalf("duet should have created a DM with carol: %+v", out)
+	}
+	jsDo(t, carol, map[string]any{"cmd": "join", "room": string(out.RoomID)})
+	got = jsDo(t, carol, map[string]any{"cmd": "wait_message", "room": string(out.RoomID), "body": "a new DM, from duet", "timeout_ms": 20000})
+	if got["was_encrypted"] != true {
+		t.Fatalf("carol's client got %v", got)
+	}
+	jsDo(t, carol, map[string]any{"cmd": "send", "room": string(out.RoomID), "body": "carol answers"})
+	alice.waitDuetMessage(t, string(carolP.ID), "carol answers")
+	onlyCiphertext(t, carolP, out.RoomID)
+
+	// The plain output shows decrypted text, and nothing says it could not be read.
+	text := alice.ok(t, "", "messages", string(carolP.ID))
+	if !strings.Contains(text, "carol answers") || strings.Contains(text, "unable to decrypt") {
+		t.Fatalf("duet messages printed %q", text)
+	}
+}
