@@ -249,6 +249,10 @@ func (s *Service) backupState(ctx context.Context, e *e2ee) (*backup.MegolmBacku
 	return bk, version, nil
 }
 
+// BackUpKeys sends room keys that are not in the key backup yet (the sync loop's key worker
+// does it in the background; commands call it before they end).
+func (s *Service) BackUpKeys(ctx context.Context) error { return s.uploadBackup(ctx) }
+
 // uploadBackup sends room keys that are not in the current key backup yet.
 func (s *Service) uploadBackup(ctx context.Context) error {
 	e := s.crypt.Load()

@@ -92,6 +92,14 @@ Commands:
   invites [--json]            pending invites; direct ones marked with their inviter
   accept ROOM_ID              join an invite (a direct one becomes a DM with its inviter)
   decline ROOM_ID             reject an invite
+  verify --recovery-key [--stdin]
+                              verify this device with your recovery key or passphrase and
+                              restore older messages from key backup
+  verify --setup [--stdin]    no recovery key yet: make one (asks your account password)
+  verify [@user]              compare emoji with @user, or with your other devices
+  verify --accept             wait for a verification started elsewhere and answer it
+  keys export|import FILE [--stdin]
+                              save or load room keys in Element's format (asks a passphrase)
   demo                        try duet on a throwaway local homeserver with people to talk to
 
 Options:
@@ -172,7 +180,14 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	} else {
 		flushOutbox(ctx, env, app)
 	}
-	return exitOK, app.fail(cmd.run(ctx, env, app, opts))
+	err = cmd.run(ctx, env, app, opts)
+	if opts.offline == nil {
+		// Room keys this run received go to the key backup, as the UI's key worker does.
+		if berr := app.Svc.BackUpKeys(ctx); berr != nil {
+			app.Log.Warn().Err(berr).Msg("key backup upload failed")
+		}
+	}
+	return exitOK, app.fail(err)
 }
 
 // flushOutbox sends what an earlier `send --queue` (or a UI that was closed or killed) left

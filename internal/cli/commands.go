@@ -6,13 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/paths"
@@ -28,6 +28,11 @@ type opts struct {
 	limit   int
 	pos     []string
 	offline error // the catch-up failed for a passing reason (send --queue goes on)
+
+	secretStdin bool // verify, keys: read the key, password or passphrase from standard input
+	recovery    bool // verify --recovery-key
+	setup       bool // verify --setup
+	accept      bool // verify --accept
 }
 
 type command struct {
@@ -57,6 +62,15 @@ func init() {
 		"invites": {0, 0, "invites [--json]", withJSON, cmdInvites},
 		"accept":  {1, 1, "accept ROOM_ID", nil, cmdAccept},
 		"decline": {1, 1, "decline ROOM_ID", nil, cmdDecline},
+		"verify": {0, 1, "verify [--recovery-key | --setup | --accept | @user] [--stdin]", func(fs *flag.FlagSet, o *opts) {
+			fs.BoolVar(&o.recovery, "recovery-key", false, "")
+			fs.BoolVar(&o.setup, "setup", false, "")
+			fs.BoolVar(&o.accept, "accept", false, "")
+			fs.BoolVar(&o.secretStdin, "stdin", false, "")
+		}, cmdVerify},
+		"keys": {2, 2, "keys export|import FILE [--stdin]", func(fs *flag.FlagSet, o *opts) {
+			fs.BoolVar(&o.secretStdin, "stdin", false, "")
+		}, cmdKeys},
 	}
 }
 

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,83 @@ func TestEncryptedDMsWithElementSDK(t *testing.T) {
 	text := alice.ok(t, "", "messages", string(carolP.ID))
 	if !strings.Contains(text, "carol answers") || strings.Contains(text, "unable to decrypt") {
 		t.Fatalf("duet messages printed %q", text)
+	}
+}
+
+// The recovery key and key files through the commands: a second and a third device of alice's
+// read what was said before they existed.
+func TestRecoveryKeyAndKeyFiles(t *testing.T) {
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	r := alice.run(t, "not a key\n", "verify", "--recovery-key", "--stdin")
+	if r.code != 1 || !strings.Contains(r.stderr, "duet verify --setup") {
+		t.Fatalf("recovery key without recovery: exit %d, %q", r.code, r.stderr)
+	}
+	out := alice.ok(t, alice.Password+"\n", "verify", "--setup", "--stdin")
+	var recoveryKey string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "    ") {
+			recoveryKey = strings.TrimSpace(line)
+		}
+	}
+	if len(strings.Fields(recoveryKey)) != 12 {
+		t.Fatalf("no recovery key in %q", out)
+	}
+	if r := alice.run(t, alice.Password+"\n", "verify", "--setup", "--stdin"); r.code != 1 || !strings.Contains(r.stderr, "already has a recovery key") {
+		t.Fatalf("second setup: exit %d, %q", r.code, r.stderr)
+	}
+
+	bobP := hstest.NewPerson(t, hs, "bob", "Bob")
+	bob := jsClient(t, bobP)
+	room := jsDo(t, bob, map[string]any{"cmd": "create_dm", "user": string(alice.ID)})["room_id"].(string)
+	jsDo(t, bob, map[string]any{"cmd": "send", "room": room, "body": "said before the other devices"})
+	alice.ok(t, "", "accept", room)
+	alice.waitDuetMessage(t, string(bobP.ID), "said before the other devices")
+
+	keyFile := filepath.Join(t.TempDir(), "keys.txt")
+	if out := alice.ok(t, "correct horse\n", "keys", "export", keyFile, "--stdin"); !strings.Contains(out, "Exported") {
+		t.Fatalf("export: %q", out)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi.Mode(), err)
+	}
+	if r := alice.run(t, "correct horse\n", "keys", "export", keyFile, "--stdin"); r.code == 0 {
+		t.Fatal("export overwrote an existing file")
+	}
+	for _, f := range []string{"session.json", "crypto.db", "duet.db"} {
+		path := filepath.Join(alice.dirs.Data, "duet", "default", f)
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v, %v", f, fi.Mode(), err)
+		}
+	}
+
+	// Second device: the key file.
+	second := func(args ...string) []string { return append([]string{"--profile", "second"}, args...) }
+	alice.ok(t, alice.Password+"\n", second("login", "--homeserver", hs.URL, "--user", string(alice.ID), "--password-stdin")...)
+	if text := alice.ok(t, "", second("messages", string(bobP.ID))...); !strings.Contains(text, "unable to decrypt (waiting for the key)") && !strings.Contains(text, "unable to decrypt: waiting for the key") {
+		t.Fatalf("a new device cannot read it yet, it printed %q", text)
+	}
+	if r := alice.run(t, "wrong horse\n", second("keys", "import", keyFile, "--stdin")...); r.code != 1 {
+		t.Fatalf("wrong passphrase: exit %d %q", r.code, r.stderr)
+	}
+	if out := alice.ok(t, "correct horse\n", second("keys", "import", keyFile, "--stdin")...); !strings.Contains(out, "Imported") {
+		t.Fatalf("import: %q", out)
+	}
+	if text := alice.ok(t, "", second("messages", string(bobP.ID))...); !strings.Contains(text, "said before the other devices") {
+		t.Fatalf("after import: %q", text)
+	}
+
+	// Third device: the recovery key and key backup.
+	third := func(args ...string) []string { return append([]string{"--profile", "third"}, args...) }
+	alice.ok(t, alice.Password+"\n", third("login", "--homeserver", hs.URL, "--user", string(alice.ID), "--password-stdin")...)
+	if r := alice.run(t, "EsTj 3yST y93F SLpB jJsz eAXc 2XzA ygD3 w69H fGaN TKBj jXEd\n", third("verify", "--recovery-key", "--stdin")...); r.code != 1 || !strings.Contains(r.stderr, "not right") {
+		t.Fatalf("wrong recovery key: exit %d %q", r.code, r.stderr)
+	}
+	out = alice.ok(t, recoveryKey+"\n", third("verify", "--recovery-key", "--stdin")...)
+	if !strings.Contains(out, "This device is verified") || !strings.Contains(out, "Restored") {
+		t.Fatalf("verify: %q", out)
+	}
+	if text := alice.ok(t, "", third("messages", string(bobP.ID))...); !strings.Contains(text, "said before the other devices") {
+		t.Fatalf("after recovery: %q", text)
 	}
 }
