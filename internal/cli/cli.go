@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/rs/zerolog"
 
+	"duet/internal/config"
 	"duet/internal/paths"
 	"duet/matrixsvc"
 	"duet/store"
@@ -240,6 +241,13 @@ func OpenApp(ctx context.Context, env Env, prof paths.Profile) (*App, error) {
 	cfg := matrixsvc.DefaultConfig()
 	if env.Config != nil {
 		cfg = *env.Config
+	} else {
+		file, err := config.Load(prof.ConfigFile())
+		if err != nil {
+			app.Close()
+			return nil, err
+		}
+		cfg.TimelineLimit, cfg.Encryption = file.TimelineLimit, file.EncryptNewDMs
 	}
 	cfg.CryptoStore = prof.CryptoDatabase()
 	svc, err := matrixsvc.New(sess, st, log, cfg)

@@ -215,3 +215,38 @@ func TestRecoveryKeyAndKeyFiles(t *testing.T) {
 		t.Fatalf("after recovery: %q", text)
 	}
 }
+
+// encrypt_new_dms = false: a new DM with someone who has a device is created unencrypted.
+func TestEncryptionCanBeTurnedOff(t *testing.T) {
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	carol := hstest.NewPerson(t, hs, "carol", "Carol").EnableCrypto(t)
+	cfgDir := filepath.Join(alice.dirs.Config, "duet")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("encrypt_new_dms = false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := alice.send(t, string(carol.ID), "not secret")
+	resp, err := carol.Client.Messages(hstest.Ctx(t), out.RoomID, "", "", mautrix.DirectionBackward, nil, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, evt := range resp.Chunk {
+		if evt.Type == event.StateEncryption || evt.Type == event.EventEncrypted {
+			t.Fatalf("the DM is encrypted although the setting is off: %s", evt.Type.Type)
+		}
+	}
+
+	// With the setting on (the default), the same person gets an encrypted DM.
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("encrypt_new_dms = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dan := hstest.NewPerson(t, hs, "dan", "Dan").EnableCrypto(t)
+	out = alice.send(t, string(dan.ID), "secret")
+	dan.JoinWhenInvited(t, out.RoomID)
+	if m := dan.WaitMessage(t, out.RoomID, "secret", 20*time.Second); !m.Decrypted {
+		t.Fatalf("dan got %+v", m)
+	}
+}

@@ -45,6 +45,7 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 		svcCfg = *env.Config
 	}
 	svcCfg.TimelineLimit = cfg.TimelineLimit
+	svcCfg.Encryption = cfg.EncryptNewDMs
 	env.Config = &svcCfg
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -15,6 +15,7 @@ import (
 // Config is duet's configuration.
 type Config struct {
 	TimelineLimit int                 `toml:"timeline_limit"`
+	EncryptNewDMs bool                `toml:"encrypt_new_dms"`
 	Keys          map[string][]string `toml:"keys"`
 }
 
