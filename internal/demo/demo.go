@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -65,6 +67,7 @@ type Demo struct {
 	transport *http.Transport    // the demo clients' own, so Stop can close its connections
 	cancel    context.CancelFunc // stops the responder
 	wg        sync.WaitGroup     // the responder's goroutines
+	cryptoDir string             // the responder's crypto store
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -155,7 +158,10 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	rctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	r := newResponder(people["alice"], you.id, opts.ReplyDelay, log.With().Str("responder", "alice").Logger())
-	if err := r.start(ctx, rctx, &d.wg, responderReadyTimeout); err != nil {
+	if d.cryptoDir, err = os.MkdirTemp("", "duet-demo-crypto-*"); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := r.start(ctx, rctx, &d.wg, responderReadyTimeout, filepath.Join(d.cryptoDir, "alice.db")); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	log.Info().Dur("took", time.Since(begin)).Msg("demo ready")
@@ -197,6 +203,9 @@ func (d *Demo) Stop() error {
 			if err := d.Server.Stop(); err != nil {
 				d.stopErr = fmt.Errorf("demo: %w", err)
 			}
+		}
+		if d.cryptoDir != "" {
+			_ = os.RemoveAll(d.cryptoDir)
 		}
 		d.log.Info().Err(d.stopErr).Msg("demo stopped")
 	})

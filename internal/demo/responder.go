@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/crypto/cryptohelper"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -43,22 +44,37 @@ func newResponder(p *person, you id.UserID, delay time.Duration, log zerolog.Log
 // start runs the sync loop and the worker on ctx, counted in wg, and waits (bounded by
 // startCtx and timeout) until the first sync is through, so that any message sent after
 // start returns is answered.
-func (r *responder) start(startCtx, ctx context.Context, wg *sync.WaitGroup, timeout time.Duration) error {
+func (r *responder) start(startCtx, ctx context.Context, wg *sync.WaitGroup, timeout time.Duration, cryptoDB string) error {
 	r.since = time.Now().UnixMilli()
 	syncer := mautrix.NewDefaultSyncer()
+	r.p.cli.Syncer = syncer
+	// The responder's device encrypts like any other person's, so a DM the demo user starts
+	// with it is end-to-end encrypted, and its answers are too. The crypto helper's handlers
+	// come first: they must see every response, the first one included.
+	helper, err := cryptohelper.NewCryptoHelper(r.p.cli, []byte("duet demo: a throwaway device"), cryptoDB)
+	if err != nil {
+		return fmt.Errorf("responder %s: encryption: %w", r.p.id, err)
+	}
+	if err := helper.Init(startCtx); err != nil {
+		return fmt.Errorf("responder %s: encryption: %w", r.p.id, err)
+	}
+	r.p.cli.Crypto = helper
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		_ = helper.Close()
+	}()
 	var readyOnce sync.Once
-	// The first sync's timeline is history: skip it whole. Listeners run before dispatch and
-	// returning false ends processing of that response.
 	syncer.OnSync(func(_ context.Context, _ *mautrix.RespSync, since string) bool {
 		if since == "" {
 			readyOnce.Do(func() { close(r.ready) })
-			return false
 		}
 		return true
 	})
+	// The first sync's timeline is history: the handlers skip events from before the start.
 	syncer.OnEventType(event.EventMessage, r.onMessage)
 	syncer.OnEventType(event.StateMember, r.onMember)
-	r.p.cli.Syncer = syncer
 
 	syncDone := make(chan error, 1)
 	wg.Add(2)
@@ -112,7 +128,7 @@ func (r *responder) onMessage(_ context.Context, evt *event.Event) {
 
 // onMember queues the demo user's invites to the responder.
 func (r *responder) onMember(_ context.Context, evt *event.Event) {
-	if evt.Sender != r.you || evt.GetStateKey() != r.p.id.String() {
+	if evt.Sender != r.you || evt.GetStateKey() != r.p.id.String() || evt.Timestamp < r.since {
 		return
 	}
 	if evt.Content.AsMember().Membership == event.MembershipInvite {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -85,7 +86,7 @@ func (s *seeder) seedAlice(ctx context.Context) (id.RoomID, error) {
 	if err := you.addDirect(ctx, room, alice.id); err != nil { // R16
 		return "", err
 	}
-	return room, talk(ctx, room, []line{
+	if err := talk(ctx, room, []line{
 		{alice, s.day(2, 19, 2), "Hey! Did you get home okay after the meetup?"},
 		{you, s.day(2, 19, 10), "Yes, thanks! The train was packed though."},
 		{alice, s.day(2, 19, 12), "Ugh, the 8:15 is always like that. By the way, I finally finished the book " +
@@ -102,7 +103,16 @@ func (s *seeder) seedAlice(ctx context.Context) (id.RoomID, error) {
 		{alice, s.day(1, 9, 31), "Perfect 🙂"},
 		{you, s.ago(15 * time.Minute), "Running ten minutes late, save me a seat?"},
 		{alice, s.ago(14 * time.Minute), "Always. Tea or coffee?"},
-	})
+	}); err != nil {
+		return "", err
+	}
+	// Then Alice turns on encryption, as Element does for new DMs: what is said from now on is
+	// end-to-end encrypted, her answers included.
+	if _, err := alice.cli.SendStateEvent(ctx, room, event.StateEncryption, "",
+		&event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
+		return "", fmt.Errorf("turn on encryption: %w", err)
+	}
+	return room, nil
 }
 
 // seedBob: You start a DM with Bob yesterday; Bob joins and answers.

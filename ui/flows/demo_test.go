@@ -27,16 +27,18 @@ func TestDemoWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Stop()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "duet.db"), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	sess := &store.Session{Homeserver: d.Server.URL, UserID: id.UserID(d.You.UserID), DeviceID: id.DeviceID(d.You.DeviceID), AccessToken: d.You.AccessToken}
-	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), matrixsvc.DefaultConfig())
+	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), withCrypto(sess, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer svc.Close()
 	done := make(chan struct{})
 	go func() { defer close(done); svc.Run(ctx) }()
 	defer func() { cancel(); <-done }()
@@ -56,4 +58,6 @@ func TestDemoWalkthrough(t *testing.T) {
 	s.typeText("hello alice")
 	s.key(tea.KeyEnter)
 	s.waitFor("alice answers", `You said "hello alice"`)
+	// Alice's DM is encrypted: what went to the server was ciphertext, both ways.
+	s.waitFor("the encrypted mark", "encrypted")
 }

@@ -48,11 +48,12 @@ func start(t *testing.T, p *hstest.Person) *screen {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "duet.db"), zerolog.Nop())
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "duet.db"), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), matrixsvc.DefaultConfig())
+	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), withCrypto(sess, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,7 @@ func start(t *testing.T, p *hstest.Person) *screen {
 		_ = tm.Quit()
 		cancel()
 		<-done
+		svc.Close()
 		st.Close()
 	})
 	return &screen{t: t, svc: svc, tm: tm}
@@ -212,9 +214,10 @@ func TestRestartOffline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		cfg := withCrypto(sess, dir)
 		s := *sess
 		s.Homeserver = homeserver
-		svc, err := matrixsvc.New(&s, st, zerolog.Nop(), matrixsvc.DefaultConfig())
+		svc, err := matrixsvc.New(&s, st, zerolog.Nop(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +225,7 @@ func TestRestartOffline(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); svc.Run(runCtx) }()
 		sc := &screen{t: t, svc: svc, tm: teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: runCtx}), teatest.WithInitialTermSize(100, 30))}
-		t.Cleanup(func() { _ = sc.tm.Quit(); cancel(); <-done; st.Close() })
+		t.Cleanup(func() { _ = sc.tm.Quit(); cancel(); <-done; svc.Close(); st.Close() })
 		return sc
 	}
 	first := run(hs.URL)
