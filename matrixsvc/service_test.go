@@ -73,6 +73,7 @@ func openService(t *testing.T, sess *store.Session, dir string) *Service {
 func runLoop(t *testing.T, svc *Service) func(what string, want func(Event) bool) Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	events := svc.Events() // listening from the start: events to listeners only are not lost
 	done := make(chan struct{})
 	go func() { defer close(done); svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -81,7 +82,7 @@ func runLoop(t *testing.T, svc *Service) func(what string, want func(Event) bool
 		timeout := time.After(30 * time.Second)
 		for {
 			select {
-			case evt := <-svc.Events():
+			case evt := <-events:
 				if want(evt) {
 					return evt
 				}

@@ -152,6 +152,11 @@ func (s *Service) StartVerification(ctx context.Context, user id.UserID) (string
 	if err != nil {
 		return "", err
 	}
+	// The request goes to every device the helper knows of: ask the server for the current
+	// list first, so that a device added a moment ago is asked too.
+	if _, err := e.mach.FetchKeys(ctx, []id.UserID{user}, true); err != nil {
+		return "", fmt.Errorf("look up the devices of %s: %w", user, s.wrap(err))
+	}
 	txn, err := e.verify.StartVerification(ctx, user)
 	if err != nil {
 		return "", fmt.Errorf("start verification: %w", s.wrap(err))
