@@ -524,11 +524,30 @@ func TestLoginAndSession(t *testing.T) {
 		t.Fatal("the log contains the access token or the password")
 	}
 
-	// logout ends the session on the server and here.
-	bob.ok(t, "", "--profile", "work", "logout")
+	var keys struct {
+		PickleKey string `json:"pickle_key"`
+	}
+	_ = json.Unmarshal(data, &keys)
+	if keys.PickleKey == "" || strings.Contains(string(logData), keys.PickleKey) {
+		t.Fatal("no pickle key in the session, or it is in the log")
+	}
+	// Logging in again after the revocation keeps the device and its keys.
+	alice.login(t)
+	alice.jsonOut(t, &who2, "whoami")
+	if who2.DeviceID != who.DeviceID {
+		t.Fatalf("login after a revoked token made device %s, want %s", who2.DeviceID, who.DeviceID)
+	}
+
+	// logout ends the session on the server and here, the device's keys included.
 	workProf, _ := bob.dirs.ForProfile("work")
-	if _, err := os.Stat(workProf.SessionFile()); !os.IsNotExist(err) {
-		t.Fatalf("session file still there after logout: %v", err)
+	if info, err := os.Stat(workProf.CryptoDatabase()); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("crypto store before logout: %v %v", info, err)
+	}
+	bob.ok(t, "", "--profile", "work", "logout")
+	for _, f := range []string{workProf.SessionFile(), workProf.CryptoDatabase(), workProf.Database()} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("%s still there after logout: %v", f, err)
+		}
 	}
 	r = bob.run(t, "", "--profile", "work", "whoami")
 	if r.code != 1 || !strings.Contains(r.stderr, "not logged in") {
