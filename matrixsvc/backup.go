@@ -66,6 +66,15 @@ func (s *Service) VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase str
 		return res, s.wrap(err)
 	}
 	input := strings.TrimSpace(keyOrPassphrase)
+	e.op.Lock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			e.op.Unlock()
+		}
+	}
+	defer unlock()
 	key, err := keyData.VerifyRecoveryKey(keyID, input)
 	if err != nil && keyData.Passphrase != nil {
 		key, err = keyData.VerifyPassphrase(keyID, input)
@@ -102,6 +111,7 @@ func (s *Service) VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase str
 	if res.BackupFound {
 		e.setBackupVersion(version)
 	}
+	unlock()
 	res.Restored = len(e.takeArrived())
 	rooms, n, err := s.redecryptAll(ctx)
 	if err != nil {
@@ -121,6 +131,8 @@ func (s *Service) SetUpRecovery(ctx context.Context, password, passphrase string
 	if err != nil {
 		return "", err
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	uia := func(resp *mautrix.RespUserInteractive) any {
 		return &mautrix.ReqUIAuthLogin{
 			BaseAuthData: mautrix.BaseAuthData{Type: mautrix.AuthTypePassword, Session: resp.Session},
@@ -171,9 +183,7 @@ func (s *Service) SetUpRecovery(ctx context.Context, password, passphrase string
 		return "", err
 	}
 	e.setBackupVersion(created.Version)
-	if err := s.uploadBackup(ctx); err != nil {
-		return recoveryKey, fmt.Errorf("recovery is set up, but backing up room keys failed (it is retried): %w", err)
-	}
+	s.wakeKeys() // the key worker backs up every room key this device has
 	return recoveryKey, nil
 }
 
@@ -335,7 +345,10 @@ func (s *Service) keyFromBackup(ctx context.Context, e *e2ee, room id.RoomID, se
 	if err != nil {
 		return false, err
 	}
-	if _, err := e.mach.ImportRoomKeyFromBackup(ctx, version, room, session, sessionData); err != nil {
+	e.op.Lock()
+	_, err = e.mach.ImportRoomKeyFromBackup(ctx, version, room, session, sessionData)
+	e.op.Unlock()
+	if err != nil {
 		return false, err
 	}
 	return true, nil
@@ -440,7 +453,9 @@ func (s *Service) ImportKeys(ctx context.Context, passphrase string, data []byte
 	if err != nil {
 		return 0, 0, err
 	}
+	e.op.Lock()
 	imported, total, err = e.mach.ImportKeys(ctx, passphrase, data)
+	e.op.Unlock()
 	if err != nil {
 		return imported, total, fmt.Errorf("import keys (wrong passphrase, or not a key export?): %w", err)
 	}

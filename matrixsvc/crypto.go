@@ -47,6 +47,13 @@ type e2ee struct {
 	disp   *dispatcher
 	verify *verificationhelper.VerificationHelper
 
+	// op serializes work with the Olm machine and the verification helper: mautrix's machine
+	// is not safe for every concurrent use (its cross-signing key cache, a verification's
+	// state between the sync loop and a confirmation).
+	op sync.Mutex
+
+	vstore *verificationhelper.InMemoryVerificationStore
+
 	mu            sync.Mutex
 	arrived       map[id.SessionID]id.RoomID // keys that came since the last look: their events are decrypted again
 	requested     map[id.SessionID]time.Time // keys asked for, so each is asked for once a while
@@ -109,7 +116,8 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 	// Keys are shared with every device of the people in a DM that is not blacklisted; the
 	// header tells whether they are verified.
 	e.mach.ShareKeysMinTrust = id.TrustStateUnset
-	e.verify = verificationhelper.NewVerificationHelper(s.cli, e.mach, verificationhelper.NewInMemoryVerificationStore(), s.verifyCB, false, false, true)
+	e.vstore = verificationhelper.NewInMemoryVerificationStore()
+	e.verify = verificationhelper.NewVerificationHelper(s.cli, e.mach, e.vstore, s.verifyCB, false, false, true)
 	if err := e.verify.Init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("set up verification: %w", err)
@@ -155,6 +163,8 @@ func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, sin
 	if e == nil {
 		return
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	for _, cb := range e.disp.syncHandlers() {
 		cb(ctx, resp, since)
 	}
@@ -231,7 +241,14 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 		msg.DecryptError = decryptReason(ErrNoCrypto)
 		return msg, true
 	}
+	evt.Type.Class = event.MessageEventType // the decrypted event keeps it: handlers match on it
+	e.op.Lock()
 	dec, err := e.mach.DecryptMegolmEvent(ctx, evt)
+	if err == nil && e.disp.wants(dec.Type) && !s.ownVerificationEcho(dec) {
+		dec.Mautrix.EventSource |= event.SourceDecrypted
+		e.disp.dispatch(ctx, dec)
+	}
+	e.op.Unlock()
 	if err != nil {
 		msg.DecryptError = decryptReason(err)
 		if errors.Is(err, crypto.ErrNoSessionFound) {
@@ -240,10 +257,6 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 			s.log.Warn().Err(err).Stringer("event_id", evt.ID).Msg("could not decrypt")
 		}
 		return msg, true
-	}
-	dec.Mautrix.EventSource |= event.SourceDecrypted
-	if e.disp.wants(dec.Type) {
-		e.disp.dispatch(ctx, dec)
 	}
 	out, ok := toMessage(dec)
 	out.E2E = true
@@ -353,7 +366,7 @@ func (s *Service) dispatchTimeline(ctx context.Context, evt *event.Event) {
 		return
 	}
 	evt.Type.Class = event.MessageEventType
-	if !e.disp.wants(evt.Type) {
+	if !e.disp.wants(evt.Type) || s.ownVerificationEcho(evt) {
 		return
 	}
 	if evt.Type == event.EventMessage && gjson.GetBytes(evt.Content.VeryRaw, "msgtype").Str != string(event.MsgVerificationRequest) {
@@ -362,6 +375,8 @@ func (s *Service) dispatchTimeline(ctx context.Context, evt *event.Event) {
 	if evt.Content.Parsed == nil {
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	e.disp.dispatch(ctx, evt)
 }
 
@@ -416,4 +431,10 @@ func fetchE2EEDefaultOff(ctx context.Context, url string) (off, ok bool) {
 	}
 	v := gjson.GetBytes(body, `io\.element\.e2ee.default`)
 	return v.Type == gjson.False, true
+}
+
+// ownVerificationEcho is an in-room verification step we sent, coming back through sync: the
+// helper would take it for the other side's.
+func (s *Service) ownVerificationEcho(evt *event.Event) bool {
+	return evt.Sender == s.me && strings.HasPrefix(evt.Type.Type, "m.key.verification.")
 }

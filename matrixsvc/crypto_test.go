@@ -410,3 +410,65 @@ func TestEmojiVerificationBetweenDuetDevices(t *testing.T) {
 		t.Fatalf("reason %q", c.Reason)
 	}
 }
+
+// Verifying another person happens in the DM (encrypted here), as Element does it.
+func TestEmojiVerificationWithAnotherPersonInTheDM(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
+	bob := newService(t, hstest.NewPerson(t, hs, "bob", "Bob"), "")
+	for _, svc := range []*Service{alice, bob} {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room, err := alice.CreateDM(ctx, bob.Me())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Accept(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if trust, err := alice.PeerTrust(ctx, bob.Me()); err != nil || trust.Verified || trust.Devices != 1 {
+		t.Fatalf("before: %+v %v", trust, err)
+	}
+	wa, wb := runLoop(t, alice), runLoop(t, bob)
+	stage := func(want VerifyStage) func(Event) bool {
+		return func(e Event) bool { v, ok := e.(Verification); return ok && v.Stage == want }
+	}
+	txn, err := alice.StartVerification(ctx, bob.Me())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := wb("the request, in the DM", stage(VerifyRequested)).(Verification)
+	if req.User != alice.Me() {
+		t.Fatalf("request from %s", req.User)
+	}
+	if err := bob.AcceptVerification(ctx, req.Txn); err != nil {
+		t.Fatal(err)
+	}
+	ea := wa("alice's emoji", stage(VerifyEmoji)).(Verification)
+	eb := wb("bob's emoji", stage(VerifyEmoji)).(Verification)
+	if !slices.Equal(ea.Emoji, eb.Emoji) || ea.Txn != txn {
+		t.Fatalf("emoji differ: %v / %v", ea.Emoji, eb.Emoji)
+	}
+	if err := alice.ConfirmVerification(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.ConfirmVerification(ctx, req.Txn); err != nil {
+		t.Fatal(err)
+	}
+	wa("done for alice", stage(VerifyDone))
+	wb("done for bob", stage(VerifyDone))
+	if trust, err := alice.PeerTrust(ctx, bob.Me()); err != nil || !trust.Verified || len(trust.Unverified) != 0 {
+		t.Fatalf("after: %+v %v", trust, err)
+	}
+	// The verification events went through the room encrypted, and are not shown as messages.
+	for _, typ := range serverEventTypes(t, bob.cli, room) {
+		if strings.HasPrefix(typ, "m.key.verification") {
+			t.Fatalf("a verification event in the clear: %s", typ)
+		}
+	}
+}

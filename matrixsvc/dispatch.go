@@ -2,9 +2,11 @@ package matrixsvc
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -56,6 +58,7 @@ func (d *dispatcher) wants(t event.Type) bool {
 }
 
 func (d *dispatcher) dispatch(ctx context.Context, evt *event.Event) {
+	evt = asTransaction(evt)
 	d.mu.RLock()
 	handlers := d.byType[evt.Type]
 	d.mu.RUnlock()
@@ -71,3 +74,21 @@ func (d *dispatcher) OnFailedSync(*mautrix.RespSync, error) (time.Duration, erro
 	return 10 * time.Second, nil
 }
 func (d *dispatcher) GetFilterJSON(id.UserID) *mautrix.Filter { return &mautrix.Filter{} }
+
+// asTransaction works around mautrix's verification helper (v0.32), which takes an in-room
+// verification event's own ID for the transaction's: every in-room verification step after the
+// request is then an unknown transaction. The transaction of such an event is the request it
+// refers to (m.relates_to), so the helper gets a copy carrying that ID.
+func asTransaction(evt *event.Event) *event.Event {
+	if evt.ID == "" || evt.Type.Class != event.MessageEventType || !strings.HasPrefix(evt.Type.Type, "m.key.verification.") ||
+		evt.Type.Type == "m.key.verification.request" {
+		return evt
+	}
+	ref := gjson.GetBytes(evt.Content.VeryRaw, `m\.relates_to.event_id`).Str
+	if ref == "" {
+		return evt
+	}
+	cp := *evt
+	cp.ID = id.EventID(ref)
+	return &cp
+}

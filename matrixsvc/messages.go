@@ -98,7 +98,9 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 	if err := s.ensureMembers(ctx, room); err != nil {
 		return evtType, nil, err
 	}
+	e.op.Lock()
 	enc, err := e.helper.Encrypt(ctx, room, evtType, content)
+	e.op.Unlock()
 	if err != nil {
 		return evtType, nil, fmt.Errorf("encrypt for %s: %w", room, s.wrap(err))
 	}

@@ -73,6 +73,7 @@ func (s *Service) CatchUp(ctx context.Context) (SyncApplied, error) {
 }
 
 func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncApplied, error) {
+	ctx = s.log.WithContext(ctx) // mautrix's crypto and verification log through the context
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	fid, err := s.filterID(ctx)
@@ -371,7 +372,9 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 	if e := s.crypt.Load(); e != nil {
 		evt.Type.Class = event.StateEventType
 		if e.disp.wants(evt.Type) {
+			e.op.Lock()
 			e.disp.dispatch(ctx, evt) // membership and history visibility: who gets room keys
+			e.op.Unlock()
 		}
 	}
 	switch evt.Type.Type {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
+	"go.mau.fi/util/jsontime"
 	"maunium.net/go/mautrix/crypto/verificationhelper"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -85,15 +87,20 @@ func (c *verifyCallbacks) VerificationReady(ctx context.Context, txn id.Verifica
 	}
 	if !supportsSAS {
 		go func() {
-			_ = c.s.CancelVerification(context.WithoutCancel(ctx), string(txn), false)
+			_ = c.s.CancelVerification(c.s.log.WithContext(context.Background()), string(txn), false)
 		}()
 		return
 	}
 	// We asked: we start the emoji exchange. Not from here: the helper holds its lock.
 	go func() {
-		ctx := context.WithoutCancel(ctx)
+		// A fresh context: the callback's may carry the sync's database transaction, which is
+		// over by the time this runs.
+		ctx := c.s.log.WithContext(context.Background())
 		if e := c.s.crypt.Load(); e != nil {
-			if err := e.verify.StartSAS(ctx, txn); err != nil {
+			e.op.Lock()
+			err := e.verify.StartSAS(ctx, txn)
+			e.op.Unlock()
+			if err != nil {
 				c.s.log.Warn().Err(err).Msg("could not start the emoji verification")
 				c.update(ctx, txn, func(v *Verification) { v.Stage, v.Reason = VerifyCancelled, "could not start: "+err.Error() })
 			}
@@ -154,10 +161,26 @@ func (s *Service) StartVerification(ctx context.Context, user id.UserID) (string
 	}
 	// The request goes to every device the helper knows of: ask the server for the current
 	// list first, so that a device added a moment ago is asked too.
+	e.op.Lock()
+	defer e.op.Unlock()
 	if _, err := e.mach.FetchKeys(ctx, []id.UserID{user}, true); err != nil {
 		return "", fmt.Errorf("look up the devices of %s: %w", user, s.wrap(err))
 	}
-	txn, err := e.verify.StartVerification(ctx, user)
+	var txn id.VerificationTransactionID
+	if user == s.me {
+		txn, err = e.verify.StartVerification(ctx, user)
+	} else {
+		// Another person is verified in the DM, as Element does it (it does not answer
+		// to-device requests from other people).
+		room, found, ferr := s.FindDM(ctx, user)
+		switch {
+		case ferr != nil:
+			return "", ferr
+		case !found:
+			return "", fmt.Errorf("no DM with %s to verify in: send them a message first", user)
+		}
+		txn, err = s.requestInRoom(ctx, e, room, user)
+	}
 	if err != nil {
 		return "", fmt.Errorf("start verification: %w", s.wrap(err))
 	}
@@ -177,6 +200,8 @@ func (s *Service) AcceptVerification(ctx context.Context, txn string) error {
 	if err != nil {
 		return err
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	if err := e.verify.AcceptVerification(ctx, id.VerificationTransactionID(txn)); err != nil {
 		return fmt.Errorf("accept verification: %w", s.wrap(err))
 	}
@@ -188,6 +213,14 @@ func (s *Service) ConfirmVerification(ctx context.Context, txn string) error {
 	e, err := s.cryptoReady(ctx)
 	if err != nil {
 		return err
+	}
+	e.op.Lock()
+	defer e.op.Unlock()
+	// Their keys as the server has them now: a stale master key would fail the check.
+	if v, ok := s.verifyCB.get(txn); ok && v.User != "" && v.User != s.me {
+		if _, err := e.mach.FetchKeys(ctx, []id.UserID{v.User}, true); err != nil {
+			return fmt.Errorf("look up the keys of %s: %w", v.User, s.wrap(err))
+		}
 	}
 	if err := e.verify.ConfirmSAS(ctx, id.VerificationTransactionID(txn)); err != nil {
 		return fmt.Errorf("confirm verification: %w", s.wrap(err))
@@ -205,6 +238,8 @@ func (s *Service) CancelVerification(ctx context.Context, txn string, mismatch b
 	if mismatch {
 		code, reason = event.VerificationCancelCodeSASMismatch, "the emoji did not match"
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	if err := e.verify.CancelVerification(ctx, id.VerificationTransactionID(txn), code, reason); err != nil {
 		return fmt.Errorf("cancel verification: %w", s.wrap(err))
 	}
@@ -226,6 +261,8 @@ func (s *Service) PeerTrust(ctx context.Context, user id.UserID) (PeerTrust, err
 	if err != nil {
 		return out, err
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	devices, err := e.mach.CryptoStore.GetDevices(ctx, user)
 	if err != nil {
 		return out, err
@@ -257,4 +294,39 @@ func (s *Service) PeerTrust(ctx context.Context, user id.UserID) (PeerTrust, err
 	slices.Sort(out.Unverified)
 	out.Verified = userTrusted || (out.Devices > 0 && allLocal)
 	return out, nil
+}
+
+func (c *verifyCallbacks) get(txn string) (Verification, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.last[id.VerificationTransactionID(txn)]
+	return v, ok
+}
+
+// requestInRoom sends a verification request into a DM. mautrix's StartInRoomVerification
+// encrypts the request twice in an encrypted room (its client encrypts what it was handed
+// already encrypted), which no other client can read; this sends it once, encrypted by the
+// client like every other message, and registers the transaction with the helper the same way.
+func (s *Service) requestInRoom(ctx context.Context, e *e2ee, room id.RoomID, to id.UserID) (id.VerificationTransactionID, error) {
+	content := &event.MessageEventContent{
+		MsgType: event.MsgVerificationRequest,
+		Body: fmt.Sprintf("%s is requesting to verify your device, but your client does not support verification, "+
+			"so you may need to use a different verification method.", s.me),
+		FromDevice: s.cli.DeviceID,
+		Methods:    []event.VerificationMethod{event.VerificationMethodSAS},
+		To:         to,
+	}
+	resp, err := s.cli.SendMessageEvent(ctx, room, event.EventMessage, content)
+	if err != nil {
+		return "", err
+	}
+	txn := id.VerificationTransactionID(resp.EventID)
+	err = e.vstore.SaveVerificationTransaction(ctx, verificationhelper.VerificationTransaction{
+		ExpirationTime:    jsontime.UnixMilli{Time: time.Now().Add(10 * time.Minute)},
+		RoomID:            room,
+		VerificationState: verificationhelper.VerificationStateRequested,
+		TransactionID:     txn,
+		TheirUserID:       to,
+	})
+	return txn, err
 }

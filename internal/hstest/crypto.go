@@ -244,9 +244,24 @@ func (c *CryptoPerson) SendText(t testing.TB, room id.RoomID, body string) id.Ev
 		}
 		return ""
 	})
-	if _, err := c.CryptoClient.Members(ctx, room); err != nil {
-		t.Fatalf("%s loads the members of %s: %v", c.ID, room, err)
-	}
+	// The room key goes to the members the state store knows. Dendrite's member list catches
+	// up with a new room's invites a moment later (its sync API is eventually consistent), so
+	// wait until someone besides us is there, or the key would be shared with nobody.
+	Eventually(t, stateTimeout, func() string {
+		if _, err := c.CryptoClient.Members(ctx, room); err != nil {
+			return fmt.Sprintf("%s loads the members of %s: %v", c.ID, room, err)
+		}
+		members, err := c.CryptoClient.StateStore.GetRoomJoinedOrInvitedMembers(ctx, room)
+		if err != nil {
+			return err.Error()
+		}
+		for _, m := range members {
+			if m != c.ID {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%s knows no other member of %s yet", c.ID, room)
+	})
 	resp, err := c.CryptoClient.SendText(ctx, room, body)
 	if err != nil {
 		t.Fatalf("%s sends %q to %s: %v", c.ID, body, room, err)
