@@ -22,6 +22,11 @@ type chat struct {
 	encKnown  bool
 	conv      conversation.Model
 
+	trust      matrixsvc.PeerTrust // the contact's devices, for the header
+	trustKnown bool
+	trustSeq   int  // the fetch trust was last set from
+	stale      bool // keys came for messages shown undecryptable while another chat was open
+
 	resolving bool       // OpenDM is under way
 	queue     []string   // local echoes waiting to be sent, in order (txn IDs)
 	inflight  string     // the one being sent: one at a time keeps them in order
@@ -36,6 +41,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 	key := it.Key()
 	c := m.chats[key]
 	var cmds []tea.Cmd
+	known := c != nil
 	if c == nil {
 		c = &chat{key: key, item: it, conv: conversation.New(m.keys.Conversation, m.styles.Conversation, m.me, m.now)}
 		if it.Kind == contacts.KindContact {
@@ -57,6 +63,12 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 	}
 	if m.open != key {
 		cmds = append(cmds, m.rememberOpen(key))
+		if known { // shown before: a device may have come or been verified meanwhile
+			cmds = append(cmds, m.fetchTrust(c))
+		}
+		if c.stale {
+			cmds = append(cmds, m.reloadDecrypted(c))
+		}
 	}
 	m.open = key
 	m.contacts.Select(key)
@@ -263,7 +275,7 @@ func (m *Model) loadOlderIfNeeded() tea.Cmd {
 // its unread badge, here and in other clients.
 func (m *Model) markOpenRead() tea.Cmd {
 	c := m.openChat()
-	if c == nil || c.room == "" || c.item.Pending || !c.conv.AtBottom() || m.showHelp {
+	if c == nil || c.room == "" || c.item.Pending || !c.conv.AtBottom() || m.showHelp || m.dialog.Active() {
 		return nil
 	}
 	newest := c.conv.NewestEventID()

@@ -5,12 +5,13 @@ import (
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
 )
 
 var commandWord = regexp.MustCompile(`^/[A-Za-z]+$`)
 
-// command runs a composer command (/dm, /me, /help, /quit). handled is false for text to send.
-// "//text" sends "/text".
+// command runs a composer command (/dm, /me, /verify, /recovery, /help, /quit). handled is
+// false for text to send. "//text" sends "/text".
 func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	if strings.HasPrefix(text, "//") {
 		return m.send(text[1:], false), true
@@ -31,13 +32,25 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 			return nil, true
 		}
 		return m.send(arg, true), true
+	case "/verify":
+		switch arg = strings.TrimSpace(arg); {
+		case arg == "":
+			return m.verifyOpen(), true
+		case strings.EqualFold(arg, "me") || id.UserID(arg) == m.me:
+			return m.startVerification(m.me, true), true
+		}
+		m.status.SetError("/verify verifies the person of this conversation; /verify me, this device with your other ones")
+		m.composer.SetValue(text)
+		return nil, true
+	case "/recovery":
+		return m.startRecovery(), true
 	case "/help":
 		m.showHelp = true
 		return nil, true
 	case "/quit":
 		return tea.Quit, true
 	}
-	m.status.SetError("unknown command " + word + ": try /dm, /me, /help, /quit (start with // to send a /)")
+	m.status.SetError("unknown command " + word + ": try /dm, /me, /verify, /recovery, /help, /quit (start with // to send a /)")
 	m.composer.SetValue(text)
 	return nil, true
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -37,6 +38,20 @@ type fakeSvc struct {
 	declined  []id.RoomID
 	nextEvt   int
 
+	// End-to-end encryption.
+	verifyCalls []string // "start @user", "accept TXN", "confirm TXN", "cancel TXN", "cancel TXN mismatch"
+	startErr    error
+	trust       map[id.UserID]matrixsvc.PeerTrust
+	trustCalls  []id.UserID
+	hasRecovery bool
+	recoveryKey string // what VerifyWithRecoveryKey accepts
+	recovered   matrixsvc.RecoveryResult
+	keyTries    []string
+	password    string // what SetUpRecovery accepts
+	newKey      string // the recovery key SetUpRecovery makes
+	setUpErr    error  // returned with the key (backing up failed)
+	setUps      int
+
 	// serverTokens: like a real server, the page that reaches the start still returns a
 	// token, and only the (empty) page after it ends the history.
 	serverTokens bool
@@ -58,6 +73,7 @@ func newFake() *fakeSvc {
 		history:   map[id.RoomID][]matrixsvc.Message{},
 		users:     map[id.UserID]string{},
 		encrypted: map[id.RoomID]bool{},
+		trust:     map[id.UserID]matrixsvc.PeerTrust{},
 		openRoom:  "!new:example.org",
 	}
 }
@@ -212,6 +228,78 @@ func (f *fakeSvc) DisplayName(_ context.Context, user id.UserID, _ bool) string 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.users[user]
+}
+
+func (f *fakeSvc) StartVerification(_ context.Context, user id.UserID) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verifyCalls = append(f.verifyCalls, "start "+string(user))
+	if f.startErr != nil {
+		return "", f.startErr
+	}
+	return fmt.Sprintf("txn%d", len(f.verifyCalls)), nil
+}
+
+func (f *fakeSvc) AcceptVerification(_ context.Context, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verifyCalls = append(f.verifyCalls, "accept "+txn)
+	return nil
+}
+
+func (f *fakeSvc) ConfirmVerification(_ context.Context, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verifyCalls = append(f.verifyCalls, "confirm "+txn)
+	return nil
+}
+
+func (f *fakeSvc) CancelVerification(_ context.Context, txn string, mismatch bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	call := "cancel " + txn
+	if mismatch {
+		call += " mismatch"
+	}
+	f.verifyCalls = append(f.verifyCalls, call)
+	return nil
+}
+
+func (f *fakeSvc) PeerTrust(_ context.Context, user id.UserID) (matrixsvc.PeerTrust, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.trustCalls = append(f.trustCalls, user)
+	return f.trust[user], nil
+}
+
+func (f *fakeSvc) HasRecovery(context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hasRecovery, nil
+}
+
+func (f *fakeSvc) VerifyWithRecoveryKey(_ context.Context, k string) (matrixsvc.RecoveryResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keyTries = append(f.keyTries, k)
+	switch {
+	case !f.hasRecovery:
+		return matrixsvc.RecoveryResult{}, matrixsvc.ErrNoRecovery
+	case k != f.recoveryKey:
+		return matrixsvc.RecoveryResult{}, matrixsvc.ErrWrongRecoveryKey
+	}
+	return f.recovered, nil
+}
+
+func (f *fakeSvc) SetUpRecovery(_ context.Context, password, passphrase string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setUps++
+	if password != f.password {
+		return "", errors.New("the homeserver refused: wrong password")
+	}
+	f.hasRecovery, f.recoveryKey = true, f.newKey
+	return f.newKey, f.setUpErr
 }
 
 // The fixed clock of every test: Monday 2 March 2026, 15:30 UTC.

@@ -11,6 +11,10 @@ import (
 func (m Model) focusedHelp() keys.Help {
 	g := m.keys.Global
 	conv := m.keys.Conversation
+	if m.dialog.Active() {
+		short := m.dialog.ShortHelp()
+		return keys.Help{Short: short, Full: [][]key.Binding{short, {g.Quit}}}
+	}
 	switch m.focus {
 	case focusComposer:
 		return keys.Help{
@@ -25,9 +29,9 @@ func (m Model) focusedHelp() keys.Help {
 		}
 	}
 	c := m.keys.Contacts
-	return keys.Help{
-		Short: append(c.ShortHelp(), g.Help),
-		Full: append(append(c.FullHelp(), []key.Binding{g.Switch, g.Help, g.Quit}),
-			conv.FullHelp()...),
-	}
+	full := append(c.FullHelp(), []key.Binding{g.Switch, g.Help, g.Quit})
+	full = append(full, conv.FullHelp()...)
+	full = append(full, []key.Binding{g.Verify, g.VerifyOwn, g.Recovery})
+	full = append(full, m.keys.Security.FullHelp()...)
+	return keys.Help{Short: append(c.ShortHelp(), g.Help), Full: full}
 }

@@ -20,6 +20,7 @@ import (
 	"duet/ui/contacts"
 	"duet/ui/conversation"
 	"duet/ui/keys"
+	"duet/ui/security"
 	"duet/ui/statusbar"
 	"duet/ui/styles"
 )
@@ -72,6 +73,8 @@ type Model struct {
 	status   statusbar.Model
 	help     help.Model
 	prompt   newDMPrompt
+	dialog   security.Model           // verification and recovery key, over the right pane
+	pending  []matrixsvc.Verification // requests waiting for the dialog to be free
 
 	focus    focus
 	showHelp bool
@@ -86,6 +89,7 @@ type Model struct {
 
 	overviewSeq     int
 	overviewApplied int
+	trustSeq        int
 
 	width, height int
 }
@@ -101,6 +105,7 @@ func New(svc Service, opts Options) Model {
 		status:   statusbar.New(st.Status),
 		help:     help.New(),
 		prompt:   newPrompt(st),
+		dialog:   security.New(km.Security, st),
 		chats:    map[string]*chat{},
 		txnBase:  newTxnBase(),
 		txnSeq:   new(int),
@@ -181,12 +186,29 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, c := range m.chats {
 			if c.room == msg.room {
 				c.encrypted, c.encKnown = msg.on, true
+				cmds = append(cmds, m.fetchTrust(c))
 			}
 		}
+	case trustMsg:
+		m.trustLoaded(msg)
+	case security.AcceptMsg, security.ConfirmMsg, security.CancelMsg, security.RecoveryKeyMsg, security.SetUpMsg:
+		cmds = append(cmds, m.dialogAsked(msg))
+	case verifyStartedMsg:
+		cmds = append(cmds, m.verifyStarted(msg))
+	case verifyActedMsg:
+		m.verifyActed(msg)
+	case recoveryCheckedMsg:
+		cmds = append(cmds, m.recoveryChecked(msg))
+	case recoveredMsg:
+		cmds = append(cmds, m.recovered(msg))
+	case recoverySetUpMsg:
+		cmds = append(cmds, m.recoverySetUp(msg))
+	case redecryptedMsg:
+		m.redecryptedLoaded(msg)
 	default:
 		cmds = append(cmds, m.forwardToFocused(msg))
 	}
-	cmds = append(cmds, m.loadOlderIfNeeded(), m.markOpenRead())
+	cmds = append(cmds, m.afterDialog(), m.loadOlderIfNeeded(), m.markOpenRead())
 	m.status.SetHint(m.hint())
 	return m, tea.Batch(cmds...)
 }
@@ -194,6 +216,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // forwardToFocused hands other messages (cursor, paste) to the focused input.
 func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
+	if m.dialog.Active() {
+		m.dialog, cmd = m.dialog.Update(msg)
+		return cmd
+	}
 	switch m.focus {
 	case focusComposer:
 		m.composer, cmd = m.composer.Update(msg)
@@ -215,7 +241,11 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		m.svc.RetryNow()
 		m.status.RetryingNow()
 	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && (m.focus != focusContacts || m.contacts.Filtering()) {
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && m.dialog.Active() && !m.dialog.TakesText() {
+		// Typed fast while a dialog popped up: meant for the composer, not answers to it.
+		return nil
+	}
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && (m.focus != focusContacts || m.contacts.Filtering() || m.dialog.TakesText()) {
 		// Several runes in one message are text typed faster than the terminal is read (or a
 		// paste without bracketed paste). Its String() can spell a key ("down", "enter",
 		// "tab"), which every key binding down to the text input would take for that key: a
@@ -232,6 +262,16 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	if m.showHelp {
 		m.showHelp = false
 		return nil
+	}
+	if m.dialog.Active() {
+		// The dialog has the keyboard; the composer keeps what was typed.
+		was := m.dialog.Stage()
+		var cmd tea.Cmd
+		m.dialog, cmd = m.dialog.Update(k)
+		if was == security.Verifying && !m.dialog.Active() {
+			m.status.SetInfo("still checking the recovery key…")
+		}
+		return cmd
 	}
 	if c := m.openChat(); c != nil && matchesAny(k, m.keys.Conversation) && m.focus != focusPrompt {
 		var cmd tea.Cmd
@@ -260,6 +300,12 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		case key.Matches(k, g.Switch):
 			return m.focusComposer()
+		case key.Matches(k, g.Verify):
+			return m.verifyOpen()
+		case key.Matches(k, g.VerifyOwn):
+			return m.startVerification(m.me, true)
+		case key.Matches(k, g.Recovery):
+			return m.startRecovery()
 		}
 	}
 	if intent := m.contacts.Intent(k); intent != nil {
@@ -357,13 +403,16 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 			}
 		case matrixsvc.SyncApplied:
 			m.appendLive(evt.Messages)
-			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0
+			cmds = append(cmds, m.redecrypted(evt.Redecrypted))
+			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0
 		case matrixsvc.LoggedOut:
 			m.status.SetError(matrixsvc.ErrLoggedOut.Error())
 		case matrixsvc.OutgoingChanged:
 			cmds = append(cmds, m.outgoingChanged(evt))
 		case matrixsvc.SyncFailed:
 			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
+		case matrixsvc.Verification:
+			cmds = append(cmds, m.verification(evt))
 		}
 	}
 	if refresh {

@@ -29,6 +29,17 @@ type Service interface {
 	Decline(ctx context.Context, room id.RoomID) error
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
 	MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error
+
+	// End-to-end encryption: emoji verification (progress comes as matrixsvc.Verification
+	// events), device trust and the recovery key.
+	StartVerification(ctx context.Context, user id.UserID) (string, error)
+	AcceptVerification(ctx context.Context, txn string) error
+	ConfirmVerification(ctx context.Context, txn string) error
+	CancelVerification(ctx context.Context, txn string, mismatch bool) error
+	PeerTrust(ctx context.Context, user id.UserID) (matrixsvc.PeerTrust, error)
+	HasRecovery(ctx context.Context) (bool, error)
+	VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase string) (matrixsvc.RecoveryResult, error)
+	SetUpRecovery(ctx context.Context, password, passphrase string) (string, error)
 }
 
 var _ Service = (*matrixsvc.Service)(nil)

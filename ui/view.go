@@ -5,7 +5,9 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/lipgloss"
 
+	"duet/internal/sanitize"
 	"duet/ui/contacts"
 	"duet/ui/internal/textutil"
 )
@@ -46,6 +48,7 @@ func (m *Model) layout() {
 	m.composer.SetSize(l.rightW, l.composerH)
 	m.status.SetWidth(l.width)
 	m.prompt.input.Width = max(l.rightW-12, 4)
+	m.dialog.SetSize(l.rightW, l.mainH)
 	for _, c := range m.chats {
 		c.conv.SetSize(l.rightW, l.timelineH)
 	}
@@ -60,6 +63,9 @@ func (m Model) View() string {
 	} else {
 		left := strings.Split(m.contacts.View(), "\n")
 		right := m.rightPane(l)
+		if m.dialog.Active() {
+			m.overlay(right, l)
+		}
 		sep := m.styles.Separator.Render("│")
 		main = make([]string, l.mainH)
 		for i := range main {
@@ -102,6 +108,25 @@ func (m Model) rightPane(l layout) []string {
 	return textutil.Lines(out, w, l.mainH)
 }
 
+// overlay draws the dialog over the right pane: over the timeline when it fits there (the
+// header and the composer stay in view), else over the whole pane.
+func (m Model) overlay(pane []string, l layout) {
+	box := strings.Split(m.dialog.View(), "\n")
+	top, h := 0, l.mainH
+	if m.openChat() != nil && !m.prompt.on && len(box) <= l.timelineH {
+		top, h = 2, l.timelineH
+	}
+	start := top + max((h-len(box))/2, 0)
+	left := strings.Repeat(" ", max((l.rightW-lipgloss.Width(box[0]))/2, 0))
+	for i, line := range box {
+		if row := start + i; row < len(pane) {
+			pane[row] = textutil.Fit(left+line, l.rightW)
+		}
+	}
+}
+
+// header is the open conversation's one line: name, user ID, encryption and trust. When it
+// does not fit, the user ID goes first, so that what the room's safety is stays in view.
 func (m Model) header(c *chat, w int) string {
 	st := m.styles
 	nameStyle := st.Header
@@ -109,15 +134,49 @@ func (m Model) header(c *chat, w int) string {
 		nameStyle = st.HeaderOn
 	}
 	it := c.item
-	parts := []string{nameStyle.Render(textutil.Cut(it.Name, max(w/2, 8)))}
+	name := nameStyle.Render(textutil.Cut(it.Name, max(w/2, 8)))
+	idPart := ""
 	switch it.Kind {
 	case contacts.KindGroup:
-		parts = append(parts, st.HeaderID.Render(fmt.Sprintf("group · %d members", it.Members)))
+		idPart = st.HeaderID.Render(fmt.Sprintf("group · %d members", it.Members))
 	default:
 		if id := textutil.Cut(string(it.UserID), max(w/2, 8)); id != "" && id != it.Name {
-			parts = append(parts, st.HeaderID.Render(id))
+			idPart = st.HeaderID.Render(id)
 		}
 	}
+	state, trust := m.headerState(c), m.trustState(c)
+	sep := st.Muted.Render(" · ")
+	join := func(parts ...string) string {
+		var keep []string
+		for _, p := range parts {
+			if p != "" {
+				keep = append(keep, p)
+			}
+		}
+		return " " + strings.Join(keep, sep)
+	}
+	// Shorter and shorter until it fits: without the user ID, then without "encrypted" when
+	// the trust says as much.
+	candidates := []string{join(append(append([]string{name, idPart}, state...), trust...)...)}
+	if len(state)+len(trust) > 0 {
+		candidates = append(candidates, join(append(append([]string{name}, state...), trust...)...))
+	}
+	if len(trust) > 0 {
+		candidates = append(candidates, join(append([]string{name}, trust...)...))
+	}
+	for _, line := range candidates {
+		if lipgloss.Width(line) <= w {
+			return line
+		}
+	}
+	return candidates[len(candidates)-1]
+}
+
+// headerState is the conversation's state: invite, opening, encrypted or not.
+func (m Model) headerState(c *chat) []string {
+	st := m.styles
+	it := c.item
+	var parts []string
 	switch {
 	case it.Pending:
 		parts = append(parts, st.Contacts.Pending.Render("invite"))
@@ -131,7 +190,31 @@ func (m Model) header(c *chat, w int) string {
 	default:
 		parts = append(parts, st.Plain.Render("not encrypted"))
 	}
-	return " " + strings.Join(parts, st.Muted.Render(" · "))
+	return parts
+}
+
+// trustState says whether the person of an encrypted DM is verified, and warns about their
+// devices that are not.
+func (m Model) trustState(c *chat) []string {
+	if it := c.item; it.Kind != contacts.KindContact || !c.trustKnown || it.Pending || c.room == "" || !c.encKnown || !c.encrypted {
+		return nil
+	}
+	st, t := m.styles, c.trust
+	if !t.Verified {
+		return []string{st.Unverified.Render("not verified")}
+	}
+	parts := []string{st.Verified.Render("verified")}
+	switch n := len(t.Unverified); {
+	case n == 1:
+		parts = append(parts, st.Warning.Render("⚠ new device: "+sanitize.Line(string(t.Unverified[0]))))
+	case n > 1:
+		ids := make([]string, n)
+		for i, d := range t.Unverified {
+			ids[i] = sanitize.Line(string(d))
+		}
+		parts = append(parts, st.Warning.Render(fmt.Sprintf("⚠ %d new devices: %s", n, strings.Join(ids, ", "))))
+	}
+	return parts
 }
 
 func (m Model) welcome(w int) []string {
@@ -196,13 +279,36 @@ func (m Model) helpView(l layout) []string {
 	h := m.help
 	h.Width = l.width - 2
 	lines := []string{" " + m.styles.Title.Render("Keys") + m.styles.Muted.Render(" · any key closes"), ""}
-	for _, g := range groups {
-		for _, l := range strings.Split(h.FullHelpView([][]key.Binding{g}), "\n") {
-			lines = append(lines, " "+l)
+	// The groups side by side, as many to a row as fit.
+	const gap = "    "
+	var row []string
+	flush := func() {
+		if len(row) == 0 {
+			return
+		}
+		for _, l := range strings.Split(lipgloss.JoinHorizontal(lipgloss.Top, row...), "\n") {
+			lines = append(lines, " "+strings.TrimRight(l, " "))
 		}
 		lines = append(lines, "")
+		row = nil
 	}
-	lines = append(lines, m.styles.Muted.Render(" composer: /dm @user · /me text · /help · /quit"))
+	for _, g := range groups {
+		block := h.FullHelpView([][]key.Binding{g})
+		if block == "" {
+			continue
+		}
+		if len(row) > 0 && lipgloss.Width(lipgloss.JoinHorizontal(lipgloss.Top, row...))+len(gap)+lipgloss.Width(block) > l.width-2 {
+			flush()
+		}
+		if len(row) > 0 {
+			row = append(row, gap)
+		}
+		row = append(row, block)
+	}
+	flush()
+	for _, l := range strings.Split(wrapPlain("composer: /dm @user · /me text · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
+		lines = append(lines, m.styles.Muted.Render(" "+l))
+	}
 	return textutil.Lines(lines, l.width, l.mainH)
 }
 

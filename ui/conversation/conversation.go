@@ -199,6 +199,42 @@ func (m *Model) markDay(i int) {
 	}
 }
 
+// Undecrypted lists the event IDs of the messages shown as undecryptable, oldest first.
+func (m Model) Undecrypted() []id.EventID {
+	var out []id.EventID
+	for _, e := range m.entries {
+		if e.msg.Encrypted && e.msg.EventID != "" {
+			out = append(out, e.msg.EventID)
+		}
+	}
+	return out
+}
+
+// Redecrypted puts messages that could be decrypted since (or failed for a new reason) in
+// place of their placeholders, matched by event ID; the window stays where it is. It returns
+// how many changed.
+func (m *Model) Redecrypted(msgs []matrixsvc.Message) int {
+	n := 0
+	for _, msg := range msgs {
+		e := m.byEvent[msg.EventID]
+		if msg.EventID == "" || e == nil || !e.msg.Encrypted {
+			continue
+		}
+		if msg.Encrypted && msg.DecryptError == e.msg.DecryptError {
+			continue
+		}
+		e.msg = msg
+		e.invalidate()
+		n++
+	}
+	if n > 0 && !m.follow {
+		// The anchor may have fewer lines now.
+		m.skip = min(m.skip, max(len(m.lines(m.anchor))-1, 0))
+		m.clamp()
+	}
+	return n
+}
+
 // AddEcho shows a message we are sending, before the server has it, and scrolls to it.
 func (m *Model) AddEcho(txn, body string, emote bool, state State) {
 	typ := event.MsgText

@@ -154,3 +154,96 @@ func TestEmptyOlderPageKeepsMessages(t *testing.T) {
 		t.Fatalf("after an empty older page:\n%s", v)
 	}
 }
+
+// A message this device cannot read shows as a dim placeholder saying why; one from a device
+// worth a warning carries a short mark.
+func TestViewUndecryptableAndTrust(t *testing.T) {
+	for _, w := range []int{60, 30} {
+		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+		m.SetSize(w, 12)
+		m.SetName(alice, "Alice")
+		m.AddPage([]matrixsvc.Message{
+			{EventID: "$1", Sender: alice, Timestamp: now.Add(-5 * time.Minute), Encrypted: true, DecryptError: "waiting for the key"},
+			{EventID: "$2", Sender: alice, Timestamp: now.Add(-4 * time.Minute), Encrypted: true, DecryptError: "key withheld: not verified\x1b[2J"},
+			{EventID: "$3", Sender: alice, Timestamp: now.Add(-3 * time.Minute), MsgType: "m.text", Body: "hello from a new phone", E2E: true, Trust: "from an unknown device"},
+			{EventID: "$4", Sender: alice, Timestamp: now.Add(-2 * time.Minute), MsgType: "m.text", Body: "all good", E2E: true},
+		}, "")
+		view := m.View()
+		for _, want := range []string{"Alice: 🔒 unable to", "⚠ from an unknown device"} {
+			if !strings.Contains(view, want) {
+				t.Fatalf("width %d: view lacks %q:\n%s", w, want, view)
+			}
+		}
+		if strings.Contains(view, "\x1b") {
+			t.Fatalf("a decryption error reached the terminal raw: %q", view)
+		}
+		for _, l := range strings.Split(view, "\n") {
+			if lipgloss.Width(l) > w {
+				t.Fatalf("width %d: line %q is wider", w, l)
+			}
+		}
+		if w == 60 {
+			for _, want := range []string{"Alice: 🔒 unable to decrypt (waiting for the key)", "hello from a new phone ⚠ from an unknown device"} {
+				if !strings.Contains(view, want) {
+					t.Fatalf("view lacks %q:\n%s", want, view)
+				}
+			}
+			if strings.Count(view, "⚠") != 1 {
+				t.Fatalf("only the message from the unknown device is marked:\n%s", view)
+			}
+			golden.RequireEqual(t, view)
+		}
+	}
+}
+
+// Keys came: the placeholders turn into the messages where they are, and the window stays.
+func TestRedecryptedInPlace(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m.SetSize(60, 8)
+	m.SetName(alice, "Alice")
+	var page, plain []matrixsvc.Message
+	for i := range 30 {
+		evt := id.EventID(fmt.Sprintf("$%d", i))
+		ts := now.Add(time.Duration(i-30) * time.Minute)
+		msg := text(string(evt), alice, ts, fmt.Sprintf("secret %02d", i))
+		plain = append(plain, msg)
+		if i%2 == 0 {
+			msg = matrixsvc.Message{EventID: evt, Sender: alice, Timestamp: ts, Encrypted: true, DecryptError: "waiting for the key"}
+		}
+		page = append(page, msg)
+	}
+	m.AddPage(page, "")
+	if got := len(m.Undecrypted()); got != 15 {
+		t.Fatalf("%d undecrypted, want 15", got)
+	}
+	m.ScrollUp(10)
+	before := m.View()
+	if !strings.Contains(before, "unable to decrypt") || strings.Contains(before, "secret 18") {
+		t.Fatalf("before:\n%s", before)
+	}
+	// A message shown as text is not replaced by what the store says of it.
+	changed := plain[1]
+	changed.Body = "rewritten"
+	if n := m.Redecrypted(append(plain, changed)); n != 15 {
+		t.Fatalf("%d replaced, want 15", n)
+	}
+	after := m.View()
+	if strings.Contains(after, "unable to decrypt") || strings.Contains(after, "rewritten") {
+		t.Fatalf("after:\n%s", after)
+	}
+	if m.AtBottom() || !strings.Contains(after, "secret 18") || strings.Contains(after, "secret 29") {
+		t.Fatalf("the window moved:\n%s", after)
+	}
+	if len(m.Undecrypted()) != 0 {
+		t.Fatalf("still undecrypted: %v", m.Undecrypted())
+	}
+	// Still waiting, for another reason: the placeholder says the new one.
+	m2 := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m2.SetSize(60, 8)
+	m2.SetName(alice, "Alice")
+	m2.AddPage(page[:1], "")
+	m2.Redecrypted([]matrixsvc.Message{{EventID: "$0", Sender: alice, Timestamp: page[0].Timestamp, Encrypted: true, DecryptError: "key withheld: blocked"}})
+	if !strings.Contains(m2.View(), "Alice: 🔒 unable to decrypt (key withheld: blocked)") {
+		t.Fatalf("new reason not shown:\n%s", m2.View())
+	}
+}

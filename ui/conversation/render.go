@@ -48,7 +48,7 @@ func (m Model) render(e *entry) []string {
 	prefix, plainPrefix := "", ""
 	switch {
 	case e.msg.MsgType == "" || e.msg.Encrypted:
-		body, bodyStyle = "unable to decrypt this message", st.Notice
+		body, bodyStyle = undecryptable(e.msg.DecryptError), st.Notice
 		plainPrefix = name + ": "
 		prefix = nameStyle.Render(name) + ": "
 	case e.msg.MsgType == string(event.MsgEmote):
@@ -88,7 +88,31 @@ func (m Model) render(e *entry) []string {
 			}
 		}
 	}
+	if e.msg.Trust != "" {
+		// A warning about the sending device: short, and on the message it is about.
+		warn := textutil.Cut("⚠ "+sanitize.Line(e.msg.Trust), max(w-len(pad), 1))
+		out = withMark(out, st.Trust.Render(warn), pad, w)
+	}
 	return m.withState(out, e, pad, w)
+}
+
+// undecryptable is the placeholder of a message this device cannot read (yet), with why.
+func undecryptable(why string) string {
+	if why = strings.TrimSpace(sanitize.Line(why)); why != "" {
+		return "🔒 unable to decrypt (" + why + ")"
+	}
+	return "🔒 unable to decrypt"
+}
+
+// withMark puts a short styled mark after the last line when it fits there, else on a line of
+// its own.
+func withMark(out []string, mark, pad string, w int) []string {
+	last := out[len(out)-1]
+	if lipgloss.Width(last)+1+lipgloss.Width(mark) <= w {
+		out[len(out)-1] = last + " " + mark
+		return out
+	}
+	return append(out, pad+mark)
 }
 
 func (m Model) withState(out []string, e *entry, pad string, w int) []string {
@@ -119,13 +143,7 @@ func (m Model) withState(out []string, e *entry, pad string, w int) []string {
 	default:
 		return out
 	}
-	last := out[len(out)-1]
-	if lipgloss.Width(last)+1+lipgloss.Width(mark) <= w {
-		out[len(out)-1] = last + " " + mark
-	} else {
-		out = append(out, pad+mark)
-	}
-	return out
+	return withMark(out, mark, pad, w)
 }
 
 func (m Model) dayLine(label string, w int) string {

@@ -1,7 +1,11 @@
 package flows
 
 import (
+	"os"
 	"path/filepath"
+	"testing"
+
+	"github.com/rs/zerolog"
 
 	"duet/matrixsvc"
 	"duet/store"
@@ -15,4 +19,12 @@ func withCrypto(sess *store.Session, dir string) matrixsvc.Config {
 	cfg := matrixsvc.DefaultConfig()
 	cfg.CryptoStore = filepath.Join(dir, "crypto.db")
 	return cfg
+}
+
+// testLog is the service's log: discarded, or with DUET_TEST_LOG=1 in the test's output.
+func testLog(t *testing.T) zerolog.Logger {
+	if os.Getenv("DUET_TEST_LOG") == "" {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
 }

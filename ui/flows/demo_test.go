@@ -34,7 +34,7 @@ func TestDemoWalkthrough(t *testing.T) {
 	}
 	defer st.Close()
 	sess := &store.Session{Homeserver: d.Server.URL, UserID: id.UserID(d.You.UserID), DeviceID: id.DeviceID(d.You.DeviceID), AccessToken: d.You.AccessToken}
-	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), withCrypto(sess, dir))
+	svc, err := matrixsvc.New(sess, st, testLog(t), withCrypto(sess, dir))
 	if err != nil {
 		t.Fatal(err)
 	}

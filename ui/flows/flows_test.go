@@ -53,7 +53,7 @@ func start(t *testing.T, p *hstest.Person) *screen {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := matrixsvc.New(sess, st, zerolog.Nop(), withCrypto(sess, dir))
+	svc, err := matrixsvc.New(sess, st, testLog(t), withCrypto(sess, dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"duet/ui/composer"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
+	"duet/ui/security"
 )
 
 // Global is the keys the root model handles.
@@ -20,6 +21,11 @@ type Global struct {
 	Help   key.Binding // outside text inputs
 	Switch key.Binding // contacts <-> composer
 	Back   key.Binding // back to the contacts
+
+	// Encryption, from the contacts list (the composer has /verify and /recovery).
+	Verify    key.Binding // verify the person of the open conversation with emoji
+	VerifyOwn key.Binding // verify this device with our own other devices
+	Recovery  key.Binding // enter the recovery key, or set one up
 }
 
 // KeyMap is every key binding of the UI.
@@ -28,6 +34,7 @@ type KeyMap struct {
 	Contacts     contacts.KeyMap
 	Conversation conversation.KeyMap
 	Composer     composer.KeyMap
+	Security     security.KeyMap
 }
 
 // DefaultKeyMap is the built-in keymap.
@@ -38,10 +45,15 @@ func DefaultKeyMap() KeyMap {
 			Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 			Switch: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "switch focus")),
 			Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "contacts")),
+
+			Verify:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify open contact")),
+			VerifyOwn: key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "verify this device")),
+			Recovery:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "recovery key")),
 		},
 		Contacts:     contacts.DefaultKeyMap(),
 		Conversation: conversation.DefaultKeyMap(),
 		Composer:     composer.DefaultKeyMap(),
+		Security:     security.DefaultKeyMap(),
 	}
 }
 
@@ -52,6 +64,9 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"help":                &km.Global.Help,
 		"switch-focus":        &km.Global.Switch,
 		"back":                &km.Global.Back,
+		"verify":              &km.Global.Verify,
+		"verify-own":          &km.Global.VerifyOwn,
+		"recovery-key":        &km.Global.Recovery,
 		"contacts.up":         &km.Contacts.Up,
 		"contacts.down":       &km.Contacts.Down,
 		"contacts.open":       &km.Contacts.Open,
@@ -67,6 +82,12 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"conversation.retry":  &km.Conversation.Retry,
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,
+		"security.accept":     &km.Security.Accept,
+		"security.match":      &km.Security.Match,
+		"security.mismatch":   &km.Security.Mismatch,
+		"security.cancel":     &km.Security.Cancel,
+		"security.reveal":     &km.Security.Reveal,
+		"security.submit":     &km.Security.Submit,
 	}
 }
 

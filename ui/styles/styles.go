@@ -64,6 +64,7 @@ type Conversation struct {
 	Body     lipgloss.Style
 	OwnBody  lipgloss.Style
 	Notice   lipgloss.Style // undecryptable, m.notice
+	Trust    lipgloss.Style // a warning about the sender's device
 	Day      lipgloss.Style
 	Sending  lipgloss.Style
 	Sent     lipgloss.Style
@@ -89,17 +90,22 @@ type Styles struct {
 	Conversation Conversation
 	Status       Status
 
-	Separator lipgloss.Style // pane borders
-	Header    lipgloss.Style // conversation header: name
-	HeaderID  lipgloss.Style
-	HeaderOn  lipgloss.Style // header name when the composer has focus
-	Encrypted lipgloss.Style
-	Plain     lipgloss.Style
-	Prompt    lipgloss.Style // the composer's and forms' prompts
-	Label     lipgloss.Style
-	Error     lipgloss.Style
-	Muted     lipgloss.Style
-	Title     lipgloss.Style
+	Separator  lipgloss.Style // pane borders
+	Header     lipgloss.Style // conversation header: name
+	HeaderID   lipgloss.Style
+	HeaderOn   lipgloss.Style // header name when the composer has focus
+	Encrypted  lipgloss.Style
+	Plain      lipgloss.Style
+	Verified   lipgloss.Style // the person's devices are verified
+	Unverified lipgloss.Style // not verified (yet): dim, not alarming
+	Warning    lipgloss.Style // a verified person has a new, unverified device
+	Dialog     lipgloss.Style // the border of the encryption dialogs
+	Secret     lipgloss.Style // the recovery key, shown once
+	Prompt     lipgloss.Style // the composer's and forms' prompts
+	Label      lipgloss.Style
+	Error      lipgloss.Style
+	Muted      lipgloss.Style
+	Title      lipgloss.Style
 }
 
 // New builds Styles from a theme.
@@ -127,6 +133,7 @@ func New(t Theme) Styles {
 			Body:     base.Foreground(t.Text),
 			OwnBody:  base.Foreground(t.Own),
 			Notice:   muted.Italic(true),
+			Trust:    base.Foreground(t.Warn),
 			Day:      muted,
 			Sending:  muted.Italic(true),
 			Sent:     base.Foreground(t.Good),
@@ -143,17 +150,22 @@ func New(t Theme) Styles {
 			Info:    base.Foreground(t.Accent),
 			Hint:    muted,
 		},
-		Separator: base.Foreground(t.Border),
-		Header:    base.Bold(true).Foreground(t.Text),
-		HeaderID:  muted,
-		HeaderOn:  base.Bold(true).Foreground(t.Accent),
-		Encrypted: base.Foreground(t.Good),
-		Plain:     base.Foreground(t.Warn),
-		Prompt:    base.Foreground(t.Accent).Bold(true),
-		Label:     base.Bold(true),
-		Error:     base.Foreground(t.Error),
-		Muted:     muted,
-		Title:     base.Bold(true).Foreground(t.Accent),
+		Separator:  base.Foreground(t.Border),
+		Header:     base.Bold(true).Foreground(t.Text),
+		HeaderID:   muted,
+		HeaderOn:   base.Bold(true).Foreground(t.Accent),
+		Encrypted:  base.Foreground(t.Good),
+		Plain:      base.Foreground(t.Warn),
+		Verified:   base.Foreground(t.Good),
+		Unverified: muted,
+		Warning:    base.Foreground(t.Warn).Bold(true),
+		Dialog:     base.Foreground(t.Accent),
+		Secret:     base.Foreground(t.Text).Bold(true),
+		Prompt:     base.Foreground(t.Accent).Bold(true),
+		Label:      base.Bold(true),
+		Error:      base.Foreground(t.Error),
+		Muted:      muted,
+		Title:      base.Bold(true).Foreground(t.Accent),
 	}
 }
 
