@@ -303,8 +303,15 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		r.Heroes = summary.Heroes
 	}
 	if unread != nil {
-		r.Unread = unread.NotificationCount
-		r.Highlight = unread.HighlightCount
+		// Counts only rise with new events. A rise without any is the server counting a
+		// moment before it saw our read receipt (Dendrite does): the room was read here, and
+		// the server's next count says so.
+		if len(timeline) > 0 || unread.NotificationCount <= r.Unread {
+			r.Unread = unread.NotificationCount
+		}
+		if len(timeline) > 0 || unread.HighlightCount <= r.Highlight {
+			r.Highlight = unread.HighlightCount
+		}
 	}
 	for _, evt := range state {
 		s.applyState(ctx, r, evt)

@@ -142,6 +142,7 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer d.Stop()
+	fmt.Fprintf(env.Stderr, "You are %s, password %q (setting up a recovery key asks for it).\n", d.You.UserID, demo.YourPassword)
 	sess := &store.Session{Homeserver: d.Server.URL, UserID: id.UserID(d.You.UserID), DeviceID: id.DeviceID(d.You.DeviceID), AccessToken: d.You.AccessToken}
 	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return err
