@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 
 // newService logs p in through Login and opens a service on a fresh store; homeserverURL
 // overrides the server address (a proxy in front of it).
-func newService(t *testing.T, p *hstest.Person, homeserverURL string) *Service {
+func newService(t testing.TB, p *hstest.Person, homeserverURL string) *Service {
 	t.Helper()
 	ctx := hstest.Ctx(t)
 	sess, err := Login(ctx, LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
@@ -46,7 +46,7 @@ func newService(t *testing.T, p *hstest.Person, homeserverURL string) *Service {
 
 // openService opens a service for a session on the store and crypto store in dir, with
 // end-to-end encryption as duet runs it.
-func openService(t *testing.T, sess *store.Session, dir string) *Service {
+func openService(t testing.TB, sess *store.Session, dir string) *Service {
 	t.Helper()
 	st, err := store.Open(hstest.Ctx(t), filepath.Join(dir, "duet.db"), zerolog.Nop())
 	if err != nil {
