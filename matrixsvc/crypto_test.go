@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -415,7 +417,8 @@ func TestEmojiVerificationBetweenDuetDevices(t *testing.T) {
 func TestEmojiVerificationWithAnotherPersonInTheDM(t *testing.T) {
 	ctx := hstest.Ctx(t)
 	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
-	bob := newService(t, hstest.NewPerson(t, hs, "bob", "Bob"), "")
+	bobP := hstest.NewPerson(t, hs, "bob", "Bob")
+	bob := newService(t, bobP, "")
 	for _, svc := range []*Service{alice, bob} {
 		if _, err := svc.CatchUp(ctx); err != nil {
 			t.Fatal(err)
@@ -465,10 +468,74 @@ func TestEmojiVerificationWithAnotherPersonInTheDM(t *testing.T) {
 	if trust, err := alice.PeerTrust(ctx, bob.Me()); err != nil || !trust.Verified || len(trust.Unverified) != 0 {
 		t.Fatalf("after: %+v %v", trust, err)
 	}
+	// Bob logs in somewhere new and does not verify it: alice is told.
+	newer := newService(t, bobP, "")
+	if _, err := newer.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		trust, err := alice.PeerTrust(ctx, bob.Me())
+		if err != nil {
+			return err.Error()
+		}
+		if !trust.Verified || !slices.Equal(trust.Unverified, []id.DeviceID{newer.DeviceID()}) {
+			return fmt.Sprintf("alice's view of bob: %+v", trust)
+		}
+		return ""
+	})
 	// The verification events went through the room encrypted, and are not shown as messages.
 	for _, typ := range serverEventTypes(t, bob.cli, room) {
 		if strings.HasPrefix(typ, "m.key.verification") {
 			t.Fatalf("a verification event in the clear: %s", typ)
 		}
+	}
+}
+
+// alice (duet) starts the DM with bob, whose device is a mautrix client: encrypted, read both
+// ways, ciphertext only on the server.
+func TestDuetStartsAnEncryptedDMWithAMautrixDevice(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
+	if _, err := alice.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
+	room, err := alice.CreateDM(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !alice.RoomEncrypted(ctx, room) {
+		t.Fatal("not encrypted although bob has a device")
+	}
+	if _, err := alice.SendText(ctx, room, "hi bob, from duet", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	bob.JoinWhenInvited(t, room)
+	if m := bob.WaitMessage(t, room, "hi bob, from duet", 20*time.Second); !m.Decrypted {
+		t.Fatalf("bob got %+v", m)
+	}
+	bob.SendText(t, room, "hi alice, from mautrix")
+	waitBody(t, alice, room, "hi alice, from mautrix")
+	types := serverEventTypes(t, bob.Client, room)
+	if slices.Contains(types, event.EventMessage.Type) || !slices.Contains(types, event.EventEncrypted.Type) {
+		t.Fatalf("the homeserver must hold only encrypted messages, it has: %v", types)
+	}
+}
+
+func TestWellKnownCanTurnEncryptionOff(t *testing.T) {
+	for body, off := range map[string]bool{
+		`{"m.homeserver":{"base_url":"x"},"io.element.e2ee":{"default":false}}`: true,
+		`{"m.homeserver":{"base_url":"x"},"io.element.e2ee":{"default":true}}`:  false,
+		`{"m.homeserver":{"base_url":"x"}}`:                                     false,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+		got, ok := fetchE2EEDefaultOff(context.Background(), srv.URL+"/.well-known/matrix/client")
+		srv.Close()
+		if !ok || got != off {
+			t.Errorf("%s: off=%v ok=%v, want off=%v", body, got, ok, off)
+		}
+	}
+	if _, ok := fetchE2EEDefaultOff(context.Background(), "http://127.0.0.1:9/.well-known/matrix/client"); ok {
+		t.Error("an unreachable .well-known must leave encryption on")
 	}
 }

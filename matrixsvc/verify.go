@@ -248,7 +248,7 @@ func (s *Service) CancelVerification(ctx context.Context, txn string, mismatch b
 
 // PeerTrust is what is known about a person's devices (or our own).
 type PeerTrust struct {
-	Verified   bool          // verified by cross-signing, or every device verified by emoji
+	Verified   bool          // verified by cross-signing, or one of their devices verified by emoji
 	Devices    int           // devices with encryption keys (our current device not counted)
 	Unverified []id.DeviceID // devices not verified; for a verified person, each is a warning
 }
@@ -278,7 +278,7 @@ func (s *Service) PeerTrust(ctx context.Context, user id.UserID) (PeerTrust, err
 	if err != nil {
 		return out, err
 	}
-	allLocal := true
+	someLocal := false
 	for devID, dev := range devices {
 		if user == s.me && devID == s.cli.DeviceID {
 			continue
@@ -286,13 +286,14 @@ func (s *Service) PeerTrust(ctx context.Context, user id.UserID) (PeerTrust, err
 		out.Devices++
 		if !e.mach.IsDeviceTrusted(ctx, dev) {
 			out.Unverified = append(out.Unverified, devID)
-			allLocal = false
-		} else if dev.Trust != id.TrustStateVerified {
-			allLocal = false
+		} else if dev.Trust == id.TrustStateVerified {
+			someLocal = true
 		}
 	}
 	slices.Sort(out.Unverified)
-	out.Verified = userTrusted || (out.Devices > 0 && allLocal)
+	// Someone whose device we compared emoji with is verified, and a device they add later
+	// without verifying it is a warning, not a reason to forget that.
+	out.Verified = userTrusted || someLocal
 	return out, nil
 }
 
