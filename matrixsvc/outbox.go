@@ -139,6 +139,10 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		if room == "" {
 			return s.outgoingFailed(ctx, o, err)
 		}
+		if err != nil {
+			// The room works; only m.direct was not updated (R11). Said, not fatal.
+			s.log.Warn().Err(err).Stringer("room_id", room).Msg("new DM not recorded in m.direct")
+		}
 		o.Room = room
 		if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
 			return err

@@ -21,10 +21,12 @@ func withCrypto(sess *store.Session, dir string) matrixsvc.Config {
 	return cfg
 }
 
-// testLog is the service's log: discarded, or with DUET_TEST_LOG=1 in the test's output.
+// testLog is the service's log, shown when the test fails: info and above, everything with
+// DUET_TEST_LOG=1.
 func testLog(t *testing.T) zerolog.Logger {
-	if os.Getenv("DUET_TEST_LOG") == "" {
-		return zerolog.Nop()
+	level := zerolog.InfoLevel
+	if os.Getenv("DUET_TEST_LOG") != "" {
+		level = zerolog.TraceLevel
 	}
-	return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(level).With().Timestamp().Logger()
 }
