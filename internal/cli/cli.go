@@ -3,18 +3,22 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/rs/zerolog"
 
 	"duet/internal/config"
+	"duet/internal/flock"
 	"duet/internal/paths"
 	"duet/matrixsvc"
 	"duet/store"
@@ -147,6 +151,14 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 		return 0, usageError{err.Error()}
 	}
 	rest := global.Args()
+	if len(rest) == 0 || rest[0] != "demo" && rest[0] != "help" {
+		// One duet per profile: two would both send the outbox and both write the stores.
+		unlock, err := lockProfile(prof)
+		if err != nil {
+			return 0, err
+		}
+		defer unlock()
+	}
 	if len(rest) == 0 {
 		return 0, runUI(ctx, env, prof)
 	}
@@ -284,4 +296,25 @@ func openLog(prof paths.Profile) (zerolog.Logger, *os.File, error) {
 	}
 	log := zerolog.New(f).With().Timestamp().Str("profile", prof.Name).Logger().Level(zerolog.InfoLevel)
 	return log, f, nil
+}
+
+// lockProfile makes this process the only duet on the profile until unlock. The lock file
+// holds the process ID, for the message another duet shows.
+func lockProfile(prof paths.Profile) (unlock func(), err error) {
+	if err := paths.EnsurePrivate(prof.Data); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(prof.Data, "duet.lock")
+	unlock, err = flock.Try(path)
+	if errors.Is(err, flock.ErrLocked) {
+		who := "another duet"
+		if pid, _ := os.ReadFile(path); len(bytes.TrimSpace(pid)) > 0 {
+			who += " (process " + string(bytes.TrimSpace(pid)) + ")"
+		}
+		return nil, fmt.Errorf("%s is running on profile %q: quit it first, or use --profile NAME for another account", who, prof.Name)
+	} else if err != nil {
+		return nil, err
+	}
+	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	return unlock, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -680,4 +681,30 @@ func TestSendOfflineAndQueued(t *testing.T) {
 	if strings.Contains(r.stderr, "queued") {
 		t.Fatalf("the outbox was sent twice: %q", r.stderr)
 	}
+}
+
+// A second duet on the same profile (a command while the UI or another command runs) is
+// refused at once with a clear line; another profile is not affected.
+func TestOneDuetPerProfile(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	prof, _ := alice.dirs.ForProfile("default")
+	unlock, err := lockProfile(prof) // stands for a duet that is running
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := alice.run(t, "", "send", "@nobody:example.org", "hi")
+	if r.code != 1 || !strings.Contains(r.stderr, "running on profile \"default\"") || !strings.Contains(r.stderr, fmt.Sprint(os.Getpid())) {
+		t.Fatalf("second duet: exit %d, %q", r.code, r.stderr)
+	}
+	r = alice.run(t, alice.Password+"\n", "login", "--homeserver", hs.URL, "--user", string(alice.ID), "--password-stdin")
+	if r.code != 1 || !strings.Contains(r.stderr, "running on profile") {
+		t.Fatalf("login while running: exit %d, %q", r.code, r.stderr)
+	}
+	if r := alice.run(t, "", "--profile", "other", "whoami"); strings.Contains(r.stderr, "running on profile") {
+		t.Fatalf("another profile is refused too: %q", r.stderr)
+	}
+	unlock()
+	alice.ok(t, "", "whoami")
 }

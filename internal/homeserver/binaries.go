@@ -23,8 +23,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"duet/internal/flock"
 )
 
 // binaryNames are the Dendrite commands duet needs, built from tools/homeserver.
@@ -168,30 +169,11 @@ func build(ctx context.Context, toolsDir, binDir string) error {
 	return nil
 }
 
-// lockFile takes an exclusive flock on path, polling so that ctx can cancel the wait. The
-// returned func releases it.
+// lockFile waits for the flock on path; the returned func releases it.
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err = flock.Wait(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("homeserver: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				_ = f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("homeserver: locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("homeserver: waiting for %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return unlock, nil
 }

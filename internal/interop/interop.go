@@ -13,16 +13,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
+	"duet/internal/flock"
 	"duet/internal/homeserver"
 )
 
@@ -100,29 +99,13 @@ func installed(dir string) (bool, error) {
 	return true, nil
 }
 
-// lockFile takes an exclusive flock on path, polling so that ctx can cancel the wait (the same
-// scheme as the homeserver package's build lock). The returned func releases it.
+// lockFile waits for the flock on path; the returned func releases it.
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err = flock.Wait(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("interop: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("interop: locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("interop: waiting for %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return unlock, nil
 }
 
 // Client is one running interop.mjs: a logged-in matrix-js-sdk client with its own new device.
