@@ -152,6 +152,7 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	}
 	rest := global.Args()
 	if len(rest) == 0 || rest[0] != "demo" && rest[0] != "help" {
+		securePrivateFiles(env, prof)
 		// One duet per profile: two would both send the outbox and both write the stores.
 		unlock, err := lockProfile(prof)
 		if err != nil {
@@ -317,4 +318,31 @@ func lockProfile(prof paths.Profile) (unlock func(), err error) {
 	}
 	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 	return unlock, nil
+}
+
+// securePrivateFiles checks that the files holding the account's secrets (access token, pickle
+// key, the device's keys, messages) are readable by the user alone, and makes them so with a
+// warning when they are not (a backup restored with other modes, a careless copy).
+func securePrivateFiles(env Env, prof paths.Profile) {
+	check := func(path string, want os.FileMode) {
+		info, err := os.Stat(path)
+		if err != nil {
+			return // absent: created private when needed
+		}
+		if got := info.Mode().Perm(); got&^want != 0 {
+			if err := os.Chmod(path, want); err != nil {
+				fmt.Fprintf(env.Stderr, "duet: warning: %s has mode %04o (others can read it) and could not be fixed: %v; run chmod %o %s\n", path, got, err, want, path)
+				return
+			}
+			fmt.Fprintf(env.Stderr, "duet: warning: %s had mode %04o (others could read it); it is %04o now\n", path, got, want)
+		}
+	}
+	check(prof.Data, 0o700)
+	check(prof.State, 0o700)
+	check(prof.LogFile(), 0o600)
+	for _, f := range []string{prof.SessionFile(), prof.Database(), prof.CryptoDatabase()} {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			check(f+suffix, 0o600)
+		}
+	}
 }

@@ -708,3 +708,32 @@ func TestOneDuetPerProfile(t *testing.T) {
 	unlock()
 	alice.ok(t, "", "whoami")
 }
+
+// Files with secrets that others can read are made private at start, with a warning.
+func TestSecretsAreMadePrivate(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	alice.ok(t, "", "dms") // the crypto store exists now
+	prof, _ := alice.dirs.ForProfile("default")
+	for _, f := range []string{prof.SessionFile(), prof.CryptoDatabase()} {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(prof.Data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := alice.run(t, "", "whoami")
+	if r.code != 0 || strings.Count(r.stderr, "others could read it") != 3 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for path, want := range map[string]os.FileMode{prof.SessionFile(): 0o600, prof.CryptoDatabase(): 0o600, prof.Data: 0o700} {
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != want {
+			t.Fatalf("%s: %v %v", path, info.Mode(), err)
+		}
+	}
+	if r := alice.run(t, "", "whoami"); strings.Contains(r.stderr, "warning") {
+		t.Fatalf("second run still warns: %q", r.stderr)
+	}
+}
