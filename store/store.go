@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, as mautrix's stores use it
+	"github.com/mattn/go-sqlite3" // the "sqlite3" driver, as mautrix's stores use it
 	"github.com/rs/zerolog"
 	"go.mau.fi/util/dbutil"
 	"maunium.net/go/mautrix/sqlstatestore"
@@ -36,7 +37,7 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	// Every later file created in the data dir is private, the database included.
 	if err := raw.PingContext(ctx); err != nil {
 		raw.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, unusable(path, err)
 	}
 	_ = os.Chmod(path, 0o600)
 	db, err := dbutil.NewWithDB(raw, "sqlite3")
@@ -50,12 +51,12 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 	state := sqlstatestore.NewSQLStateStore(db, dblog, false)
 	if err := state.Upgrade(ctx); err != nil {
 		raw.Close()
-		return nil, fmt.Errorf("upgrade state store: %w", err)
+		return nil, unusable(path, err)
 	}
 	own := db.Child("duet_version", upgrades, dblog)
 	if err := own.Upgrade(ctx); err != nil {
 		raw.Close()
-		return nil, fmt.Errorf("upgrade database: %w", err)
+		return nil, unusable(path, err)
 	}
 	return &Store{db: db, State: state}, nil
 }
@@ -161,6 +162,55 @@ CREATE INDEX duet_event_session_idx ON duet_event (session_id) WHERE encrypted=1
 `)
 		return err
 	}).Finish()
+
+// ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The
+// caller offers to rebuild it (everything in it but the outbox comes back from the server).
+var ErrUnusable = errors.New("the local database cannot be used")
+
+func unusable(path string, err error) error {
+	var sqlErr sqlite3.Error
+	if errors.Is(err, dbutil.ErrUnsupportedDatabaseVersion) ||
+		errors.As(err, &sqlErr) && (sqlErr.Code == sqlite3.ErrCorrupt || sqlErr.Code == sqlite3.ErrNotADB) {
+		return fmt.Errorf("%w: %s: %v", ErrUnusable, path, err)
+	}
+	return fmt.Errorf("open database %s: %w", path, err)
+}
+
+// SetAside renames a database (and SQLite's side files) out of the way, keeping it for
+// inspection, and returns its new name.
+func SetAside(path string) (string, error) {
+	aside := fmt.Sprintf("%s.broken-%s", path, time.Now().Format("20060102-150405"))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("move %s aside: %w", path+suffix, err)
+		}
+	}
+	return aside, nil
+}
+
+// SalvageOutbox reads the outbox of a database that may be damaged or of a newer version,
+// directly and read-only, so that queued messages survive a rebuild.
+func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
+	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	rows, err := raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed FROM duet_outbox ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Outgoing
+	for rows.Next() {
+		var o Outgoing
+		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed); err != nil {
+			return out, err
+		}
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
 
 // ErrNotFound is returned for absent keys.
 var ErrNotFound = errors.New("not found")

@@ -109,6 +109,8 @@ Commands:
 
 Options:
   --profile NAME              keep several accounts apart (default: default)
+  --reset-cache               rebuild the local database from the server (after it was damaged,
+                              or written by a newer duet); queued messages are kept
 
 Exit status: 0 success, 1 failure, 2 bad usage.
 `
@@ -138,6 +140,7 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	global.SetOutput(io.Discard)
 	profile := global.String("profile", "default", "")
 	help := global.Bool("help", false, "")
+	resetCache := global.Bool("reset-cache", false, "")
 	global.BoolVar(help, "h", false, "")
 	if err := global.Parse(args); err != nil {
 		return 0, usagef("%v", err)
@@ -159,6 +162,11 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 			return 0, err
 		}
 		defer unlock()
+		if *resetCache {
+			if err := resetLocalCache(ctx, env, prof); err != nil {
+				return 0, err
+			}
+		}
 	}
 	if len(rest) == 0 {
 		return 0, runUI(ctx, env, prof)
@@ -246,7 +254,10 @@ func OpenApp(ctx context.Context, env Env, prof paths.Profile) (*App, error) {
 	}
 	app.Session = sess
 	st, err := store.Open(ctx, prof.Database(), log)
-	if err != nil {
+	if errors.Is(err, store.ErrUnusable) {
+		app.Close()
+		return nil, fmt.Errorf("%w: run `duet --reset-cache` to rebuild it from the server (queued messages are kept, the old file is set aside)", err)
+	} else if err != nil {
 		app.Close()
 		return nil, err
 	}
@@ -345,4 +356,35 @@ func securePrivateFiles(env Env, prof paths.Profile) {
 			check(f+suffix, 0o600)
 		}
 	}
+}
+
+// resetLocalCache sets the profile's database aside and starts a new one holding only the
+// messages that were waiting to be sent; everything else comes back from the server. The
+// device's keys (crypto.db) are not a cache and are not touched.
+func resetLocalCache(ctx context.Context, env Env, prof paths.Profile) error {
+	path := prof.Database()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(env.Stderr, "duet: no local database to reset")
+		return nil
+	}
+	queued, salvageErr := store.SalvageOutbox(ctx, path)
+	aside, err := store.SetAside(path)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, path, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, o := range queued {
+		if err := st.AddOutgoing(ctx, o); err != nil {
+			return fmt.Errorf("keep queued messages: %w (the old database is %s)", err, aside)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "duet: the local database was set aside as %s and starts afresh; %d queued message(s) kept\n", aside, len(queued))
+	if salvageErr != nil {
+		fmt.Fprintf(env.Stderr, "duet: warning: queued messages could not all be read from the old database (%v); it is kept at %s\n", salvageErr, aside)
+	}
+	return nil
 }

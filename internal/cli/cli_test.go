@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
 	"duet/internal/hstest"
 	"duet/internal/paths"
+	"duet/store"
 )
 
 var hs *homeserver.Server
@@ -735,5 +737,62 @@ func TestSecretsAreMadePrivate(t *testing.T) {
 	}
 	if r := alice.run(t, "", "whoami"); strings.Contains(r.stderr, "warning") {
 		t.Fatalf("second run still warns: %q", r.stderr)
+	}
+}
+
+// A damaged or newer database says what to do; --reset-cache rebuilds it from the server and
+// keeps the queued messages, which are then sent.
+func TestResetCacheKeepsTheOutbox(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	alice.ok(t, "", "send", string(bob.ID), "before the damage")
+	prof, _ := alice.dirs.ForProfile("default")
+
+	// A newer duet wrote the database (its schema version is ahead), and one message waits.
+	ctx := hstest.Ctx(t)
+	st, err := store.Open(ctx, prof.Database(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddOutgoing(ctx, &store.Outgoing{TxnID: "duet-reset-test", Target: bob.ID, Body: "queued before the reset", Created: time.Now().UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(ctx, "UPDATE duet_version SET version = 99, compat = 99"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := alice.run(t, "", "dms")
+	if r.code != 1 || !strings.Contains(r.stderr, "duet --reset-cache") {
+		t.Fatalf("newer database: exit %d, %q", r.code, r.stderr)
+	}
+
+	r = alice.run(t, "", "--reset-cache", "dms")
+	if r.code != 0 || !strings.Contains(r.stderr, "1 queued message(s) kept") || !strings.Contains(r.stderr, "sent 1 queued message(s)") {
+		t.Fatalf("reset: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, string(bob.ID)) {
+		t.Fatalf("the contacts came back from the server: %q", r.stdout)
+	}
+	matches, _ := filepath.Glob(prof.Database() + ".broken-*")
+	if len(matches) == 0 {
+		t.Fatal("the old database was not kept")
+	}
+	room := alice.send(t, string(bob.ID), "after the reset").RoomID
+	bob.Join(t, room)
+	waitForBodies(t, bob, room, "before the damage", "queued before the reset", "after the reset")
+
+	// A damaged file: same message, same way out.
+	if err := os.WriteFile(prof.Database(), []byte("this is not a database, it is a damaged file...."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Remove(prof.Database() + "-wal")
+	_ = os.Remove(prof.Database() + "-shm")
+	if r := alice.run(t, "", "dms"); r.code != 1 || !strings.Contains(r.stderr, "duet --reset-cache") {
+		t.Fatalf("damaged database: exit %d, %q", r.code, r.stderr)
+	}
+	if r := alice.run(t, "", "--reset-cache", "dms"); r.code != 0 || !strings.Contains(r.stdout, string(bob.ID)) {
+		t.Fatalf("reset of a damaged database: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 }
