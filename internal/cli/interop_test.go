@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,6 +214,40 @@ func TestRecoveryKeyAndKeyFiles(t *testing.T) {
 	}
 	if text := alice.ok(t, "", third("messages", string(bobP.ID))...); !strings.Contains(text, "said before the other devices") {
 		t.Fatalf("after recovery: %q", text)
+	}
+
+	// Nothing secret went to a log or to --json output: the password, the recovery key, the key
+	// file's passphrase, any access token or pickle key.
+	secrets := map[string]string{"password": alice.Password, "recovery key": recoveryKey,
+		"recovery key (no spaces)": strings.ReplaceAll(recoveryKey, " ", ""), "passphrase": "correct horse"}
+	var logs []byte
+	for _, name := range []string{"default", "second", "third"} {
+		prof, _ := alice.dirs.ForProfile(name)
+		var sess struct {
+			AccessToken string `json:"access_token"`
+			PickleKey   string `json:"pickle_key"`
+		}
+		data, err := os.ReadFile(prof.SessionFile())
+		if err != nil || json.Unmarshal(data, &sess) != nil || sess.AccessToken == "" || sess.PickleKey == "" {
+			t.Fatalf("session of %s: %v", name, err)
+		}
+		secrets["access token of "+name] = sess.AccessToken
+		secrets["pickle key of "+name] = sess.PickleKey
+		log, err := os.ReadFile(prof.LogFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, log...)
+		logs = append(logs, alice.ok(t, "", "--profile", name, "whoami", "--json")...)
+		logs = append(logs, alice.ok(t, "", "--profile", name, "messages", string(bobP.ID), "--json")...)
+	}
+	if len(logs) < 1000 {
+		t.Fatalf("only %d bytes of logs: nothing to check", len(logs))
+	}
+	for what, secret := range secrets {
+		if strings.Contains(string(logs), secret) {
+			t.Errorf("the %s is in a log or in --json output", what)
+		}
 	}
 }
 
