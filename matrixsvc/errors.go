@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -55,6 +56,13 @@ func Explain(err error) string {
 		return fmt.Sprintf("cannot reach the homeserver (%v): check your connection", rootCause(err))
 	}
 	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) && httpErr.Response != nil && httpErr.Response.StatusCode >= 500 {
+		what := http.StatusText(httpErr.Response.StatusCode)
+		if httpErr.RespError != nil && httpErr.RespError.Err != "" {
+			what = httpErr.RespError.Err
+		}
+		return fmt.Sprintf("the homeserver has a problem (%d: %s); duet tries again", httpErr.Response.StatusCode, what)
+	}
 	if errors.As(err, &httpErr) && httpErr.RespError != nil {
 		return fmt.Sprintf("the homeserver refused: %s (%s)", httpErr.RespError.Err, httpErr.RespError.ErrCode)
 	}

@@ -123,7 +123,7 @@ func (s *Service) FlushOutbox(ctx context.Context) (sent int, err error) {
 			continue
 		}
 		if err := s.sendOutgoing(ctx, o); err != nil {
-			if retry, _ := retryable(err); retry {
+			if retry, _ := retryable(err); retry || IsLoggedOut(s.wrap(err)) {
 				return sent, err
 			}
 			continue
@@ -163,7 +163,8 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 // outgoingFailed records a failed attempt: a refusal marks the message failed, anything else
 // leaves it queued for the next attempt.
 func (s *Service) outgoingFailed(ctx context.Context, o *store.Outgoing, err error) error {
-	if retry, after := retryable(err); retry {
+	if retry, after := retryable(err); retry || IsLoggedOut(s.wrap(err)) {
+		// Kept queued: it goes when the server is back, or after the next login.
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingQueued, Err: err, RetryIn: after})
 		return err
 	}

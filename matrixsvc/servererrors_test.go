@@ -1,0 +1,138 @@
+package matrixsvc
+
+import (
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"duet/internal/hstest"
+)
+
+// faulty is a reverse proxy to the homeserver that answers the next sends with a fault.
+type faulty struct {
+	mu     sync.Mutex
+	faults int
+	answer func(w http.ResponseWriter)
+}
+
+func (f *faulty) inject(n int, answer func(w http.ResponseWriter)) {
+	f.mu.Lock()
+	f.faults, f.answer = n, answer
+	f.mu.Unlock()
+}
+
+func (f *faulty) handler(target *url.URL) http.Handler {
+	rp := httputil.NewSingleHostReverseProxy(target)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		fault := f.faults > 0 && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/")
+		if fault {
+			f.faults--
+		}
+		answer := f.answer
+		f.mu.Unlock()
+		if fault {
+			answer(w)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
+}
+
+func matrixError(status int, code, msg, extra string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"errcode":"` + code + `","error":"` + msg + `"` + extra + `}`))
+	}
+}
+
+// Every server error a send can meet: what the person is told, and that the message is not
+// lost (kept queued, or failed and retryable) and arrives once when the fault is gone.
+func TestServerErrorsLoseNothing(t *testing.T) {
+	t.Parallel()
+	target, _ := url.Parse(hs.URL)
+	f := &faulty{}
+	srv := &http.Server{Handler: f.handler(target)}
+	ln := listen(t)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "http://"+ln.Addr().String())
+	ctx := hstest.Ctx(t)
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	room, err := svc.CreateDM(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.Join(t, room)
+	hangUp := func(w http.ResponseWriter) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	cases := []struct {
+		name   string
+		answer func(http.ResponseWriter)
+		told   string // in what the person is told
+		failed bool   // given up on (retryable by hand) rather than kept queued
+	}{
+		{"rate limited", matrixError(429, "M_LIMIT_EXCEEDED", "Too many requests", `,"retry_after_ms":2000`), "rate-limiting requests: try again in 2s", false},
+		{"server error", matrixError(502, "M_UNKNOWN", "Bad gateway", ""), "the homeserver has a problem (502: Bad gateway); duet tries again", false},
+		{"connection dropped", hangUp, "cannot reach the homeserver", false},
+		{"token revoked", matrixError(401, "M_UNKNOWN_TOKEN", "Unknown token", ""), "logged out", false},
+		{"forbidden", matrixError(403, "M_FORBIDDEN", "You are not allowed to send here", ""), "the homeserver refused: You are not allowed to send here (M_FORBIDDEN)", true},
+	}
+	var want []string
+	for _, c := range cases {
+		body := "through " + c.name
+		want = append(want, body)
+		f.inject(1, c.answer)
+		if err := svc.Enqueue(ctx, room, "", body, false, ""); err != nil {
+			t.Fatal(err)
+		}
+		_, err := svc.FlushOutbox(ctx)
+		out, oerr := svc.Outbox(ctx)
+		if oerr != nil || len(out) != 1 {
+			t.Fatalf("%s: the outbox holds %v (%v), want the one message", c.name, out, oerr)
+		}
+		told := out[0].Failed
+		if !c.failed {
+			told = Explain(err)
+		}
+		if !strings.Contains(told, c.told) || (out[0].Failed != "") != c.failed {
+			t.Fatalf("%s: told %q (failed %q), want %q", c.name, told, out[0].Failed, c.told)
+		}
+		if c.failed {
+			if err := svc.RetryOutgoing(ctx, out[0].TxnID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sent, err := svc.FlushOutbox(ctx); err != nil || sent != 1 {
+			t.Fatalf("%s: after the fault, sent %d, %v", c.name, sent, err)
+		}
+	}
+	// Each arrived exactly once, in order.
+	got := bob.Bodies(t, room)
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("bob got %q, want %q", got, want)
+	}
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
