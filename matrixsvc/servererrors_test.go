@@ -1,6 +1,7 @@
 package matrixsvc
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"duet/internal/hstest"
 )
@@ -121,11 +123,13 @@ func TestServerErrorsLoseNothing(t *testing.T) {
 			t.Fatalf("%s: after the fault, sent %d, %v", c.name, sent, err)
 		}
 	}
-	// Each arrived exactly once, in order.
-	got := bob.Bodies(t, room)
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("bob got %q, want %q", got, want)
-	}
+	// Each arrived exactly once, in order (the server shows the last one a moment later).
+	hstest.Eventually(t, 10*time.Second, func() string {
+		if got := bob.Bodies(t, room); strings.Join(got, "|") != strings.Join(want, "|") {
+			return fmt.Sprintf("bob got %q, want %q", got, want)
+		}
+		return ""
+	})
 }
 
 func listen(t *testing.T) net.Listener {
