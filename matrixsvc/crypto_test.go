@@ -539,3 +539,16 @@ func TestWellKnownCanTurnEncryptionOff(t *testing.T) {
 		t.Error("an unreachable .well-known must leave encryption on")
 	}
 }
+
+func TestVerificationRequestIsNotAMessage(t *testing.T) {
+	for _, parsed := range []bool{false, true} {
+		evt := &event.Event{Type: event.EventMessage, ID: "$x", Sender: "@a:b",
+			Content: event.Content{VeryRaw: []byte(`{"msgtype":"m.key.verification.request","body":"@a:b is requesting to verify","to":"@c:d","from_device":"D","methods":["m.sas.v1"]}`)}}
+		if parsed {
+			_ = evt.Content.ParseRaw(evt.Type)
+		}
+		if _, ok := toMessage(evt); ok {
+			t.Fatalf("a verification request (parsed %v) is shown as a message", parsed)
+		}
+	}
+}

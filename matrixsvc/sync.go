@@ -452,7 +452,9 @@ func toMessage(evt *event.Event) (Message, bool) {
 		}
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
 			msg.MsgType, msg.Body = string(c.MsgType), c.Body
-			return msg, c.NewContent == nil
+			// A verification request is a step of a protocol, shown by the verification
+			// dialog; its body is a fallback for clients without verification.
+			return msg, c.NewContent == nil && c.MsgType != event.MsgVerificationRequest
 		}
 		// Read the two fields we show straight from the JSON: decoding the whole content by
 		// reflection cost a third of the allocations of applying a sync.
@@ -462,7 +464,7 @@ func toMessage(evt *event.Event) (Message, bool) {
 		}
 		msg.MsgType, msg.Body = f[0].Str, f[1].Str
 		// An edit is shown by the edits feature, not as a new message.
-		return msg, !f[2].Exists()
+		return msg, !f[2].Exists() && f[0].Str != string(event.MsgVerificationRequest)
 	}
 	return msg, false
 }
