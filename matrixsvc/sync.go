@@ -303,13 +303,15 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		r.Heroes = summary.Heroes
 	}
 	if unread != nil {
-		// Counts only rise with new events. A rise without any is the server counting a
-		// moment before it saw our read receipt (Dendrite does): the room was read here, and
-		// the server's next count says so.
-		if len(timeline) > 0 || unread.NotificationCount <= r.Unread {
+		// A count that comes with no event newer than the one we marked read here is the
+		// server counting a moment before it saw our receipt (Dendrite does): the room was
+		// read, and the server's next count says so. Counts may otherwise lag their events
+		// (Dendrite counts them asynchronously), so a rise alone is taken.
+		stale := len(timeline) == 0 && r.ReadTS > 0 && r.LastTS <= r.ReadTS
+		if !stale || unread.NotificationCount <= r.Unread {
 			r.Unread = unread.NotificationCount
 		}
-		if len(timeline) > 0 || unread.HighlightCount <= r.Highlight {
+		if !stale || unread.HighlightCount <= r.Highlight {
 			r.Highlight = unread.HighlightCount
 		}
 	}

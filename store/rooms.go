@@ -29,17 +29,20 @@ type Room struct {
 	Predecessor    id.RoomID
 	Preview        string // body of the newest message
 	PreviewSender  id.UserID
+	// ReadTS is LastTS when we last marked the room read here: a count the server sends later
+	// without any newer event is from before our receipt.
+	ReadTS int64
 }
 
 const roomColumns = `room_id, membership, name, last_ts, joined_count, invited_count, heroes, unread,
-	highlight, inviter, direct_invite, service_members, tombstone, predecessor, preview, preview_sender`
+	highlight, inviter, direct_invite, service_members, tombstone, predecessor, preview, preview_sender, read_ts`
 
 func scanRoom(row dbutil.Scannable) (*Room, error) {
 	var r Room
 	var heroes, service string
 	err := row.Scan(&r.ID, &r.Membership, &r.Name, &r.LastTS, &r.JoinedCount, &r.InvitedCount, &heroes,
 		&r.Unread, &r.Highlight, &r.Inviter, &r.DirectInvite, &service, &r.Tombstone, &r.Predecessor,
-		&r.Preview, &r.PreviewSender)
+		&r.Preview, &r.PreviewSender, &r.ReadTS)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +93,10 @@ func (s *Store) PutRoom(ctx context.Context, r *Room) error {
 
 func (s *Store) insertRoom(ctx context.Context, verb string, r *Room) error {
 	_, err := s.db.Exec(ctx, verb+` INTO duet_room (`+roomColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		r.ID, r.Membership, r.Name, r.LastTS, r.JoinedCount, r.InvitedCount, jsonList(r.Heroes), r.Unread,
 		r.Highlight, r.Inviter, r.DirectInvite, jsonList(r.ServiceMembers), r.Tombstone, r.Predecessor,
-		r.Preview, r.PreviewSender)
+		r.Preview, r.PreviewSender, r.ReadTS)
 	return err
 }
 
@@ -166,6 +169,6 @@ func (s *Store) AddRoom(ctx context.Context, r *Room) error {
 // ClearUnread sets a room's unread counts to zero (after we read it); the next sync brings the
 // server's own counts.
 func (s *Store) ClearUnread(ctx context.Context, roomID id.RoomID) error {
-	_, err := s.db.Exec(ctx, "UPDATE duet_room SET unread=0, highlight=0 WHERE room_id=$1", roomID)
+	_, err := s.db.Exec(ctx, "UPDATE duet_room SET unread=0, highlight=0, read_ts=last_ts WHERE room_id=$1", roomID)
 	return err
 }

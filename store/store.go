@@ -161,6 +161,10 @@ ALTER TABLE duet_event ADD COLUMN trust TEXT NOT NULL DEFAULT '';
 CREATE INDEX duet_event_session_idx ON duet_event (session_id) WHERE encrypted=1;
 `)
 		return err
+	}).WithRaw(5, 6, 1, "read marks", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, `ALTER TABLE duet_room ADD COLUMN read_ts INTEGER NOT NULL DEFAULT 0`)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The
