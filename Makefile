@@ -4,7 +4,7 @@
 GO   ?= go
 TAGS := goolm
 
-.PHONY: build homeserver demo test vet fmt bench
+.PHONY: build homeserver demo test fuzz vet fmt bench
 
 build:
 	$(GO) build -tags $(TAGS) -o duet .
@@ -18,6 +18,20 @@ demo: build homeserver
 
 test: homeserver
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...
+
+# Fuzz each target for FUZZTIME (-fuzz takes one target per package per run). A failing input
+# is written to the package's testdata/fuzz/; commit it once fixed and `make test` replays it.
+FUZZTIME ?= 10s
+FUZZ     := $(GO) test -tags $(TAGS) -run '^$$' -fuzztime $(FUZZTIME) -fuzz
+
+fuzz:
+	$(FUZZ) '^FuzzText$$' ./internal/sanitize
+	$(FUZZ) '^FuzzRender$$' ./ui/conversation
+	$(FUZZ) '^FuzzView$$' ./ui/contacts
+	$(FUZZ) '^FuzzDialog$$' ./ui/security
+	$(FUZZ) '^FuzzScreen$$' ./ui
+	$(FUZZ) '^FuzzDirect$$' ./matrixsvc/dmfuzz
+	$(FUZZ) '^FuzzDMRules$$' ./matrixsvc/dmfuzz
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...

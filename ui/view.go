@@ -140,7 +140,7 @@ func (m Model) header(c *chat, w int) string {
 	case contacts.KindGroup:
 		idPart = st.HeaderID.Render(fmt.Sprintf("group · %d members", it.Members))
 	default:
-		if id := textutil.Cut(string(it.UserID), max(w/2, 8)); id != "" && id != it.Name {
+		if id := textutil.Cut(sanitize.Line(string(it.UserID)), max(w/2, 8)); id != "" && id != it.Name {
 			idPart = st.HeaderID.Render(id)
 		}
 	}

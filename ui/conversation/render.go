@@ -163,12 +163,33 @@ func wrapHanging(s string, first, rest int) []string {
 		return []string{s}
 	}
 	head := strings.SplitN(ansi.Wrap(s, first, ""), "\n", 2)[0]
-	if !strings.HasPrefix(s, head) || head == "" {
-		return strings.Split(ansi.Wrap(s, rest, ""), "\n")
+	if head == "" || !strings.HasPrefix(s, head) || lipgloss.Width(head) > first {
+		// ansi.Wrap drops leading spaces before a long word, and keeps them uncounted before
+		// one that fits: the first line is cut by cells instead.
+		head = ansi.Truncate(s, first, "")
 	}
 	tail := strings.TrimLeft(s[len(head):], " ")
 	if tail == "" {
 		return []string{head}
 	}
-	return append([]string{head}, strings.Split(ansi.Wrap(tail, rest, ""), "\n")...)
+	return append([]string{head}, wrap(tail, rest)...)
+}
+
+// wrap word-wraps plain text at w cells, breaking what ansi.Wrap leaves wider (runs of
+// spaces); a paragraph has no empty lines.
+func wrap(s string, w int) []string {
+	var out []string
+	for _, l := range strings.Split(ansi.Wrap(s, w, ""), "\n") {
+		switch {
+		case l == "":
+		case lipgloss.Width(l) > w:
+			out = append(out, strings.Split(ansi.Hardwrap(l, w, true), "\n")...)
+		default:
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
 }

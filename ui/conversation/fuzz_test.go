@@ -1,0 +1,187 @@
+package conversation
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/sanitize"
+	"duet/matrixsvc"
+	"duet/ui/styles"
+)
+
+// FuzzRender: whatever the server sends as a body, a sender's name or ID, why a message cannot
+// be decrypted, a warning about the sending device or a send error, the timeline shows it
+// inert and within the pane, at any width and in every colour profile.
+func FuzzRender(f *testing.F) {
+	seeds := hostile()
+	for i, s := range seeds {
+		other := seeds[(i+1)%len(seeds)]
+		f.Add(s, other, s, other, "@"+other+":example.org", s, "m.text", uint8(i*13), uint8(i), now.UnixMilli(), uint8(i))
+	}
+	f.Add("hello", "Alice", "waiting for the key", "from an unknown device", string(alice), "", "m.text", uint8(40), uint8(20), now.UnixMilli(), uint8(0))
+	f.Add(strings.Repeat("x", 300), strings.Repeat("N", 100), "", "", "", "boom", "m.notice", uint8(0), uint8(5), int64(0), uint8(3))
+	f.Add("a b", "", "", "", string(me), "", "", uint8(1), uint8(1), int64(-62135596800000), uint8(2))
+	// ansi.Wrap keeps leading spaces uncounted, or drops them before a word too long.
+	f.Add(" "+strings.Repeat("w", 40), "", "", "", string(alice), "", "m.text", uint8(40), uint8(9), now.UnixMilli(), uint8(0))
+	f.Add("    "+strings.Repeat("w", 90)+"  x  "+strings.Repeat(" ", 60), "", "", "", string(alice), "", "m.text", uint8(50), uint8(9), now.UnixMilli(), uint8(0))
+	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Fuzz(func(t *testing.T, body, name, reason, trust, sender, sendErr, msgType string, w, h uint8, ts int64, profile uint8) {
+		ascii := setProfile(profile)
+		width, height := 10+int(w)%191, 1+int(h)%40
+		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+		m.SetSize(width, height)
+		from := id.UserID(sender)
+		m.SetName(from, name)
+		at := time.UnixMilli(ts).UTC()
+		m.AddPage([]matrixsvc.Message{
+			{EventID: "$text", Sender: from, Timestamp: at, MsgType: "m.text", Body: body},
+			{EventID: "$emote", Sender: from, Timestamp: at, MsgType: "m.emote", Body: body},
+			{EventID: "$notice", Sender: from, Timestamp: at, MsgType: "m.notice", Body: body, E2E: true, Trust: trust},
+			{EventID: "$enc", Sender: from, Timestamp: at, Encrypted: true, DecryptError: reason, Trust: trust},
+			{EventID: "$other", Sender: from, Timestamp: at.Add(30 * time.Hour), MsgType: msgType, Body: body, Trust: trust},
+		}, "older")
+		m.AddEcho("sending", body, false, Sending)
+		m.AddEcho("failed", body, true, Sending)
+		m.SetState("failed", Failed, sendErr)
+		m.AddEcho("queued", body, false, Queued)
+		m.SetState("queued", Queued, sendErr)
+
+		// Wrapping keeps every character but spaces, and every line within its width.
+		for _, para := range strings.Split(sanitize.Text(body, true), "\n") {
+			first := max(width-int(h)%30, 1)
+			lines := wrapHanging(para, first, width)
+			for i, l := range lines {
+				limit := width
+				if i == 0 {
+					limit = first
+				}
+				if ansi.StringWidth(l) > limit {
+					t.Fatalf("wrapHanging(%q, %d, %d) line %d is wider: %q", para, first, width, i, l)
+				}
+			}
+			if got, want := strings.Join(strings.Fields(strings.Join(lines, " ")), ""), strings.Join(strings.Fields(para), ""); got != want {
+				t.Fatalf("wrapHanging(%q, %d, %d) = %q: lost text", para, first, width, lines)
+			}
+		}
+
+		checkView(t, m.View(), width, height, ascii)
+		for i := range m.entries {
+			for _, l := range m.lines(i) {
+				checkLine(t, l, width, ascii)
+			}
+		}
+		// Scrolled up: the "new below" hint and the window's lower edge.
+		m.ScrollUp(height / 2)
+		m.Append([]matrixsvc.Message{{EventID: "$late", Sender: from, Timestamp: at, MsgType: "m.text", Body: body}})
+		m.SetLoading()
+		checkView(t, m.View(), width, height, ascii)
+	})
+}
+
+// TestRenderHugeBody: a 100 KB body of hostile text is drawn inert and within the pane.
+func TestRenderHugeBody(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 100<<10; i++ {
+		s := hostile()
+		b.WriteString(s[i%len(s)])
+		b.WriteString(" ")
+	}
+	for _, w := range []int{10, 57, 200} {
+		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+		m.SetSize(w, 30)
+		m.AddPage([]matrixsvc.Message{text("$big", alice, now, b.String())}, "")
+		checkView(t, m.View(), w, 30, true)
+		for _, l := range m.lines(0) {
+			checkLine(t, l, w, true)
+		}
+	}
+}
+
+// hostile is text a server may send to make a terminal do something other than draw it, or to
+// make a line wider than it looks.
+func hostile() []string {
+	return []string{
+		"hello, world",
+		"日本語と中文のテキスト、とても長い行になるかもしれません",
+		"👩‍👩‍👧‍👦 family, 🏳️‍🌈 flag, 👍🏽, ❤️",
+		"e\u0301 combining, Z\u0351\u0352\u0353a\u0300\u0301\u0302lgo",
+		"zero\u200bwidth\u200c\u200d\ufeffchars",
+		"abc\u202edcba \u2066isolate\u2069 \u202a\u202b\u202c\u202d \u200e\u200f\u061c",
+		"\x1b]0;title\x07",
+		"\x1b[2J\x1b[H",
+		"\x1bPq#0;2;0;0;0\x1b\\",
+		"\u009b31mred\u009b0m \u009d0;title\u009c",
+		"carriage\rreturn",
+		"tab\there\tand\tthere",
+		strings.Repeat("supercalifragilistic", 40),
+		"\x1b]52;c;ZXZpbA==\x07",
+		"\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
+		"line\nbreaks\r\n\n",
+		"\xff\xfe invalid \xc3 utf-8",
+		"\x00\x01\x7f\u0080\u009f",
+		"",
+	}
+}
+
+// setProfile draws in one of the colour profiles, chosen by b; it reports whether that is
+// plain ASCII (no styling at all). The background is said to be dark so that lipgloss never
+// asks the terminal.
+func setProfile(b uint8) bool {
+	p := [...]termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor}[b%4]
+	lipgloss.SetHasDarkBackground(true)
+	lipgloss.SetColorProfile(p)
+	return p == termenv.Ascii
+}
+
+// sgr is the styling lipgloss writes: Select Graphic Rendition, parameters only.
+var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
+
+// checkView checks a whole view: exactly h lines, each checked by checkLine.
+func checkView(t *testing.T, view string, w, h int, ascii bool) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), h, view)
+	}
+	for _, l := range lines {
+		checkLine(t, l, w, ascii)
+	}
+}
+
+// checkLine fails when a line holds anything a terminal would act on rather than draw, other
+// than the renderer's own styling (none at all in the ASCII profile), or is wider than w.
+func checkLine(t *testing.T, line string, w int, ascii bool) {
+	t.Helper()
+	if err := inert(line, w, ascii); err != nil {
+		t.Fatalf("%v in %q", err, line)
+	}
+}
+
+func inert(line string, w int, ascii bool) error {
+	plain := line
+	if !ascii {
+		plain = sgr.ReplaceAllString(line, "")
+	}
+	if !utf8.ValidString(plain) {
+		return fmt.Errorf("invalid UTF-8")
+	}
+	for i, r := range plain {
+		switch {
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return fmt.Errorf("control character %U at byte %d", r, i)
+		}
+	}
+	if lw := ansi.StringWidth(plain); lw > w {
+		return fmt.Errorf("%d cells wide, more than %d", lw, w)
+	}
+	return nil
+}
