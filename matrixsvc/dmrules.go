@@ -232,7 +232,7 @@ type directItem struct {
 // splitDirect splits m.direct content into its top-level entries in order (nil/empty = {}).
 // It fails with ErrMalformedDirect when the content is not a JSON object.
 func splitDirect(raw []byte) ([]directEntry, error) {
-	raw = bytes.TrimSpace(raw)
+	raw = trimJSONSpace(raw)
 	if len(raw) == 0 {
 		return nil, nil
 	}
@@ -361,7 +361,7 @@ func malformedDirectEntry(key string) error {
 // result returns the edited content, or the input unchanged ({} when empty) when nothing changed.
 func directResult(raw []byte, entries []directEntry, changed bool) ([]byte, bool, error) {
 	if !changed {
-		if len(bytes.TrimSpace(raw)) == 0 {
+		if len(trimJSONSpace(raw)) == 0 {
 			return []byte("{}"), false, nil
 		}
 		return raw, false, nil
@@ -791,3 +791,7 @@ func ValidateUserID(me id.UserID, raw string) (id.UserID, error) {
 	}
 	return user, nil
 }
+
+// trimJSONSpace trims the whitespace JSON allows around a value (space, tab, CR, LF) and no
+// other: content wrapped in \v or a no-break space is not a JSON object (found by fuzzing).
+func trimJSONSpace(raw []byte) []byte { return bytes.Trim(raw, " \t\r\n") }

@@ -280,12 +280,10 @@ const (
 	notObject
 )
 
-// kind classifies content. Like ParseDirect it trims Unicode white space around the content,
-// though JSON allows only space, tab, CR and LF there: "\v{}" counts as an object. The
-// homeserver stores account data as JSON and sends it back re-encoded, so such bytes never
-// come from it; were ParseDirect made strict, this would trim " \t\r\n" only.
+// kind classifies content. Around the content JSON allows only space, tab, CR and LF, and so
+// does ParseDirect: "\v{}" is not an object.
 func kind(raw []byte) contentKind {
-	trimmed := bytes.TrimSpace(raw)
+	trimmed := bytes.Trim(raw, " \t\r\n") // the whitespace JSON allows, and no other
 	switch {
 	case len(trimmed) == 0:
 		return absent
