@@ -2,18 +2,14 @@ package ui
 
 import (
 	"errors"
-	"fmt"
-	"regexp"
-	"strings"
 	"testing"
-	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/termtest"
 	"duet/matrixsvc"
 )
 
@@ -24,7 +20,7 @@ import (
 // than duet's own styling, and the screen is exactly its size. The root draws at least 20x6
 // (computeLayout), so sizes start there.
 func FuzzScreen(f *testing.F) {
-	seeds := hostile()
+	seeds := termtest.Hostile()
 	for i, s := range seeds {
 		other := seeds[(i+1)%len(seeds)]
 		f.Add(s, "@"+other+":example.org", other, s, other, s, uint8(i*11), uint8(i*5), i%2 == 0, uint8(i))
@@ -33,7 +29,7 @@ func FuzzScreen(f *testing.F) {
 	f.Add("", "", "", "", "", "", uint8(0), uint8(0), false, uint8(2))
 	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, name, user, body, device, roomName, serverErr string, w, h uint8, verified bool, profile uint8) {
-		ascii := setProfile(profile)
+		ascii := termtest.SetProfile(profile)
 		width, height := 20+int(w)%181, 6+int(h)%55
 		uid := id.UserID(user)
 		svc := fixture()
@@ -52,7 +48,7 @@ func FuzzScreen(f *testing.F) {
 		hs := newHarness(t, svc, width, height)
 		check := func(what string) {
 			t.Helper()
-			if err := screenOK(hs.view(), width, height, ascii); err != nil {
+			if err := termtest.View(hs.view(), width, height, ascii); err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
 		}
@@ -78,72 +74,4 @@ func FuzzScreen(f *testing.F) {
 			hs.key(tea.KeyEsc)
 		}
 	})
-}
-
-// hostile is text a server may send to make a terminal do something other than draw it, or to
-// make a line wider than it looks.
-func hostile() []string {
-	return []string{
-		"hello, world",
-		"日本語と中文のテキスト、とても長い行になるかもしれません",
-		"👩‍👩‍👧‍👦 family, 🏳️‍🌈 flag, 👍🏽, ❤️",
-		"e\u0301 combining, Z\u0351\u0352\u0353a\u0300\u0301\u0302lgo",
-		"zero\u200bwidth\u200c\u200d\ufeffchars",
-		"abc\u202edcba \u2066isolate\u2069 \u202a\u202b\u202c\u202d \u200e\u200f\u061c",
-		"\x1b]0;title\x07",
-		"\x1b[2J\x1b[H",
-		"\x1bPq#0;2;0;0;0\x1b\\",
-		"\u009b31mred\u009b0m \u009d0;title\u009c",
-		"carriage\rreturn",
-		"tab\there\tand\tthere",
-		strings.Repeat("supercalifragilistic", 40),
-		"\x1b]52;c;ZXZpbA==\x07",
-		"\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
-		"line\nbreaks\r\n\n",
-		"\xff\xfe invalid \xc3 utf-8",
-		"\x00\x01\x7f\u0080\u009f",
-		"",
-	}
-}
-
-// setProfile draws in one of the colour profiles, chosen by b; it reports whether that is
-// plain ASCII (no styling at all). The background is said to be dark so that lipgloss never
-// asks the terminal.
-func setProfile(b uint8) bool {
-	p := [...]termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor}[b%4]
-	lipgloss.SetHasDarkBackground(true)
-	lipgloss.SetColorProfile(p)
-	return p == termenv.Ascii
-}
-
-// sgr is the styling lipgloss writes: Select Graphic Rendition, parameters only.
-var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
-
-// screenOK reports a screen that is not exactly h lines, has a line wider than w, or holds
-// anything a terminal would act on rather than draw, other than the renderer's own styling
-// (none at all in the ASCII profile).
-func screenOK(view string, w, h int, ascii bool) error {
-	lines := strings.Split(view, "\n")
-	if len(lines) != h {
-		return fmt.Errorf("%d lines, want %d:\n%s", len(lines), h, view)
-	}
-	for i, line := range lines {
-		plain := line
-		if !ascii {
-			plain = sgr.ReplaceAllString(line, "")
-		}
-		if !utf8.ValidString(plain) {
-			return fmt.Errorf("line %d: invalid UTF-8 in %q", i, line)
-		}
-		for j, r := range plain {
-			switch {
-			case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-				return fmt.Errorf("line %d: control character %U at byte %d of %q", i, r, j, line)
-			}
-		}
-		if lw := ansi.StringWidth(plain); lw > w {
-			return fmt.Errorf("line %d: %d cells wide, more than %d: %q", i, lw, w, line)
-		}
-	}
-	return nil
 }

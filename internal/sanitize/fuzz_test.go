@@ -4,37 +4,14 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-// hostile is text a server may send to make a terminal do something other than draw it.
-func hostile() []string {
-	return []string{
-		"hello, world",
-		"日本語と中文のテキスト",
-		"👩‍👩‍👧‍👦 family, 🏳️‍🌈 flag, 👍🏽",
-		"e\u0301 combining, Z\u0351\u0352\u0353a\u0300\u0301\u0302lgo",
-		"zero\u200bwidth\u200c\u200d\ufeffchars",
-		"abc\u202edcba \u2066isolate\u2069 \u202a\u202b\u202c\u202d \u200e\u200f\u061c",
-		"\x1b]0;title\x07",
-		"\x1b[2J\x1b[H",
-		"\x1bPq#0;2;0;0;0\x1b\\",
-		"\u009b31mred\u009b0m \u009d0;title\u009c",
-		"carriage\rreturn",
-		"tab\there\tand\tthere",
-		strings.Repeat("supercalifragilistic", 40),
-		"\x1b]52;c;ZXZpbA==\x07",
-		"\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
-		"line\nbreaks\r\n\n",
-		"\xff\xfe invalid \xc3 utf-8 \xed\xa0\x80",
-		"\x00\x01\x7f\u0080\u009f",
-		"",
-	}
-}
+	"duet/internal/termtest"
+)
 
 // FuzzText: whatever comes in, what comes out has no character a terminal would act on, is
 // valid UTF-8, is a fixed point, and clean text passes through untouched.
 func FuzzText(f *testing.F) {
-	for _, s := range hostile() {
+	for _, s := range termtest.Hostile() {
 		f.Add(s, true)
 		f.Add(s, false)
 	}
@@ -59,7 +36,7 @@ func FuzzText(f *testing.F) {
 func TestTextHuge(t *testing.T) {
 	var b strings.Builder
 	for b.Len() < 100<<10 {
-		for _, s := range hostile() {
+		for _, s := range termtest.Hostile() {
 			b.WriteString(s)
 		}
 	}

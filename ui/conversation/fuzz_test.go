@@ -1,12 +1,9 @@
 package conversation
 
 import (
-	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -14,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
+	"duet/internal/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )
@@ -22,7 +20,7 @@ import (
 // be decrypted, a warning about the sending device or a send error, the timeline shows it
 // inert and within the pane, at any width and in every colour profile.
 func FuzzRender(f *testing.F) {
-	seeds := hostile()
+	seeds := termtest.Hostile()
 	for i, s := range seeds {
 		other := seeds[(i+1)%len(seeds)]
 		f.Add(s, other, s, other, "@"+other+":example.org", s, "m.text", uint8(i*13), uint8(i), now.UnixMilli(), uint8(i))
@@ -35,7 +33,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("    "+strings.Repeat("w", 90)+"  x  "+strings.Repeat(" ", 60), "", "", "", string(alice), "", "m.text", uint8(50), uint8(9), now.UnixMilli(), uint8(0))
 	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, body, name, reason, trust, sender, sendErr, msgType string, w, h uint8, ts int64, profile uint8) {
-		ascii := setProfile(profile)
+		ascii := termtest.SetProfile(profile)
 		width, height := 10+int(w)%191, 1+int(h)%40
 		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
 		m.SetSize(width, height)
@@ -91,7 +89,7 @@ func FuzzRender(f *testing.F) {
 func TestRenderHugeBody(t *testing.T) {
 	var b strings.Builder
 	for i := 0; b.Len() < 100<<10; i++ {
-		s := hostile()
+		s := termtest.Hostile()
 		b.WriteString(s[i%len(s)])
 		b.WriteString(" ")
 	}
@@ -106,54 +104,11 @@ func TestRenderHugeBody(t *testing.T) {
 	}
 }
 
-// hostile is text a server may send to make a terminal do something other than draw it, or to
-// make a line wider than it looks.
-func hostile() []string {
-	return []string{
-		"hello, world",
-		"日本語と中文のテキスト、とても長い行になるかもしれません",
-		"👩‍👩‍👧‍👦 family, 🏳️‍🌈 flag, 👍🏽, ❤️",
-		"e\u0301 combining, Z\u0351\u0352\u0353a\u0300\u0301\u0302lgo",
-		"zero\u200bwidth\u200c\u200d\ufeffchars",
-		"abc\u202edcba \u2066isolate\u2069 \u202a\u202b\u202c\u202d \u200e\u200f\u061c",
-		"\x1b]0;title\x07",
-		"\x1b[2J\x1b[H",
-		"\x1bPq#0;2;0;0;0\x1b\\",
-		"\u009b31mred\u009b0m \u009d0;title\u009c",
-		"carriage\rreturn",
-		"tab\there\tand\tthere",
-		strings.Repeat("supercalifragilistic", 40),
-		"\x1b]52;c;ZXZpbA==\x07",
-		"\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
-		"line\nbreaks\r\n\n",
-		"\xff\xfe invalid \xc3 utf-8",
-		"\x00\x01\x7f\u0080\u009f",
-		"",
-	}
-}
-
-// setProfile draws in one of the colour profiles, chosen by b; it reports whether that is
-// plain ASCII (no styling at all). The background is said to be dark so that lipgloss never
-// asks the terminal.
-func setProfile(b uint8) bool {
-	p := [...]termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor}[b%4]
-	lipgloss.SetHasDarkBackground(true)
-	lipgloss.SetColorProfile(p)
-	return p == termenv.Ascii
-}
-
-// sgr is the styling lipgloss writes: Select Graphic Rendition, parameters only.
-var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
-
 // checkView checks a whole view: exactly h lines, each checked by checkLine.
 func checkView(t *testing.T, view string, w, h int, ascii bool) {
 	t.Helper()
-	lines := strings.Split(view, "\n")
-	if len(lines) != h {
-		t.Fatalf("%d lines, want %d:\n%s", len(lines), h, view)
-	}
-	for _, l := range lines {
-		checkLine(t, l, w, ascii)
+	if err := termtest.View(view, w, h, ascii); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -161,27 +116,7 @@ func checkView(t *testing.T, view string, w, h int, ascii bool) {
 // than the renderer's own styling (none at all in the ASCII profile), or is wider than w.
 func checkLine(t *testing.T, line string, w int, ascii bool) {
 	t.Helper()
-	if err := inert(line, w, ascii); err != nil {
+	if err := termtest.Inert(line, w, ascii); err != nil {
 		t.Fatalf("%v in %q", err, line)
 	}
-}
-
-func inert(line string, w int, ascii bool) error {
-	plain := line
-	if !ascii {
-		plain = sgr.ReplaceAllString(line, "")
-	}
-	if !utf8.ValidString(plain) {
-		return fmt.Errorf("invalid UTF-8")
-	}
-	for i, r := range plain {
-		switch {
-		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			return fmt.Errorf("control character %U at byte %d", r, i)
-		}
-	}
-	if lw := ansi.StringWidth(plain); lw > w {
-		return fmt.Errorf("%d cells wide, more than %d", lw, w)
-	}
-	return nil
 }
