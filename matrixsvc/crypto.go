@@ -158,7 +158,6 @@ func (s *Service) Close() {
 // to the Olm machine. It runs before the rooms are applied, so that room keys that came in the
 // same response decrypt its messages.
 func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, since string) {
-	ctx = s.log.WithContext(ctx)
 	e := s.crypt.Load()
 	if e == nil {
 		return
@@ -220,26 +219,28 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 	if evt.Type != event.EventEncrypted {
 		return toMessage(evt)
 	}
-	msg, _ := toMessage(evt)
+	// Not decrypted (yet): the event itself is kept, to be decrypted when its key comes. It is
+	// encoded only then, not for every message that decrypts.
+	undecrypted := func(reason, session string) (Message, bool) {
+		msg, _ := toMessage(evt)
+		msg.DecryptError, msg.sessionID = reason, session
+		if raw, err := json.Marshal(evt); err == nil {
+			msg.raw = string(raw)
+		}
+		return msg, true
+	}
 	if evt.Content.Parsed == nil {
 		if err := evt.Content.ParseRaw(evt.Type); err != nil {
-			msg.DecryptError = "malformed encrypted event"
-			return msg, true
+			return undecrypted("malformed encrypted event", "")
 		}
 	}
 	content, ok := evt.Content.Parsed.(*event.EncryptedEventContent)
 	if !ok {
-		msg.DecryptError = "malformed encrypted event"
-		return msg, true
-	}
-	msg.sessionID = string(content.SessionID)
-	if raw, err := json.Marshal(evt); err == nil {
-		msg.raw = string(raw)
+		return undecrypted("malformed encrypted event", "")
 	}
 	e := s.crypt.Load()
 	if e == nil {
-		msg.DecryptError = decryptReason(ErrNoCrypto)
-		return msg, true
+		return undecrypted(decryptReason(ErrNoCrypto), string(content.SessionID))
 	}
 	evt.Type.Class = event.MessageEventType // the decrypted event keeps it: handlers match on it
 	e.op.Lock()
@@ -250,13 +251,12 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 	}
 	e.op.Unlock()
 	if err != nil {
-		msg.DecryptError = decryptReason(err)
 		if errors.Is(err, crypto.ErrNoSessionFound) {
 			s.wantKey(evt.RoomID, evt.Sender, content)
 		} else {
 			s.log.Warn().Err(err).Stringer("event_id", evt.ID).Msg("could not decrypt")
 		}
-		return msg, true
+		return undecrypted(decryptReason(err), string(content.SessionID))
 	}
 	out, ok := toMessage(dec)
 	out.E2E = true
@@ -272,12 +272,11 @@ func (s *Service) wantKey(room id.RoomID, sender id.UserID, content *event.Encry
 		return
 	}
 	e.mu.Lock()
-	if t, ok := e.requested[content.SessionID]; ok && time.Since(t) < 10*time.Minute {
-		e.mu.Unlock()
+	t, asked := e.requested[content.SessionID]
+	e.mu.Unlock()
+	if asked && time.Since(t) < 10*time.Minute {
 		return
 	}
-	e.requested[content.SessionID] = time.Time{} // zero: not asked yet
-	e.mu.Unlock()
 	s.pendingKeys.Store(content.SessionID, keyWant{room: room, sender: sender, senderKey: content.SenderKey, device: content.DeviceID})
 	s.wakeKeys()
 }

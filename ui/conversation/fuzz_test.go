@@ -104,7 +104,7 @@ func TestRenderHugeBody(t *testing.T) {
 	}
 }
 
-// checkView checks a whole view: exactly h lines, each checked by checkLine.
+// checkView checks a whole view: exactly h lines, each inert and no wider than w.
 func checkView(t *testing.T, view string, w, h int, ascii bool) {
 	t.Helper()
 	if err := termtest.View(view, w, h, ascii); err != nil {
