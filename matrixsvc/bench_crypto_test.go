@@ -18,21 +18,8 @@ func BenchmarkDecryptMessage(b *testing.B) {
 	ctx := context.Background()
 	alice := newService(b, hstest.NewPerson(b, hs, "alice", "Alice"), "")
 	bob := newService(b, hstest.NewPerson(b, hs, "bob", "Bob"), "")
-	for _, svc := range []*Service{alice, bob} {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	room, err := alice.CreateDM(ctx, bob.Me())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := bob.CatchUp(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := bob.Accept(ctx, room); err != nil {
-		b.Fatal(err)
-	}
+	catchUp(b, alice, bob)
+	room := sharedDM(b, alice, bob)
 	const n = 100
 	for i := range n {
 		if _, err := alice.SendText(ctx, room, fmt.Sprintf("message %d, with a little text to it", i), false, ""); err != nil {

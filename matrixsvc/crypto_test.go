@@ -54,6 +54,31 @@ func waitBody(t *testing.T, svc *Service, room id.RoomID, body string) {
 	})
 }
 
+// catchUp syncs each service once (a new device uploads its keys on its first sync).
+func catchUp(t testing.TB, svcs ...*Service) {
+	t.Helper()
+	for _, svc := range svcs {
+		if _, err := svc.CatchUp(hstest.Ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sharedDM is a DM alice created (encrypted: bob has a device) and bob joined.
+func sharedDM(t testing.TB, alice, bob *Service) id.RoomID {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	room, err := alice.CreateDM(ctx, bob.Me())
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, bob)
+	if err := bob.Accept(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	return room
+}
+
 // serverEventTypes lists the types of the non-state events the homeserver stored in a room.
 func serverEventTypes(t *testing.T, cli *mautrix.Client, room id.RoomID) []string {
 	t.Helper()
@@ -75,11 +100,7 @@ func TestEncryptedDMBetweenDuets(t *testing.T) {
 	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
 	bobP := hstest.NewPerson(t, hs, "bob", "Bob")
 	bob := newService(t, bobP, "")
-	for _, svc := range []*Service{alice, bob} {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	catchUp(t, alice, bob)
 	room, err := alice.CreateDM(ctx, bob.Me())
 	if err != nil {
 		t.Fatal(err)
@@ -122,11 +143,7 @@ func TestEncryptedRoomNeverGetsPlainText(t *testing.T) {
 	ctx := hstest.Ctx(t)
 	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
 	bob := newService(t, hstest.NewPerson(t, hs, "bob", "Bob"), "")
-	for _, svc := range []*Service{alice, bob} {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	catchUp(t, alice, bob)
 	room, err := alice.CreateDM(ctx, bob.Me())
 	if err != nil {
 		t.Fatal(err)
@@ -353,11 +370,7 @@ func TestEmojiVerificationBetweenDuetDevices(t *testing.T) {
 	ctx := hstest.Ctx(t)
 	p := hstest.NewPerson(t, hs, "alice", "Alice")
 	first, second := newService(t, p, ""), newService(t, p, "")
-	for _, svc := range []*Service{first, second} {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	catchUp(t, first, second)
 	// Like a person who set up Element: the account has cross-signing, from the first device.
 	if _, err := first.SetUpRecovery(ctx, p.Password, ""); err != nil {
 		t.Fatal(err)
@@ -419,21 +432,8 @@ func TestEmojiVerificationWithAnotherPersonInTheDM(t *testing.T) {
 	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
 	bobP := hstest.NewPerson(t, hs, "bob", "Bob")
 	bob := newService(t, bobP, "")
-	for _, svc := range []*Service{alice, bob} {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	room, err := alice.CreateDM(ctx, bob.Me())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	catchUp(t, alice, bob)
+	room := sharedDM(t, alice, bob)
 	if trust, err := alice.PeerTrust(ctx, bob.Me()); err != nil || trust.Verified || trust.Devices != 1 {
 		t.Fatalf("before: %+v %v", trust, err)
 	}
