@@ -2,50 +2,14 @@ package flows
 
 import (
 	"context"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/rs/zerolog"
 
 	"duet/internal/hstest"
-	"duet/matrixsvc"
-	"duet/store"
-	"duet/ui"
 )
-
-// startDevice runs duet's UI for a new device of p, with end-to-end encryption as duet runs it.
-func startDevice(t *testing.T, p *hstest.Person) *screen {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "duet.db"), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := matrixsvc.New(sess, st, testLog(t).With().Str("who", string(p.ID)[:6]).Logger(), withCrypto(sess, dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); svc.Run(ctx) }()
-	tm := teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: ctx}), teatest.WithInitialTermSize(100, 30))
-	t.Cleanup(func() {
-		_ = tm.Quit()
-		cancel()
-		<-done
-		svc.Close()
-		st.Close()
-	})
-	return &screen{t: t, svc: svc, tm: tm}
-}
 
 // A recovery key as duet shows it: twelve groups of four base58 characters.
 var recoveryKeyRE = regexp.MustCompile(`(?:[1-9A-HJ-NP-Za-km-z]{4} ){11}[1-9A-HJ-NP-Za-km-z]{4}`)
@@ -55,7 +19,7 @@ var recoveryKeyRE = regexp.MustCompile(`(?:[1-9A-HJ-NP-Za-km-z]{4} ){11}[1-9A-HJ
 func TestRecoveryKeyAndEmojiVerification(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
-	first := startDevice(t, alice)
+	first := start(t, alice)
 	first.waitFor("live", "live")
 
 	first.typeText("r")
@@ -71,7 +35,7 @@ func TestRecoveryKeyAndEmojiVerification(t *testing.T) {
 	}
 	first.key(tea.KeyEnter)
 
-	second := startDevice(t, alice)
+	second := start(t, alice)
 	second.waitFor("live", "live")
 	second.typeText("r")
 	second.waitFor("the key field", "Enter your recovery key")
@@ -101,7 +65,7 @@ func TestVerifyContactFromConversation(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob Builder")
-	a, b := startDevice(t, alice), startDevice(t, bob)
+	a, b := start(t, alice), start(t, bob)
 	a.waitFor("live", "live")
 	b.waitFor("live", "live")
 	// Both have cross-signing, as anyone who set up a recovery key (or Element) has.

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 	hstest.Main(m, &hs)
 }
 
-// screen runs duet's UI for p with its real service and sync loop.
+// screen runs duet's UI for a new device of p with its real service, sync loop and
+// end-to-end encryption.
 type screen struct {
 	t   *testing.T
 	svc *matrixsvc.Service
@@ -53,7 +54,7 @@ func start(t *testing.T, p *hstest.Person) *screen {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := matrixsvc.New(sess, st, testLog(t), withCrypto(sess, dir))
+	svc, err := matrixsvc.New(sess, st, testLog(t).With().Str("who", string(p.ID)[:6]).Logger(), withCrypto(sess, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
