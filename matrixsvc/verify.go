@@ -49,9 +49,12 @@ type verifyCallbacks struct {
 	mu   sync.Mutex
 	ours map[id.VerificationTransactionID]id.UserID
 	last map[id.VerificationTransactionID]Verification
+
+	pending    []Verification // published in order by one goroutine at a time
+	publishing bool
 }
 
-func (c *verifyCallbacks) update(ctx context.Context, txn id.VerificationTransactionID, f func(v *Verification)) {
+func (c *verifyCallbacks) update(_ context.Context, txn id.VerificationTransactionID, f func(v *Verification)) {
 	c.mu.Lock()
 	if c.last == nil {
 		c.last = make(map[id.VerificationTransactionID]Verification)
@@ -64,9 +67,9 @@ func (c *verifyCallbacks) update(ctx context.Context, txn id.VerificationTransac
 	f(&v)
 	c.last[txn] = v
 	c.mu.Unlock()
-	// Published from a goroutine: the helper calls back holding its own lock, and whoever
-	// reads the event may call back into the helper.
-	go c.s.publishVerification(context.WithoutCancel(ctx), v)
+	// Handed to one publishing goroutine, in order: the helper calls back holding its own
+	// lock, and whoever reads the event may call back into the helper.
+	c.queue(v)
 }
 
 func (c *verifyCallbacks) VerificationRequested(ctx context.Context, txn id.VerificationTransactionID, from id.UserID, fromDevice id.DeviceID) {
@@ -146,10 +149,32 @@ func cancelReason(code event.VerificationCancelCode, reason string) string {
 	return string(code)
 }
 
-func (s *Service) publishVerification(ctx context.Context, v Verification) {
-	if s.listening.Load() {
-		s.publish(ctx, v)
+// queue publishes v after the updates before it, without waiting for a reader.
+func (c *verifyCallbacks) queue(v Verification) {
+	c.mu.Lock()
+	c.pending = append(c.pending, v)
+	start := !c.publishing
+	c.publishing = true
+	c.mu.Unlock()
+	if !start {
+		return
 	}
+	go func() {
+		for {
+			c.mu.Lock()
+			if len(c.pending) == 0 {
+				c.publishing = false
+				c.mu.Unlock()
+				return
+			}
+			v := c.pending[0]
+			c.pending = c.pending[1:]
+			c.mu.Unlock()
+			if c.s.listening.Load() {
+				c.s.publish(context.Background(), v)
+			}
+		}
+	}()
 }
 
 // StartVerification asks user to verify with emoji: ourselves (our other devices) or the
