@@ -152,16 +152,12 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 }
 
 // removeDatabase deletes a profile's database (with SQLite's side files).
-func removeDatabase(prof paths.Profile) error {
-	db := prof.Database()
-	return removeFiles(db, db+"-wal", db+"-shm")
-}
+func removeDatabase(prof paths.Profile) error { return removeSQLite(prof.Database()) }
 
 // removeCrypto deletes a profile's crypto store: the keys of a device that is gone.
-func removeCrypto(prof paths.Profile) error {
-	db := prof.CryptoDatabase()
-	return removeFiles(db, db+"-wal", db+"-shm")
-}
+func removeCrypto(prof paths.Profile) error { return removeSQLite(prof.CryptoDatabase()) }
+
+func removeSQLite(db string) error { return removeFiles(db, db+"-wal", db+"-shm") }
 
 func removeFiles(files ...string) error {
 	for _, f := range files {
