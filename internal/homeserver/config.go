@@ -143,11 +143,11 @@ func editConfig(text string, edits []configEdit) (string, error) {
 
 // checkConfig verifies the settings a loopback test server relies on: the values -ci and our
 // edits give, and every database, queue, media and index path inside stateDir.
-func checkConfig(text, stateDir string) error {
+func checkConfig(text, stateDir string, durableQueues bool) error {
 	keys := scanYAML(strings.Split(text, "\n"))
 	want := map[string]string{
 		"global.disable_federation":              "true",
-		"global.jetstream.in_memory":             "true",
+		"global.jetstream.in_memory":             strconv.FormatBool(!durableQueues),
 		"global.report_stats.enabled":            "false",
 		"global.sentry.enabled":                  "false",
 		"global.metrics.enabled":                 "false",

@@ -33,6 +33,11 @@ type Options struct {
 	// LogLevel is Dendrite's log level (trace, debug, info, warn, error). Default info; the
 	// "trace" that `generate-config -ci` sets logs every request and slows the server down.
 	LogLevel string
+	// DurableQueues keeps Dendrite's internal queues (NATS JetStream) on disk in StateDir
+	// instead of in memory, as a real deployment does. Without it, events a component had not
+	// passed on when the process was killed are lost to the others (the room exists, but
+	// /sync and /members never hear of it). Tests that kill and restart the server set it.
+	DurableQueues bool
 }
 
 // Server is one Dendrite process listening on 127.0.0.1, with federation off, open
@@ -47,6 +52,11 @@ type Server struct {
 	http         *http.Client
 	tail         *tailBuffer
 	logFile      *os.File // the default log file, closed by Stop
+
+	dendrite   string    // the binary, for Restart
+	configPath string    // dendrite.yaml, for Restart
+	port       int       // the port it listens on, kept by Restart
+	logOut     io.Writer // where its output goes, for Restart
 
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
@@ -142,7 +152,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = s.launch(ctx, filepath.Join(opts.BinDir, "dendrite"), configPath, port, logOut)
+		s.dendrite, s.configPath, s.port, s.logOut = filepath.Join(opts.BinDir, "dendrite"), configPath, port, logOut
+		err = s.launch(ctx)
 		if err == nil {
 			started = true
 			return s, nil
@@ -168,11 +179,12 @@ func (s *Server) writeConfig(ctx context.Context, opts Options, port int, keyPat
 		{"client_api.registration_shared_secret", yamlString(s.SharedSecret)},
 		{"sync_api.search.enabled", "false"},
 		{"logging.level", yamlString(opts.LogLevel)},
+		{"global.jetstream.in_memory", strconv.FormatBool(!opts.DurableQueues)},
 	})
 	if err != nil {
 		return "", err
 	}
-	if err := checkConfig(text, s.StateDir); err != nil {
+	if err := checkConfig(text, s.StateDir, opts.DurableQueues); err != nil {
 		return "", err
 	}
 	path := filepath.Join(s.StateDir, "dendrite.yaml")
@@ -185,12 +197,12 @@ func (s *Server) writeConfig(ctx context.Context, opts Options, port int, keyPat
 }
 
 // launch starts Dendrite in its own process group and waits until it answers.
-func (s *Server) launch(ctx context.Context, dendrite, configPath string, port int, logOut io.Writer) error {
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(dendrite, "-config", configPath, "-http-bind-address", addr, "-really-enable-open-registration")
+func (s *Server) launch(ctx context.Context) error {
+	addr := "127.0.0.1:" + strconv.Itoa(s.port)
+	cmd := exec.Command(s.dendrite, "-config", s.configPath, "-http-bind-address", addr, "-really-enable-open-registration")
 	cmd.Dir = s.StateDir
 	cmd.Env = childEnv()
-	cmd.Stdout, cmd.Stderr = logOut, logOut
+	cmd.Stdout, cmd.Stderr = s.logOut, s.logOut
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
 	s.tail.Reset()
@@ -277,7 +289,42 @@ func (s *Server) kill() {
 	default:
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) // a frozen process dies only once it runs
 	<-s.exited
+}
+
+// Kill ends Dendrite at once (SIGKILL), as a crash or a pulled plug would, and keeps its
+// state: Restart brings the same server back. Requests under way fail with a reset connection
+// and new ones are refused until then. Fault tests use it; they must not run alongside tests
+// that expect the server up.
+func (s *Server) Kill() { s.kill() }
+
+// Restart runs Dendrite again, after Kill or in place of a running one (which it kills first),
+// on the same address with the same state, and returns once it answers.
+func (s *Server) Restart(ctx context.Context) error {
+	s.Thaw() // a stopped process cannot be killed and reaped until it runs again
+	s.kill()
+	return s.launch(ctx)
+}
+
+// Freeze stops Dendrite's processes (SIGSTOP) without closing anything: the kernel still accepts
+// connections, but no request is answered, as when the network silently drops packets. Thaw
+// resumes it.
+func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a server stopped by Freeze; requests that waited are then answered.
+func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, sig)
 }
 
 // LogTail returns the last few KiB Dendrite wrote, for a failing test to print.

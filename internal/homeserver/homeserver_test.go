@@ -276,13 +276,13 @@ func TestEditConfig(t *testing.T) {
 	if n := strings.Count(got, "\n"); n != strings.Count(sampleConfig, "\n") {
 		t.Errorf("edited config has %d lines, want %d", n, strings.Count(sampleConfig, "\n"))
 	}
-	if err := checkConfig(got, "/state"); err != nil {
+	if err := checkConfig(got, "/state", false); err != nil {
 		t.Errorf("checkConfig(edited): %v", err)
 	}
-	if err := checkConfig(sampleConfig, "/state"); err == nil {
+	if err := checkConfig(sampleConfig, "/state", false); err == nil {
 		t.Error("checkConfig accepted a config with federation on")
 	}
-	if err := checkConfig(got, "/elsewhere"); err == nil {
+	if err := checkConfig(got, "/elsewhere", false); err == nil {
 		t.Error("checkConfig accepted databases outside the state dir")
 	}
 

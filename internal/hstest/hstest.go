@@ -36,6 +36,34 @@ func Main(m interface{ Run() int }, srv **homeserver.Server) {
 	os.Exit(code)
 }
 
+// OwnServer starts a homeserver for one test alone, stopped when the test ends: for tests that
+// kill, restart or freeze it, which the package's shared server must never see. Its internal
+// queues are on disk, as in a real deployment.
+func OwnServer(t testing.TB) *homeserver.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	root, err := homeserver.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := homeserver.Binaries(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On-disk queues: a killed Dendrite then loses what a real one would not.
+	srv, err := homeserver.Start(ctx, homeserver.Options{BinDir: bin, DurableQueues: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
+}
+
 // Person is a real account driven by plain mautrix calls.
 type Person struct {
 	*homeserver.Account
