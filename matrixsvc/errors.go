@@ -28,6 +28,10 @@ func Explain(err error) string {
 	if err == nil {
 		return ""
 	}
+	var said *saidError
+	if errors.As(err, &said) {
+		return said.msg
+	}
 	switch {
 	case errors.Is(err, ErrLoggedOut), errors.Is(err, mautrix.MUnknownToken):
 		return ErrLoggedOut.Error()
@@ -82,4 +86,19 @@ func rootCause(err error) error {
 // IsLoggedOut reports whether err means the session is no longer valid.
 func IsLoggedOut(err error) bool {
 	return errors.Is(err, ErrLoggedOut) || errors.Is(err, mautrix.MUnknownToken)
+}
+
+// saidError is an error already explained in words for the user that keeps its cause, so that
+// callers can still tell a temporary failure (retry) from a refusal.
+type saidError struct {
+	msg string
+	err error
+}
+
+func (e *saidError) Error() string { return e.msg }
+func (e *saidError) Unwrap() error { return e.err }
+
+// explainf is Explain(err) after a prefix, keeping err as the cause.
+func explainf(err error, format string, args ...any) error {
+	return &saidError{msg: fmt.Sprintf(format, args...) + ": " + Explain(err), err: err}
 }

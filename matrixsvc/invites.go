@@ -61,7 +61,7 @@ func (s *Service) Accept(ctx context.Context, room id.RoomID) error {
 		return err
 	}
 	if _, err := s.cli.JoinRoomByID(ctx, room); err != nil {
-		return fmt.Errorf("join %s: %s", room, Explain(s.wrap(err)))
+		return explainf(s.wrap(err), "join %s", room)
 	}
 	inviter, direct := r.Inviter, r.DirectInvite
 	if err := s.store.SetMembership(ctx, room, string(event.MembershipJoin)); err != nil {
@@ -87,7 +87,7 @@ func (s *Service) Decline(ctx context.Context, room id.RoomID) error {
 		return err
 	}
 	if _, err := s.cli.LeaveRoom(ctx, room); err != nil {
-		return fmt.Errorf("decline %s: %s", room, Explain(s.wrap(err)))
+		return explainf(s.wrap(err), "decline %s", room)
 	}
 	if _, err := s.cli.ForgetRoom(ctx, room); err != nil {
 		s.log.Warn().Err(err).Stringer("room_id", room).Msg("forget after decline failed")
@@ -99,7 +99,7 @@ func (s *Service) Decline(ctx context.Context, room id.RoomID) error {
 // the other person leaves instead, m.direct keeps the entry.
 func (s *Service) Leave(ctx context.Context, room id.RoomID) error {
 	if _, err := s.cli.LeaveRoom(ctx, room); err != nil && !errors.Is(err, mautrix.MForbidden) {
-		return fmt.Errorf("leave %s: %s", room, Explain(s.wrap(err)))
+		return explainf(s.wrap(err), "leave %s", room)
 	}
 	if _, err := s.cli.ForgetRoom(ctx, room); err != nil {
 		s.log.Warn().Err(err).Stringer("room_id", room).Msg("forget after leave failed")
