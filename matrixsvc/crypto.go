@@ -217,7 +217,11 @@ func trustWarning(t id.TrustState) string {
 // that cannot be decrypted yet is kept (with the reason) to be decrypted when its key comes.
 func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool) {
 	if evt.Type != event.EventEncrypted {
-		return toMessage(evt)
+		msg, ok := toMessage(evt)
+		if !ok {
+			s.noteMalformed(evt)
+		}
+		return msg, ok
 	}
 	// Not decrypted (yet): the event itself is kept, to be decrypted when its key comes. It is
 	// encoded only then, not for every message that decrypts.
@@ -259,6 +263,9 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 		return undecrypted(decryptReason(err), string(content.SessionID))
 	}
 	out, ok := toMessage(dec)
+	if !ok {
+		s.noteMalformed(dec)
+	}
 	out.E2E = true
 	out.Trust = trustWarning(dec.Mautrix.TrustState)
 	return out, ok

@@ -1,17 +1,21 @@
 package matrixsvc
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
@@ -361,4 +365,94 @@ func TestAcceptedDMIsReadyAtOnce(t *testing.T) {
 	if c := contactOf(t, svc, bob.ID); c == nil || c.Room != room {
 		t.Fatalf("contact after the next sync: %+v", c)
 	}
+}
+
+// Events with missing or wrongly typed fields, as a hostile or buggy client sends them, are
+// skipped with a log line; sync goes on and the next good message arrives.
+func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	var logs lockedBuffer
+	svc.log = zerolog.New(&logs)
+	ctx := hstest.Ctx(t)
+	room := bob.CreateRoom(t, true, alice.ID)
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Accept(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	junk := []map[string]any{
+		{"msgtype": 5, "body": "a number for a msgtype"},
+		{"msgtype": "m.text", "body": []string{"a", "list"}},
+		{"msgtype": "m.text"},
+		{"body": map[string]any{"nested": true}},
+		{},
+	}
+	for _, content := range junk {
+		if _, err := bob.Client.SendMessageEvent(ctx, room, event.EventMessage, content); err != nil {
+			t.Fatalf("send %v: %v", content, err)
+		}
+	}
+	// Wrongly typed state: the server takes these as they are.
+	for _, st := range []struct {
+		typ     event.Type
+		key     string
+		content map[string]any
+	}{
+		{event.StateRoomName, "", map[string]any{"name": 42}},
+		{event.StateTopic, "", map[string]any{"topic": map[string]any{"x": 1}}},
+		{event.StateMember, string(bob.ID), map[string]any{"membership": "join", "displayname": 42}},
+	} {
+		if _, err := bob.Client.SendStateEvent(ctx, room, st.typ, st.key, st.content); err != nil {
+			t.Logf("the server refused %s %v: %v", st.typ.Type, st.content, err)
+		}
+	}
+	bob.Say(t, room, "after the junk")
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		msgs, err := svc.Messages(ctx, room, 20)
+		if err != nil {
+			return err.Error()
+		}
+		var bodies []string
+		for _, m := range msgs {
+			bodies = append(bodies, m.Body)
+		}
+		if strings.Join(bodies, "|") != "after the junk" {
+			return fmt.Sprintf("alice's conversation holds %q, want only the good message", bodies)
+		}
+		return ""
+	})
+	if n := strings.Count(logs.String(), "skipped a message whose msgtype or body is missing or not text"); n != len(junk) {
+		t.Fatalf("%d log lines for %d malformed messages:\n%s", n, len(junk), logs.String())
+	}
+	list, err := svc.Contacts(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Contacts) != 1 || list.Contacts[0].UserID != bob.ID {
+		t.Fatalf("contacts after the junk: %+v", list.Contacts)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -437,6 +437,20 @@ func countsAsActivity(evt *event.Event) bool {
 	return true
 }
 
+// noteMalformed logs a message event that is not shown because its msgtype or body is missing
+// or not text: a stranger's hostile or a buggy client's event is skipped, never fatal.
+func (s *Service) noteMalformed(evt *event.Event) {
+	if evt.Type != event.EventMessage || evt.Unsigned.RedactedBecause != nil {
+		return
+	}
+	f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body")
+	if f[0].Type == gjson.String && f[1].Type == gjson.String {
+		return
+	}
+	s.log.Warn().Stringer("event_id", evt.ID).Stringer("room_id", evt.RoomID).Stringer("sender", evt.Sender).
+		Msg("skipped a message whose msgtype or body is missing or not text")
+}
+
 func toMessage(evt *event.Event) (Message, bool) {
 	msg := Message{
 		RoomID:    evt.RoomID,
