@@ -172,14 +172,21 @@ func (s *Service) CheckUser(ctx context.Context, raw string) (id.UserID, string,
 	if IsLoggedOut(perr) {
 		return "", "", s.wrap(perr)
 	}
+	if Temporary(perr) {
+		// The server is unreachable or in trouble: that says nothing about the user.
+		return "", "", explainf(s.wrap(perr), "cannot check %s", x)
+	}
 	var httpErr mautrix.HTTPError
 	if !errors.As(perr, &httpErr) || httpErr.Response == nil {
-		return "", "", fmt.Errorf("cannot check %s: %s", x, Explain(perr))
+		return "", "", explainf(perr, "cannot check %s", x)
 	}
 	// Some servers hide profiles; a device list also proves the user exists.
 	keys, kerr := s.cli.QueryKeys(ctx, &mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{x: {}}})
 	if kerr == nil && len(keys.DeviceKeys[x]) > 0 {
 		return x, "", nil
+	}
+	if Temporary(kerr) {
+		return "", "", explainf(s.wrap(kerr), "cannot check %s", x)
 	}
 	return "", "", fmt.Errorf("%w: %s does not exist (check the spelling and the server name)", ErrUserNotFound, x)
 }
@@ -200,13 +207,33 @@ func (s *Service) CreateDM(ctx context.Context, x id.UserID) (id.RoomID, error) 
 }
 
 func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.RoomID, error) {
+	// The rooms we are in before, to find the room later if the server may have made it but
+	// its answer was lost (delivery.go).
+	joined, err := s.cli.JoinedRooms(ctx)
+	if err != nil {
+		return "", explainf(s.wrap(err), "create a DM with %s", x)
+	}
+	if before, ok := s.deliv.creationInDoubt(x); ok {
+		room, found, err := s.findCreated(ctx, x, before)
+		if err != nil {
+			return "", explainf(s.wrap(err), "create a DM with %s", x)
+		}
+		s.deliv.creationSettled(x)
+		if found {
+			var enc event.EncryptionEventContent
+			encrypted := s.cli.StateEvent(ctx, room, event.StateEncryption, "", &enc) == nil && enc.Algorithm != ""
+			s.log.Info().Stringer("room_id", room).Stringer("user_id", x).Msg("the DM whose creation was in doubt was created; using it")
+			return s.recordCreated(ctx, room, x, name, encrypted)
+		}
+	}
 	req := &mautrix.ReqCreateRoom{
 		Preset:     "trusted_private_chat",
 		Visibility: "private",
 		IsDirect:   true,
 		Invite:     []id.UserID{x},
 	}
-	if s.shouldEncrypt(ctx, x) {
+	encrypted := s.shouldEncrypt(ctx, x)
+	if encrypted {
 		req.InitialState = append(req.InitialState, &event.Event{
 			Type:    event.StateEncryption,
 			Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
@@ -214,11 +241,16 @@ func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.Ro
 	}
 	resp, err := s.cli.CreateRoom(ctx, req)
 	if err != nil {
-		return "", fmt.Errorf("create a DM with %s: %s", x, Explain(s.wrap(err)))
+		s.deliv.creationFailed(x, joined.JoinedRooms, err)
+		return "", explainf(s.wrap(err), "create a DM with %s", x)
 	}
-	room := resp.RoomID
-	s.log.Info().Stringer("room_id", room).Stringer("user_id", x).Msg("created DM")
-	// Remember the room before sync brings it, so that the conversation works at once (R11).
+	s.log.Info().Stringer("room_id", resp.RoomID).Stringer("user_id", x).Msg("created DM")
+	return s.recordCreated(ctx, resp.RoomID, x, name, encrypted)
+}
+
+// recordCreated remembers a DM room we created before sync brings it, so that the conversation
+// works at once, and records it in m.direct (R11).
+func (s *Service) recordCreated(ctx context.Context, room id.RoomID, x id.UserID, name string, encrypted bool) (id.RoomID, error) {
 	now := time.Now().UnixMilli()
 	if err := s.store.Txn(ctx, func(ctx context.Context) error {
 		if err := s.store.AddRoom(ctx, &store.Room{
@@ -234,7 +266,7 @@ func (s *Service) createDM(ctx context.Context, x id.UserID, name string) (id.Ro
 		if err := s.store.State.SetMember(ctx, room, x, &event.MemberEventContent{Membership: event.MembershipInvite, Displayname: name}); err != nil {
 			return err
 		}
-		if len(req.InitialState) > 0 {
+		if encrypted {
 			if err := s.store.State.SetEncryptionEvent(ctx, room, &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
 				return err
 			}

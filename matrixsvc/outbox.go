@@ -148,10 +148,24 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 			return err
 		}
 	}
-	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
-	evt, err := s.SendText(ctx, o.Room, o.Body, o.Emote, o.TxnID)
+	// An earlier attempt that broke off may have arrived: sending again could post it twice.
+	evt, err := s.deliv.check(o.TxnID)
 	if err != nil {
-		return s.outgoingFailed(ctx, o, err)
+		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingQueued, Err: err})
+		return err
+	}
+	if evt != "" {
+		s.log.Info().Str("txn_id", o.TxnID).Stringer("event_id", evt).Msg("an attempt that broke off had arrived; not sending again")
+	} else {
+		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
+		attemptCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+		evt, err = s.SendText(attemptCtx, o.Room, o.Body, o.Emote, o.TxnID)
+		cancel()
+		if err != nil {
+			s.deliv.failed(o.TxnID, err)
+			return s.outgoingFailed(ctx, o, err)
+		}
+		s.deliv.sent(o.TxnID)
 	}
 	if err := s.store.RemoveOutgoing(ctx, o.TxnID); err != nil {
 		return err
@@ -164,16 +178,22 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 // leaves it queued for the next attempt.
 func (s *Service) outgoingFailed(ctx context.Context, o *store.Outgoing, err error) error {
 	if retry, after := retryable(err); retry || IsLoggedOut(s.wrap(err)) {
+		s.log.Warn().Err(err).Str("txn_id", o.TxnID).Bool("maybe_arrived", maybeArrived(err)).Msg("send failed; kept queued")
 		// Kept queued: it goes when the server is back, or after the next login.
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingQueued, Err: err, RetryIn: after})
 		return err
 	}
+	s.log.Warn().Err(err).Str("txn_id", o.TxnID).Msg("send refused; marked failed")
 	if serr := s.store.SetOutgoingFailed(ctx, o.TxnID, Explain(err)); serr != nil {
 		return serr
 	}
 	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingFailed, Err: err})
 	return err
 }
+
+// sendTimeout bounds one attempt to send a message (encrypting included), so that a server that
+// stops answering does not hold the queue for the HTTP client's 90 seconds.
+const sendTimeout = 45 * time.Second
 
 // runOutbox sends queued messages whenever there are any, retrying with exponential backoff and
 // jitter (or the server's retry_after) while it cannot.
@@ -221,7 +241,7 @@ func retryable(err error) (bool, time.Duration) {
 	if err == nil {
 		return false, 0
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errDeliveryUnknown) {
 		return true, 0
 	}
 	var httpErr mautrix.HTTPError

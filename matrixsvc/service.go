@@ -57,6 +57,7 @@ type Service struct {
 	outboxWake chan struct{} // something was queued, or the server may be back
 	syncWake   chan struct{} // retry the sync now rather than after the backoff
 	listening  atomic.Bool   // someone reads Events (the UI); commands do not
+	deliv      delivery      // what to check before a request whose fate is unknown is repeated
 
 	// End-to-end encryption, set up on first use (crypto.go).
 	cryptoPath    string

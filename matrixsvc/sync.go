@@ -25,6 +25,10 @@ const (
 	// The unstable name of m.member_hints that Element uses.
 	functionalMembersType = "io.element.functional_members"
 	memberHintsType       = "m.member_hints"
+
+	// syncMargin is how much longer than its long-poll a sync request may take before it is
+	// given up on as unanswered.
+	syncMargin = 20 * time.Second
 )
 
 var evtTypeMemberHints = event.Type{Type: memberHintsType, Class: event.StateEventType}
@@ -87,7 +91,17 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err := s.cryptoForSync(ctx); err != nil {
 		return SyncApplied{}, err
 	}
-	resp, accountData, err := s.syncRequest(ctx, mautrix.ReqSync{
+	reqCtx := ctx
+	if since != "" {
+		// A server that stops answering (a network that drops packets) shows as offline after
+		// the long-poll plus a margin, not after the HTTP client's 90 seconds. The initial sync
+		// of a large account may legitimately take longer.
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, timeout+syncMargin)
+		defer cancel()
+	}
+	n := s.deliv.syncStarting()
+	resp, accountData, err := s.syncRequest(reqCtx, mautrix.ReqSync{
 		Timeout:  int(timeout / time.Millisecond),
 		Since:    since,
 		FilterID: fid,
@@ -122,6 +136,9 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	})
 	if err != nil {
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
+	}
+	if s.deliv.noteSync(n, s.me, resp) {
+		s.wakeOutbox() // a message waits to know whether its last attempt arrived
 	}
 	s.recordJoinedDirect(ctx, joined)
 	if since == "" {
@@ -217,6 +234,7 @@ func (s *Service) Run(ctx context.Context) {
 			case <-s.syncWake:
 			}
 			backoff = min(backoff*2, 30*time.Second)
+			timeout = 0 // back online: catch up at once rather than long-poll first
 			continue
 		}
 		backoff = time.Second

@@ -36,18 +36,29 @@ func TestMain(m *testing.M) {
 // screen runs duet's UI for a new device of p with its real service, sync loop and
 // end-to-end encryption.
 type screen struct {
-	t   *testing.T
-	svc *matrixsvc.Service
-	tm  *teatest.TestModel
-	out bytes.Buffer // everything drawn so far
+	t     *testing.T
+	svc   *matrixsvc.Service
+	tm    *teatest.TestModel
+	out   bytes.Buffer // everything drawn so far
+	floor int          // waitFor looks at what was drawn from here on
 }
 
 func start(t *testing.T, p *hstest.Person) *screen {
 	t.Helper()
+	return startVia(t, p, "")
+}
+
+// startVia is start with duet talking to p's homeserver through the address via (a proxy)
+// when it is not "".
+func startVia(t *testing.T, p *hstest.Person, via string) *screen {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
+	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: p.Client.HomeserverURL.String(), User: string(p.ID), Password: p.Password}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if via != "" {
+		sess.Homeserver = via
 	}
 	dir := t.TempDir()
 	st, err := store.Open(ctx, filepath.Join(dir, "duet.db"), zerolog.Nop())
@@ -75,15 +86,28 @@ func start(t *testing.T, p *hstest.Person) *screen {
 // lines that change, so what was drawn once is not drawn again: the output is kept whole.
 func (s *screen) waitFor(what string, want ...string) {
 	s.t.Helper()
+	s.waitWithin(20*time.Second, what, want...)
+}
+
+// waitWithin is waitFor with its own time limit.
+func (s *screen) waitWithin(limit time.Duration, what string, want ...string) {
+	s.t.Helper()
 	teatest.WaitFor(s.t, s.tm.Output(), func(b []byte) bool {
 		s.out.Write(b)
 		for _, w := range want {
-			if !bytes.Contains(s.out.Bytes(), []byte(w)) {
+			if !bytes.Contains(s.out.Bytes()[s.floor:], []byte(w)) {
 				return false
 			}
 		}
 		return true
-	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(50*time.Millisecond))
+	}, teatest.WithDuration(limit), teatest.WithCheckInterval(50*time.Millisecond))
+}
+
+// forget makes later waitFor calls look only at what is drawn from now on.
+func (s *screen) forget() {
+	s.t.Helper()
+	s.waitFor("the screen so far") // take in what was drawn up to now
+	s.floor = s.out.Len()
 }
 
 func (s *screen) key(k tea.KeyType) { s.tm.Send(tea.KeyMsg{Type: k}) }
