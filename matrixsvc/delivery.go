@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -20,8 +21,9 @@ import (
 //   - the transaction IDs of our own events seen in /sync (unsigned.transaction_id, which the
 //     server adds for the device that sent them), the last few hundred;
 //   - for each message whose last attempt was in doubt, how many syncs had started then: once
-//     a sync that started later has completed without its echo, it did not arrive (a server
-//     puts an event in sync before it answers the send) and it is sent again;
+//     a sync that started later has completed without its echo, it had not arrived (a server
+//     puts an event in sync before it answers the send), and it is sent again when no echo
+//     came in the few seconds after (settle);
 //   - for each contact whose room creation was in doubt, the rooms we were in before it: a
 //     room we are in now that was not there then, made by us with only the contact invited, is
 //     the one that was created, and is used instead of creating another.
@@ -31,11 +33,23 @@ type delivery struct {
 	done    uint64                // the start number of the latest sync completed
 	echoes  map[string]id.EventID // transaction ID -> our event seen in sync
 	order   []string              // echoes' keys, oldest first, to forget the oldest
-	unsure  map[string]uint64     // transaction ID -> syncs started when its send failed
+	unsure  map[string]*doubt     // transaction ID -> what is known of its failed send
 	created map[id.UserID]map[id.RoomID]bool
 }
 
+// doubt is a send that failed after it may have reached the server.
+type doubt struct {
+	at      uint64    // syncs started when it failed
+	cleared time.Time // when a sync that started later first came back without its echo
+}
+
 const maxEchoes = 512
+
+// settle is how long a send stays held after a sync showed it had not arrived. A server that
+// stalled (rather than died) may still carry out the stalled request once it runs again; sent
+// again at the same moment, the two could both go through. Given a few seconds, the first has
+// either shown up in sync, or the server's transaction cache answers the second with it.
+const settle = 3 * time.Second
 
 // errDeliveryUnknown holds a message back until a sync shows whether its last attempt arrived.
 var errDeliveryUnknown = errors.New("the connection broke while sending; checking whether the message arrived")
@@ -101,10 +115,10 @@ func (d *delivery) failed(txnID string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.unsure == nil {
-		d.unsure = make(map[string]uint64)
+		d.unsure = make(map[string]*doubt)
 	}
 	if _, ok := d.unsure[txnID]; !ok {
-		d.unsure[txnID] = d.started
+		d.unsure[txnID] = &doubt{at: d.started}
 	}
 }
 
@@ -117,14 +131,21 @@ func (d *delivery) check(txnID string) (arrived id.EventID, err error) {
 		delete(d.unsure, txnID)
 		return evt, nil
 	}
-	at, ok := d.unsure[txnID]
+	u, ok := d.unsure[txnID]
 	if !ok {
 		return "", nil
 	}
-	if d.done <= at {
+	if d.done <= u.at {
 		return "", errDeliveryUnknown
 	}
-	// A sync that started after the failure completed without the echo: it did not arrive.
+	// A sync that started after the failure came back without the echo: it had not arrived
+	// then. After settle without an echo, it is sent again.
+	if u.cleared.IsZero() {
+		u.cleared = time.Now()
+	}
+	if time.Since(u.cleared) < settle {
+		return "", errDeliveryUnknown
+	}
 	delete(d.unsure, txnID)
 	return "", nil
 }

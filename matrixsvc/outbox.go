@@ -241,7 +241,10 @@ func retryable(err error) (bool, time.Duration) {
 	if err == nil {
 		return false, 0
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errDeliveryUnknown) {
+	if errors.Is(err, errDeliveryUnknown) {
+		return true, settle
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true, 0
 	}
 	var httpErr mautrix.HTTPError
