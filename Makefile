@@ -32,6 +32,7 @@ fuzz:
 	$(FUZZ) '^FuzzScreen$$' ./ui
 	$(FUZZ) '^FuzzDirect$$' ./matrixsvc/dmfuzz
 	$(FUZZ) '^FuzzDMRules$$' ./matrixsvc/dmfuzz
+	$(FUZZ) '^FuzzIgnored$$' ./matrixsvc/dmfuzz
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...

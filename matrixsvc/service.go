@@ -51,6 +51,7 @@ type Service struct {
 
 	syncMu    sync.Mutex // one /sync at a time: the stored token moves forward only
 	directMu  sync.Mutex // the one m.direct writer (R13)
+	ignoreMu  sync.Mutex // the one m.ignored_user_list writer (R25)
 	creations singleflight.Group
 
 	outboxMu   sync.Mutex    // one sender at a time keeps messages in order
