@@ -312,7 +312,7 @@ func (s *Service) Contacts(ctx context.Context, resolve bool) (ContactList, erro
 			return ContactList{}, err
 		}
 	}
-	return BuildContacts(s.me, v.direct, v.rooms), nil
+	return s.sortOut(ctx, v, BuildContacts(s.me, v.direct, v.rooms))
 }
 
 // DMRooms lists every DM room shared with x, best first (`duet dms @x`).

@@ -616,6 +616,8 @@ type Contact struct {
 	Pending bool
 	// InviteRooms are the pending direct invites from this user (R4), sorted like Rooms.
 	InviteRooms []id.RoomID
+	// Blocked: the user is on our ignore list (R25); set by SortOutRequests.
+	Blocked bool
 }
 
 // GroupDM is a displayed m.direct room listed under more than one user, or with more than two
@@ -641,6 +643,9 @@ type ContactList struct {
 	// NotesToSelf (R2): displayed rooms listed under me alone with at most two members, most
 	// recent first. A room listed under me and someone else is a group.
 	NotesToSelf []id.RoomID
+	// Requests (R24): pending-only contacts from people we share no joined room with, in the
+	// order of Contacts; set by SortOutRequests, never among Contacts.
+	Requests []Contact
 }
 
 // BuildContacts derives the contact list (R2, R3, R4, R18-R20). Invited rooms with

@@ -20,21 +20,37 @@ type Invite struct {
 	RoomID    id.RoomID
 	Inviter   id.UserID
 	Direct    bool // our invite member event said is_direct (R4)
+	Request   bool // a direct invite from someone we share no joined room with (R24)
 	Name      string
 	Timestamp int64
 }
 
-// Invites lists pending invites, newest first.
+// Invites lists pending invites, newest first; invites from blocked users are left out (R25).
 func (s *Service) Invites(ctx context.Context) ([]Invite, error) {
-	rooms, err := s.store.Rooms(ctx)
+	v, err := s.loadView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	blocked, err := s.blockedSet(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Invite
-	for _, r := range rooms {
-		if r.Membership == string(event.MembershipInvite) {
+	var inviters []id.UserID
+	for _, r := range v.stored {
+		if r.Membership == string(event.MembershipInvite) && !blocked[r.Inviter] {
 			out = append(out, Invite{RoomID: r.ID, Inviter: r.Inviter, Direct: r.DirectInvite, Name: r.Name, Timestamp: r.LastTS})
+			if r.DirectInvite {
+				inviters = append(inviters, r.Inviter)
+			}
 		}
+	}
+	shares, err := s.sharing(ctx, v, inviters)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Request = out[i].Direct && out[i].Inviter != s.me && !shares[out[i].Inviter]
 	}
 	slices.SortFunc(out, func(a, b Invite) int {
 		if a.Timestamp != b.Timestamp {

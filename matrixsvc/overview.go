@@ -39,8 +39,9 @@ type GroupView struct {
 type Overview struct {
 	Contacts         []ContactView
 	Groups           []GroupView
-	Invites          []Invite // pending invites that are not direct (room invites)
-	DirectWellFormed bool     // false: m.direct could not be understood (R1)
+	Requests         []ContactView // direct invites from strangers (R24), newest first
+	Invites          []Invite      // pending invites that are not direct (room invites)
+	DirectWellFormed bool          // false: m.direct could not be understood (R1)
 }
 
 // Overview builds the contacts pane from the local store alone: no network, so it is cheap to
@@ -65,7 +66,10 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		}
 		return best
 	}
-	list := BuildContacts(s.me, v.direct, v.rooms)
+	list, err := s.sortOut(ctx, v, BuildContacts(s.me, v.direct, v.rooms))
+	if err != nil {
+		return Overview{}, err
+	}
 	out := Overview{DirectWellFormed: v.wellFormed}
 	for _, c := range list.Contacts {
 		name := names[c.UserID]
@@ -75,14 +79,22 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		}
 		out.Contacts = append(out.Contacts, ContactView{Contact: c, DisplayName: name, Preview: preview(append(rooms, c.InviteRooms...)...)})
 	}
+	for _, c := range list.Requests {
+		// No display name: a stranger's can impersonate anyone (R24); the user ID is shown.
+		out.Requests = append(out.Requests, ContactView{Contact: c, Preview: preview(c.InviteRooms...)})
+	}
 	for _, g := range list.Groups {
 		if g.Name == "" {
 			g.Name = s.namesOf(g.Users, names)
 		}
 		out.Groups = append(out.Groups, GroupView{GroupDM: g, Preview: preview(g.RoomID)})
 	}
+	blocked, err := s.blockedSet(ctx)
+	if err != nil {
+		return Overview{}, err
+	}
 	for _, r := range stored {
-		if r.Membership == string(event.MembershipInvite) && !r.DirectInvite {
+		if r.Membership == string(event.MembershipInvite) && !r.DirectInvite && !blocked[r.Inviter] {
 			out.Invites = append(out.Invites, Invite{RoomID: r.ID, Inviter: r.Inviter, Name: r.Name, Timestamp: r.LastTS})
 		}
 	}

@@ -109,6 +109,12 @@ func contactOf(t *testing.T, svc *Service, user id.UserID) *ContactView {
 			return &ov.Contacts[i]
 		}
 	}
+	// A stranger's direct invite is a request (R24): the same entry, listed apart.
+	for i := range ov.Requests {
+		if ov.Requests[i].UserID == user {
+			return &ov.Requests[i]
+		}
+	}
 	return nil
 }
 

@@ -66,3 +66,23 @@ func (s *Store) DisplayNames(ctx context.Context) (map[id.UserID]string, error) 
 	}
 	return out, rows.Err()
 }
+
+// JoinedWithMe returns which of users the store knows as joined to a room we are joined to,
+// from every member event it has seen (lazy loading means this may miss silent members of large
+// rooms).
+func (s *Store) JoinedWithMe(ctx context.Context, users []id.UserID) (map[id.UserID]bool, error) {
+	out := make(map[id.UserID]bool)
+	for _, u := range users {
+		var one int
+		err := s.db.QueryRow(ctx, `SELECT 1 FROM mx_user_profile p JOIN duet_room r ON r.room_id = p.room_id
+			WHERE p.user_id=$1 AND p.membership='join' AND r.membership='join' LIMIT 1`, u).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[u] = true
+	}
+	return out, nil
+}

@@ -94,9 +94,14 @@ Commands:
                               that cannot be sent now is kept and sent by the next duet run
   messages TARGET [--limit N] [--json]
                               recent messages of that DM, oldest first
-  invites [--json]            pending invites; direct ones marked with their inviter
+  invites [--json]            pending invites; direct ones marked with their inviter, and
+                              "request" when they come from someone you share no room with
   accept ROOM_ID              join an invite (a direct one becomes a DM with its inviter)
   decline ROOM_ID             reject an invite
+  block @user                 ignore @user everywhere (the server drops their messages and
+                              invites) and decline their pending invites
+  unblock @user               stop ignoring @user
+  blocked [--json]            the users you have blocked
   verify --recovery-key [--stdin]
                               verify this device with your recovery key or passphrase and
                               restore older messages from key backup

@@ -62,6 +62,9 @@ func init() {
 		"invites": {0, 0, "invites [--json]", withJSON, cmdInvites},
 		"accept":  {1, 1, "accept ROOM_ID", nil, cmdAccept},
 		"decline": {1, 1, "decline ROOM_ID", nil, cmdDecline},
+		"block":   {1, 1, "block @user", nil, cmdBlock},
+		"unblock": {1, 1, "unblock @user", nil, cmdUnblock},
+		"blocked": {0, 0, "blocked [--json]", withJSON, cmdBlocked},
 		"verify": {0, 1, "verify [--recovery-key | --setup | --accept | @user] [--stdin]", func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.recovery, "recovery-key", false, "")
 			fs.BoolVar(&o.setup, "setup", false, "")
@@ -552,11 +555,12 @@ func cmdInvites(ctx context.Context, env Env, app *App, o *opts) error {
 			RoomID  id.RoomID `json:"room_id"`
 			Inviter id.UserID `json:"inviter"`
 			Direct  bool      `json:"direct"`
+			Request bool      `json:"request"`
 			Name    string    `json:"name"`
 		}
 		out := make([]inviteJSON, 0, len(invites))
 		for _, inv := range invites {
-			out = append(out, inviteJSON{inv.RoomID, inv.Inviter, inv.Direct, inv.Name})
+			out = append(out, inviteJSON{inv.RoomID, inv.Inviter, inv.Direct, inv.Request, inv.Name})
 		}
 		return printJSON(env.Stdout, out)
 	}
@@ -568,7 +572,10 @@ func cmdInvites(ctx context.Context, env Env, app *App, o *opts) error {
 	fmt.Fprintln(tw, "ROOM\tKIND\tFROM\tNAME")
 	for _, inv := range invites {
 		kind := "room"
-		if inv.Direct {
+		switch {
+		case inv.Request:
+			kind = "request"
+		case inv.Direct:
 			kind = "direct"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.RoomID, kind, inv.Inviter, sanitize.Line(inv.Name))
@@ -610,5 +617,52 @@ func answerInvite(ctx context.Context, env Env, o *opts, answer func(context.Con
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s %s.\n", done, room)
+	return nil
+}
+
+func cmdBlock(ctx context.Context, env Env, app *App, o *opts) error {
+	x, changed, err := app.Svc.Block(ctx, o.pos[0])
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(env.Stdout, "%s was already blocked.\n", x)
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "Blocked %s: the server no longer passes on their messages and invites.\n", x)
+	return nil
+}
+
+func cmdUnblock(ctx context.Context, env Env, app *App, o *opts) error {
+	x, changed, err := app.Svc.Unblock(ctx, o.pos[0])
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(env.Stdout, "%s was not blocked.\n", x)
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "Unblocked %s.\n", x)
+	return nil
+}
+
+func cmdBlocked(ctx context.Context, env Env, app *App, o *opts) error {
+	users, wellFormed, err := app.Svc.Blocked(ctx)
+	if err != nil {
+		return err
+	}
+	if !wellFormed {
+		fmt.Fprintln(env.Stderr, "duet: warning: the ignore list on the server is malformed; duet shows what it can and will not change it")
+	}
+	if o.json {
+		return printJSON(env.Stdout, nonNil(users))
+	}
+	if len(users) == 0 {
+		fmt.Fprintln(env.Stdout, "Nobody is blocked.")
+		return nil
+	}
+	for _, u := range users {
+		fmt.Fprintln(env.Stdout, sanitize.Line(string(u)))
+	}
 	return nil
 }
