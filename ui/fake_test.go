@@ -36,6 +36,7 @@ type fakeSvc struct {
 	accepted  []id.RoomID
 	read      []string // MarkRead calls: "room event"
 	declined  []id.RoomID
+	blocked   []id.UserID
 	nextEvt   int
 
 	// End-to-end encryption.
@@ -356,3 +357,14 @@ func msg(room id.RoomID, evt id.EventID, sender id.UserID, ts time.Time, body st
 }
 
 func fixedNow() time.Time { return testNow }
+
+func (f *fakeSvc) Block(_ context.Context, user string) (id.UserID, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.blocked = append(f.blocked, id.UserID(user))
+	return id.UserID(user), true, nil
+}
+
+func (f *fakeSvc) Unblock(_ context.Context, user string) (id.UserID, bool, error) {
+	return id.UserID(user), true, nil
+}

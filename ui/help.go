@@ -33,5 +33,17 @@ func (m Model) focusedHelp() keys.Help {
 	full = append(full, conv.FullHelp()...)
 	full = append(full, []key.Binding{g.Verify, g.VerifyOwn, g.Recovery})
 	full = append(full, m.keys.Security.FullHelp()...)
-	return keys.Help{Short: append(c.ShortHelp(), g.Help), Full: full}
+	short := c.ShortHelp()
+	if it, ok := m.contacts.Selected(); ok {
+		// What can be done with the selected row comes first.
+		switch {
+		case it.Request:
+			short = []key.Binding{c.Accept, c.Decline, c.Block}
+		case it.Pending:
+			short = []key.Binding{c.Accept, c.Decline, c.Open}
+		case it.Blocked:
+			short = []key.Binding{c.Unblock, c.Open}
+		}
+	}
+	return keys.Help{Short: append(short, g.Help), Full: full}
 }

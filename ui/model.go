@@ -85,7 +85,8 @@ type Model struct {
 	lastRetry time.Time // the last key-press retry while offline
 	txnSeq    *int
 
-	checking string // the user ID being checked for a new DM ("" = none)
+	checking string  // the user ID being checked for a new DM ("" = none)
+	confirm  tea.Cmd // asked in the status bar: run on y, dropped on any other key
 
 	overviewSeq     int
 	overviewApplied int
@@ -156,10 +157,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.handleEvents(msg.events), listen(m.svc.Events()))
 	case overviewMsg:
 		cmds = append(cmds, m.applyOverview(msg))
-	case contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg:
+	case contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
 		cmds = append(cmds, m.handleIntent(msg))
 	case inviteDoneMsg:
 		cmds = append(cmds, m.inviteDone(msg))
+	case blockDoneMsg:
+		cmds = append(cmds, m.blockDone(msg))
 	case composer.SubmitMsg:
 		cmds = append(cmds, m.submit(msg.Text))
 	case conversation.RetryMsg:
@@ -259,6 +262,9 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	if key.Matches(k, g.Quit) {
 		return tea.Quit
 	}
+	if m.confirm != nil {
+		return m.answerConfirm(k)
+	}
 	if m.showHelp {
 		m.showHelp = false
 		return nil
@@ -327,6 +333,10 @@ func (m *Model) handleIntent(msg tea.Msg) tea.Cmd {
 		return m.answer(msg.Item, true)
 	case contacts.DeclineMsg:
 		return m.answer(msg.Item, false)
+	case contacts.BlockMsg:
+		return m.askBlock(msg.Item)
+	case contacts.UnblockMsg:
+		return m.unblock(msg.Item)
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ type Service interface {
 	SetLastOpen(ctx context.Context, key string) error
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
+	Block(ctx context.Context, user string) (id.UserID, bool, error)
+	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
 	MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error
 

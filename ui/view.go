@@ -177,7 +177,12 @@ func (m Model) headerState(c *chat) []string {
 	st := m.styles
 	it := c.item
 	var parts []string
+	if it.Blocked {
+		parts = append(parts, st.Warning.Render(fmt.Sprintf("blocked: %s on them in the list unblocks", m.keys.Contacts.Unblock.Help().Key)))
+	}
 	switch {
+	case it.Request:
+		parts = append(parts, st.Contacts.Pending.Render("request from someone you share no room with"))
 	case it.Pending:
 		parts = append(parts, st.Contacts.Pending.Render("invite"))
 	case c.room == "" && c.resolving:

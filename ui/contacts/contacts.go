@@ -35,9 +35,10 @@ const (
 	SectionInvites Section = iota
 	SectionContacts
 	SectionGroups
+	SectionRequests // direct invites from strangers (R24), last: out of the way
 )
 
-var sectionTitles = [...]string{"Invites", "Contacts", "Group DMs"}
+var sectionTitles = [...]string{"Invites", "Contacts", "Group DMs", "Requests"}
 
 // Item is one row.
 type Item struct {
@@ -52,6 +53,8 @@ type Item struct {
 	Unread      int
 	Pending     bool // an invite: accept or decline instead of a composer
 	Members     int  // groups
+	Request     bool // a direct invite from someone we share no room with (R24)
+	Blocked     bool // on our ignore list (R25)
 }
 
 // Key identifies the row across refreshes.
@@ -68,10 +71,13 @@ type OpenMsg struct{ Item Item }
 // NewDMMsg asks the root for the new-DM prompt.
 type NewDMMsg struct{}
 
-// AcceptMsg and DeclineMsg answer a pending invite.
+// AcceptMsg and DeclineMsg answer a pending invite; BlockMsg and UnblockMsg ask to block or
+// unblock a person (the root confirms a block first).
 type (
 	AcceptMsg  struct{ Item Item }
 	DeclineMsg struct{ Item Item }
+	BlockMsg   struct{ Item Item }
+	UnblockMsg struct{ Item Item }
 )
 
 // Model is the contacts pane.
@@ -157,7 +163,7 @@ func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 		it := Item{
 			Kind: KindContact, UserID: c.UserID, RoomID: c.Room, InviteRooms: c.InviteRooms,
 			Name: nameOr(c.DisplayName, string(c.UserID)), Preview: preview(c.Preview, me),
-			TS: c.LastActivity, Unread: c.Unread, Pending: c.Pending,
+			TS: c.LastActivity, Unread: c.Unread, Pending: c.Pending, Blocked: c.Blocked,
 		}
 		if it.Pending {
 			it.Section = SectionInvites
@@ -166,6 +172,15 @@ func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 			it.Section = SectionContacts
 			people = append(people, it)
 		}
+	}
+	var requests []Item
+	for _, c := range ov.Requests {
+		// The user ID in full, never a display name: a stranger's name can claim to be anyone.
+		requests = append(requests, Item{
+			Kind: KindContact, Section: SectionRequests, UserID: c.UserID, InviteRooms: c.InviteRooms,
+			Name: sanitize.Line(string(c.UserID)), Preview: preview(c.Preview, me),
+			TS: c.LastActivity, Pending: true, Request: true,
+		})
 	}
 	for _, inv := range ov.Invites {
 		invites = append(invites, Item{
@@ -188,10 +203,10 @@ func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 			Preview: preview(g.Preview, me), TS: g.LastActivity, Unread: g.Unread, Members: g.MemberCount,
 		})
 	}
-	for _, list := range [][]Item{invites, people, groups} {
+	for _, list := range [][]Item{invites, people, groups, requests} {
 		slices.SortStableFunc(list, func(a, b Item) int { return cmp.Compare(b.TS, a.TS) })
 	}
-	m.all = slices.Concat(invites, people, groups)
+	m.all = slices.Concat(invites, people, groups, requests)
 	m.applyFilter()
 }
 
@@ -256,7 +271,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// Intent is what a key asks of the root (OpenMsg, NewDMMsg, AcceptMsg, DeclineMsg), or nil. The
+// Intent is what a key asks of the root (OpenMsg, NewDMMsg, AcceptMsg, DeclineMsg, BlockMsg,
+// UnblockMsg), or nil. The
 // root acts on it within the same Update, before the next key is read: a key typed right
 // after Enter or n (a paste, a fast typist) must reach the composer or the prompt, not the
 // list, where a "q" would quit.
@@ -274,6 +290,10 @@ func (m Model) Intent(k tea.KeyMsg) tea.Msg {
 		return AcceptMsg{Item: it}
 	case key.Matches(k, m.keys.Decline) && hasItem && it.Pending:
 		return DeclineMsg{Item: it}
+	case key.Matches(k, m.keys.Block) && hasItem && it.Kind == KindContact && !it.Blocked:
+		return BlockMsg{Item: it}
+	case key.Matches(k, m.keys.Unblock) && hasItem && it.Blocked:
+		return UnblockMsg{Item: it}
 	}
 	return nil
 }

@@ -40,6 +40,13 @@ func FuzzView(f *testing.F) {
 					DisplayName: "", Preview: matrixsvc.Preview{Body: body, Sender: me}},
 				{Contact: matrixsvc.Contact{UserID: uid + "3", Pending: true, InviteRooms: []id.RoomID{rid}, LastActivity: ts},
 					DisplayName: name},
+				{Contact: matrixsvc.Contact{UserID: uid + "4", Room: rid, Blocked: true, LastActivity: ts},
+					DisplayName: name, Preview: matrixsvc.Preview{Body: body, Sender: uid}},
+			},
+			// A stranger's user ID is shown in full, hostile bytes included.
+			Requests: []matrixsvc.ContactView{
+				{Contact: matrixsvc.Contact{UserID: uid, Pending: true, InviteRooms: []id.RoomID{rid}, LastActivity: ts},
+					Preview: matrixsvc.Preview{Body: body, Sender: uid}},
 			},
 			Groups: []matrixsvc.GroupView{
 				{GroupDM: matrixsvc.GroupDM{RoomID: rid, Users: []id.UserID{uid, me}, MemberCount: int(unread), LastActivity: ts, Unread: int(unread), Name: groupName},

@@ -12,6 +12,8 @@ type KeyMap struct {
 	Clear   key.Binding // leaves and clears the filter
 	Accept  key.Binding
 	Decline key.Binding
+	Block   key.Binding
+	Unblock key.Binding
 	Quit    key.Binding
 }
 
@@ -26,6 +28,8 @@ func DefaultKeyMap() KeyMap {
 		Clear:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		Accept:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "accept invite")),
 		Decline: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "decline invite")),
+		Block:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block person")),
+		Unblock: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unblock person")),
 		Quit:    key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	}
 }
@@ -37,5 +41,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Open}, {k.New, k.Filter, k.Clear}, {k.Accept, k.Decline, k.Quit}}
+	return [][]key.Binding{{k.Up, k.Down, k.Open}, {k.New, k.Filter, k.Clear}, {k.Accept, k.Decline, k.Quit}, {k.Block, k.Unblock}}
 }

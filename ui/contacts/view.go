@@ -93,7 +93,11 @@ func (m Model) View() string {
 	for i := m.offset; i < len(rows) && len(lines) < m.height; i++ {
 		r := rows[i]
 		if r.item < 0 {
-			lines = append(lines, m.styles.Section.Render(textutil.Cut("─ "+sectionTitles[r.section]+" ", m.width)))
+			title := sectionTitles[r.section]
+			if r.section == SectionRequests {
+				title = fmt.Sprintf("%s (%d)", title, m.inSection(SectionRequests))
+			}
+			lines = append(lines, m.styles.Section.Render(textutil.Cut("─ "+title+" ", m.width)))
 			continue
 		}
 		lines = append(lines, m.itemLine(m.shown[r.item], r.second, r.item == sel, now))
@@ -104,7 +108,18 @@ func (m Model) View() string {
 func (m Model) count() int {
 	n := 0
 	for _, it := range m.all {
-		if it.Kind == KindContact {
+		if it.Kind == KindContact && !it.Request {
+			n++
+		}
+	}
+	return n
+}
+
+// inSection counts the rows shown in a section.
+func (m Model) inSection(sec Section) int {
+	n := 0
+	for _, it := range m.shown {
+		if it.Section == sec {
 			n++
 		}
 	}
@@ -138,7 +153,13 @@ func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
 		if rw > 0 {
 			rw++
 		}
-		name := textutil.Fit(it.Name, max(w-1-rw, 1))
+		shown := it.Name
+		if it.Request {
+			// The user ID is the name, its server on the second line: both must be readable
+			// in full, as the server is what tells @bob:example.org from @bob:evil.example.
+			shown, _, _ = strings.Cut(it.Name, ":")
+		}
+		name := textutil.Fit(shown, max(w-1-rw, 1))
 		mark := " "
 		if selected {
 			mark = "›" // the highlight, for terminals without colour
@@ -160,10 +181,18 @@ func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
 	}
 	text := it.Preview
 	st := m.styles.Preview
-	if it.Pending {
+	switch {
+	case it.Request:
+		_, server, _ := strings.Cut(it.Name, ":")
+		text = fmt.Sprintf(":%s · request", server)
+		st = m.styles.Pending
+	case it.Pending:
 		text = fmt.Sprintf("invite · %s accept · %s decline", m.keys.Accept.Help().Key, m.keys.Decline.Help().Key)
 		st = m.styles.Pending
-	} else if it.Kind == KindGroup {
+	case it.Blocked:
+		text = fmt.Sprintf("blocked · %s unblock", m.keys.Unblock.Help().Key)
+		st = m.styles.Pending
+	case it.Kind == KindGroup:
 		text = fmt.Sprintf("%d members · %s", it.Members, it.Preview)
 	}
 	text = textutil.Fit("   "+text, w)

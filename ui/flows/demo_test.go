@@ -45,7 +45,11 @@ func TestDemoWalkthrough(t *testing.T) {
 	s := &screen{t: t, svc: svc, tm: teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: ctx}), teatest.WithInitialTermSize(100, 30))}
 	defer s.tm.Quit()
 
-	s.waitFor("the seeded list", "Carol", "Alice Liddell", "Bob Builder", "Group DMs", "accept")
+	// Carol shares no room with you: her invite waits under Requests, by her user ID (R24).
+	s.waitFor("the seeded list", "Requests (1)", "@carol", "Alice Liddell", "Bob Builder", "Group DMs", "request")
+	for range 3 { // Alice, Bob, the group, then Carol's request
+		s.key(tea.KeyDown)
+	}
 	// Open it while the accept is still under way, as a quick hand does.
 	s.typeText("a")
 	s.key(tea.KeyEnter)

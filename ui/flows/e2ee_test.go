@@ -87,7 +87,7 @@ func TestVerifyContactFromConversation(t *testing.T) {
 	a.typeText("hello bob")
 	a.key(tea.KeyEnter)
 	a.waitFor("sent, and the header", "sent", "encrypted", "not verified")
-	b.waitFor("alice's invite", "Alice", "accept")
+	b.waitFor("alice's request", append(requestRow(alice.ID), "request")...)
 	b.typeText("a")
 	b.waitFor("joined", "joined the conversation")
 

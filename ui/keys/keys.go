@@ -75,6 +75,8 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"contacts.clear":      &km.Contacts.Clear,
 		"contacts.accept":     &km.Contacts.Accept,
 		"contacts.decline":    &km.Contacts.Decline,
+		"contacts.block":      &km.Contacts.Block,
+		"contacts.unblock":    &km.Contacts.Unblock,
 		"contacts.quit":       &km.Contacts.Quit,
 		"conversation.pageup": &km.Conversation.PageUp,
 		"conversation.pagedn": &km.Conversation.PageDown,

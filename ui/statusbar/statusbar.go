@@ -21,6 +21,7 @@ type Model struct {
 	sync    matrixsvc.SyncStateChanged
 	err     string
 	info    string
+	ask     string // a question the next key answers
 	hint    string
 	account string
 	now     func() time.Time
@@ -60,6 +61,9 @@ func (m *Model) SetInfo(s string) { m.info, m.err = sanitize.Line(s), "" }
 // ClearInfo drops a notice (not an error): it has been seen once the user moves on.
 func (m *Model) ClearInfo() { m.info = "" }
 
+// Ask shows a question that the next key answers, above any notice; "" takes it away.
+func (m *Model) Ask(s string) { m.ask = sanitize.Line(s) }
+
 // SetHint sets the key hints shown on the right.
 func (m *Model) SetHint(s string) { m.hint = s }
 
@@ -94,6 +98,8 @@ func (m Model) View() string {
 	}
 	msg := ""
 	switch {
+	case m.ask != "":
+		msg = st.Error.Bold(true).Render(m.ask)
 	case m.err != "":
 		msg = st.Error.Render(m.err)
 	case m.info != "":

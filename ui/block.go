@@ -1,0 +1,82 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/ui/contacts"
+)
+
+// Blocking (R25) from the list: b asks in the status bar, y blocks, any other key does not.
+
+type blockDoneMsg struct {
+	user    id.UserID
+	block   bool // block, or unblock
+	changed bool
+	err     error
+}
+
+// askBlock asks before blocking: it declines their invites and hides them everywhere.
+func (m *Model) askBlock(it contacts.Item) tea.Cmd {
+	what := "the server then drops their messages and invites"
+	if it.Pending {
+		what = "their invite is declined and the server drops what they send"
+	}
+	// The answer keys first: a narrow terminal cuts the end of the line.
+	m.status.Ask(fmt.Sprintf("Block %s? y: block · other key: cancel · %s", it.UserID, what))
+	m.confirm = m.setBlocked(it.UserID, true)
+	return nil
+}
+
+// answerConfirm takes the key that answers the question in the status bar.
+func (m *Model) answerConfirm(k tea.KeyMsg) tea.Cmd {
+	cmd := m.confirm
+	m.confirm = nil
+	m.status.Ask("")
+	if k.Type == tea.KeyRunes && string(k.Runes) == "y" {
+		return cmd
+	}
+	m.status.SetInfo("not blocked")
+	return nil
+}
+
+func (m *Model) unblock(it contacts.Item) tea.Cmd {
+	m.status.SetInfo(fmt.Sprintf("unblocking %s…", it.UserID))
+	return m.setBlocked(it.UserID, false)
+}
+
+// setBlocked blocks or unblocks user in a command.
+func (m Model) setBlocked(user id.UserID, block bool) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		change := svc.Unblock
+		if block {
+			change = svc.Block
+		}
+		x, changed, err := change(ctx, string(user))
+		if x == "" {
+			x = user
+		}
+		return blockDoneMsg{user: x, block: block, changed: changed, err: err}
+	})
+}
+
+func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
+	switch {
+	case msg.err != nil:
+		m.status.SetError(explain(msg.err))
+	case msg.block:
+		m.status.SetInfo(fmt.Sprintf("blocked %s: u on them in the list unblocks", msg.user))
+	default:
+		m.status.SetInfo(fmt.Sprintf("unblocked %s", msg.user))
+	}
+	for _, c := range m.chats {
+		if c.item.UserID == msg.user && msg.err == nil {
+			c.item.Blocked = msg.block
+		}
+	}
+	return m.refreshOverview()
+}
