@@ -65,18 +65,41 @@ func (m Model) setBlocked(user id.UserID, block bool) tea.Cmd {
 }
 
 func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
-	switch {
-	case msg.err != nil:
+	if msg.err != nil {
 		m.status.SetError(explain(msg.err))
-	case msg.block:
-		m.status.SetInfo(fmt.Sprintf("blocked %s: u on them in the list unblocks", msg.user))
-	default:
-		m.status.SetInfo(fmt.Sprintf("unblocked %s", msg.user))
+		return m.refreshOverview()
 	}
-	for _, c := range m.chats {
-		if c.item.UserID == msg.user && msg.err == nil {
-			c.item.Blocked = msg.block
+	wasRequest := false
+	var focusCmd tea.Cmd
+	for key, c := range m.chats {
+		if c.item.UserID != msg.user {
+			continue
 		}
+		if msg.block && c.item.Pending {
+			// Only an invite, now declined: nothing is left to show.
+			wasRequest = true
+			delete(m.chats, key)
+			if m.open == key {
+				m.open = ""
+				focusCmd = m.setFocus(focusContacts)
+			}
+			continue
+		}
+		c.item.Blocked = msg.block
 	}
-	return m.refreshOverview()
+	switch {
+	case !msg.block:
+		m.status.SetInfo(fmt.Sprintf("unblocked %s", msg.user))
+	case wasRequest || !m.inList(msg.user):
+		m.status.SetInfo(fmt.Sprintf("blocked %s and declined their invite; `duet unblock %s` undoes it", msg.user, msg.user))
+	default:
+		m.status.SetInfo(fmt.Sprintf("blocked %s: %s on them in the list unblocks", msg.user, m.keys.Contacts.Unblock.Help().Key))
+	}
+	return tea.Batch(focusCmd, m.refreshOverview())
+}
+
+// inList reports whether user has a row in the contacts list that is not a request.
+func (m Model) inList(user id.UserID) bool {
+	it, ok := m.contacts.Find("u:" + string(user))
+	return ok && !it.Request
 }
