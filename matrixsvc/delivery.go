@@ -2,6 +2,7 @@ package matrixsvc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"sync"
@@ -20,38 +21,29 @@ import (
 //
 //   - the transaction IDs of our own events seen in /sync (unsigned.transaction_id, which the
 //     server adds for the device that sent them), the last few hundred;
-//   - for each message whose last attempt was in doubt, how many syncs had started then: once
-//     a sync that started later has completed without its echo, it had not arrived (a server
-//     puts an event in sync before it answers the send), and it is sent again when no echo
-//     came in the few seconds after (settle);
+//   - the messages whose last attempt is in doubt. Before one is sent again, a look at the
+//     room's new events (peekEcho, a /sync from the stored position that moves nothing) tells
+//     whether it arrived; if not, it is sent again after another look settle later;
 //   - for each contact whose room creation was in doubt, the rooms we were in before it: a
 //     room we are in now that was not there then, made by us with only the contact invited, is
 //     the one that was created, and is used instead of creating another.
 type delivery struct {
 	mu      sync.Mutex
-	started uint64                // syncs started
-	done    uint64                // the start number of the latest sync completed
 	echoes  map[string]id.EventID // transaction ID -> our event seen in sync
 	order   []string              // echoes' keys, oldest first, to forget the oldest
-	unsure  map[string]*doubt     // transaction ID -> what is known of its failed send
+	unsure  map[string]time.Time  // transaction ID -> when a look first found it missing (zero: not looked yet)
 	created map[id.UserID]map[id.RoomID]bool
-}
-
-// doubt is a send that failed after it may have reached the server.
-type doubt struct {
-	at      uint64    // syncs started when it failed
-	cleared time.Time // when a sync that started later first came back without its echo
 }
 
 const maxEchoes = 512
 
-// settle is how long a send stays held after a sync showed it had not arrived. A server that
-// stalled (rather than died) may still carry out the stalled request once it runs again; sent
-// again at the same moment, the two could both go through. Given a few seconds, the first has
-// either shown up in sync, or the server's transaction cache answers the second with it.
+// settle is how long a send stays held after a look found it missing. A server that stalled
+// (rather than died) may still carry out the stalled request once it runs again; sent again at
+// that moment, the two could both go through. Given a few seconds, the first has either shown
+// up, or the server's transaction cache answers the second with it.
 const settle = 3 * time.Second
 
-// errDeliveryUnknown holds a message back until a sync shows whether its last attempt arrived.
+// errDeliveryUnknown holds a message back until it is known whether its last attempt arrived.
 var errDeliveryUnknown = errors.New("the connection broke while sending; checking whether the message arrived")
 
 // maybeArrived reports whether a failed request may have been carried out by the server:
@@ -72,17 +64,8 @@ func maybeArrived(err error) bool {
 	return retry && !errors.Is(err, mautrix.MLimitExceeded)
 }
 
-// syncStarting numbers a sync request about to be made.
-func (d *delivery) syncStarting() uint64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.started++
-	return d.started
-}
-
-// noteSync records the echoes of the response to sync number n. It reports whether a message
-// is waiting for this news.
-func (d *delivery) noteSync(n uint64, me id.UserID, resp *mautrix.RespSync) bool {
+// noteSync records the echoes of our own events in a sync response.
+func (d *delivery) noteSync(me id.UserID, resp *mautrix.RespSync) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.echoes == nil {
@@ -103,11 +86,9 @@ func (d *delivery) noteSync(n uint64, me id.UserID, resp *mautrix.RespSync) bool
 		delete(d.echoes, d.order[0])
 		d.order = d.order[1:]
 	}
-	d.done = max(d.done, n)
-	return len(d.unsure) > 0
 }
 
-// failed records a failed attempt to send txnID; a doubtful one must be checked before the next.
+// failed records a failed attempt to send txnID; a doubtful one is checked before the next.
 func (d *delivery) failed(txnID string, err error) {
 	if !maybeArrived(err) {
 		return
@@ -115,46 +96,113 @@ func (d *delivery) failed(txnID string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.unsure == nil {
-		d.unsure = make(map[string]*doubt)
+		d.unsure = make(map[string]time.Time)
 	}
 	if _, ok := d.unsure[txnID]; !ok {
-		d.unsure[txnID] = &doubt{at: d.started}
+		d.unsure[txnID] = time.Time{}
 	}
 }
 
-// check says what to do before sending txnID: arrived is the event when an earlier attempt
-// turned out to have arrived; errDeliveryUnknown means wait for the next sync; nil means send.
-func (d *delivery) check(txnID string) (arrived id.EventID, err error) {
+// echo returns our event for txnID if sync has shown it.
+func (d *delivery) echo(txnID string) id.EventID {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if evt, ok := d.echoes[txnID]; ok {
-		delete(d.unsure, txnID)
-		return evt, nil
-	}
-	u, ok := d.unsure[txnID]
-	if !ok {
-		return "", nil
-	}
-	if d.done <= u.at {
-		return "", errDeliveryUnknown
-	}
-	// A sync that started after the failure came back without the echo: it had not arrived
-	// then. After settle without an echo, it is sent again.
-	if u.cleared.IsZero() {
-		u.cleared = time.Now()
-	}
-	if time.Since(u.cleared) < settle {
-		return "", errDeliveryUnknown
-	}
-	delete(d.unsure, txnID)
-	return "", nil
+	return d.echoes[txnID]
 }
 
-// sent forgets txnID once its send succeeded.
+// doubtful reports whether txnID's last attempt may have arrived.
+func (d *delivery) doubtful(txnID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.unsure[txnID]
+	return ok
+}
+
+// missing records that a look did not find txnID, and reports whether it has now been missing
+// for settle: then it is sent again.
+func (d *delivery) missing(txnID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	first, ok := d.unsure[txnID]
+	if !ok {
+		return true
+	}
+	if first.IsZero() {
+		d.unsure[txnID] = time.Now()
+		return false
+	}
+	return time.Since(first) >= settle
+}
+
+// sent forgets txnID's doubt once it is known.
 func (d *delivery) sent(txnID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.unsure, txnID)
+}
+
+// arrived decides what to do with a message whose last attempt may have reached the server:
+// its event when it did, errDeliveryUnknown to wait, or ("", nil) to send it again.
+func (s *Service) arrived(ctx context.Context, room id.RoomID, txnID string) (id.EventID, error) {
+	if evt := s.deliv.echo(txnID); evt != "" {
+		s.deliv.sent(txnID)
+		return evt, nil
+	}
+	if !s.deliv.doubtful(txnID) {
+		return "", nil
+	}
+	evt, err := s.peekEcho(ctx, room, txnID)
+	if err != nil {
+		return "", err
+	}
+	if evt != "" {
+		s.deliv.sent(txnID)
+		return evt, nil
+	}
+	if !s.deliv.missing(txnID) {
+		return "", errDeliveryUnknown
+	}
+	s.deliv.sent(txnID)
+	return "", nil
+}
+
+// peekEcho looks through our own new events in room, from the stored sync position on, for
+// the one sent with txnID. It moves nothing: the sync loop still gets every event.
+func (s *Service) peekEcho(ctx context.Context, room id.RoomID, txnID string) (id.EventID, error) {
+	since, err := s.store.Get(ctx, keyNextBatch)
+	if err != nil || since == "" {
+		return "", err
+	}
+	none := &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}}
+	filter := mautrix.Filter{
+		AccountData: none,
+		Presence:    none,
+		Room: &mautrix.RoomFilter{
+			Rooms:       []id.RoomID{room},
+			AccountData: none,
+			Ephemeral:   none,
+			State:       none,
+			Timeline:    &mautrix.FilterPart{Limit: 100, Senders: []id.UserID{s.me}},
+		},
+	}
+	raw, err := json.Marshal(filter)
+	if err != nil {
+		return "", err
+	}
+	resp, err := s.cli.SyncRequest(ctx, 0, since, string(raw), false, "")
+	if err != nil {
+		return "", s.wrap(err)
+	}
+	joined := resp.Rooms.Join[room]
+	if joined == nil {
+		return "", nil // nothing new in the room
+	}
+	for _, evt := range joined.Timeline.Events {
+		if evt.Sender == s.me && evt.Unsigned.TransactionID == txnID {
+			return evt.ID, nil
+		}
+	}
+	return "", nil
 }
 
 // creationFailed records the rooms we were in before a creation for x that may have happened.

@@ -149,7 +149,7 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		}
 	}
 	// An earlier attempt that broke off may have arrived: sending again could post it twice.
-	evt, err := s.deliv.check(o.TxnID)
+	evt, err := s.arrived(ctx, o.Room, o.TxnID)
 	if err != nil {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingQueued, Err: err})
 		return err

@@ -397,10 +397,13 @@ func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
 		{"body": map[string]any{"nested": true}},
 		{},
 	}
+	var junkIDs []id.EventID
 	for _, content := range junk {
-		if _, err := bob.Client.SendMessageEvent(ctx, room, event.EventMessage, content); err != nil {
+		resp, err := bob.Client.SendMessageEvent(ctx, room, event.EventMessage, content)
+		if err != nil {
 			t.Fatalf("send %v: %v", content, err)
 		}
+		junkIDs = append(junkIDs, resp.EventID)
 	}
 	// Wrongly typed state: the server takes these as they are.
 	for _, st := range []struct {
@@ -434,8 +437,14 @@ func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
 		}
 		return ""
 	})
-	if n := strings.Count(logs.String(), "skipped a message whose msgtype or body is missing or not text"); n != len(junk) {
-		t.Fatalf("%d log lines for %d malformed messages:\n%s", n, len(junk), logs.String())
+	// Each one logged (once per time it is read: from sync, and again from history).
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "skipped a message whose msgtype or body is missing or not text") {
+			junkIDs = slices.DeleteFunc(junkIDs, func(e id.EventID) bool { return strings.Contains(line, string(e)) })
+		}
+	}
+	if len(junkIDs) != 0 {
+		t.Fatalf("no log line for %v:\n%s", junkIDs, logs.String())
 	}
 	list, err := svc.Contacts(ctx, false)
 	if err != nil {

@@ -100,7 +100,6 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		reqCtx, cancel = context.WithTimeout(ctx, timeout+syncMargin)
 		defer cancel()
 	}
-	n := s.deliv.syncStarting()
 	resp, accountData, err := s.syncRequest(reqCtx, mautrix.ReqSync{
 		Timeout:  int(timeout / time.Millisecond),
 		Since:    since,
@@ -137,9 +136,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err != nil {
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
-	if s.deliv.noteSync(n, s.me, resp) {
-		s.wakeOutbox() // a message waits to know whether its last attempt arrived
-	}
+	s.deliv.noteSync(s.me, resp)
 	s.recordJoinedDirect(ctx, joined)
 	if since == "" {
 		// The initial sync is by far the largest response; hand its memory back to the system
