@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,13 +150,25 @@ func (s *Service) FindDM(ctx context.Context, x id.UserID) (room id.RoomID, foun
 
 // OpenDM is R21: the room to talk to x in, created when none qualifies (R5-R12). created tells
 // which. The same logic serves the UI's contacts, `/dm @x` and `duet send @x`.
+//
+// Callers for the same person share one lookup: the UI opening a new conversation and the
+// outbox sending the first message typed into it both get the one room, where each looking
+// on its own before the other's creation was recorded made two.
 func (s *Service) OpenDM(ctx context.Context, x id.UserID) (room id.RoomID, created bool, err error) {
-	room, found, err := s.FindDM(ctx, x)
-	if err != nil || found {
-		return room, false, err
+	type opened struct {
+		room    id.RoomID
+		created bool
 	}
-	room, err = s.CreateDM(ctx, x)
-	return room, room != "", err
+	res, err, _ := s.opens.Do(strings.TrimSpace(string(x)), func() (any, error) {
+		room, found, err := s.FindDM(ctx, x)
+		if err != nil || found {
+			return opened{room, false}, err
+		}
+		room, err = s.CreateDM(ctx, x)
+		return opened{room, room != ""}, err
+	})
+	o, _ := res.(opened)
+	return o.room, o.created, err
 }
 
 // CheckUser is R12: x must be a well-formed user ID, not us, and the server must show that the

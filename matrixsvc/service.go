@@ -49,10 +49,11 @@ type Service struct {
 
 	events chan Event
 
-	syncMu    sync.Mutex // one /sync at a time: the stored token moves forward only
-	directMu  sync.Mutex // the one m.direct writer (R13)
-	ignoreMu  sync.Mutex // the one m.ignored_user_list writer (R25)
-	creations singleflight.Group
+	syncMu    sync.Mutex         // one /sync at a time: the stored token moves forward only
+	directMu  sync.Mutex         // the one m.direct writer (R13)
+	ignoreMu  sync.Mutex         // the one m.ignored_user_list writer (R25)
+	creations singleflight.Group // CreateDM by contact
+	opens     singleflight.Group // OpenDM by contact
 
 	outboxMu   sync.Mutex    // one sender at a time keeps messages in order
 	outboxWake chan struct{} // something was queued, or the server may be back

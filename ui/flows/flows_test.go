@@ -192,7 +192,7 @@ func TestNewDMByUserID(t *testing.T) {
 	hstest.Eventually(t, 20*time.Second, func() string {
 		d := alice.Direct(t)[string(carol.ID)]
 		if len(d) != 1 {
-			return "m.direct has no room under carol"
+			return fmt.Sprintf("m.direct has %v under carol, want one room", d)
 		}
 		room = id.RoomID(d[0])
 		return ""
