@@ -60,6 +60,7 @@ type Service struct {
 	syncWake   chan struct{} // retry the sync now rather than after the backoff
 	listening  atomic.Bool   // someone reads Events (the UI); commands do not
 	deliv      delivery      // what to check before a request whose fate is unknown is repeated
+	recount    recounter     // unread counts to ask again after a burst (recount.go)
 
 	// End-to-end encryption, set up on first use (crypto.go).
 	cryptoPath    string
@@ -101,6 +102,7 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 		outboxWake: make(chan struct{}, 1),
 		syncWake:   make(chan struct{}, 1),
 		keysWake:   make(chan struct{}, 1),
+		recount:    recounter{wake: make(chan struct{}, 1)},
 		cryptoPath: cfg.CryptoStore,
 		pickleKey:  sess.PickleKey,
 	}

@@ -201,11 +201,23 @@ func (s *Service) Run(ctx context.Context) {
 		s.runKeys(ctx)
 	}()
 	defer func() { <-keysDone }()
+	recountDone := make(chan struct{})
+	go func() {
+		defer close(recountDone)
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("unread recount panicked")
+			}
+		}()
+		s.runRecount(ctx)
+	}()
+	defer func() { <-recountDone }()
 	state := SyncConnecting
 	s.publish(ctx, SyncStateChanged{State: state})
 	backoff := time.Second
 	timeout := time.Duration(0) // the first request returns at once, so the UI fills quickly
 	for ctx.Err() == nil {
+		prev, _ := s.store.Get(ctx, keyNextBatch)
 		applied, err := s.syncOnce(ctx, timeout)
 		if ctx.Err() != nil {
 			return
@@ -243,6 +255,9 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if applied.DMListChanged || len(applied.Messages) > 0 || len(applied.Redecrypted) > 0 {
 			s.publish(ctx, applied)
+		}
+		if len(applied.Messages) > 0 {
+			s.recount.noteMessages(prev)
 		}
 	}
 }
