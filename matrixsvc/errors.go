@@ -1,6 +1,7 @@
 package matrixsvc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,9 @@ func Explain(err error) string {
 				host = u.Scheme + "://" + u.Host
 			}
 		}
+		if host != "" && timedOut(err) {
+			return fmt.Sprintf("the homeserver at %s stopped answering: check your connection; duet keeps trying", host)
+		}
 		if host != "" {
 			return fmt.Sprintf("cannot reach the homeserver at %s (%v): check that it is up and the address is right", host, rootCause(err))
 		}
@@ -71,6 +75,12 @@ func Explain(err error) string {
 		return fmt.Sprintf("the homeserver refused: %s (%s)", httpErr.RespError.Err, httpErr.RespError.ErrCode)
 	}
 	return err.Error()
+}
+
+// timedOut reports whether a request was given up because no answer came in time.
+func timedOut(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 func rootCause(err error) error {

@@ -1,8 +1,10 @@
 package matrixsvc
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,5 +25,18 @@ func TestExplainTellsNetworkFromLocalErrors(t *testing.T) {
 	}
 	if !errors.Is(fmt.Errorf("%w", ErrLoggedOut), ErrLoggedOut) {
 		t.Fatal("wrapping")
+	}
+}
+
+// A server that stops answering is said so, not as "context deadline exceeded".
+func TestExplainTimeout(t *testing.T) {
+	err := &url.Error{Op: "Get", URL: "http://127.0.0.1:8008/_matrix/client/v3/sync", Err: context.DeadlineExceeded}
+	got := Explain(err)
+	if !strings.Contains(got, "http://127.0.0.1:8008 stopped answering") || strings.Contains(got, "deadline") {
+		t.Fatalf("a timeout explained as %q", got)
+	}
+	refused := &url.Error{Op: "Get", URL: "http://127.0.0.1:8008/x", Err: syscall.ECONNREFUSED}
+	if got := Explain(refused); !strings.Contains(got, "cannot reach the homeserver") {
+		t.Fatalf("a refused connection explained as %q", got)
 	}
 }
