@@ -199,6 +199,13 @@ func TestConcurrentOpenDMCreatesOneRoom(t *testing.T) {
 	if c := contactOf(t, svc, bob.ID); c == nil || c.DisplayName != "Bob" || c.Room != rooms[0] {
 		t.Fatalf("new contact: %+v", c)
 	}
+	// And stays named once sync brings the invite, which on Dendrite carries no name.
+	if _, err := svc.CatchUp(hstest.Ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c := contactOf(t, svc, bob.ID); c == nil || c.DisplayName != "Bob" {
+		t.Fatalf("contact after sync brought the invite: %+v", c)
+	}
 }
 
 // A revoked token stops the loop with LoggedOut.

@@ -407,6 +407,15 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 	if evt.Content.Parsed == nil {
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
+	if c, ok := evt.Content.Parsed.(*event.MemberEventContent); ok && evt.Type == event.StateMember &&
+		c.Membership == event.MembershipInvite && c.Displayname == "" && evt.GetStateKey() != s.me.String() {
+		// An invite names no one on some servers (Dendrite's does not carry the invitee's
+		// profile): keep the name we had, from the profile looked up when we made the DM,
+		// rather than show the user ID until they join.
+		if old, err := s.store.State.GetMember(ctx, r.ID, id.UserID(evt.GetStateKey())); err == nil && old != nil && old.Displayname != "" {
+			c.Displayname = old.Displayname
+		}
+	}
 	mautrix.UpdateStateStore(ctx, s.store.State, evt)
 	if e := s.crypt.Load(); e != nil {
 		evt.Type.Class = event.StateEventType
