@@ -61,6 +61,7 @@ type Service struct {
 	listening  atomic.Bool   // someone reads Events (the UI); commands do not
 	deliv      delivery      // what to check before a request whose fate is unknown is repeated
 	recount    recounter     // unread counts to ask again after a burst (recount.go)
+	upgrades   upgrades      // replacements of upgraded DM rooms not joined yet (upgrade.go)
 
 	// End-to-end encryption, set up on first use (crypto.go).
 	cryptoPath    string

@@ -138,6 +138,9 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	}
 	s.deliv.noteSync(s.me, resp)
 	s.recordJoinedDirect(ctx, joined)
+	if since == "" || mentionsUpgrade(resp) {
+		s.followUpgrades(ctx) // R23; at start too, for upgrades seen before a restart
+	}
 	if since == "" {
 		// The initial sync is by far the largest response; hand its memory back to the system
 		// now instead of minutes later, so a long-running duet stays small.

@@ -1,0 +1,119 @@
+package matrixsvc
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/hstest"
+)
+
+// upgradeRoom upgrades room as p, the way Element's /upgrade does, and returns the replacement.
+func upgradeRoom(t *testing.T, p *hstest.Person, room id.RoomID) id.RoomID {
+	t.Helper()
+	var resp struct {
+		Replacement id.RoomID `json:"replacement_room"`
+	}
+	url := p.Client.BuildClientURL("v3", "rooms", room, "upgrade")
+	if _, err := p.Client.MakeRequest(hstest.Ctx(t), "POST", url, map[string]string{"new_version": "10"}, &resp); err != nil {
+		t.Fatalf("%s upgrades %s: %v", p.ID, room, err)
+	}
+	return resp.Replacement
+}
+
+// acceptedDM is a DM that bob started and alice's service accepted, recorded in m.direct next to
+// an entry of someone else's that must never change.
+func acceptedDM(t *testing.T) (*Service, *hstest.Person, *hstest.Person, id.RoomID) {
+	t.Helper()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	alice.SetDirectRaw(t, `{"@carol:elsewhere.example":["!untouched:elsewhere.example"]}`)
+	svc := newService(t, alice, "")
+	ctx := hstest.Ctx(t)
+	room := bob.CreateRoom(t, true, alice.ID)
+	hstest.Eventually(t, 15*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		if c := contactOf(t, svc, bob.ID); c == nil || !c.Pending {
+			return "no invite yet"
+		}
+		return ""
+	})
+	if err := svc.Accept(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	bob.Say(t, room, "before the upgrade")
+	return svc, alice, bob, room
+}
+
+// R23: bob upgrades the DM and invites alice to the replacement, as Element does. duet joins
+// it and moves the m.direct entry, touching nothing else; the conversation goes on there.
+func TestUpgradedDMIsFollowed(t *testing.T) {
+	t.Parallel()
+	svc, alice, bob, old := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	repl := upgradeRoom(t, bob, old)
+	if _, err := bob.Client.InviteUser(ctx, repl, &mautrix.ReqInviteUser{UserID: alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`{"%s":["%s"],"@carol:elsewhere.example":["!untouched:elsewhere.example"]}`, bob.ID, repl)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		var got, wantV any
+		_ = json.Unmarshal(alice.DirectRaw(t), &got)
+		_ = json.Unmarshal([]byte(want), &wantV)
+		if fmt.Sprint(got) != fmt.Sprint(wantV) {
+			return fmt.Sprintf("m.direct is %s, want %s", alice.DirectRaw(t), want)
+		}
+		return ""
+	})
+	if !slices.Contains(alice.JoinedRooms(t), repl) {
+		t.Fatal("alice did not join the replacement")
+	}
+	room, found, err := svc.FindDM(ctx, bob.ID)
+	if err != nil || !found || room != repl {
+		t.Fatalf("the room for bob after the upgrade: %s (found %v, %v), want %s", room, found, err, repl)
+	}
+	if p := svc.UpgradeProblem(old); p != "" {
+		t.Fatalf("a problem reported for a followed upgrade: %s", p)
+	}
+}
+
+// R23: a replacement alice cannot join (nobody invited her) leaves the old room in m.direct,
+// chosen and writable, and one line says why.
+func TestUnjoinableUpgradeKeepsTheOldRoom(t *testing.T) {
+	t.Parallel()
+	svc, alice, bob, old := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	upgradeRoom(t, bob, old)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		if svc.UpgradeProblem(old) == "" {
+			return "no problem reported yet"
+		}
+		return ""
+	})
+	t.Logf("said: %s", svc.UpgradeProblem(old))
+	// The old room stays listed (Dendrite itself adds the replacement next to it, which R3
+	// hides while alice is not in it).
+	if d := alice.Direct(t)[string(bob.ID)]; !slices.Contains(d, string(old)) {
+		t.Fatalf("m.direct under bob: %v, want the old room kept", d)
+	}
+	room, found, err := svc.FindDM(ctx, bob.ID)
+	if err != nil || !found || room != old {
+		t.Fatalf("the room for bob: %s (found %v, %v), want the old one", room, found, err)
+	}
+	if _, err := svc.SendText(ctx, old, "still here", false, ""); err != nil {
+		t.Fatalf("sending in the old room: %v", err)
+	}
+}
