@@ -27,6 +27,7 @@ type ContactView struct {
 	Contact
 	DisplayName string
 	Preview     Preview
+	Note        string // one line about the conversation's room, such as an upgrade not followed (R23)
 }
 
 // GroupView is a group DM with what a list row shows.
@@ -77,7 +78,11 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		if c.Room != "" {
 			rooms = []id.RoomID{c.Room}
 		}
-		out.Contacts = append(out.Contacts, ContactView{Contact: c, DisplayName: name, Preview: preview(append(rooms, c.InviteRooms...)...)})
+		cv := ContactView{Contact: c, DisplayName: name, Preview: preview(append(rooms, c.InviteRooms...)...)}
+		if c.Room != "" {
+			cv.Note = s.UpgradeProblem(c.Room)
+		}
+		out.Contacts = append(out.Contacts, cv)
 	}
 	for _, c := range list.Requests {
 		// No display name: a stranger's can impersonate anyone (R24); the user ID is shown.

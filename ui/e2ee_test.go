@@ -444,3 +444,16 @@ func TestHelpListsEveryAction(t *testing.T) {
 		}
 	}
 }
+
+// An upgrade that could not be followed (R23) is said in the conversation's header.
+func TestHeaderSaysUpgradeNotFollowed(t *testing.T) {
+	svc := fixture()
+	svc.ov.Contacts[2].Note = "this conversation moved to a new room you are not invited to yet; duet joins it once you are"
+	h := newHarness(t, svc, 200, 20)
+	h.m.contacts.Select("u:" + string(bob))
+	h.key(tea.KeyEnter)
+	if got := headerLine(h); !strings.Contains(got, "⚠ this conversation moved to a new room you are not invited to yet") {
+		t.Fatalf("header %q", got)
+	}
+	requireFits(t, h.view(), 200, 20)
+}

@@ -180,6 +180,9 @@ func (m Model) headerState(c *chat) []string {
 	if it.Blocked {
 		parts = append(parts, st.Warning.Render(fmt.Sprintf("blocked: %s on them in the list unblocks", m.keys.Contacts.Unblock.Help().Key)))
 	}
+	if it.Note != "" {
+		parts = append(parts, st.Warning.Render("⚠ "+it.Note))
+	}
 	switch {
 	case it.Request:
 		parts = append(parts, st.Contacts.Pending.Render("request from someone you share no room with"))

@@ -51,10 +51,11 @@ type Item struct {
 	Preview     string      // sanitized, one line
 	TS          int64       // ms; 0 = no activity
 	Unread      int
-	Pending     bool // an invite: accept or decline instead of a composer
-	Members     int  // groups
-	Request     bool // a direct invite from someone we share no room with (R24)
-	Blocked     bool // on our ignore list (R25)
+	Pending     bool   // an invite: accept or decline instead of a composer
+	Members     int    // groups
+	Request     bool   // a direct invite from someone we share no room with (R24)
+	Note        string // sanitized, one line about the room (an upgrade not followed)
+	Blocked     bool   // on our ignore list (R25)
 }
 
 // Key identifies the row across refreshes.
@@ -164,6 +165,7 @@ func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 			Kind: KindContact, UserID: c.UserID, RoomID: c.Room, InviteRooms: c.InviteRooms,
 			Name: nameOr(c.DisplayName, string(c.UserID)), Preview: preview(c.Preview, me),
 			TS: c.LastActivity, Unread: c.Unread, Pending: c.Pending, Blocked: c.Blocked,
+			Note: sanitize.Line(c.Note),
 		}
 		if it.Pending {
 			it.Section = SectionInvites
