@@ -61,6 +61,8 @@ func (s *Service) roomInfo(r *store.Room, members map[id.UserID]event.Membership
 		Name:           r.Name,
 		Inviter:        r.Inviter,
 		IsDirectInvite: r.DirectInvite,
+		Tombstone:      r.Tombstone,
+		Predecessor:    r.Predecessor,
 	}
 	if info.Members == nil && info.Membership == event.MembershipJoin && len(r.ServiceMembers) == 0 && r.JoinedCount > 0 {
 		total := r.JoinedCount + r.InvitedCount

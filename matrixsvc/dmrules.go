@@ -393,6 +393,8 @@ type RoomInfo struct {
 	Unread         int                            // server notification count
 	Name           string                         // m.room.name, may be empty
 	Encrypted      bool
+	Tombstone      id.RoomID // the replacement, when upgraded (R23)
+	Predecessor    id.RoomID // the room this one replaced (R23)
 	// For invites (Membership == invite):
 	Inviter        id.UserID // sender of our invite member event
 	IsDirectInvite bool      // our member event in invite_state has is_direct: true (R4)
@@ -800,3 +802,91 @@ func ValidateUserID(me id.UserID, raw string) (id.UserID, error) {
 // trimJSONSpace trims the whitespace JSON allows around a value (space, tab, CR, LF) and no
 // other: content wrapped in \v or a no-break space is not a JSON object (found by fuzzing).
 func trimJSONSpace(raw []byte) []byte { return bytes.Trim(raw, " \t\r\n") }
+
+// ConversationRoom is one room of a contact's conversation (R22), with why it is not the room
+// messages go to.
+type ConversationRoom struct {
+	RoomID id.RoomID
+	// Why is "" for the current room (ChooseDMRoom's), else "upgraded" (it has a replacement
+	// in the chain), "left by them" (x left it) or "older" (a 1:1 room that is not chosen).
+	Why string
+}
+
+// ConversationWith is R22: every room that is or was a 1:1 with x. It starts from the displayed
+// rooms under x in d that pass R6 or fail it only because x left (their members are known),
+// and adds their predecessors and successors (R23) that we know of and that are not shared
+// with anyone else. Group DMs and rooms with a third member stay out. The current room comes
+// first, then the others, most recent first.
+func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) []ConversationRoom {
+	oneToOneOrLeft := func(r *RoomInfo) bool {
+		if QualifiesOneToOne(me, x, r) {
+			return true
+		}
+		if r == nil || r.Members == nil || !r.Members[x].IsLeaveOrBan() {
+			return false
+		}
+		for u, m := range r.Members {
+			if u != me && u != x && m.IsInviteOrJoin() && !slices.Contains(r.ServiceMembers, u) {
+				return false
+			}
+		}
+		return true
+	}
+	third := func(r *RoomInfo) bool {
+		for u, m := range r.Members {
+			if u != me && u != x && m.IsInviteOrJoin() && !slices.Contains(r.ServiceMembers, u) {
+				return true
+			}
+		}
+		return false
+	}
+	listedElsewhere := d.Rooms()
+	in := map[id.RoomID]bool{}
+	var order []id.RoomID
+	var add func(room id.RoomID)
+	add = func(room id.RoomID) {
+		r := rooms[room]
+		if room == "" || in[room] || r == nil {
+			return
+		}
+		if users := listedElsewhere[room]; len(users) > 1 || (len(users) == 1 && users[0] != x) {
+			return // a group DM, or someone else's DM (R2)
+		}
+		if third(r) {
+			return // someone else is in it: not this conversation
+		}
+		in[room] = true
+		order = append(order, room)
+		add(r.Predecessor)
+		add(r.Tombstone)
+	}
+	for _, room := range d[x] {
+		if r := rooms[room]; r.Displayed() && oneToOneOrLeft(r) {
+			add(room)
+		}
+	}
+	current, found := ChooseDMRoom(me, x, d, rooms)
+	if found {
+		add(current)
+	}
+	sortRoomsByActivity(order, rooms)
+	out := make([]ConversationRoom, 0, len(order))
+	if found && in[current] {
+		out = append(out, ConversationRoom{RoomID: current})
+	}
+	for _, room := range order {
+		if found && room == current {
+			continue
+		}
+		r := rooms[room]
+		why := "older"
+		switch {
+		case r.Tombstone != "" && in[r.Tombstone]:
+			why = "upgraded"
+		case r.Members != nil && r.Members[x].IsLeaveOrBan():
+			why = "left by them"
+		}
+		out = append(out, ConversationRoom{RoomID: room, Why: why})
+	}
+	return out
+}

@@ -62,3 +62,24 @@ func TestSharesJoinedRoom(t *testing.T) {
 		}
 	}
 }
+
+// R22: the conversation with x is the current 1:1 room, the upgraded room before it, and an
+// older room x left; a 3-member room listed under x stays out.
+func TestConversationWith(t *testing.T) {
+	me, x, z := id.UserID("@me:x"), id.UserID("@x:x"), id.UserID("@z:x")
+	join, leave := event.MembershipJoin, event.MembershipLeave
+	both := map[id.UserID]event.Membership{me: join, x: join}
+	rooms := map[id.RoomID]*RoomInfo{
+		"!left:x":      {Membership: join, Members: map[id.UserID]event.Membership{me: join, x: leave}, LastActivity: 1},
+		"!old:x":       {Membership: join, Members: both, LastActivity: 2, Tombstone: "!new:x"},
+		"!new:x":       {Membership: join, Members: both, LastActivity: 3, Predecessor: "!old:x"},
+		"!three:x":     {Membership: join, Members: map[id.UserID]event.Membership{me: join, x: join, z: join}, LastActivity: 4},
+		"!unrelated:x": {Membership: join, Members: map[id.UserID]event.Membership{me: join, z: join}, LastActivity: 5},
+	}
+	d := Direct{x: {"!left:x", "!new:x", "!three:x"}, z: {"!unrelated:x"}}
+	got := ConversationWith(me, x, d, rooms)
+	want := []ConversationRoom{{"!new:x", ""}, {"!old:x", "upgraded"}, {"!left:x", "left by them"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("conversation: %+v, want %+v", got, want)
+	}
+}

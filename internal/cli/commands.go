@@ -351,6 +351,10 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
+	chain, err := app.Svc.Conversation(ctx, x)
+	if err != nil {
+		return err
+	}
 	type roomJSON struct {
 		RoomID       id.RoomID `json:"room_id"`
 		MemberCount  int       `json:"member_count"`
@@ -360,10 +364,35 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 		OtherLeft    bool      `json:"other_left"`
 		LastActivity int64     `json:"last_activity"`
 		Link         string    `json:"link"`
+		// Why it is not where messages go: "" for the current room, "upgraded", "left by
+		// them", "older" (rooms of the one conversation, R22), or "not 1:1".
+		Why string `json:"why,omitempty"`
 	}
-	out := make([]roomJSON, 0, len(rooms))
+	// The conversation's rooms first (R22: the current one, then the older ones), then the
+	// other direct rooms shared with x.
+	byID := map[id.RoomID]matrixsvc.DMRoomChoice{}
 	for _, r := range rooms {
-		out = append(out, roomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID)})
+		byID[r.RoomID] = r
+	}
+	out := make([]roomJSON, 0, len(rooms)+len(chain))
+	seen := map[id.RoomID]bool{}
+	for _, c := range chain {
+		r := byID[c.RoomID]
+		seen[c.RoomID] = true
+		out = append(out, roomJSON{c.RoomID, r.MemberCount, r.OneToOne, c.Why == "", r.Listed, r.XLeft || c.Why == "left by them", r.LastActivity, matrixTo(c.RoomID), c.Why})
+	}
+	for _, r := range rooms {
+		if seen[r.RoomID] {
+			continue
+		}
+		why := "older"
+		if !r.OneToOne {
+			why = "not 1:1"
+		}
+		if r.Chosen {
+			why = ""
+		}
+		out = append(out, roomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID), why})
 	}
 	if o.json {
 		return printJSON(env.Stdout, out)
@@ -379,11 +408,11 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 		if r.OneToOne {
 			one = "yes"
 		}
-		if r.Chosen {
+		switch {
+		case r.Chosen:
 			one += " (chosen)"
-		}
-		if r.OtherLeft {
-			one += " (they left)"
+		case r.Why != "":
+			one += " (" + r.Why + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.RoomID, r.MemberCount, one, r.Link)
 	}
@@ -500,16 +529,40 @@ func queueSend(ctx context.Context, env Env, app *App, o *opts, room id.RoomID, 
 }
 
 func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
-	room, _, err := target(ctx, app, o.pos[0], false)
-	if err != nil {
-		return err
-	}
-	msgs, err := app.Svc.Messages(ctx, room, o.limit)
-	if err != nil {
-		return err
+	var room id.RoomID
+	var msgs []matrixsvc.Message
+	var moves []matrixsvc.Move
+	if strings.HasPrefix(o.pos[0], "@") {
+		// One person, one conversation (R22): every room that is or was a 1:1 with them.
+		x, err := parseUser(app, o.pos[0])
+		if err != nil {
+			return err
+		}
+		chain, err := app.Svc.Conversation(ctx, x)
+		if err != nil {
+			return err
+		}
+		if len(chain) == 0 {
+			return fmt.Errorf("no DM with %s yet: `duet send %s TEXT` starts one", x, x)
+		}
+		if chain[0].Why == "" {
+			room = chain[0].RoomID // where messages go now
+		}
+		if msgs, moves, err = app.Svc.ConversationMessages(ctx, x, o.limit); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if room, _, err = target(ctx, app, o.pos[0], false); err != nil {
+			return err
+		}
+		if msgs, err = app.Svc.Messages(ctx, room, o.limit); err != nil {
+			return err
+		}
 	}
 	if o.json {
 		type msgJSON struct {
+			RoomID    id.RoomID  `json:"room_id"`
 			EventID   id.EventID `json:"event_id"`
 			Sender    id.UserID  `json:"sender"`
 			Timestamp int64      `json:"timestamp"`
@@ -524,12 +577,21 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
-			out = append(out, msgJSON{m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
+			out = append(out, msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
 				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust})
 		}
 		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
+		for _, mv := range moves {
+			if mv.Before == i {
+				what := "continued in a new room"
+				if mv.Upgraded {
+					what = "room upgraded"
+				}
+				fmt.Fprintf(env.Stdout, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
+			}
+		}
 		body := sanitize.Text(m.Body, true)
 		if m.Encrypted {
 			body = "[unable to decrypt: " + m.DecryptError + "]"

@@ -1,0 +1,66 @@
+package matrixsvc
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"maunium.net/go/mautrix/id"
+)
+
+// Conversation is R22 for x: every room that is or was a 1:1 with x, the current one first.
+func (s *Service) Conversation(ctx context.Context, x id.UserID) ([]ConversationRoom, error) {
+	if _, err := ValidateUserID(s.me, string(x)); err != nil {
+		return nil, err
+	}
+	v, err := s.resolveView(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	return ConversationWith(s.me, x, v.direct, v.rooms), nil
+}
+
+// Move marks where a merged conversation goes on in another room (R22, R23).
+type Move struct {
+	Before   int       // the index of the first message in the new room
+	Room     id.RoomID // the room it goes on in
+	Upgraded bool      // the new room replaced the old one (R23); else it is a new DM (R9)
+}
+
+// ConversationMessages is the newest limit messages with x across every room of the
+// conversation, oldest first by server time, with a Move wherever it goes on in another room.
+// Each room's history comes from the store, fetched from the server where it has gaps.
+func (s *Service) ConversationMessages(ctx context.Context, x id.UserID, limit int) ([]Message, []Move, error) {
+	rooms, err := s.Conversation(ctx, x)
+	if err != nil || len(rooms) == 0 {
+		return nil, nil, err
+	}
+	var all []Message
+	for _, r := range rooms {
+		msgs, err := s.Messages(ctx, r.RoomID, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, msgs...)
+	}
+	slices.SortStableFunc(all, func(a, b Message) int { return cmp.Compare(a.Timestamp.UnixMilli(), b.Timestamp.UnixMilli()) })
+	if len(all) > limit {
+		all = all[len(all)-limit:]
+	}
+	stored, err := s.store.Rooms(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var moves []Move
+	for i := 1; i < len(all); i++ {
+		if all[i].RoomID == all[i-1].RoomID {
+			continue
+		}
+		upgraded := false
+		if r := stored[all[i].RoomID]; r != nil && r.Predecessor == all[i-1].RoomID {
+			upgraded = true
+		}
+		moves = append(moves, Move{Before: i, Room: all[i].RoomID, Upgraded: upgraded})
+	}
+	return all, moves, nil
+}
