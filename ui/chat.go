@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/id"
@@ -31,6 +33,54 @@ type chat struct {
 	queue     []string   // local echoes waiting to be sent, in order (txn IDs)
 	inflight  string     // the one being sent: one at a time keeps them in order
 	readUpTo  id.EventID // the newest event we sent a read receipt for
+
+	// One person, one conversation (R22): history pages come from histRoom; when it has no
+	// more, from the next of older (the contact's older rooms, most recent first).
+	histRoom id.RoomID
+	older    []id.RoomID
+}
+
+// olderRoom is the PrevToken that stands for "go on in this older room".
+const olderRoom = "\x00room:"
+
+// chainMsg brings the rooms of a contact's conversation.
+type chainMsg struct {
+	chat  string
+	rooms []matrixsvc.ConversationRoom
+	err   error
+}
+
+func (m Model) loadChain(chat string, x id.UserID) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		rooms, err := svc.Conversation(ctx, x)
+		return chainMsg{chat: chat, rooms: rooms, err: err}
+	})
+}
+
+// chainLoaded keeps the older rooms of a conversation to page into once the current one has no
+// more history, and what the line between two rooms says.
+func (m *Model) chainLoaded(msg chainMsg) {
+	c := m.chats[msg.chat]
+	if c == nil || msg.err != nil || c.room == "" {
+		return
+	}
+	c.older = c.older[:0]
+	for i, r := range msg.rooms {
+		if i+1 < len(msg.rooms) {
+			note := "continued in a new room"
+			if msg.rooms[i+1].Why == "upgraded" {
+				note = "room upgraded"
+			}
+			c.conv.SetMoveNote(r.RoomID, note)
+		}
+		if r.RoomID != c.room && r.RoomID != c.histRoom {
+			c.older = append(c.older, r.RoomID)
+		}
+	}
+	if len(c.older) > 0 && (c.histRoom == "" || c.histRoom == c.room) {
+		c.conv.ContinueBefore(olderRoom + string(c.older[0]))
+	}
 }
 
 func (m Model) openChat() *chat { return m.chats[m.open] }
@@ -57,6 +107,9 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		if c.room != "" {
 			c.conv.SetLoading()
 			cmds = append(cmds, m.loadHistory(key, c.room, ""), m.checkEncrypted(c.room))
+			if it.Kind == contacts.KindContact {
+				cmds = append(cmds, m.loadChain(key, it.UserID))
+			}
 		} else {
 			c.conv.AddPage(nil, "") // nothing to load until the room exists or the invite is accepted
 		}
@@ -249,7 +302,13 @@ func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 
 func (m *Model) historyLoaded(msg historyMsg) {
 	c := m.chats[msg.chat]
-	if c == nil || c.room != msg.room {
+	if c == nil || c.room == "" {
+		return
+	}
+	if c.histRoom == "" {
+		c.histRoom = c.room
+	}
+	if msg.room != c.histRoom {
 		return
 	}
 	if msg.err != nil {
@@ -257,7 +316,11 @@ func (m *Model) historyLoaded(msg historyMsg) {
 		m.status.SetError(explain(msg.err))
 		return
 	}
-	c.conv.AddPage(msg.msgs, msg.next)
+	next := msg.next
+	if next == "" && len(c.older) > 0 {
+		next = olderRoom + string(c.older[0]) // go on in the conversation's older room
+	}
+	c.conv.AddPage(msg.msgs, next)
 }
 
 // loadOlderIfNeeded fetches the page before the oldest message when the top is in view.
@@ -267,7 +330,15 @@ func (m *Model) loadOlderIfNeeded() tea.Cmd {
 		return nil
 	}
 	c.conv.SetLoading()
-	return m.loadHistory(c.key, c.room, c.conv.PrevToken())
+	token := c.conv.PrevToken()
+	if room, ok := strings.CutPrefix(token, olderRoom); ok {
+		c.histRoom, c.older = id.RoomID(room), c.older[1:]
+		return m.loadHistory(c.key, c.histRoom, "")
+	}
+	if c.histRoom == "" {
+		c.histRoom = c.room
+	}
+	return m.loadHistory(c.key, c.histRoom, token)
 }
 
 // markOpenRead marks the open conversation read up to its newest message when the newest

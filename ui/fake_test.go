@@ -37,6 +37,7 @@ type fakeSvc struct {
 	read      []string // MarkRead calls: "room event"
 	declined  []id.RoomID
 	blocked   []id.UserID
+	chains    map[id.UserID][]matrixsvc.ConversationRoom
 	nextEvt   int
 
 	// End-to-end encryption.
@@ -367,4 +368,10 @@ func (f *fakeSvc) Block(_ context.Context, user string) (id.UserID, bool, error)
 
 func (f *fakeSvc) Unblock(_ context.Context, user string) (id.UserID, bool, error) {
 	return id.UserID(user), true, nil
+}
+
+func (f *fakeSvc) Conversation(_ context.Context, x id.UserID) ([]matrixsvc.ConversationRoom, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]matrixsvc.ConversationRoom(nil), f.chains[x]...), nil
 }

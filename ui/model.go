@@ -177,6 +177,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.showOutbox(msg)
 	case historyMsg:
 		m.historyLoaded(msg)
+	case chainMsg:
+		m.chainLoaded(msg)
 	case countdownMsg:
 		if m.status.Offline() {
 			cmds = append(cmds, countdown()) // redraws the countdown; stops once back online

@@ -27,6 +27,7 @@ type Service interface {
 	SetLastOpen(ctx context.Context, key string) error
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
+	Conversation(ctx context.Context, x id.UserID) ([]matrixsvc.ConversationRoom, error)
 	Block(ctx context.Context, user string) (id.UserID, bool, error)
 	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -599,4 +600,36 @@ func TestNoticesClearOnKeyPress(t *testing.T) {
 	h.m.status.SetError("not sent: the homeserver refused")
 	h.typeText("k")
 	requireContains(t, h.view(), "not sent: the homeserver refused")
+}
+
+// R22: scrolling up past the start of alice's current room goes on into her older rooms, one
+// page of one room at a time, with a line where the conversation moved.
+func TestScrollUpCrossesIntoOlderRooms(t *testing.T) {
+	svc := fixture()
+	const upgradedRoom, firstRoom = id.RoomID("!upgraded:example.org"), id.RoomID("!first:example.org")
+	svc.chains = map[id.UserID][]matrixsvc.ConversationRoom{alice: {
+		{RoomID: aliceRoom}, {RoomID: upgradedRoom, Why: "upgraded"}, {RoomID: firstRoom, Why: "left by them"},
+	}}
+	day := testNow.Add(-72 * time.Hour)
+	svc.history[firstRoom] = []matrixsvc.Message{msg(firstRoom, "$f1", alice, day, "in the very first room")}
+	svc.history[upgradedRoom] = []matrixsvc.Message{msg(upgradedRoom, "$u1", alice, day.Add(24*time.Hour), "before the upgrade")}
+	h := newHarness(t, svc, 100, 40)
+	openAlice(h)
+	for i := 0; i < 20 && !strings.Contains(h.view(), "in the very first room"); i++ {
+		h.send(ctrl(tea.KeyPgUp))
+	}
+	v := h.view()
+	requireContains(t, v, "in the very first room")
+	requireContains(t, v, "before the upgrade")
+	requireContains(t, v, "continued in a new room ·")
+	requireContains(t, v, "room upgraded ·")
+	requireContains(t, v, "start of the conversation")
+	want := []string{string(aliceRoom) + " ", string(upgradedRoom) + " ", string(firstRoom) + " "}
+	if len(svc.pages) < 3 || !slices.Equal(svc.pages[len(svc.pages)-2:], want[1:]) {
+		t.Fatalf("History calls: %v, want each older room asked once, newest first, after %s", svc.pages, aliceRoom)
+	}
+	requireFits(t, v, 100, 40)
+	if os.Getenv("DUET_SHOW") != "" {
+		t.Log("\n" + v)
+	}
 }

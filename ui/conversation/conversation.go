@@ -37,7 +37,8 @@ type entry struct {
 	txn   string
 	state State
 	err   string
-	day   bool // a day separator goes above it
+	day   bool   // a day separator goes above it
+	moved string // a line saying the conversation went on in another room goes above it (R22)
 
 	width int      // the width lines were rendered at
 	lines []string // rendered lines; nil = render again
@@ -71,6 +72,8 @@ type Model struct {
 	loadFailed bool   // the last fetch failed: wait for the user to scroll before trying again
 	prevToken  string // pagination token for older messages
 	atStart    bool   // no older messages
+
+	moveNotes map[id.RoomID]string // what the line above a room's first message says (R22)
 }
 
 // New returns an empty timeline.
@@ -114,6 +117,26 @@ func (m *Model) SetLoading() { m.loading = true; m.loadFailed = false }
 
 // LoadFailed ends a page request that failed. It is tried again when the user scrolls.
 func (m *Model) LoadFailed() { m.loading = false; m.loadFailed = true; m.loaded = true }
+
+// ContinueBefore says there is more before the start of what is loaded (an older room of the
+// same conversation, R22): token is then the PrevToken to ask for it with.
+func (m *Model) ContinueBefore(token string) {
+	if m.loaded && m.atStart {
+		m.prevToken, m.atStart = token, false
+	}
+}
+
+// SetMoveNote sets what the line above room's first message says, where the conversation goes
+// on in it from another room ("room upgraded"; the default is "continued in a new room").
+func (m *Model) SetMoveNote(room id.RoomID, note string) {
+	if m.moveNotes == nil {
+		m.moveNotes = map[id.RoomID]string{}
+	}
+	m.moveNotes[room] = note
+	for i := range m.entries {
+		m.markDay(i)
+	}
+}
 
 // PrevToken is the token to fetch the page before the oldest loaded message.
 func (m Model) PrevToken() string { return m.prevToken }
@@ -193,8 +216,17 @@ func (m *Model) push(e *entry) {
 func (m *Model) markDay(i int) {
 	e := m.entries[i]
 	day := i == 0 || !textutil.SameDay(m.entries[i-1].msg.Timestamp, e.msg.Timestamp, m.now().Location())
-	if day != e.day {
-		e.day = day
+	moved := ""
+	if i > 0 {
+		if prev := m.entries[i-1].msg.RoomID; prev != "" && e.msg.RoomID != "" && prev != e.msg.RoomID {
+			moved = "continued in a new room"
+			if note := m.moveNotes[e.msg.RoomID]; note != "" {
+				moved = note
+			}
+		}
+	}
+	if day != e.day || moved != e.moved {
+		e.day, e.moved = day, moved
 		e.invalidate()
 	}
 }

@@ -30,7 +30,9 @@ func (m Model) render(e *entry) []string {
 	st := m.styles
 	var out []string
 	ts := e.msg.Timestamp.In(m.now().Location())
-	if e.day {
+	if e.moved != "" {
+		out = append(out, m.dayLine(e.moved+" · "+ts.Format("2 January 2006"), w))
+	} else if e.day {
 		out = append(out, m.dayLine(ts.Format("Monday, 2 January 2006"), w))
 	}
 
