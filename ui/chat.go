@@ -65,6 +65,7 @@ func (m *Model) chainLoaded(msg chainMsg) {
 	if c == nil || msg.err != nil || c.room == "" {
 		return
 	}
+	c.conv.SetRoom(c.room)
 	c.older = c.older[:0]
 	for i, r := range msg.rooms {
 		if i+1 < len(msg.rooms) {
@@ -151,6 +152,9 @@ func (m *Model) updateChat(c *chat, it contacts.Item) tea.Cmd {
 		c.conv.SetLoading()
 		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
 	}
+	if it.Kind == contacts.KindContact {
+		cmds = append(cmds, m.loadChain(c.key, it.UserID)) // older rooms of the conversation (R22)
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -205,6 +209,9 @@ func (m *Model) outgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 	if c.room == "" && o.Room != "" { // the outbox opened the DM (R21)
 		c.room = o.Room
 		cmd = tea.Batch(m.checkEncrypted(c.room), m.refreshOverview())
+		if c.item.Kind == contacts.KindContact {
+			cmd = tea.Batch(cmd, m.loadChain(c.key, c.item.UserID)) // older rooms of the conversation (R22)
+		}
 	}
 	switch o.State {
 	case matrixsvc.OutgoingSending:
@@ -293,6 +300,9 @@ func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 	}
 	c.room = msg.room
 	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.refreshOverview()}
+	if c.item.Kind == contacts.KindContact {
+		cmds = append(cmds, m.loadChain(c.key, c.item.UserID)) // older rooms of the conversation (R22)
+	}
 	if !msg.created {
 		c.conv.SetLoading()
 		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))

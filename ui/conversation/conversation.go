@@ -74,6 +74,7 @@ type Model struct {
 	atStart    bool   // no older messages
 
 	moveNotes map[id.RoomID]string // what the line above a room's first message says (R22)
+	room      id.RoomID            // where our echoes without a room went (the current room)
 }
 
 // New returns an empty timeline.
@@ -123,6 +124,15 @@ func (m *Model) LoadFailed() { m.loading = false; m.loadFailed = true; m.loaded 
 func (m *Model) ContinueBefore(token string) {
 	if m.loaded && m.atStart {
 		m.prevToken, m.atStart = token, false
+	}
+}
+
+// SetRoom says which room our messages go to: echoes sent before the room existed count as in
+// it when lines between rooms are drawn.
+func (m *Model) SetRoom(room id.RoomID) {
+	m.room = room
+	for i := range m.entries {
+		m.markDay(i)
 	}
 }
 
@@ -218,9 +228,15 @@ func (m *Model) markDay(i int) {
 	day := i == 0 || !textutil.SameDay(m.entries[i-1].msg.Timestamp, e.msg.Timestamp, m.now().Location())
 	moved := ""
 	if i > 0 {
-		if prev := m.entries[i-1].msg.RoomID; prev != "" && e.msg.RoomID != "" && prev != e.msg.RoomID {
+		roomOf := func(e *entry) id.RoomID {
+			if e.msg.RoomID == "" {
+				return m.room
+			}
+			return e.msg.RoomID
+		}
+		if prev, cur := roomOf(m.entries[i-1]), roomOf(e); prev != "" && cur != "" && prev != cur {
 			moved = "continued in a new room"
-			if note := m.moveNotes[e.msg.RoomID]; note != "" {
+			if note := m.moveNotes[cur]; note != "" {
 				moved = note
 			}
 		}

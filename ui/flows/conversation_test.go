@@ -1,0 +1,72 @@
+package flows
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/hstest"
+)
+
+// R9 and R22 in the UI: bob left the DM; writing to him makes a new room, and his contact is
+// still one conversation: scrolling up goes on into the room he left, with a line between.
+func TestOneTimelineAcrossRooms(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Gone")
+	first := bob.CreateRoom(t, true, alice.ID)
+	alice.Join(t, first)
+	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {first}})
+	alice.SetDirectRaw(t, string(raw))
+	bob.Say(t, first, "1 from the first room")
+	bob.Leave(t, first)
+
+	s := start(t, alice)
+	// He left before duet ever saw his name: the list shows his user ID.
+	s.waitFor("bob in the list", "live", string(bob.ID)[:10], "1 from the first room")
+	s.key(tea.KeyEnter)
+	s.waitFor("a new conversation", "new conversation")
+	s.typeText("2 in a new room")
+	s.key(tea.KeyEnter)
+	s.waitFor("sent", "sent")
+	var second id.RoomID
+	hstest.Eventually(t, 20*time.Second, func() string {
+		d := alice.Direct(t)[string(bob.ID)]
+		if len(d) != 2 {
+			return fmt.Sprintf("m.direct under bob: %v", d)
+		}
+		for _, r := range d {
+			if id.RoomID(r) != first {
+				second = id.RoomID(r)
+			}
+		}
+		return ""
+	})
+	if chain, err := s.svc.Conversation(hstest.Ctx(t), bob.ID); err != nil || len(chain) != 2 {
+		t.Fatalf("the conversation with bob: %+v, %v", chain, err)
+	}
+	for range 5 {
+		s.key(tea.KeyPgUp)
+	}
+	s.waitFor("the first room's message, under a line", "1 from the first room", "continued in a new room ·")
+	ov, err := s.svc.Overview(hstest.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range ov.Contacts {
+		if c.UserID == bob.ID {
+			n++
+			if c.Room != second {
+				t.Fatalf("bob's contact sends to %s, want the new room %s", c.Room, second)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("bob is listed %d times", n)
+	}
+}
