@@ -117,3 +117,51 @@ func TestUnjoinableUpgradeKeepsTheOldRoom(t *testing.T) {
 		t.Fatalf("sending in the old room: %v", err)
 	}
 }
+
+// R22: reading the conversation reads each of its rooms. bob and alice each started a DM at
+// once; bob writes in both; marking the conversation read leaves nothing unread on the server.
+func TestReadingTheConversationReadsEveryRoom(t *testing.T) {
+	t.Parallel()
+	svc, alice, bob, fromBob := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	fromAlice, err := svc.CreateDM(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.Join(t, fromAlice)
+	bob.Say(t, fromBob, "in bob's room")
+	bob.Say(t, fromAlice, "in alice's room")
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		chain, err := svc.Conversation(ctx, bob.ID)
+		if err != nil || len(chain) != 2 {
+			return fmt.Sprintf("conversation: %+v, %v", chain, err)
+		}
+		return ""
+	})
+	chain, _ := svc.Conversation(ctx, bob.ID)
+	msgs, _, err := svc.History(ctx, chain[0].RoomID, "", 1)
+	if err != nil || len(msgs) == 0 {
+		t.Fatal(err)
+	}
+	if err := svc.MarkRead(ctx, chain[0].RoomID, msgs[0].EventID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.MarkConversationRead(ctx, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		resp, err := alice.Client.SyncRequest(ctx, 0, "", "", false, "")
+		if err != nil {
+			return err.Error()
+		}
+		for _, room := range []id.RoomID{fromBob, fromAlice} {
+			if r := resp.Rooms.Join[room]; r == nil || r.UnreadNotifications == nil || r.UnreadNotifications.NotificationCount != 0 {
+				return fmt.Sprintf("%s still unread on the server", room)
+			}
+		}
+		return ""
+	})
+}

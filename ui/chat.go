@@ -38,6 +38,7 @@ type chat struct {
 	// more, from the next of older (the contact's older rooms, most recent first).
 	histRoom id.RoomID
 	older    []id.RoomID
+	chained  bool // the conversation has more than one room: reading it reads them all
 }
 
 // olderRoom is the PrevToken that stands for "go on in this older room".
@@ -66,6 +67,10 @@ func (m *Model) chainLoaded(msg chainMsg) {
 		return
 	}
 	c.conv.SetRoom(c.room)
+	if len(msg.rooms) > 1 && !c.chained {
+		c.readUpTo = "" // read again, now with the older rooms too
+	}
+	c.chained = len(msg.rooms) > 1
 	c.older = c.older[:0]
 	for i, r := range msg.rooms {
 		if i+1 < len(msg.rooms) {
@@ -364,7 +369,11 @@ func (m *Model) markOpenRead() tea.Cmd {
 		return nil
 	}
 	c.readUpTo = newest
-	return m.markRead(c.room, newest)
+	var x id.UserID
+	if c.chained {
+		x = c.item.UserID
+	}
+	return m.markRead(c.room, newest, x)
 }
 
 // appendLive adds messages from sync to the chats showing their rooms.

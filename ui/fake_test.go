@@ -38,6 +38,7 @@ type fakeSvc struct {
 	declined  []id.RoomID
 	blocked   []id.UserID
 	chains    map[id.UserID][]matrixsvc.ConversationRoom
+	convReads []id.UserID
 	nextEvt   int
 
 	// End-to-end encryption.
@@ -374,4 +375,11 @@ func (f *fakeSvc) Conversation(_ context.Context, x id.UserID) ([]matrixsvc.Conv
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]matrixsvc.ConversationRoom(nil), f.chains[x]...), nil
+}
+
+func (f *fakeSvc) MarkConversationRead(_ context.Context, x id.UserID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.convReads = append(f.convReads, x)
+	return nil
 }

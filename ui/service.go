@@ -28,6 +28,7 @@ type Service interface {
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
 	Conversation(ctx context.Context, x id.UserID) ([]matrixsvc.ConversationRoom, error)
+	MarkConversationRead(ctx context.Context, x id.UserID) error
 	Block(ctx context.Context, user string) (id.UserID, bool, error)
 	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
@@ -168,11 +169,17 @@ func (m Model) rememberOpen(key string) tea.Cmd {
 
 // markRead sends a read receipt for the newest message of a room, then refreshes the list so
 // its unread badge goes.
-func (m Model) markRead(room id.RoomID, evt id.EventID) tea.Cmd {
+// markRead marks room read at evt; with x, the other rooms of the conversation with x too (R22).
+func (m Model) markRead(room id.RoomID, evt id.EventID, x id.UserID) tea.Cmd {
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
 		if err := svc.MarkRead(ctx, room, evt); err != nil {
 			return markedReadMsg{err: err}
+		}
+		if x != "" {
+			if err := svc.MarkConversationRead(ctx, x); err != nil {
+				return markedReadMsg{err: err}
+			}
 		}
 		return markedReadMsg{}
 	})

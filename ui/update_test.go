@@ -629,6 +629,10 @@ func TestScrollUpCrossesIntoOlderRooms(t *testing.T) {
 		t.Fatalf("History calls: %v, want each older room asked once, newest first, after %s", svc.pages, aliceRoom)
 	}
 	requireFits(t, v, 100, 40)
+	// Shown to the newest message: every room of the conversation is marked read.
+	if !slices.Contains(svc.convReads, alice) {
+		t.Fatalf("the conversation's other rooms were not marked read: %v", svc.convReads)
+	}
 	if os.Getenv("DUET_SHOW") != "" {
 		t.Log("\n" + v)
 	}
