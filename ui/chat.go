@@ -38,7 +38,8 @@ type chat struct {
 	// more, from the next of older (the contact's older rooms, most recent first).
 	histRoom id.RoomID
 	older    []id.RoomID
-	chained  bool // the conversation has more than one room: reading it reads them all
+	chained  bool               // the conversation has more than one room: reading it reads them all
+	rooms    map[id.RoomID]bool // every room of the conversation, for live messages (R22)
 }
 
 // olderRoom is the PrevToken that stands for "go on in this older room".
@@ -67,6 +68,13 @@ func (m *Model) chainLoaded(msg chainMsg) {
 		return
 	}
 	c.conv.SetRoom(c.room)
+	order := make([]id.RoomID, 0, len(msg.rooms))
+	c.rooms = map[id.RoomID]bool{}
+	for _, r := range msg.rooms {
+		order = append(order, r.RoomID)
+		c.rooms[r.RoomID] = true
+	}
+	c.conv.SetRoomOrder(order)
 	if len(msg.rooms) > 1 && !c.chained {
 		c.readUpTo = "" // read again, now with the older rooms too
 	}
@@ -387,7 +395,8 @@ func (m *Model) appendLive(msgs []matrixsvc.Message) {
 		}
 		var mine []matrixsvc.Message
 		for _, msg := range msgs {
-			if msg.RoomID == c.room {
+			// The conversation's older rooms too (R22): someone may still write in one.
+			if msg.RoomID == c.room || c.rooms[msg.RoomID] {
 				mine = append(mine, msg)
 			}
 		}

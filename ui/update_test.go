@@ -637,3 +637,23 @@ func TestScrollUpCrossesIntoOlderRooms(t *testing.T) {
 		t.Log("\n" + v)
 	}
 }
+
+// R22: a message that arrives in one of the conversation's older rooms is shown, under a line
+// saying where it is.
+func TestLiveMessageInAnOlderRoom(t *testing.T) {
+	svc := fixture()
+	const older = id.RoomID("!older:example.org")
+	svc.chains = map[id.UserID][]matrixsvc.ConversationRoom{alice: {{RoomID: aliceRoom}, {RoomID: older, Why: "older"}}}
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg(older, "$old1", alice, testNow, "written in the other room"),
+	}}}})
+	v := h.view()
+	requireContains(t, v, "written in the other room")
+	requireContains(t, v, "in an older room of this conversation ·")
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+		msg("!unrelated:example.org", "$x", alice, testNow, "not this conversation"),
+	}}}})
+	requireLacks(t, h.view(), "not this conversation")
+}

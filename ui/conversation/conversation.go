@@ -75,6 +75,7 @@ type Model struct {
 
 	moveNotes map[id.RoomID]string // what the line above a room's first message says (R22)
 	room      id.RoomID            // where our echoes without a room went (the current room)
+	rank      map[id.RoomID]int    // the conversation's rooms, 0 = current, higher = older
 }
 
 // New returns an empty timeline.
@@ -131,6 +132,18 @@ func (m *Model) ContinueBefore(token string) {
 // it when lines between rooms are drawn.
 func (m *Model) SetRoom(room id.RoomID) {
 	m.room = room
+	for i := range m.entries {
+		m.markDay(i)
+	}
+}
+
+// SetRoomOrder gives the conversation's rooms, the current one first, then older ones: a line
+// above a message in an older room than the one before it says so.
+func (m *Model) SetRoomOrder(rooms []id.RoomID) {
+	m.rank = make(map[id.RoomID]int, len(rooms))
+	for i, r := range rooms {
+		m.rank[r] = i
+	}
 	for i := range m.entries {
 		m.markDay(i)
 	}
@@ -238,6 +251,11 @@ func (m *Model) markDay(i int) {
 			moved = "continued in a new room"
 			if note := m.moveNotes[cur]; note != "" {
 				moved = note
+			}
+			if pr, okP := m.rank[prev]; okP {
+				if cr, okC := m.rank[cur]; okC && cr > pr {
+					moved = "in an older room of this conversation"
+				}
 			}
 		}
 	}
