@@ -9,6 +9,7 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"duet/store"
 )
@@ -17,27 +18,30 @@ import (
 // send a room again when its count catches up, so after a burst the badges stay low (a load
 // test showed half the messages counted; an incremental sync from before the burst does not
 // bring the corrected counts either, only a sync from scratch does). Once the account has been
-// quiet for a moment after new messages, duet asks again: a /sync from scratch, filtered down
-// to each room's newest event and counts, that moves nothing (the sync loop keeps its own
-// position).
+// quiet for a moment after new messages, duet asks again for the rooms that had them: a /sync
+// from scratch, filtered down to those rooms' newest event and counts, that moves nothing (the
+// sync loop keeps its own position).
 
 // recountQuiet is how long sync must bring no new messages before the counts are asked again.
 const recountQuiet = 2 * time.Second
 
 type recounter struct {
 	mu    sync.Mutex
-	since string // the sync position before the first messages not recounted yet ("" = none)
+	rooms map[id.RoomID]bool // rooms that had messages since their counts were last asked for
 	wake  chan struct{}
 }
 
-// noteMessages records that the sync from since brought messages.
-func (r *recounter) noteMessages(since string) {
-	if since == "" {
-		return // the initial sync's counts are fresh
+// noteMessages records rooms that had new messages.
+func (r *recounter) noteMessages(rooms []id.RoomID) {
+	if len(rooms) == 0 {
+		return
 	}
 	r.mu.Lock()
-	if r.since == "" {
-		r.since = since
+	if r.rooms == nil {
+		r.rooms = map[id.RoomID]bool{}
+	}
+	for _, room := range rooms {
+		r.rooms[room] = true
 	}
 	r.mu.Unlock()
 	select {
@@ -46,12 +50,15 @@ func (r *recounter) noteMessages(since string) {
 	}
 }
 
-func (r *recounter) take() string {
+func (r *recounter) take() []id.RoomID {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	since := r.since
-	r.since = ""
-	return since
+	rooms := make([]id.RoomID, 0, len(r.rooms))
+	for room := range r.rooms {
+		rooms = append(rooms, room)
+	}
+	r.rooms = nil
+	return rooms
 }
 
 // runRecount asks for fresh counts once sync has been quiet for recountQuiet after messages.
@@ -72,7 +79,8 @@ func (s *Service) runRecount(ctx context.Context) {
 				quiet = true
 			}
 		}
-		if s.recount.take() == "" {
+		rooms := s.recount.take()
+		if len(rooms) == 0 {
 			continue
 		}
 		// The server's own counting may still be behind: ask again, later each time, until
@@ -80,7 +88,7 @@ func (s *Service) runRecount(ctx context.Context) {
 		delay := recountQuiet
 	asks:
 		for i := range 4 {
-			changed, err := s.recountAll(ctx)
+			changed, err := s.recountRooms(ctx, rooms)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -109,14 +117,16 @@ func (s *Service) runRecount(ctx context.Context) {
 	}
 }
 
-// recount reads the current counts of every room and stores those that changed; it reports
-// whether any did.
-func (s *Service) recountAll(ctx context.Context) (bool, error) {
+// recountRooms reads the current counts of rooms and stores those that changed; it reports
+// whether any did. Only these rooms are asked for, so the cost follows the burst, not the size
+// of the account.
+func (s *Service) recountRooms(ctx context.Context, rooms []id.RoomID) (bool, error) {
 	none := &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}}
 	filter := mautrix.Filter{
 		AccountData: none,
 		Presence:    none,
 		Room: &mautrix.RoomFilter{
+			Rooms:       rooms,
 			AccountData: none,
 			Ephemeral:   none,
 			State:       none,

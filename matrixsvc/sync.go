@@ -259,8 +259,12 @@ func (s *Service) Run(ctx context.Context) {
 		if applied.DMListChanged || len(applied.Messages) > 0 || len(applied.Redecrypted) > 0 {
 			s.publish(ctx, applied)
 		}
-		if len(applied.Messages) > 0 {
-			s.recount.noteMessages(prev)
+		if len(applied.Messages) > 0 && prev != "" { // the initial sync's counts are fresh
+			var rooms []id.RoomID
+			for _, m := range applied.Messages {
+				rooms = append(rooms, m.RoomID)
+			}
+			s.recount.noteMessages(rooms)
 		}
 	}
 }
