@@ -88,11 +88,7 @@ func (s *Service) blockedSet(ctx context.Context) (map[id.UserID]bool, error) {
 }
 
 // sortOut applies R24-R25 to a contact list built from v: requests apart, blocked marked.
-func (s *Service) sortOut(ctx context.Context, v *view, list ContactList) (ContactList, error) {
-	blocked, err := s.blockedSet(ctx)
-	if err != nil {
-		return list, err
-	}
+func (s *Service) sortOut(ctx context.Context, v *view, list ContactList, blocked map[id.UserID]bool) (ContactList, error) {
 	shares, err := s.sharing(ctx, v, pendingOnly(list.Contacts))
 	if err != nil {
 		return list, err

@@ -2,7 +2,6 @@ package matrixsvc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"sync"
@@ -173,25 +172,9 @@ func (s *Service) peekEcho(ctx context.Context, room id.RoomID, txnID string) (i
 	if err != nil || since == "" {
 		return "", err
 	}
-	none := &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}}
-	filter := mautrix.Filter{
-		AccountData: none,
-		Presence:    none,
-		Room: &mautrix.RoomFilter{
-			Rooms:       []id.RoomID{room},
-			AccountData: none,
-			Ephemeral:   none,
-			State:       none,
-			Timeline:    &mautrix.FilterPart{Limit: 100, Senders: []id.UserID{s.me}},
-		},
-	}
-	raw, err := json.Marshal(filter)
+	resp, err := s.peekSync(ctx, since, []id.RoomID{room}, &mautrix.FilterPart{Limit: 100, Senders: []id.UserID{s.me}})
 	if err != nil {
 		return "", err
-	}
-	resp, err := s.cli.SyncRequest(ctx, 0, since, string(raw), false, "")
-	if err != nil {
-		return "", s.wrap(err)
 	}
 	joined := resp.Rooms.Join[room]
 	if joined == nil {

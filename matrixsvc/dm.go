@@ -327,7 +327,11 @@ func (s *Service) Contacts(ctx context.Context, resolve bool) (ContactList, erro
 			return ContactList{}, err
 		}
 	}
-	return s.sortOut(ctx, v, BuildContacts(s.me, v.direct, v.rooms))
+	blocked, err := s.blockedSet(ctx)
+	if err != nil {
+		return ContactList{}, err
+	}
+	return s.sortOut(ctx, v, BuildContacts(s.me, v.direct, v.rooms), blocked)
 }
 
 // DMRooms lists every DM room shared with x, best first (`duet dms @x`).

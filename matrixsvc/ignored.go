@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -101,11 +102,11 @@ func joinIgnored(top, list map[string]json.RawMessage) ([]byte, bool, error) {
 // joined). Members known only from elsewhere are the caller's to add (lazy loading).
 func SharesJoinedRoom(x id.UserID, rooms map[id.RoomID]*RoomInfo) bool {
 	for _, r := range rooms {
-		if r == nil || r.Membership != "join" {
+		if r == nil || r.Membership != event.MembershipJoin {
 			continue
 		}
 		if r.Members != nil {
-			if r.Members[x] == "join" {
+			if r.Members[x] == event.MembershipJoin {
 				return true
 			}
 			continue

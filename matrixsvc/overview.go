@@ -67,7 +67,11 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		}
 		return best
 	}
-	list, err := s.sortOut(ctx, v, BuildContacts(s.me, v.direct, v.rooms))
+	blocked, err := s.blockedSet(ctx)
+	if err != nil {
+		return Overview{}, err
+	}
+	list, err := s.sortOut(ctx, v, BuildContacts(s.me, v.direct, v.rooms), blocked)
 	if err != nil {
 		return Overview{}, err
 	}
@@ -93,10 +97,6 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 			g.Name = s.namesOf(g.Users, names)
 		}
 		out.Groups = append(out.Groups, GroupView{GroupDM: g, Preview: preview(g.RoomID)})
-	}
-	blocked, err := s.blockedSet(ctx)
-	if err != nil {
-		return Overview{}, err
 	}
 	for _, r := range stored {
 		if r.Membership == string(event.MembershipInvite) && !r.DirectInvite && !blocked[r.Inviter] {

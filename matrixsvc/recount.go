@@ -121,25 +121,9 @@ func (s *Service) runRecount(ctx context.Context) {
 // whether any did. Only these rooms are asked for, so the cost follows the burst, not the size
 // of the account.
 func (s *Service) recountRooms(ctx context.Context, rooms []id.RoomID) (bool, error) {
-	none := &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}}
-	filter := mautrix.Filter{
-		AccountData: none,
-		Presence:    none,
-		Room: &mautrix.RoomFilter{
-			Rooms:       rooms,
-			AccountData: none,
-			Ephemeral:   none,
-			State:       none,
-			Timeline:    &mautrix.FilterPart{Limit: 1},
-		},
-	}
-	raw, err := json.Marshal(filter)
+	resp, err := s.peekSync(ctx, "", rooms, &mautrix.FilterPart{Limit: 1})
 	if err != nil {
 		return false, err
-	}
-	resp, err := s.cli.SyncRequest(ctx, 0, "", string(raw), false, "")
-	if err != nil {
-		return false, s.wrap(err)
 	}
 	changed := false
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
@@ -153,7 +137,7 @@ func (s *Service) recountRooms(ctx context.Context, rooms []id.RoomID) (bool, er
 			} else if err != nil {
 				return err
 			}
-			if setCount(r, room.UnreadNotifications) {
+			if setCount(r, room.UnreadNotifications, 0) { // nothing new to us: asked again
 				changed = true
 				if err := s.store.PutRoom(ctx, r); err != nil {
 					return err
@@ -166,12 +150,14 @@ func (s *Service) recountRooms(ctx context.Context, rooms []id.RoomID) (bool, er
 	return changed, err
 }
 
-// setCount takes the server's unread counts for a room, unless we marked it read here after its
-// newest message: the server may not have seen our receipt yet, so the count may only go down.
-// It reports a change.
-func setCount(r *store.Room, unread *mautrix.UnreadNotificationCounts) bool {
+// setCount takes the server's unread counts for a room, given how many events came with them.
+// A count that comes with no new event, in a room we marked read here after its newest message,
+// may be the server counting a moment before it saw our receipt (Dendrite does): it may then
+// only go down. Counts otherwise lag their events at most, so they are taken. It reports a
+// change.
+func setCount(r *store.Room, unread *mautrix.UnreadNotificationCounts, newEvents int) bool {
 	before, beforeHL := r.Unread, r.Highlight
-	stale := r.ReadTS > 0 && r.LastTS <= r.ReadTS
+	stale := newEvents == 0 && r.ReadTS > 0 && r.LastTS <= r.ReadTS
 	if !stale || unread.NotificationCount <= r.Unread {
 		r.Unread = unread.NotificationCount
 	}
@@ -179,4 +165,31 @@ func setCount(r *store.Room, unread *mautrix.UnreadNotificationCounts) bool {
 		r.Highlight = unread.HighlightCount
 	}
 	return r.Unread != before || r.Highlight != beforeHL
+}
+
+// peekSync is a /sync from since ("" = from scratch) that sees only the timelines (as timeline
+// filters) and counts of rooms, and moves nothing: the sync loop keeps its own position. To-device
+// messages in it are not acknowledged, so the sync loop still gets them.
+func (s *Service) peekSync(ctx context.Context, since string, rooms []id.RoomID, timeline *mautrix.FilterPart) (*mautrix.RespSync, error) {
+	none := &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}}
+	filter := mautrix.Filter{
+		AccountData: none,
+		Presence:    none,
+		Room: &mautrix.RoomFilter{
+			Rooms:       rooms,
+			AccountData: none,
+			Ephemeral:   none,
+			State:       none,
+			Timeline:    timeline,
+		},
+	}
+	raw, err := json.Marshal(filter)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.cli.SyncRequest(ctx, 0, since, string(raw), false, "")
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return resp, nil
 }

@@ -26,7 +26,7 @@ func TestSetCount(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := c.room
-		changed := setCount(&r, &mautrix.UnreadNotificationCounts{NotificationCount: c.server})
+		changed := setCount(&r, &mautrix.UnreadNotificationCounts{NotificationCount: c.server}, 0)
 		if r.Unread != c.want || changed != c.wantChange {
 			t.Errorf("%s: unread %d (changed %v), want %d (%v)", c.name, r.Unread, changed, c.want, c.wantChange)
 		}

@@ -137,6 +137,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
 	s.deliv.noteSync(s.me, resp)
+	if since != "" { // the initial sync's counts are fresh
+		rooms := make([]id.RoomID, 0, len(applied.Messages))
+		for _, m := range applied.Messages {
+			rooms = append(rooms, m.RoomID)
+		}
+		s.recount.noteMessages(rooms)
+	}
 	s.recordJoinedDirect(ctx, joined)
 	if since == "" || mentionsUpgrade(resp) {
 		s.followUpgrades(ctx) // R23; at start too, for upgrades seen before a restart
@@ -220,7 +227,6 @@ func (s *Service) Run(ctx context.Context) {
 	backoff := time.Second
 	timeout := time.Duration(0) // the first request returns at once, so the UI fills quickly
 	for ctx.Err() == nil {
-		prev, _ := s.store.Get(ctx, keyNextBatch)
 		applied, err := s.syncOnce(ctx, timeout)
 		if ctx.Err() != nil {
 			return
@@ -258,13 +264,6 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if applied.DMListChanged || len(applied.Messages) > 0 || len(applied.Redecrypted) > 0 {
 			s.publish(ctx, applied)
-		}
-		if len(applied.Messages) > 0 && prev != "" { // the initial sync's counts are fresh
-			var rooms []id.RoomID
-			for _, m := range applied.Messages {
-				rooms = append(rooms, m.RoomID)
-			}
-			s.recount.noteMessages(rooms)
 		}
 	}
 }
@@ -340,17 +339,7 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		r.Heroes = summary.Heroes
 	}
 	if unread != nil {
-		// A count that comes with no event newer than the one we marked read here is the
-		// server counting a moment before it saw our receipt (Dendrite does): the room was
-		// read, and the server's next count says so. Counts may otherwise lag their events
-		// (Dendrite counts them asynchronously), so a rise alone is taken.
-		stale := len(timeline) == 0 && r.ReadTS > 0 && r.LastTS <= r.ReadTS
-		if !stale || unread.NotificationCount <= r.Unread {
-			r.Unread = unread.NotificationCount
-		}
-		if !stale || unread.HighlightCount <= r.Highlight {
-			r.Highlight = unread.HighlightCount
-		}
+		setCount(r, unread, len(timeline))
 	}
 	for _, evt := range state {
 		s.applyState(ctx, r, evt)

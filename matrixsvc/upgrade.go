@@ -3,6 +3,7 @@ package matrixsvc
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -130,7 +131,7 @@ func (s *Service) followUpgrades(ctx context.Context) {
 func (s *Service) joinReplacement(ctx context.Context, repl id.RoomID, users []id.UserID) error {
 	var via []string
 	add := func(server string) {
-		if server != "" && !strings.Contains(strings.Join(via, " "), server) {
+		if server != "" && !slices.Contains(via, server) {
 			via = append(via, server)
 		}
 	}
