@@ -38,8 +38,7 @@ type chat struct {
 	// more, from the next of older (the contact's older rooms, most recent first).
 	histRoom id.RoomID
 	older    []id.RoomID
-	chained  bool               // the conversation has more than one room: reading it reads them all
-	rooms    map[id.RoomID]bool // every room of the conversation, for live messages (R22)
+	rooms    map[id.RoomID]bool // every room of the conversation (R22): live messages, reading
 }
 
 // olderRoom is the PrevToken that stands for "go on in this older room".
@@ -50,6 +49,15 @@ type chainMsg struct {
 	chat  string
 	rooms []matrixsvc.ConversationRoom
 	err   error
+}
+
+// loadChainOf asks for the rooms of a contact's conversation once its chat knows its room
+// (opened, made by the outbox, brought by sync); other chats have none.
+func (m Model) loadChainOf(c *chat) tea.Cmd {
+	if c.item.Kind != contacts.KindContact || c.room == "" {
+		return nil
+	}
+	return m.loadChain(c.key, c.item.UserID)
 }
 
 func (m Model) loadChain(chat string, x id.UserID) tea.Cmd {
@@ -67,31 +75,24 @@ func (m *Model) chainLoaded(msg chainMsg) {
 	if c == nil || msg.err != nil || c.room == "" {
 		return
 	}
-	c.conv.SetRoom(c.room)
-	order := make([]id.RoomID, 0, len(msg.rooms))
-	c.rooms = map[id.RoomID]bool{}
-	for _, r := range msg.rooms {
-		order = append(order, r.RoomID)
-		c.rooms[r.RoomID] = true
-	}
-	c.conv.SetRoomOrder(order)
-	if len(msg.rooms) > 1 && !c.chained {
+	if len(msg.rooms) > 1 && len(c.rooms) <= 1 {
 		c.readUpTo = "" // read again, now with the older rooms too
 	}
-	c.chained = len(msg.rooms) > 1
+	order := make([]id.RoomID, 0, len(msg.rooms))
+	notes := map[id.RoomID]string{}
+	c.rooms = map[id.RoomID]bool{}
 	c.older = c.older[:0]
 	for i, r := range msg.rooms {
-		if i+1 < len(msg.rooms) {
-			note := "continued in a new room"
-			if msg.rooms[i+1].Why == "upgraded" {
-				note = "room upgraded"
-			}
-			c.conv.SetMoveNote(r.RoomID, note)
+		order = append(order, r.RoomID)
+		c.rooms[r.RoomID] = true
+		if i+1 < len(msg.rooms) && msg.rooms[i+1].Why == "upgraded" {
+			notes[r.RoomID] = "room upgraded"
 		}
 		if r.RoomID != c.room && r.RoomID != c.histRoom {
 			c.older = append(c.older, r.RoomID)
 		}
 	}
+	c.conv.SetRooms(c.room, order, notes)
 	if len(c.older) > 0 && (c.histRoom == "" || c.histRoom == c.room) {
 		c.conv.ContinueBefore(olderRoom + string(c.older[0]))
 	}
@@ -121,9 +122,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		if c.room != "" {
 			c.conv.SetLoading()
 			cmds = append(cmds, m.loadHistory(key, c.room, ""), m.checkEncrypted(c.room))
-			if it.Kind == contacts.KindContact {
-				cmds = append(cmds, m.loadChain(key, it.UserID))
-			}
+			cmds = append(cmds, m.loadChainOf(c))
 		} else {
 			c.conv.AddPage(nil, "") // nothing to load until the room exists or the invite is accepted
 		}
@@ -165,9 +164,7 @@ func (m *Model) updateChat(c *chat, it contacts.Item) tea.Cmd {
 		c.conv.SetLoading()
 		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
 	}
-	if it.Kind == contacts.KindContact {
-		cmds = append(cmds, m.loadChain(c.key, it.UserID)) // older rooms of the conversation (R22)
-	}
+	cmds = append(cmds, m.loadChainOf(c)) // older rooms of the conversation (R22)
 	return tea.Batch(cmds...)
 }
 
@@ -222,9 +219,7 @@ func (m *Model) outgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 	if c.room == "" && o.Room != "" { // the outbox opened the DM (R21)
 		c.room = o.Room
 		cmd = tea.Batch(m.checkEncrypted(c.room), m.refreshOverview())
-		if c.item.Kind == contacts.KindContact {
-			cmd = tea.Batch(cmd, m.loadChain(c.key, c.item.UserID)) // older rooms of the conversation (R22)
-		}
+		cmd = tea.Batch(cmd, m.loadChainOf(c)) // older rooms of the conversation (R22)
 	}
 	switch o.State {
 	case matrixsvc.OutgoingSending:
@@ -313,9 +308,7 @@ func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 	}
 	c.room = msg.room
 	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.refreshOverview()}
-	if c.item.Kind == contacts.KindContact {
-		cmds = append(cmds, m.loadChain(c.key, c.item.UserID)) // older rooms of the conversation (R22)
-	}
+	cmds = append(cmds, m.loadChainOf(c)) // older rooms of the conversation (R22)
 	if !msg.created {
 		c.conv.SetLoading()
 		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
@@ -378,7 +371,7 @@ func (m *Model) markOpenRead() tea.Cmd {
 	}
 	c.readUpTo = newest
 	var x id.UserID
-	if c.chained {
+	if len(c.rooms) > 1 { // reading the conversation reads its other rooms too
 		x = c.item.UserID
 	}
 	return m.markRead(c.room, newest, x)

@@ -128,34 +128,17 @@ func (m *Model) ContinueBefore(token string) {
 	}
 }
 
-// SetRoom says which room our messages go to: echoes sent before the room existed count as in
-// it when lines between rooms are drawn.
-func (m *Model) SetRoom(room id.RoomID) {
-	m.room = room
-	for i := range m.entries {
-		m.markDay(i)
-	}
-}
-
-// SetRoomOrder gives the conversation's rooms, the current one first, then older ones: a line
-// above a message in an older room than the one before it says so.
-func (m *Model) SetRoomOrder(rooms []id.RoomID) {
-	m.rank = make(map[id.RoomID]int, len(rooms))
-	for i, r := range rooms {
+// SetRooms gives the rooms of the conversation (R22): current is where our messages go (echoes
+// sent before it existed count as in it), order lists every room newest first, and notes says
+// what the line above a room's first message reads where the conversation goes on in it from an
+// older one ("room upgraded"; the default is "continued in a new room"). A message in an older
+// room than the one before it gets a line saying so.
+func (m *Model) SetRooms(current id.RoomID, order []id.RoomID, notes map[id.RoomID]string) {
+	m.room, m.moveNotes = current, notes
+	m.rank = make(map[id.RoomID]int, len(order))
+	for i, r := range order {
 		m.rank[r] = i
 	}
-	for i := range m.entries {
-		m.markDay(i)
-	}
-}
-
-// SetMoveNote sets what the line above room's first message says, where the conversation goes
-// on in it from another room ("room upgraded"; the default is "continued in a new room").
-func (m *Model) SetMoveNote(room id.RoomID, note string) {
-	if m.moveNotes == nil {
-		m.moveNotes = map[id.RoomID]string{}
-	}
-	m.moveNotes[room] = note
 	for i := range m.entries {
 		m.markDay(i)
 	}
