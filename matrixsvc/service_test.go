@@ -1,7 +1,6 @@
 package matrixsvc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -392,7 +391,7 @@ func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob")
 	svc := newService(t, alice, "")
-	var logs lockedBuffer
+	var logs hstest.LogBuffer
 	svc.log = zerolog.New(&logs)
 	ctx := hstest.Ctx(t)
 	room := bob.CreateRoom(t, true, alice.ID)
@@ -465,21 +464,4 @@ func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
 	if len(list.Contacts) != 1 || list.Contacts[0].UserID != bob.ID {
 		t.Fatalf("contacts after the junk: %+v", list.Contacts)
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

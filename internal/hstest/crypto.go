@@ -56,7 +56,7 @@ type CryptoPerson struct {
 
 	helper *cryptohelper.CryptoHelper
 	dbPath string
-	logs   *logBuffer
+	logs   *LogBuffer
 
 	stopSync  context.CancelFunc
 	syncDone  chan struct{}
@@ -87,7 +87,7 @@ func (p *Person) EnableCryptoAt(t testing.TB, dbPath string) *CryptoPerson {
 		t.Fatal(err)
 	}
 	cli.DeviceID = p.Client.DeviceID
-	logs := &logBuffer{}
+	logs := &LogBuffer{}
 	cli.Log = zerolog.New(zerolog.ConsoleWriter{Out: logs, NoColor: true, TimeFormat: time.TimeOnly}).
 		Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	c := &CryptoPerson{
@@ -452,20 +452,28 @@ func (c *CryptoPerson) onMember(ctx context.Context, evt *event.Event) {
 	}
 }
 
-// logBuffer keeps a device's log in memory for failure reports.
-type logBuffer struct {
+// LogBuffer keeps a log in memory, safe for concurrent writers, for tests to read and for
+// failure reports.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
+// String returns everything written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // tail returns the last n lines.
-func (b *logBuffer) tail(n int) string {
+func (b *LogBuffer) tail(n int) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
