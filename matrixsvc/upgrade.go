@@ -80,7 +80,7 @@ func mentionsUpgrade(resp *mautrix.RespSync) bool {
 
 // followUpgrades carries out R23 for every upgraded DM room we are still in.
 func (s *Service) followUpgrades(ctx context.Context) {
-	rooms, err := s.store.Rooms(ctx)
+	rooms, err := s.store.Upgraded(ctx)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("room upgrades: reading the store")
 		return

@@ -70,7 +70,18 @@ func (s *Store) Room(ctx context.Context, roomID id.RoomID) (*Room, error) {
 
 // Rooms returns every room we remember.
 func (s *Store) Rooms(ctx context.Context) (map[id.RoomID]*Room, error) {
-	rows, err := s.db.Query(ctx, "SELECT "+roomColumns+" FROM duet_room")
+	return s.roomsWhere(ctx, "")
+}
+
+// Upgraded returns the joined rooms that have been replaced (m.room.tombstone) and the rooms
+// that replaced them, where known: a few rows at most, read after syncs that may change them.
+func (s *Store) Upgraded(ctx context.Context) (map[id.RoomID]*Room, error) {
+	return s.roomsWhere(ctx, ` WHERE (tombstone <> '' AND membership = 'join')
+		OR room_id IN (SELECT tombstone FROM duet_room WHERE tombstone <> '' AND membership = 'join')`)
+}
+
+func (s *Store) roomsWhere(ctx context.Context, where string) (map[id.RoomID]*Room, error) {
+	rows, err := s.db.Query(ctx, "SELECT "+roomColumns+" FROM duet_room"+where)
 	if err != nil {
 		return nil, err
 	}
