@@ -612,7 +612,9 @@ type Contact struct {
 	// pending invite sorts by its own time.
 	LastActivity int64
 	// Unread sums Unread over Rooms and InviteRooms (each room once) whose MemberCount() <= 2:
-	// the 1:1 conversation rooms (R19, R22). Rooms with more members count in their group.
+	// the 1:1 conversation rooms (R19, R22). Rooms with more members count in their group. The
+	// rooms a room of Rooms replaced (R23: its predecessors we are still in, in m.direct under
+	// nobody once the entry moved, and with at most two members) count too.
 	Unread int
 	// Pending: a pending direct invite from this user (R4), and no displayed joined room yet.
 	Pending bool
@@ -726,6 +728,16 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 				joined = true
 			}
 		}
+		for _, room := range c.Rooms {
+			for p := roomInfoOrEmpty(rooms, room).Predecessor; p != "" && !counted[p]; p = roomInfoOrEmpty(rooms, p).Predecessor {
+				pr := rooms[p]
+				if !pr.Displayed() || len(roomUsers[p]) > 0 || !nobodyElse(me, c.UserID, pr) {
+					break
+				}
+				counted[p] = true
+				c.Unread += pr.Unread
+			}
+		}
 		c.Pending = len(c.InviteRooms) > 0 && !joined
 		if room, found := ChooseDMRoom(me, c.UserID, d, rooms); found {
 			c.Room = room
@@ -746,6 +758,20 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 	})
 	sortRoomsByActivity(list.NotesToSelf, rooms)
 	return list
+}
+
+// nobodyElse reports whether no one but me and x is (or, from the sync summary, seems to be)
+// in r: x may have left.
+func nobodyElse(me, x id.UserID, r *RoomInfo) bool {
+	if r.Members == nil {
+		return r.MemberCount() <= 2 && !slices.ContainsFunc(r.Heroes, func(u id.UserID) bool { return u != x && u != me })
+	}
+	for u, m := range r.Members {
+		if u != me && u != x && m.IsInviteOrJoin() && !slices.Contains(r.ServiceMembers, u) {
+			return false
+		}
+	}
+	return true
 }
 
 // userIDForm is the expected form quoted in ValidateUserID's errors.
@@ -810,6 +836,9 @@ type ConversationRoom struct {
 	// Why is "" for the current room (ChooseDMRoom's), else "upgraded" (it has a replacement
 	// in the chain), "left by them" (x left it) or "older" (a 1:1 room that is not chosen).
 	Why string
+	// LastActivity is the server time (ms) of the room's most recent event we know, 0 if none:
+	// no message of the room is newer, so paging knows which room can hold the next one.
+	LastActivity int64
 }
 
 // ConversationWith is R22: every room that is or was a 1:1 with x. It starts from the displayed
@@ -822,25 +851,17 @@ func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) 
 		if QualifiesOneToOne(me, x, r) {
 			return true
 		}
-		if r == nil || r.Members == nil || !r.Members[x].IsLeaveOrBan() {
-			return false
-		}
-		for u, m := range r.Members {
-			if u != me && u != x && m.IsInviteOrJoin() && !slices.Contains(r.ServiceMembers, u) {
-				return false
-			}
-		}
-		return true
-	}
-	third := func(r *RoomInfo) bool {
-		for u, m := range r.Members {
-			if u != me && u != x && m.IsInviteOrJoin() && !slices.Contains(r.ServiceMembers, u) {
-				return true
-			}
-		}
-		return false
+		return r != nil && r.Members != nil && r.Members[x].IsLeaveOrBan() && nobodyElse(me, x, r)
 	}
 	listedElsewhere := d.Rooms()
+	// Links back from a replacement whose m.room.create sync has not brought yet: the old
+	// room's tombstone is known first.
+	replaced := map[id.RoomID][]id.RoomID{}
+	for room, r := range rooms {
+		if r != nil && r.Tombstone != "" && r.Tombstone != room {
+			replaced[r.Tombstone] = append(replaced[r.Tombstone], room)
+		}
+	}
 	in := map[id.RoomID]bool{}
 	var order []id.RoomID
 	var add func(room id.RoomID)
@@ -852,13 +873,16 @@ func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) 
 		if users := listedElsewhere[room]; len(users) > 1 || (len(users) == 1 && users[0] != x) {
 			return // a group DM, or someone else's DM (R2)
 		}
-		if third(r) {
+		if r.Members != nil && !nobodyElse(me, x, r) {
 			return // someone else is in it: not this conversation
 		}
 		in[room] = true
 		order = append(order, room)
 		add(r.Predecessor)
 		add(r.Tombstone)
+		for _, old := range replaced[room] {
+			add(old)
+		}
 	}
 	for _, room := range d[x] {
 		if r := rooms[room]; r.Displayed() && oneToOneOrLeft(r) {
@@ -872,7 +896,7 @@ func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) 
 	sortRoomsByActivity(order, rooms)
 	out := make([]ConversationRoom, 0, len(order))
 	if found && in[current] {
-		out = append(out, ConversationRoom{RoomID: current})
+		out = append(out, ConversationRoom{RoomID: current, LastActivity: rooms[current].LastActivity})
 	}
 	for _, room := range order {
 		if found && room == current {
@@ -886,7 +910,7 @@ func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) 
 		case r.Members != nil && r.Members[x].IsLeaveOrBan():
 			why = "left by them"
 		}
-		out = append(out, ConversationRoom{RoomID: room, Why: why})
+		out = append(out, ConversationRoom{RoomID: room, Why: why, LastActivity: r.LastActivity})
 	}
 	return out
 }

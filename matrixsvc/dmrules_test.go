@@ -645,6 +645,37 @@ func TestBuildContacts(t *testing.T) {
 			}},
 		},
 		{
+			name: "R22 R23 an upgraded room's predecessors we are still in count into the contact",
+			d:    Direct{dmAlice: {"!new:x"}, dmBob: {"!bobs:x"}},
+			rooms: dmRoomMap(
+				func() *RoomInfo {
+					r := withUnread(dmOneToOne("!new:x", dmAlice, 300), 1)
+					r.Predecessor = "!mid:x"
+					return r
+				}(),
+				func() *RoomInfo {
+					r := withUnread(dmOneToOne("!mid:x", dmAlice, 200), 2)
+					r.Predecessor, r.Tombstone = "!first:x", "!new:x"
+					return r
+				}(),
+				func() *RoomInfo {
+					r := withUnread(dmOneToOne("!first:x", dmAlice, 100), 4)
+					r.Tombstone = "!mid:x"
+					return r
+				}(),
+				// bob's room claims an upgrade of alice's room: listed under bob, so not alice's
+				func() *RoomInfo {
+					r := withUnread(dmOneToOne("!bobs:x", dmBob, 50), 8)
+					r.Predecessor = "!first:x"
+					return r
+				}(),
+			),
+			want: ContactList{Contacts: []Contact{
+				{UserID: dmAlice, Rooms: []id.RoomID{"!new:x"}, Room: "!new:x", LastActivity: 300, Unread: 7},
+				{UserID: dmBob, Rooms: []id.RoomID{"!bobs:x"}, Room: "!bobs:x", LastActivity: 50, Unread: 8},
+			}},
+		},
+		{
 			name: "R2 R20 notes to self sorted most recent first, never a contact; three members make a group",
 			d:    Direct{dmMe: {"!n1:x", "!n2:x", "!n3:x"}},
 			rooms: dmRoomMap(

@@ -78,8 +78,13 @@ func TestConversationWith(t *testing.T) {
 	}
 	d := Direct{x: {"!left:x", "!new:x", "!three:x"}, z: {"!unrelated:x"}}
 	got := ConversationWith(me, x, d, rooms)
-	want := []ConversationRoom{{"!new:x", ""}, {"!old:x", "upgraded"}, {"!left:x", "left by them"}}
+	want := []ConversationRoom{{"!new:x", "", 3}, {"!old:x", "upgraded", 2}, {"!left:x", "left by them", 1}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("conversation: %+v, want %+v", got, want)
+	}
+	// Just joined the replacement: its m.room.create has not come yet, the tombstone links back.
+	rooms["!new:x"].Predecessor = ""
+	if got := ConversationWith(me, x, d, rooms); !slices.Equal(got, want) {
+		t.Fatalf("conversation before the replacement's create event: %+v, want %+v", got, want)
 	}
 }
