@@ -107,7 +107,7 @@ func BenchmarkOpenConversation(b *testing.B) {
 				}
 				conv := conversation.New(conversation.DefaultKeyMap(), st.Conversation, svc.Me(), time.Now)
 				conv.SetSize(80, 38)
-				conv.AddPage(msgs, "")
+				conv.AddPage(msgs, false)
 				if view := conv.View(); !strings.Contains(view, "message 9999 ") {
 					b.Fatalf("the newest message is not shown:\n%s", view)
 				}

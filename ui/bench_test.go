@@ -14,7 +14,7 @@ func keystrokeModel(b testing.TB, n int) Model {
 	openAlice(h)
 	c := h.m.openChat()
 	all := longHistory(n)
-	c.conv.AddPage(all[:n-c.conv.Len()], "")
+	c.conv.AddPage(all[:n-c.conv.Len()], false)
 	if c.conv.Len() != n {
 		b.Fatalf("loaded %d messages, want %d", c.conv.Len(), n)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/id"
@@ -12,6 +12,7 @@ import (
 	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
+	"duet/ui/internal/merge"
 )
 
 // chat is one open-able conversation: a contact (keyed by user) or a group DM (keyed by room).
@@ -34,15 +35,12 @@ type chat struct {
 	inflight  string     // the one being sent: one at a time keeps them in order
 	readUpTo  id.EventID // the newest event we sent a read receipt for
 
-	// One person, one conversation (R22): history pages come from histRoom; when it has no
-	// more, from the next of older (the contact's older rooms, most recent first).
-	histRoom id.RoomID
-	older    []id.RoomID
+	// One person, one conversation (R22): pager interleaves the history of every room of the
+	// conversation, one page of one room at a time; nil until the chat has a room.
+	pager    *merge.Pager
 	rooms    map[id.RoomID]bool // every room of the conversation (R22): live messages, reading
+	chainFor id.RoomID          // the list's room for the contact when the rooms were last asked for
 }
-
-// olderRoom is the PrevToken that stands for "go on in this older room".
-const olderRoom = "\x00room:"
 
 // chainMsg brings the rooms of a contact's conversation.
 type chainMsg struct {
@@ -68,12 +66,26 @@ func (m Model) loadChain(chat string, x id.UserID) tea.Cmd {
 	})
 }
 
-// chainLoaded keeps the older rooms of a conversation to page into once the current one has no
-// more history, and what the line between two rooms says.
-func (m *Model) chainLoaded(msg chainMsg) {
+// chainLoaded takes in the rooms of a conversation: where the conversation now goes on (R5-R9,
+// R23), the older rooms to page into, and what the line between two rooms says.
+func (m *Model) chainLoaded(msg chainMsg) tea.Cmd {
 	c := m.chats[msg.chat]
 	if c == nil || msg.err != nil || c.room == "" {
-		return
+		return nil
+	}
+	var cmds []tea.Cmd
+	switch {
+	case len(msg.rooms) > 0 && msg.rooms[0].Why == "" && msg.rooms[0].RoomID != c.room:
+		// The conversation moved on: the room was upgraded (R23) or another became the one to
+		// write to. Messages go there from now on.
+		c.room = msg.rooms[0].RoomID
+		c.encKnown = false
+		cmds = append(cmds, m.checkEncrypted(c.room))
+	case len(msg.rooms) > 0 && msg.rooms[0].Why != "" && slices.ContainsFunc(msg.rooms, func(r matrixsvc.ConversationRoom) bool {
+		return r.RoomID == c.room && r.Why == "left by them"
+	}):
+		// They left the room we were writing to: the next message makes a new one (R9).
+		c.room = ""
 	}
 	if len(msg.rooms) > 1 && len(c.rooms) <= 1 {
 		c.readUpTo = "" // read again, now with the older rooms too
@@ -81,21 +93,53 @@ func (m *Model) chainLoaded(msg chainMsg) {
 	order := make([]id.RoomID, 0, len(msg.rooms))
 	notes := map[id.RoomID]string{}
 	c.rooms = map[id.RoomID]bool{}
-	c.older = c.older[:0]
 	for i, r := range msg.rooms {
 		order = append(order, r.RoomID)
 		c.rooms[r.RoomID] = true
 		if i+1 < len(msg.rooms) && msg.rooms[i+1].Why == "upgraded" {
 			notes[r.RoomID] = "room upgraded"
 		}
-		if r.RoomID != c.room && r.RoomID != c.histRoom {
-			c.older = append(c.older, r.RoomID)
+		if c.pager != nil {
+			c.pager.AddRoom(r.RoomID, r.LastActivity)
 		}
 	}
 	c.conv.SetRooms(c.room, order, notes)
-	if len(c.older) > 0 && (c.histRoom == "" || c.histRoom == c.room) {
-		c.conv.ContinueBefore(olderRoom + string(c.older[0]))
+	if c.pager == nil && c.room != "" {
+		// The room came after the chat was shown (made by the first message sent): page
+		// from it, and on into the older rooms.
+		c.pager = merge.New(c.room, historyPage)
+		for _, r := range msg.rooms {
+			c.pager.AddRoom(r.RoomID, r.LastActivity)
+		}
 	}
+	if c.pager != nil {
+		if !c.pager.Loading() && c.conv.NeedsOlder() {
+			c.pager.Want(historyPage) // the screen is not full yet
+		}
+		cmds = append(cmds, m.pageIn(c))
+	}
+	return tea.Batch(cmds...)
+}
+
+// pageIn shows what the conversation's pager can hand out now and asks for the page it needs
+// next, if any.
+func (m *Model) pageIn(c *chat) tea.Cmd {
+	msgs, f := c.pager.Next()
+	if len(msgs) > 0 || (f == nil && !c.pager.Loading()) {
+		c.conv.AddPage(msgs, c.pager.More())
+	}
+	if f == nil {
+		return nil
+	}
+	c.conv.SetLoading()
+	return m.loadHistory(c.key, f.Room, f.From)
+}
+
+// startHistory starts paging a chat's history from its room's newest page.
+func (m *Model) startHistory(c *chat) tea.Cmd {
+	c.pager = merge.New(c.room, historyPage)
+	c.conv.SetLoading()
+	return m.pageIn(c)
 }
 
 func (m Model) openChat() *chat { return m.chats[m.open] }
@@ -120,11 +164,9 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 			cmds = append(cmds, m.loadOutbox(key)) // what a crash or quit left unsent
 		}
 		if c.room != "" {
-			c.conv.SetLoading()
-			cmds = append(cmds, m.loadHistory(key, c.room, ""), m.checkEncrypted(c.room))
-			cmds = append(cmds, m.loadChainOf(c))
+			cmds = append(cmds, m.startHistory(c), m.checkEncrypted(c.room), m.loadChainOf(c))
 		} else {
-			c.conv.AddPage(nil, "") // nothing to load until the room exists or the invite is accepted
+			c.conv.AddPage(nil, false) // nothing to load until the room exists or the invite is accepted
 		}
 	}
 	if m.open != key {
@@ -155,14 +197,19 @@ func (m *Model) updateChat(c *chat, it contacts.Item) tea.Cmd {
 	if it.Kind == contacts.KindContact {
 		c.conv.SetName(it.UserID, it.Name)
 	}
+	if c.room != "" && it.Kind == contacts.KindContact && it.RoomID != c.room && it.RoomID != c.chainFor {
+		// The list says the conversation goes on elsewhere now (an upgrade, R23), or nowhere
+		// (they left, R9): the conversation's rooms say where messages go.
+		c.chainFor = it.RoomID
+		return m.loadChain(c.key, it.UserID)
+	}
 	if c.room != "" || it.Pending || it.RoomID == "" || it.Kind == contacts.KindRoomInvite {
 		return nil
 	}
 	c.room = it.RoomID
 	cmds := []tea.Cmd{m.checkEncrypted(c.room)}
-	if wasPending || !c.conv.Loaded() || c.conv.Len() == 0 {
-		c.conv.SetLoading()
-		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
+	if c.pager == nil || wasPending || !c.conv.Loaded() || c.conv.Len() == 0 {
+		cmds = append(cmds, m.startHistory(c))
 	}
 	cmds = append(cmds, m.loadChainOf(c)) // older rooms of the conversation (R22)
 	return tea.Batch(cmds...)
@@ -309,52 +356,35 @@ func (m *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 	c.room = msg.room
 	cmds := []tea.Cmd{m.checkEncrypted(c.room), m.refreshOverview()}
 	cmds = append(cmds, m.loadChainOf(c)) // older rooms of the conversation (R22)
-	if !msg.created {
-		c.conv.SetLoading()
-		cmds = append(cmds, m.loadHistory(c.key, c.room, ""))
+	if !msg.created || c.pager == nil {
+		cmds = append(cmds, m.startHistory(c))
 	}
 	return tea.Batch(cmds...)
 }
 
-func (m *Model) historyLoaded(msg historyMsg) {
+func (m *Model) historyLoaded(msg historyMsg) tea.Cmd {
 	c := m.chats[msg.chat]
-	if c == nil || c.room == "" {
-		return
-	}
-	if c.histRoom == "" {
-		c.histRoom = c.room
-	}
-	if msg.room != c.histRoom {
-		return
-	}
-	if msg.err != nil {
-		c.conv.LoadFailed()
-		m.status.SetError(explain(msg.err))
-		return
-	}
-	next := msg.next
-	if next == "" && len(c.older) > 0 {
-		next = olderRoom + string(c.older[0]) // go on in the conversation's older room
-	}
-	c.conv.AddPage(msg.msgs, next)
-}
-
-// loadOlderIfNeeded fetches the page before the oldest message when the top is in view.
-func (m *Model) loadOlderIfNeeded() tea.Cmd {
-	c := m.openChat()
-	if c == nil || c.room == "" || !c.conv.NeedsOlder() {
+	if c == nil || c.pager == nil || !c.pager.Has(msg.room) {
 		return nil
 	}
-	c.conv.SetLoading()
-	token := c.conv.PrevToken()
-	if room, ok := strings.CutPrefix(token, olderRoom); ok {
-		c.histRoom, c.older = id.RoomID(room), c.older[1:]
-		return m.loadHistory(c.key, c.histRoom, "")
+	if msg.err != nil {
+		c.pager.Failed(msg.room)
+		c.conv.LoadFailed()
+		m.status.SetError(explain(msg.err))
+		return nil
 	}
-	if c.histRoom == "" {
-		c.histRoom = c.room
+	c.pager.Add(msg.room, msg.msgs, msg.next)
+	return m.pageIn(c)
+}
+
+// loadOlderIfNeeded asks for the messages before the oldest shown when the top is in view.
+func (m *Model) loadOlderIfNeeded() tea.Cmd {
+	c := m.openChat()
+	if c == nil || c.pager == nil || c.pager.Loading() || !c.conv.NeedsOlder() {
+		return nil
 	}
-	return m.loadHistory(c.key, c.histRoom, token)
+	c.pager.Want(historyPage)
+	return m.pageIn(c)
 }
 
 // markOpenRead marks the open conversation read up to its newest message when the newest

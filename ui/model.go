@@ -176,9 +176,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case outboxMsg:
 		m.showOutbox(msg)
 	case historyMsg:
-		m.historyLoaded(msg)
+		cmds = append(cmds, m.historyLoaded(msg))
 	case chainMsg:
-		m.chainLoaded(msg)
+		cmds = append(cmds, m.chainLoaded(msg))
 	case countdownMsg:
 		if m.status.Offline() {
 			cmds = append(cmds, countdown()) // redraws the countdown; stops once back online

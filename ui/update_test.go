@@ -657,3 +657,44 @@ func TestLiveMessageInAnOlderRoom(t *testing.T) {
 	}}}})
 	requireLacks(t, h.view(), "not this conversation")
 }
+
+// R22: two rooms used at the same time (both sides started a DM at once) read as one timeline
+// by server time, with a line wherever it moves from one room to the other; the older room is
+// asked for its newest page only, since it holds messages newer than the top of the screen.
+func TestOverlappingRoomsInterleaveByTime(t *testing.T) {
+	svc := fixture()
+	const other = id.RoomID("!other:example.org")
+	base := testNow.Add(-30 * time.Minute)
+	svc.history[aliceRoom] = []matrixsvc.Message{
+		msg(aliceRoom, "$c1", alice, base, "one (current room)"),
+		msg(aliceRoom, "$c3", svc.me, base.Add(2*time.Minute), "three (current room)"),
+	}
+	svc.history[other] = []matrixsvc.Message{
+		msg(other, "$o2", alice, base.Add(time.Minute), "two (other room)"),
+		msg(other, "$o4", alice, base.Add(3*time.Minute), "four (other room)"),
+	}
+	svc.chains = map[id.UserID][]matrixsvc.ConversationRoom{alice: {
+		{RoomID: aliceRoom, LastActivity: ms(base.Add(2 * time.Minute))},
+		{RoomID: other, Why: "older", LastActivity: ms(base.Add(3 * time.Minute))},
+	}}
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	v := h.view()
+	order := []string{"one (current room)", "two (other room)", "three (current room)", "four (other room)"}
+	at := -1
+	for _, s := range order {
+		i := strings.Index(v, s)
+		if i < 0 || i < at {
+			t.Fatalf("%q is missing or out of order:\n%s", s, v)
+		}
+		at = i
+	}
+	if n := strings.Count(v, "in an older room of this conversation ·") + strings.Count(v, "continued in a new room ·"); n != 3 {
+		t.Fatalf("%d lines between rooms, want 3:\n%s", n, v)
+	}
+	requireContains(t, v, "start of the conversation")
+	requireFits(t, v, 100, 30)
+	if os.Getenv("DUET_SHOW") != "" {
+		t.Log("\n" + v)
+	}
+}

@@ -136,7 +136,7 @@ func BenchmarkOpenCachedDM(b *testing.B) {
 		conv := conversation.New(conversation.DefaultKeyMap(), st.Conversation, me, time.Now)
 		conv.SetSize(80, 38)
 		conv.SetName(spec.Contact(i%cached), fixture.ContactName(i%cached))
-		conv.AddPage(msgs, "")
+		conv.AddPage(msgs, false)
 		view := conv.View()
 		if len(msgs) != page {
 			b.Fatalf("a page of %d messages, want %d", len(msgs), page)

@@ -67,11 +67,10 @@ type Model struct {
 	skip   int
 	unseen int // messages that arrived while scrolled up
 
-	loaded     bool   // the newest page has arrived
-	loading    bool   // a page is being fetched
-	loadFailed bool   // the last fetch failed: wait for the user to scroll before trying again
-	prevToken  string // pagination token for older messages
-	atStart    bool   // no older messages
+	loaded     bool // the newest page has arrived
+	loading    bool // a page is being fetched
+	loadFailed bool // the last fetch failed: wait for the user to scroll before trying again
+	atStart    bool // no older messages
 
 	moveNotes map[id.RoomID]string // what the line above a room's first message says (R22)
 	room      id.RoomID            // where our echoes without a room went (the current room)
@@ -120,14 +119,6 @@ func (m *Model) SetLoading() { m.loading = true; m.loadFailed = false }
 // LoadFailed ends a page request that failed. It is tried again when the user scrolls.
 func (m *Model) LoadFailed() { m.loading = false; m.loadFailed = true; m.loaded = true }
 
-// ContinueBefore says there is more before the start of what is loaded (an older room of the
-// same conversation, R22): token is then the PrevToken to ask for it with.
-func (m *Model) ContinueBefore(token string) {
-	if m.loaded && m.atStart {
-		m.prevToken, m.atStart = token, false
-	}
-}
-
 // SetRooms gives the rooms of the conversation (R22): current is where our messages go (echoes
 // sent before it existed count as in it), order lists every room newest first, and notes says
 // what the line above a room's first message reads where the conversation goes on in it from an
@@ -144,19 +135,18 @@ func (m *Model) SetRooms(current id.RoomID, order []id.RoomID, notes map[id.Room
 	}
 }
 
-// PrevToken is the token to fetch the page before the oldest loaded message.
-func (m Model) PrevToken() string { return m.prevToken }
-
 // NeedsOlder reports whether the top of the history is in view and an older page can be loaded.
 func (m Model) NeedsOlder() bool {
-	return m.loaded && !m.loading && !m.loadFailed && !m.atStart && m.prevToken != "" && m.atTop()
+	return m.loaded && !m.loading && !m.loadFailed && !m.atStart && m.atTop()
 }
 
-// AddPage adds a page of history (oldest first) before what is loaded; next is the token for
-// the page before it ("" = start of the room). The first page is the newest one.
-func (m *Model) AddPage(msgs []matrixsvc.Message, next string) {
+// AddPage adds a page of history (oldest first); more says whether anything older is left.
+// The messages are usually older than what is loaded and go on top, but a page from another
+// room of the conversation (R22) may hold messages from between those shown: each goes where
+// its server time puts it.
+func (m *Model) AddPage(msgs []matrixsvc.Message, more bool) {
 	m.loading, m.loaded = false, true
-	m.prevToken, m.atStart = next, next == ""
+	m.atStart = !more
 	fresh := make([]*entry, 0, len(msgs))
 	for _, msg := range msgs {
 		if e := m.newEntry(msg); e != nil {
@@ -166,12 +156,38 @@ func (m *Model) AddPage(msgs []matrixsvc.Message, next string) {
 	if len(fresh) == 0 {
 		return
 	}
-	m.entries = slices.Insert(m.entries, 0, fresh...)
-	if !m.follow {
-		m.anchor += len(fresh)
+	if len(m.entries) == 0 || !fresh[len(fresh)-1].msg.Timestamp.After(m.entries[0].msg.Timestamp) {
+		// All older than what is loaded: the common case, and only the seam needs new marks.
+		m.entries = slices.Insert(m.entries, 0, fresh...)
+		if !m.follow {
+			m.anchor += len(fresh)
+		}
+		for i := 0; i <= len(fresh) && i < len(m.entries); i++ {
+			m.markDay(i)
+		}
+		return
 	}
-	for i := 0; i <= len(fresh) && i < len(m.entries); i++ {
-		m.markDay(i)
+	merged := make([]*entry, 0, len(m.entries)+len(fresh))
+	before := 0 // fresh entries that went above the anchor
+	i, j := 0, 0
+	for i < len(fresh) || j < len(m.entries) {
+		if j == len(m.entries) || (i < len(fresh) && fresh[i].msg.Timestamp.Before(m.entries[j].msg.Timestamp)) {
+			if j <= m.anchor {
+				before++
+			}
+			merged = append(merged, fresh[i])
+			i++
+			continue
+		}
+		merged = append(merged, m.entries[j])
+		j++
+	}
+	m.entries = merged
+	if !m.follow {
+		m.anchor += before
+	}
+	for k := range m.entries {
+		m.markDay(k)
 	}
 }
 

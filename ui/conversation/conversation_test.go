@@ -44,7 +44,7 @@ func timeline(w, h int) Model {
 		text("$4", alice, now.Add(-10*time.Minute), "Two lines:\nthe second one"),
 		{EventID: "$5", Sender: alice, Timestamp: now.Add(-9 * time.Minute), MsgType: "m.emote", Body: "waves"},
 		{EventID: "$6", Sender: alice, Timestamp: now.Add(-8 * time.Minute), Encrypted: true},
-	}, "")
+	}, false)
 	return m
 }
 
@@ -60,7 +60,7 @@ func TestViewTimeline(t *testing.T) {
 
 func TestViewNewBelowAndLoading(t *testing.T) {
 	m := timeline(50, 10)
-	m.AddPage(nil, "tok") // more history exists
+	m.AddPage(nil, true) // more history exists
 	m.ScrollUp(6)
 	m.Append([]matrixsvc.Message{text("$8", alice, now, "are you there?")})
 	m.SetLoading()
@@ -90,7 +90,7 @@ func TestScrollingBounds(t *testing.T) {
 	for i := range 30 {
 		msgs = append(msgs, text(fmt.Sprintf("$%d", i), alice, now.Add(time.Duration(i)*time.Second), fmt.Sprintf("m%02d", i)))
 	}
-	m.AddPage(msgs, "more")
+	m.AddPage(msgs, true)
 	if m.NeedsOlder() {
 		t.Fatal("at the bottom with 30 messages: no need for older ones")
 	}
@@ -144,12 +144,12 @@ func TestEmptyOlderPageKeepsMessages(t *testing.T) {
 	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
 	m.SetSize(60, 12)
 	m.SetName(alice, "Alice")
-	m.AddPage([]matrixsvc.Message{text("$1", alice, now.Add(-40*time.Minute), "the only message")}, "tok")
+	m.AddPage([]matrixsvc.Message{text("$1", alice, now.Add(-40*time.Minute), "the only message")}, true)
 	if !strings.Contains(m.View(), "the only message") {
 		t.Fatalf("first page not shown:\n%s", m.View())
 	}
 	m.SetLoading()
-	m.AddPage(nil, "")
+	m.AddPage(nil, false)
 	if v := m.View(); !strings.Contains(v, "the only message") || !strings.Contains(v, "start of the conversation") {
 		t.Fatalf("after an empty older page:\n%s", v)
 	}
@@ -167,7 +167,7 @@ func TestViewUndecryptableAndTrust(t *testing.T) {
 			{EventID: "$2", Sender: alice, Timestamp: now.Add(-4 * time.Minute), Encrypted: true, DecryptError: "key withheld: not verified\x1b[2J"},
 			{EventID: "$3", Sender: alice, Timestamp: now.Add(-3 * time.Minute), MsgType: "m.text", Body: "hello from a new phone", E2E: true, Trust: "from an unknown device"},
 			{EventID: "$4", Sender: alice, Timestamp: now.Add(-2 * time.Minute), MsgType: "m.text", Body: "all good", E2E: true},
-		}, "")
+		}, false)
 		view := m.View()
 		for _, want := range []string{"Alice: 🔒 unable to", "⚠ from an unknown device"} {
 			if !strings.Contains(view, want) {
@@ -212,7 +212,7 @@ func TestRedecryptedInPlace(t *testing.T) {
 		}
 		page = append(page, msg)
 	}
-	m.AddPage(page, "")
+	m.AddPage(page, false)
 	if got := len(m.Undecrypted()); got != 15 {
 		t.Fatalf("%d undecrypted, want 15", got)
 	}
@@ -241,7 +241,7 @@ func TestRedecryptedInPlace(t *testing.T) {
 	m2 := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
 	m2.SetSize(60, 8)
 	m2.SetName(alice, "Alice")
-	m2.AddPage(page[:1], "")
+	m2.AddPage(page[:1], false)
 	m2.Redecrypted([]matrixsvc.Message{{EventID: "$0", Sender: alice, Timestamp: page[0].Timestamp, Encrypted: true, DecryptError: "key withheld: blocked"}})
 	if !strings.Contains(m2.View(), "Alice: 🔒 unable to decrypt (key withheld: blocked)") {
 		t.Fatalf("new reason not shown:\n%s", m2.View())

@@ -46,7 +46,7 @@ func FuzzRender(f *testing.F) {
 			{EventID: "$notice", Sender: from, Timestamp: at, MsgType: "m.notice", Body: body, E2E: true, Trust: trust},
 			{EventID: "$enc", Sender: from, Timestamp: at, Encrypted: true, DecryptError: reason, Trust: trust},
 			{EventID: "$other", Sender: from, Timestamp: at.Add(30 * time.Hour), MsgType: msgType, Body: body, Trust: trust},
-		}, "older")
+		}, true)
 		m.AddEcho("sending", body, false, Sending)
 		m.AddEcho("failed", body, true, Sending)
 		m.SetState("failed", Failed, sendErr)
@@ -96,7 +96,7 @@ func TestRenderHugeBody(t *testing.T) {
 	for _, w := range []int{10, 57, 200} {
 		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
 		m.SetSize(w, 30)
-		m.AddPage([]matrixsvc.Message{text("$big", alice, now, b.String())}, "")
+		m.AddPage([]matrixsvc.Message{text("$big", alice, now, b.String())}, false)
 		checkView(t, m.View(), w, 30, true)
 		for _, l := range m.lines(0) {
 			checkLine(t, l, w, true)
