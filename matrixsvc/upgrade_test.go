@@ -13,19 +13,6 @@ import (
 	"duet/internal/hstest"
 )
 
-// upgradeRoom upgrades room as p, the way Element's /upgrade does, and returns the replacement.
-func upgradeRoom(t *testing.T, p *hstest.Person, room id.RoomID) id.RoomID {
-	t.Helper()
-	var resp struct {
-		Replacement id.RoomID `json:"replacement_room"`
-	}
-	url := p.Client.BuildClientURL("v3", "rooms", room, "upgrade")
-	if _, err := p.Client.MakeRequest(hstest.Ctx(t), "POST", url, map[string]string{"new_version": "10"}, &resp); err != nil {
-		t.Fatalf("%s upgrades %s: %v", p.ID, room, err)
-	}
-	return resp.Replacement
-}
-
 // acceptedDM is a DM that bob started and alice's service accepted, recorded in m.direct next to
 // an entry of someone else's that must never change.
 func acceptedDM(t *testing.T) (*Service, *hstest.Person, *hstest.Person, id.RoomID) {
@@ -58,7 +45,7 @@ func TestUpgradedDMIsFollowed(t *testing.T) {
 	t.Parallel()
 	svc, alice, bob, old := acceptedDM(t)
 	ctx := hstest.Ctx(t)
-	repl := upgradeRoom(t, bob, old)
+	repl := bob.Upgrade(t, old)
 	if _, err := bob.Client.InviteUser(ctx, repl, &mautrix.ReqInviteUser{UserID: alice.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +80,7 @@ func TestUnjoinableUpgradeKeepsTheOldRoom(t *testing.T) {
 	t.Parallel()
 	svc, alice, bob, old := acceptedDM(t)
 	ctx := hstest.Ctx(t)
-	upgradeRoom(t, bob, old)
+	bob.Upgrade(t, old)
 	hstest.Eventually(t, 20*time.Second, func() string {
 		if _, err := svc.CatchUp(ctx); err != nil {
 			return err.Error()

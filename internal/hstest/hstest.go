@@ -164,6 +164,20 @@ func (p *Person) Leave(t testing.TB, room id.RoomID) {
 	}
 }
 
+// Upgrade upgrades room to room version 10 the way Element's /upgrade does (the server makes
+// the replacement and puts a tombstone in room), and returns the replacement.
+func (p *Person) Upgrade(t testing.TB, room id.RoomID) id.RoomID {
+	t.Helper()
+	var resp struct {
+		Replacement id.RoomID `json:"replacement_room"`
+	}
+	url := p.Client.BuildClientURL("v3", "rooms", room, "upgrade")
+	if _, err := p.Client.MakeRequest(Ctx(t), "POST", url, map[string]string{"new_version": "10"}, &resp); err != nil {
+		t.Fatalf("%s upgrades %s: %v", p.ID, room, err)
+	}
+	return resp.Replacement
+}
+
 // Say sends a text message.
 func (p *Person) Say(t testing.TB, room id.RoomID, text string) id.EventID {
 	t.Helper()

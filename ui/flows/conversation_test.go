@@ -3,10 +3,13 @@ package flows
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/hstest"
@@ -64,6 +67,60 @@ func TestOneTimelineAcrossRooms(t *testing.T) {
 			if c.Room != second {
 				t.Fatalf("bob's contact sends to %s, want the new room %s", c.Room, second)
 			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("bob is listed %d times", n)
+	}
+}
+
+// R23 in the UI, with the conversation open: bob upgrades the DM and invites alice to the
+// replacement, as Element does. duet joins it, the timeline runs on across the upgrade with a
+// line between, what alice writes next lands in the new room, and m.direct names only it.
+func TestUpgradeFollowedWhileOpen(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Upgrader")
+	old := bob.CreateRoom(t, true, alice.ID)
+	alice.Join(t, old)
+	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {old}, "@carol:elsewhere.example": {"!untouched:elsewhere.example"}})
+	alice.SetDirectRaw(t, string(raw))
+	bob.Say(t, old, "1 before the upgrade")
+
+	s := start(t, alice)
+	s.waitFor("bob in the list", "live", "Bob Upgrader", "1 before the upgrade")
+	s.key(tea.KeyEnter)
+	s.waitFor("the conversation", "1 before the upgrade")
+
+	ctx := hstest.Ctx(t)
+	repl := bob.Upgrade(t, old)
+	if _, err := bob.Client.InviteUser(ctx, repl, &mautrix.ReqInviteUser{UserID: alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	bob.Say(t, repl, "2 after the upgrade")
+	s.waitFor("the new room's message under the upgrade line", "room upgraded ·", "2 after the upgrade")
+
+	s.typeText("3 from alice in the new room")
+	s.key(tea.KeyEnter)
+	waitForBody(t, bob, repl, "3 from alice in the new room")
+	if slices.Contains(bob.Bodies(t, old), "3 from alice in the new room") {
+		t.Fatal("alice's message went to the old room too")
+	}
+	want := map[string][]string{string(bob.ID): {string(repl)}, "@carol:elsewhere.example": {"!untouched:elsewhere.example"}}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if got := alice.Direct(t); !maps.EqualFunc(got, want, slices.Equal) {
+			return fmt.Sprintf("m.direct is %v, want %v", got, want)
+		}
+		return ""
+	})
+	ov, err := s.svc.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range ov.Contacts {
+		if c.UserID == bob.ID {
+			n++
 		}
 	}
 	if n != 1 {
