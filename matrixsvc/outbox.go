@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/store"
@@ -134,6 +135,21 @@ func (s *Service) FlushOutbox(ctx context.Context) (sent int, err error) {
 }
 
 func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
+	if o.Room != "" && o.Target != "" {
+		// Written to a contact's room: where the conversation goes on now (R5-R9, R23), in
+		// case it moved since the message was typed.
+		room, err := s.redirect(ctx, o.Room, o.Target)
+		if err != nil {
+			return err
+		}
+		if room != o.Room {
+			s.log.Info().Str("txn_id", o.TxnID).Stringer("room_id", o.Room).Stringer("now", room).Msg("the conversation moved: the message goes where it is now")
+			o.Room = room
+			if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
+				return err
+			}
+		}
+	}
 	if o.Room == "" {
 		room, _, err := s.OpenDM(ctx, o.Target)
 		if room == "" {
@@ -172,6 +188,38 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	}
 	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSent, EventID: evt})
 	return nil
+}
+
+// redirect is where a message for target queued to room goes now: the replacement of an
+// upgraded room once we are in it (R23), or "" when target left room, so that a new DM is
+// opened (R9). Only what the store knows for sure moves a message: a room whose members are
+// not known yet stays where it is.
+func (s *Service) redirect(ctx context.Context, room id.RoomID, target id.UserID) (id.RoomID, error) {
+	for range 8 { // a chain of upgrades, bounded against a loop of tombstones
+		r, err := s.store.Room(ctx, room)
+		if err != nil {
+			return room, err
+		}
+		if r == nil || r.Tombstone == "" || r.Tombstone == room {
+			break
+		}
+		next, err := s.store.Room(ctx, r.Tombstone)
+		if err != nil {
+			return room, err
+		}
+		if next == nil || next.Membership != string(event.MembershipJoin) {
+			break
+		}
+		room = r.Tombstone
+	}
+	m, err := s.store.State.TryGetMember(ctx, room, target)
+	if err != nil {
+		return room, err
+	}
+	if m != nil && (m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan) {
+		return "", nil
+	}
+	return room, nil
 }
 
 // outgoingFailed records a failed attempt: a refusal marks the message failed, anything else

@@ -72,6 +72,51 @@ func TestUpgradedDMIsFollowed(t *testing.T) {
 	if p := svc.UpgradeProblem(old); p != "" {
 		t.Fatalf("a problem reported for a followed upgrade: %s", p)
 	}
+	// A message typed before the UI noticed (queued to the old room) goes to the new one.
+	if err := svc.Enqueue(ctx, old, bob.ID, "queued to the old room", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush: %d sent, %v", sent, err)
+	}
+	if !slices.Contains(bob.Bodies(t, repl), "queued to the old room") || slices.Contains(bob.Bodies(t, old), "queued to the old room") {
+		t.Fatalf("the queued message is not (only) in the replacement: new %q, old %q", bob.Bodies(t, repl), bob.Bodies(t, old))
+	}
+}
+
+// R9 at send time: a message queued to bob's room after he left it goes to a new DM instead.
+func TestQueuedMessageFollowsALeave(t *testing.T) {
+	t.Parallel()
+	svc, alice, bob, room := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	bob.Leave(t, room)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		if _, found, _ := svc.FindDM(ctx, bob.ID); found {
+			return "bob's leave not seen yet"
+		}
+		return ""
+	})
+	if err := svc.Enqueue(ctx, room, bob.ID, "after he left", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush: %d sent, %v", sent, err)
+	}
+	d := alice.Direct(t)[string(bob.ID)]
+	if len(d) != 2 {
+		t.Fatalf("m.direct under bob: %v, want the old room and a new one", d)
+	}
+	for _, r := range d {
+		if id.RoomID(r) != room && !slices.Contains(alice.Bodies(t, id.RoomID(r)), "after he left") {
+			t.Fatalf("the new room %s lacks the message: %q", r, alice.Bodies(t, id.RoomID(r)))
+		}
+	}
+	if slices.Contains(alice.Bodies(t, room), "after he left") {
+		t.Fatal("the message went to the room bob left")
+	}
 }
 
 // R23: a replacement alice cannot join (nobody invited her) leaves the old room in m.direct,

@@ -39,7 +39,7 @@ type chat struct {
 	// conversation, one page of one room at a time; nil until the chat has a room.
 	pager    *merge.Pager
 	rooms    map[id.RoomID]bool // every room of the conversation (R22): live messages, reading
-	chainFor id.RoomID          // the list's room for the contact when the rooms were last asked for
+	chainFor id.RoomID          // the contact's room when its rooms were last asked for
 }
 
 // chainMsg brings the rooms of a contact's conversation.
@@ -55,6 +55,7 @@ func (m Model) loadChainOf(c *chat) tea.Cmd {
 	if c.item.Kind != contacts.KindContact || c.room == "" {
 		return nil
 	}
+	c.chainFor = c.room
 	return m.loadChain(c.key, c.item.UserID)
 }
 
@@ -234,12 +235,11 @@ func (m *Model) send(body string, emote bool) tea.Cmd {
 		return nil
 	}
 	var target id.UserID
-	if c.room == "" {
-		if c.item.Kind != contacts.KindContact {
-			m.status.SetError("this conversation has no room to send to")
-			return nil
-		}
-		target = c.item.UserID
+	if c.item.Kind == contacts.KindContact {
+		target = c.item.UserID // the outbox sends where the conversation is when it goes (R9, R23)
+	} else if c.room == "" {
+		m.status.SetError("this conversation has no room to send to")
+		return nil
 	}
 	txn := m.newTxn()
 	c.conv.AddEcho(txn, body, emote, conversation.Queued)

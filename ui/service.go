@@ -213,9 +213,6 @@ func (m Model) retryOutgoing(chat string, room id.RoomID, target id.UserID, body
 				return enqueuedMsg{txn: txn, err: svc.RetryOutgoing(ctx, txn)}
 			}
 		}
-		if room != "" {
-			target = ""
-		}
 		return enqueuedMsg{txn: txn, err: svc.Enqueue(ctx, room, target, body, emote, txn)}
 	})
 }

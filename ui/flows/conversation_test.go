@@ -127,3 +127,48 @@ func TestUpgradeFollowedWhileOpen(t *testing.T) {
 		t.Fatalf("bob is listed %d times", n)
 	}
 }
+
+// R9 in the UI with the conversation open: bob leaves while alice looks at it. Her next
+// message does not go to the room he left: it makes a new one, which he is invited to, and the
+// timeline still shows the first room above.
+func TestTheyLeaveWhileOpen(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Leaver")
+	first := bob.CreateRoom(t, true, alice.ID)
+	alice.Join(t, first)
+	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {first}})
+	alice.SetDirectRaw(t, string(raw))
+	bob.Say(t, first, "1 before leaving")
+
+	s := start(t, alice)
+	s.waitFor("bob in the list", "live", "Bob Leaver", "1 before leaving")
+	s.key(tea.KeyEnter)
+	s.waitFor("the conversation", "1 before leaving")
+	bob.Leave(t, first)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if room, found, err := s.svc.FindDM(hstest.Ctx(t), bob.ID); err != nil || found {
+			return fmt.Sprintf("the DM with bob is still %s (%v)", room, err)
+		}
+		return ""
+	})
+	s.typeText("2 after he left")
+	s.key(tea.KeyEnter)
+	var second id.RoomID
+	hstest.Eventually(t, 20*time.Second, func() string {
+		for _, r := range alice.Direct(t)[string(bob.ID)] {
+			if id.RoomID(r) != first {
+				second = id.RoomID(r)
+			}
+		}
+		if second == "" {
+			return "no new room under bob"
+		}
+		return ""
+	})
+	waitForBody(t, alice, second, "2 after he left")
+	if slices.Contains(alice.Bodies(t, first), "2 after he left") {
+		t.Fatal("the message went to the room bob left")
+	}
+	s.waitFor("both rooms in one timeline", "1 before leaving", "continued in a new room ·", "2 after he left")
+}
