@@ -48,7 +48,9 @@ type Options struct {
 // Rooms are the rooms the demo seeds.
 type Rooms struct {
 	Alice id.RoomID // 1:1 DM created by Alice; both m.direct lists name it
-	Bob   id.RoomID // 1:1 DM created by You, joined by Bob
+	Bob   id.RoomID // 1:1 DM created by You, joined by Bob, then upgraded by Bob
+	// BobNext replaces Bob (R23): You are invited, and duet joins it and moves m.direct.
+	BobNext id.RoomID
 	Carol id.RoomID // Carol's direct invite to You, not accepted; she wrote one message
 	Group id.RoomID // "direct" room of Bob, Alice and You; You list it under Bob and Alice
 }

@@ -119,6 +119,23 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("bob's upgraded DM", func(t *testing.T) {
+		var tomb event.TombstoneEventContent
+		if err := you.StateEvent(ctx, d.Rooms.Bob, event.StateTombstone, "", &tomb); err != nil {
+			t.Fatalf("no tombstone in bob's first room: %v", err)
+		}
+		if tomb.ReplacementRoom != d.Rooms.BobNext || d.Rooms.BobNext == "" {
+			t.Fatalf("tombstone points at %q, want %q", tomb.ReplacementRoom, d.Rooms.BobNext)
+		}
+		resp, err := you.FullSyncRequest(ctx, mautrix.ReqSync{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := resp.Rooms.Invite[d.Rooms.BobNext]; !ok {
+			t.Fatalf("the demo user is not invited to bob's new room; invites: %v", keys(resp.Rooms.Invite))
+		}
+	})
+
 	t.Run("carol's pending direct invite", func(t *testing.T) {
 		resp, err := you.FullSyncRequest(ctx, mautrix.ReqSync{})
 		if err != nil {

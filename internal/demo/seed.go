@@ -3,8 +3,10 @@ package demo
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -39,6 +41,9 @@ func (s *seeder) seed(ctx context.Context) (Rooms, error) {
 		return rooms, err
 	}
 	if rooms.Bob, err = s.seedBob(ctx); err != nil {
+		return rooms, err
+	}
+	if rooms.BobNext, err = s.seedBobUpgrade(ctx, rooms.Bob); err != nil {
 		return rooms, err
 	}
 	if rooms.Group, err = s.seedGroup(ctx); err != nil {
@@ -137,6 +142,27 @@ func (s *seeder) seedBob(ctx context.Context) (id.RoomID, error) {
 	return room, talk(ctx, room, []line{
 		{bob, s.day(1, 12, 21), "Can we fix it? Yes we can! Does Saturday morning work for you?"},
 		{you, s.day(1, 12, 25), "Saturday morning is great, thanks!"},
+	})
+}
+
+// seedBobUpgrade: Bob upgrades his DM with You (as Element's /upgrade does) and invites You to
+// the new room, where he goes on. You do not join here: duet follows the upgrade when it
+// starts (R23), and shows both rooms as one conversation (R22).
+func (s *seeder) seedBobUpgrade(ctx context.Context, old id.RoomID) (id.RoomID, error) {
+	you, bob := s.you, s.bob
+	var resp struct {
+		Replacement id.RoomID `json:"replacement_room"`
+	}
+	u := bob.cli.BuildClientURL("v3", "rooms", old, "upgrade")
+	if _, err := bob.cli.MakeRequest(ctx, http.MethodPost, u, map[string]string{"new_version": "10"}, &resp); err != nil {
+		return "", fmt.Errorf("%s upgrades %s: %w", bob.id, old, err)
+	}
+	if _, err := bob.cli.InviteUser(ctx, resp.Replacement, &mautrix.ReqInviteUser{UserID: you.id}); err != nil {
+		return "", fmt.Errorf("%s invites %s to the upgraded room: %w", bob.id, you.id, err)
+	}
+	return resp.Replacement, talk(ctx, resp.Replacement, []line{
+		{bob, s.ago(40 * time.Minute), "I moved our chat to a newer room version; everything from before is still here."},
+		{bob, s.ago(39 * time.Minute), "Bringing my drill on Saturday. Anything else that wobbles?"},
 	})
 }
 
