@@ -47,7 +47,7 @@ func TestDemoWalkthrough(t *testing.T) {
 
 	// Carol shares no room with you: her invite waits under Requests, by her user ID (R24).
 	s.waitFor("the seeded list", "Requests (1)", "@carol", "Alice Liddell", "Bob Builder", "Group DMs", "request")
-	for range 3 { // Alice, Bob, the group, then Carol's request
+	for range 3 { // Bob, Alice, the group, then Carol's request
 		s.key(tea.KeyDown)
 	}
 	// Open it while the accept is still under way, as a quick hand does.
@@ -56,7 +56,8 @@ func TestDemoWalkthrough(t *testing.T) {
 	s.waitFor("joined", "joined the conversation")
 	s.waitFor("what carol wrote before", "green scarf")
 	s.key(tea.KeyEscape)
-	s.key(tea.KeyDown)
+	s.typeText("/Alice L") // the list's order follows the seeding's clock: find her by name
+	s.key(tea.KeyEnter)
 	s.key(tea.KeyEnter)
 	s.waitFor("alice's history", "Did you get home okay")
 	s.typeText("hello alice")
@@ -64,4 +65,11 @@ func TestDemoWalkthrough(t *testing.T) {
 	s.waitFor("alice answers", `You said "hello alice"`)
 	// Alice's DM is encrypted: what went to the server was ciphertext, both ways.
 	s.waitFor("the encrypted mark", "encrypted")
+	// Bob upgraded his DM: duet followed him, and both rooms read as one conversation.
+	s.key(tea.KeyEscape)
+	s.key(tea.KeyEscape) // the filter off
+	s.typeText("/Bob B")
+	s.key(tea.KeyEnter)
+	s.key(tea.KeyEnter)
+	s.waitFor("bob's two rooms in one timeline", "Can we fix it?", "room upgraded ·", "Bringing my drill")
 }
