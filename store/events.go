@@ -27,7 +27,28 @@ type Event struct {
 	Raw          string // the m.room.encrypted event, kept to decrypt it later
 	DecryptError string
 	Trust        string // a warning about the sending device, "" when none
+
+	Edited   bool // the body is that of the sender's latest edit
+	Redacted bool // the message was deleted: no body
 }
+
+// eventSelect is the columns scanArgs reads, in its order.
+const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted"
+
+// eventSelectAs is eventSelect with each column of table t.
+func eventSelectAs(t string) string {
+	cols := strings.Split(eventSelect, ", ")
+	for i, c := range cols {
+		cols[i] = t + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+func (e *Event) scanArgs() []any {
+	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted}
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // Gap marks missing history below Pos, fetched backwards from Token ("" = from the newest).
 type Gap struct {
@@ -79,9 +100,22 @@ func (s *Store) insertEvents(ctx context.Context, room id.RoomID, evts []Event) 
 		if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
 			return err
 		}
+		if err := s.changesOf(ctx, room, evts[:n]); err != nil {
+			return err
+		}
 		evts = evts[n:]
 	}
 	return nil
+}
+
+// changesOf applies the edits and redactions that came before the messages they change.
+func (s *Store) changesOf(ctx context.Context, room id.RoomID, evts []Event) error {
+	ids := make([]id.EventID, len(evts))
+	for i := range evts {
+		ids[i] = evts[i].ID
+	}
+	_, err := s.applyChanges(ctx, room, ids)
+	return err
 }
 
 const (
@@ -113,7 +147,10 @@ func eventArgs(room id.RoomID, e *Event) []any {
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
-	_, err := s.db.Exec(ctx, "INSERT OR IGNORE INTO duet_event ("+eventColumns+") VALUES "+eventPlaceholders[0], eventArgs(room, e)...)
+	if _, err := s.db.Exec(ctx, "INSERT OR IGNORE INTO duet_event ("+eventColumns+") VALUES "+eventPlaceholders[0], eventArgs(room, e)...); err != nil {
+		return err
+	}
+	_, err := s.applyChanges(ctx, room, []id.EventID{e.ID})
 	return err
 }
 
@@ -162,7 +199,11 @@ func (s *Store) undecrypted(ctx context.Context, where string, args ...any) ([]E
 // been decrypted, or whose reason for not being decrypted changed.
 func (s *Store) ReplaceEvent(ctx context.Context, e *Event) error {
 	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10
-		WHERE room_id=$1 AND event_id=$2`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust)
+		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust)
+	if err != nil {
+		return err
+	}
+	_, err = s.applyChanges(ctx, e.Room, []id.EventID{e.ID}) // an edit that came before the key
 	return err
 }
 
@@ -180,15 +221,15 @@ func (s *Store) EventsBelow(ctx context.Context, room id.RoomID, below float64, 
 	default:
 		gap = &g
 	}
-	rows, err := s.db.Query(ctx, `SELECT event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust FROM duet_event
+	rows, err := s.db.Query(ctx, `SELECT `+eventSelect+` FROM duet_event
 		WHERE room_id=$1 AND pos < $2 AND pos >= $3 ORDER BY pos DESC LIMIT $4`, room, below, g.Pos, limit)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		e := Event{Room: room}
-		if err := rows.Scan(&e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust); err != nil {
+		var e Event
+		if err := rows.Scan(e.scanArgs()...); err != nil {
 			return nil, nil, err
 		}
 		evts = append(evts, e)

@@ -165,6 +165,10 @@ CREATE INDEX duet_event_session_idx ON duet_event (session_id) WHERE encrypted=1
 	func(ctx context.Context, db *dbutil.Database) error {
 		_, err := db.Exec(ctx, `ALTER TABLE duet_room ADD COLUMN read_ts INTEGER NOT NULL DEFAULT 0`)
 		return err
+	}).WithRaw(6, 7, 1, "edits, redactions and the search index", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, searchSchema)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The

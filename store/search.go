@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/mattn/go-sqlite3"
+	"maunium.net/go/mautrix/id"
+)
+
+// Edits, redactions and the search index.
+//
+// An edit or a redaction is kept in duet_change, whatever arrives first: the change or the
+// message it changes (backfill brings newer events first). A stored message shows its latest
+// edit by its own sender, or nothing once redacted.
+//
+// duet_search is an FTS4 index over the stored text of every message (decrypted ones too).
+// Its content is duet_event's body, kept in step by triggers: an edit or a decryption rewrites
+// the body and so the indexed words, a redaction empties it, a deleted room takes its rows
+// along. FTS4 is built into the SQLite of go-sqlite3 as it is; its unicode61 tokenizer folds
+// case and accents. The index refers to duet_event's rowid, which only VACUUM could renumber:
+// duet never runs it, and RebuildSearch makes the index again from the events.
+const searchSchema = `
+ALTER TABLE duet_event ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE duet_event ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE duet_change (
+	room_id  TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	target   TEXT NOT NULL,
+	sender   TEXT NOT NULL,
+	ts       INTEGER NOT NULL,
+	redact   INTEGER NOT NULL DEFAULT 0,
+	msgtype  TEXT NOT NULL DEFAULT '',
+	body     TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (room_id, event_id)
+);
+CREATE INDEX duet_change_target_idx ON duet_change (room_id, target);
+CREATE VIRTUAL TABLE duet_search USING fts4(content="duet_event", body, tokenize=unicode61 "remove_diacritics=2", prefix="2,3");
+CREATE TRIGGER duet_search_bu BEFORE UPDATE OF body ON duet_event BEGIN
+	DELETE FROM duet_search WHERE docid=old.rowid;
+END;
+CREATE TRIGGER duet_search_bd BEFORE DELETE ON duet_event BEGIN
+	DELETE FROM duet_search WHERE docid=old.rowid;
+END;
+CREATE TRIGGER duet_search_au AFTER UPDATE OF body ON duet_event BEGIN
+	INSERT INTO duet_search (docid, body) VALUES (new.rowid, new.body);
+END;
+CREATE TRIGGER duet_search_ai AFTER INSERT ON duet_event BEGIN
+	INSERT INTO duet_search (docid, body) VALUES (new.rowid, new.body);
+END;
+INSERT INTO duet_search (duet_search) VALUES ('rebuild');
+`
+
+// Change is an edit (m.replace) or a redaction of the message Target.
+type Change struct {
+	ID      id.EventID // the edit or redaction event
+	Target  id.EventID
+	Sender  id.UserID
+	TS      int64
+	Redact  bool
+	MsgType string // the edit's m.new_content
+	Body    string
+}
+
+// RecordChanges keeps edits and redactions of a room and applies them to the messages they
+// change that are stored. It reports the stored messages that changed.
+func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Change) (changed []id.EventID, err error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	targets := make([]id.EventID, 0, len(changes))
+	for _, c := range changes {
+		if c.Target == "" || c.ID == "" {
+			continue
+		}
+		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body); err != nil {
+			return nil, err
+		}
+		targets = append(targets, c.Target)
+	}
+	return s.applyChanges(ctx, room, targets)
+}
+
+// applyChanges brings the stored messages among ids up to date with their recorded changes,
+// and reports those that changed.
+func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.EventID) ([]id.EventID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var any bool
+	if err := s.db.QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM duet_change WHERE room_id=$1)", room).Scan(&any); err != nil || !any {
+		return nil, err
+	}
+	var out []id.EventID
+	for _, evt := range ids {
+		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', msgtype='', redacted=1, edited=0,
+				encrypted=0, raw='', session_id='', decrypt_error=''
+			WHERE room_id=$1 AND event_id=$2 AND redacted=0
+			AND EXISTS (SELECT 1 FROM duet_change WHERE room_id=$1 AND target=$2 AND redact=1)`, room, evt)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			out = append(out, evt)
+			continue
+		}
+		// The latest edit by the message's own sender; an undecrypted message waits for its
+		// decryption (ReplaceEvent applies it then).
+		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, edited) = (
+				SELECT c.body, c.msgtype, 1 FROM duet_change c
+				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
+				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1)
+			WHERE room_id=$1 AND event_id=$2 AND redacted=0 AND encrypted=0
+			AND EXISTS (SELECT 1 FROM duet_change c WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender)
+			AND (edited=0 OR body IS NOT (
+				SELECT c.body FROM duet_change c
+				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
+				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1))`, room, evt)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			out = append(out, evt)
+		}
+	}
+	return out, nil
+}
+
+// EventsByID returns the stored messages with these IDs as they are now (edited, redacted),
+// oldest first.
+func (s *Store) EventsByID(ctx context.Context, room id.RoomID, ids []id.EventID) ([]Event, error) {
+	var out []Event
+	for _, evt := range ids {
+		e := Event{Room: room}
+		err := s.db.QueryRow(ctx, "SELECT "+eventSelect+" FROM duet_event WHERE room_id=$1 AND event_id=$2", room, evt).Scan(e.scanArgs()...)
+		if err != nil {
+			if isNoRows(err) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// RebuildSearch makes the search index again from the stored messages.
+func (s *Store) RebuildSearch(ctx context.Context) error {
+	_, err := s.db.Exec(ctx, "INSERT INTO duet_search (duet_search) VALUES ('rebuild')")
+	return err
+}
+
+// ErrBadQuery is a search the index cannot run; the message says what to change.
+var ErrBadQuery = errors.New("bad search")
+
+// maxQuery bounds what is searched for: longer is surely a paste by mistake.
+const (
+	maxQuery = 500
+	maxTerms = 16
+)
+
+// ParseQuery turns what a person typed into an FTS4 MATCH expression. Every word must occur in
+// the message, as a word or the start of one ("pic" finds "picnic"); "words in quotes" must
+// occur together. Case and accents do not matter (the tokenizer folds them). Punctuation
+// separates words, as the tokenizer does; nothing typed can reach the MATCH syntax.
+func ParseQuery(q string) (string, error) {
+	q = strings.TrimSpace(q)
+	if n := len([]rune(q)); n > maxQuery {
+		return "", fmt.Errorf("%w: the search is %d characters long; search for at most %d", ErrBadQuery, n, maxQuery)
+	}
+	var terms []string
+	words := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
+	}
+	rest := q
+	for rest != "" {
+		before, after, quoted := strings.Cut(rest, `"`)
+		for _, w := range words(before) {
+			terms = append(terms, w+"*")
+		}
+		if !quoted {
+			break
+		}
+		phrase, tail, closed := strings.Cut(after, `"`)
+		if !closed {
+			return "", fmt.Errorf(`%w: a quote is not closed; put a " after the words to find together, or remove it`, ErrBadQuery)
+		}
+		if ws := words(phrase); len(ws) > 0 {
+			terms = append(terms, `"`+strings.Join(ws, " ")+`*"`)
+		}
+		rest = tail
+	}
+	if len(terms) == 0 {
+		return "", fmt.Errorf("%w: nothing to search for; type a word", ErrBadQuery)
+	}
+	if len(terms) > maxTerms {
+		return "", fmt.Errorf("%w: %d words; search for at most %d", ErrBadQuery, len(terms), maxTerms)
+	}
+	return strings.Join(terms, " "), nil
+}
+
+// Hit is a message found by Search, with a snippet of its text around the match: matched words
+// are between \x01 and \x02, and … marks where text was cut.
+type Hit struct {
+	Event
+	Snippet string
+}
+
+// Search finds up to limit messages whose text matches query (see ParseQuery), newest first,
+// in rooms (every room when empty).
+func (s *Store) Search(ctx context.Context, query string, rooms []id.RoomID, limit int) ([]Hit, error) {
+	match, err := ParseQuery(query)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{match, limit}
+	inRooms := ""
+	if len(rooms) > 0 {
+		ph := make([]string, len(rooms))
+		for i, r := range rooms {
+			args = append(args, r)
+			ph[i] = fmt.Sprintf("$%d", i+3)
+		}
+		inRooms = " AND e.room_id IN (" + strings.Join(ph, ",") + ")"
+	}
+	// The newest matches first, then the snippets of those only: snippet() costs, and a
+	// common word matches thousands.
+	rows, err := s.db.Query(ctx, `WITH hits AS (
+			SELECT e.rowid AS rid FROM duet_search JOIN duet_event e ON e.rowid=duet_search.docid
+			WHERE duet_search MATCH $1 AND e.redacted=0 AND e.encrypted=0`+inRooms+`
+			ORDER BY e.ts DESC, e.rowid DESC LIMIT $2)
+		SELECT `+eventSelectAs("e")+`, snippet(duet_search, char(1), char(2), '…', -1, 12)
+		FROM duet_search JOIN duet_event e ON e.rowid=duet_search.docid
+		WHERE duet_search MATCH $1 AND duet_search.docid IN (SELECT rid FROM hits)
+		ORDER BY e.ts DESC, e.rowid DESC`, args...)
+	if err != nil {
+		var serr sqlite3.Error
+		if errors.As(err, &serr) && serr.Code == sqlite3.ErrError {
+			return nil, fmt.Errorf("%w: %v", ErrBadQuery, err)
+		}
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Hit
+	for rows.Next() {
+		var h Hit
+		if err := rows.Scan(append(h.scanArgs(), &h.Snippet)...); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/id"
+)
+
+func say(room id.RoomID, evt, sender, body string, ts int64) Event {
+	return Event{Room: room, ID: id.EventID(evt), Sender: id.UserID(sender), MsgType: "m.text", Body: body, TS: ts}
+}
+
+func found(t *testing.T, st *Store, q string, rooms ...id.RoomID) []string {
+	t.Helper()
+	hits, err := st.Search(context.Background(), q, rooms, 50)
+	if err != nil {
+		t.Fatalf("search %q: %v", q, err)
+	}
+	var out []string
+	for _, h := range hits {
+		out = append(out, string(h.ID))
+	}
+	return out
+}
+
+func TestSearchFoldsCaseAndAccentsAndMatchesPrefixes(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.AppendEvents(ctx, "!a", []Event{
+		say("!a", "$1", "@b:x", "Crème brûlée at the CAFÉ tomorrow?", 1),
+		say("!a", "$2", "@me:x", "picnic on Saturday", 2),
+		say("!a", "$3", "@b:x", "the pic was great", 3),
+	}, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendEvents(ctx, "!b", []Event{say("!b", "$4", "@c:x", "another picnic, in the other room", 4)}, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][]string{
+		"creme":            {"$1"},
+		"cafe TOMORROW":    {"$1"},
+		"brûlée":           {"$1"},
+		"pic":              {"$4", "$3", "$2"}, // newest first
+		`"on saturday"`:    {"$2"},
+		`"saturday on"`:    nil,
+		"picnic, room!":    {"$4"},
+		"nothing-like-it":  nil,
+		"pic*":             {"$4", "$3", "$2"},
+		"NOT":              nil, // a word, not an operator
+		"satur":            {"$2"},
+		`the "pic was" gr`: {"$3"},
+	} {
+		if got := found(t, st, q); !slices.Equal(got, want) {
+			t.Errorf("%q found %v, want %v", q, got, want)
+		}
+	}
+	if got := found(t, st, "picnic", "!a"); !slices.Equal(got, []string{"$2"}) {
+		t.Errorf("picnic in !a: %v", got)
+	}
+	hits, err := st.Search(ctx, "cafe", nil, 5)
+	if err != nil || len(hits) != 1 || !strings.Contains(hits[0].Snippet, "\x01CAFÉ\x02") {
+		t.Fatalf("snippet: %+v, %v", hits, err)
+	}
+}
+
+func TestBadQueriesAreClearErrors(t *testing.T) {
+	st := openStore(t)
+	for _, q := range []string{`"unbalanced`, "*", "   ", `""`, "?!", strings.Repeat("a", 10_000), strings.Repeat("w ", 40)} {
+		_, err := st.Search(context.Background(), q, nil, 10)
+		if !errors.Is(err, ErrBadQuery) {
+			t.Errorf("%.20q: %v, want a bad query error", q, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "MATCH") || strings.Contains(err.Error(), "fts") {
+			t.Errorf("%.20q: the error speaks SQLite: %v", q, err)
+		}
+	}
+}
+
+// An edit replaces the indexed words, whichever of the edit and the message is stored first; an
+// edit by someone else than the sender changes nothing; a redaction takes the message out.
+func TestEditsAndRedactionsKeepTheIndexRight(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.AppendEvents(ctx, "!a", []Event{say("!a", "$orig", "@b:x", "meet at the lighthouse", 1)}, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := st.RecordChanges(ctx, "!a", []Change{
+		{ID: "$e1", Target: "$orig", Sender: "@b:x", TS: 2, MsgType: "m.text", Body: "meet at the harbour"},
+		{ID: "$forged", Target: "$orig", Sender: "@mallory:x", TS: 9, MsgType: "m.text", Body: "meet at the cellar"},
+	})
+	if err != nil || !slices.Equal(changed, []id.EventID{"$orig"}) {
+		t.Fatalf("changed %v, %v", changed, err)
+	}
+	if got := found(t, st, "lighthouse"); got != nil {
+		t.Errorf("the old words still match: %v", got)
+	}
+	if got := found(t, st, "harbour"); !slices.Equal(got, []string{"$orig"}) {
+		t.Errorf("the new words: %v", got)
+	}
+	if got := found(t, st, "cellar"); got != nil {
+		t.Errorf("someone else's edit applied: %v", got)
+	}
+	evts, _ := st.EventsByID(ctx, "!a", []id.EventID{"$orig"})
+	if len(evts) != 1 || !evts[0].Edited || evts[0].Body != "meet at the harbour" {
+		t.Fatalf("stored after the edit: %+v", evts)
+	}
+	// An older edit arriving later (backfill) does not win over the newer one.
+	if _, err := st.RecordChanges(ctx, "!a", []Change{{ID: "$e0", Target: "$orig", Sender: "@b:x", TS: 1, Body: "meet at noon"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, st, "harbour"); !slices.Equal(got, []string{"$orig"}) {
+		t.Errorf("an older edit won: %v", got)
+	}
+
+	// The edit first, then the message (backfill brings newer events first).
+	if _, err := st.RecordChanges(ctx, "!a", []Change{{ID: "$e2", Target: "$later", Sender: "@b:x", TS: 5, MsgType: "m.text", Body: "fixed typo"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendEvents(ctx, "!a", []Event{say("!a", "$later", "@b:x", "fixed tpyo", 4)}, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, st, "typo"); !slices.Equal(got, []string{"$later"}) {
+		t.Errorf("an edit stored before its message: %v", got)
+	}
+
+	// A redaction: nothing of it matches, and it stays deleted when an edit comes after.
+	if _, err := st.RecordChanges(ctx, "!a", []Change{{ID: "$r", Target: "$orig", Sender: "@b:x", TS: 6, Redact: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordChanges(ctx, "!a", []Change{{ID: "$e3", Target: "$orig", Sender: "@b:x", TS: 7, Body: "back again"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"harbour", "meet", "back"} {
+		if got := found(t, st, q); got != nil {
+			t.Errorf("%q matches a redacted message: %v", q, got)
+		}
+	}
+	evts, _ = st.EventsByID(ctx, "!a", []id.EventID{"$orig"})
+	if len(evts) != 1 || !evts[0].Redacted || evts[0].Body != "" {
+		t.Fatalf("stored after the redaction: %+v", evts)
+	}
+}
+
+// A message decrypted later is indexed with its text, and an edit that came before the key
+// applies once it is decrypted.
+func TestDecryptedMessagesAreIndexed(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	enc := Event{Room: "!e", ID: "$enc", Sender: "@b:x", TS: 1, Encrypted: true, SessionID: "s", Raw: "{}"}
+	if err := st.AppendEvents(ctx, "!e", []Event{enc}, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordChanges(ctx, "!e", []Change{{ID: "$ed", Target: "$enc", Sender: "@b:x", TS: 2, MsgType: "m.text", Body: "the secret is marmalade"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, st, "marmalade"); got != nil {
+		t.Fatalf("an undecrypted message matched: %v", got)
+	}
+	dec := Event{Room: "!e", ID: "$enc", Sender: "@b:x", TS: 1, MsgType: "m.text", Body: "the secret is jam", E2E: true}
+	if err := st.ReplaceEvent(ctx, &dec); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, st, "marmalade"); !slices.Equal(got, []string{"$enc"}) {
+		t.Fatalf("after decryption: %v", got)
+	}
+	if got := found(t, st, "jam"); got != nil {
+		t.Fatalf("the text before the edit matches: %v", got)
+	}
+	// Forgetting the room takes its messages out of the index.
+	if err := st.DeleteRoom(ctx, "!e"); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, st, "marmalade"); got != nil {
+		t.Fatalf("a forgotten room's message matches: %v", got)
+	}
+}
