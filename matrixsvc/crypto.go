@@ -223,6 +223,11 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 		}
 		return msg, ok
 	}
+	if evt.Unsigned.RedactedBecause != nil { // deleted before we saw it: nothing to decrypt
+		msg, _ := toMessage(evt)
+		msg.Encrypted, msg.Redacted = false, true
+		return msg, true
+	}
 	// Not decrypted (yet): the event itself is kept, to be decrypted when its key comes. It is
 	// encoded only then, not for every message that decrypts.
 	undecrypted := func(reason, session string) (Message, bool) {
@@ -327,6 +332,11 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 			// It decrypted to something that is not shown as a message (an edit, a reaction).
 			if err := s.store.DeleteEvent(ctx, stored.Room, stored.ID); err != nil {
 				return nil, err
+			}
+			if msg.change != nil {
+				if _, err := s.store.RecordChanges(ctx, stored.Room, []store.Change{*msg.change}); err != nil {
+					return nil, err
+				}
 			}
 		case msg.Encrypted && msg.DecryptError == stored.DecryptError:
 			continue // still not decryptable, for the same reason

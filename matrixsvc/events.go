@@ -1,6 +1,8 @@
 package matrixsvc
 
 import (
+	"duet/store"
+
 	"time"
 
 	"maunium.net/go/mautrix/id"
@@ -40,6 +42,7 @@ type SyncStateChanged struct {
 type SyncApplied struct {
 	DMListChanged bool        // m.direct, memberships, invites, names or activity changed
 	Messages      []Message   // new messages, in timeline order
+	Changed       []Message   // earlier messages as they are now after an edit or a redaction
 	Redecrypted   []id.RoomID // rooms whose stored messages were decrypted after their keys came
 }
 
@@ -68,6 +71,10 @@ type Message struct {
 	DecryptError string // why it could not be decrypted: "waiting for the key", "key withheld: ..."
 	Trust        string // a warning about the sending device ("from an unknown device"), "" if none
 
-	sessionID string // the Megolm session of an undecrypted event
-	raw       string // the undecrypted event, kept to decrypt it when its key comes
+	Edited   bool // the text is the sender's latest edit of it
+	Redacted bool // deleted: no text
+
+	sessionID string        // the Megolm session of an undecrypted event
+	raw       string        // the undecrypted event, kept to decrypt it when its key comes
+	change    *store.Change // an edit or redaction of an earlier message (not shown itself)
 }

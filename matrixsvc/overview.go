@@ -186,21 +186,29 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 
 // fillGap fetches one page of the server's history below a gap and stores it.
 func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int) error {
-	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted}}
+	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction}}
 	resp, err := s.cli.Messages(ctx, room, gap.Token, "", mautrix.DirectionBackward, filter, max(limit, 20))
 	if err != nil {
 		return fmt.Errorf("history of %s: %w", room, s.wrap(err))
 	}
 	var page []Message
+	var changes []store.Change
 	for _, evt := range resp.Chunk {
 		evt.RoomID = room
-		if msg, ok := s.message(ctx, evt); ok {
+		msg, ok := s.message(ctx, evt)
+		if ok {
 			page = append(page, msg)
+		} else if msg.change != nil {
+			changes = append(changes, *msg.change)
 		}
 	}
 	next := resp.End
 	if len(resp.Chunk) == 0 {
 		next = ""
+	}
+	// The changes first: their messages are older and come in later pages, or in this one.
+	if _, err := s.store.RecordChanges(ctx, room, changes); err != nil {
+		return err
 	}
 	return s.store.FillGap(ctx, room, gap, toStored(page), next)
 }
@@ -210,7 +218,7 @@ func toStored(msgs []Message) []store.Event {
 	for i, m := range msgs {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
-			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError}
+			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted}
 	}
 	return out
 }
@@ -218,7 +226,7 @@ func toStored(msgs []Message) []store.Event {
 func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
-		DecryptError: e.DecryptError, sessionID: e.SessionID}
+		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

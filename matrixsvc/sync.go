@@ -281,7 +281,7 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		}
 	}
 	for roomID, room := range resp.Rooms.Join {
-		msgs, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline, room.UnreadNotifications)
+		msgs, updated, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline, room.UnreadNotifications)
 		if err != nil {
 			return out, nil, err
 		}
@@ -289,10 +289,11 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 			joinedDirect[roomID] = inviter
 		}
 		out.Messages = append(out.Messages, msgs...)
+		out.Changed = append(out.Changed, updated...)
 		out.DMListChanged = out.DMListChanged || changed
 	}
 	for roomID, room := range resp.Rooms.Leave {
-		_, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline, nil)
+		_, _, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline, nil)
 		if err != nil {
 			return out, nil, err
 		}
@@ -319,12 +320,13 @@ func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, 
 }
 
 func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
-	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts) (msgs []Message, changed bool, directInviter id.UserID, err error) {
+	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts) (msgs, updated []Message, changed bool, directInviter id.UserID, err error) {
 	timeline := chunk.Events
 	r, err := s.loadRoom(ctx, roomID)
 	if err != nil {
-		return nil, false, "", err
+		return nil, nil, false, "", err
 	}
+	var changes []store.Change
 	before := *r
 	r.Membership = string(membership)
 	// Left rooms are only known by their last events; invites are cleared once joined.
@@ -358,25 +360,58 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		if countsAsActivity(evt) && evt.Timestamp > r.LastTS {
 			r.LastTS = evt.Timestamp
 		}
-		if msg, ok := s.message(ctx, evt); ok {
+		msg, ok := s.message(ctx, evt)
+		if ok {
 			msgs = append(msgs, msg)
 			r.Preview, r.PreviewSender = msg.Body, msg.Sender
 			if msg.Encrypted {
 				r.Preview = ""
 			}
+		} else if msg.change != nil {
+			changes = append(changes, *msg.change)
 		}
 	}
 	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
-		return nil, false, "", err
+		return nil, nil, false, "", err
+	}
+	if updated, err = s.applyChanges(ctx, roomID, changes, msgs); err != nil {
+		return nil, nil, false, "", err
 	}
 	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
 		r.Membership == string(event.MembershipJoin) {
 		directInviter = before.Inviter
 	}
 	if err := s.store.PutRoom(ctx, r); err != nil {
-		return nil, false, "", err
+		return nil, nil, false, "", err
 	}
-	return msgs, !sameRoom(&before, r), directInviter, nil
+	return msgs, updated, !sameRoom(&before, r), directInviter, nil
+}
+
+// applyChanges records the edits and redactions of a sync chunk and returns the earlier
+// messages they changed, as they are now. A message of the same chunk that was changed is
+// brought up to date in msgs instead.
+func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []store.Change, msgs []Message) ([]Message, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	ids, err := s.store.RecordChanges(ctx, room, changes)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	now, err := s.store.EventsByID(ctx, room, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, e := range now {
+		m := fromStored(e)
+		if i := slices.IndexFunc(msgs, func(x Message) bool { return x.EventID == m.EventID }); i >= 0 {
+			msgs[i].Body, msgs[i].MsgType, msgs[i].Edited, msgs[i].Redacted = m.Body, m.MsgType, m.Edited, m.Redacted
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // joinedFromDirectInvite returns the inviter when evt is our join replacing a direct invite
@@ -499,25 +534,56 @@ func toMessage(evt *event.Event) (Message, bool) {
 		return msg, true
 	case event.EventMessage:
 		if evt.Unsigned.RedactedBecause != nil {
-			return msg, false
+			msg.Redacted = true // deleted before we saw it: shown as deleted
+			return msg, true
 		}
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
 			msg.MsgType, msg.Body = string(c.MsgType), c.Body
+			if c.NewContent != nil {
+				if rel := c.RelatesTo; rel != nil && rel.Type == event.RelReplace && rel.EventID != "" {
+					msg.change = &store.Change{ID: evt.ID, Target: rel.EventID, Sender: evt.Sender, TS: evt.Timestamp,
+						MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body}
+				}
+				return msg, false // an edit changes its message; it is not one itself
+			}
 			// A verification request is a step of a protocol, shown by the verification
 			// dialog; its body is a fallback for clients without verification.
-			return msg, c.NewContent == nil && c.MsgType != event.MsgVerificationRequest
+			return msg, c.MsgType != event.MsgVerificationRequest
 		}
-		// Read the two fields we show straight from the JSON: decoding the whole content by
+		// Read the fields we show straight from the JSON: decoding the whole content by
 		// reflection cost a third of the allocations of applying a sync.
 		f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`)
 		if f[0].Type != gjson.String || f[1].Type != gjson.String {
-			return msg, false // not a valid message (a redacted one has no body)
+			return msg, false // not a valid message
 		}
 		msg.MsgType, msg.Body = f[0].Str, f[1].Str
-		// An edit is shown by the edits feature, not as a new message.
-		return msg, !f[2].Exists() && f[0].Str != string(event.MsgVerificationRequest)
+		if f[2].Exists() {
+			msg.change = editOf(evt)
+			return msg, false
+		}
+		return msg, f[0].Str != string(event.MsgVerificationRequest)
+	case event.EventRedaction:
+		target := evt.Redacts
+		if target == "" { // room version 11 moved it into the content
+			target = id.EventID(gjson.GetBytes(evt.Content.VeryRaw, "redacts").Str)
+		}
+		if target != "" && evt.Unsigned.RedactedBecause == nil {
+			msg.change = &store.Change{ID: evt.ID, Target: target, Sender: evt.Sender, TS: evt.Timestamp, Redact: true}
+		}
 	}
 	return msg, false
+}
+
+// editOf reads an edit (m.replace with m.new_content) from an event's JSON, nil if it is not a
+// well-formed one.
+func editOf(evt *event.Event) *store.Change {
+	f := gjson.GetManyBytes(evt.Content.VeryRaw, `m\.relates_to.rel_type`, `m\.relates_to.event_id`,
+		`m\.new_content.msgtype`, `m\.new_content.body`)
+	if f[0].Str != string(event.RelReplace) || f[1].Str == "" || f[2].Type != gjson.String || f[3].Type != gjson.String {
+		return nil
+	}
+	return &store.Change{ID: evt.ID, Target: id.EventID(f[1].Str), Sender: evt.Sender, TS: evt.Timestamp,
+		MsgType: f[2].Str, Body: f[3].Str}
 }
 
 func (s *Service) applyInvite(ctx context.Context, roomID id.RoomID, state []*event.Event) error {

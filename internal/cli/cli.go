@@ -94,6 +94,10 @@ Commands:
                               that cannot be sent now is kept and sent by the next duet run
   messages TARGET [--limit N] [--json]
                               recent messages of that DM, oldest first
+  search QUERY [--with @user] [--limit N] [--json]
+                              find messages by their words on this device (encrypted ones
+                              too; nothing is sent to the server), newest first; every
+                              word matches as a word or its start, "quoted words" together
   invites [--json]            pending invites; direct ones marked with their inviter, and
                               "request" when they come from someone you share no room with
   accept ROOM_ID              join an invite (a direct one becomes a DM with its inviter)
@@ -200,10 +204,13 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	}
 	defer app.Close()
 	if _, err := app.Svc.CatchUp(ctx); err != nil {
-		if !opts.queue || !matrixsvc.Temporary(err) {
+		if !(opts.queue || name == "search") || !matrixsvc.Temporary(err) {
 			return 0, app.fail(err)
 		}
 		opts.offline = err // send --queue stores the message for the next run
+		if name == "search" {
+			fmt.Fprintf(env.Stderr, "duet: offline (%s): searching what this device has\n", oneLine(err))
+		}
 	} else {
 		flushOutbox(ctx, env, app)
 	}

@@ -26,6 +26,7 @@ type opts struct {
 	json    bool
 	queue   bool
 	limit   int
+	with    string // search --with @user
 	pos     []string
 	offline error // the catch-up failed for a passing reason (send --queue goes on)
 
@@ -59,6 +60,11 @@ func init() {
 			withJSON(fs, o)
 			fs.IntVar(&o.limit, "limit", 20, "")
 		}, cmdMessages},
+		"search": {1, 1, "search QUERY [--with @user] [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
+			withJSON(fs, o)
+			fs.IntVar(&o.limit, "limit", 20, "")
+			fs.StringVar(&o.with, "with", "", "")
+		}, cmdSearch},
 		"invites": {0, 0, "invites [--json]", withJSON, cmdInvites},
 		"accept":  {1, 1, "accept ROOM_ID", nil, cmdAccept},
 		"decline": {1, 1, "decline ROOM_ID", nil, cmdDecline},
@@ -91,7 +97,7 @@ func (c command) parse(args []string) (*opts, error) {
 	if len(o.pos) < c.minPos || len(o.pos) > c.maxPos {
 		return nil, usagef("wrong number of arguments (usage: duet %s)", c.usage)
 	}
-	if o.limit < 0 || (o.limit == 0 && strings.HasPrefix(c.usage, "messages")) {
+	if o.limit < 0 || (o.limit == 0 && (strings.HasPrefix(c.usage, "messages") || strings.HasPrefix(c.usage, "search"))) {
 		return nil, usagef("--limit must be a positive number")
 	}
 	return o, nil
@@ -574,11 +580,13 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			Why           string `json:"decrypt_error,omitempty"`
 			E2E           bool   `json:"end_to_end_encrypted"`
 			Trust         string `json:"device_warning,omitempty"`
+			Edited        bool   `json:"edited,omitempty"`   // the body is the sender's latest edit
+			Redacted      bool   `json:"redacted,omitempty"` // deleted: no body
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			out = append(out, msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust})
+				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted})
 		}
 		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
 	}
@@ -593,7 +601,12 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			}
 		}
 		body := sanitize.Text(m.Body, true)
-		if m.Encrypted {
+		if m.Edited {
+			body += "  (edited)"
+		}
+		if m.Redacted {
+			body = "[message deleted]"
+		} else if m.Encrypted {
 			body = "[unable to decrypt: " + m.DecryptError + "]"
 		} else if m.MsgType == "m.emote" {
 			body = "* " + body
@@ -603,6 +616,59 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		body = strings.ReplaceAll(body, "\n", "\n    ")
 		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)
+	}
+	return nil
+}
+
+// cmdSearch finds messages in the local index: newest first, one a line, or one JSON document.
+// No match is not an error: nothing on stdout, a line on stderr.
+func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
+	var with id.UserID
+	if o.with != "" {
+		u, err := parseUser(app, o.with)
+		if err != nil {
+			return usagef("--with: %v", err)
+		}
+		with = u
+	}
+	results, more, err := app.Svc.Search(ctx, o.pos[0], with, o.limit)
+	if errors.Is(err, matrixsvc.ErrBadSearch) {
+		return usageError{err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	if o.json {
+		type resultJSON struct {
+			RoomID    id.RoomID  `json:"room_id"`
+			EventID   id.EventID `json:"event_id"`
+			Sender    id.UserID  `json:"sender"`
+			Person    id.UserID  `json:"person,omitempty"`
+			Name      string     `json:"name"`
+			Timestamp int64      `json:"timestamp"`
+			Time      string     `json:"time"`
+			Body      string     `json:"body"`
+			Snippet   string     `json:"snippet"`
+			Edited    bool       `json:"edited,omitempty"`
+		}
+		out := make([]resultJSON, 0, len(results))
+		for _, r := range results {
+			snippet := strings.NewReplacer("\x01", "", "\x02", "").Replace(r.Snippet)
+			out = append(out, resultJSON{r.RoomID, r.EventID, r.Sender, r.Person, r.Name, r.Timestamp.UnixMilli(),
+				r.Timestamp.UTC().Format(time.RFC3339), r.Body, snippet, r.Edited})
+		}
+		return printJSON(env.Stdout, map[string]any{"query": o.pos[0], "results": out, "more": more})
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(env.Stderr, "duet: no messages match")
+		return nil
+	}
+	for _, r := range results {
+		snippet := sanitize.Line(strings.NewReplacer("\x01", "", "\x02", "", "\n", " ").Replace(r.Snippet))
+		fmt.Fprintf(env.Stdout, "%s  %s  %s  %s\n", r.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(r.Name), r.RoomID, snippet)
+	}
+	if more {
+		fmt.Fprintf(env.Stderr, "duet: more messages match; --limit N shows more\n")
 	}
 	return nil
 }

@@ -51,8 +51,8 @@ type Rooms struct {
 	Bob   id.RoomID // 1:1 DM created by You, joined by Bob, then upgraded by Bob
 	// BobNext replaces Bob (R23): You are invited, and duet joins it and moves m.direct.
 	BobNext id.RoomID
-	Carol id.RoomID // Carol's direct invite to You, not accepted; she wrote one message
-	Group id.RoomID // "direct" room of Bob, Alice and You; You list it under Bob and Alice
+	Carol   id.RoomID // Carol's direct invite to You, not accepted; she wrote one message
+	Group   id.RoomID // "direct" room of Bob, Alice and You; You list it under Bob and Alice
 }
 
 // Demo is a running demo. Its fields are set by Start and must not be changed.

@@ -1,0 +1,93 @@
+package matrixsvc
+
+import (
+	"context"
+
+	"maunium.net/go/mautrix/id"
+
+	"duet/store"
+)
+
+// ErrBadSearch is a search the index cannot run (an unclosed quote, nothing but punctuation,
+// too long); the error's text says what to change.
+var ErrBadSearch = store.ErrBadQuery
+
+// SearchResult is a message found by Search.
+type SearchResult struct {
+	Message
+	Person  id.UserID // whose conversation it is in (R22); "" in a group DM or another room
+	Name    string    // the person's display name (their user ID when unknown), or the group's name
+	Snippet string    // the text around the match: matched words between \x01 and \x02, … where cut
+}
+
+// Search finds messages by their words in the local index (nothing is sent to the server),
+// newest first: in every room, or in the conversation with with (all its rooms, R22) when set.
+// more says there are more than limit.
+func (s *Service) Search(ctx context.Context, query string, with id.UserID, limit int) (results []SearchResult, more bool, err error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	if _, err := store.ParseQuery(query); err != nil {
+		return nil, false, err
+	}
+	v, err := s.loadView(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var rooms []id.RoomID
+	if with != "" {
+		if _, err := ValidateUserID(s.me, string(with)); err != nil {
+			return nil, false, err
+		}
+		for _, r := range ConversationWith(s.me, with, v.direct, v.rooms) {
+			rooms = append(rooms, r.RoomID)
+		}
+		if len(rooms) == 0 {
+			return nil, false, nil
+		}
+	}
+	hits, err := s.store.Search(ctx, query, rooms, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(hits) > limit {
+		hits, more = hits[:limit], true
+	}
+	names, err := s.store.DisplayNames(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	listed := v.direct.Rooms()
+	for _, h := range hits {
+		res := SearchResult{Message: fromStored(h.Event), Snippet: h.Snippet}
+		// An upgraded room is no longer in m.direct: its replacement says whose it is.
+		room := h.Room
+		for range 8 {
+			if _, ok := listed[room]; ok {
+				break
+			}
+			r := v.stored[room]
+			if r == nil || r.Tombstone == "" {
+				break
+			}
+			room = r.Tombstone
+		}
+		users := listed[room]
+		r := v.rooms[room]
+		switch {
+		case len(users) == 1 && users[0] != s.me && (r == nil || r.MemberCount() <= 2):
+			res.Person, res.Name = users[0], names[users[0]]
+			if res.Name == "" {
+				res.Name = string(users[0])
+			}
+		case r != nil && r.Name != "":
+			res.Name = r.Name
+		case len(users) > 0:
+			res.Name = s.namesOf(users, names)
+		default:
+			res.Name = string(h.Room)
+		}
+		results = append(results, res)
+	}
+	return results, more, nil
+}
