@@ -228,13 +228,14 @@ func (s *Store) Search(ctx context.Context, query string, rooms []id.RoomID, lim
 		inRooms = " AND e.room_id IN (" + strings.Join(ph, ",") + ")"
 	}
 	// The newest matches first, then the snippets of those only: snippet() costs, and a
-	// common word matches thousands.
+	// common word matches thousands. CROSS JOIN keeps the index the outer loop: the planner
+	// would otherwise walk a conversation's messages and run the full-text query for each.
 	rows, err := s.db.Query(ctx, `WITH hits AS (
-			SELECT e.rowid AS rid FROM duet_search JOIN duet_event e ON e.rowid=duet_search.docid
+			SELECT e.rowid AS rid FROM duet_search CROSS JOIN duet_event e ON e.rowid=duet_search.docid
 			WHERE duet_search MATCH $1 AND e.redacted=0 AND e.encrypted=0`+inRooms+`
 			ORDER BY e.ts DESC, e.rowid DESC LIMIT $2)
 		SELECT `+eventSelectAs("e")+`, snippet(duet_search, char(1), char(2), '…', -1, 12)
-		FROM duet_search JOIN duet_event e ON e.rowid=duet_search.docid
+		FROM duet_search CROSS JOIN duet_event e ON e.rowid=duet_search.docid
 		WHERE duet_search MATCH $1 AND duet_search.docid IN (SELECT rid FROM hits)
 		ORDER BY e.ts DESC, e.rowid DESC`, args...)
 	if err != nil {
