@@ -429,6 +429,16 @@ func (m *Model) appendLive(msgs []matrixsvc.Message) {
 	}
 }
 
+// changedLive shows edits and deletions of messages that chats show.
+func (m *Model) changedLive(msgs []matrixsvc.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	for _, c := range m.chats {
+		c.conv.Changed(msgs)
+	}
+}
+
 func (m *Model) answer(it contacts.Item, accept bool) tea.Cmd {
 	rooms := it.InviteRooms
 	if it.Kind == contacts.KindRoomInvite {

@@ -415,8 +415,9 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 			}
 		case matrixsvc.SyncApplied:
 			m.appendLive(evt.Messages)
+			m.changedLive(evt.Changed)
 			cmds = append(cmds, m.redecrypted(evt.Redecrypted))
-			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0
+			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0 || len(evt.Changed) > 0
 		case matrixsvc.LoggedOut:
 			m.status.SetError(matrixsvc.ErrLoggedOut.Error())
 		case matrixsvc.OutgoingChanged:

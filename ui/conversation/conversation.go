@@ -300,6 +300,26 @@ func (m *Model) Redecrypted(msgs []matrixsvc.Message) int {
 	return n
 }
 
+// Changed shows messages as they are now after an edit or a deletion, in place, matched by
+// event ID; the window stays where it is. It returns how many are shown here.
+func (m *Model) Changed(msgs []matrixsvc.Message) int {
+	n := 0
+	for _, msg := range msgs {
+		e := m.byEvent[msg.EventID]
+		if msg.EventID == "" || e == nil {
+			continue
+		}
+		e.msg.Body, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.MsgType, msg.Edited, msg.Redacted
+		e.invalidate()
+		n++
+	}
+	if n > 0 && !m.follow {
+		m.skip = min(m.skip, max(len(m.lines(m.anchor))-1, 0))
+		m.clamp()
+	}
+	return n
+}
+
 // AddEcho shows a message we are sending, before the server has it, and scrolls to it.
 func (m *Model) AddEcho(txn, body string, emote bool, state State) {
 	typ := event.MsgText

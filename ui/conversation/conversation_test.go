@@ -247,3 +247,25 @@ func TestRedecryptedInPlace(t *testing.T) {
 		t.Fatalf("new reason not shown:\n%s", m2.View())
 	}
 }
+
+// An edit shows the new text with a mark, in place; a deletion leaves a line saying so, and
+// nothing of the text.
+func TestEditsAndDeletionsShowInPlace(t *testing.T) {
+	m := timeline(60, 20)
+	edited := text("$2", me, now.Add(-19*time.Hour), "Yes, 11 o'clock at the station.")
+	edited.Edited = true
+	if n := m.Changed([]matrixsvc.Message{edited, {EventID: "$1", Sender: alice, Redacted: true}, {EventID: "$unknown", Body: "x"}}); n != 2 {
+		t.Fatalf("changed %d, want 2", n)
+	}
+	v := m.View()
+	for _, want := range []string{"you: Yes, 11 o'clock at the station. (edited)", "Alice: message deleted"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("view lacks %q:\n%s", want, v)
+		}
+	}
+	for _, gone := range []string{"10 o'clock", "Are we still on"} {
+		if strings.Contains(v, gone) {
+			t.Fatalf("view still shows %q:\n%s", gone, v)
+		}
+	}
+}

@@ -49,6 +49,10 @@ func (m Model) render(e *entry) []string {
 	body := sanitize.Text(e.msg.Body, true)
 	prefix, plainPrefix := "", ""
 	switch {
+	case e.msg.Redacted:
+		body, bodyStyle = "message deleted", st.Notice
+		plainPrefix = name + ": "
+		prefix = nameStyle.Render(name) + ": "
 	case e.msg.MsgType == "" || e.msg.Encrypted:
 		body, bodyStyle = undecryptable(e.msg.DecryptError), st.Notice
 		plainPrefix = name + ": "
@@ -89,6 +93,9 @@ func (m Model) render(e *entry) []string {
 				out = append(out, pad+bodyStyle.Render(l))
 			}
 		}
+	}
+	if e.msg.Edited && !e.msg.Redacted {
+		out = withMark(out, st.Notice.Render("(edited)"), pad, w)
 	}
 	if e.msg.Trust != "" {
 		// A warning about the sending device: short, and on the message it is about.
