@@ -40,7 +40,11 @@ type chat struct {
 	pager    *merge.Pager
 	rooms    map[id.RoomID]bool // every room of the conversation (R22): live messages, reading
 	chainFor id.RoomID          // the contact's room when its rooms were last asked for
+	jumpTo   id.EventID         // the message a search led to, until it is loaded and shown
 }
+
+// jumpPage is how many older messages are asked for at a time while going to a message.
+const jumpPage = 200
 
 // chainMsg brings the rooms of a contact's conversation.
 type chainMsg struct {
@@ -130,10 +134,46 @@ func (m *Model) pageIn(c *chat) tea.Cmd {
 		c.conv.AddPage(msgs, c.pager.More())
 	}
 	if f == nil {
-		return nil
+		return m.jump(c)
 	}
 	c.conv.SetLoading()
 	return m.loadHistory(c.key, f.Room, f.From)
+}
+
+// openAt opens the conversation of key and shows the message evt in it (a search result),
+// paging back through its history until it is loaded.
+func (m *Model) openAt(key string, evt id.EventID) tea.Cmd {
+	it, ok := m.contacts.Find(key)
+	if !ok {
+		m.status.SetError("that conversation is no longer in your list")
+		return nil
+	}
+	cmd := m.openItem(it, false)
+	c := m.chats[key]
+	if c == nil {
+		return cmd
+	}
+	c.jumpTo = evt
+	return tea.Batch(cmd, m.jump(c))
+}
+
+// jump goes on towards the message a search led to: shown once it is loaded, else the next
+// older messages are asked for; when the conversation has no more, it says so.
+func (m *Model) jump(c *chat) tea.Cmd {
+	if c.jumpTo == "" || c.pager == nil || c.pager.Loading() || !c.conv.Loaded() {
+		return nil
+	}
+	if c.conv.ShowMessage(c.jumpTo) {
+		c.jumpTo = ""
+		return nil
+	}
+	if !c.pager.More() {
+		c.jumpTo = ""
+		m.status.SetError("that message is no longer in this conversation")
+		return nil
+	}
+	c.pager.Want(jumpPage)
+	return m.pageIn(c)
 }
 
 // startHistory starts paging a chat's history from its room's newest page.

@@ -698,3 +698,23 @@ func TestOverlappingRoomsInterleaveByTime(t *testing.T) {
 		t.Log("\n" + v)
 	}
 }
+
+// A search result opens its conversation at the message, paging back through the history
+// until it is loaded; the message is in the middle of the window, not at the bottom.
+func TestOpenAtAnOldMessage(t *testing.T) {
+	svc := fixture()
+	var hist []matrixsvc.Message
+	start := testNow.Add(-1000 * time.Minute)
+	for i := range 600 {
+		hist = append(hist, msg(aliceRoom, id.EventID(fmt.Sprintf("$h%d", i)), alice, start.Add(time.Duration(i)*time.Minute), fmt.Sprintf("history line %d", i)))
+	}
+	svc.history[aliceRoom] = hist
+	h := newHarness(t, svc, 100, 30)
+	h.run(h.m.openAt("u:"+string(alice), "$h42"))
+	v := h.view()
+	requireContains(t, v, "history line 42")
+	requireLacks(t, v, "history line 599")
+	if c := h.m.openChat(); c == nil || c.jumpTo != "" {
+		t.Fatalf("the jump did not end: %+v", c)
+	}
+}

@@ -33,12 +33,13 @@ const (
 type RetryMsg struct{ Txn string }
 
 type entry struct {
-	msg   matrixsvc.Message
-	txn   string
-	state State
-	err   string
-	day   bool   // a day separator goes above it
-	moved string // a line saying the conversation went on in another room goes above it (R22)
+	msg    matrixsvc.Message
+	txn    string
+	state  State
+	err    string
+	day    bool   // a day separator goes above it
+	moved  string // a line saying the conversation went on in another room goes above it (R22)
+	marked bool   // the message a search led to
 
 	width int      // the width lines were rendered at
 	lines []string // rendered lines; nil = render again
@@ -56,6 +57,7 @@ type Model struct {
 
 	entries []*entry
 	byEvent map[id.EventID]*entry
+	marked  *entry // the message a search led to, if any
 	byTxn   map[string]*entry
 
 	width, height int

@@ -71,7 +71,11 @@ func (m Model) render(e *entry) []string {
 	if w < 24 {
 		indent = 0
 	}
-	head := st.Time.Render(ts.Format("15:04")) + " " + prefix
+	timeStyle := st.Time
+	if e.marked {
+		timeStyle = timeStyle.Reverse(true) // the message a search led to
+	}
+	head := timeStyle.Render(ts.Format("15:04")) + " " + prefix
 	headW := timeWidth + lipgloss.Width(plainPrefix)
 	pad := strings.Repeat(" ", indent)
 

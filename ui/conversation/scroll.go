@@ -1,5 +1,11 @@
 package conversation
 
+import (
+	"slices"
+
+	"maunium.net/go/mautrix/id"
+)
+
 // Scrolling keeps the bottom of the window as (anchor entry, lines skipped below it), so that
 // moving and drawing walk only the entries near the window.
 
@@ -35,6 +41,29 @@ func (m *Model) ScrollDown(n int) {
 		m.anchor++
 		m.skip += len(m.lines(m.anchor))
 	}
+}
+
+// Has reports whether the message evt is loaded.
+func (m Model) Has(evt id.EventID) bool { return evt != "" && m.byEvent[evt] != nil }
+
+// ShowMessage scrolls so that the message evt is in the middle of the window, and marks it
+// (a search result) until another is marked. It reports whether the message is loaded.
+func (m *Model) ShowMessage(evt id.EventID) bool {
+	e := m.byEvent[evt]
+	if evt == "" || e == nil {
+		return false
+	}
+	if m.marked != nil {
+		m.marked.marked = false
+		m.marked.invalidate()
+	}
+	e.marked, m.marked = true, e
+	e.invalidate()
+	i := slices.Index(m.entries, e)
+	m.follow, m.anchor, m.skip = false, i, 0
+	m.ScrollDown(max(m.textHeight()/2-len(m.lines(i))/2, 0))
+	m.clamp()
+	return true
 }
 
 // ScrollToBottom follows the newest message again.
