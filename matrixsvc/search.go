@@ -91,3 +91,31 @@ func (s *Service) Search(ctx context.Context, query string, with id.UserID, limi
 	}
 	return results, more, nil
 }
+
+// DirectoryUser is a person found in the homeserver's user directory.
+type DirectoryUser struct {
+	UserID      id.UserID
+	DisplayName string
+}
+
+// SearchUsers asks the homeserver's user directory for people matching term (by name or user
+// ID): those who share a room with us or are public on the server, as the server decides. Us
+// and people we have blocked are left out.
+func (s *Service) SearchUsers(ctx context.Context, term string, limit int) ([]DirectoryUser, error) {
+	resp, err := s.cli.SearchUserDirectory(ctx, term, limit)
+	if err != nil {
+		return nil, explainf(s.wrap(err), "search the user directory")
+	}
+	blocked, err := s.blockedSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DirectoryUser, 0, len(resp.Results))
+	for _, r := range resp.Results {
+		if r == nil || r.UserID == "" || r.UserID == s.me || blocked[r.UserID] {
+			continue
+		}
+		out = append(out, DirectoryUser{UserID: r.UserID, DisplayName: r.DisplayName})
+	}
+	return out, nil
+}

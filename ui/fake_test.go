@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +60,9 @@ type fakeSvc struct {
 	// serverTokens: like a real server, the page that reaches the start still returns a
 	// token, and only the (empty) page after it ends the history.
 	serverTokens bool
+
+	directory []matrixsvc.DirectoryUser // what SearchUsers finds
+	searches  []string                  // the queries Search and SearchUsers were asked
 }
 
 type sendCall struct {
@@ -212,6 +217,54 @@ func (f *fakeSvc) MarkRead(_ context.Context, room id.RoomID, evt id.EventID) er
 	defer f.mu.Unlock()
 	f.read = append(f.read, string(room)+" "+string(evt))
 	return nil
+}
+
+// Search finds messages of the fake history whose text contains the query, newest first.
+func (f *fakeSvc) Search(_ context.Context, query string, with id.UserID, limit int) ([]matrixsvc.SearchResult, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.searches = append(f.searches, query)
+	if strings.Count(query, `"`)%2 == 1 {
+		return nil, false, fmt.Errorf("%w: a quote is not closed", matrixsvc.ErrBadSearch)
+	}
+	person := map[id.RoomID]matrixsvc.ContactView{}
+	for _, c := range f.ov.Contacts {
+		person[c.Room] = c
+	}
+	var out []matrixsvc.SearchResult
+	for room, msgs := range f.history {
+		c, ok := person[room]
+		if with != "" && (!ok || c.UserID != with) {
+			continue
+		}
+		for _, m := range msgs {
+			i := strings.Index(strings.ToLower(m.Body), strings.ToLower(query))
+			if i < 0 {
+				continue
+			}
+			snippet := m.Body[:i] + "\x01" + m.Body[i:i+len(query)] + "\x02" + m.Body[i+len(query):]
+			out = append(out, matrixsvc.SearchResult{Message: m, Person: c.UserID, Name: c.DisplayName, Snippet: snippet})
+		}
+	}
+	slices.SortFunc(out, func(a, b matrixsvc.SearchResult) int { return b.Timestamp.Compare(a.Timestamp) })
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+func (f *fakeSvc) SearchUsers(_ context.Context, term string, _ int) ([]matrixsvc.DirectoryUser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.searches = append(f.searches, "directory:"+term)
+	var out []matrixsvc.DirectoryUser
+	for _, u := range f.directory {
+		if strings.Contains(strings.ToLower(string(u.UserID)+" "+u.DisplayName), strings.ToLower(term)) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeSvc) Decline(_ context.Context, room id.RoomID) error {

@@ -15,12 +15,16 @@ func (m Model) focusedHelp() keys.Help {
 		short := m.dialog.ShortHelp()
 		return keys.Help{Short: short, Full: [][]key.Binding{short, {g.Quit}}}
 	}
+	if m.search.Active() {
+		return keys.Help{Short: m.search.ShortHelp(), Full: append(m.search.FullHelp(), []key.Binding{g.Quit})}
+	}
+	find := []key.Binding{g.Switcher, g.Search}
 	switch m.focus {
 	case focusComposer:
 		return keys.Help{
 			Short: append(m.keys.Composer.ShortHelp(), conv.PageUp, g.Back),
-			Full: append(append(m.keys.Composer.FullHelp(), conv.FullHelp()...),
-				[]key.Binding{g.Switch, g.Back, g.Quit}),
+			Full: append(append(append(m.keys.Composer.FullHelp(), conv.FullHelp()...),
+				[]key.Binding{g.Switch, g.Back, g.Quit}, find), m.keys.Search.FullHelp()...),
 		}
 	case focusPrompt:
 		return keys.Help{
@@ -29,7 +33,7 @@ func (m Model) focusedHelp() keys.Help {
 		}
 	}
 	c := m.keys.Contacts
-	full := append(c.FullHelp(), []key.Binding{g.Switch, g.Help, g.Quit})
+	full := append(c.FullHelp(), []key.Binding{g.Switch, g.Help, g.Quit}, find)
 	full = append(full, conv.FullHelp()...)
 	full = append(full, []key.Binding{g.Verify, g.VerifyOwn, g.Recovery})
 	full = append(full, m.keys.Security.FullHelp()...)

@@ -20,6 +20,7 @@ import (
 	"duet/ui/contacts"
 	"duet/ui/conversation"
 	"duet/ui/keys"
+	"duet/ui/search"
 	"duet/ui/security"
 	"duet/ui/statusbar"
 	"duet/ui/styles"
@@ -75,6 +76,7 @@ type Model struct {
 	prompt   newDMPrompt
 	dialog   security.Model           // verification and recovery key, over the right pane
 	pending  []matrixsvc.Verification // requests waiting for the dialog to be free
+	search   search.Model             // message search, over the right pane
 
 	focus    focus
 	showHelp bool
@@ -107,6 +109,7 @@ func New(svc Service, opts Options) Model {
 		help:     help.New(),
 		prompt:   newPrompt(st),
 		dialog:   security.New(km.Security, st),
+		search:   search.New(km.Search, st.Search, opts.Now),
 		chats:    map[string]*chat{},
 		txnBase:  newTxnBase(),
 		txnSeq:   new(int),
@@ -210,6 +213,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.recoverySetUp(msg))
 	case redecryptedMsg:
 		m.redecryptedLoaded(msg)
+	case search.TickMsg:
+		var cmd tea.Cmd
+		m.search, cmd = m.search.Update(msg)
+		cmds = append(cmds, cmd)
+	case search.QueryMsg:
+		cmds = append(cmds, m.runSearch(msg))
+	case searchDoneMsg:
+		m.searchDone(msg)
+	case search.OpenMsg:
+		cmds = append(cmds, m.openResult(msg.Result))
+	case search.ClosedMsg:
 	default:
 		cmds = append(cmds, m.forwardToFocused(msg))
 	}
@@ -280,6 +294,14 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 			m.status.SetInfo("still checking the recovery key…")
 		}
 		return cmd
+	}
+	if m.search.Active() {
+		var cmd tea.Cmd
+		m.search, cmd = m.search.Update(k)
+		return cmd
+	}
+	if key.Matches(k, g.Search) {
+		return m.openSearch()
 	}
 	if c := m.openChat(); c != nil && matchesAny(k, m.keys.Conversation) && m.focus != focusPrompt {
 		var cmd tea.Cmd

@@ -33,6 +33,8 @@ type Service interface {
 	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
 	RoomEncrypted(ctx context.Context, room id.RoomID) bool
 	MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error
+	Search(ctx context.Context, query string, with id.UserID, limit int) ([]matrixsvc.SearchResult, bool, error)
+	SearchUsers(ctx context.Context, term string, limit int) ([]matrixsvc.DirectoryUser, error)
 
 	// End-to-end encryption: emoji verification (progress comes as matrixsvc.Verification
 	// events), device trust and the recovery key.

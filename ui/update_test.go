@@ -718,3 +718,30 @@ func TestOpenAtAnOldMessage(t *testing.T) {
 		t.Fatalf("the jump did not end: %+v", c)
 	}
 }
+
+// ctrl+f from the composer searches the open person's messages; enter on a result shows it in
+// its conversation; a query the index cannot take says why and keeps the query.
+func TestSearchDialog(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlF})
+	requireContains(t, h.view(), "Alice")
+	h.typeText("station")
+	v := h.view()
+	requireContains(t, v, "10 o'clock at the")
+	requireFits(t, v, 100, 30)
+	if !slices.Contains(svc.searches, "station") {
+		t.Fatalf("searches: %v", svc.searches)
+	}
+	h.key(tea.KeyEnter)
+	requireLacks(t, h.view(), "close search")
+	if c := h.m.openChat(); c == nil || c.item.UserID != alice || c.jumpTo != "" {
+		t.Fatalf("the result's conversation is not open at it: %+v", c)
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlF})
+	h.typeText(`"unclosed`)
+	requireContains(t, h.view(), "quote is not closed")
+	h.key(tea.KeyEsc)
+	requireLacks(t, h.view(), "quote is not closed")
+}

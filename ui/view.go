@@ -49,6 +49,7 @@ func (m *Model) layout() {
 	m.status.SetWidth(l.width)
 	m.prompt.input.Width = max(l.rightW-12, 4)
 	m.dialog.SetSize(l.rightW, l.mainH)
+	m.search.SetSize(min(l.rightW, 90), min(l.mainH, 24))
 	for _, c := range m.chats {
 		c.conv.SetSize(l.rightW, l.timelineH)
 	}
@@ -63,8 +64,11 @@ func (m Model) View() string {
 	} else {
 		left := strings.Split(m.contacts.View(), "\n")
 		right := m.rightPane(l)
-		if m.dialog.Active() {
-			m.overlay(right, l)
+		switch {
+		case m.dialog.Active():
+			m.overlay(right, l, m.dialog.View())
+		case m.search.Active():
+			m.overlay(right, l, m.search.View())
 		}
 		sep := m.styles.Separator.Render("│")
 		main = make([]string, l.mainH)
@@ -110,8 +114,8 @@ func (m Model) rightPane(l layout) []string {
 
 // overlay draws the dialog over the right pane: over the timeline when it fits there (the
 // header and the composer stay in view), else over the whole pane.
-func (m Model) overlay(pane []string, l layout) {
-	box := strings.Split(m.dialog.View(), "\n")
+func (m Model) overlay(pane []string, l layout, view string) {
+	box := strings.Split(view, "\n")
 	top, h := 0, l.mainH
 	if m.openChat() != nil && !m.prompt.on && len(box) <= l.timelineH {
 		top, h = 2, l.timelineH

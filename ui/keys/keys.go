@@ -12,6 +12,7 @@ import (
 	"duet/ui/composer"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
+	"duet/ui/search"
 	"duet/ui/security"
 )
 
@@ -26,6 +27,10 @@ type Global struct {
 	Verify    key.Binding // verify the person of the open conversation with emoji
 	VerifyOwn key.Binding // verify this device with our own other devices
 	Recovery  key.Binding // enter the recovery key, or set one up
+
+	// Finding, from anywhere (the composer too).
+	Switcher key.Binding // the quick switcher: a person, a group, or a new DM by user ID
+	Search   key.Binding // search messages
 }
 
 // KeyMap is every key binding of the UI.
@@ -35,6 +40,7 @@ type KeyMap struct {
 	Conversation conversation.KeyMap
 	Composer     composer.KeyMap
 	Security     security.KeyMap
+	Search       search.KeyMap
 }
 
 // DefaultKeyMap is the built-in keymap.
@@ -49,11 +55,15 @@ func DefaultKeyMap() KeyMap {
 			Verify:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify open contact")),
 			VerifyOwn: key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "verify this device")),
 			Recovery:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "recovery key")),
+
+			Switcher: key.NewBinding(key.WithKeys("ctrl+k"), key.WithHelp("ctrl+k", "go to a person")),
+			Search:   key.NewBinding(key.WithKeys("ctrl+f"), key.WithHelp("ctrl+f", "search messages")),
 		},
 		Contacts:     contacts.DefaultKeyMap(),
 		Conversation: conversation.DefaultKeyMap(),
 		Composer:     composer.DefaultKeyMap(),
 		Security:     security.DefaultKeyMap(),
+		Search:       search.DefaultKeyMap(),
 	}
 }
 
@@ -67,6 +77,8 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"verify":              &km.Global.Verify,
 		"verify-own":          &km.Global.VerifyOwn,
 		"recovery-key":        &km.Global.Recovery,
+		"switcher":            &km.Global.Switcher,
+		"search":              &km.Global.Search,
 		"contacts.up":         &km.Contacts.Up,
 		"contacts.down":       &km.Contacts.Down,
 		"contacts.open":       &km.Contacts.Open,
@@ -90,6 +102,11 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"security.cancel":     &km.Security.Cancel,
 		"security.reveal":     &km.Security.Reveal,
 		"security.submit":     &km.Security.Submit,
+		"search.up":           &km.Search.Up,
+		"search.down":         &km.Search.Down,
+		"search.scope":        &km.Search.Scope,
+		"search.open":         &km.Search.Open,
+		"search.close":        &km.Search.Close,
 	}
 }
 

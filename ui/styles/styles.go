@@ -84,11 +84,43 @@ type Status struct {
 	Hint    lipgloss.Style
 }
 
+// Switcher styles the quick switcher (ctrl+k).
+type Switcher struct {
+	Border   lipgloss.Style // the box
+	Title    lipgloss.Style // the title in the box's top edge
+	Prompt   lipgloss.Style // the query's prompt
+	Name     lipgloss.Style
+	Match    lipgloss.Style // the characters of a name or user ID the query matched
+	UserID   lipgloss.Style
+	Detail   lipgloss.Style // "3 members", on the right
+	Invite   lipgloss.Style // the detail of a pending invite
+	Heading  lipgloss.Style // "from the server's directory"
+	Note     lipgloss.Style // searching…, no match, why the directory failed
+	Selected lipgloss.Style // the whole selected row
+}
+
+// Search styles the message search dialog.
+type Search struct {
+	Border   lipgloss.Style // the box
+	Title    lipgloss.Style // the title in the box's top edge: where it searches
+	Prompt   lipgloss.Style // the query's prompt
+	Status   lipgloss.Style // "12 messages", searching…, no messages match
+	Hint     lipgloss.Style // the scope key's hint
+	Warning  lipgloss.Style // why the search failed
+	Name     lipgloss.Style // the conversation of a result
+	Time     lipgloss.Style
+	Snippet  lipgloss.Style
+	Match    lipgloss.Style // the matched words in a snippet
+	Selected lipgloss.Style // the whole selected result
+}
+
 // Styles is everything the UI draws with.
 type Styles struct {
 	Contacts     Contacts
 	Conversation Conversation
 	Status       Status
+	Switcher     Switcher
+	Search       Search
 
 	Separator  lipgloss.Style // pane borders
 	Header     lipgloss.Style // conversation header: name
@@ -149,6 +181,32 @@ func New(t Theme) Styles {
 			Error:   base.Foreground(t.Error),
 			Info:    base.Foreground(t.Accent),
 			Hint:    muted,
+		},
+		Switcher: Switcher{
+			Border:   base.Foreground(t.Accent),
+			Title:    base.Bold(true).Foreground(t.Accent),
+			Prompt:   base.Foreground(t.Accent).Bold(true),
+			Name:     base.Foreground(t.Text),
+			Match:    base.Foreground(t.Accent).Bold(true).Underline(true),
+			UserID:   muted,
+			Detail:   muted,
+			Invite:   base.Foreground(t.Warn).Bold(true),
+			Heading:  muted.Bold(true),
+			Note:     muted.Italic(true),
+			Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
+		},
+		Search: Search{
+			Border:   base.Foreground(t.Accent),
+			Title:    base.Bold(true).Foreground(t.Accent),
+			Prompt:   base.Foreground(t.Accent).Bold(true),
+			Status:   muted,
+			Hint:     muted,
+			Warning:  base.Foreground(t.Warn).Bold(true),
+			Name:     base.Foreground(t.Text).Bold(true),
+			Time:     muted,
+			Snippet:  base.Foreground(t.Text),
+			Match:    base.Foreground(t.Accent).Bold(true),
+			Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
 		},
 		Separator:  base.Foreground(t.Border),
 		Header:     base.Bold(true).Foreground(t.Text),
