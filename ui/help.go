@@ -15,6 +15,9 @@ func (m Model) focusedHelp() keys.Help {
 		short := m.dialog.ShortHelp()
 		return keys.Help{Short: short, Full: [][]key.Binding{short, {g.Quit}}}
 	}
+	if m.finder.Active() {
+		return keys.Help{Short: m.finder.ShortHelp(), Full: append(m.finder.FullHelp(), []key.Binding{g.Switcher, g.Quit})}
+	}
 	if m.search.Active() {
 		return keys.Help{Short: m.search.ShortHelp(), Full: append(m.search.FullHelp(), []key.Binding{g.Quit})}
 	}

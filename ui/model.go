@@ -24,6 +24,7 @@ import (
 	"duet/ui/security"
 	"duet/ui/statusbar"
 	"duet/ui/styles"
+	"duet/ui/switcher"
 )
 
 // Options configure the UI. Zero fields get defaults.
@@ -77,6 +78,7 @@ type Model struct {
 	dialog   security.Model           // verification and recovery key, over the right pane
 	pending  []matrixsvc.Verification // requests waiting for the dialog to be free
 	search   search.Model             // message search, over the right pane
+	finder   switcher.Model           // the quick switcher, over the right pane
 
 	focus    focus
 	showHelp bool
@@ -110,6 +112,7 @@ func New(svc Service, opts Options) Model {
 		prompt:   newPrompt(st),
 		dialog:   security.New(km.Security, st),
 		search:   search.New(km.Search, st.Search, opts.Now),
+		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat{},
 		txnBase:  newTxnBase(),
 		txnSeq:   new(int),
@@ -223,7 +226,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.searchDone(msg)
 	case search.OpenMsg:
 		cmds = append(cmds, m.openResult(msg.Result))
-	case search.ClosedMsg:
+	case search.ClosedMsg, switcher.ClosedMsg:
+	case switcher.TickMsg:
+		var cmd tea.Cmd
+		m.finder, cmd = m.finder.Update(msg)
+		cmds = append(cmds, cmd)
+	case switcher.DirectoryMsg:
+		cmds = append(cmds, m.searchDirectory(msg))
+	case directoryDoneMsg:
+		m.directoryDone(msg)
+	case switcher.ChosenMsg:
+		cmds = append(cmds, m.chosen(msg.Entry))
 	default:
 		cmds = append(cmds, m.forwardToFocused(msg))
 	}
@@ -300,8 +313,20 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		m.search, cmd = m.search.Update(k)
 		return cmd
 	}
-	if key.Matches(k, g.Search) {
+	if m.finder.Active() {
+		if key.Matches(k, g.Switcher) { // the same key closes it
+			m.finder.Close()
+			return nil
+		}
+		var cmd tea.Cmd
+		m.finder, cmd = m.finder.Update(k)
+		return cmd
+	}
+	switch {
+	case key.Matches(k, g.Search):
 		return m.openSearch()
+	case key.Matches(k, g.Switcher):
+		return m.openSwitcher()
 	}
 	if c := m.openChat(); c != nil && matchesAny(k, m.keys.Conversation) && m.focus != focusPrompt {
 		var cmd tea.Cmd

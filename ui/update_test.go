@@ -745,3 +745,49 @@ func TestSearchDialog(t *testing.T) {
 	h.key(tea.KeyEsc)
 	requireLacks(t, h.view(), "quote is not closed")
 }
+
+// ctrl+k from the composer: a few letters of a name and enter open that conversation; a user ID
+// that is no contact offers a new DM first, and enter starts it as a new DM by ID does; after
+// three letters the server's directory is asked, and its people are listed below.
+func TestQuickSwitcher(t *testing.T) {
+	svc := fixture()
+	svc.users["@zed:example.org"] = "Zed"
+	svc.directory = []matrixsvc.DirectoryUser{{UserID: "@bobby:example.org", DisplayName: "Bobby Tables"}}
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	v := h.view()
+	requireContains(t, v, "Bob", "Weekend trip")
+	requireFits(t, v, 100, 30)
+	h.typeText("bob")
+	v = h.view()
+	requireContains(t, v, "Bobby Tables")
+	if !slices.Contains(svc.searches, "directory:bob") {
+		t.Fatalf("the directory was not asked: %v", svc.searches)
+	}
+	h.key(tea.KeyEnter)
+	if c := h.m.openChat(); c == nil || c.item.UserID != bob {
+		t.Fatalf("enter did not open bob: %+v", c)
+	}
+	requireLacks(t, h.view(), "Bobby Tables")
+
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	h.typeText("@zed:example.org")
+	requireContains(t, h.view(), "@zed:example.org")
+	h.key(tea.KeyEnter)
+	if !slices.Contains(svc.checked, "@zed:example.org") {
+		t.Fatalf("the new DM by ID was not started: %v", svc.checked)
+	}
+	if c := h.m.openChat(); c == nil || c.item.UserID != "@zed:example.org" {
+		t.Fatalf("zed's conversation is not open: %+v", c)
+	}
+	// ctrl+k again closes it.
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	if !h.m.finder.Active() {
+		t.Fatal("ctrl+k did not open the switcher")
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	if h.m.finder.Active() {
+		t.Fatal("ctrl+k did not close the switcher")
+	}
+}

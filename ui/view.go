@@ -50,6 +50,7 @@ func (m *Model) layout() {
 	m.prompt.input.Width = max(l.rightW-12, 4)
 	m.dialog.SetSize(l.rightW, l.mainH)
 	m.search.SetSize(min(l.rightW, 90), min(l.mainH, 24))
+	m.finder.SetSize(min(l.rightW, 72), min(l.mainH, 20))
 	for _, c := range m.chats {
 		c.conv.SetSize(l.rightW, l.timelineH)
 	}
@@ -69,6 +70,8 @@ func (m Model) View() string {
 			m.overlay(right, l, m.dialog.View())
 		case m.search.Active():
 			m.overlay(right, l, m.search.View())
+		case m.finder.Active():
+			m.overlay(right, l, m.finder.View())
 		}
 		sep := m.styles.Separator.Render("│")
 		main = make([]string, l.mainH)

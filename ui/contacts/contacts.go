@@ -132,6 +132,9 @@ func (m Model) KeyMap() KeyMap { return m.keys }
 // Items returns the rows shown, in order.
 func (m Model) Items() []Item { return m.shown }
 
+// All returns every row, filtered out or not.
+func (m Model) All() []Item { return m.all }
+
 // Selected returns the selected row.
 func (m Model) Selected() (Item, bool) {
 	i := m.selectedIndex()

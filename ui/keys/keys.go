@@ -14,6 +14,7 @@ import (
 	"duet/ui/conversation"
 	"duet/ui/search"
 	"duet/ui/security"
+	"duet/ui/switcher"
 )
 
 // Global is the keys the root model handles.
@@ -41,6 +42,7 @@ type KeyMap struct {
 	Composer     composer.KeyMap
 	Security     security.KeyMap
 	Search       search.KeyMap
+	Switcher     switcher.KeyMap
 }
 
 // DefaultKeyMap is the built-in keymap.
@@ -64,6 +66,7 @@ func DefaultKeyMap() KeyMap {
 		Composer:     composer.DefaultKeyMap(),
 		Security:     security.DefaultKeyMap(),
 		Search:       search.DefaultKeyMap(),
+		Switcher:     switcher.DefaultKeyMap(),
 	}
 }
 
