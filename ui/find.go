@@ -45,21 +45,21 @@ func (m Model) runSearch(q search.QueryMsg) tea.Cmd {
 	})
 }
 
-func (m *Model) searchDone(msg searchDoneMsg) {
+func (m *Model) searchDone(msg searchDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		why := explain(msg.err)
 		if errors.Is(msg.err, matrixsvc.ErrBadSearch) {
 			why = msg.err.Error()
 		}
 		m.search.SetError(msg.seq, why)
-		return
+		return nil
 	}
 	out := make([]search.Result, len(msg.results))
 	for i, r := range msg.results {
 		out[i] = search.Result{RoomID: r.RoomID, EventID: r.EventID, Person: r.Person, Name: r.Name,
 			Sender: r.Sender, Mine: r.Sender == m.me, Timestamp: r.Timestamp, Snippet: r.Snippet}
 	}
-	m.search.SetResults(msg.seq, out, msg.more)
+	return m.search.SetResults(msg.seq, out, msg.more)
 }
 
 // openResult opens the conversation a search result is in, at the message.
@@ -143,11 +143,19 @@ func (m *Model) chosen(e switcher.Entry) tea.Cmd {
 			return m.openItem(it, !it.Pending)
 		}
 	}
-	if e.UserID != "" {
-		if it, ok := m.contacts.Find("u:" + string(e.UserID)); ok {
-			return m.openItem(it, !it.Pending)
-		}
-		return m.dmTo(string(e.UserID))
+	if e.UserID == "" {
+		return nil
 	}
-	return nil
+	if it, ok := m.contacts.Find("u:" + string(e.UserID)); ok {
+		return m.openItem(it, !it.Pending)
+	}
+	// A new DM: open it at once with the composer, so that what is typed next goes there and
+	// nowhere else, while the user ID is checked (userChecked then resolves the room; a user
+	// that does not exist is said in the status bar).
+	name := e.Name
+	if e.Kind == switcher.KindNewDM {
+		name = ""
+	}
+	it := contacts.Item{Kind: contacts.KindContact, Section: contacts.SectionContacts, UserID: e.UserID, Name: userLabel(e.UserID, name)}
+	return tea.Batch(m.openItem(it, true), m.dmTo(string(e.UserID)))
 }

@@ -223,7 +223,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case search.QueryMsg:
 		cmds = append(cmds, m.runSearch(msg))
 	case searchDoneMsg:
-		m.searchDone(msg)
+		cmds = append(cmds, m.searchDone(msg))
 	case search.OpenMsg:
 		cmds = append(cmds, m.openResult(msg.Result))
 	case search.ClosedMsg, switcher.ClosedMsg:
@@ -248,8 +248,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // forwardToFocused hands other messages (cursor, paste) to the focused input.
 func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
-	if m.dialog.Active() {
+	switch {
+	case m.dialog.Active():
 		m.dialog, cmd = m.dialog.Update(msg)
+		return cmd
+	case m.search.Active():
+		m.search, cmd = m.search.Update(msg)
+		return cmd
+	case m.finder.Active():
+		m.finder, cmd = m.finder.Update(msg)
 		return cmd
 	}
 	switch m.focus {
@@ -277,7 +284,7 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		// Typed fast while a dialog popped up: meant for the composer, not answers to it.
 		return nil
 	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && (m.focus != focusContacts || m.contacts.Filtering() || m.dialog.TakesText()) {
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && (m.focus != focusContacts || m.contacts.Filtering() || m.dialog.TakesText() || m.search.Active() || m.finder.Active()) {
 		// Several runes in one message are text typed faster than the terminal is read (or a
 		// paste without bracketed paste). Its String() can spell a key ("down", "enter",
 		// "tab"), which every key binding down to the text input would take for that key: a
@@ -317,6 +324,16 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		if key.Matches(k, g.Switcher) { // the same key closes it
 			m.finder.Close()
 			return nil
+		}
+		if key.Matches(k, m.keys.Switcher.Choose) {
+			// Chosen here and now, not by a message: the keys typed right after enter must
+			// find the conversation (and its composer) already open.
+			e, ok := m.finder.Selected()
+			if !ok {
+				return nil
+			}
+			m.finder.Close()
+			return m.chosen(e)
 		}
 		var cmd tea.Cmd
 		m.finder, cmd = m.finder.Update(k)

@@ -97,6 +97,7 @@ type Model struct {
 	askedQuery string
 	askedUser  id.UserID
 	waiting    bool // the answer to asked has not come yet
+	openNext   bool // enter was pressed while waiting: open the first result of the answer
 
 	shown      bool // rows are the answer for shownQuery in shownUser
 	shownQuery string
@@ -158,7 +159,7 @@ func (m *Model) Close() {
 	m.input.SetValue("")
 	m.input.Blur()
 	m.typed++
-	m.waiting = false
+	m.waiting, m.openNext = false, false
 	m.clearResults()
 	m.err = ""
 }
@@ -171,10 +172,19 @@ func (m *Model) clearResults() {
 
 // SetResults shows the answer to the QueryMsg with Seq seq; more says there may be more than
 // these. An answer to an older query than the newest is ignored.
-func (m *Model) SetResults(seq int, results []Result, more bool) {
+//
+// When enter was pressed while the search was under way, the first result is opened now: the
+// returned command says so (OpenMsg), and the dialog closes.
+func (m *Model) SetResults(seq int, results []Result, more bool) tea.Cmd {
 	if !m.answers(seq) {
-		return
+		return nil
 	}
+	if m.openNext && len(results) > 0 && m.askedQuery == m.query() && m.askedUser == m.user() {
+		res := results[0]
+		m.Close()
+		return emit(OpenMsg{Result: res})
+	}
+	m.openNext = false
 	m.waiting = false
 	m.err = ""
 	m.rows = make([]row, len(results))
@@ -185,6 +195,7 @@ func (m *Model) SetResults(seq int, results []Result, more bool) {
 	m.shown, m.shownQuery, m.shownUser = true, m.askedQuery, m.askedUser
 	m.selected, m.offset = 0, 0
 	m.clamp()
+	return nil
 }
 
 // SetError shows why the search with Seq seq failed. The query stays, to be fixed. An answer to
@@ -303,7 +314,12 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 			m.Close()
 			return m, emit(OpenMsg{Result: res})
 		}
-		return m, m.ask()
+		// Enter that starts the search shows its results; enter while the search for what is
+		// typed is already under way (started by a pause in typing, or tab) opens the first
+		// result when it comes, as it would have opened the first result shown.
+		cmd := m.ask()
+		m.openNext = cmd == nil && m.waiting && m.askedQuery == m.query() && m.askedUser == m.user()
+		return m, cmd
 	case key.Matches(k, keys.Scope):
 		if m.scope.User == "" {
 			return m, nil

@@ -302,10 +302,6 @@ func TestEnterAndEsc(t *testing.T) {
 	if len(qs) != 1 || qs[0] != (QueryMsg{Seq: 1, Query: "meet", User: alice}) {
 		t.Fatalf("enter: %v", msgs)
 	}
-	m, msgs, _ = press(t, m, enter)
-	if len(msgs) != 0 {
-		t.Fatalf("enter again while the query is out: %v", msgs)
-	}
 	m, sent := wait(m, later)
 	if len(sent) != 0 {
 		t.Fatalf("the pause after enter asked again: %v", sent)
@@ -470,11 +466,11 @@ func goldenDialog(t *testing.T, w, h int, scope Scope, toggle, more bool, moves 
 	t.Helper()
 	m := newDialog(w, h)
 	m.Open(scope)
-	keys := runes("meet")
+	keys := append(runes("meet"), enter)
 	if toggle {
-		keys = append(keys, tab)
+		keys = append(runes("meet"), tab) // tab asks at once
 	}
-	m, msgs, _ := press(t, m, append(keys, enter)...)
+	m, msgs, _ := press(t, m, keys...)
 	qs := queries(msgs)
 	m.SetResults(qs[len(qs)-1].Seq, results(), more)
 	for range moves {
@@ -506,4 +502,31 @@ func TestViewGolden100x24(t *testing.T) {
 	m := goldenDialog(t, 100, 24, Scope{User: alice, Name: "Alice"}, true, true, 3)
 	checkSize(t, m.View(), 100, 24)
 	golden.RequireEqual(t, m.View())
+}
+
+// Enter pressed while the search for what is typed is already under way opens the first
+// result when it comes; enter that starts the search only shows the results.
+func TestEnterWhileSearchingOpensTheFirstResult(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default().Search, func() time.Time { return now })
+	m.SetSize(70, 18)
+	m.Open(Scope{})
+	for _, r := range "jam" {
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	q, ok := cmd().(QueryMsg)
+	if !ok || q.Query != "jam" {
+		t.Fatalf("enter did not search at once: %#v", cmd())
+	}
+	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter}) // again, while it is under way
+	if cmd != nil {
+		t.Fatalf("a second enter asked again: %#v", cmd())
+	}
+	cmd = m.SetResults(q.Seq, []Result{{EventID: "$1", Name: "Alice", Snippet: "\x01jam\x02"}}, false)
+	if cmd == nil {
+		t.Fatal("the answer did not open the first result")
+	}
+	if open, ok := cmd().(OpenMsg); !ok || open.Result.EventID != "$1" || m.Active() {
+		t.Fatalf("opened %#v, active %v", cmd(), m.Active())
+	}
 }
