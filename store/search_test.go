@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -177,5 +179,39 @@ func TestDecryptedMessagesAreIndexed(t *testing.T) {
 	}
 	if got := found(t, st, "marmalade"); got != nil {
 		t.Fatalf("a forgotten room's message matches: %v", got)
+	}
+}
+
+// A database written before the index (version 6) gets one on upgrade, filled with the
+// messages it already stores.
+func TestUpgradeIndexesStoredMessages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "duet.db")
+	ctx := context.Background()
+	st, err := Open(ctx, path, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendEvents(ctx, "!a", []Event{say("!a", "$1", "@b:x", "an old message about otters", 1)}, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Back to what version 6 had: no index, no changes, no edit marks.
+	for _, q := range []string{
+		"DROP TRIGGER duet_search_bu", "DROP TRIGGER duet_search_bd", "DROP TRIGGER duet_search_au", "DROP TRIGGER duet_search_ai",
+		"DROP TABLE duet_search", "DROP TABLE duet_change",
+		"ALTER TABLE duet_event DROP COLUMN edited", "ALTER TABLE duet_event DROP COLUMN redacted",
+		"UPDATE duet_version SET version=6",
+	} {
+		if _, err := st.db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	st.Close()
+	st, err = Open(ctx, path, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("upgrade from version 6: %v", err)
+	}
+	defer st.Close()
+	if got := found(t, st, "otters"); !slices.Equal(got, []string{"$1"}) {
+		t.Fatalf("a message stored before the index: %v", got)
 	}
 }
