@@ -38,7 +38,7 @@ CREATE TABLE duet_change (
 	PRIMARY KEY (room_id, event_id)
 );
 CREATE INDEX duet_change_target_idx ON duet_change (room_id, target);
-CREATE VIRTUAL TABLE duet_search USING fts4(content="duet_event", body, tokenize=unicode61 "remove_diacritics=2", prefix="2,3");
+CREATE VIRTUAL TABLE duet_search USING fts4(content="duet_event", body, tokenize=unicode61 "remove_diacritics=2");
 CREATE TRIGGER duet_search_bu BEFORE UPDATE OF body ON duet_event BEGIN
 	DELETE FROM duet_search WHERE docid=old.rowid;
 END;
