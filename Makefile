@@ -34,6 +34,9 @@ fuzz:
 	$(FUZZ) FuzzDirect ./matrixsvc/dmfuzz
 	$(FUZZ) FuzzDMRules ./matrixsvc/dmfuzz
 	$(FUZZ) FuzzIgnored ./matrixsvc/dmfuzz
+	$(FUZZ) FuzzQuery ./store
+	$(FUZZ) FuzzView ./ui/search
+	$(FUZZ) FuzzView ./ui/switcher
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...
