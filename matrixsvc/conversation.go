@@ -66,14 +66,12 @@ func (s *Service) ConversationMessages(ctx context.Context, x id.UserID, limit i
 }
 
 // MarkConversationRead marks the other rooms of the conversation with x read at their newest
-// message (R22: reading the conversation reads each room), skipping rooms with nothing unread.
-// The current room is marked by MarkRead as the UI shows it.
+// message (R22: reading the conversation reads each room), skipping rooms whose newest message
+// this process marked read already. The stored unread count cannot decide: the server may not
+// have counted a message that just came. The current room is marked by MarkRead as the UI
+// shows it.
 func (s *Service) MarkConversationRead(ctx context.Context, x id.UserID) error {
 	rooms, err := s.Conversation(ctx, x)
-	if err != nil {
-		return err
-	}
-	stored, err := s.store.Rooms(ctx)
 	if err != nil {
 		return err
 	}
@@ -81,14 +79,14 @@ func (s *Service) MarkConversationRead(ctx context.Context, x id.UserID) error {
 		if r.Why == "" {
 			continue
 		}
-		if sr := stored[r.RoomID]; sr == nil || (sr.Unread == 0 && sr.Highlight == 0) {
-			continue
-		}
 		msgs, _, err := s.History(ctx, r.RoomID, "", 1)
 		if err != nil {
 			return err
 		}
 		if len(msgs) == 0 || msgs[len(msgs)-1].EventID == "" {
+			continue
+		}
+		if marked, ok := s.readMarks.Load(r.RoomID); ok && marked == msgs[len(msgs)-1].EventID {
 			continue
 		}
 		if err := s.MarkRead(ctx, r.RoomID, msgs[len(msgs)-1].EventID); err != nil {

@@ -18,10 +18,7 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	if strings.TrimSpace(body) == "" {
 		return "", fmt.Errorf("nothing to send: the message is empty")
 	}
-	content := &event.MessageEventContent{MsgType: event.MsgText, Body: body}
-	if emote {
-		content.MsgType = event.MsgEmote
-	}
+	content := messageContent(body, emote)
 	if txnID == "" {
 		txnID = s.cli.TxnID()
 	}
@@ -74,6 +71,7 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 	if err := s.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: eventID, FullyRead: eventID}); err != nil {
 		return fmt.Errorf("mark %s read: %s", room, Explain(s.wrap(err)))
 	}
+	s.readMarks.Store(room, eventID)
 	return s.store.ClearUnread(ctx, room)
 }
 

@@ -62,6 +62,7 @@ type Service struct {
 	deliv      delivery      // what to check before a request whose fate is unknown is repeated
 	recount    recounter     // unread counts to ask again after a burst (recount.go)
 	upgrades   upgrades      // replacements of upgraded DM rooms not joined yet (upgrade.go)
+	readMarks  sync.Map      // id.RoomID -> id.EventID: the newest read receipt this process sent
 
 	// End-to-end encryption, set up on first use (crypto.go).
 	cryptoPath    string

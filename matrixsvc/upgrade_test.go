@@ -183,6 +183,12 @@ func TestReadingTheConversationReadsEveryRoom(t *testing.T) {
 		if err != nil || len(chain) != 2 {
 			return fmt.Sprintf("conversation: %+v, %v", chain, err)
 		}
+		for room, body := range map[id.RoomID]string{fromBob: "in bob's room", fromAlice: "in alice's room"} {
+			msgs, _, err := svc.History(ctx, room, "", 1)
+			if err != nil || len(msgs) == 0 || msgs[0].Body != body {
+				return fmt.Sprintf("%s has not synced yet (%v)", body, err)
+			}
+		}
 		return ""
 	})
 	chain, _ := svc.Conversation(ctx, bob.ID)
