@@ -64,7 +64,8 @@ type Message struct {
 	Sender    id.UserID
 	Timestamp time.Time
 	MsgType   string // m.text, m.emote, m.notice, ...; "" for undecryptable events
-	Body      string // as sent: the UI sanitizes before display
+	Body      string // as sent, reply fallback removed: the UI sanitizes before display
+	HTML      string // formatted_body when the message is formatted (org.matrix.custom.html), else ""
 	Encrypted bool   // an m.room.encrypted event we cannot read (yet): DecryptError says why
 
 	E2E          bool   // it came end-to-end encrypted and was decrypted

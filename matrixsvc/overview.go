@@ -218,7 +218,7 @@ func toStored(msgs []Message) []store.Event {
 	for i, m := range msgs {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
-			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted}
+			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML}
 	}
 	return out
 }
@@ -226,7 +226,7 @@ func toStored(msgs []Message) []store.Event {
 func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
-		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted}
+		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

@@ -406,7 +406,7 @@ func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []st
 	for _, e := range now {
 		m := fromStored(e)
 		if i := slices.IndexFunc(msgs, func(x Message) bool { return x.EventID == m.EventID }); i >= 0 {
-			msgs[i].Body, msgs[i].MsgType, msgs[i].Edited, msgs[i].Redacted = m.Body, m.MsgType, m.Edited, m.Redacted
+			msgs[i].Body, msgs[i].HTML, msgs[i].MsgType, msgs[i].Edited, msgs[i].Redacted = m.Body, m.HTML, m.MsgType, m.Edited, m.Redacted
 			continue
 		}
 		out = append(out, m)
@@ -539,12 +539,22 @@ func toMessage(evt *event.Event) (Message, bool) {
 		}
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
 			msg.MsgType, msg.Body = string(c.MsgType), c.Body
+			if c.Format == event.FormatHTML {
+				msg.HTML = c.FormattedBody
+			}
 			if c.NewContent != nil {
 				if rel := c.RelatesTo; rel != nil && rel.Type == event.RelReplace && rel.EventID != "" {
+					html := ""
+					if c.NewContent.Format == event.FormatHTML {
+						html = c.NewContent.FormattedBody
+					}
 					msg.change = &store.Change{ID: evt.ID, Target: rel.EventID, Sender: evt.Sender, TS: evt.Timestamp,
-						MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body}
+						MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body, HTML: html}
 				}
 				return msg, false // an edit changes its message; it is not one itself
+			}
+			if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
+				msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
 			}
 			// A verification request is a step of a protocol, shown by the verification
 			// dialog; its body is a fallback for clients without verification.
@@ -552,14 +562,20 @@ func toMessage(evt *event.Event) (Message, bool) {
 		}
 		// Read the fields we show straight from the JSON: decoding the whole content by
 		// reflection cost a third of the allocations of applying a sync.
-		f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`)
+		f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`, "format", "formatted_body", `m\.relates_to.m\.in_reply_to`)
 		if f[0].Type != gjson.String || f[1].Type != gjson.String {
 			return msg, false // not a valid message
 		}
 		msg.MsgType, msg.Body = f[0].Str, f[1].Str
+		if f[3].Str == string(event.FormatHTML) && f[4].Type == gjson.String {
+			msg.HTML = f[4].Str
+		}
 		if f[2].Exists() {
 			msg.change = editOf(evt)
 			return msg, false
+		}
+		if f[5].IsObject() {
+			msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
 		}
 		return msg, f[0].Str != string(event.MsgVerificationRequest)
 	case event.EventRedaction:
@@ -578,12 +594,16 @@ func toMessage(evt *event.Event) (Message, bool) {
 // well-formed one.
 func editOf(evt *event.Event) *store.Change {
 	f := gjson.GetManyBytes(evt.Content.VeryRaw, `m\.relates_to.rel_type`, `m\.relates_to.event_id`,
-		`m\.new_content.msgtype`, `m\.new_content.body`)
+		`m\.new_content.msgtype`, `m\.new_content.body`, `m\.new_content.format`, `m\.new_content.formatted_body`)
 	if f[0].Str != string(event.RelReplace) || f[1].Str == "" || f[2].Type != gjson.String || f[3].Type != gjson.String {
 		return nil
 	}
+	html := ""
+	if f[4].Str == string(event.FormatHTML) && f[5].Type == gjson.String {
+		html = f[5].Str
+	}
 	return &store.Change{ID: evt.ID, Target: id.EventID(f[1].Str), Sender: evt.Sender, TS: evt.Timestamp,
-		MsgType: f[2].Str, Body: f[3].Str}
+		MsgType: f[2].Str, Body: f[3].Str, HTML: html}
 }
 
 func (s *Service) applyInvite(ctx context.Context, roomID id.RoomID, state []*event.Event) error {

@@ -20,8 +20,9 @@ type Event struct {
 	Sender    id.UserID
 	MsgType   string
 	Body      string
-	Encrypted bool // not decrypted (yet): Raw, SessionID and DecryptError are set
-	E2E       bool // came encrypted and was decrypted
+	HTML      string // formatted_body of a formatted message (org.matrix.custom.html), else ""
+	Encrypted bool   // not decrypted (yet): Raw, SessionID and DecryptError are set
+	E2E       bool   // came encrypted and was decrypted
 
 	SessionID    string
 	Raw          string // the m.room.encrypted event, kept to decrypt it later
@@ -33,7 +34,7 @@ type Event struct {
 }
 
 // eventSelect is the columns scanArgs reads, in its order.
-const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted"
+const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html"
 
 // eventSelectAs is eventSelect with each column of table t.
 func eventSelectAs(t string) string {
@@ -45,7 +46,7 @@ func eventSelectAs(t string) string {
 }
 
 func (e *Event) scanArgs() []any {
-	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted}
+	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML}
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -119,8 +120,8 @@ func (s *Store) changesOf(ctx context.Context, room id.RoomID, evts []Event) err
 }
 
 const (
-	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust"
-	eventColumnCount = 13
+	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html"
+	eventColumnCount = 14
 	insertBatch      = 500
 )
 
@@ -143,7 +144,7 @@ var eventPlaceholders = func() []string {
 }()
 
 func eventArgs(room id.RoomID, e *Event) []any {
-	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust}
+	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML}
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
@@ -198,8 +199,8 @@ func (s *Store) undecrypted(ctx context.Context, where string, args ...any) ([]E
 // ReplaceEvent rewrites a stored event in place (same room, ID and position): an event that has
 // been decrypted, or whose reason for not being decrypted changed.
 func (s *Store) ReplaceEvent(ctx context.Context, e *Event) error {
-	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10
-		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust)
+	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10, html=$11
+		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML)
 	if err != nil {
 		return err
 	}

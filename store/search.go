@@ -63,6 +63,7 @@ type Change struct {
 	Redact  bool
 	MsgType string // the edit's m.new_content
 	Body    string
+	HTML    string // its formatted_body, "" when it is not formatted
 }
 
 // RecordChanges keeps edits and redactions of a room and applies them to the messages they
@@ -76,8 +77,8 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 		if c.Target == "" || c.ID == "" {
 			continue
 		}
-		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body); err != nil {
+		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML); err != nil {
 			return nil, err
 		}
 		targets = append(targets, c.Target)
@@ -97,7 +98,7 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 	}
 	var out []id.EventID
 	for _, evt := range ids {
-		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', msgtype='', redacted=1, edited=0,
+		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', html='', msgtype='', redacted=1, edited=0,
 				encrypted=0, raw='', session_id='', decrypt_error=''
 			WHERE room_id=$1 AND event_id=$2 AND redacted=0
 			AND EXISTS (SELECT 1 FROM duet_change WHERE room_id=$1 AND target=$2 AND redact=1)`, room, evt)
@@ -110,8 +111,8 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 		}
 		// The latest edit by the message's own sender; an undecrypted message waits for its
 		// decryption (ReplaceEvent applies it then).
-		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, edited) = (
-				SELECT c.body, c.msgtype, 1 FROM duet_change c
+		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited) = (
+				SELECT c.body, c.msgtype, c.html, 1 FROM duet_change c
 				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
 				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1)
 			WHERE room_id=$1 AND event_id=$2 AND redacted=0 AND encrypted=0

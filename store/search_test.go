@@ -194,11 +194,11 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 	if err := st.AppendEvents(ctx, "!a", []Event{say("!a", "$1", "@b:x", "an old message about otters", 1)}, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	// Back to what version 6 had: no index, no changes, no edit marks.
+	// Back to what version 6 had: no index, no changes, no edit marks, no HTML.
 	for _, q := range []string{
 		"DROP TRIGGER duet_search_bu", "DROP TRIGGER duet_search_bd", "DROP TRIGGER duet_search_au", "DROP TRIGGER duet_search_ai",
 		"DROP TABLE duet_search", "DROP TABLE duet_change",
-		"ALTER TABLE duet_event DROP COLUMN edited", "ALTER TABLE duet_event DROP COLUMN redacted",
+		"ALTER TABLE duet_event DROP COLUMN edited", "ALTER TABLE duet_event DROP COLUMN redacted", "ALTER TABLE duet_event DROP COLUMN html",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

@@ -169,6 +169,12 @@ CREATE INDEX duet_event_session_idx ON duet_event (session_id) WHERE encrypted=1
 	func(ctx context.Context, db *dbutil.Database) error {
 		_, err := db.Exec(ctx, searchSchema)
 		return err
+	}).WithRaw(7, 8, 1, "formatted messages", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// The HTML of a formatted message (formatted_body), and of an edit's new content.
+		_, err := db.Exec(ctx, `ALTER TABLE duet_event ADD COLUMN html TEXT NOT NULL DEFAULT '';
+ALTER TABLE duet_change ADD COLUMN html TEXT NOT NULL DEFAULT '';`)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The

@@ -47,6 +47,12 @@ func (m Model) render(e *entry) []string {
 	}
 	name = textutil.Cut(sanitize.Line(name), max(w/3, 4))
 	body := sanitize.Text(e.msg.Body, true)
+	styled := false // body carries its own styles (a formatted message)
+	if e.msg.HTML != "" && !e.msg.Redacted && !e.msg.Encrypted {
+		if f := m.formatted(e.msg.HTML); strings.TrimSpace(ansi.Strip(f)) != "" {
+			body, styled = f, true
+		}
+	}
 	prefix, plainPrefix := "", ""
 	switch {
 	case e.msg.Redacted:
@@ -91,10 +97,13 @@ func (m Model) render(e *entry) []string {
 			}
 		}
 		for j, l := range wrapHanging(para, first, rest) {
+			if !styled {
+				l = bodyStyle.Render(l)
+			}
 			if j == 0 {
-				out = append(out, lead+bodyStyle.Render(l))
+				out = append(out, lead+l)
 			} else {
-				out = append(out, pad+bodyStyle.Render(l))
+				out = append(out, pad+l)
 			}
 		}
 	}

@@ -71,6 +71,16 @@ type Conversation struct {
 	Failed   lipgloss.Style
 	Loading  lipgloss.Style
 	NewBelow lipgloss.Style
+
+	// Formatted messages (HTML).
+	Strong  lipgloss.Style
+	Emph    lipgloss.Style
+	Strike  lipgloss.Style
+	Under   lipgloss.Style
+	Code    lipgloss.Style // inline code and code blocks
+	Link    lipgloss.Style
+	Mention lipgloss.Style // a user pill
+	Quote   lipgloss.Style // the bar before quoted lines
 }
 
 // Status styles the status bar.
@@ -172,6 +182,14 @@ func New(t Theme) Styles {
 			Failed:   base.Foreground(t.Error).Bold(true),
 			Loading:  base.Foreground(t.Accent).Italic(true),
 			NewBelow: base.Foreground(t.BadgeF).Background(t.BadgeB),
+			Strong:   base.Bold(true),
+			Emph:     base.Italic(true),
+			Strike:   base.Strikethrough(true),
+			Under:    base.Underline(true),
+			Code:     base.Foreground(t.Accent),
+			Link:     base.Foreground(t.Accent).Underline(true),
+			Mention:  base.Foreground(t.Other).Bold(true),
+			Quote:    muted,
 		},
 		Status: Status{
 			Bar:     base,

@@ -1,0 +1,46 @@
+package matrixsvc
+
+import (
+	"regexp"
+	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/format"
+)
+
+// mxReply is the quoted original a reply carried before Matrix 1.13 (the reply fallback), in
+// formatted_body.
+var mxReply = regexp.MustCompile(`(?is)^\s*<mx-reply>.*?</mx-reply>`)
+
+// withoutReplyFallback removes the quote of the original message that other clients put in
+// front of a reply: in body the leading "> " lines and the empty line after them, in html the
+// <mx-reply> block. duet shows what a reply answers from the relation itself.
+func withoutReplyFallback(body, html string) (string, string) {
+	if html != "" {
+		html = mxReply.ReplaceAllString(html, "")
+	}
+	if !strings.HasPrefix(body, "> ") {
+		return body, html
+	}
+	lines := strings.Split(body, "\n")
+	i := 0
+	for i < len(lines) && strings.HasPrefix(lines[i], "> ") {
+		i++
+	}
+	if i < len(lines) && lines[i] == "" {
+		i++
+	}
+	return strings.Join(lines[i:], "\n"), html
+}
+
+// messageContent is what is sent for a message typed in duet: the text as typed in body, and,
+// when its Markdown formats anything, the HTML in formatted_body (as Element does).
+func messageContent(body string, emote bool) *event.MessageEventContent {
+	content := format.RenderMarkdown(body, true, false)
+	content.Body = body
+	content.MsgType = event.MsgText
+	if emote {
+		content.MsgType = event.MsgEmote
+	}
+	return &content
+}

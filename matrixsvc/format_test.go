@@ -1,0 +1,96 @@
+package matrixsvc
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+
+	"duet/internal/hstest"
+)
+
+// Formatting against Dendrite: what duet sends in Markdown arrives with an HTML formatted_body
+// (and the text as typed in body); plain text goes without one. What another client sends as a
+// formatted reply is kept as HTML, without the reply fallback in either body or HTML.
+func TestFormattedMessages(t *testing.T) {
+	t.Parallel()
+	svc, _, bob, room := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	if _, err := svc.SendText(ctx, room, "this is **bold** and `code`", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SendText(ctx, room, "just plain", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]*event.MessageEventContent
+	hstest.Eventually(t, 20*time.Second, func() string {
+		resp, err := bob.Client.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 20)
+		if err != nil {
+			return err.Error()
+		}
+		got = map[string]*event.MessageEventContent{}
+		for _, evt := range resp.Chunk {
+			_ = evt.Content.ParseRaw(evt.Type)
+			if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
+				got[c.Body] = c
+			}
+		}
+		if got["this is **bold** and `code`"] == nil || got["just plain"] == nil {
+			return fmt.Sprintf("bob has %v", got)
+		}
+		return ""
+	})
+	md := got["this is **bold** and `code`"]
+	if md.Format != event.FormatHTML || !strings.Contains(md.FormattedBody, "<strong>bold</strong>") || !strings.Contains(md.FormattedBody, "<code>code</code>") {
+		t.Fatalf("markdown sent as %q / %q", md.Format, md.FormattedBody)
+	}
+	if plain := got["just plain"]; plain.Format != "" || plain.FormattedBody != "" {
+		t.Fatalf("plain text sent with HTML: %q", plain.FormattedBody)
+	}
+
+	first := bob.Say(t, room, "the original")
+	reply := &event.MessageEventContent{MsgType: event.MsgText,
+		Body:          "> <" + string(bob.ID) + "> the original\n\nthe *answer*",
+		Format:        event.FormatHTML,
+		FormattedBody: `<mx-reply><blockquote><a href="https://matrix.to/#/!r/$x">In reply to</a> the original</blockquote></mx-reply>the <em>answer</em>`,
+		RelatesTo:     &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: first}},
+	}
+	if _, err := bob.Client.SendMessageEvent(ctx, room, event.EventMessage, reply); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		msgs, _, err := svc.History(ctx, room, "", 10)
+		if err != nil {
+			return err.Error()
+		}
+		for _, m := range msgs {
+			if strings.Contains(m.Body, "answer") {
+				if m.Body != "the *answer*" || m.HTML != "the <em>answer</em>" {
+					t.Fatalf("the reply is kept as %q / %q", m.Body, m.HTML)
+				}
+				return ""
+			}
+		}
+		return "no reply yet"
+	})
+}
+
+func TestWithoutReplyFallback(t *testing.T) {
+	for _, c := range []struct{ body, html, wantBody, wantHTML string }{
+		{"> <@a:x> hi\n> there\n\nanswer", "<mx-reply><blockquote>hi</blockquote></mx-reply><b>answer</b>", "answer", "<b>answer</b>"},
+		{"no fallback", "", "no fallback", ""},
+		{"> quoted by hand\nand more", "", "and more", ""},
+		{"answer", "<MX-REPLY>\n<p>x</p></MX-REPLY>answer <mx-reply>kept later</mx-reply>", "answer", "answer <mx-reply>kept later</mx-reply>"},
+	} {
+		b, h := withoutReplyFallback(c.body, c.html)
+		if b != c.wantBody || h != c.wantHTML {
+			t.Errorf("withoutReplyFallback(%q, %q) = %q, %q", c.body, c.html, b, h)
+		}
+	}
+}
