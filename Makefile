@@ -28,6 +28,7 @@ FUZZ     := .ci/fuzz $(FUZZTIME)
 fuzz:
 	$(FUZZ) FuzzText ./internal/sanitize
 	$(FUZZ) FuzzRender ./ui/conversation
+	$(FUZZ) FuzzFormatted ./ui/conversation
 	$(FUZZ) FuzzView ./ui/contacts
 	$(FUZZ) FuzzDialog ./ui/security
 	$(FUZZ) FuzzScreen ./ui

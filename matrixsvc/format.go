@@ -44,3 +44,12 @@ func messageContent(body string, emote bool) *event.MessageEventContent {
 	}
 	return &content
 }
+
+// MarkdownHTML is the formatted_body duet sends for text typed in Markdown, "" when the text
+// formats nothing (it goes as plain text then).
+func MarkdownHTML(body string) string {
+	if c := messageContent(body, false); c.Format == event.FormatHTML {
+		return c.FormattedBody
+	}
+	return ""
+}

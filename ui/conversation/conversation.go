@@ -329,7 +329,7 @@ func (m *Model) AddEcho(txn, body string, emote bool, state State) {
 		typ = event.MsgEmote
 	}
 	e := &entry{
-		msg: matrixsvc.Message{Sender: m.me, Timestamp: m.now(), MsgType: string(typ), Body: body},
+		msg: matrixsvc.Message{Sender: m.me, Timestamp: m.now(), MsgType: string(typ), Body: body, HTML: matrixsvc.MarkdownHTML(body)},
 		txn: txn, state: state,
 	}
 	m.byTxn[txn] = e
