@@ -6,6 +6,7 @@ import (
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/format"
+	"maunium.net/go/mautrix/id"
 )
 
 // mxReply is the quoted original a reply carried before Matrix 1.13 (the reply fallback), in
@@ -52,4 +53,16 @@ func MarkdownHTML(body string) string {
 		return c.FormattedBody
 	}
 	return ""
+}
+
+// editContent is an edit (m.replace) of our message evt: the new text in m.new_content,
+// formatted as a message would be, and "* " and the new text as the fallback for clients
+// that do not know edits.
+func editContent(body string, emote bool, evt id.EventID) *event.MessageEventContent {
+	next := messageContent(body, emote)
+	content := messageContent("* "+body, emote)
+	content.Body = "* " + body
+	content.NewContent = next
+	content.RelatesTo = &event.RelatesTo{Type: event.RelReplace, EventID: evt}
+	return content
 }

@@ -94,3 +94,59 @@ func TestWithoutReplyFallback(t *testing.T) {
 		}
 	}
 }
+
+// An edit through the outbox, against Dendrite: bob's client gets m.replace with the new text
+// in m.new_content (formatted) and "* " and the text as the fallback; duet's own copy of the
+// message shows the new text, marked edited.
+func TestEditThroughTheOutbox(t *testing.T) {
+	t.Parallel()
+	svc, _, bob, room := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	orig, err := svc.SendText(ctx, room, "meet at 10", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnqueueEdit(ctx, room, orig, "meet at **11**", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush: %d, %v", sent, err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		resp, err := bob.Client.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 10)
+		if err != nil {
+			return err.Error()
+		}
+		for _, evt := range resp.Chunk {
+			_ = evt.Content.ParseRaw(evt.Type)
+			c, ok := evt.Content.Parsed.(*event.MessageEventContent)
+			if !ok || c.RelatesTo == nil || c.RelatesTo.Type != event.RelReplace {
+				continue
+			}
+			if c.RelatesTo.EventID != orig || c.Body != "* meet at **11**" || c.NewContent == nil ||
+				c.NewContent.Body != "meet at **11**" || !strings.Contains(c.NewContent.FormattedBody, "<strong>11</strong>") {
+				t.Fatalf("the edit as bob gets it: %+v new %+v", c, c.NewContent)
+			}
+			return ""
+		}
+		return "no edit yet"
+	})
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		msgs, _, err := svc.History(ctx, room, "", 5)
+		if err != nil {
+			return err.Error()
+		}
+		for _, m := range msgs {
+			if m.EventID == orig {
+				if !m.Edited || m.Body != "meet at **11**" || !strings.Contains(m.HTML, "<strong>11</strong>") {
+					return fmt.Sprintf("our copy: %+v", m)
+				}
+				return ""
+			}
+		}
+		return "the original is not in the history"
+	})
+}

@@ -18,7 +18,11 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	if strings.TrimSpace(body) == "" {
 		return "", fmt.Errorf("nothing to send: the message is empty")
 	}
-	content := messageContent(body, emote)
+	return s.sendContent(ctx, room, messageContent(body, emote), txnID)
+}
+
+// sendContent sends one m.room.message, sealed for an encrypted room, in one attempt.
+func (s *Service) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, txnID string) (id.EventID, error) {
 	if txnID == "" {
 		txnID = s.cli.TxnID()
 	}

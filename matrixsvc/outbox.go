@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -34,7 +35,8 @@ type Outgoing struct {
 	Body    string
 	Emote   bool
 	Created time.Time
-	Failed  string // why it was given up on
+	Failed  string     // why it was given up on
+	EditOf  id.EventID // an edit of this message of ours; "" for a new message
 }
 
 // OutgoingChanged reports a message's progress through the outbox.
@@ -53,16 +55,30 @@ func (OutgoingChanged) isEvent() {}
 // on: it is sent (exactly once, thanks to txnID) by this process or, after a crash, by the
 // next one. room may be "" with target set: the sender then opens the DM first (R21).
 func (s *Service) Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error {
-	if body == "" {
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote})
+}
+
+// EnqueueEdit writes an edit of our message evt in room to the outbox: body replaces its text
+// (m.replace). It goes in order with the messages before it, exactly once, as they do.
+func (s *Service) EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error {
+	if room == "" || evt == "" {
+		return errors.New("an edit needs the room and the message it changes")
+	}
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Body: body, Emote: emote, EditOf: evt})
+}
+
+func (s *Service) enqueue(ctx context.Context, o *store.Outgoing) error {
+	if strings.TrimSpace(o.Body) == "" {
 		return errors.New("nothing to send: the message is empty")
 	}
-	if room == "" && target == "" {
+	if o.Room == "" && o.Target == "" {
 		return errors.New("a message needs a room or a contact")
 	}
-	if txnID == "" {
-		txnID = s.cli.TxnID()
+	if o.TxnID == "" {
+		o.TxnID = s.cli.TxnID()
 	}
-	err := s.store.AddOutgoing(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote, Created: time.Now().UnixMilli()})
+	o.Created = time.Now().UnixMilli()
+	err := s.store.AddOutgoing(ctx, o)
 	if err != nil {
 		return fmt.Errorf("save the message: %w", err)
 	}
@@ -79,7 +95,7 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
 		out[i] = Outgoing{TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			Created: time.UnixMilli(o.Created), Failed: o.Failed}
+			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf}
 	}
 	return out, nil
 }
@@ -175,7 +191,11 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	} else {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
 		attemptCtx, cancel := context.WithTimeout(ctx, sendTimeout)
-		evt, err = s.SendText(attemptCtx, o.Room, o.Body, o.Emote, o.TxnID)
+		if o.EditOf != "" {
+			evt, err = s.sendContent(attemptCtx, o.Room, editContent(o.Body, o.Emote, o.EditOf), o.TxnID)
+		} else {
+			evt, err = s.SendText(attemptCtx, o.Room, o.Body, o.Emote, o.TxnID)
+		}
 		cancel()
 		if err != nil {
 			s.deliv.failed(o.TxnID, err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -41,6 +42,7 @@ type chat struct {
 	rooms    map[id.RoomID]bool // every room of the conversation (R22): live messages, reading
 	chainFor id.RoomID          // the contact's room when its rooms were last asked for
 	jumpTo   id.EventID         // the message a search led to, until it is loaded and shown
+	editing  matrixsvc.Message  // our message being edited in the composer (EventID "" = none)
 }
 
 // jumpPage is how many older messages are asked for at a time while going to a message.
@@ -211,6 +213,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		}
 	}
 	if m.open != key {
+		m.cancelEdit(m.openChat()) // the text being edited belongs to the conversation left
 		cmds = append(cmds, m.rememberOpen(key))
 		if known { // shown before: a device may have come or been verified meanwhile
 			cmds = append(cmds, m.fetchTrust(c))
@@ -256,8 +259,51 @@ func (m *Model) updateChat(c *chat, it contacts.Item) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// editLast starts editing our newest message in the composer (up in an empty composer, as
+// in Element). It reports whether there was one.
+func (m *Model) editLast() bool {
+	c := m.openChat()
+	if c == nil || c.room == "" {
+		return false
+	}
+	msg, ok := c.conv.LastOwn()
+	if !ok {
+		return false
+	}
+	c.editing = msg
+	m.composer.SetValue(msg.Body)
+	return true
+}
+
+// cancelEdit stops editing and empties the composer.
+func (m *Model) cancelEdit(c *chat) {
+	if c != nil && c.editing.EventID != "" {
+		c.editing = matrixsvc.Message{}
+		m.composer.SetValue("")
+	}
+}
+
+// sendEdit shows the new text at once and sends the edit through the outbox.
+func (m *Model) sendEdit(c *chat, text string) tea.Cmd {
+	orig := c.editing
+	c.editing = matrixsvc.Message{}
+	if text == orig.Body {
+		return nil // nothing changed
+	}
+	emote := orig.MsgType == string(event.MsgEmote)
+	now := orig
+	now.Body, now.HTML, now.Edited = text, matrixsvc.MarkdownHTML(text), true
+	c.conv.Changed([]matrixsvc.Message{now})
+	txn := m.newTxn()
+	m.edits[txn] = c.key
+	return m.enqueueEdit(orig.RoomID, orig.EventID, text, emote, txn)
+}
+
 // submit handles what was typed in the composer: a command or a message.
 func (m *Model) submit(text string) tea.Cmd {
+	if c := m.openChat(); c != nil && c.editing.EventID != "" {
+		return m.sendEdit(c, text)
+	}
 	cmd, handled := m.command(text)
 	if handled {
 		return cmd
@@ -298,6 +344,16 @@ func (m *Model) chatOfTxn(txn string) *chat {
 
 // outgoingChanged follows a message through the outbox.
 func (m *Model) outgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
+	if _, isEdit := m.edits[o.TxnID]; isEdit {
+		switch o.State {
+		case matrixsvc.OutgoingSent:
+			delete(m.edits, o.TxnID)
+		case matrixsvc.OutgoingFailed:
+			delete(m.edits, o.TxnID)
+			m.status.SetError("edit not saved: " + explain(o.Err))
+		}
+		return nil
+	}
 	c := m.chatOfTxn(o.TxnID)
 	if c == nil {
 		return nil

@@ -62,6 +62,7 @@ type fakeSvc struct {
 	serverTokens bool
 
 	directory []matrixsvc.DirectoryUser // what SearchUsers finds
+	edits     []sendCall                // EnqueueEdit calls (Target holds the edited event)
 	searches  []string                  // the queries Search and SearchUsers were asked
 }
 
@@ -133,6 +134,14 @@ func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit 
 		next = strconv.Itoa(start)
 	}
 	return append([]matrixsvc.Message(nil), all[start:end]...), next, nil
+}
+
+// EnqueueEdit records an edit; the fake sends it at once.
+func (f *fakeSvc) EnqueueEdit(_ context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.edits = append(f.edits, sendCall{Room: room, Body: body, Emote: emote, Txn: txn, Target: id.UserID(evt)})
+	return nil
 }
 
 // Enqueue emulates the outbox: the message is "sent" at once (opening the DM first when only

@@ -82,8 +82,9 @@ type Model struct {
 
 	focus    focus
 	showHelp bool
-	chats    map[string]*chat // by contacts.Item.Key()
-	open     string           // the chat shown
+	chats    map[string]*chat  // by contacts.Item.Key()
+	edits    map[string]string // outgoing edits: transaction ID -> chat key
+	open     string            // the chat shown
 	txnBase  string
 
 	lastRetry time.Time // the last key-press retry while offline
@@ -114,6 +115,7 @@ func New(svc Service, opts Options) Model {
 		search:   search.New(km.Search, st.Search, opts.Now),
 		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat{},
+		edits:    map[string]string{},
 		txnBase:  newTxnBase(),
 		txnSeq:   new(int),
 	}
@@ -354,9 +356,15 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	case focusPrompt:
 		return m.promptKey(k)
 	case focusComposer:
+		c := m.openChat()
 		switch {
+		case c != nil && c.editing.EventID != "" && key.Matches(k, g.Back):
+			m.cancelEdit(c) // esc leaves the edit, not the composer
+			return nil
 		case key.Matches(k, g.Back), key.Matches(k, g.Switch):
 			m.setFocus(focusContacts)
+			return nil
+		case key.Matches(k, m.keys.Composer.EditLast) && m.composer.Value() == "" && m.editLast():
 			return nil
 		}
 		var cmd tea.Cmd

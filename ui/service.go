@@ -20,6 +20,7 @@ type Service interface {
 	OpenDM(ctx context.Context, x id.UserID) (id.RoomID, bool, error)
 	History(ctx context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error)
 	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
+	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
 	RetryOutgoing(ctx context.Context, txnID string) error
 	RetryNow()
@@ -192,6 +193,13 @@ func (m Model) loadHistory(chat string, room id.RoomID, from string) tea.Cmd {
 	return m.call(func(ctx context.Context) tea.Msg {
 		msgs, next, err := svc.History(ctx, room, from, historyPage)
 		return historyMsg{chat: chat, room: room, msgs: msgs, next: next, err: err}
+	})
+}
+
+func (m Model) enqueueEdit(room id.RoomID, evt id.EventID, body string, emote bool, txn string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		return enqueuedMsg{txn: txn, err: svc.EnqueueEdit(ctx, room, evt, body, emote, txn)}
 	})
 }
 

@@ -791,3 +791,40 @@ func TestQuickSwitcher(t *testing.T) {
 		t.Fatal("ctrl+k did not close the switcher")
 	}
 }
+
+// Up in an empty composer edits our last message: its text in the composer, a line saying so,
+// enter sends the edit through the outbox and shows the new text at once with "(edited)"; esc
+// leaves the edit, switching conversations drops it.
+func TestEditLastMessage(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.key(tea.KeyUp)
+	v := h.view()
+	requireContains(t, v, "editing your message", "› Yes, 10 o'clock at the station.")
+	h.key(tea.KeyEsc)
+	requireLacks(t, h.view(), "editing your message")
+	if h.m.focus != focusComposer {
+		t.Fatal("esc during an edit left the composer")
+	}
+	h.key(tea.KeyUp)
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlU}) // clear the line, as a person would, and retype
+	h.typeText("Yes, **11** o'clock at the station.")
+	h.key(tea.KeyEnter)
+	v = h.view()
+	requireContains(t, v, "you: Yes, 11 o'clock at the station. (edited)")
+	requireLacks(t, v, "editing your message", "10 o'clock")
+	if len(svc.edits) != 1 || svc.edits[0].Target != "$a2" || svc.edits[0].Body != "Yes, **11** o'clock at the station." {
+		t.Fatalf("edits sent: %+v", svc.edits)
+	}
+	if len(svc.sends) != 0 {
+		t.Fatalf("the edit went out as a new message: %+v", svc.sends)
+	}
+	// Switching conversations drops an edit under way.
+	h.key(tea.KeyUp)
+	h.m.contacts.Select("u:" + string(bob))
+	h.run(h.m.openItem(h.m.contacts.All()[3], true))
+	if c := h.m.chats["u:"+string(alice)]; c.editing.EventID != "" || h.m.composer.Value() != "" {
+		t.Fatalf("the edit survived leaving the conversation: %+v %q", c.editing, h.m.composer.Value())
+	}
+}

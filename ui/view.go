@@ -101,7 +101,17 @@ func (m Model) rightPane(l layout) []string {
 	out := make([]string, 0, l.mainH)
 	out = append(out, textutil.Fit(m.header(c, w), w), rule)
 	out = append(out, strings.Split(c.conv.View(), "\n")...)
-	out = append(out, rule)
+	if c.editing.EventID != "" {
+		label := " editing your message · enter saves · esc cancels "
+		if lipgloss.Width(label)+4 > w {
+			label = " editing · esc cancels "
+		}
+		side := max((w-lipgloss.Width(label))/2, 0)
+		out = append(out, textutil.Fit(m.styles.Separator.Render(strings.Repeat("─", side))+m.styles.Warning.Render(label)+
+			m.styles.Separator.Render(strings.Repeat("─", max(w-side-lipgloss.Width(label), 0))), w))
+	} else {
+		out = append(out, rule)
+	}
 	if c.item.Pending {
 		a, d := m.keys.Contacts.Accept.Help().Key, m.keys.Contacts.Decline.Help().Key
 		box := []string{

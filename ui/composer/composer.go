@@ -15,15 +15,17 @@ import (
 
 // KeyMap is the composer's keys.
 type KeyMap struct {
-	Send    key.Binding
-	Newline key.Binding
+	Send     key.Binding
+	Newline  key.Binding
+	EditLast key.Binding // in an empty composer: edit our last message
 }
 
 // DefaultKeyMap is the default composer keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Send:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
-		Newline: key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
+		Send:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		Newline:  key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
+		EditLast: key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "edit your last message (empty composer)")),
 	}
 }
 
@@ -31,7 +33,7 @@ func DefaultKeyMap() KeyMap {
 func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Send, k.Newline} }
 
 // FullHelp is the help screen.
-func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Send, k.Newline}} }
+func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Send, k.Newline, k.EditLast}} }
 
 // SubmitMsg carries what was typed when Send was pressed; the composer is empty again.
 type SubmitMsg struct{ Text string }

@@ -302,6 +302,19 @@ func (m *Model) Redecrypted(msgs []matrixsvc.Message) int {
 	return n
 }
 
+// LastOwn is our newest message that the server has and that can be edited: text, not
+// deleted, not waiting for a key.
+func (m Model) LastOwn() (matrixsvc.Message, bool) {
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		msg := m.entries[i].msg
+		if msg.Sender != m.me || msg.EventID == "" || msg.Redacted || msg.Encrypted || msg.MsgType == "" {
+			continue
+		}
+		return msg, true
+	}
+	return matrixsvc.Message{}, false
+}
+
 // Changed shows messages as they are now after an edit or a deletion, in place, matched by
 // event ID; the window stays where it is. It returns how many are shown here.
 func (m *Model) Changed(msgs []matrixsvc.Message) int {
@@ -311,7 +324,7 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 		if msg.EventID == "" || e == nil {
 			continue
 		}
-		e.msg.Body, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.MsgType, msg.Edited, msg.Redacted
+		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
 		e.invalidate()
 		n++
 	}

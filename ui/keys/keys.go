@@ -99,6 +99,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"conversation.retry":  &km.Conversation.Retry,
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,
+		"composer.edit-last":  &km.Composer.EditLast,
 		"security.accept":     &km.Security.Accept,
 		"security.match":      &km.Security.Match,
 		"security.mismatch":   &km.Security.Mismatch,
