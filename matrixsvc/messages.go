@@ -21,6 +21,18 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	return s.sendContent(ctx, room, messageContent(body, emote), txnID)
 }
 
+// SendEdit replaces the text of our message evt in room with body (m.replace), in one attempt,
+// idempotent by txnID as SendText is.
+func (s *Service) SendEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, txnID string) (id.EventID, error) {
+	if strings.TrimSpace(body) == "" {
+		return "", fmt.Errorf("nothing to send: the new text is empty")
+	}
+	if !strings.HasPrefix(string(evt), "$") {
+		return "", fmt.Errorf("%q is not an event ID: event IDs start with $", evt)
+	}
+	return s.sendContent(ctx, room, editContent(body, false, evt), txnID)
+}
+
 // sendContent sends one m.room.message, sealed for an encrypted room, in one attempt.
 func (s *Service) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, txnID string) (id.EventID, error) {
 	if txnID == "" {

@@ -27,6 +27,7 @@ type opts struct {
 	queue   bool
 	limit   int
 	with    string // search --with @user
+	edit    string // send --edit $event
 	pos     []string
 	offline error // the catch-up failed for a passing reason (send --queue goes on)
 
@@ -52,9 +53,10 @@ func init() {
 		"whoami":    {0, 0, "whoami [--json]", withJSON, cmdWhoami},
 		"dms":       {0, 1, "dms [@user] [--json]", withJSON, cmdDMs},
 		"create-dm": {1, 1, "create-dm @user [--json]", withJSON, cmdCreateDM},
-		"send": {1, 2, "send TARGET [TEXT] [--queue] [--json]", func(fs *flag.FlagSet, o *opts) {
+		"send": {1, 2, "send TARGET [TEXT] [--edit EVENT] [--queue] [--json]", func(fs *flag.FlagSet, o *opts) {
 			withJSON(fs, o)
 			fs.BoolVar(&o.queue, "queue", false, "")
+			fs.StringVar(&o.edit, "edit", "", "")
 		}, cmdSend},
 		"messages": {1, 1, "messages TARGET [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
 			withJSON(fs, o)
@@ -479,6 +481,9 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	if strings.TrimSpace(text) == "" {
 		return usagef("nothing to send: give TEXT, or pipe it on standard input")
 	}
+	if o.edit != "" {
+		return sendEdit(ctx, env, app, o, text)
+	}
 	if o.offline != nil {
 		return queueSend(ctx, env, app, o, "", text, o.offline)
 	}
@@ -501,6 +506,43 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		return printJSON(env.Stdout, map[string]any{"room_id": room, "event_id": evt, "created_room": created})
 	}
 	fmt.Fprintf(env.Stdout, "%s\t%s\n", room, evt)
+	return nil
+}
+
+// sendEdit replaces the text of our message --edit in TARGET's room (never a new room: the
+// message is in an existing one). With --queue, an edit that cannot go now waits in the outbox.
+func sendEdit(ctx context.Context, env Env, app *App, o *opts, text string) error {
+	evt := id.EventID(strings.TrimSpace(o.edit))
+	if !strings.HasPrefix(string(evt), "$") {
+		return usagef("--edit %q is not an event ID (they start with $; `duet messages TARGET --json` shows them)", o.edit)
+	}
+	room, _, err := target(ctx, app, o.pos[0], false)
+	if err != nil {
+		return err
+	}
+	txn := app.Svc.NewTxnID()
+	if o.offline == nil {
+		var edit id.EventID
+		if edit, err = app.Svc.SendEdit(ctx, room, evt, text, txn); err == nil {
+			if o.json {
+				return printJSON(env.Stdout, map[string]any{"room_id": room, "event_id": edit, "edits": evt})
+			}
+			fmt.Fprintf(env.Stdout, "%s\t%s\n", room, edit)
+			return nil
+		}
+		if !o.queue || !matrixsvc.Temporary(err) {
+			return err
+		}
+	} else {
+		err = o.offline
+	}
+	if qerr := app.Svc.EnqueueEdit(ctx, room, evt, text, false, txn); qerr != nil {
+		return qerr
+	}
+	if o.json {
+		return printJSON(env.Stdout, map[string]any{"queued": true, "txn_id": txn, "room_id": room, "edits": evt, "reason": oneLine(err)})
+	}
+	fmt.Fprintf(env.Stdout, "queued (%s): the next duet run sends the edit\n", oneLine(err))
 	return nil
 }
 

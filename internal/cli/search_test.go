@@ -122,3 +122,33 @@ func TestSearchFromTheShell(t *testing.T) {
 		}
 	}
 }
+
+// duet send --edit replaces the text of our message: the other side gets an m.replace and
+// messages shows the new text, edited; a bad event ID is a usage error.
+func TestSendEdit(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	alice.login(t)
+	sent := alice.send(t, string(bob.ID), "see you at 10")
+	bob.Join(t, sent.RoomID)
+	var edit struct {
+		EventID id.EventID `json:"event_id"`
+		Edits   id.EventID `json:"edits"`
+	}
+	alice.jsonOut(t, &edit, "send", string(bob.ID), "see you at 11", "--edit", string(sent.EventID))
+	if edit.Edits != sent.EventID || edit.EventID == "" {
+		t.Fatalf("send --edit printed %+v", edit)
+	}
+	waitForBodies(t, bob, sent.RoomID, "* see you at 11")
+	hstest.Eventually(t, 20*time.Second, func() string {
+		out := alice.ok(t, "", "messages", string(bob.ID))
+		if !strings.Contains(out, "see you at 11  (edited)") || strings.Contains(out, "at 10") {
+			return "messages: " + out
+		}
+		return ""
+	})
+	if r := alice.run(t, "", "send", string(bob.ID), "x", "--edit", "not-an-event"); r.code != 2 {
+		t.Fatalf("a bad --edit: exit %d, %q", r.code, r.stderr)
+	}
+}
