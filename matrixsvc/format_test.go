@@ -150,3 +150,52 @@ func TestEditThroughTheOutbox(t *testing.T) {
 		return "the original is not in the history"
 	})
 }
+
+// A deletion through the outbox, against Dendrite: the message is redacted for bob, and
+// duet's own copy says deleted and matches no search.
+func TestDeleteThroughTheOutbox(t *testing.T) {
+	t.Parallel()
+	svc, _, bob, room := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	orig, err := svc.SendText(ctx, room, "a regrettable sentence", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnqueueRedact(ctx, room, orig, ""); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush: %d, %v", sent, err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		evt, err := bob.Client.GetEvent(ctx, room, orig)
+		if err != nil {
+			return err.Error()
+		}
+		if evt.Unsigned.RedactedBecause == nil || len(evt.Content.Raw) != 0 {
+			return fmt.Sprintf("not redacted for bob yet: %s", evt.Content.VeryRaw)
+		}
+		return ""
+	})
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		msgs, _, err := svc.History(ctx, room, "", 5)
+		if err != nil {
+			return err.Error()
+		}
+		for _, m := range msgs {
+			if m.EventID == orig {
+				if !m.Redacted || m.Body != "" {
+					return fmt.Sprintf("our copy: %+v", m)
+				}
+				return ""
+			}
+		}
+		return "the message is not in the history"
+	})
+	if found, _, err := svc.Search(ctx, "regrettable", "", 5); err != nil || len(found) != 0 {
+		t.Fatalf("a deleted message is found: %+v, %v", found, err)
+	}
+}

@@ -36,7 +36,8 @@ type Outgoing struct {
 	Emote   bool
 	Created time.Time
 	Failed  string     // why it was given up on
-	EditOf  id.EventID // an edit of this message of ours; "" for a new message
+	EditOf  id.EventID // an edit (or, with Redact, a deletion) of this message of ours
+	Redact  bool
 }
 
 // OutgoingChanged reports a message's progress through the outbox.
@@ -67,8 +68,17 @@ func (s *Service) EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventI
 	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Body: body, Emote: emote, EditOf: evt})
 }
 
+// EnqueueRedact writes the deletion of our message evt in room to the outbox, sent in order
+// with the messages and edits before it, exactly once.
+func (s *Service) EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error {
+	if room == "" || evt == "" {
+		return errors.New("a deletion needs the room and the message")
+	}
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, Redact: true})
+}
+
 func (s *Service) enqueue(ctx context.Context, o *store.Outgoing) error {
-	if strings.TrimSpace(o.Body) == "" {
+	if strings.TrimSpace(o.Body) == "" && !o.Redact {
 		return errors.New("nothing to send: the message is empty")
 	}
 	if o.Room == "" && o.Target == "" {
@@ -95,7 +105,7 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
 		out[i] = Outgoing{TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf}
+			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf, Redact: o.Redact}
 	}
 	return out, nil
 }
@@ -191,9 +201,17 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	} else {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
 		attemptCtx, cancel := context.WithTimeout(ctx, sendTimeout)
-		if o.EditOf != "" {
+		switch {
+		case o.Redact:
+			var resp *mautrix.RespSendEvent
+			if resp, err = s.cli.RedactEvent(attemptCtx, o.Room, o.EditOf, mautrix.ReqRedact{TxnID: o.TxnID}); err == nil {
+				evt = resp.EventID
+			} else {
+				err = fmt.Errorf("delete %s: %w", o.EditOf, s.wrap(err))
+			}
+		case o.EditOf != "":
 			evt, err = s.sendContent(attemptCtx, o.Room, editContent(o.Body, o.Emote, o.EditOf), o.TxnID)
-		} else {
+		default:
 			evt, err = s.SendText(attemptCtx, o.Room, o.Body, o.Emote, o.TxnID)
 		}
 		cancel()

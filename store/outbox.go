@@ -17,18 +17,19 @@ type Outgoing struct {
 	Created int64      // ms
 	Failed  string     // why it was given up on; "" while it is still to be sent
 	EditOf  id.EventID // an edit: the message whose text Body replaces; "" for a new message
+	Redact  bool       // a deletion of the message EditOf (Body is empty)
 }
 
 // AddOutgoing appends a message to the outbox.
 func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (txn_id, room_id, target, body, emote, created, failed, edit_of)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf)
+	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (txn_id, room_id, target, body, emote, created, failed, edit_of, redact)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact)
 	return err
 }
 
 // Outbox lists the outbox in the order the messages were written.
 func (s *Store) Outbox(ctx context.Context) ([]*Outgoing, error) {
-	rows, err := s.db.Query(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of FROM duet_outbox ORDER BY seq`)
+	rows, err := s.db.Query(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of, redact FROM duet_outbox ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +37,7 @@ func (s *Store) Outbox(ctx context.Context) ([]*Outgoing, error) {
 	var out []*Outgoing
 	for rows.Next() {
 		var o Outgoing
-		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf); err != nil {
+		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact); err != nil {
 			return nil, err
 		}
 		out = append(out, &o)

@@ -199,7 +199,7 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"DROP TRIGGER duet_search_bu", "DROP TRIGGER duet_search_bd", "DROP TRIGGER duet_search_au", "DROP TRIGGER duet_search_ai",
 		"DROP TABLE duet_search", "DROP TABLE duet_change",
 		"ALTER TABLE duet_event DROP COLUMN edited", "ALTER TABLE duet_event DROP COLUMN redacted", "ALTER TABLE duet_event DROP COLUMN html",
-		"ALTER TABLE duet_outbox DROP COLUMN edit_of",
+		"ALTER TABLE duet_outbox DROP COLUMN edit_of", "ALTER TABLE duet_outbox DROP COLUMN redact",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

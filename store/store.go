@@ -177,8 +177,9 @@ ALTER TABLE duet_change ADD COLUMN html TEXT NOT NULL DEFAULT '';`)
 		return err
 	}).WithRaw(8, 9, 1, "edits in the outbox", dbutil.TxnModeOn,
 	func(ctx context.Context, db *dbutil.Database) error {
-		// An outgoing edit: the event whose text it replaces.
-		_, err := db.Exec(ctx, `ALTER TABLE duet_outbox ADD COLUMN edit_of TEXT NOT NULL DEFAULT ''`)
+		// An outgoing edit or deletion: the event whose text it replaces, or that it deletes.
+		_, err := db.Exec(ctx, `ALTER TABLE duet_outbox ADD COLUMN edit_of TEXT NOT NULL DEFAULT '';
+ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 		return err
 	}).Finish()
 
@@ -215,10 +216,10 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 		return nil, err
 	}
 	defer raw.Close()
-	// edit_of came with version 9: an older database has none (and no edits in its outbox).
-	rows, err := raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of FROM duet_outbox ORDER BY seq`)
+	// edit_of and redact came with version 9: an older database has none (and no edits in its outbox).
+	rows, err := raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of, redact FROM duet_outbox ORDER BY seq`)
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, '', 0 FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
 		return nil, err
@@ -227,7 +228,7 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 	var out []*Outgoing
 	for rows.Next() {
 		var o Outgoing
-		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf); err != nil {
+		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact); err != nil {
 			return out, err
 		}
 		out = append(out, &o)

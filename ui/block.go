@@ -27,7 +27,7 @@ func (m *Model) askBlock(it contacts.Item) tea.Cmd {
 	}
 	// The answer keys first: a narrow terminal cuts the end of the line.
 	m.status.Ask(fmt.Sprintf("Block %s? y: block · other key: cancel · %s", it.UserID, what))
-	m.confirm = m.setBlocked(it.UserID, true)
+	m.confirm, m.confirmNo = m.setBlocked(it.UserID, true), "not blocked"
 	return nil
 }
 
@@ -39,7 +39,7 @@ func (m *Model) answerConfirm(k tea.KeyMsg) tea.Cmd {
 	if k.Type == tea.KeyRunes && string(k.Runes) == "y" {
 		return cmd
 	}
-	m.status.SetInfo("not blocked")
+	m.status.SetInfo(m.confirmNo)
 	return nil
 }
 

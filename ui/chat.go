@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/event"
@@ -290,6 +291,12 @@ func (m *Model) sendEdit(c *chat, text string) tea.Cmd {
 	if text == orig.Body {
 		return nil // nothing changed
 	}
+	if strings.TrimSpace(text) == "" {
+		// Emptied: a deletion, asked first (it cannot be undone).
+		m.status.Ask("Delete your message? y: delete · other key: keep it")
+		m.confirm, m.confirmNo = m.deleteMessage(c, orig), "kept"
+		return nil
+	}
 	emote := orig.MsgType == string(event.MsgEmote)
 	now := orig
 	now.Body, now.HTML, now.Edited = text, matrixsvc.MarkdownHTML(text), true
@@ -297,6 +304,33 @@ func (m *Model) sendEdit(c *chat, text string) tea.Cmd {
 	txn := m.newTxn()
 	m.edits[txn] = c.key
 	return m.enqueueEdit(orig.RoomID, orig.EventID, text, emote, txn)
+}
+
+// deleteMessage deletes our message: shown as deleted at once, the redaction sent through the
+// outbox.
+func (m *Model) deleteMessage(c *chat, orig matrixsvc.Message) tea.Cmd {
+	return func() tea.Msg { return deleteMsg{chat: c.key, msg: orig} }
+}
+
+type deleteMsg struct {
+	chat string
+	msg  matrixsvc.Message
+}
+
+func (m *Model) deleteConfirmed(d deleteMsg) tea.Cmd {
+	c := m.chats[d.chat]
+	if c == nil {
+		return nil
+	}
+	gone := d.msg
+	gone.Body, gone.HTML, gone.Redacted, gone.Edited = "", "", true, false
+	c.conv.Changed([]matrixsvc.Message{gone})
+	txn := m.newTxn()
+	m.edits[txn] = c.key
+	svc, room, evt := m.svc, d.msg.RoomID, d.msg.EventID
+	return m.call(func(ctx context.Context) tea.Msg {
+		return enqueuedMsg{txn: txn, err: svc.EnqueueRedact(ctx, room, evt, txn)}
+	})
 }
 
 // submit handles what was typed in the composer: a command or a message.
@@ -350,7 +384,7 @@ func (m *Model) outgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 			delete(m.edits, o.TxnID)
 		case matrixsvc.OutgoingFailed:
 			delete(m.edits, o.TxnID)
-			m.status.SetError("edit not saved: " + explain(o.Err))
+			m.status.SetError("edit or deletion not done: " + explain(o.Err))
 		}
 		return nil
 	}

@@ -63,6 +63,7 @@ type fakeSvc struct {
 
 	directory []matrixsvc.DirectoryUser // what SearchUsers finds
 	edits     []sendCall                // EnqueueEdit calls (Target holds the edited event)
+	redacts   []sendCall                // EnqueueRedact calls
 	searches  []string                  // the queries Search and SearchUsers were asked
 }
 
@@ -141,6 +142,14 @@ func (f *fakeSvc) EnqueueEdit(_ context.Context, room id.RoomID, evt id.EventID,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.edits = append(f.edits, sendCall{Room: room, Body: body, Emote: emote, Txn: txn, Target: id.UserID(evt)})
+	return nil
+}
+
+// EnqueueRedact records a deletion (Target holds the deleted event).
+func (f *fakeSvc) EnqueueRedact(_ context.Context, room id.RoomID, evt id.EventID, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.redacts = append(f.redacts, sendCall{Room: room, Txn: txn, Target: id.UserID(evt)})
 	return nil
 }
 

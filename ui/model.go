@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -90,8 +91,9 @@ type Model struct {
 	lastRetry time.Time // the last key-press retry while offline
 	txnSeq    *int
 
-	checking string  // the user ID being checked for a new DM ("" = none)
-	confirm  tea.Cmd // asked in the status bar: run on y, dropped on any other key
+	checking  string  // the user ID being checked for a new DM ("" = none)
+	confirm   tea.Cmd // asked in the status bar: run on y, dropped on any other key
+	confirmNo string  // what the status bar says when the answer is no
 
 	overviewSeq     int
 	overviewApplied int
@@ -179,6 +181,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.userChecked(msg))
 	case dmOpenedMsg:
 		cmds = append(cmds, m.dmOpened(msg))
+	case deleteMsg:
+		cmds = append(cmds, m.deleteConfirmed(msg))
 	case enqueuedMsg:
 		m.enqueued(msg)
 	case outboxMsg:
@@ -361,6 +365,8 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		case c != nil && c.editing.EventID != "" && key.Matches(k, g.Back):
 			m.cancelEdit(c) // esc leaves the edit, not the composer
 			return nil
+		case c != nil && c.editing.EventID != "" && key.Matches(k, m.keys.Composer.Send) && strings.TrimSpace(m.composer.Value()) == "":
+			return m.sendEdit(c, "") // the composer sends nothing empty: an emptied edit is a deletion
 		case key.Matches(k, g.Back), key.Matches(k, g.Switch):
 			m.setFocus(focusContacts)
 			return nil

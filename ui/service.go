@@ -21,6 +21,7 @@ type Service interface {
 	History(ctx context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error)
 	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
 	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
+	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
 	RetryOutgoing(ctx context.Context, txnID string) error
 	RetryNow()

@@ -820,6 +820,23 @@ func TestEditLastMessage(t *testing.T) {
 	if len(svc.sends) != 0 {
 		t.Fatalf("the edit went out as a new message: %+v", svc.sends)
 	}
+	// Emptied, the edit is a deletion, asked first: any other key keeps the message.
+	h.key(tea.KeyUp)
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "Delete your message? y: delete")
+	h.typeText("n")
+	requireContains(t, h.view(), "11 o'clock", "kept")
+	h.key(tea.KeyUp)
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	h.key(tea.KeyEnter)
+	h.typeText("y")
+	v = h.view()
+	requireContains(t, v, "you: message deleted")
+	requireLacks(t, v, "11 o'clock")
+	if len(svc.redacts) != 1 || svc.redacts[0].Target != "$a2" {
+		t.Fatalf("deletions sent: %+v", svc.redacts)
+	}
 	// Switching conversations drops an edit under way.
 	h.key(tea.KeyUp)
 	h.m.contacts.Select("u:" + string(bob))

@@ -102,9 +102,12 @@ func (m Model) rightPane(l layout) []string {
 	out = append(out, textutil.Fit(m.header(c, w), w), rule)
 	out = append(out, strings.Split(c.conv.View(), "\n")...)
 	if c.editing.EventID != "" {
-		label := " editing your message · enter saves · esc cancels "
-		if lipgloss.Width(label)+4 > w {
-			label = " editing · esc cancels "
+		var label string
+		for _, label = range []string{" editing your message · enter saves, empty deletes · esc cancels ",
+			" editing your message · esc cancels ", " editing · esc cancels "} {
+			if lipgloss.Width(label)+4 <= w {
+				break
+			}
 		}
 		side := max((w-lipgloss.Width(label))/2, 0)
 		out = append(out, textutil.Fit(m.styles.Separator.Render(strings.Repeat("─", side))+m.styles.Warning.Render(label)+
