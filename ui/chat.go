@@ -288,6 +288,9 @@ func (m *Model) cancelEdit(c *chat) {
 func (m *Model) sendEdit(c *chat, text string) tea.Cmd {
 	orig := c.editing
 	c.editing = matrixsvc.Message{}
+	if orig.RoomID == "" {
+		orig.RoomID = c.room // our own message, shown from its local echo
+	}
 	if text == orig.Body {
 		return nil // nothing changed
 	}

@@ -837,6 +837,15 @@ func TestEditLastMessage(t *testing.T) {
 	if len(svc.redacts) != 1 || svc.redacts[0].Target != "$a2" {
 		t.Fatalf("deletions sent: %+v", svc.redacts)
 	}
+	// A message sent here (its echo, confirmed) is edited in its room too.
+	h.typeText("fresh message")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyUp)
+	h.typeText(" (fixed)")
+	h.key(tea.KeyEnter)
+	if last := svc.edits[len(svc.edits)-1]; last.Room != aliceRoom || last.Body != "fresh message (fixed)" {
+		t.Fatalf("the edit of a message sent here: %+v", last)
+	}
 	// Switching conversations drops an edit under way.
 	h.key(tea.KeyUp)
 	h.m.contacts.Select("u:" + string(bob))
