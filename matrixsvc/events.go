@@ -40,10 +40,11 @@ type SyncStateChanged struct {
 
 // SyncApplied is one /sync response, coalesced: the UI refreshes once per sync, not per event.
 type SyncApplied struct {
-	DMListChanged bool        // m.direct, memberships, invites, names or activity changed
-	Messages      []Message   // new messages, in timeline order
-	Changed       []Message   // earlier messages as they are now after an edit or a redaction
-	Redecrypted   []id.RoomID // rooms whose stored messages were decrypted after their keys came
+	DMListChanged bool                      // m.direct, memberships, invites, names or activity changed
+	Messages      []Message                 // new messages, in timeline order
+	Changed       []Message                 // earlier messages as they are now after an edit or a redaction
+	Typing        map[id.RoomID][]id.UserID // rooms whose typing people changed: who types now (not us)
+	Redecrypted   []id.RoomID               // rooms whose stored messages were decrypted after their keys came
 }
 
 // LoggedOut says the server no longer accepts our access token.

@@ -199,3 +199,61 @@ func TestDeleteThroughTheOutbox(t *testing.T) {
 		t.Fatalf("a deleted message is found: %+v, %v", found, err)
 	}
 }
+
+// Typing, against Dendrite: when bob types, alice's sync says so for the room, and stops
+// saying so when he stops; what alice says about herself reaches bob.
+func TestTyping(t *testing.T) {
+	t.Parallel()
+	svc, alice, bob, room := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	typingNow := func() ([]string, bool) {
+		applied, err := svc.CatchUp(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users, ok := applied.Typing[room]
+		var out []string
+		for _, u := range users {
+			out = append(out, string(u))
+		}
+		return out, ok
+	}
+	typingNow()
+	if _, err := bob.Client.UserTyping(ctx, room, true, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if users, ok := typingNow(); !ok || len(users) != 1 || users[0] != string(bob.ID) {
+			return fmt.Sprintf("typing: %v (%v)", users, ok)
+		}
+		return ""
+	})
+	if _, err := bob.Client.UserTyping(ctx, room, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if users, ok := typingNow(); !ok || len(users) != 0 {
+			return fmt.Sprintf("still typing: %v (%v)", users, ok)
+		}
+		return ""
+	})
+	if err := svc.SetTyping(ctx, room, true, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		resp, err := bob.Client.SyncRequest(ctx, 0, "", "", false, "")
+		if err != nil {
+			return err.Error()
+		}
+		r := resp.Rooms.Join[room]
+		if r == nil {
+			return "no room in bob's sync"
+		}
+		for _, evt := range r.Ephemeral.Events {
+			if evt.Type == event.EphemeralEventTyping && strings.Contains(string(evt.Content.VeryRaw), string(alice.ID)) {
+				return ""
+			}
+		}
+		return "bob does not see alice typing"
+	})
+}

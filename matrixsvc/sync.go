@@ -42,7 +42,7 @@ func (s *Service) syncFilter() *mautrix.Filter {
 		Room: &mautrix.RoomFilter{
 			State:     &mautrix.FilterPart{LazyLoadMembers: true},
 			Timeline:  &mautrix.FilterPart{LazyLoadMembers: true, Limit: s.cfg.TimelineLimit},
-			Ephemeral: &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}},
+			Ephemeral: &mautrix.FilterPart{Types: []event.Type{event.EphemeralEventTyping}}, // who is typing
 		},
 	}
 }
@@ -290,6 +290,12 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		}
 		out.Messages = append(out.Messages, msgs...)
 		out.Changed = append(out.Changed, updated...)
+		if users, ok := s.typingIn(room.Ephemeral.Events); ok {
+			if out.Typing == nil {
+				out.Typing = map[id.RoomID][]id.UserID{}
+			}
+			out.Typing[roomID] = users
+		}
 		out.DMListChanged = out.DMListChanged || changed
 	}
 	for roomID, room := range resp.Rooms.Leave {
@@ -412,6 +418,32 @@ func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []st
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// typingIn reads who is typing from a room's ephemeral events (m.typing replaces the whole
+// list each time), leaving us out. ok is false when the events say nothing about it.
+func (s *Service) typingIn(evts []*event.Event) (users []id.UserID, ok bool) {
+	for _, evt := range evts {
+		if evt.Type != event.EphemeralEventTyping {
+			continue
+		}
+		ok = true
+		users = users[:0]
+		for _, u := range gjson.GetBytes(evt.Content.VeryRaw, "user_ids").Array() {
+			if u.Type == gjson.String && id.UserID(u.Str) != s.me {
+				users = append(users, id.UserID(u.Str))
+			}
+		}
+	}
+	return users, ok
+}
+
+// SetTyping tells the room whether we are typing; typing lapses by itself after timeout.
+func (s *Service) SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error {
+	if _, err := s.cli.UserTyping(ctx, room, typing, timeout); err != nil {
+		return explainf(s.wrap(err), "say typing")
+	}
+	return nil
 }
 
 // joinedFromDirectInvite returns the inviter when evt is our join replacing a direct invite

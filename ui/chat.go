@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/event"
@@ -44,6 +45,9 @@ type chat struct {
 	chainFor id.RoomID          // the contact's room when its rooms were last asked for
 	jumpTo   id.EventID         // the message a search led to, until it is loaded and shown
 	editing  matrixsvc.Message  // our message being edited in the composer (EventID "" = none)
+
+	typing     []id.UserID // who is typing in the conversation's rooms, as sync last said
+	typingSent time.Time   // when we last told the room we are typing (zero: we are not)
 }
 
 // jumpPage is how many older messages are asked for at a time while going to a message.
@@ -214,6 +218,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		}
 	}
 	if m.open != key {
+		cmds = append(cmds, m.stopTyping(m.openChat()))
 		m.cancelEdit(m.openChat()) // the text being edited belongs to the conversation left
 		cmds = append(cmds, m.rememberOpen(key))
 		if known { // shown before: a device may have come or been verified meanwhile
@@ -338,9 +343,15 @@ func (m *Model) deleteConfirmed(d deleteMsg) tea.Cmd {
 
 // submit handles what was typed in the composer: a command or a message.
 func (m *Model) submit(text string) tea.Cmd {
-	if c := m.openChat(); c != nil && c.editing.EventID != "" {
-		return m.sendEdit(c, text)
+	c := m.openChat()
+	stop := m.stopTyping(c)
+	if c != nil && c.editing.EventID != "" {
+		return tea.Batch(stop, m.sendEdit(c, text))
 	}
+	return tea.Batch(stop, m.submitText(text))
+}
+
+func (m *Model) submitText(text string) tea.Cmd {
 	cmd, handled := m.command(text)
 	if handled {
 		return cmd
@@ -560,6 +571,43 @@ func (m *Model) appendLive(msgs []matrixsvc.Message) {
 			c.conv.Append(mine)
 		}
 	}
+}
+
+// typingLive takes in who is typing, per room, into the chats showing those rooms.
+func (m *Model) typingLive(typing map[id.RoomID][]id.UserID) {
+	for room, users := range typing {
+		for _, c := range m.chats {
+			if room == c.room || c.rooms[room] {
+				c.typing = users
+			}
+		}
+	}
+}
+
+// composerChanged tells the room we are typing, at most every typingEvery, while the composer
+// has text; and that we stopped once it is empty.
+func (m *Model) composerChanged(c *chat) tea.Cmd {
+	if c == nil || c.room == "" || c.item.Pending {
+		return nil
+	}
+	if strings.TrimSpace(m.composer.Value()) == "" {
+		return m.stopTyping(c)
+	}
+	if now := m.now(); c.typingSent.IsZero() || now.Sub(c.typingSent) >= typingEvery {
+		c.typingSent = now
+		return m.setTyping(c.room, true)
+	}
+	return nil
+}
+
+// stopTyping tells the room we stopped typing, if we said we were: on send, on an emptied
+// composer, on leaving the conversation.
+func (m *Model) stopTyping(c *chat) tea.Cmd {
+	if c == nil || c.typingSent.IsZero() || c.room == "" {
+		return nil
+	}
+	c.typingSent = time.Time{}
+	return m.setTyping(c.room, false)
 }
 
 // changedLive shows edits and deletions of messages that chats show.

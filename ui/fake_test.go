@@ -64,6 +64,7 @@ type fakeSvc struct {
 	directory []matrixsvc.DirectoryUser // what SearchUsers finds
 	edits     []sendCall                // EnqueueEdit calls (Target holds the edited event)
 	redacts   []sendCall                // EnqueueRedact calls
+	typing    []string                  // SetTyping calls: "room true|false"
 	searches  []string                  // the queries Search and SearchUsers were asked
 }
 
@@ -150,6 +151,14 @@ func (f *fakeSvc) EnqueueRedact(_ context.Context, room id.RoomID, evt id.EventI
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.redacts = append(f.redacts, sendCall{Room: room, Txn: txn, Target: id.UserID(evt)})
+	return nil
+}
+
+// SetTyping records what we said about typing.
+func (f *fakeSvc) SetTyping(_ context.Context, room id.RoomID, typing bool, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.typing = append(f.typing, fmt.Sprintf("%s %v", room, typing))
 	return nil
 }
 

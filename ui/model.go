@@ -181,6 +181,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.userChecked(msg))
 	case dmOpenedMsg:
 		cmds = append(cmds, m.dmOpened(msg))
+	case typingSentMsg:
+		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
 	case deleteMsg:
 		cmds = append(cmds, m.deleteConfirmed(msg))
 	case enqueuedMsg:
@@ -267,7 +269,11 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	}
 	switch m.focus {
 	case focusComposer:
+		before := m.composer.Value()
 		m.composer, cmd = m.composer.Update(msg)
+		if c := m.openChat(); m.composer.Value() != before && c != nil && c.editing.EventID == "" {
+			cmd = tea.Batch(cmd, m.composerChanged(c))
+		}
 	case focusPrompt:
 		m.prompt, cmd = m.prompt.update(msg)
 	default:
@@ -373,8 +379,12 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		case key.Matches(k, m.keys.Composer.EditLast) && m.composer.Value() == "" && m.editLast():
 			return nil
 		}
+		before := m.composer.Value()
 		var cmd tea.Cmd
 		m.composer, cmd = m.composer.Update(k)
+		if m.composer.Value() != before && c != nil && c.editing.EventID == "" {
+			cmd = tea.Batch(cmd, m.composerChanged(c))
+		}
 		return cmd
 	}
 	if !m.contacts.Filtering() {
@@ -494,6 +504,7 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 		case matrixsvc.SyncApplied:
 			m.appendLive(evt.Messages)
 			m.changedLive(evt.Changed)
+			m.typingLive(evt.Typing)
 			cmds = append(cmds, m.redecrypted(evt.Redecrypted))
 			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0 || len(evt.Changed) > 0
 		case matrixsvc.LoggedOut:

@@ -22,6 +22,7 @@ type Service interface {
 	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
 	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
 	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
+	SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
 	RetryOutgoing(ctx context.Context, txnID string) error
 	RetryNow()
@@ -194,6 +195,22 @@ func (m Model) loadHistory(chat string, room id.RoomID, from string) tea.Cmd {
 	return m.call(func(ctx context.Context) tea.Msg {
 		msgs, next, err := svc.History(ctx, room, from, historyPage)
 		return historyMsg{chat: chat, room: room, msgs: msgs, next: next, err: err}
+	})
+}
+
+// typingTimeout is how long "typing" lasts at the server unless said again; typingEvery is
+// how often it is said again while the composer changes.
+const (
+	typingTimeout = 10 * time.Second
+	typingEvery   = 5 * time.Second
+)
+
+type typingSentMsg struct{ err error }
+
+func (m Model) setTyping(room id.RoomID, typing bool) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		return typingSentMsg{err: svc.SetTyping(ctx, room, typing, typingTimeout)}
 	})
 }
 

@@ -854,3 +854,25 @@ func TestEditLastMessage(t *testing.T) {
 		t.Fatalf("the edit survived leaving the conversation: %+v %q", c.editing, h.m.composer.Value())
 	}
 }
+
+// Typing: the room is told while we type (once, not per key), and that we stopped when we
+// send; when alice types, the line above the composer says so, until sync says she stopped.
+func TestTyping(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.typeText("hello there")
+	if !slices.Equal(svc.typing, []string{string(aliceRoom) + " true"}) {
+		t.Fatalf("typing said: %v", svc.typing)
+	}
+	h.key(tea.KeyEnter)
+	if !slices.Equal(svc.typing, []string{string(aliceRoom) + " true", string(aliceRoom) + " false"}) {
+		t.Fatalf("typing said after sending: %v", svc.typing)
+	}
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: {alice}}}}})
+	v := h.view()
+	requireContains(t, v, "── Alice is typing… ─")
+	requireFits(t, v, 100, 30)
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: nil}}}})
+	requireLacks(t, h.view(), "is typing")
+}

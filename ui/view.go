@@ -112,6 +112,8 @@ func (m Model) rightPane(l layout) []string {
 		side := max((w-lipgloss.Width(label))/2, 0)
 		out = append(out, textutil.Fit(m.styles.Separator.Render(strings.Repeat("─", side))+m.styles.Warning.Render(label)+
 			m.styles.Separator.Render(strings.Repeat("─", max(w-side-lipgloss.Width(label), 0))), w))
+	} else if len(c.typing) > 0 {
+		out = append(out, m.typingRule(c, w))
 	} else {
 		out = append(out, rule)
 	}
@@ -126,6 +128,25 @@ func (m Model) rightPane(l layout) []string {
 		out = append(out, textutil.Lines(strings.Split(m.composer.View(), "\n"), w, l.composerH)...)
 	}
 	return textutil.Lines(out, w, l.mainH)
+}
+
+// typingRule is the line above the composer while the other person types: "Bob is typing…".
+func (m Model) typingRule(c *chat, w int) string {
+	names := make([]string, 0, len(c.typing))
+	for _, u := range c.typing {
+		name := string(u)
+		if u == c.item.UserID && c.item.Name != "" {
+			name = c.item.Name
+		}
+		names = append(names, sanitize.Line(name))
+	}
+	label := strings.Join(names, ", ") + " is typing… "
+	if len(names) > 1 {
+		label = strings.Join(names, ", ") + " are typing… "
+	}
+	label = textutil.Cut(label, max(w-4, 1))
+	return textutil.Fit(m.styles.Separator.Render("── ")+m.styles.Muted.Render(label)+
+		m.styles.Separator.Render(strings.Repeat("─", max(w-3-lipgloss.Width(label), 0))), w)
 }
 
 // overlay draws the dialog over the right pane: over the timeline when it fits there (the
