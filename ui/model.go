@@ -253,6 +253,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(cmds...)
 }
 
+// updateComposer hands a message to the composer; when its text changed (not in an edit), the
+// room hears that we are typing.
+func (m *Model) updateComposer(msg tea.Msg) tea.Cmd {
+	before := m.composer.Value()
+	var cmd tea.Cmd
+	m.composer, cmd = m.composer.Update(msg)
+	if c := m.openChat(); m.composer.Value() != before && c != nil && c.editing.EventID == "" {
+		cmd = tea.Batch(cmd, m.composerChanged(c))
+	}
+	return cmd
+}
+
 // forwardToFocused hands other messages (cursor, paste) to the focused input.
 func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
@@ -269,11 +281,7 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	}
 	switch m.focus {
 	case focusComposer:
-		before := m.composer.Value()
-		m.composer, cmd = m.composer.Update(msg)
-		if c := m.openChat(); m.composer.Value() != before && c != nil && c.editing.EventID == "" {
-			cmd = tea.Batch(cmd, m.composerChanged(c))
-		}
+		cmd = m.updateComposer(msg)
 	case focusPrompt:
 		m.prompt, cmd = m.prompt.update(msg)
 	default:
@@ -379,13 +387,7 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		case key.Matches(k, m.keys.Composer.EditLast) && m.composer.Value() == "" && m.editLast():
 			return nil
 		}
-		before := m.composer.Value()
-		var cmd tea.Cmd
-		m.composer, cmd = m.composer.Update(k)
-		if m.composer.Value() != before && c != nil && c.editing.EventID == "" {
-			cmd = tea.Batch(cmd, m.composerChanged(c))
-		}
-		return cmd
+		return m.updateComposer(k)
 	}
 	if !m.contacts.Filtering() {
 		switch {

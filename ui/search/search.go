@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -15,6 +14,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
+	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
 
@@ -114,12 +114,7 @@ type Model struct {
 
 // New returns a closed dialog. now is the clock the results' times are shown against.
 func New(km KeyMap, st styles.Search, now func() time.Time) Model {
-	ti := textinput.New()
-	ti.Prompt = "› "
-	ti.PromptStyle = st.Prompt
-	ti.Placeholder = "words to find"
-	ti.CharLimit = maxQuery
-	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks
+	ti := textutil.QueryInput("› ", "words to find", maxQuery, st.Prompt)
 	if now == nil {
 		now = time.Now
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -23,6 +22,7 @@ import (
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
 
@@ -123,13 +123,7 @@ type Model struct {
 
 // New returns a closed switcher. me is the user, who is never offered a DM with themselves.
 func New(km KeyMap, st styles.Switcher, me id.UserID) Model {
-	ti := textinput.New()
-	ti.Prompt = "> "
-	ti.PromptStyle = st.Prompt
-	ti.Placeholder = "name or @user:server"
-	ti.CharLimit = id.UserIDMaxLength
-	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks
-	ti.KeyMap.Paste.SetEnabled(false)      // no clipboard reads; the terminal's paste still arrives
+	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, st.Prompt)
 	m := Model{keys: km, styles: st, me: me, input: ti}
 	m.SetSize(60, 16)
 	return m

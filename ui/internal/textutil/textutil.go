@@ -1,11 +1,13 @@
-// Package textutil has the small layout helpers the UI components share: fitting styled text to
-// a width and formatting times relative to now.
+// Package textutil has the small helpers the UI components share: fitting styled text to a
+// width, formatting times relative to now, and the finders' one-line text field.
 package textutil
 
 import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -74,4 +76,18 @@ func SameDay(a, b time.Time, loc *time.Location) bool {
 	y1, m1, d1 := a.In(loc).Date()
 	y2, m2, d2 := b.In(loc).Date()
 	return y1 == y2 && m1 == m2 && d1 == d2
+}
+
+// QueryInput is the one-line text field of a finder (search, quick switcher): a static cursor
+// (no blink ticks), at most limit characters, and no clipboard reads (ctrl+v): the terminal's
+// own paste still arrives, as keys.
+func QueryInput(prompt, placeholder string, limit int, promptStyle lipgloss.Style) textinput.Model {
+	ti := textinput.New()
+	ti.Prompt = prompt
+	ti.PromptStyle = promptStyle
+	ti.Placeholder = placeholder
+	ti.CharLimit = limit
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	ti.KeyMap.Paste.SetEnabled(false)
+	return ti
 }
