@@ -40,11 +40,12 @@ type SyncStateChanged struct {
 
 // SyncApplied is one /sync response, coalesced: the UI refreshes once per sync, not per event.
 type SyncApplied struct {
-	DMListChanged bool                      // m.direct, memberships, invites, names or activity changed
-	Messages      []Message                 // new messages, in timeline order
-	Changed       []Message                 // earlier messages as they are now after an edit or a redaction
-	Typing        map[id.RoomID][]id.UserID // rooms whose typing people changed: who types now (not us)
-	Redecrypted   []id.RoomID               // rooms whose stored messages were decrypted after their keys came
+	DMListChanged bool                                   // m.direct, memberships, invites, names or activity changed
+	Messages      []Message                              // new messages, in timeline order
+	Changed       []Message                              // earlier messages as they are now after an edit or a redaction
+	Typing        map[id.RoomID][]id.UserID              // rooms whose typing people changed: who types now (not us)
+	Read          map[id.RoomID]map[id.UserID]id.EventID // read receipts of others that moved: how far they read
+	Redecrypted   []id.RoomID                            // rooms whose stored messages were decrypted after their keys came
 }
 
 // LoggedOut says the server no longer accepts our access token.

@@ -257,3 +257,45 @@ func TestTyping(t *testing.T) {
 		return "bob does not see alice typing"
 	})
 }
+
+// Read receipts, against Dendrite: when bob reads alice's message, alice's sync says so for
+// the room, and it is kept for the next start.
+func TestReadReceipts(t *testing.T) {
+	t.Parallel()
+	svc, _, bob, room := acceptedDM(t)
+	ctx := hstest.Ctx(t)
+	evt, err := svc.SendText(ctx, room, "read me", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string { // bob's server has the message
+		if _, err := bob.Client.GetEvent(ctx, room, evt); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	if err := bob.Client.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: evt}); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		applied, err := svc.CatchUp(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if got := applied.Read[room][bob.ID]; got != evt {
+			stored, _ := svc.Receipts(ctx, room)
+			if stored[bob.ID] == evt {
+				return "" // came with an earlier catch-up
+			}
+			return fmt.Sprintf("bob's receipt: %q", got)
+		}
+		return ""
+	})
+	stored, err := svc.Receipts(ctx, room)
+	if err != nil || stored[bob.ID] != evt {
+		t.Fatalf("stored receipts: %v, %v", stored, err)
+	}
+}

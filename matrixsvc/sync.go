@@ -40,9 +40,10 @@ func (s *Service) syncFilter() *mautrix.Filter {
 	return &mautrix.Filter{
 		Presence: &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}},
 		Room: &mautrix.RoomFilter{
-			State:     &mautrix.FilterPart{LazyLoadMembers: true},
-			Timeline:  &mautrix.FilterPart{LazyLoadMembers: true, Limit: s.cfg.TimelineLimit},
-			Ephemeral: &mautrix.FilterPart{Types: []event.Type{event.EphemeralEventTyping}}, // who is typing
+			State:    &mautrix.FilterPart{LazyLoadMembers: true},
+			Timeline: &mautrix.FilterPart{LazyLoadMembers: true, Limit: s.cfg.TimelineLimit},
+			// Who is typing, and how far the others have read.
+			Ephemeral: &mautrix.FilterPart{Types: []event.Type{event.EphemeralEventTyping, event.EphemeralEventReceipt}},
 		},
 	}
 }
@@ -290,6 +291,14 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		}
 		out.Messages = append(out.Messages, msgs...)
 		out.Changed = append(out.Changed, updated...)
+		if read, err := s.receiptsIn(ctx, roomID, room.Ephemeral.Events); err != nil {
+			return out, nil, err
+		} else if len(read) > 0 {
+			if out.Read == nil {
+				out.Read = map[id.RoomID]map[id.UserID]id.EventID{}
+			}
+			out.Read[roomID] = read
+		}
 		if users, ok := s.typingIn(room.Ephemeral.Events); ok {
 			if out.Typing == nil {
 				out.Typing = map[id.RoomID][]id.UserID{}
@@ -436,6 +445,48 @@ func (s *Service) typingIn(evts []*event.Event) (users []id.UserID, ok bool) {
 		}
 	}
 	return users, ok
+}
+
+// receiptsIn records the public read receipts (m.read) of the others in a room's ephemeral
+// events, keeping each person's newest, and returns those that moved.
+func (s *Service) receiptsIn(ctx context.Context, room id.RoomID, evts []*event.Event) (map[id.UserID]id.EventID, error) {
+	var moved map[id.UserID]id.EventID
+	for _, evt := range evts {
+		if evt.Type != event.EphemeralEventReceipt {
+			continue
+		}
+		var err error
+		gjson.ParseBytes(evt.Content.VeryRaw).ForEach(func(eventID, kinds gjson.Result) bool {
+			kinds.Get(`m\.read`).ForEach(func(user, receipt gjson.Result) bool {
+				u := id.UserID(user.String())
+				if u == s.me || u == "" || eventID.String() == "" {
+					return true
+				}
+				changed, serr := s.store.SetReceipt(ctx, room, u, id.EventID(eventID.String()), receipt.Get("ts").Int())
+				if serr != nil {
+					err = serr
+					return false
+				}
+				if changed {
+					if moved == nil {
+						moved = map[id.UserID]id.EventID{}
+					}
+					moved[u] = id.EventID(eventID.String())
+				}
+				return true
+			})
+			return err == nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return moved, nil
+}
+
+// Receipts returns how far each other member of room has read, as far as duet has heard.
+func (s *Service) Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error) {
+	return s.store.Receipts(ctx, room)
 }
 
 // SetTyping tells the room whether we are typing; typing lapses by itself after timeout.

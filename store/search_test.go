@@ -197,7 +197,7 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 	// Back to what version 6 had: no index, no changes, no edit marks, no HTML.
 	for _, q := range []string{
 		"DROP TRIGGER duet_search_bu", "DROP TRIGGER duet_search_bd", "DROP TRIGGER duet_search_au", "DROP TRIGGER duet_search_ai",
-		"DROP TABLE duet_search", "DROP TABLE duet_change",
+		"DROP TABLE duet_search", "DROP TABLE duet_change", "DROP TABLE duet_receipt",
 		"ALTER TABLE duet_event DROP COLUMN edited", "ALTER TABLE duet_event DROP COLUMN redacted", "ALTER TABLE duet_event DROP COLUMN html",
 		"ALTER TABLE duet_outbox DROP COLUMN edit_of", "ALTER TABLE duet_outbox DROP COLUMN redact",
 		"UPDATE duet_version SET version=6",

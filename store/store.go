@@ -181,6 +181,17 @@ ALTER TABLE duet_change ADD COLUMN html TEXT NOT NULL DEFAULT '';`)
 		_, err := db.Exec(ctx, `ALTER TABLE duet_outbox ADD COLUMN edit_of TEXT NOT NULL DEFAULT '';
 ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 		return err
+	}).WithRaw(9, 10, 1, "read receipts", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// How far each other member of a room has read (their public m.read receipt).
+		_, err := db.Exec(ctx, `CREATE TABLE duet_receipt (
+	room_id  TEXT NOT NULL,
+	user_id  TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	ts       INTEGER NOT NULL,
+	PRIMARY KEY (room_id, user_id)
+)`)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The

@@ -187,7 +187,7 @@ func (m *Model) jump(c *chat) tea.Cmd {
 func (m *Model) startHistory(c *chat) tea.Cmd {
 	c.pager = merge.New(c.room, historyPage)
 	c.conv.SetLoading()
-	return m.pageIn(c)
+	return tea.Batch(m.pageIn(c), m.loadReceipts(c.key, c.room))
 }
 
 func (m Model) openChat() *chat { return m.chats[m.open] }
@@ -570,6 +570,30 @@ func (m *Model) appendLive(msgs []matrixsvc.Message) {
 		if len(mine) > 0 {
 			c.conv.Append(mine)
 		}
+	}
+}
+
+// readLive takes in how far others have read, into the chats showing those rooms: the
+// contact's receipt in the chat's current room marks our newest message they read.
+func (m *Model) readLive(read map[id.RoomID]map[id.UserID]id.EventID) {
+	for room, users := range read {
+		for _, c := range m.chats {
+			if c.item.Kind == contacts.KindContact && room == c.room {
+				if evt, ok := users[c.item.UserID]; ok {
+					c.conv.SetRead(evt)
+				}
+			}
+		}
+	}
+}
+
+func (m *Model) receiptsLoaded(msg receiptsMsg) {
+	c := m.chats[msg.chat]
+	if c == nil || c.room != msg.room || c.item.Kind != contacts.KindContact {
+		return
+	}
+	if evt, ok := msg.read[c.item.UserID]; ok {
+		c.conv.SetRead(evt)
 	}
 }
 

@@ -65,7 +65,8 @@ type fakeSvc struct {
 	edits     []sendCall                // EnqueueEdit calls (Target holds the edited event)
 	redacts   []sendCall                // EnqueueRedact calls
 	typing    []string                  // SetTyping calls: "room true|false"
-	searches  []string                  // the queries Search and SearchUsers were asked
+	receipts  map[id.RoomID]map[id.UserID]id.EventID
+	searches  []string // the queries Search and SearchUsers were asked
 }
 
 type sendCall struct {
@@ -152,6 +153,13 @@ func (f *fakeSvc) EnqueueRedact(_ context.Context, room id.RoomID, evt id.EventI
 	defer f.mu.Unlock()
 	f.redacts = append(f.redacts, sendCall{Room: room, Txn: txn, Target: id.UserID(evt)})
 	return nil
+}
+
+// Receipts returns the fake's read receipts of a room.
+func (f *fakeSvc) Receipts(_ context.Context, room id.RoomID) (map[id.UserID]id.EventID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.receipts[room], nil
 }
 
 // SetTyping records what we said about typing.

@@ -181,6 +181,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.userChecked(msg))
 	case dmOpenedMsg:
 		cmds = append(cmds, m.dmOpened(msg))
+	case receiptsMsg:
+		m.receiptsLoaded(msg)
 	case typingSentMsg:
 		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
 	case deleteMsg:
@@ -507,6 +509,7 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 			m.appendLive(evt.Messages)
 			m.changedLive(evt.Changed)
 			m.typingLive(evt.Typing)
+			m.readLive(evt.Read)
 			cmds = append(cmds, m.redecrypted(evt.Redecrypted))
 			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0 || len(evt.Changed) > 0
 		case matrixsvc.LoggedOut:

@@ -23,6 +23,7 @@ type Service interface {
 	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
 	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
 	SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error
+	Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error)
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
 	RetryOutgoing(ctx context.Context, txnID string) error
 	RetryNow()
@@ -206,6 +207,21 @@ const (
 )
 
 type typingSentMsg struct{ err error }
+
+// receiptsMsg brings how far the others have read a chat's room.
+type receiptsMsg struct {
+	chat string
+	room id.RoomID
+	read map[id.UserID]id.EventID
+}
+
+func (m Model) loadReceipts(chat string, room id.RoomID) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		read, _ := svc.Receipts(ctx, room) // a courtesy: without it, nothing is marked seen
+		return receiptsMsg{chat: chat, room: room, read: read}
+	})
+}
 
 func (m Model) setTyping(room id.RoomID, typing bool) tea.Cmd {
 	svc := m.svc

@@ -876,3 +876,27 @@ func TestTyping(t *testing.T) {
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: nil}}}})
 	requireLacks(t, h.view(), "is typing")
 }
+
+// Read receipts: our newest message the contact has read says "✓ seen", from what is stored
+// when the conversation opens, and moving on as sync brings newer receipts.
+func TestSeenMark(t *testing.T) {
+	svc := fixture()
+	svc.receipts = map[id.RoomID]map[id.UserID]id.EventID{aliceRoom: {alice: "$a3"}}
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	v := h.view()
+	requireContains(t, v, "you: Yes, 10 o'clock at the station. ✓ seen")
+	h.typeText("are you there?")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "are you there? ✓ sent")
+	var sent id.EventID
+	if msg, ok := h.m.openChat().conv.LastOwn(); ok {
+		sent = msg.EventID
+	}
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Read: map[id.RoomID]map[id.UserID]id.EventID{aliceRoom: {alice: sent}}}}})
+	v = h.view()
+	requireContains(t, v, "are you there? ✓ seen")
+	if strings.Count(v, "✓ seen") != 1 {
+		t.Fatalf("more than one message marked seen:\n%s", v)
+	}
+}

@@ -40,6 +40,7 @@ type entry struct {
 	day    bool   // a day separator goes above it
 	moved  string // a line saying the conversation went on in another room goes above it (R22)
 	marked bool   // the message a search led to
+	seen   bool   // our newest message the other person has read
 
 	width int      // the width lines were rendered at
 	lines []string // rendered lines; nil = render again
@@ -57,7 +58,9 @@ type Model struct {
 
 	entries []*entry
 	byEvent map[id.EventID]*entry
-	marked  *entry // the message a search led to, if any
+	marked  *entry     // the message a search led to, if any
+	seenAt  *entry     // our newest message the other person has read, if any is loaded
+	readTo  id.EventID // how far the other person has read
 	byTxn   map[string]*entry
 
 	width, height int
@@ -147,6 +150,7 @@ func (m Model) NeedsOlder() bool {
 // room of the conversation (R22) may hold messages from between those shown: each goes where
 // its server time puts it.
 func (m *Model) AddPage(msgs []matrixsvc.Message, more bool) {
+	defer m.markSeen() // the read position may be in the page
 	m.loading, m.loaded = false, true
 	m.atStart = !more
 	fresh := make([]*entry, 0, len(msgs))
@@ -220,6 +224,7 @@ func (m *Model) newEntry(msg matrixsvc.Message) *entry {
 // Append adds live messages at the end, skipping those already shown (our own local echo,
 // once its event ID is known).
 func (m *Model) Append(msgs []matrixsvc.Message) {
+	defer m.markSeen() // the read position may be among them
 	for _, msg := range msgs {
 		e := m.newEntry(msg)
 		if e == nil {
@@ -313,6 +318,40 @@ func (m Model) LastOwn() (matrixsvc.Message, bool) {
 		return msg, true
 	}
 	return matrixsvc.Message{}, false
+}
+
+// SetRead says how far the other person has read: our newest message at or before evt is
+// marked seen. A read position not loaded yet (older history) marks nothing until it is.
+func (m *Model) SetRead(evt id.EventID) {
+	m.readTo = evt
+	m.markSeen()
+}
+
+func (m *Model) markSeen() {
+	e := m.byEvent[m.readTo]
+	if m.readTo == "" || e == nil {
+		return
+	}
+	i := slices.Index(m.entries, e)
+	var seen *entry
+	for ; i >= 0; i-- {
+		if x := m.entries[i]; x.msg.Sender == m.me && x.msg.EventID != "" {
+			seen = x
+			break
+		}
+	}
+	if seen == m.seenAt {
+		return
+	}
+	if m.seenAt != nil {
+		m.seenAt.seen = false
+		m.seenAt.invalidate()
+	}
+	if seen != nil {
+		seen.seen = true
+		seen.invalidate()
+	}
+	m.seenAt = seen
 }
 
 // Changed shows messages as they are now after an edit or a deletion, in place, matched by

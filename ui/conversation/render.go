@@ -150,6 +150,9 @@ func (m Model) withState(out []string, e *entry, pad string, w int) []string {
 		}
 	case Sent:
 		mark = st.Sent.Render("✓ sent")
+		if e.seen {
+			mark = st.Sent.Render("✓ seen")
+		}
 	case Failed:
 		msg := "✗ failed"
 		if e.err != "" {
@@ -163,7 +166,10 @@ func (m Model) withState(out []string, e *entry, pad string, w int) []string {
 		}
 		return out
 	default:
-		return out
+		if !e.seen {
+			return out
+		}
+		mark = st.Sent.Render("✓ seen")
 	}
 	return withMark(out, mark, pad, w)
 }
