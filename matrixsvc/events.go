@@ -54,6 +54,13 @@ type LoggedOut struct{ Err error }
 // SyncFailed reports a panic or an unrecoverable error in the sync goroutine.
 type SyncFailed struct{ Err error }
 
+// news reports whether a sync brought anything the UI shows: a sync of only typing, read
+// receipts or an edit is news too.
+func (a SyncApplied) news() bool {
+	return a.DMListChanged || len(a.Messages) > 0 || len(a.Redecrypted) > 0 || len(a.Changed) > 0 ||
+		len(a.Typing) > 0 || len(a.Read) > 0
+}
+
 func (SyncStateChanged) isEvent() {}
 func (SyncApplied) isEvent()      {}
 func (LoggedOut) isEvent()        {}

@@ -263,7 +263,7 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, SyncStateChanged{State: state})
 			s.wakeOutbox() // the server is back: what waited goes out now
 		}
-		if applied.DMListChanged || len(applied.Messages) > 0 || len(applied.Redecrypted) > 0 {
+		if applied.news() {
 			s.publish(ctx, applied)
 		}
 	}

@@ -164,9 +164,12 @@ func (r *responder) work(ctx context.Context) {
 	}
 }
 
-// answer shows typing for r.delay, then sends the reply.
+// answer reads the message (a read receipt), shows typing for r.delay, then sends the reply.
 func (r *responder) answer(ctx context.Context, evt *event.Event) error {
-	// Typing is decoration: its errors are not worth more than a debug line.
+	// Receipts and typing are decoration: their errors are not worth more than a debug line.
+	if err := r.p.cli.SetReadMarkers(ctx, evt.RoomID, &mautrix.ReqSetReadMarkers{Read: evt.ID}); err != nil {
+		r.log.Debug().Err(err).Msg("read receipt failed")
+	}
 	if _, err := r.p.cli.UserTyping(ctx, evt.RoomID, true, r.delay+5*time.Second); err != nil {
 		r.log.Debug().Err(err).Msg("typing notification failed")
 	}

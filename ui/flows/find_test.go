@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/hstest"
@@ -75,4 +76,38 @@ func TestSwitcherAndSearch(t *testing.T) {
 	s.key(tea.KeyTab)
 	s.key(tea.KeyEnter)
 	s.waitFor("bob's conversation at the message", "Bob Cipher ·", "encrypted", "the secret ingredient is marmalade")
+}
+
+// Typing and read receipts end to end: bob types, and alice's screen says so; alice writes,
+// bob reads it, and her message says seen. Both come in syncs that carry nothing else.
+func TestTypingAndSeen(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Typist")
+	room := bob.CreateRoom(t, true, alice.ID)
+	alice.Join(t, room)
+	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {room}})
+	alice.SetDirectRaw(t, string(raw))
+	bob.Say(t, room, "hi alice")
+
+	s := start(t, alice)
+	s.waitFor("bob in the list", "live", "Bob Typist", "hi alice")
+	s.key(tea.KeyEnter)
+	s.waitFor("the conversation", "Bob Typist ·")
+	if _, err := bob.Client.UserTyping(hstest.Ctx(t), room, true, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("bob typing", "Bob Typist is typing…")
+	s.typeText("did you get my letter?")
+	s.key(tea.KeyEnter)
+	waitForBody(t, bob, room, "did you get my letter?")
+	resp, err := bob.Client.Messages(hstest.Ctx(t), room, "", "", mautrix.DirectionBackward, nil, 1)
+	if err != nil || len(resp.Chunk) == 0 {
+		t.Fatalf("bob's newest event: %v", err)
+	}
+	s.forget()
+	if err := bob.Client.SetReadMarkers(hstest.Ctx(t), room, &mautrix.ReqSetReadMarkers{Read: resp.Chunk[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("seen", "did you get my letter? ✓ seen")
 }
