@@ -22,7 +22,8 @@ import (
 // the body and so the indexed words, a redaction empties it, a deleted room takes its rows
 // along. FTS4 is built into the SQLite of go-sqlite3 as it is; its unicode61 tokenizer folds
 // case and accents. The index refers to duet_event's rowid, which only VACUUM could renumber:
-// duet never runs it, and RebuildSearch makes the index again from the events.
+// duet never runs it, and INSERT INTO duet_search (duet_search) VALUES ('rebuild') makes the
+// index again from the events.
 const searchSchema = `
 ALTER TABLE duet_event ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE duet_event ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
@@ -147,12 +148,6 @@ func (s *Store) EventsByID(ctx context.Context, room id.RoomID, ids []id.EventID
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// RebuildSearch makes the search index again from the stored messages.
-func (s *Store) RebuildSearch(ctx context.Context) error {
-	_, err := s.db.Exec(ctx, "INSERT INTO duet_search (duet_search) VALUES ('rebuild')")
-	return err
 }
 
 // ErrBadQuery is a search the index cannot run; the message says what to change.

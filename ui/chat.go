@@ -111,20 +111,17 @@ func (m *Model) chainLoaded(msg chainMsg) tea.Cmd {
 		if i+1 < len(msg.rooms) && msg.rooms[i+1].Why == "upgraded" {
 			notes[r.RoomID] = "room upgraded"
 		}
-		if c.pager != nil {
-			c.pager.AddRoom(r.RoomID, r.LastActivity)
-		}
 	}
 	c.conv.SetRooms(c.room, order, notes)
 	if c.pager == nil && c.room != "" {
 		// The room came after the chat was shown (made by the first message sent): page
 		// from it, and on into the older rooms.
-		c.pager = merge.New(c.room, historyPage)
+		cmds = append(cmds, m.startHistory(c))
+	}
+	if c.pager != nil {
 		for _, r := range msg.rooms {
 			c.pager.AddRoom(r.RoomID, r.LastActivity)
 		}
-	}
-	if c.pager != nil {
 		if !c.pager.Loading() && c.conv.NeedsOlder() {
 			c.pager.Want(historyPage) // the screen is not full yet
 		}
@@ -293,9 +290,6 @@ func (m *Model) cancelEdit(c *chat) {
 func (m *Model) sendEdit(c *chat, text string) tea.Cmd {
 	orig := c.editing
 	c.editing = matrixsvc.Message{}
-	if orig.RoomID == "" {
-		orig.RoomID = c.room // our own message, shown from its local echo
-	}
 	if text == orig.Body {
 		return nil // nothing changed
 	}
@@ -416,7 +410,7 @@ func (m *Model) outgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 	case matrixsvc.OutgoingSending:
 		c.conv.SetState(o.TxnID, conversation.Sending, "")
 	case matrixsvc.OutgoingSent:
-		c.conv.Confirm(o.TxnID, o.EventID)
+		c.conv.Confirm(o.TxnID, o.EventID, o.Room)
 	case matrixsvc.OutgoingQueued:
 		why := ""
 		if o.Err != nil {

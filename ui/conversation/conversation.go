@@ -397,12 +397,15 @@ func (m *Model) SetState(txn string, state State, err string) {
 	}
 }
 
-// Confirm marks a local echo as sent as event evt. If sync already brought that event, the
-// copy from sync is dropped so the message shows once.
-func (m *Model) Confirm(txn string, evt id.EventID) {
+// Confirm marks a local echo as sent as event evt in room ("" when unknown). If sync already
+// brought that event, the copy from sync is dropped so the message shows once.
+func (m *Model) Confirm(txn string, evt id.EventID, room id.RoomID) {
 	e := m.byTxn[txn]
 	if e == nil {
 		return
+	}
+	if room != "" {
+		e.msg.RoomID = room // where it went: an edit or a deletion of it goes there too
 	}
 	if dup := m.byEvent[evt]; dup != nil && dup != e {
 		if i := slices.Index(m.entries, dup); i >= 0 {

@@ -54,7 +54,7 @@ func TestViewTimeline(t *testing.T) {
 	m.AddEcho("t2", "did this arrive?", false, Sending)
 	m.SetState("t2", Failed, "cannot reach the homeserver")
 	m.AddEcho("t3", "sent fine", false, Sending)
-	m.Confirm("t3", "$7")
+	m.Confirm("t3", "$7", "")
 	golden.RequireEqual(t, m.View())
 }
 
