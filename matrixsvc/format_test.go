@@ -8,6 +8,7 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"duet/internal/hstest"
 )
@@ -61,6 +62,19 @@ func TestFormattedMessages(t *testing.T) {
 	if _, err := bob.Client.SendMessageEvent(ctx, room, event.EventMessage, reply); err != nil {
 		t.Fatal(err)
 	}
+	waitForCopy(t, svc, room, func(m Message) bool { return strings.Contains(m.Body, "answer") }, func(m Message) string {
+		if m.Body != "the *answer*" || m.HTML != "the <em>answer</em>" {
+			return fmt.Sprintf("the reply is kept as %q / %q", m.Body, m.HTML)
+		}
+		return ""
+	})
+}
+
+// waitForCopy waits until duet's own copy of the message that is finds, among a room's newest,
+// passes check (which says what is wrong, or "").
+func waitForCopy(t *testing.T, svc *Service, room id.RoomID, is func(Message) bool, check func(Message) string) {
+	t.Helper()
+	ctx := hstest.Ctx(t)
 	hstest.Eventually(t, 20*time.Second, func() string {
 		if _, err := svc.CatchUp(ctx); err != nil {
 			return err.Error()
@@ -70,16 +84,15 @@ func TestFormattedMessages(t *testing.T) {
 			return err.Error()
 		}
 		for _, m := range msgs {
-			if strings.Contains(m.Body, "answer") {
-				if m.Body != "the *answer*" || m.HTML != "the <em>answer</em>" {
-					t.Fatalf("the reply is kept as %q / %q", m.Body, m.HTML)
-				}
-				return ""
+			if is(m) {
+				return check(m)
 			}
 		}
-		return "no reply yet"
+		return "the message is not in the history"
 	})
 }
+
+func byID(evt id.EventID) func(Message) bool { return func(m Message) bool { return m.EventID == evt } }
 
 func TestWithoutReplyFallback(t *testing.T) {
 	for _, c := range []struct{ body, html, wantBody, wantHTML string }{
@@ -131,23 +144,11 @@ func TestEditThroughTheOutbox(t *testing.T) {
 		}
 		return "no edit yet"
 	})
-	hstest.Eventually(t, 20*time.Second, func() string {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			return err.Error()
+	waitForCopy(t, svc, room, byID(orig), func(m Message) string {
+		if !m.Edited || m.Body != "meet at **11**" || !strings.Contains(m.HTML, "<strong>11</strong>") {
+			return fmt.Sprintf("our copy: %+v", m)
 		}
-		msgs, _, err := svc.History(ctx, room, "", 5)
-		if err != nil {
-			return err.Error()
-		}
-		for _, m := range msgs {
-			if m.EventID == orig {
-				if !m.Edited || m.Body != "meet at **11**" || !strings.Contains(m.HTML, "<strong>11</strong>") {
-					return fmt.Sprintf("our copy: %+v", m)
-				}
-				return ""
-			}
-		}
-		return "the original is not in the history"
+		return ""
 	})
 }
 
@@ -177,23 +178,11 @@ func TestDeleteThroughTheOutbox(t *testing.T) {
 		}
 		return ""
 	})
-	hstest.Eventually(t, 20*time.Second, func() string {
-		if _, err := svc.CatchUp(ctx); err != nil {
-			return err.Error()
+	waitForCopy(t, svc, room, byID(orig), func(m Message) string {
+		if !m.Redacted || m.Body != "" {
+			return fmt.Sprintf("our copy: %+v", m)
 		}
-		msgs, _, err := svc.History(ctx, room, "", 5)
-		if err != nil {
-			return err.Error()
-		}
-		for _, m := range msgs {
-			if m.EventID == orig {
-				if !m.Redacted || m.Body != "" {
-					return fmt.Sprintf("our copy: %+v", m)
-				}
-				return ""
-			}
-		}
-		return "the message is not in the history"
+		return ""
 	})
 	if found, _, err := svc.Search(ctx, "regrettable", "", 5); err != nil || len(found) != 0 {
 		t.Fatalf("a deleted message is found: %+v, %v", found, err)

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,11 +20,7 @@ func TestOneTimelineAcrossRooms(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob Gone")
-	first := bob.CreateRoom(t, true, alice.ID)
-	alice.Join(t, first)
-	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {first}})
-	alice.SetDirectRaw(t, string(raw))
-	bob.Say(t, first, "1 from the first room")
+	first := acceptedDM(t, bob, alice, "1 from the first room", nil)
 	bob.Leave(t, first)
 
 	s := start(t, alice)
@@ -81,11 +76,7 @@ func TestUpgradeFollowedWhileOpen(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob Upgrader")
-	old := bob.CreateRoom(t, true, alice.ID)
-	alice.Join(t, old)
-	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {old}, "@carol:elsewhere.example": {"!untouched:elsewhere.example"}})
-	alice.SetDirectRaw(t, string(raw))
-	bob.Say(t, old, "1 before the upgrade")
+	old := acceptedDM(t, bob, alice, "1 before the upgrade", map[string][]id.RoomID{"@carol:elsewhere.example": {"!untouched:elsewhere.example"}})
 
 	s := start(t, alice)
 	s.waitFor("bob in the list", "live", "Bob Upgrader", "1 before the upgrade")
@@ -135,11 +126,7 @@ func TestTheyLeaveWhileOpen(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob Leaver")
-	first := bob.CreateRoom(t, true, alice.ID)
-	alice.Join(t, first)
-	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {first}})
-	alice.SetDirectRaw(t, string(raw))
-	bob.Say(t, first, "1 before leaving")
+	first := acceptedDM(t, bob, alice, "1 before leaving", nil)
 
 	s := start(t, alice)
 	s.waitFor("bob in the list", "live", "Bob Leaver", "1 before leaving")

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -23,11 +22,7 @@ func TestSwitcherAndSearch(t *testing.T) {
 	bob := hstest.NewPerson(t, hs, "bob", "Bob Cipher").EnableCrypto(t)
 	bob.AcceptInvitesAutomatically(t)
 	carol := hstest.NewPerson(t, hs, "carol", "Carol Plain")
-	plain := carol.CreateRoom(t, true, alice.ID)
-	alice.Join(t, plain)
-	raw, _ := json.Marshal(map[string][]id.RoomID{string(carol.ID): {plain}})
-	alice.SetDirectRaw(t, string(raw))
-	carol.Say(t, plain, "meet me at the old lighthouse")
+	acceptedDM(t, carol, alice, "meet me at the old lighthouse", nil)
 
 	s := start(t, alice)
 	s.waitFor("carol in the list", "live", "Carol Plain", "meet me at")
@@ -84,11 +79,7 @@ func TestTypingAndSeen(t *testing.T) {
 	t.Parallel()
 	alice := hstest.NewPerson(t, hs, "alice", "Alice")
 	bob := hstest.NewPerson(t, hs, "bob", "Bob Typist")
-	room := bob.CreateRoom(t, true, alice.ID)
-	alice.Join(t, room)
-	raw, _ := json.Marshal(map[string][]id.RoomID{string(bob.ID): {room}})
-	alice.SetDirectRaw(t, string(raw))
-	bob.Say(t, room, "hi alice")
+	room := acceptedDM(t, bob, alice, "hi alice", nil)
 
 	s := start(t, alice)
 	s.waitFor("bob in the list", "live", "Bob Typist", "hi alice")

@@ -5,6 +5,7 @@ package flows
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -122,6 +123,22 @@ func (s *screen) typeText(text string) {
 func requestRow(u id.UserID) []string {
 	local, server, _ := strings.Cut(string(u), ":")
 	return []string{local, ":" + server}
+}
+
+// acceptedDM is the DM of every day: from makes a direct room with to, to joins it and lists it
+// under from in m.direct (next to extra entries of to's, which must stay), and from says first.
+func acceptedDM(t *testing.T, from, to *hstest.Person, first string, extra map[string][]id.RoomID) id.RoomID {
+	t.Helper()
+	room := from.CreateRoom(t, true, to.ID)
+	to.Join(t, room)
+	direct := map[string][]id.RoomID{string(from.ID): {room}}
+	for user, rooms := range extra {
+		direct[user] = rooms
+	}
+	raw, _ := json.Marshal(direct)
+	to.SetDirectRaw(t, string(raw))
+	from.Say(t, room, first)
+	return room
 }
 
 func waitForBody(t *testing.T, p *hstest.Person, room id.RoomID, body string) {
