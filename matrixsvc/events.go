@@ -84,7 +84,25 @@ type Message struct {
 	Edited   bool // the text is the sender's latest edit of it
 	Redacted bool // deleted: no text
 
+	ReplyTo   id.EventID // the message this one answers, "" when it answers none
+	Reply     *Quote     // what ReplyTo says, when it is stored here
+	Reactions []Reaction // the reactions to it, grouped by key in the order they first came
+
 	sessionID string        // the Megolm session of an undecrypted event
 	raw       string        // the undecrypted event, kept to decrypt it when its key comes
 	change    *store.Change // an edit or redaction of an earlier message (not shown itself)
+}
+
+// Quote is the message a reply answers, as it is now.
+type Quote struct {
+	Sender   id.UserID
+	Body     string
+	Redacted bool
+}
+
+// Reaction is one key (an emoji, usually) people reacted with to a message.
+type Reaction struct {
+	Key     string
+	Senders []id.UserID // who, in the order they reacted
+	Mine    id.EventID  // our reaction event, to take it back; "" when we did not react so
 }

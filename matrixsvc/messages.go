@@ -21,6 +21,19 @@ func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emo
 	return s.sendContent(ctx, room, messageContent(body, emote), txnID)
 }
 
+// SendReply sends a message that answers the message replyTo of room, in one attempt, as
+// SendText does.
+func (s *Service) SendReply(ctx context.Context, room id.RoomID, body string, emote bool, replyTo id.EventID, txnID string) (id.EventID, error) {
+	if strings.TrimSpace(body) == "" {
+		return "", fmt.Errorf("nothing to send: the message is empty")
+	}
+	var sender id.UserID // mentioned, when the store knows who wrote it
+	if evts, err := s.store.EventsByID(ctx, room, []id.EventID{replyTo}); err == nil && len(evts) == 1 && evts[0].Sender != s.me {
+		sender = evts[0].Sender
+	}
+	return s.sendContent(ctx, room, replyContent(messageContent(body, emote), replyTo, sender), txnID)
+}
+
 // SendEdit replaces the text of our message evt in room with body (m.replace), in one attempt,
 // idempotent by txnID as SendText is.
 func (s *Service) SendEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, txnID string) (id.EventID, error) {
@@ -35,10 +48,15 @@ func (s *Service) SendEdit(ctx context.Context, room id.RoomID, evt id.EventID, 
 
 // sendContent sends one m.room.message, sealed for an encrypted room, in one attempt.
 func (s *Service) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, txnID string) (id.EventID, error) {
+	return s.sendEvent(ctx, room, event.EventMessage, content, txnID)
+}
+
+// sendEvent sends one event of type typ, sealed for an encrypted room, in one attempt.
+func (s *Service) sendEvent(ctx context.Context, room id.RoomID, typ event.Type, content any, txnID string) (id.EventID, error) {
 	if txnID == "" {
 		txnID = s.cli.TxnID()
 	}
-	evtType, payload, err := s.seal(ctx, room, event.EventMessage, content)
+	evtType, payload, err := s.seal(ctx, room, typ, content)
 	if err != nil {
 		return "", err
 	}

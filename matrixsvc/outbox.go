@@ -38,6 +38,8 @@ type Outgoing struct {
 	Failed  string     // why it was given up on
 	EditOf  id.EventID // an edit (or, with Redact, a deletion) of this message of ours
 	Redact  bool
+	ReplyTo id.EventID // a reply to this message
+	React   string     // a reaction with this key to the message EditOf
 }
 
 // OutgoingChanged reports a message's progress through the outbox.
@@ -77,6 +79,26 @@ func (s *Service) EnqueueRedact(ctx context.Context, room id.RoomID, evt id.Even
 	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, Redact: true})
 }
 
+// EnqueueReply writes a reply to the message replyTo to the outbox, as Enqueue does a message.
+func (s *Service) EnqueueReply(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txnID string) error {
+	if replyTo == "" {
+		return errors.New("a reply needs the message it answers")
+	}
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote, ReplyTo: replyTo})
+}
+
+// EnqueueReact writes a reaction with key to the message evt in room to the outbox. Taking a
+// reaction back is deleting the reaction's event (EnqueueRedact).
+func (s *Service) EnqueueReact(ctx context.Context, room id.RoomID, evt id.EventID, key, txnID string) error {
+	if room == "" || evt == "" {
+		return errors.New("a reaction needs the room and the message")
+	}
+	if err := checkReaction(key); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, React: key, Body: key})
+}
+
 func (s *Service) enqueue(ctx context.Context, o *store.Outgoing) error {
 	if strings.TrimSpace(o.Body) == "" && !o.Redact {
 		return errors.New("nothing to send: the message is empty")
@@ -105,7 +127,7 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
 		out[i] = Outgoing{TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf, Redact: o.Redact}
+			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf, Redact: o.Redact, ReplyTo: o.ReplyTo, React: o.React}
 	}
 	return out, nil
 }
@@ -209,8 +231,12 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 			} else {
 				err = fmt.Errorf("delete %s: %w", o.EditOf, s.wrap(err))
 			}
+		case o.React != "":
+			evt, err = s.sendEvent(attemptCtx, o.Room, event.EventReaction, reactionContent(o.EditOf, o.React), o.TxnID)
 		case o.EditOf != "":
 			evt, err = s.sendContent(attemptCtx, o.Room, editContent(o.Body, o.Emote, o.EditOf), o.TxnID)
+		case o.ReplyTo != "":
+			evt, err = s.SendReply(attemptCtx, o.Room, o.Body, o.Emote, o.ReplyTo, o.TxnID)
 		default:
 			evt, err = s.SendText(attemptCtx, o.Room, o.Body, o.Emote, o.TxnID)
 		}

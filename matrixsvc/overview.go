@@ -177,6 +177,9 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 	for i, e := range out {
 		msgs[len(out)-1-i] = fromStored(e)
 	}
+	if err := s.relations(ctx, room, msgs); err != nil {
+		return nil, "", err
+	}
 	next := ""
 	if !math.IsInf(below, -1) {
 		next = "p:" + strconv.FormatFloat(below, 'g', -1, 64)
@@ -186,7 +189,7 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 
 // fillGap fetches one page of the server's history below a gap and stores it.
 func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int) error {
-	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction}}
+	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction, event.EventReaction}}
 	resp, err := s.cli.Messages(ctx, room, gap.Token, "", mautrix.DirectionBackward, filter, max(limit, 20))
 	if err != nil {
 		return fmt.Errorf("history of %s: %w", room, s.wrap(err))
@@ -218,7 +221,8 @@ func toStored(msgs []Message) []store.Event {
 	for i, m := range msgs {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
-			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML}
+			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
+			ReplyTo: m.ReplyTo}
 	}
 	return out
 }
@@ -226,7 +230,8 @@ func toStored(msgs []Message) []store.Event {
 func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
-		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML}
+		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
+		ReplyTo: e.ReplyTo}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

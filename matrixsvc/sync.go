@@ -392,6 +392,11 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	if updated, err = s.applyChanges(ctx, roomID, changes, msgs); err != nil {
 		return nil, nil, false, "", err
 	}
+	if len(changes) == 0 && slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
+		if err := s.relations(ctx, roomID, msgs); err != nil { // what the replies answer
+			return nil, nil, false, "", err
+		}
+	}
 	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
 		r.Membership == string(event.MembershipJoin) {
 		directInviter = before.Inviter
@@ -426,7 +431,11 @@ func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []st
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	// Reactions may be what changed: the messages carry theirs as they are now.
+	if err := s.relations(ctx, room, msgs); err != nil {
+		return nil, err
+	}
+	return out, s.relations(ctx, room, out)
 }
 
 // typingIn reads who is typing from a room's ephemeral events (m.typing replaces the whole
@@ -637,6 +646,7 @@ func toMessage(evt *event.Event) (Message, bool) {
 				return msg, false // an edit changes its message; it is not one itself
 			}
 			if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
+				msg.ReplyTo = c.RelatesTo.InReplyTo.EventID
 				msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
 			}
 			// A verification request is a step of a protocol, shown by the verification
@@ -658,9 +668,14 @@ func toMessage(evt *event.Event) (Message, bool) {
 			return msg, false
 		}
 		if f[5].IsObject() {
+			msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
 			msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
 		}
 		return msg, f[0].Str != string(event.MsgVerificationRequest)
+	case event.EventReaction:
+		if evt.Unsigned.RedactedBecause == nil {
+			msg.change = reactionOf(evt)
+		}
 	case event.EventRedaction:
 		target := evt.Redacts
 		if target == "" { // room version 11 moved it into the content

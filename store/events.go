@@ -31,10 +31,13 @@ type Event struct {
 
 	Edited   bool // the body is that of the sender's latest edit
 	Redacted bool // the message was deleted: no body
+
+	ReplyTo id.EventID // the message this one answers (m.in_reply_to), "" when none
+	Media   string     // a file's content (url or encrypted file, name, info) as JSON, "" when none
 }
 
 // eventSelect is the columns scanArgs reads, in its order.
-const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html"
+const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media"
 
 // eventSelectAs is eventSelect with each column of table t.
 func eventSelectAs(t string) string {
@@ -46,7 +49,7 @@ func eventSelectAs(t string) string {
 }
 
 func (e *Event) scanArgs() []any {
-	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML}
+	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media}
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -120,8 +123,8 @@ func (s *Store) changesOf(ctx context.Context, room id.RoomID, evts []Event) err
 }
 
 const (
-	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html"
-	eventColumnCount = 14
+	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media"
+	eventColumnCount = 16
 	insertBatch      = 500
 )
 
@@ -144,7 +147,7 @@ var eventPlaceholders = func() []string {
 }()
 
 func eventArgs(room id.RoomID, e *Event) []any {
-	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML}
+	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media}
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
@@ -199,8 +202,9 @@ func (s *Store) undecrypted(ctx context.Context, where string, args ...any) ([]E
 // ReplaceEvent rewrites a stored event in place (same room, ID and position): an event that has
 // been decrypted, or whose reason for not being decrypted changed.
 func (s *Store) ReplaceEvent(ctx context.Context, e *Event) error {
-	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10, html=$11
-		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML)
+	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10, html=$11,
+		reply_to=$12, media=$13
+		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media)
 	if err != nil {
 		return err
 	}

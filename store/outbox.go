@@ -18,18 +18,30 @@ type Outgoing struct {
 	Failed  string     // why it was given up on; "" while it is still to be sent
 	EditOf  id.EventID // an edit: the message whose text Body replaces; "" for a new message
 	Redact  bool       // a deletion of the message EditOf (Body is empty)
+	ReplyTo id.EventID // a new message that answers this one
+	React   string     // a reaction (m.annotation) with this key to the message EditOf
+	File    string     // a file to upload and send (Body is its name)
+	Media   string     // the file's message content once uploaded (JSON), so a retry does not upload again
+}
+
+// outboxSelect is the columns scanArgs reads, in its order.
+const outboxSelect = "txn_id, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+
+func (o *Outgoing) scanArgs() []any {
+	return []any{&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact, &o.ReplyTo, &o.React, &o.File, &o.Media}
 }
 
 // AddOutgoing appends a message to the outbox.
 func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (txn_id, room_id, target, body, emote, created, failed, edit_of, redact)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact)
+	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxSelect+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact, o.ReplyTo, o.React, o.File, o.Media)
 	return err
 }
 
 // Outbox lists the outbox in the order the messages were written.
 func (s *Store) Outbox(ctx context.Context) ([]*Outgoing, error) {
-	rows, err := s.db.Query(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of, redact FROM duet_outbox ORDER BY seq`)
+	rows, err := s.db.Query(ctx, `SELECT `+outboxSelect+` FROM duet_outbox ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +49,7 @@ func (s *Store) Outbox(ctx context.Context) ([]*Outgoing, error) {
 	var out []*Outgoing
 	for rows.Next() {
 		var o Outgoing
-		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact); err != nil {
+		if err := rows.Scan(o.scanArgs()...); err != nil {
 			return nil, err
 		}
 		out = append(out, &o)
@@ -60,5 +72,12 @@ func (s *Store) SetOutgoingFailed(ctx context.Context, txnID, why string) error 
 // RemoveOutgoing deletes a message from the outbox once the server has it.
 func (s *Store) RemoveOutgoing(ctx context.Context, txnID string) error {
 	_, err := s.db.Exec(ctx, "DELETE FROM duet_outbox WHERE txn_id=$1", txnID)
+	return err
+}
+
+// SetOutgoingMedia records the message content of an uploaded file, so that a retry sends it
+// without uploading it again.
+func (s *Store) SetOutgoingMedia(ctx context.Context, txnID, media string) error {
+	_, err := s.db.Exec(ctx, "UPDATE duet_outbox SET media=$2 WHERE txn_id=$1", txnID, media)
 	return err
 }

@@ -114,7 +114,7 @@ func (s *Store) insertRoom(ctx context.Context, verb string, r *Room) error {
 // DeleteRoom forgets a room entirely (after we left and forgot it), its stored timeline too.
 func (s *Store) DeleteRoom(ctx context.Context, roomID id.RoomID) error {
 	return s.Txn(ctx, func(ctx context.Context) error {
-		for _, table := range []string{"duet_room", "duet_event", "duet_gap", "duet_change", "duet_receipt"} {
+		for _, table := range []string{"duet_room", "duet_event", "duet_gap", "duet_change", "duet_receipt", "duet_reaction"} {
 			if _, err := s.db.Exec(ctx, "DELETE FROM "+table+" WHERE room_id=$1", roomID); err != nil {
 				return err
 			}

@@ -65,6 +65,8 @@ type Change struct {
 	MsgType string // the edit's m.new_content
 	Body    string
 	HTML    string // its formatted_body, "" when it is not formatted
+
+	Reaction string // not a change but a reaction (m.annotation) with this key to Target
 }
 
 // RecordChanges keeps edits and redactions of a room and applies them to the messages they
@@ -74,9 +76,26 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 		return nil, nil
 	}
 	targets := make([]id.EventID, 0, len(changes))
+	var reacted []id.EventID // messages whose reactions changed
 	for _, c := range changes {
 		if c.Target == "" || c.ID == "" {
 			continue
+		}
+		if c.Reaction != "" {
+			if err := s.addReaction(ctx, room, c); err != nil {
+				return nil, err
+			}
+			reacted = append(reacted, c.Target)
+			continue
+		}
+		if c.Redact {
+			of, err := s.reactionTarget(ctx, room, c.Target)
+			if err != nil {
+				return nil, err
+			}
+			if of != "" {
+				reacted = append(reacted, of)
+			}
 		}
 		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML); err != nil {
@@ -84,7 +103,11 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 		}
 		targets = append(targets, c.Target)
 	}
-	return s.applyChanges(ctx, room, targets)
+	changed, err = s.applyChanges(ctx, room, targets)
+	if err != nil || len(reacted) == 0 {
+		return changed, err
+	}
+	return s.withStored(ctx, room, changed, reacted)
 }
 
 // applyChanges brings the stored messages among ids up to date with their recorded changes,

@@ -194,12 +194,16 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 	if err := st.AppendEvents(ctx, "!a", []Event{say("!a", "$1", "@b:x", "an old message about otters", 1)}, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	// Back to what version 6 had: no index, no changes, no edit marks, no HTML.
+	// Back to what version 6 had: no index, no changes, no edit marks, no HTML,
 	for _, q := range []string{
 		"DROP TRIGGER duet_search_bu", "DROP TRIGGER duet_search_bd", "DROP TRIGGER duet_search_au", "DROP TRIGGER duet_search_ai",
 		"DROP TABLE duet_search", "DROP TABLE duet_change", "DROP TABLE duet_receipt",
 		"ALTER TABLE duet_event DROP COLUMN edited", "ALTER TABLE duet_event DROP COLUMN redacted", "ALTER TABLE duet_event DROP COLUMN html",
 		"ALTER TABLE duet_outbox DROP COLUMN edit_of", "ALTER TABLE duet_outbox DROP COLUMN redact",
+		// and none of version 11's replies, reactions and media
+		"DROP TABLE duet_reaction", "ALTER TABLE duet_event DROP COLUMN reply_to", "ALTER TABLE duet_event DROP COLUMN media",
+		"ALTER TABLE duet_outbox DROP COLUMN reply_to", "ALTER TABLE duet_outbox DROP COLUMN react",
+		"ALTER TABLE duet_outbox DROP COLUMN file", "ALTER TABLE duet_outbox DROP COLUMN media",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

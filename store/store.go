@@ -192,6 +192,10 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 	PRIMARY KEY (room_id, user_id)
 )`)
 		return err
+	}).WithRaw(10, 11, 1, "replies, reactions and media", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, relationSchema)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The
@@ -227,10 +231,14 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 		return nil, err
 	}
 	defer raw.Close()
-	// edit_of and redact came with version 9: an older database has none (and no edits in its outbox).
-	rows, err := raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of, redact FROM duet_outbox ORDER BY seq`)
+	// edit_of and redact came with version 9, reply_to, react, file and media with 11: an older
+	// database has none (and nothing of the kind in its outbox).
+	rows, err := raw.QueryContext(ctx, `SELECT `+outboxSelect+` FROM duet_outbox ORDER BY seq`)
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, '', 0 FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of, redact, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+	}
+	if err != nil {
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, '', 0, '', '', '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
 		return nil, err
@@ -239,7 +247,7 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 	var out []*Outgoing
 	for rows.Next() {
 		var o Outgoing
-		if err := rows.Scan(&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact); err != nil {
+		if err := rows.Scan(o.scanArgs()...); err != nil {
 			return out, err
 		}
 		out = append(out, &o)
