@@ -216,27 +216,34 @@ func trustWarning(t id.TrustState) string {
 // message turns a timeline event into a Message, decrypting it when it is encrypted. An event
 // that cannot be decrypted yet is kept (with the reason) to be decrypted when its key comes.
 func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool) {
+	msg, _, ok := s.messageFrom(ctx, evt)
+	return msg, ok
+}
+
+// messageFrom is message, also returning the event the message was read from: the decrypted
+// event when evt could be decrypted, else evt itself (the push rules look at it).
+func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *event.Event, bool) {
 	if evt.Type != event.EventEncrypted {
 		msg, ok := toMessage(evt)
 		if !ok {
 			s.noteMalformed(evt)
 		}
-		return msg, ok
+		return msg, evt, ok
 	}
 	if evt.Unsigned.RedactedBecause != nil { // deleted before we saw it: nothing to decrypt
 		msg, _ := toMessage(evt)
 		msg.Encrypted, msg.Redacted = false, true
-		return msg, true
+		return msg, evt, true
 	}
 	// Not decrypted (yet): the event itself is kept, to be decrypted when its key comes. It is
 	// encoded only then, not for every message that decrypts.
-	undecrypted := func(reason, session string) (Message, bool) {
+	undecrypted := func(reason, session string) (Message, *event.Event, bool) {
 		msg, _ := toMessage(evt)
 		msg.DecryptError, msg.sessionID = reason, session
 		if raw, err := json.Marshal(evt); err == nil {
 			msg.raw = string(raw)
 		}
-		return msg, true
+		return msg, evt, true
 	}
 	if evt.Content.Parsed == nil {
 		if err := evt.Content.ParseRaw(evt.Type); err != nil {
@@ -273,7 +280,7 @@ func (s *Service) message(ctx context.Context, evt *event.Event) (Message, bool)
 	}
 	out.E2E = true
 	out.Trust = trustWarning(dec.Mautrix.TrustState)
-	return out, ok
+	return out, dec, ok
 }
 
 // wantKey remembers a missing Megolm session so that the key worker asks for it: from key

@@ -84,6 +84,14 @@ type Message struct {
 	Edited   bool // the text is the sender's latest edit of it
 	Redacted bool // deleted: no text
 
+	Media *Media // the file of an image, video, sound or file message; nil for text or malformed ones
+
+	// The account's push rules on a message from someone else that arrived live (in a sync
+	// after this process's first): whether to notify about it, and to highlight it (it
+	// mentions us). Both are false for history, our own messages and anything else.
+	Notify    bool
+	Highlight bool
+
 	ReplyTo   id.EventID // the message this one answers, "" when it answers none
 	Reply     *Quote     // what ReplyTo says, when it is stored here
 	Reactions []Reaction // the reactions to it, grouped by key in the order they first came

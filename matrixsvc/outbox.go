@@ -40,6 +40,7 @@ type Outgoing struct {
 	Redact  bool
 	ReplyTo id.EventID // a reply to this message
 	React   string     // a reaction with this key to the message EditOf
+	File    string     // the path of a file to send (Body is its name)
 }
 
 // OutgoingChanged reports a message's progress through the outbox.
@@ -127,7 +128,7 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
 		out[i] = Outgoing{TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf, Redact: o.Redact, ReplyTo: o.ReplyTo, React: o.React}
+			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf, Redact: o.Redact, ReplyTo: o.ReplyTo, React: o.React, File: o.File}
 	}
 	return out, nil
 }
@@ -222,7 +223,11 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		s.log.Info().Str("txn_id", o.TxnID).Stringer("event_id", evt).Msg("an attempt that broke off had arrived; not sending again")
 	} else {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
-		attemptCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+		timeout := sendTimeout
+		if o.File != "" && o.Media == "" {
+			timeout += uploadTime(o.File) // a large file takes long to upload
+		}
+		attemptCtx, cancel := context.WithTimeout(ctx, timeout)
 		switch {
 		case o.Redact:
 			var resp *mautrix.RespSendEvent
@@ -231,6 +236,8 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 			} else {
 				err = fmt.Errorf("delete %s: %w", o.EditOf, s.wrap(err))
 			}
+		case o.File != "":
+			evt, err = s.sendFile(attemptCtx, o)
 		case o.React != "":
 			evt, err = s.sendEvent(attemptCtx, o.Room, event.EventReaction, reactionContent(o.EditOf, o.React), o.TxnID)
 		case o.EditOf != "":

@@ -63,6 +63,8 @@ type Service struct {
 	recount    recounter     // unread counts to ask again after a burst (recount.go)
 	upgrades   upgrades      // replacements of upgraded DM rooms not joined yet (upgrade.go)
 	readMarks  sync.Map      // id.RoomID -> id.EventID: the newest read receipt this process sent
+	push       pushState     // the parsed push rules (push.go); under syncMu
+	synced     bool          // a sync was applied in this process: later ones bring live messages; under syncMu
 
 	// End-to-end encryption, set up on first use (crypto.go).
 	cryptoPath    string

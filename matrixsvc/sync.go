@@ -115,7 +115,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	var joined map[id.RoomID]id.UserID
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
 		var err error
-		applied, joined, err = s.applySync(ctx, resp, accountData, since == "")
+		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.synced)
 		if err != nil {
 			return err
 		}
@@ -137,6 +137,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err != nil {
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
+	s.synced = true
 	s.deliv.noteSync(s.me, resp)
 	if since != "" { // the initial sync's counts are fresh
 		rooms := make([]id.RoomID, 0, len(applied.Messages))
@@ -270,10 +271,12 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // applySync records one /sync response: account data, room summaries, state (through mautrix's
-// state store) and the newest message of each room. It runs inside one transaction.
-func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, initial bool) (out SyncApplied, joinedDirect map[id.RoomID]id.UserID, err error) {
+// state store) and the newest message of each room. It runs inside one transaction. live says
+// the response brings new messages as they come, not history caught up at start: the push
+// rules are asked about those (Message.Notify).
+func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, initial, live bool) (out SyncApplied, joinedDirect map[id.RoomID]id.UserID, err error) {
 	joinedDirect = make(map[id.RoomID]id.UserID)
-	for _, evtType := range []string{event.AccountDataDirectChats.Type, event.AccountDataIgnoredUserList.Type} {
+	for _, evtType := range []string{event.AccountDataDirectChats.Type, event.AccountDataIgnoredUserList.Type, event.AccountDataPushRules.Type} {
 		if content, ok := accountData[evtType]; ok {
 			if err := s.store.SetAccountData(ctx, evtType, content); err != nil {
 				return out, nil, err
@@ -281,8 +284,11 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 			out.DMListChanged = true
 		}
 	}
+	if content, ok := accountData[event.AccountDataPushRules.Type]; ok {
+		s.setPushRules(content) // before the rooms: a room muted in this response is quiet already
+	}
 	for roomID, room := range resp.Rooms.Join {
-		msgs, updated, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline, room.UnreadNotifications)
+		msgs, updated, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline, room.UnreadNotifications, live)
 		if err != nil {
 			return out, nil, err
 		}
@@ -308,7 +314,7 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		out.DMListChanged = out.DMListChanged || changed
 	}
 	for roomID, room := range resp.Rooms.Leave {
-		_, _, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline, nil)
+		_, _, changed, _, err := s.applyRoom(ctx, roomID, event.MembershipLeave, room.Summary, room.State.Events, room.Timeline, nil, false)
 		if err != nil {
 			return out, nil, err
 		}
@@ -335,7 +341,7 @@ func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, 
 }
 
 func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
-	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts) (msgs, updated []Message, changed bool, directInviter id.UserID, err error) {
+	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts, live bool) (msgs, updated []Message, changed bool, directInviter id.UserID, err error) {
 	timeline := chunk.Events
 	r, err := s.loadRoom(ctx, roomID)
 	if err != nil {
@@ -375,8 +381,11 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		if countsAsActivity(evt) && evt.Timestamp > r.LastTS {
 			r.LastTS = evt.Timestamp
 		}
-		msg, ok := s.message(ctx, evt)
+		msg, src, ok := s.messageFrom(ctx, evt)
 		if ok {
+			if live && msg.Sender != s.me && !msg.Redacted {
+				s.pushActions(ctx, r, src, &msg)
+			}
 			msgs = append(msgs, msg)
 			r.Preview, r.PreviewSender = msg.Body, msg.Sender
 			if msg.Encrypted {
@@ -427,6 +436,9 @@ func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []st
 		m := fromStored(e)
 		if i := slices.IndexFunc(msgs, func(x Message) bool { return x.EventID == m.EventID }); i >= 0 {
 			msgs[i].Body, msgs[i].HTML, msgs[i].MsgType, msgs[i].Edited, msgs[i].Redacted = m.Body, m.HTML, m.MsgType, m.Edited, m.Redacted
+			if m.Redacted {
+				msgs[i].Media = nil
+			}
 			continue
 		}
 		out = append(out, m)
@@ -631,6 +643,7 @@ func toMessage(evt *event.Event) (Message, bool) {
 		}
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
 			msg.MsgType, msg.Body = string(c.MsgType), c.Body
+			msg.Media = mediaOf(c)
 			if c.Format == event.FormatHTML {
 				msg.HTML = c.FormattedBody
 			}
@@ -666,6 +679,9 @@ func toMessage(evt *event.Event) (Message, bool) {
 		if f[2].Exists() {
 			msg.change = editOf(evt)
 			return msg, false
+		}
+		if isMediaType(f[0].Str) {
+			msg.Media = mediaFromJSON(f[0].Str, f[1].Str, evt.Content.VeryRaw)
 		}
 		if f[5].IsObject() {
 			msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)

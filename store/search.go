@@ -129,7 +129,7 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 	}
 	var out []id.EventID
 	for _, evt := range changed {
-		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', html='', msgtype='', redacted=1, edited=0,
+		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', html='', msgtype='', media='', redacted=1, edited=0,
 				encrypted=0, raw='', session_id='', decrypt_error=''
 			WHERE room_id=$1 AND event_id=$2 AND redacted=0
 			AND EXISTS (SELECT 1 FROM duet_change WHERE room_id=$1 AND target=$2 AND redact=1)`, room, evt)
