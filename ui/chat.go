@@ -45,6 +45,8 @@ type chat struct {
 	chainFor id.RoomID          // the contact's room when its rooms were last asked for
 	jumpTo   id.EventID         // the message a search led to, until it is loaded and shown
 	editing  matrixsvc.Message  // our message being edited in the composer (EventID "" = none)
+	draft    string             // what the composer held when the edit started, back after it
+	replyTo  matrixsvc.Message  // the message the composer's text answers (EventID "" = none)
 
 	typing     []id.UserID // who is typing in the conversation's rooms, as sync last said
 	typingSent time.Time   // when we last told the room we are typing (zero: we are not)
@@ -215,6 +217,9 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		}
 	}
 	if m.open != key {
+		if m.focus == focusPick {
+			cmds = append(cmds, m.setFocus(focusComposer)) // the pick belongs to the conversation left
+		}
 		cmds = append(cmds, m.stopTyping(m.openChat()))
 		m.cancelEdit(m.openChat()) // the text being edited belongs to the conversation left
 		cmds = append(cmds, m.rememberOpen(key))
@@ -273,16 +278,16 @@ func (m *Model) editLast() bool {
 	if !ok {
 		return false
 	}
-	c.editing = msg
-	m.composer.SetValue(msg.Body)
+	m.startEdit(c, msg)
 	return true
 }
 
-// cancelEdit stops editing and empties the composer.
+// cancelEdit stops editing; the composer gets back what it held before.
 func (m *Model) cancelEdit(c *chat) {
 	if c != nil && c.editing.EventID != "" {
 		c.editing = matrixsvc.Message{}
-		m.composer.SetValue("")
+		m.composer.SetValue(c.draft)
+		c.draft = ""
 	}
 }
 
@@ -290,6 +295,10 @@ func (m *Model) cancelEdit(c *chat) {
 func (m *Model) sendEdit(c *chat, text string) tea.Cmd {
 	orig := c.editing
 	c.editing = matrixsvc.Message{}
+	if c.draft != "" { // what was being written before the edit comes back
+		m.composer.SetValue(c.draft)
+		c.draft = ""
+	}
 	if text == orig.Body {
 		return nil // nothing changed
 	}
@@ -329,10 +338,7 @@ func (m *Model) deleteConfirmed(d deleteMsg) tea.Cmd {
 	c.conv.Changed([]matrixsvc.Message{gone})
 	txn := m.newTxn()
 	m.edits[txn] = c.key
-	svc, room, evt := m.svc, d.msg.RoomID, d.msg.EventID
-	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.EnqueueRedact(ctx, room, evt, txn)}
-	})
+	return m.enqueueRedact(d.msg.RoomID, d.msg.EventID, txn)
 }
 
 // submit handles what was typed in the composer: a command or a message.
@@ -341,6 +347,9 @@ func (m *Model) submit(text string) tea.Cmd {
 	stop := m.stopTyping(c)
 	if c != nil && c.editing.EventID != "" {
 		return tea.Batch(stop, m.sendEdit(c, text))
+	}
+	if c != nil && c.replyTo.EventID != "" && !strings.HasPrefix(text, "/") {
+		return tea.Batch(stop, m.sendReply(c, text, false))
 	}
 	return tea.Batch(stop, m.submitText(text))
 }

@@ -64,6 +64,8 @@ type fakeSvc struct {
 	directory []matrixsvc.DirectoryUser // what SearchUsers finds
 	edits     []sendCall                // EnqueueEdit calls (Target holds the edited event)
 	redacts   []sendCall                // EnqueueRedact calls
+	replies   []sendCall                // EnqueueReply calls (Target holds the event answered)
+	reacts    []sendCall                // EnqueueReact calls (Target holds the event, Body the key)
 	typing    []string                  // SetTyping calls: "room true|false"
 	receipts  map[id.RoomID]map[id.UserID]id.EventID
 	searches  []string // the queries Search and SearchUsers were asked
@@ -152,6 +154,23 @@ func (f *fakeSvc) EnqueueRedact(_ context.Context, room id.RoomID, evt id.EventI
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.redacts = append(f.redacts, sendCall{Room: room, Txn: txn, Target: id.UserID(evt)})
+	return nil
+}
+
+// EnqueueReply records a reply (Target holds the event it answers); the fake sends it at once.
+func (f *fakeSvc) EnqueueReply(_ context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replies = append(f.replies, sendCall{Room: room, Body: body, Emote: emote, Txn: txn, Target: id.UserID(replyTo)})
+	f.deliver(txn, room, body)
+	return nil
+}
+
+// EnqueueReact records a reaction (Target holds the event, Body the key).
+func (f *fakeSvc) EnqueueReact(_ context.Context, room id.RoomID, evt id.EventID, key, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reacts = append(f.reacts, sendCall{Room: room, Body: key, Txn: txn, Target: id.UserID(evt)})
 	return nil
 }
 

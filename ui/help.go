@@ -26,9 +26,17 @@ func (m Model) focusedHelp() keys.Help {
 	case focusComposer:
 		return keys.Help{
 			Short: append(m.keys.Composer.ShortHelp(), conv.PageUp, g.Back),
-			Full: append(append(append(m.keys.Composer.FullHelp(), conv.FullHelp()...),
-				[]key.Binding{g.Switch, g.Back, g.Quit}, find), m.keys.Search.FullHelp()...),
+			Full: append(append(append(append(m.keys.Composer.FullHelp(), conv.FullHelp()...),
+				[]key.Binding{g.Switch, g.Back, g.Quit}, find), m.keys.Search.FullHelp()...), m.keys.Pick.FullHelp()...),
 		}
+	case focusPick:
+		pk := m.keys.Pick
+		if m.react != nil {
+			pick := key.NewBinding(key.WithKeys("1"), key.WithHelp("1-6", "quick reaction"))
+			send := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "react"))
+			return keys.Help{Short: []key.Binding{pick, send, g.Back}, Full: [][]key.Binding{{pick, send, g.Back, g.Quit}}}
+		}
+		return keys.Help{Short: pk.ShortHelp(), Full: append(pk.FullHelp(), []key.Binding{g.Help, g.Quit})}
 	case focusPrompt:
 		return keys.Help{
 			Short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check")), g.Back},

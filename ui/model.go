@@ -60,6 +60,7 @@ const (
 	focusContacts focus = iota
 	focusComposer
 	focusPrompt
+	focusPick // a message of the open conversation is picked (pick.go)
 )
 
 // Model is the root model.
@@ -85,6 +86,7 @@ type Model struct {
 	showHelp bool
 	chats    map[string]*chat  // by contacts.Item.Key()
 	edits    map[string]string // outgoing edits: transaction ID -> chat key
+	react    *reacting         // a reaction being typed for the picked message
 	open     string            // the chat shown
 	txnBase  string
 
@@ -286,6 +288,10 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 		cmd = m.updateComposer(msg)
 	case focusPrompt:
 		m.prompt, cmd = m.prompt.update(msg)
+	case focusPick:
+		if m.react != nil {
+			m.react.input, cmd = m.react.input.Update(msg)
+		}
 	default:
 		m.contacts, cmd = m.contacts.Update(msg)
 	}
@@ -367,6 +373,12 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, g.Switcher):
 		return m.openSwitcher()
 	}
+	if m.focus == focusPick {
+		return m.pickKey(k)
+	}
+	if key.Matches(k, m.keys.Conversation.Pick) && m.focus != focusPrompt {
+		return m.startPick()
+	}
 	if c := m.openChat(); c != nil && matchesAny(k, m.keys.Conversation) && m.focus != focusPrompt {
 		var cmd tea.Cmd
 		c.conv, cmd = c.conv.Update(k)
@@ -380,6 +392,9 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		switch {
 		case c != nil && c.editing.EventID != "" && key.Matches(k, g.Back):
 			m.cancelEdit(c) // esc leaves the edit, not the composer
+			return nil
+		case c != nil && c.replyTo.EventID != "" && key.Matches(k, g.Back):
+			c.replyTo = matrixsvc.Message{} // esc drops the reply, not the text
 			return nil
 		case c != nil && c.editing.EventID != "" && key.Matches(k, m.keys.Composer.Send) && strings.TrimSpace(m.composer.Value()) == "":
 			return m.sendEdit(c, "") // the composer sends nothing empty: an emptied edit is a deletion
@@ -450,6 +465,12 @@ func (m *Model) focusComposer() tea.Cmd {
 }
 
 func (m *Model) setFocus(f focus) tea.Cmd {
+	if f != focusPick {
+		m.react = nil
+		if c := m.openChat(); c != nil {
+			c.conv.Unpick()
+		}
+	}
 	m.focus = f
 	m.contacts.Blur()
 	m.composer.Blur()
@@ -459,6 +480,7 @@ func (m *Model) setFocus(f focus) tea.Cmd {
 		return m.composer.Focus()
 	case focusPrompt:
 		return m.prompt.focus()
+	case focusPick: // the keys go to pickKey
 	default:
 		m.contacts.Focus()
 	}

@@ -22,6 +22,8 @@ type Service interface {
 	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
 	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
 	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
+	EnqueueReply(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txnID string) error
+	EnqueueReact(ctx context.Context, room id.RoomID, evt id.EventID, key, txnID string) error
 	SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error
 	Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error)
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
@@ -234,6 +236,27 @@ func (m Model) enqueueEdit(room id.RoomID, evt id.EventID, body string, emote bo
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
 		return enqueuedMsg{txn: txn, err: svc.EnqueueEdit(ctx, room, evt, body, emote, txn)}
+	})
+}
+
+func (m Model) enqueueReply(room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txn string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		return enqueuedMsg{txn: txn, err: svc.EnqueueReply(ctx, room, target, body, emote, replyTo, txn)}
+	})
+}
+
+func (m Model) enqueueReact(room id.RoomID, evt id.EventID, key, txn string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		return enqueuedMsg{txn: txn, err: svc.EnqueueReact(ctx, room, evt, key, txn)}
+	})
+}
+
+func (m Model) enqueueRedact(room id.RoomID, evt id.EventID, txn string) tea.Cmd {
+	svc := m.svc
+	return m.call(func(ctx context.Context) tea.Msg {
+		return enqueuedMsg{txn: txn, err: svc.EnqueueRedact(ctx, room, evt, txn)}
 	})
 }
 

@@ -900,3 +900,112 @@ func TestSeenMark(t *testing.T) {
 		t.Fatalf("more than one message marked seen:\n%s", v)
 	}
 }
+
+// Picking a message (shift+up): up and down move the pick, r replies to it (a line above the
+// composer says to what, and the reply shows what it answers), + reacts (a number picks a quick
+// reaction; the same again takes it back), e edits our own older message and gives the draft
+// back after, d deletes; esc ends picking.
+func TestPickReplyReactEdit(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.typeText("half a thought")
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	if h.m.focus != focusPick {
+		t.Fatal("shift+up did not start picking")
+	}
+	if msg, _ := h.m.openChat().conv.Picked(); msg.EventID != "$a5" {
+		t.Fatalf("picked first: %s", msg.EventID)
+	}
+	requireContains(t, h.view(), "reply", "react")
+	h.typeText("k")
+	h.key(tea.KeyUp)
+	if msg, _ := h.m.openChat().conv.Picked(); msg.EventID != "$a3" {
+		t.Fatalf("picked after two up: %s", msg.EventID)
+	}
+	// Reply: the composer keeps the draft, and says what it answers.
+	h.typeText("r")
+	if h.m.focus != focusComposer || h.m.composer.Value() != "half a thought" {
+		t.Fatalf("after r: focus %v, composer %q", h.m.focus, h.m.composer.Value())
+	}
+	requireContains(t, h.view(), "↳ replying to Alice: This is a rather long")
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	h.typeText("indeed it wraps")
+	h.key(tea.KeyEnter)
+	if len(svc.replies) != 1 || svc.replies[0].Target != "$a3" || svc.replies[0].Body != "indeed it wraps" || svc.replies[0].Room != aliceRoom {
+		t.Fatalf("replies sent: %+v", svc.replies)
+	}
+	v := h.view()
+	requireContains(t, v, "↳ Alice: This is a rather long message", "you: indeed it wraps")
+	requireLacks(t, v, "replying to")
+
+	// React with a quick reaction; the same again takes it back.
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.key(tea.KeyUp) // from our reply to "see you tomorrow"
+	h.typeText("+")
+	requireContains(t, h.view(), "react:", "1 👍")
+	h.typeText("1")
+	if len(svc.reacts) != 1 || svc.reacts[0].Target != "$a5" || svc.reacts[0].Body != "👍" {
+		t.Fatalf("reactions sent: %+v", svc.reacts)
+	}
+	requireContains(t, h.view(), "👍 you")
+	// The server's copy comes back through sync with our reaction's event.
+	now := msg(aliceRoom, "$a5", alice, testNow.Add(-5*time.Minute), "see you tomorrow")
+	now.Reactions = []matrixsvc.Reaction{{Key: "👍", Senders: []id.UserID{alice, svc.me}, Mine: "$r1"}}
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Changed: []matrixsvc.Message{now}}}})
+	requireContains(t, h.view(), "👍 Alice, you")
+	h.typeText("+")
+	h.typeText(":thumbsup:")
+	h.key(tea.KeyEnter)
+	if len(svc.redacts) != 1 || svc.redacts[0].Target != "$r1" {
+		t.Fatalf("taking the reaction back: %+v", svc.redacts)
+	}
+	v = h.view()
+	requireContains(t, v, "👍 Alice")
+	requireLacks(t, v, "Alice, you")
+
+	// Edit our older message; the draft comes back after.
+	h.key(tea.KeyEsc)
+	h.typeText("my draft")
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	for range 4 { // from our reply, past alice's three
+		h.key(tea.KeyUp)
+	}
+	if msg, _ := h.m.openChat().conv.Picked(); msg.EventID != "$a2" {
+		t.Fatalf("picked: %s", msg.EventID)
+	}
+	h.typeText("e")
+	if h.m.composer.Value() != "Yes, 10 o'clock at the station." {
+		t.Fatalf("editing %q", h.m.composer.Value())
+	}
+	h.typeText("!")
+	h.key(tea.KeyEnter)
+	if last := svc.edits[len(svc.edits)-1]; last.Target != "$a2" || last.Body != "Yes, 10 o'clock at the station.!" {
+		t.Fatalf("edit: %+v", last)
+	}
+	if h.m.composer.Value() != "my draft" {
+		t.Fatalf("the draft after the edit: %q", h.m.composer.Value())
+	}
+	// Others' messages cannot be edited or deleted; ours can be deleted.
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.key(tea.KeyUp)
+	h.typeText("e")
+	requireContains(t, h.view(), "only your own sent text messages can be edited")
+	for range 3 {
+		h.key(tea.KeyUp)
+	}
+	h.typeText("d")
+	h.typeText("y")
+	requireContains(t, h.view(), "you: message deleted")
+	if last := svc.redacts[len(svc.redacts)-1]; last.Target != "$a2" {
+		t.Fatalf("deleted: %+v", last)
+	}
+	h.key(tea.KeyEsc)
+	if h.m.focus != focusComposer {
+		t.Fatal("esc did not end picking")
+	}
+	if _, ok := h.m.openChat().conv.Picked(); ok {
+		t.Fatal("a message is still picked")
+	}
+	requireFits(t, h.view(), 100, 30)
+}

@@ -101,17 +101,23 @@ func (m Model) rightPane(l layout) []string {
 	out := make([]string, 0, l.mainH)
 	out = append(out, textutil.Fit(m.header(c, w), w), rule)
 	out = append(out, strings.Split(c.conv.View(), "\n")...)
-	if c.editing.EventID != "" {
-		var label string
-		for _, label = range []string{" editing your message · enter saves, empty deletes · esc cancels ",
-			" editing your message · esc cancels ", " editing · esc cancels "} {
-			if lipgloss.Width(label)+4 <= w {
-				break
+	if m.react != nil && m.react.chat == c.key {
+		out = append(out, m.reactRule(w))
+	} else if c.editing.EventID != "" {
+		out = append(out, m.labelRule(w, " editing your message · enter saves, empty deletes · esc cancels ",
+			" editing your message · esc cancels ", " editing · esc cancels "))
+	} else if c.replyTo.EventID != "" {
+		who := "yourself"
+		if c.replyTo.Sender != m.me {
+			who = string(c.replyTo.Sender)
+			if c.replyTo.Sender == c.item.UserID && c.item.Name != "" {
+				who = c.item.Name
 			}
 		}
-		side := max((w-lipgloss.Width(label))/2, 0)
-		out = append(out, textutil.Fit(m.styles.Separator.Render(strings.Repeat("─", side))+m.styles.Warning.Render(label)+
-			m.styles.Separator.Render(strings.Repeat("─", max(w-side-lipgloss.Width(label), 0))), w))
+		what := strings.Join(strings.Fields(sanitize.Line(c.replyTo.Body)), " ")
+		who = sanitize.Line(who)
+		out = append(out, m.labelRule(w, " ↳ replying to "+who+": "+textutil.Cut(what, max(w/3, 8))+" · esc cancels ",
+			" ↳ replying to "+who+" · esc cancels ", " ↳ reply · esc cancels "))
 	} else if len(c.typing) > 0 {
 		out = append(out, m.typingRule(c, w))
 	} else {
@@ -128,6 +134,32 @@ func (m Model) rightPane(l layout) []string {
 		out = append(out, textutil.Lines(strings.Split(m.composer.View(), "\n"), w, l.composerH)...)
 	}
 	return textutil.Lines(out, w, l.mainH)
+}
+
+// labelRule is the line above the composer with a label in its middle: the first of labels
+// that fits the width.
+func (m Model) labelRule(w int, labels ...string) string {
+	var label string
+	for _, label = range labels {
+		if lipgloss.Width(label)+4 <= w {
+			break
+		}
+	}
+	label = textutil.Cut(label, max(w, 1))
+	side := max((w-lipgloss.Width(label))/2, 0)
+	return textutil.Fit(m.styles.Separator.Render(strings.Repeat("─", side))+m.styles.Warning.Render(label)+
+		m.styles.Separator.Render(strings.Repeat("─", max(w-side-lipgloss.Width(label), 0))), w)
+}
+
+// reactRule is the line above the composer while a reaction is typed: the input, and the
+// quick reactions by number.
+func (m Model) reactRule(w int) string {
+	var quick strings.Builder
+	for i, r := range quickReactions {
+		fmt.Fprintf(&quick, " %d %s", i+1, r)
+	}
+	line := m.styles.Warning.Render(" react: ") + m.react.input.View() + m.styles.Muted.Render(" ·"+quick.String()+" · esc ")
+	return textutil.Fit(line, w)
 }
 
 // typingRule is the line above the composer while the other person types: "Bob is typing…".

@@ -33,14 +33,15 @@ const (
 type RetryMsg struct{ Txn string }
 
 type entry struct {
-	msg    matrixsvc.Message
-	txn    string
-	state  State
-	err    string
-	day    bool   // a day separator goes above it
-	moved  string // a line saying the conversation went on in another room goes above it (R22)
-	marked bool   // the message a search led to
-	seen   bool   // our newest message the other person has read
+	msg      matrixsvc.Message
+	txn      string
+	state    State
+	err      string
+	day      bool   // a day separator goes above it
+	moved    string // a line saying the conversation went on in another room goes above it (R22)
+	marked   bool   // the message a search led to
+	seen     bool   // our newest message the other person has read
+	selected bool   // the message picked in the timeline (to reply, react, edit…)
 
 	width int      // the width lines were rendered at
 	lines []string // rendered lines; nil = render again
@@ -59,6 +60,7 @@ type Model struct {
 	entries []*entry
 	byEvent map[id.EventID]*entry
 	marked  *entry     // the message a search led to, if any
+	picked  *entry     // the message selected in the timeline, if any
 	seenAt  *entry     // our newest message the other person has read, if any is loaded
 	readTo  id.EventID // how far the other person has read
 	byTxn   map[string]*entry
@@ -364,8 +366,17 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 			continue
 		}
 		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
+		e.msg.Reactions = msg.Reactions
 		e.invalidate()
 		n++
+	}
+	if n > 0 {
+		// Replies quoting a changed message show it as it is now.
+		for _, e := range m.entries {
+			if e.msg.ReplyTo != "" && slices.ContainsFunc(msgs, func(c matrixsvc.Message) bool { return c.EventID == e.msg.ReplyTo }) {
+				e.invalidate()
+			}
+		}
 	}
 	if n > 0 && !m.follow {
 		m.skip = min(m.skip, max(len(m.lines(m.anchor))-1, 0))
@@ -376,12 +387,18 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 
 // AddEcho shows a message we are sending, before the server has it, and scrolls to it.
 func (m *Model) AddEcho(txn, body string, emote bool, state State) {
+	m.AddReplyEcho(txn, body, emote, "", state)
+}
+
+// AddReplyEcho is AddEcho of a reply to the message replyTo ("" for none).
+func (m *Model) AddReplyEcho(txn, body string, emote bool, replyTo id.EventID, state State) {
 	typ := event.MsgText
 	if emote {
 		typ = event.MsgEmote
 	}
 	e := &entry{
-		msg: matrixsvc.Message{Sender: m.me, Timestamp: m.now(), MsgType: string(typ), Body: body, HTML: matrixsvc.MarkdownHTML(body)},
+		msg: matrixsvc.Message{Sender: m.me, Timestamp: m.now(), MsgType: string(typ), Body: body, HTML: matrixsvc.MarkdownHTML(body),
+			ReplyTo: replyTo},
 		txn: txn, state: state,
 	}
 	m.byTxn[txn] = e
@@ -427,6 +444,9 @@ func (m Model) Echo(txn string) (body string, emote bool, state State, ok bool) 
 }
 
 func (m *Model) remove(i int) {
+	if m.entries[i] == m.picked {
+		m.picked = nil
+	}
 	m.entries = slices.Delete(m.entries, i, i+1)
 	if !m.follow && i <= m.anchor {
 		if i == m.anchor {

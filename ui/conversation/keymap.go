@@ -9,6 +9,46 @@ type KeyMap struct {
 	PageDown key.Binding
 	Bottom   key.Binding
 	Retry    key.Binding
+	Pick     key.Binding // pick a message: to reply, react, edit or delete it
+}
+
+// PickKeyMap is the keys while a message is being picked; the composer does not have the
+// keyboard then, so they are letters.
+type PickKeyMap struct {
+	Up     key.Binding
+	Down   key.Binding
+	Reply  key.Binding
+	React  key.Binding
+	Edit   key.Binding
+	Delete key.Binding
+	Open   key.Binding // a file: open it with the system's program
+	Save   key.Binding // a file: save it in the downloads folder
+	Done   key.Binding
+}
+
+// DefaultPickKeyMap is the default keys while picking a message.
+func DefaultPickKeyMap() PickKeyMap {
+	return PickKeyMap{
+		Up:     key.NewBinding(key.WithKeys("up", "k", "shift+up", "alt+up"), key.WithHelp("↑/k", "older")),
+		Down:   key.NewBinding(key.WithKeys("down", "j", "shift+down", "alt+down"), key.WithHelp("↓/j", "newer")),
+		Reply:  key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "reply")),
+		React:  key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "react")),
+		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Delete: key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete")),
+		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open file")),
+		Save:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save file")),
+		Done:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "done")),
+	}
+}
+
+// ShortHelp is the status bar's hint line while picking.
+func (k PickKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Reply, k.React, k.Edit, k.Delete, k.Open, k.Done}
+}
+
+// FullHelp is the help screen while picking.
+func (k PickKeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save}}
 }
 
 // DefaultKeyMap is the default timeline keys.
@@ -18,6 +58,7 @@ func DefaultKeyMap() KeyMap {
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+down"), key.WithHelp("pgdn", "newer")),
 		Bottom:   key.NewBinding(key.WithKeys("ctrl+end"), key.WithHelp("ctrl+end", "newest")),
 		Retry:    key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "retry failed")),
+		Pick:     key.NewBinding(key.WithKeys("shift+up", "alt+up"), key.WithHelp("shift+↑", "pick a message")),
 	}
 }
 
@@ -26,5 +67,5 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.PageUp, k.Pag
 
 // FullHelp is the help screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.PageUp, k.PageDown, k.Bottom, k.Retry}}
+	return [][]key.Binding{{k.PageUp, k.PageDown, k.Bottom, k.Retry, k.Pick}}
 }

@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"duet/internal/sanitize"
+	"duet/matrixsvc"
 	"duet/ui/internal/textutil"
 )
 
@@ -81,9 +82,15 @@ func (m Model) render(e *entry) []string {
 	if e.marked {
 		timeStyle = timeStyle.Reverse(true) // the message a search led to
 	}
+	if e.selected {
+		timeStyle = st.Selected
+	}
 	head := timeStyle.Render(ts.Format("15:04")) + " " + prefix
 	headW := timeWidth + lipgloss.Width(plainPrefix)
 	pad := strings.Repeat(" ", indent)
+	if e.msg.ReplyTo != "" {
+		out = append(out, m.replyLine(e, pad, w))
+	}
 
 	for p, para := range strings.Split(body, "\n") {
 		first, rest := w-indent, w-indent
@@ -115,7 +122,96 @@ func (m Model) render(e *entry) []string {
 		warn := textutil.Cut("⚠ "+sanitize.Line(e.msg.Trust), max(w-len(pad), 1))
 		out = withMark(out, st.Trust.Render(warn), pad, w)
 	}
-	return m.withState(out, e, pad, w)
+	if len(e.msg.Reactions) > 0 && !e.msg.Redacted {
+		out = append(out, m.reactionLines(e.msg.Reactions, pad, w)...)
+	}
+	out = m.withState(out, e, pad, w)
+	if e.selected && indent > 0 {
+		// A bar beside the picked message's other lines, so that all of it reads as picked.
+		bar := st.Selected.Render("▌")
+		for i, l := range out {
+			if strings.HasPrefix(l, pad) {
+				out[i] = bar + l[1:]
+			}
+		}
+	}
+	return out
+}
+
+// replyLine is the line above a reply quoting what it answers: the message as it is now when
+// it is loaded, else as the store had it.
+func (m Model) replyLine(e *entry, pad string, w int) string {
+	who, what := "", "an earlier message"
+	var q *matrixsvc.Quote
+	if orig := m.byEvent[e.msg.ReplyTo]; orig != nil {
+		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: orig.msg.Body, Redacted: orig.msg.Redacted}
+		if orig.msg.Encrypted {
+			q.Body = "🔒 a message not decrypted"
+		}
+	} else if e.msg.Reply != nil {
+		q = e.msg.Reply
+	}
+	if q != nil {
+		who = m.names[q.Sender]
+		if q.Sender == m.me {
+			who = "you"
+		}
+		if who == "" {
+			who = string(q.Sender)
+		}
+		what = strings.Join(strings.Fields(sanitize.Line(q.Body)), " ")
+		if q.Redacted {
+			what = "message deleted"
+		}
+	}
+	text := "↳ " + what
+	if who != "" {
+		text = "↳ " + sanitize.Line(who) + ": " + what
+	}
+	return pad + m.styles.Reply.Render(textutil.Cut(text, max(w-len(pad), 1)))
+}
+
+// reactionLines draws a message's reactions under it: each key with who reacted when they are
+// few, else how many; ours stand out. They wrap at the width.
+func (m Model) reactionLines(rs []matrixsvc.Reaction, pad string, w int) []string {
+	var out []string
+	line, lineW := pad, len(pad)
+	for _, r := range rs {
+		names := make([]string, 0, len(r.Senders))
+		for _, u := range r.Senders {
+			n := m.names[u]
+			if u == m.me {
+				n = "you"
+			}
+			if n == "" {
+				n = string(u)
+			}
+			names = append(names, n)
+		}
+		label := sanitize.Line(r.Key)
+		if len(names) <= 3 {
+			label += " " + sanitize.Line(strings.Join(names, ", "))
+		} else {
+			label += fmt.Sprintf(" %d", len(names))
+		}
+		label = textutil.Cut(label, max(w-len(pad), 1))
+		style := m.styles.Reaction
+		if r.Mine != "" {
+			style = m.styles.ReactionMine
+		}
+		lw := lipgloss.Width(label)
+		if lineW > len(pad) && lineW+2+lw > w {
+			out = append(out, line)
+			line, lineW = pad, len(pad)
+		}
+		if lineW > len(pad) {
+			line += "  "
+			lineW += 2
+		}
+		line += style.Render(label)
+		lineW += lw
+	}
+	return append(out, line)
 }
 
 // undecryptable is the placeholder of a message this device cannot read (yet), with why.

@@ -39,6 +39,7 @@ type KeyMap struct {
 	Global       Global
 	Contacts     contacts.KeyMap
 	Conversation conversation.KeyMap
+	Pick         conversation.PickKeyMap
 	Composer     composer.KeyMap
 	Security     security.KeyMap
 	Search       search.KeyMap
@@ -63,6 +64,7 @@ func DefaultKeyMap() KeyMap {
 		},
 		Contacts:     contacts.DefaultKeyMap(),
 		Conversation: conversation.DefaultKeyMap(),
+		Pick:         conversation.DefaultPickKeyMap(),
 		Composer:     composer.DefaultKeyMap(),
 		Security:     security.DefaultKeyMap(),
 		Search:       search.DefaultKeyMap(),
@@ -97,6 +99,16 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"conversation.pagedn": &km.Conversation.PageDown,
 		"conversation.bottom": &km.Conversation.Bottom,
 		"conversation.retry":  &km.Conversation.Retry,
+		"conversation.pick":   &km.Conversation.Pick,
+		"pick.up":             &km.Pick.Up,
+		"pick.down":           &km.Pick.Down,
+		"pick.reply":          &km.Pick.Reply,
+		"pick.react":          &km.Pick.React,
+		"pick.edit":           &km.Pick.Edit,
+		"pick.delete":         &km.Pick.Delete,
+		"pick.open":           &km.Pick.Open,
+		"pick.save":           &km.Pick.Save,
+		"pick.done":           &km.Pick.Done,
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,
 		"composer.edit-last":  &km.Composer.EditLast,

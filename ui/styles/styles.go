@@ -81,6 +81,11 @@ type Conversation struct {
 	Link    lipgloss.Style
 	Mention lipgloss.Style // a user pill
 	Quote   lipgloss.Style // the bar before quoted lines
+
+	Selected     lipgloss.Style // the time of the message picked in the timeline, and its bar
+	Reply        lipgloss.Style // the line quoting what a reply answers
+	Reaction     lipgloss.Style // a reaction under a message
+	ReactionMine lipgloss.Style // a reaction we are among
 }
 
 // Status styles the status bar.
@@ -190,6 +195,11 @@ func New(t Theme) Styles {
 			Link:     base.Foreground(t.Accent).Underline(true),
 			Mention:  base.Foreground(t.Other).Bold(true),
 			Quote:    muted,
+
+			Selected:     base.Foreground(t.SelectedF).Background(t.SelectedB).Bold(true),
+			Reply:        muted,
+			Reaction:     muted,
+			ReactionMine: base.Foreground(t.Accent),
 		},
 		Status: Status{
 			Bar:     base,
