@@ -200,6 +200,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 	known := c != nil
 	if c == nil {
 		c = &chat{key: key, item: it, conv: conversation.New(m.keys.Conversation, m.styles.Conversation, m.me, m.now)}
+		c.conv.ShowImages(m.opts.InlineImages)
 		if it.Kind == contacts.KindContact {
 			c.conv.SetName(it.UserID, it.Name)
 		}
@@ -472,14 +473,19 @@ func (m *Model) showOutbox(msg outboxMsg) {
 		if o.Room != c.room && !(o.Room == "" && o.Target == c.item.UserID && c.item.Kind == contacts.KindContact) {
 			continue
 		}
-		if _, _, _, ok := c.conv.Echo(o.TxnID); ok {
-			continue
+		if _, _, _, ok := c.conv.Echo(o.TxnID); ok || o.EditOf != "" {
+			continue // shown already; an edit, a deletion or a reaction changes a message shown
 		}
 		state, why := conversation.Queued, ""
 		if o.Failed != "" {
 			state, why = conversation.Failed, o.Failed
 		}
-		c.conv.AddEcho(o.TxnID, o.Body, o.Emote, state)
+		switch {
+		case o.File != "":
+			c.conv.AddFileEcho(o.TxnID, o.Body, 0, state)
+		default:
+			c.conv.AddReplyEcho(o.TxnID, o.Body, o.Emote, o.ReplyTo, state)
+		}
 		c.conv.SetState(o.TxnID, state, why)
 	}
 }

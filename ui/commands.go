@@ -10,7 +10,7 @@ import (
 
 var commandWord = regexp.MustCompile(`^/[A-Za-z]+$`)
 
-// command runs a composer command (/dm, /me, /verify, /recovery, /help, /quit). handled is
+// command runs a composer command (/dm, /me, /upload, /verify, /recovery, /help, /quit). handled is
 // false for text to send. "//text" sends "/text".
 func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	if strings.HasPrefix(text, "//") {
@@ -42,6 +42,8 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 		m.status.SetError("/verify verifies the person of this conversation; /verify me, this device with your other ones")
 		m.composer.SetValue(text)
 		return nil, true
+	case "/upload":
+		return m.upload(arg), true
 	case "/recovery":
 		return m.startRecovery(), true
 	case "/help":
@@ -50,7 +52,7 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	case "/quit":
 		return tea.Quit, true
 	}
-	m.status.SetError("unknown command " + word + ": try /dm, /me, /verify, /recovery, /help, /quit (start with // to send a /)")
+	m.status.SetError("unknown command " + word + ": try /dm, /me, /upload, /verify, /recovery, /help, /quit (start with // to send a /)")
 	m.composer.SetValue(text)
 	return nil, true
 }

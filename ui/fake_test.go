@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +68,8 @@ type fakeSvc struct {
 	redacts   []sendCall                // EnqueueRedact calls
 	replies   []sendCall                // EnqueueReply calls (Target holds the event answered)
 	reacts    []sendCall                // EnqueueReact calls (Target holds the event, Body the key)
+	files     []sendCall                // EnqueueFile calls (Body holds the path)
+	media     map[string][]byte         // files on the fake server by mxc URL
 	typing    []string                  // SetTyping calls: "room true|false"
 	receipts  map[id.RoomID]map[id.UserID]id.EventID
 	searches  []string // the queries Search and SearchUsers were asked
@@ -172,6 +176,39 @@ func (f *fakeSvc) EnqueueReact(_ context.Context, room id.RoomID, evt id.EventID
 	defer f.mu.Unlock()
 	f.reacts = append(f.reacts, sendCall{Room: room, Body: key, Txn: txn, Target: id.UserID(evt)})
 	return nil
+}
+
+// EnqueueFile records a file to send (Body holds its path); the fake sends it at once.
+func (f *fakeSvc) EnqueueFile(_ context.Context, room id.RoomID, target id.UserID, path string, txn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no such file: %s", path)
+	}
+	f.files = append(f.files, sendCall{Room: room, Target: target, Body: path, Txn: txn})
+	f.deliver(txn, room, filepath.Base(path))
+	return nil
+}
+
+// Download returns the fake's file of an mxc URL.
+func (f *fakeSvc) Download(_ context.Context, md *matrixsvc.Media, max int64) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	data, ok := f.media[string(md.URL)]
+	if !ok {
+		return nil, fmt.Errorf("no such file on the server")
+	}
+	return data, nil
+}
+
+// SaveMedia writes the fake's file into dir.
+func (f *fakeSvc) SaveMedia(ctx context.Context, md *matrixsvc.Media, dir string) (string, error) {
+	data, err := f.Download(ctx, md, 0)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, md.Name)
+	return path, os.WriteFile(path, data, 0o600)
 }
 
 // Receipts returns the fake's read receipts of a room.

@@ -34,6 +34,18 @@ type Options struct {
 	Styles  *styles.Styles   // nil: styles.Default()
 	Now     func() time.Time // nil: time.Now (tests pass a fixed clock)
 	Context context.Context  // bounds the requests the UI makes; nil: context.Background()
+
+	InlineImages bool     // draw images in the timeline (block characters)
+	NoTyping     bool     // never tell others that we type
+	Bell         bool     // ring the terminal's bell for a message not on screen
+	Desktop      Notifier // desktop notifications for a message not on screen; nil: none
+	Downloads    string   // where saved files go
+	OpenDir      string   // where files to open are fetched (private)
+}
+
+// Notifier shows desktop notifications (internal/notify.Desktop).
+type Notifier interface {
+	Notify(ctx context.Context, summary, body string) error
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +113,13 @@ type Model struct {
 	overviewApplied int
 	trustSeq        int
 
+	opts Options // what the UI was started with: images, notifications, folders
+
+	termBlurred bool   // the terminal is in the background (focus reporting)
+	bell        bool   // the bell rings with the next frame
+	bellSeq     int    // the ring the bell's reset belongs to
+	title       string // the terminal's title, set with the frame
+
 	width, height int
 }
 
@@ -122,6 +141,7 @@ func New(svc Service, opts Options) Model {
 		edits:    map[string]string{},
 		txnBase:  newTxnBase(),
 		txnSeq:   new(int),
+		opts:     opts,
 	}
 	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
 	m.help.Styles.ShortDesc = st.Status.Hint
@@ -249,10 +269,20 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.directoryDone(msg)
 	case switcher.ChosenMsg:
 		cmds = append(cmds, m.chosen(msg.Entry))
+	case imageMsg:
+		m.pictureCame(msg)
+	case mediaDoneMsg:
+		m.mediaDone(msg)
+	case uploadRefusedMsg:
+		if msg.err != nil {
+			m.status.SetError(explain(msg.err))
+		} else {
+			m.status.SetInfo("sending the file…")
+		}
 	default:
 		cmds = append(cmds, m.forwardToFocused(msg))
 	}
-	cmds = append(cmds, m.afterDialog(), m.loadOlderIfNeeded(), m.markOpenRead())
+	cmds = append(cmds, m.afterDialog(), m.loadOlderIfNeeded(), m.markOpenRead(), m.fetchPictures())
 	m.status.SetHint(m.hint())
 	return m, tea.Batch(cmds...)
 }

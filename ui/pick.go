@@ -241,9 +241,3 @@ func (m *Model) sendReply(c *chat, text string, emote bool) tea.Cmd {
 	c.conv.AddReplyEcho(txn, text, emote, orig.EventID, conversation.Queued)
 	return m.enqueueReply(room, target, text, emote, orig.EventID, txn)
 }
-
-// mediaAction opens or saves the file of a picked message.
-func (m *Model) mediaAction(c *chat, msg matrixsvc.Message, open bool) tea.Cmd {
-	m.status.SetError("that message has no file")
-	return nil
-}

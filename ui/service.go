@@ -24,6 +24,9 @@ type Service interface {
 	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
 	EnqueueReply(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txnID string) error
 	EnqueueReact(ctx context.Context, room id.RoomID, evt id.EventID, key, txnID string) error
+	EnqueueFile(ctx context.Context, room id.RoomID, target id.UserID, path string, txnID string) error
+	Download(ctx context.Context, m *matrixsvc.Media, max int64) ([]byte, error)
+	SaveMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
 	SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error
 	Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error)
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)

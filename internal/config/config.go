@@ -16,7 +16,16 @@ import (
 type Config struct {
 	TimelineLimit int                 `toml:"timeline_limit"`
 	EncryptNewDMs bool                `toml:"encrypt_new_dms"`
+	InlineImages  bool                `toml:"inline_images"`
+	SendTyping    bool                `toml:"send_typing"`
+	Notify        Notify              `toml:"notify"`
 	Keys          map[string][]string `toml:"keys"`
+}
+
+// Notify is how duet tells of a new message in a conversation that is not on screen.
+type Notify struct {
+	Bell    bool `toml:"bell"`
+	Desktop bool `toml:"desktop"`
 }
 
 // Load returns the defaults overlaid with the file at path, when it exists. An unreadable or

@@ -69,3 +69,9 @@ func EnsurePrivate(dir string) error {
 	}
 	return os.Chmod(dir, 0o700)
 }
+
+// OpenDir is where files are fetched to be opened with the system's program (private, 0700).
+func (p Profile) OpenDir() string { return filepath.Join(p.Cache, "open") }
+
+// Downloads is where saved files go: the user's XDG download folder.
+func Downloads() string { return xdg.UserDirs.Download }

@@ -5,6 +5,7 @@
 package conversation
 
 import (
+	"image"
 	"slices"
 	"time"
 
@@ -43,6 +44,9 @@ type entry struct {
 	seen     bool   // our newest message the other person has read
 	selected bool   // the message picked in the timeline (to reply, react, edit…)
 
+	img      image.Image // an image message's picture, once fetched (small)
+	imgAsked bool        // its picture was asked for
+
 	width int      // the width lines were rendered at
 	lines []string // rendered lines; nil = render again
 }
@@ -66,6 +70,7 @@ type Model struct {
 	byTxn   map[string]*entry
 
 	width, height int
+	images        bool // draw pictures of image messages
 
 	// The bottom of the window: follow the newest message, or the entry whose line
 	// len(lines)-1-skip is the last one shown.
@@ -367,6 +372,9 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 		}
 		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
 		e.msg.Reactions = msg.Reactions
+		if msg.Redacted {
+			e.msg.Media, e.img = nil, nil
+		}
 		e.invalidate()
 		n++
 	}

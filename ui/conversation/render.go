@@ -49,7 +49,13 @@ func (m Model) render(e *entry) []string {
 	name = textutil.Cut(sanitize.Line(name), max(w/3, 4))
 	body := sanitize.Text(e.msg.Body, true)
 	styled := false // body carries its own styles (a formatted message)
-	if e.msg.HTML != "" && !e.msg.Redacted && !e.msg.Encrypted {
+	media := e.msg.Media != nil && !e.msg.Redacted && !e.msg.Encrypted
+	if media {
+		body = mediaLine(e.msg.Media)
+		if caption := strings.TrimSpace(e.msg.Body); caption != "" && caption != e.msg.Media.Name {
+			body += "\n" + sanitize.Text(caption, true)
+		}
+	} else if e.msg.HTML != "" && !e.msg.Redacted && !e.msg.Encrypted {
 		if f := m.formatted(e.msg.HTML); strings.TrimSpace(ansi.Strip(f)) != "" {
 			body, styled = f, true
 		}
@@ -113,6 +119,9 @@ func (m Model) render(e *entry) []string {
 				out = append(out, pad+l)
 			}
 		}
+	}
+	if media {
+		out = append(out, m.pictureLines(e, pad, w)...)
 	}
 	if e.msg.Edited && !e.msg.Redacted {
 		out = withMark(out, st.Notice.Render("(edited)"), pad, w)

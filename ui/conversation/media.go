@@ -1,0 +1,137 @@
+package conversation
+
+import (
+	"fmt"
+	"image"
+	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/sanitize"
+	"duet/matrixsvc"
+	"duet/ui/internal/imageview"
+)
+
+// Files in the timeline: a line with the file's name, kind and size; an image also gets its
+// picture in block characters once it is fetched (the root fetches those in view).
+
+// Picture bounds, in cells.
+const (
+	pictureCols = 48
+	pictureRows = 12
+)
+
+// ShowImages turns drawing pictures of image messages on or off.
+func (m *Model) ShowImages(on bool) { m.images = on }
+
+// ImagesWanted returns the image messages in view whose pictures were not asked for yet, and
+// marks them asked.
+func (m *Model) ImagesWanted() []matrixsvc.Message {
+	if !m.images || m.width <= 0 {
+		return nil
+	}
+	var out []matrixsvc.Message
+	need := m.textHeight()
+	a, skip := m.bottom()
+	for i := a; i >= 0 && need > 0; i-- {
+		e := m.entries[i]
+		if md := e.msg.Media; md != nil && !e.imgAsked && md.Kind == string(event.MsgImage) && e.msg.EventID != "" {
+			e.imgAsked = true
+			out = append(out, e.msg)
+		}
+		n := len(m.lines(i))
+		if i == a {
+			n -= skip
+		}
+		need -= n
+	}
+	return out
+}
+
+// SetImage gives an image message its picture (nil: it could not be fetched or read).
+func (m *Model) SetImage(evt id.EventID, img image.Image) {
+	e := m.byEvent[evt]
+	if e == nil || img == nil {
+		return
+	}
+	e.img = img
+	e.invalidate()
+	if !m.follow {
+		m.clamp()
+	}
+}
+
+// AddFileEcho shows a file we are sending, before the server has it.
+func (m *Model) AddFileEcho(txn, name string, size int64, state State) {
+	e := &entry{
+		msg: matrixsvc.Message{Sender: m.me, Timestamp: m.now(), MsgType: string(event.MsgFile), Body: name,
+			Media: &matrixsvc.Media{Kind: string(event.MsgFile), Name: name, Size: size}},
+		txn: txn, state: state,
+	}
+	m.byTxn[txn] = e
+	m.push(e)
+	m.ScrollToBottom()
+}
+
+// mediaLine is what a file message shows: an icon by kind, the name, the type and the size.
+func mediaLine(md *matrixsvc.Media) string {
+	icon := "📎"
+	switch event.MessageType(md.Kind) {
+	case event.MsgImage:
+		icon = "🖼"
+	case event.MsgVideo:
+		icon = "🎞"
+	case event.MsgAudio:
+		icon = "🎵"
+	}
+	name := strings.Join(strings.Fields(sanitize.Line(md.Name)), " ")
+	if name == "" {
+		name = "a file"
+	}
+	var about []string
+	if md.MimeType != "" {
+		about = append(about, sanitize.Line(md.MimeType))
+	}
+	if md.Size > 0 {
+		about = append(about, humanSize(md.Size))
+	}
+	if md.Width > 0 && md.Height > 0 {
+		about = append(about, fmt.Sprintf("%d×%d", md.Width, md.Height))
+	}
+	if md.Duration > 0 {
+		about = append(about, md.Duration.Round(1e9).String())
+	}
+	if len(about) == 0 {
+		return icon + " " + name
+	}
+	return icon + " " + name + " (" + strings.Join(about, ", ") + ")"
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%.1f KB", float64(n)/1024)
+	case n < 1024*1024*1024:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/(1024*1024*1024))
+}
+
+// pictureLines draws an entry's picture under its message, indented by pad.
+func (m Model) pictureLines(e *entry, pad string, w int) []string {
+	if !m.images || e.img == nil {
+		return nil
+	}
+	cols := min(w-len(pad), pictureCols)
+	if cols < 4 {
+		return nil
+	}
+	var out []string
+	for _, l := range imageview.Render(e.img, cols, pictureRows) {
+		out = append(out, pad+l)
+	}
+	return out
+}

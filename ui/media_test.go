@@ -1,0 +1,103 @@
+package ui
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"duet/matrixsvc"
+)
+
+func pngOf(t *testing.T, w, h int, c color.Color) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		for y := range h {
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Files in the timeline: an image from alice shows its name, type and size and then its
+// picture; picked, s saves it in the downloads folder and o opens it with the system's
+// program; /upload sends one of ours, shown at once, and a missing file is said plainly.
+func TestFilesInTheTimeline(t *testing.T) {
+	svc := fixture()
+	data := pngOf(t, 40, 20, color.RGBA{R: 250, G: 20, B: 20, A: 255})
+	svc.media = map[string][]byte{"mxc://example.org/cat": data}
+	h := newHarness(t, svc, 100, 40)
+	downloads, open := t.TempDir(), t.TempDir()
+	h.m.opts.InlineImages, h.m.opts.Downloads, h.m.opts.OpenDir = true, downloads, open
+	openAlice(h)
+	img := msg(aliceRoom, "$img", alice, testNow.Add(-time.Minute), "cat.png")
+	img.MsgType = "m.image"
+	img.Media = &matrixsvc.Media{Kind: "m.image", Name: "cat.png", MimeType: "image/png", Size: int64(len(data)), Width: 40, Height: 20, URL: "mxc://example.org/cat"}
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
+	v := h.view()
+	requireContains(t, v, "Alice: 🖼 cat.png (image/png, ", "40×20)")
+	if !strings.Contains(v, "▀") || !strings.Contains(v, "38;2;250;20;20") {
+		t.Fatalf("no picture drawn:\n%s", v)
+	}
+	requireFits(t, v, 100, 40)
+
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.typeText("s")
+	saved := filepath.Join(downloads, "cat.png")
+	if got, err := os.ReadFile(saved); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("saved file: %v", err)
+	}
+	requireContains(t, h.view(), "saved to "+saved)
+	// The opener gets the file fetched into the private folder.
+	script := filepath.Join(t.TempDir(), "opener")
+	log := filepath.Join(t.TempDir(), "opened")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" > "+log+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DUET_OPENER", script)
+	h.typeText("o")
+	requireContains(t, h.view(), "opened cat.png")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _ := os.ReadFile(log)
+		if strings.TrimSpace(string(got)) == filepath.Join(open, "cat.png") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the opener got %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A text message has no file.
+	h.key(tea.KeyUp)
+	h.typeText("s")
+	requireContains(t, h.view(), "that message has no file")
+	h.key(tea.KeyEsc)
+
+	// Sending a file.
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, []byte("twelve bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.typeText("/upload " + file)
+	h.key(tea.KeyEnter)
+	if len(svc.files) != 1 || svc.files[0].Body != file || svc.files[0].Target != alice {
+		t.Fatalf("files sent: %+v", svc.files)
+	}
+	requireContains(t, h.view(), "you: 📎 notes.txt (12 B)")
+	h.typeText("/upload /no/such/file.png")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "no such file: /no/such/file.png")
+}
