@@ -620,7 +620,7 @@ func (m *Model) typingLive(typing map[id.RoomID][]id.UserID) {
 // composerChanged tells the room we are typing, at most every typingEvery, while the composer
 // has text; and that we stopped once it is empty.
 func (m *Model) composerChanged(c *chat) tea.Cmd {
-	if c == nil || c.room == "" || c.item.Pending {
+	if c == nil || c.room == "" || c.item.Pending || m.opts.NoTyping {
 		return nil
 	}
 	if strings.TrimSpace(m.composer.Value()) == "" {

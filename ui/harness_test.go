@@ -91,7 +91,9 @@ func (h *harness) typeText(s string) {
 	}
 }
 
-func (h *harness) view() string { return h.m.View() }
+// view is what the screen shows (the title and the bell that go with a frame are tested on
+// their own).
+func (h *harness) view() string { return h.m.screen() }
 
 // requireFits checks the screen is exactly w x h.
 func requireFits(t testing.TB, view string, w, h int) {

@@ -271,6 +271,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.chosen(msg.Entry))
 	case imageMsg:
 		m.pictureCame(msg)
+	case bellOffMsg:
+		if msg.seq == m.bellSeq {
+			m.bell = false
+		}
+	case notified:
+	case tea.FocusMsg:
+		m.termBlurred = false
+	case tea.BlurMsg:
+		m.termBlurred = true
 	case mediaDoneMsg:
 		m.mediaDone(msg)
 	case uploadRefusedMsg:
@@ -558,6 +567,7 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 				cmds = append(cmds, countdown())
 			}
 		case matrixsvc.SyncApplied:
+			cmds = append(cmds, m.notifyOf(evt.Messages))
 			m.appendLive(evt.Messages)
 			m.changedLive(evt.Changed)
 			m.typingLive(evt.Typing)
@@ -590,6 +600,7 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		return nil
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
+	m.title = m.unreadTitle()
 	var cmds []tea.Cmd
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {

@@ -10,7 +10,8 @@ import (
 // Run runs a model (New or NewLogin) full screen until it quits or ctx ends. The terminal is
 // restored however it ends, a panic included.
 func Run(ctx context.Context, m tea.Model) error {
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+	// Focus reports say when the terminal is in the background: new messages notify then.
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithReportFocus(), tea.WithContext(ctx))
 	_, err := p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // cancelled from outside: a normal end

@@ -57,7 +57,10 @@ func (m *Model) layout() {
 }
 
 // View draws the screen: exactly height lines, none wider than width.
-func (m Model) View() string {
+func (m Model) View() string { return m.withTerminalControls(m.screen()) }
+
+// screen is what the frame draws: the panes and the status bar.
+func (m Model) screen() string {
 	l := m.computeLayout()
 	var main []string
 	if m.showHelp {

@@ -14,6 +14,7 @@ import (
 
 	"duet/internal/config"
 	"duet/internal/demo"
+	"duet/internal/notify"
 	"duet/internal/paths"
 	"duet/matrixsvc"
 	"duet/store"
@@ -66,7 +67,14 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 			app.Svc.Run(ctx)
 		}()
 	}
-	opts := ui.Options{Keymap: &km, Context: ctx}
+	opts := ui.Options{Keymap: &km, Context: ctx,
+		InlineImages: cfg.InlineImages, NoTyping: !cfg.SendTyping, Bell: cfg.Notify.Bell,
+		Downloads: paths.Downloads(), OpenDir: prof.OpenDir()}
+	if cfg.Notify.Desktop {
+		desktop := notify.NewDesktop() // connects on the first notification
+		defer desktop.Close()
+		opts.Desktop = desktop
+	}
 
 	var model tea.Model
 	app, err := OpenApp(ctx, env, prof)

@@ -1,0 +1,82 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"duet/matrixsvc"
+)
+
+type fakeDesktop struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (d *fakeDesktop) Notify(_ context.Context, summary, body string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sent = append(d.sent, summary+": "+body)
+	return nil
+}
+
+func (d *fakeDesktop) got() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.sent...)
+}
+
+// A message the push rules say notify rings the bell (a BEL in the frame, once) and shows a
+// desktop notification, unless it is on screen; one they say not to (a muted room) stays
+// quiet; with the terminal in the background even the open conversation notifies. The title
+// says how many messages are unread.
+func TestNotifications(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	desk := &fakeDesktop{}
+	h.m.opts.Bell, h.m.opts.Desktop = true, desk
+	openAlice(h)
+	if v := h.m.View(); !strings.HasPrefix(v, "\x1b]0;duet (") || strings.Contains(v, "\a\x1b]") || strings.HasSuffix(v, "\a") {
+		t.Fatalf("the frame's title: %q", v[:min(len(v), 40)])
+	}
+	title := h.m.title
+	if !strings.Contains(title, "unread") {
+		t.Fatalf("title %q", title)
+	}
+	fromBob := msg(bobRoom, "$b9", bob, testNow, "are you free at 3?")
+	fromBob.Notify = true
+	h.hold = func(m tea.Msg) bool { _, ok := m.(bellOffMsg); return ok } // keep the bell on to look at it
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{fromBob}}}})
+	if v := h.m.View(); !strings.HasSuffix(v, "\a") {
+		t.Fatal("no bell in the frame")
+	}
+	if got := desk.got(); len(got) != 1 || !strings.Contains(got[0], "are you free at 3?") {
+		t.Fatalf("desktop notifications: %v", got)
+	}
+	h.release()
+	if strings.HasSuffix(h.m.View(), "\a") {
+		t.Fatal("the bell stays in the frame")
+	}
+	// Muted: the push rules said no.
+	quiet := msg(bobRoom, "$b10", bob, testNow, "psst")
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{quiet}}}})
+	// On screen: alice's conversation is open.
+	fromAlice := msg(aliceRoom, "$a9", alice, testNow, "here!")
+	fromAlice.Notify = true
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{fromAlice}}}})
+	if got := desk.got(); len(got) != 1 {
+		t.Fatalf("notified of a muted or an on-screen message: %v", got)
+	}
+	// In the background, the open conversation notifies too.
+	h.send(tea.BlurMsg{})
+	again := msg(aliceRoom, "$a10", alice, testNow, "hello? \x1b[2J")
+	again.Notify = true
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{again}}}})
+	if got := desk.got(); len(got) != 2 || !strings.HasPrefix(got[1], "Alice: hello?") {
+		t.Fatalf("in the background: %v", got)
+	}
+	h.send(tea.FocusMsg{})
+}
