@@ -257,8 +257,44 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	if err := s.store.RemoveOutgoing(ctx, o.TxnID); err != nil {
 		return err
 	}
+	o.SentAs = evt
 	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSent, EventID: evt})
 	return nil
+}
+
+// Unqueue takes an entry out of the outbox unsent (a command that was not asked to keep it).
+func (s *Service) Unqueue(ctx context.Context, txnID string) error {
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	return s.store.RemoveOutgoing(ctx, txnID)
+}
+
+// Deliver sends the outbox, in order, up to the entry txnID, and reports where that one went
+// and the event it became. It stops at an earlier entry that cannot be sent now (the server is
+// unreachable or busy), with why; an entry the server refuses is an error.
+func (s *Service) Deliver(ctx context.Context, txnID string) (id.RoomID, id.EventID, error) {
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	pending, err := s.store.Outbox(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	for _, o := range pending {
+		if o.Failed != "" {
+			if o.TxnID == txnID {
+				return o.Room, "", fmt.Errorf("not sent: %s", o.Failed)
+			}
+			continue
+		}
+		err := s.sendOutgoing(ctx, o)
+		if o.TxnID == txnID {
+			return o.Room, o.SentAs, err
+		}
+		if retry, _ := retryable(err); retry || IsLoggedOut(s.wrap(err)) {
+			return "", "", fmt.Errorf("an earlier message in the outbox cannot be sent now: %w", err)
+		}
+	}
+	return "", "", fmt.Errorf("%s is not in the outbox (sent already?)", txnID)
 }
 
 // redirect is where a message for target queued to room goes now: the replacement of an

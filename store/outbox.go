@@ -22,6 +22,8 @@ type Outgoing struct {
 	React   string     // a reaction (m.annotation) with this key to the message EditOf
 	File    string     // a file to upload and send (Body is its name)
 	Media   string     // the file's message content once uploaded (JSON), so a retry does not upload again
+
+	SentAs id.EventID // not stored: the event it became, once sent
 }
 
 // outboxSelect is the columns scanArgs reads, in its order.

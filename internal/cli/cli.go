@@ -88,11 +88,14 @@ Commands:
   dms [--json]                your contacts: user, name, chosen room, unread count
   dms @user [--json]          every DM room shared with @user, best first
   create-dm @user [--json]    create a new direct room with @user
-  send TARGET [TEXT] [--edit EVENT] [--queue] [--json]
+  send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH]
+       [--queue] [--json]
                               send to @user (finds or creates the DM) or !room;
                               no TEXT or "-" reads standard input; with --queue, a message
                               that cannot be sent now is kept and sent by the next duet run;
-                              --edit replaces the text of your message EVENT instead
+                              --edit replaces the text of your message EVENT instead;
+                              --reply-to answers EVENT; --react EVENT reacts with TEXT
+                              (an emoji); --file sends a file (encrypted in encrypted DMs)
   messages TARGET [--limit N] [--json]
                               recent messages of that DM, oldest first
   search QUERY [--with @user] [--limit N] [--json]

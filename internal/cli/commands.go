@@ -28,6 +28,9 @@ type opts struct {
 	limit   int
 	with    string // search --with @user
 	edit    string // send --edit $event
+	replyTo string // send --reply-to $event
+	react   string // send --react $event (TEXT is the reaction)
+	file    string // send --file PATH
 	pos     []string
 	offline error // the catch-up failed for a passing reason (send --queue goes on)
 
@@ -53,10 +56,13 @@ func init() {
 		"whoami":    {0, 0, "whoami [--json]", withJSON, cmdWhoami},
 		"dms":       {0, 1, "dms [@user] [--json]", withJSON, cmdDMs},
 		"create-dm": {1, 1, "create-dm @user [--json]", withJSON, cmdCreateDM},
-		"send": {1, 2, "send TARGET [TEXT] [--edit EVENT] [--queue] [--json]", func(fs *flag.FlagSet, o *opts) {
+		"send": {1, 2, "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]", func(fs *flag.FlagSet, o *opts) {
 			withJSON(fs, o)
 			fs.BoolVar(&o.queue, "queue", false, "")
 			fs.StringVar(&o.edit, "edit", "", "")
+			fs.StringVar(&o.replyTo, "reply-to", "", "")
+			fs.StringVar(&o.react, "react", "", "")
+			fs.StringVar(&o.file, "file", "", "")
 		}, cmdSend},
 		"messages": {1, 1, "messages TARGET [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
 			withJSON(fs, o)
@@ -468,6 +474,23 @@ func target(ctx context.Context, app *App, raw string, create bool) (room id.Roo
 }
 
 func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
+	kinds := 0
+	for _, f := range []string{o.edit, o.replyTo, o.react, o.file} {
+		if f != "" {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		return usagef("give one of --edit, --reply-to, --react and --file")
+	}
+	if o.file != "" {
+		if len(o.pos) == 2 {
+			return usagef("--file sends the file alone: no TEXT")
+		}
+		return sendQueued(ctx, env, app, o, "file", "", func(room id.RoomID, user id.UserID, txn string) error {
+			return app.Svc.EnqueueFile(ctx, room, user, o.file, txn)
+		})
+	}
 	var text string
 	if len(o.pos) == 2 && o.pos[1] != "-" {
 		text = o.pos[1]
@@ -483,6 +506,20 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	}
 	if o.edit != "" {
 		return sendEdit(ctx, env, app, o, text)
+	}
+	if o.replyTo != "" || o.react != "" {
+		evt := id.EventID(strings.TrimSpace(o.replyTo + o.react))
+		if !strings.HasPrefix(string(evt), "$") {
+			return usagef("%q is not an event ID (they start with $; `duet messages TARGET --json` shows them)", evt)
+		}
+		if o.react != "" {
+			return sendQueued(ctx, env, app, o, "reaction", evt, func(room id.RoomID, _ id.UserID, txn string) error {
+				return app.Svc.EnqueueReact(ctx, room, evt, strings.TrimSpace(text), txn)
+			})
+		}
+		return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
+			return app.Svc.EnqueueReply(ctx, room, user, text, false, evt, txn)
+		})
 	}
 	if o.offline != nil {
 		return queueSend(ctx, env, app, o, "", text, o.offline)
@@ -507,6 +544,67 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	}
 	fmt.Fprintf(env.Stdout, "%s\t%s\n", room, evt)
 	return nil
+}
+
+// sendQueued sends a reply, a reaction or a file through the outbox, in order with what is
+// queued before it, and waits for it: a file's upload is recorded there, so a retry does not
+// upload it again. A reply or a reaction goes to TARGET's room as it is (the message it answers
+// is there); a file to @user finds or creates the DM as a message does. With --queue, what
+// cannot go now stays queued for the next duet run; without, it is taken back.
+func sendQueued(ctx context.Context, env Env, app *App, o *opts, what string, to id.EventID, enqueue func(id.RoomID, id.UserID, string) error) error {
+	var room id.RoomID
+	var user id.UserID
+	var err error
+	if o.offline != nil {
+		err = o.offline
+		if strings.HasPrefix(o.pos[0], "!") {
+			room, err = roomArg(o.pos[0])
+		} else if user, err = parseUser(app, o.pos[0]); err == nil {
+			err = o.offline
+		}
+		if to != "" && room == "" {
+			return fmt.Errorf("offline: a %s needs the conversation's room, which is not known yet: %w", what, o.offline)
+		}
+		if err != nil && !errors.Is(err, o.offline) {
+			return err
+		}
+	} else if room, _, err = target(ctx, app, o.pos[0], to == ""); err != nil {
+		if err = warnNotRecorded(env, err); err != nil {
+			return err
+		}
+	}
+	txn := app.Svc.NewTxnID()
+	if err := enqueue(room, user, txn); err != nil {
+		return err
+	}
+	var evt id.EventID
+	if o.offline == nil {
+		room, evt, err = app.Svc.Deliver(ctx, txn)
+	} else {
+		err = o.offline
+	}
+	switch {
+	case err == nil:
+		if o.json {
+			out := map[string]any{"room_id": room, "event_id": evt}
+			if to != "" {
+				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to"}[what]] = to
+			}
+			return printJSON(env.Stdout, out)
+		}
+		fmt.Fprintf(env.Stdout, "%s\t%s\n", room, evt)
+		return nil
+	case o.queue && matrixsvc.Temporary(err):
+		if o.json {
+			return printJSON(env.Stdout, map[string]any{"queued": true, "txn_id": txn, "room_id": room, "reason": oneLine(err)})
+		}
+		fmt.Fprintf(env.Stdout, "queued (%s): the next duet run sends the %s\n", oneLine(err), what)
+		return nil
+	}
+	if uerr := app.Svc.Unqueue(ctx, txn); uerr != nil {
+		return errors.Join(err, uerr)
+	}
+	return err
 }
 
 // sendEdit replaces the text of our message --edit in TARGET's room (never a new room: the
@@ -624,11 +722,24 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			Trust         string `json:"device_warning,omitempty"`
 			Edited        bool   `json:"edited,omitempty"`   // the body is the sender's latest edit
 			Redacted      bool   `json:"redacted,omitempty"` // deleted: no body
+			// ReplyTo is the message this one answers; Reactions the reactions to it.
+			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
+			Reactions []reactionJSON `json:"reactions,omitempty"`
+			File      *fileJSON      `json:"file,omitempty"`
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
-			out = append(out, msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted})
+			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
+				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
+				m.ReplyTo, nil, nil}
+			for _, r := range m.Reactions {
+				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != ""})
+			}
+			if md := m.Media; md != nil {
+				j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
+					Encrypted: md.File != nil}
+			}
+			out = append(out, j)
 		}
 		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
 	}
@@ -656,10 +767,42 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		if m.Trust != "" {
 			body += "  [" + m.Trust + "]"
 		}
+		if md := m.Media; md != nil && !m.Redacted {
+			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
+		}
+		if m.ReplyTo != "" {
+			body = "(reply to " + string(m.ReplyTo) + ") " + body
+		}
+		if len(m.Reactions) > 0 && !m.Redacted {
+			var rs []string
+			for _, r := range m.Reactions {
+				rs = append(rs, fmt.Sprintf("%s %d", sanitize.Line(r.Key), len(r.Senders)))
+			}
+			body += "  [" + strings.Join(rs, ", ") + "]"
+		}
 		body = strings.ReplaceAll(body, "\n", "\n    ")
 		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)
 	}
 	return nil
+}
+
+// reactionJSON is one key of a message's reactions in `messages --json`.
+type reactionJSON struct {
+	Key     string      `json:"key"`
+	Count   int         `json:"count"`
+	Senders []id.UserID `json:"senders"`
+	Mine    bool        `json:"mine,omitempty"`
+}
+
+// fileJSON is a file message's file in `messages --json`.
+type fileJSON struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	MimeType  string `json:"mimetype,omitempty"`
+	Size      int64  `json:"size,omitempty"`
+	Width     int    `json:"w,omitempty"`
+	Height    int    `json:"h,omitempty"`
+	Encrypted bool   `json:"encrypted"`
 }
 
 // cmdSearch finds messages in the local index: newest first, one a line, or one JSON document.

@@ -42,10 +42,14 @@ func TestSearchFromTheShell(t *testing.T) {
 	bob := newDuetUser(t, "bob", "Bob Search")
 	carol := hstest.NewPerson(t, hs, "carol", "Carol Plain")
 	alice.login(t)
-	bob.login(t) // a device with keys: alice's DM with him is encrypted (R10)
+	bob.login(t)
+	bob.ok(t, "", "dms") // his first sync uploads his device's keys: alice's DM with him is encrypted (R10)
 
 	enc := alice.send(t, string(bob.ID), "the secret ingredient is marmalade")
 	bob.ok(t, "", "accept", string(enc.RoomID))
+	if m := alice.waitDuetMessage(t, string(bob.ID), "the secret ingredient is marmalade"); !m.E2E {
+		t.Fatal("the DM with bob is not encrypted")
+	}
 	plain := carol.CreateRoom(t, true, alice.ID)
 	alice.ok(t, "", "accept", string(plain))
 	first := carol.Say(t, plain, "meet me at the old lighthouse")
