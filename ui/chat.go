@@ -221,6 +221,10 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		if m.focus == focusPick {
 			cmds = append(cmds, m.setFocus(focusComposer)) // the pick belongs to the conversation left
 		}
+		if left := m.openChat(); left != nil {
+			left.conv.MarkUnread(0) // read now
+		}
+		c.conv.MarkUnread(it.Unread) // a line above the first message not read yet
 		cmds = append(cmds, m.stopTyping(m.openChat()))
 		m.cancelEdit(m.openChat()) // the text being edited belongs to the conversation left
 		cmds = append(cmds, m.rememberOpen(key))

@@ -18,6 +18,7 @@ type SubmitLogin func(ctx context.Context, homeserver, user, password string) (S
 type Login struct {
 	form   login.Model
 	submit SubmitLogin
+	sso    SubmitSSO // nil: no login in the browser (loginsso.go)
 	opts   Options
 	size   tea.WindowSizeMsg
 }
@@ -52,6 +53,11 @@ func (l Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			svc, err := submit(ctx, msg.Homeserver, msg.User, msg.Password)
 			return loggedInMsg{svc: svc, err: err}
 		}
+	case login.SSOMsg:
+		return l.startSSO(msg)
+	case ssoNoticeMsg:
+		l.form.SetNotice(msg.text)
+		return l, waitNotice(msg.notices)
 	case loggedInMsg:
 		if msg.err == nil && msg.svc == nil {
 			msg.err = errors.New("login did not return a session")

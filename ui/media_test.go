@@ -12,7 +12,11 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 
+	"duet/internal/termtest"
 	"duet/matrixsvc"
 )
 
@@ -35,6 +39,8 @@ func pngOf(t *testing.T, w, h int, c color.Color) []byte {
 // picture; picked, s saves it in the downloads folder and o opens it with the system's
 // program; /upload sends one of ours, shown at once, and a missing file is said plainly.
 func TestFilesInTheTimeline(t *testing.T) {
+	termtest.SetProfile(3) // pictures need colours: 24-bit here
+	t.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
 	svc := fixture()
 	data := pngOf(t, 40, 20, color.RGBA{R: 250, G: 20, B: 20, A: 255})
 	svc.media = map[string][]byte{"mxc://example.org/cat": data}
@@ -47,11 +53,12 @@ func TestFilesInTheTimeline(t *testing.T) {
 	img.Media = &matrixsvc.Media{Kind: "m.image", Name: "cat.png", MimeType: "image/png", Size: int64(len(data)), Width: 40, Height: 20, URL: "mxc://example.org/cat"}
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
 	v := h.view()
-	requireContains(t, v, "Alice: 🖼 cat.png (image/png, ", "40×20)")
+	requireContains(t, ansi.Strip(v), "Alice: 🖼 cat.png (image/png, ", "40×20)")
 	if !strings.Contains(v, "▀") || !strings.Contains(v, "38;2;250;20;20") {
 		t.Fatalf("no picture drawn:\n%s", v)
 	}
 	requireFits(t, v, 100, 40)
+	lipgloss.SetColorProfile(termenv.Ascii) // the rest reads plain text (sixteen colours or none draw no picture: the golden view)
 
 	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
 	h.typeText("s")

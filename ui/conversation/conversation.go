@@ -43,6 +43,7 @@ type entry struct {
 	marked   bool   // the message a search led to
 	seen     bool   // our newest message the other person has read
 	selected bool   // the message picked in the timeline (to reply, react, edit…)
+	unread   bool   // the first message not read yet when the conversation was opened
 
 	img      image.Image // an image message's picture, once fetched (small)
 	imgAsked bool        // its picture was asked for
@@ -65,6 +66,8 @@ type Model struct {
 	byEvent map[id.EventID]*entry
 	marked  *entry     // the message a search led to, if any
 	picked  *entry     // the message selected in the timeline, if any
+	unread  int        // messages from others not read when the conversation was opened
+	newLine *entry     // the first of them, once loaded: a line above it says "new"
 	seenAt  *entry     // our newest message the other person has read, if any is loaded
 	readTo  id.EventID // how far the other person has read
 	byTxn   map[string]*entry
@@ -158,6 +161,11 @@ func (m Model) NeedsOlder() bool {
 // its server time puts it.
 func (m *Model) AddPage(msgs []matrixsvc.Message, more bool) {
 	defer m.markSeen() // the read position may be in the page
+	defer func() {
+		if m.newLine == nil && m.unread > 0 {
+			m.placeUnread() // the first unread message may be in the page
+		}
+	}()
 	m.loading, m.loaded = false, true
 	m.atStart = !more
 	fresh := make([]*entry, 0, len(msgs))

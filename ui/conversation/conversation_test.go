@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"strings"
 	"testing"
@@ -268,4 +269,51 @@ func TestEditsAndDeletionsShowInPlace(t *testing.T) {
 			t.Fatalf("view still shows %q:\n%s", gone, v)
 		}
 	}
+}
+
+// What other clients send, of each kind, drawn (golden): a reply to a loaded message and one
+// to a message only the store knows, a reply to a deleted one, reactions (ours stand out; many
+// people make a count), an image with its picture, a file, a notice, an emote, a deletion, an
+// edit; the line above the first unread message; the picked message with its bar.
+func TestViewRichMessages(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m.SetSize(60, 34)
+	m.SetName(alice, "Alice")
+	m.ShowImages(true)
+	at := func(min int) time.Time { return now.Add(time.Duration(min-60) * time.Minute) }
+	q := text("$q", me, at(1), "lunch at noon?")
+	q.Reactions = []matrixsvc.Reaction{{Key: "👍", Senders: []id.UserID{alice, me}, Mine: "$r1"}, {Key: "🎉", Senders: []id.UserID{alice}}}
+	a := text("$a", alice, at(2), "yes!\n\nsee you there")
+	a.ReplyTo = "$q"
+	old := text("$b", alice, at(3), "about that old thing")
+	old.ReplyTo, old.Reply = "$gone", &matrixsvc.Quote{Sender: me, Body: "an old question from last year"}
+	del := text("$c", alice, at(4), "")
+	del.Redacted = true
+	toDel := text("$d", alice, at(5), "answering the deleted one")
+	toDel.ReplyTo = "$c"
+	many := text("$e", alice, at(6), "vote!")
+	many.Reactions = []matrixsvc.Reaction{{Key: "🙋", Senders: []id.UserID{alice, "@b:x", "@c:x", "@d:x"}}}
+	img := matrixsvc.Message{EventID: "$f", Sender: alice, Timestamp: at(7), MsgType: "m.image", Body: "sunset.png",
+		Media: &matrixsvc.Media{Kind: "m.image", Name: "sunset.png", MimeType: "image/png", Size: 48213, Width: 640, Height: 480, URL: "mxc://x/y"}}
+	file := matrixsvc.Message{EventID: "$g", Sender: alice, Timestamp: at(8), MsgType: "m.file", Body: "here is the plan",
+		Media: &matrixsvc.Media{Kind: "m.file", Name: "plan.pdf", MimeType: "application/pdf", Size: 2 << 20, URL: "mxc://x/z"}}
+	notice := matrixsvc.Message{EventID: "$h", Sender: alice, Timestamp: at(9), MsgType: "m.notice", Body: "automatic reply: away"}
+	emote := matrixsvc.Message{EventID: "$i", Sender: alice, Timestamp: at(10), MsgType: "m.emote", Body: "waves \x1b[2J"}
+	edited := text("$j", alice, at(11), "fixed typo")
+	edited.Edited = true
+	m.MarkUnread(3)
+	m.AddPage([]matrixsvc.Message{q, a, old, del, toDel, many, img, file, notice, emote, edited}, false)
+	pic := image.NewRGBA(image.Rect(0, 0, 8, 4))
+	m.SetImage("$f", pic)
+	m.Pick()
+	m.MovePick(-4)
+	view := m.View()
+	for _, want := range []string{"↳ you: lunch at noon?", "↳ you: an old question from last year", "↳ Alice: message deleted",
+		"👍 Alice, you", "🎉 Alice", "🙋 4", "🖼 sunset.png (image/png, 47.1 KB, 640×480)", "📎 plan.pdf (application/pdf, 2.0 MB)",
+		"here is the plan", "new messages", "* Alice waves ␛[2J", "fixed typo (edited)", "▌"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q", want)
+		}
+	}
+	golden.RequireEqual(t, view)
 }

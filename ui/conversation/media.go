@@ -5,6 +5,8 @@ import (
 	"image"
 	"strings"
 
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -129,8 +131,17 @@ func (m Model) pictureLines(e *entry, pad string, w int) []string {
 	if cols < 4 {
 		return nil
 	}
+	var palette imageview.Palette
+	switch lipgloss.ColorProfile() {
+	case termenv.TrueColor:
+		palette = imageview.TrueColor
+	case termenv.ANSI256:
+		palette = imageview.Colors256
+	default:
+		return nil // sixteen colours or none: the file's line says what it is
+	}
 	var out []string
-	for _, l := range imageview.Render(e.img, cols, pictureRows) {
+	for _, l := range imageview.RenderIn(e.img, cols, pictureRows, palette) {
 		out = append(out, pad+l)
 	}
 	return out

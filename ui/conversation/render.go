@@ -36,6 +36,9 @@ func (m Model) render(e *entry) []string {
 	} else if e.day {
 		out = append(out, m.dayLine(ts.Format("Monday, 2 January 2006"), w))
 	}
+	if e.unread {
+		out = append(out, m.unreadLine(w))
+	}
 
 	own := e.msg.Sender == m.me
 	nameStyle, bodyStyle := st.Other, st.Body
@@ -277,6 +280,16 @@ func (m Model) withState(out []string, e *entry, pad string, w int) []string {
 		mark = st.Sent.Render("✓ seen")
 	}
 	return withMark(out, mark, pad, w)
+}
+
+// unreadLine is the line above the first message not read when the conversation was opened.
+func (m Model) unreadLine(w int) string {
+	label := " new messages "
+	if lipgloss.Width(label)+2 > w {
+		return m.styles.NewBelow.Render(textutil.Cut("new", w))
+	}
+	side := max((w-lipgloss.Width(label))/2, 0)
+	return m.styles.Unread.Render(strings.Repeat("─", side) + label + strings.Repeat("─", w-side-lipgloss.Width(label)))
 }
 
 func (m Model) dayLine(label string, w int) string {

@@ -98,3 +98,39 @@ func (m *Model) keepPickedInView() {
 	}
 	m.clamp()
 }
+
+// MarkUnread says that the newest n messages from others were not read when the conversation
+// was opened: a line above the first of them says so (the fully-read marker), until
+// ClearUnread. n = 0 takes the line away.
+func (m *Model) MarkUnread(n int) {
+	m.unread = n
+	m.placeUnread()
+}
+
+// placeUnread puts the "new" line above the oldest of the newest m.unread messages from others
+// that are loaded.
+func (m *Model) placeUnread() {
+	var at *entry
+	if n := m.unread; n > 0 {
+		for i := len(m.entries) - 1; i >= 0 && n > 0; i-- {
+			if e := m.entries[i]; e.msg.Sender != m.me && e.msg.EventID != "" {
+				at, n = e, n-1
+			}
+		}
+		if n > 0 && !m.atStart {
+			at = nil // the first unread one is not loaded yet
+		}
+	}
+	if at == m.newLine {
+		return
+	}
+	if m.newLine != nil {
+		m.newLine.unread = false
+		m.newLine.invalidate()
+	}
+	if at != nil {
+		at.unread = true
+		at.invalidate()
+	}
+	m.newLine = at
+}

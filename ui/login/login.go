@@ -1,5 +1,5 @@
 // Package login is the sign-in form shown when there is no saved session: homeserver, user and
-// a masked password.
+// a masked password, or single sign-on in the browser (OAuth 2.0 or m.login.sso).
 package login
 
 import (
@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"duet/internal/sanitize"
 	"duet/ui/internal/textutil"
@@ -20,6 +21,7 @@ type KeyMap struct {
 	Next   key.Binding
 	Prev   key.Binding
 	Submit key.Binding
+	SSO    key.Binding // log in in the browser instead of with the password
 	Quit   key.Binding
 }
 
@@ -29,12 +31,16 @@ func DefaultKeyMap() KeyMap {
 		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
 		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
 		Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "log in")),
+		SSO:    key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "log in in the browser (single sign-on)")),
 		Quit:   key.NewBinding(key.WithKeys("ctrl+c", "esc"), key.WithHelp("esc", "quit")),
 	}
 }
 
 // SubmitMsg carries the form's values when the user asks to log in.
 type SubmitMsg struct{ Homeserver, User, Password string }
+
+// SSOMsg asks to log in in the browser at the form's homeserver (or the user ID's server).
+type SSOMsg struct{ Homeserver, User string }
 
 // The user ID comes first: it is the one field always needed, and the homeserver is found
 // from it when left empty.
@@ -52,6 +58,7 @@ type Model struct {
 	focus  int
 	busy   bool
 	err    string
+	notice string // what to do in the browser, while a single sign-on waits
 	width  int
 	height int
 }
@@ -86,7 +93,10 @@ func (m *Model) SetSize(w, h int) {
 
 // SetBusy shows that a login is under way; SetError shows why one failed.
 func (m *Model) SetBusy(b bool)    { m.busy = b }
-func (m *Model) SetError(s string) { m.err, m.busy = sanitize.Line(s), false }
+func (m *Model) SetError(s string) { m.err, m.busy, m.notice = sanitize.Line(s), false, "" }
+
+// SetNotice shows what to do in the browser (lines; an address is wrapped, never cut).
+func (m *Model) SetNotice(s string) { m.notice = sanitize.Text(s, true) }
 
 // Update handles the form's keys.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
@@ -99,6 +109,14 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, tea.Quit
 	case m.busy:
 		return m, nil
+	case key.Matches(k, m.keys.SSO):
+		s := SSOMsg{Homeserver: strings.TrimSpace(m.fields[fieldHomeserver].Value()), User: strings.TrimSpace(m.fields[fieldUser].Value())}
+		if s.Homeserver == "" && !(strings.HasPrefix(s.User, "@") && strings.Contains(s.User, ":")) {
+			m.err = "for single sign-on, enter the homeserver (or your full user ID, @name:server)"
+			return m, m.setFocus(fieldHomeserver)
+		}
+		m.busy, m.err, m.notice = true, "", ""
+		return m, func() tea.Msg { return s }
 	case key.Matches(k, m.keys.Next):
 		return m, m.setFocus(m.focus + 1)
 	case key.Matches(k, m.keys.Prev):
@@ -149,12 +167,19 @@ func (m Model) View() string {
 	}
 	lines = append(lines, "")
 	switch {
+	case m.busy && m.notice != "":
+		for _, l := range strings.Split(m.notice, "\n") {
+			for _, w := range strings.Split(ansi.Hardwrap(l, max(m.width, 1), true), "\n") {
+				lines = append(lines, w)
+			}
+		}
+		lines = append(lines, m.styles.Muted.Render("waiting for the browser… esc: quit"))
 	case m.busy:
 		lines = append(lines, m.styles.Muted.Render("logging in…"))
 	case m.err != "":
 		lines = append(lines, m.styles.Error.Render(m.err))
 	default:
-		lines = append(lines, m.styles.Muted.Render("enter: log in · tab: next field · esc: quit"))
+		lines = append(lines, m.styles.Muted.Render("enter: log in · ctrl+o: single sign-on in the browser · tab: next field · esc: quit"))
 	}
 	return strings.Join(textutil.Lines(lines, m.width, m.height), "\n")
 }

@@ -86,6 +86,7 @@ type Conversation struct {
 	Reply        lipgloss.Style // the line quoting what a reply answers
 	Reaction     lipgloss.Style // a reaction under a message
 	ReactionMine lipgloss.Style // a reaction we are among
+	Unread       lipgloss.Style // the line above the first message not read yet
 }
 
 // Status styles the status bar.
@@ -200,6 +201,7 @@ func New(t Theme) Styles {
 			Reply:        muted,
 			Reaction:     muted,
 			ReactionMine: base.Foreground(t.Accent),
+			Unread:       base.Foreground(t.Error),
 		},
 		Status: Status{
 			Bar:     base,

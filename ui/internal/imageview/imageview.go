@@ -47,7 +47,24 @@ func Decode(data []byte, maxPixels int) (image.Image, error) {
 // keeping its shape, and returns one string per row of cells: all of the same width, each
 // ending in a reset of the colours. Transparent pixels are drawn over black. Zero or negative
 // sizes, or an empty image, give nil.
-func Render(img image.Image, cols, rows int) []string {
+func Render(img image.Image, cols, rows int) []string { return RenderIn(img, cols, rows, TrueColor) }
+
+// Palette is the colours a terminal can show.
+type Palette int
+
+const (
+	TrueColor Palette = iota // 24-bit colour
+	Colors256                // the xterm 256-colour palette: the colour cube
+)
+
+// RenderIn is Render in the colours of palette p.
+func RenderIn(img image.Image, cols, rows int, p Palette) []string {
+	fgPrefix, bgPrefix := "\x1b[38;2;", "\x1b[48;2;"
+	write := writeColour
+	if p == Colors256 {
+		fgPrefix, bgPrefix = "\x1b[38;5;", "\x1b[48;5;"
+		write = writeCube
+	}
 	if img == nil || cols <= 0 || rows <= 0 {
 		return nil
 	}
@@ -75,13 +92,13 @@ func Render(img image.Image, cols, rows int) []string {
 		for x := range tw {
 			top := px.Pix[px.PixOffset(x, y):]
 			if c := [3]uint8{top[0], top[1], top[2]}; !fgSet || c != fg {
-				writeColour(&sb, "\x1b[38;2;", c)
+				write(&sb, fgPrefix, c)
 				fg, fgSet = c, true
 			}
 			if y+1 < th {
 				low := px.Pix[px.PixOffset(x, y+1):]
 				if c := [3]uint8{low[0], low[1], low[2]}; !bgSet || c != bg {
-					writeColour(&sb, "\x1b[48;2;", c)
+					write(&sb, bgPrefix, c)
 					bg, bgSet = c, true
 				}
 			}
@@ -124,4 +141,21 @@ func writeColour(sb *strings.Builder, prefix string, c [3]uint8) {
 	out = strconv.AppendUint(out, uint64(c[2]), 10)
 	out = append(out, 'm')
 	sb.Write(out)
+}
+
+// writeCube writes the escape sequence that starts with prefix for the colour of the xterm
+// 256-colour cube nearest to c.
+func writeCube(sb *strings.Builder, prefix string, c [3]uint8) {
+	level := func(v uint8) int {
+		switch {
+		case v < 48:
+			return 0
+		case v < 115:
+			return 1
+		}
+		return (int(v) - 35) / 40
+	}
+	sb.WriteString(prefix)
+	sb.WriteString(strconv.Itoa(16 + 36*level(c[0]) + 6*level(c[1]) + level(c[2])))
+	sb.WriteByte('m')
 }

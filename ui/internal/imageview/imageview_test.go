@@ -212,3 +212,15 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// In 256 colours a picture is drawn with the nearest colours of the xterm cube.
+func TestRenderIn256Colours(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+3] = 255, 255 // red
+	}
+	lines := RenderIn(img, 2, 1, Colors256)
+	if len(lines) != 1 || !strings.Contains(lines[0], "\x1b[38;5;196m") || !strings.Contains(lines[0], "\x1b[48;5;196m") || strings.Contains(lines[0], "38;2;") {
+		t.Fatalf("%q", lines)
+	}
+}
