@@ -192,22 +192,72 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("replies, reactions and a picture", func(t *testing.T) {
+		evts, err := you.Messages(ctx, d.Rooms.Alice, "", "", mautrix.DirectionBackward, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reactions []string
+		replies := 0
+		for _, evt := range evts.Chunk {
+			_ = evt.Content.ParseRaw(evt.Type)
+			switch evt.Type {
+			case event.EventReaction:
+				reactions = append(reactions, evt.Content.AsReaction().RelatesTo.Key)
+			case event.EventMessage:
+				if evt.Content.AsMessage().RelatesTo.GetReplyTo() != "" {
+					replies++
+				}
+			}
+		}
+		slices.Sort(reactions)
+		if !slices.Equal(reactions, []string{"📚", "😂"}) || replies != 1 {
+			t.Errorf("alice's room has reactions %q and %d replies, want 📚 and 😂 and one reply", reactions, replies)
+		}
+		pics, err := clientFor(t, d, d.People["bob"]).Messages(ctx, d.Rooms.BobNext, "", "", mautrix.DirectionBackward, nil, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, evt := range pics.Chunk {
+			_ = evt.Content.ParseRaw(evt.Type)
+			if c := evt.Content.AsMessage(); evt.Type == event.EventMessage && c.MsgType == event.MsgImage && c.Body == "shelf.png" && c.URL != "" {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("bob's new room has no picture of the shelf")
+		}
+	})
+
 	t.Run("alice answers", func(t *testing.T) {
 		before := len(messages(ctx, t, you, d.Rooms.Alice))
 		// Alice's DM is encrypted from the end of the seeded history: the demo user needs an
 		// encrypting device to talk there, as duet has.
 		yours := (&hstest.Person{Account: d.You, ID: you.UserID, Client: you}).EnableCrypto(t)
 		sentAt := time.Now()
-		yours.SendText(t, d.Rooms.Alice, "hello there")
+		ours := yours.SendText(t, d.Rooms.Alice, "hello there")
 		answer := yours.WaitMessage(t, d.Rooms.Alice, reply(0, "hello there"), 15*time.Second)
 		t.Logf("alice answered after %s: %q", time.Since(sentAt), answer.Body)
-		if answer.Sender != alice || !answer.Decrypted {
-			t.Errorf("the answer %+v should come from alice, end-to-end encrypted", answer)
+		if answer.Sender != alice || !answer.Decrypted || answer.ReplyTo != ours {
+			t.Errorf("the answer %+v should come from alice, end-to-end encrypted, as a reply to %s", answer, ours)
 		}
 		// Exactly our message and one answer were added: the history was not answered.
 		time.Sleep(500 * time.Millisecond)
 		if got := len(messages(ctx, t, you, d.Rooms.Alice)); got != before+2 {
 			t.Errorf("alice's room has %d messages after one exchange, want %d", got, before+2)
+		}
+		// And she reacted to it (mautrix's client sends reactions in the clear).
+		resp, err := you.Messages(ctx, d.Rooms.Alice, "", "", mautrix.DirectionBackward, &mautrix.FilterPart{Types: []event.Type{event.EventReaction}}, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(resp.Chunk, func(evt *event.Event) bool {
+			_ = evt.Content.ParseRaw(evt.Type)
+			rel := evt.Content.AsReaction().RelatesTo
+			return evt.Sender == alice && rel.EventID == ours && rel.Key == reactions[0]
+		}) {
+			t.Errorf("alice did not react %s to our message", reactions[0])
 		}
 		if got := len(messages(ctx, t, you, d.Rooms.Group)); got != 5 {
 			t.Errorf("group room has %d messages, want the 5 seeded (nobody answers history)", got)

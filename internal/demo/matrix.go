@@ -63,6 +63,41 @@ func (p *person) say(ctx context.Context, room id.RoomID, at time.Time, text str
 	return resp.EventID, nil
 }
 
+// replyTo sends a text message that answers the message to (m.in_reply_to).
+func (p *person) replyTo(ctx context.Context, room id.RoomID, at time.Time, to id.EventID, text string) (id.EventID, error) {
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: text,
+		RelatesTo: &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: to}}}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventMessage, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s answers %s in %s: %w", p.id, to, room, err)
+	}
+	return resp.EventID, nil
+}
+
+// react reacts to the message to with key (m.annotation).
+func (p *person) react(ctx context.Context, room id.RoomID, at time.Time, to id.EventID, key string) error {
+	content := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: to, Key: key}}
+	if _, err := p.cli.SendMessageEvent(ctx, room, event.EventReaction, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()}); err != nil {
+		return fmt.Errorf("%s reacts to %s in %s: %w", p.id, to, room, err)
+	}
+	return nil
+}
+
+// sendImage uploads a PNG and sends it as an image message.
+func (p *person) sendImage(ctx context.Context, room id.RoomID, at time.Time, name string, png []byte, w, h int) (id.EventID, error) {
+	up, err := p.cli.UploadBytesWithName(ctx, png, "image/png", name)
+	if err != nil {
+		return "", fmt.Errorf("%s uploads %s: %w", p.id, name, err)
+	}
+	content := &event.MessageEventContent{MsgType: event.MsgImage, Body: name, FileName: name, URL: up.ContentURI.CUString(),
+		Info: &event.FileInfo{MimeType: "image/png", Size: len(png), Width: w, Height: h}}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventMessage, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s sends %s in %s: %w", p.id, name, room, err)
+	}
+	return resp.EventID, nil
+}
+
 // addDirect lists room under each of users in p's m.direct, by read-modify-write (R13): the
 // current content is fetched from the server (not found = empty), entries we do not change are
 // kept byte for byte, and nothing is written when nothing changed (R14). An entry we must change

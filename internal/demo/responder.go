@@ -178,10 +178,18 @@ func (r *responder) answer(ctx context.Context, evt *event.Event) error {
 		return ctx.Err()
 	case <-time.After(r.delay):
 	}
-	text := reply(r.answers, evt.Content.AsMessage().Body)
+	n := r.answers
 	r.answers++
+	if n%2 == 0 { // every other message gets a reaction too
+		react := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: evt.ID, Key: reactions[(n/2)%len(reactions)]}}
+		if _, err := r.p.cli.SendMessageEvent(ctx, evt.RoomID, event.EventReaction, react); err != nil {
+			r.log.Debug().Err(err).Msg("reaction failed")
+		}
+	}
+	// The answer is a reply to the message: duet shows what it answers above it.
 	_, err := r.p.cli.SendMessageEvent(ctx, evt.RoomID, event.EventMessage,
-		&event.MessageEventContent{MsgType: event.MsgText, Body: text})
+		&event.MessageEventContent{MsgType: event.MsgText, Body: reply(n, evt.Content.AsMessage().Body),
+			RelatesTo: &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: evt.ID}}})
 	if _, terr := r.p.cli.UserTyping(ctx, evt.RoomID, false, 0); terr != nil {
 		r.log.Debug().Err(terr).Msg("typing notification failed")
 	}
@@ -190,6 +198,9 @@ func (r *responder) answer(ctx context.Context, evt *event.Event) error {
 	}
 	return nil
 }
+
+// reactions are what the responder reacts with, in turn.
+var reactions = []string{"👍", "😄", "🙌"}
 
 // replyTemplates are Alice's answers, used in turn; %s is the quoted message.
 var replyTemplates = []string{

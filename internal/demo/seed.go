@@ -1,8 +1,12 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"time"
 
@@ -57,21 +61,33 @@ func (s *seeder) seed(ctx context.Context) (Rooms, error) {
 
 // talk sends the lines in order and waits until the last one is visible to clients.
 func talk(ctx context.Context, room id.RoomID, lines []line) error {
-	var last id.EventID
+	_, err := talkIDs(ctx, room, lines, nil)
+	return err
+}
+
+// talkIDs is talk, returning the lines' event IDs; replies[i] = j makes line i answer line j.
+func talkIDs(ctx context.Context, room id.RoomID, lines []line, replies map[int]int) ([]id.EventID, error) {
+	var ids []id.EventID
 	var lastFrom *person
-	for _, l := range lines {
-		ev, err := l.from.say(ctx, room, l.at, l.text)
-		if err != nil {
-			return err
+	for i, l := range lines {
+		var ev id.EventID
+		var err error
+		if j, ok := replies[i]; ok && j < len(ids) {
+			ev, err = l.from.replyTo(ctx, room, l.at, ids[j], l.text)
+		} else {
+			ev, err = l.from.say(ctx, room, l.at, l.text)
 		}
-		last, lastFrom = ev, l.from
+		if err != nil {
+			return ids, err
+		}
+		ids, lastFrom = append(ids, ev), l.from
 	}
 	if lastFrom == nil {
-		return nil
+		return ids, nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return lastFrom.waitVisible(wctx, room, last)
+	return ids, lastFrom.waitVisible(wctx, room, ids[len(ids)-1])
 }
 
 // seedAlice: Alice starts a DM with You two days ago; they chat over three days, including
@@ -91,7 +107,7 @@ func (s *seeder) seedAlice(ctx context.Context) (id.RoomID, error) {
 	if err := you.addDirect(ctx, room, alice.id); err != nil { // R16
 		return "", err
 	}
-	if err := talk(ctx, room, []line{
+	said, err := talkIDs(ctx, room, []line{
 		{alice, s.day(2, 19, 2), "Hey! Did you get home okay after the meetup?"},
 		{you, s.day(2, 19, 10), "Yes, thanks! The train was packed though."},
 		{alice, s.day(2, 19, 12), "Ugh, the 8:15 is always like that. By the way, I finally finished the book " +
@@ -108,7 +124,15 @@ func (s *seeder) seedAlice(ctx context.Context) (id.RoomID, error) {
 		{alice, s.day(1, 9, 31), "Perfect 🙂"},
 		{you, s.ago(15 * time.Minute), "Running ten minutes late, save me a seat?"},
 		{alice, s.ago(14 * time.Minute), "Always. Tea or coffee?"},
-	}); err != nil {
+	}, map[int]int{6: 5}) // "Perfect" answers the lemonade and the blanket
+	if err != nil {
+		return "", err
+	}
+	// Reactions, from each side: Alice likes the cat line, You the book story.
+	if err := alice.react(ctx, room, s.day(2, 19, 21), said[3], "😂"); err != nil {
+		return "", err
+	}
+	if err := you.react(ctx, room, s.day(2, 19, 22), said[2], "📚"); err != nil {
 		return "", err
 	}
 	// Then Alice turns on encryption, as Element does for new DMs: what is said from now on is
@@ -160,10 +184,48 @@ func (s *seeder) seedBobUpgrade(ctx context.Context, old id.RoomID) (id.RoomID, 
 	if _, err := bob.cli.InviteUser(ctx, resp.Replacement, &mautrix.ReqInviteUser{UserID: you.id}); err != nil {
 		return "", fmt.Errorf("%s invites %s to the upgraded room: %w", bob.id, you.id, err)
 	}
-	return resp.Replacement, talk(ctx, resp.Replacement, []line{
+	if err := talk(ctx, resp.Replacement, []line{
 		{bob, s.ago(40 * time.Minute), "I moved our chat to a newer room version; everything from before is still here."},
 		{bob, s.ago(39 * time.Minute), "Bringing my drill on Saturday. Anything else that wobbles?"},
-	})
+	}); err != nil {
+		return resp.Replacement, err
+	}
+	// A photo of the shelf, to show files and pictures.
+	pic, w, h := shelfPicture()
+	ev, err := bob.sendImage(ctx, resp.Replacement, s.ago(38*time.Minute), "shelf.png", pic, w, h)
+	if err != nil {
+		return resp.Replacement, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return resp.Replacement, bob.waitVisible(wctx, resp.Replacement, ev)
+}
+
+// shelfPicture draws the wobbly shelf Bob sends a photo of: a wall, three planks, a vase.
+func shelfPicture() ([]byte, int, int) {
+	const w, h = 96, 64
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{R: 226, G: 214, B: 190, A: 255} // the wall
+			switch {
+			case (y >= 18 && y < 22 || y >= 38 && y < 42 || y >= 58 && y < 62) && x >= 10 && x < 86:
+				c = color.RGBA{R: 128, G: 84, B: 44, A: 255} // planks
+			case (x >= 10 && x < 13 || x >= 83 && x < 86) && y >= 14:
+				c = color.RGBA{R: 100, G: 64, B: 34, A: 255} // sides
+			case x >= 40 && x < 52 && y >= 26 && y < 38:
+				c = color.RGBA{R: 60, G: 120, B: 200, A: 255} // a vase
+			case x >= 44 && x < 48 && y >= 8 && y < 26:
+				c = color.RGBA{R: 70, G: 160, B: 80, A: 255} // its flower's stem
+			case x >= 41 && x < 51 && y >= 2 && y < 8:
+				c = color.RGBA{R: 230, G: 80, B: 120, A: 255} // the flower
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img) // an in-memory image always encodes
+	return b.Bytes(), w, h
 }
 
 // seedGroup: Bob starts a "direct" room with You and Alice yesterday evening. It is a group DM

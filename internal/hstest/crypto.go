@@ -36,6 +36,7 @@ type Message struct {
 	Body      string // empty while undecryptable
 	Encrypted bool   // arrived as m.room.encrypted
 	Decrypted bool   // Body comes from decrypting the event on this device
+	ReplyTo   id.EventID // the message it answers (m.in_reply_to), if any
 	// DecryptErr is the latest failure to decrypt the event. It stays after a later success, so
 	// a test can tell "was undecryptable, then decrypted". While mautrix still waits for the room
 	// key it is crypto.ErrNoSessionFound.
@@ -405,11 +406,12 @@ func (c *CryptoPerson) onMessage(_ context.Context, evt *event.Event) {
 	if evt.Content.Parsed == nil {
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
-	body := evt.Content.AsMessage().Body
+	content := evt.Content.AsMessage()
+	body, replyTo := content.Body, content.RelatesTo.GetReplyTo()
 	decrypted := evt.Mautrix.EventSource&event.SourceDecrypted != 0
 	c.update(func() {
 		m := c.message(evt)
-		m.Body, m.Encrypted, m.Decrypted = body, decrypted, decrypted
+		m.Body, m.Encrypted, m.Decrypted, m.ReplyTo = body, decrypted, decrypted, replyTo
 	})
 }
 
