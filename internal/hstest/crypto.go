@@ -33,9 +33,9 @@ const stateTimeout = 30 * time.Second
 type Message struct {
 	ID        id.EventID
 	Sender    id.UserID
-	Body      string // empty while undecryptable
-	Encrypted bool   // arrived as m.room.encrypted
-	Decrypted bool   // Body comes from decrypting the event on this device
+	Body      string     // empty while undecryptable
+	Encrypted bool       // arrived as m.room.encrypted
+	Decrypted bool       // Body comes from decrypting the event on this device
 	ReplyTo   id.EventID // the message it answers (m.in_reply_to), if any
 	// DecryptErr is the latest failure to decrypt the event. It stays after a later success, so
 	// a test can tell "was undecryptable, then decrypted". While mautrix still waits for the room
