@@ -34,7 +34,8 @@ func (m Model) focusedHelp() keys.Help {
 		if m.react != nil {
 			pick := key.NewBinding(key.WithKeys("1"), key.WithHelp("1-6", "quick reaction"))
 			send := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "react"))
-			return keys.Help{Short: []key.Binding{pick, send, g.Back}, Full: [][]key.Binding{{pick, send, g.Back, g.Quit}}}
+			back := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
+			return keys.Help{Short: []key.Binding{pick, send, back}, Full: [][]key.Binding{{pick, send, back, g.Quit}}}
 		}
 		return keys.Help{Short: pk.ShortHelp(), Full: append(pk.FullHelp(), []key.Binding{g.Help, g.Quit})}
 	case focusPrompt:

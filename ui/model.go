@@ -442,6 +442,12 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		case key.Matches(k, m.keys.Composer.EditLast) && m.composer.Value() == "" && m.editLast():
 			return nil
+		case key.Matches(k, m.keys.Composer.Send):
+			// Sent here and now: a key right after enter (a pick, esc) must not change how.
+			if text, ok := m.composer.Take(); ok {
+				return m.submit(text)
+			}
+			return nil
 		}
 		return m.updateComposer(k)
 	}

@@ -20,7 +20,8 @@ import (
 // d deletes it, o and s open or save its file. The composer keeps its draft throughout.
 
 // quickReactions are offered by number while reacting.
-var quickReactions = []string{"👍", "❤️", "😂", "🎉", "😮", "😢"}
+// (None with a variation selector: terminals disagree on how wide those are.)
+var quickReactions = []string{"👍", "😂", "🎉", "👀", "🚀", "😢"}
 
 // pendingReaction stands for our reaction's event until the server has it.
 const pendingReaction = id.EventID("~pending")

@@ -1009,3 +1009,21 @@ func TestPickReplyReactEdit(t *testing.T) {
 	}
 	requireFits(t, h.view(), 100, 30)
 }
+
+// Enter sends the text with what holds at that key: keys typed right after it, before any
+// message comes back (esc then up arrives as alt+up, which picks; enter then replies), do not
+// turn the message into a reply. Found in tmux.
+func TestEnterSendsAtOnce(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	h.typeText("ring me")
+	h.hold = func(tea.Msg) bool { return true } // nothing comes back yet
+	h.key(tea.KeyEnter)
+	h.send(tea.KeyMsg{Type: tea.KeyUp, Alt: true})
+	h.key(tea.KeyEnter)
+	h.release()
+	if len(svc.sends) != 1 || svc.sends[0].Body != "ring me" || len(svc.replies) != 0 {
+		t.Fatalf("sends %+v, replies %+v", svc.sends, svc.replies)
+	}
+}

@@ -110,7 +110,7 @@ func (m Model) rightPane(l layout) []string {
 		out = append(out, m.labelRule(w, " editing your message · enter saves, empty deletes · esc cancels ",
 			" editing your message · esc cancels ", " editing · esc cancels "))
 	} else if c.replyTo.EventID != "" {
-		who := "yourself"
+		who := "you"
 		if c.replyTo.Sender != m.me {
 			who = string(c.replyTo.Sender)
 			if c.replyTo.Sender == c.item.UserID && c.item.Name != "" {

@@ -96,14 +96,25 @@ func (m *Model) SetPlaceholder(s string) { m.ta.Placeholder = s }
 // KeyMap returns the composer's keys, for help.
 func (m Model) KeyMap() KeyMap { return m.keys }
 
+// Take empties the composer and returns what was typed, when there is anything to send: the
+// root calls it on the Send key, so that the text is sent with what holds at that key (the
+// reply or edit under way), not with what the keys after it set before a message comes back.
+func (m *Model) Take() (string, bool) {
+	text := m.ta.Value()
+	if strings.TrimSpace(text) == "" {
+		return "", false
+	}
+	m.ta.Reset()
+	return text, true
+}
+
 // Update handles keys while focused.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyMsg); ok && m.ta.Focused() && key.Matches(k, m.keys.Send) {
-		text := m.ta.Value()
-		if strings.TrimSpace(text) == "" {
+		text, ok := m.Take()
+		if !ok {
 			return m, nil
 		}
-		m.ta.Reset()
 		return m, func() tea.Msg { return SubmitMsg{Text: text} }
 	}
 	var cmd tea.Cmd
