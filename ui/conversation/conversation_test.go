@@ -306,7 +306,7 @@ func TestViewRichMessages(t *testing.T) {
 	pic := image.NewRGBA(image.Rect(0, 0, 8, 4))
 	m.SetImage("$f", pic)
 	m.Pick()
-	m.MovePick(-4)
+	m.MovePick(-3) // the file: its caption line gets the bar
 	view := m.View()
 	for _, want := range []string{"↳ you: lunch at noon?", "↳ you: an old question from last year", "↳ Alice: message deleted",
 		"👍 Alice, you", "🎉 Alice", "🙋 4", "🖼 sunset.png (image/png, 47.1 KB, 640×480)", "📎 plan.pdf (application/pdf, 2.0 MB)",
