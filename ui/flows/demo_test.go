@@ -59,10 +59,10 @@ func TestDemoWalkthrough(t *testing.T) {
 	s.typeText("/Alice L") // the list's order follows the seeding's clock: find her by name
 	s.key(tea.KeyEnter)
 	s.key(tea.KeyEnter)
-	s.waitFor("alice's history", "Did you get home okay")
+	s.waitFor("alice's history", "Tea or coffee?", "😂 Alice Liddell") // her reaction to the cat line, too
 	s.typeText("hello alice")
 	s.key(tea.KeyEnter)
-	s.waitFor("alice answers", `You said "hello alice"`)
+	s.waitFor("alice answers, as a reply", `You said "hello alice"`, "↳ you: hello alice")
 	// Alice's DM is encrypted: what went to the server was ciphertext, both ways.
 	s.waitFor("the encrypted mark", "encrypted")
 	// Bob upgraded his DM: duet followed him, and both rooms read as one conversation.
@@ -72,4 +72,5 @@ func TestDemoWalkthrough(t *testing.T) {
 	s.key(tea.KeyEnter)
 	s.key(tea.KeyEnter)
 	s.waitFor("bob's two rooms in one timeline", "Can we fix it?", "room upgraded ·", "Bringing my drill")
+	s.waitFor("bob's photo of the shelf", "🖼 shelf.png (image/png")
 }
