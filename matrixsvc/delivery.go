@@ -10,6 +10,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"duet/store"
 )
 
 // A request that failed after it may have reached the server (the connection broke, the server
@@ -31,6 +33,7 @@ type delivery struct {
 	echoes  map[string]id.EventID // transaction ID -> our event seen in sync
 	order   []string              // echoes' keys, oldest first, to forget the oldest
 	unsure  map[string]time.Time  // transaction ID -> when a look first found it missing (zero: not looked yet)
+	before  map[string]float64    // transaction ID -> where its room's stored timeline ended before the first attempt
 	created map[id.UserID]map[id.RoomID]bool
 }
 
@@ -141,11 +144,45 @@ func (d *delivery) sent(txnID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.unsure, txnID)
+	delete(d.before, txnID)
+}
+
+// attempting records where the room's stored timeline ended before the first attempt to send
+// txnID (later attempts keep the first: the one that broke off may be any of them).
+func (d *delivery) attempting(txnID string, top float64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.before == nil {
+		d.before = make(map[string]float64)
+	}
+	if _, ok := d.before[txnID]; !ok {
+		d.before[txnID] = top
+	}
+}
+
+// claimed reports whether evt is the echo of a transaction sync has shown.
+func (d *delivery) claimed(evt id.EventID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.echoes {
+		if e == evt {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *delivery) startedAt(txnID string) (float64, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	top, ok := d.before[txnID]
+	return top, ok
 }
 
 // arrived decides what to do with a message whose last attempt may have reached the server:
 // its event when it did, errDeliveryUnknown to wait, or ("", nil) to send it again.
-func (s *Service) arrived(ctx context.Context, room id.RoomID, txnID string) (id.EventID, error) {
+func (s *Service) arrived(ctx context.Context, o *store.Outgoing) (id.EventID, error) {
+	room, txnID := o.Room, o.TxnID
 	if evt := s.deliv.echo(txnID); evt != "" {
 		s.deliv.sent(txnID)
 		return evt, nil
@@ -156,6 +193,12 @@ func (s *Service) arrived(ctx context.Context, room id.RoomID, txnID string) (id
 	evt, err := s.peekEcho(ctx, room, txnID)
 	if err != nil {
 		return "", err
+	}
+	if evt == "" {
+		evt, err = s.contentEcho(ctx, o)
+		if err != nil {
+			return "", err
+		}
 	}
 	if evt != "" {
 		s.deliv.sent(txnID)
@@ -186,6 +229,37 @@ func (s *Service) peekEcho(ctx context.Context, room id.RoomID, txnID string) (i
 	for _, evt := range joined.Timeline.Events {
 		if evt.Sender == s.me && evt.Unsigned.TransactionID == txnID {
 			return evt.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// contentEcho looks for a message that is o by its content: ours, stored in o's room after
+// where the timeline ended before o's first attempt, with o's text, and not the echo of
+// another transaction. A homeserver that restarted may show what it stored just before dying
+// without its transaction ID (Dendrite keeps those in memory), so peekEcho cannot find it;
+// sending again would post it twice (TestServerFaults). Only plain messages and replies are
+// matched this way: their text is what the store keeps.
+func (s *Service) contentEcho(ctx context.Context, o *store.Outgoing) (id.EventID, error) {
+	if o.File != "" || o.React != "" || o.EditOf != "" || o.Redact {
+		return "", nil
+	}
+	top, ok := s.deliv.startedAt(o.TxnID)
+	if !ok {
+		return "", nil
+	}
+	msgtype := event.MsgText
+	if o.Emote {
+		msgtype = event.MsgEmote
+	}
+	found, err := s.store.OwnAfter(ctx, o.Room, s.me, top, string(msgtype), o.Body)
+	if err != nil {
+		return "", err
+	}
+	for _, evt := range found {
+		if !s.deliv.claimed(evt) {
+			s.log.Info().Str("txn_id", o.TxnID).Stringer("event_id", evt).Msg("found by its text: the attempt that broke off had arrived")
+			return evt, nil
 		}
 	}
 	return "", nil

@@ -214,7 +214,7 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		}
 	}
 	// An earlier attempt that broke off may have arrived: sending again could post it twice.
-	evt, err := s.arrived(ctx, o.Room, o.TxnID)
+	evt, err := s.arrived(ctx, o)
 	if err != nil {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingQueued, Err: err})
 		return err
@@ -223,6 +223,11 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		s.log.Info().Str("txn_id", o.TxnID).Stringer("event_id", evt).Msg("an attempt that broke off had arrived; not sending again")
 	} else {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
+		// Where the room's stored timeline ends before the attempt: if the attempt breaks off,
+		// a copy of the message stored after this point may be it (arrived, contentEcho).
+		if top, terr := s.store.TopPos(ctx, o.Room); terr == nil {
+			s.deliv.attempting(o.TxnID, top)
+		}
 		timeout := sendTimeout
 		if o.File != "" && o.Media == "" {
 			timeout += uploadTime(o.File) // a large file takes long to upload

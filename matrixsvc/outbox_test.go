@@ -372,3 +372,47 @@ func TestSyncCrashBeforeCommit(t *testing.T) {
 		t.Fatalf("stored history: %q", bodies)
 	}
 }
+
+// A send that broke off and did arrive, but shows up without its transaction ID (as Dendrite
+// shows what it stored just before a crash, after its restart): the outbox finds it by its
+// text among our messages stored since the attempt began, and does not post it twice. A
+// message of ours with other text, or one that was there before, is not taken for it.
+func TestBrokenOffSendFoundByItsText(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	svc := newService(t, alice, "")
+	ctx := hstest.Ctx(t)
+	room := dmWith(t, svc, bob)
+	alice.Say(t, room, "see you at noon") // before the attempt: not it
+	if _, err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const txn = "duet-test-broken-off"
+	if err := svc.Enqueue(ctx, room, "", "see you at noon", false, txn); err != nil {
+		t.Fatal(err)
+	}
+	top, err := svc.store.TopPos(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attempt began, then broke off in a way that may have arrived.
+	svc.deliv.attempting(txn, top)
+	svc.deliv.failed(txn, &url.Error{Op: "Put", URL: "http://x", Err: io.EOF})
+	if sent, _ := svc.FlushOutbox(ctx); sent != 0 {
+		t.Fatal("sent while nothing shows that it arrived, before the wait")
+	}
+	// It did arrive: the server shows it, under no transaction ID of ours.
+	alice.Say(t, room, "something else")
+	alice.Say(t, room, "see you at noon")
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+			return fmt.Sprintf("flush: %d, %v", sent, err)
+		}
+		return ""
+	})
+	bodiesExactly(t, bob, room, "see you at noon", "something else", "see you at noon")
+}

@@ -294,3 +294,35 @@ func (s *Store) SetGapToken(ctx context.Context, room id.RoomID, pos float64, to
 	_, err := s.db.Exec(ctx, "INSERT OR REPLACE INTO duet_gap (room_id, pos, token) VALUES ($1, $2, $3)", room, pos, token)
 	return err
 }
+
+// TopPos is where a room's stored timeline ends (the highest position), -Inf when nothing is stored.
+func (s *Store) TopPos(ctx context.Context, room id.RoomID) (float64, error) {
+	var top sql.NullFloat64
+	if err := s.db.QueryRow(ctx, "SELECT MAX(pos) FROM duet_event WHERE room_id=$1", room).Scan(&top); err != nil {
+		return 0, err
+	}
+	if !top.Valid {
+		return math.Inf(-1), nil
+	}
+	return top.Float64, nil
+}
+
+// OwnAfter returns the messages of sender in room stored after position pos with this msgtype
+// and body, oldest first.
+func (s *Store) OwnAfter(ctx context.Context, room id.RoomID, sender id.UserID, pos float64, msgtype, body string) ([]id.EventID, error) {
+	rows, err := s.db.Query(ctx, `SELECT event_id FROM duet_event WHERE room_id=$1 AND sender=$2 AND pos > $3
+		AND msgtype=$4 AND body=$5 AND redacted=0 ORDER BY pos`, room, sender, pos, msgtype, body)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []id.EventID
+	for rows.Next() {
+		var evt id.EventID
+		if err := rows.Scan(&evt); err != nil {
+			return nil, err
+		}
+		out = append(out, evt)
+	}
+	return out, rows.Err()
+}
