@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -83,5 +85,41 @@ func TestReplyAndMediaStored(t *testing.T) {
 	evts, err := st.EventsByID(ctx, "!a", []id.EventID{"$2", "$3"})
 	if err != nil || len(evts) != 2 || evts[0].ReplyTo != "$1" || evts[1].Media != `{"url":"mxc://x/y"}` {
 		t.Fatalf("%+v %v", evts, err)
+	}
+}
+
+// A page of 50 messages' reactions, in a room of 10,000 messages with a reaction on every
+// fifth: what opening a conversation or paging adds for reactions.
+func BenchmarkReactionsOfAPage(b *testing.B) {
+	st, err := Open(context.Background(), b.TempDir()+"/duet.db", zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	evts := make([]Event, 10000)
+	var changes []Change
+	for i := range evts {
+		evts[i] = say("!a", fmt.Sprintf("$m%d", i), "@b:x", "message", int64(i))
+		if i%5 == 0 {
+			changes = append(changes, Change{ID: id.EventID(fmt.Sprintf("$r%d", i)), Target: evts[i].ID, Sender: "@me:x", TS: int64(i), Reaction: "👍"})
+		}
+	}
+	if err := st.AppendEvents(ctx, "!a", evts, false, ""); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.RecordChanges(ctx, "!a", changes); err != nil {
+		b.Fatal(err)
+	}
+	page := make([]id.EventID, 50)
+	for i := range page {
+		page[i] = evts[5000+i].ID
+	}
+	b.ResetTimer()
+	for range b.N {
+		got, err := st.Reactions(ctx, "!a", page)
+		if err != nil || len(got) != 10 {
+			b.Fatalf("%d, %v", len(got), err)
+		}
 	}
 }
