@@ -34,7 +34,7 @@ func Explain(err error) string {
 		return said.msg
 	}
 	switch {
-	case errors.Is(err, ErrLoggedOut), errors.Is(err, mautrix.MUnknownToken):
+	case errors.Is(err, ErrLoggedOut), errors.Is(err, mautrix.MUnknownToken), refreshRefused(err):
 		return ErrLoggedOut.Error()
 	case errors.Is(err, mautrix.MLimitExceeded):
 		var httpErr mautrix.HTTPError
@@ -95,7 +95,7 @@ func rootCause(err error) error {
 
 // IsLoggedOut reports whether err means the session is no longer valid.
 func IsLoggedOut(err error) bool {
-	return errors.Is(err, ErrLoggedOut) || errors.Is(err, mautrix.MUnknownToken)
+	return errors.Is(err, ErrLoggedOut) || errors.Is(err, mautrix.MUnknownToken) || refreshRefused(err)
 }
 
 // saidError is an error already explained in words for the user that keeps its cause, so that

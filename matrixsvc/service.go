@@ -32,6 +32,9 @@ type Config struct {
 	TimelineLimit int
 	// DeviceName is shown in the user's device list.
 	DeviceName string
+	// SessionFile is where refreshed OAuth 2.0 tokens are saved (tokens.go); "" keeps them in
+	// memory.
+	SessionFile string
 }
 
 // DefaultConfig is what duet runs with unless configured otherwise.
@@ -65,6 +68,7 @@ type Service struct {
 	readMarks  sync.Map      // id.RoomID -> id.EventID: the newest read receipt this process sent
 	push       pushState     // the parsed push rules (push.go); under syncMu
 	synced     bool          // a sync was applied in this process: later ones bring live messages; under syncMu
+	tokens     tokenState    // an OAuth 2.0 session's refresh (tokens.go)
 
 	// End-to-end encryption, set up on first use (crypto.go).
 	cryptoPath    string
@@ -111,6 +115,7 @@ func New(sess *store.Session, st *store.Store, log zerolog.Logger, cfg Config) (
 		pickleKey:  sess.PickleKey,
 	}
 	svc.verifyCB = &verifyCallbacks{s: svc}
+	svc.setupTokens(sess)
 	return svc, nil
 }
 
@@ -182,6 +187,9 @@ func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Sessi
 			return nil, fmt.Errorf("%s does not look like a Matrix homeserver: %s", hs, Explain(err))
 		}
 		return nil, errors.New(Explain(err))
+	}
+	if err := checkPasswordOffered(ctx, cli); err != nil {
+		return nil, err
 	}
 	name := p.DeviceName
 	if name == "" {
@@ -255,6 +263,9 @@ func isNetErr(err error) bool {
 
 // Logout ends the session on the server. The caller removes it locally.
 func (s *Service) Logout(ctx context.Context) error {
+	if isOAuth, err := s.revokeTokens(ctx); isOAuth {
+		return err
+	}
 	_, err := s.cli.Logout(ctx)
 	if err != nil && !IsLoggedOut(err) {
 		return fmt.Errorf("log out: %s", Explain(err))
@@ -273,7 +284,7 @@ func (s *Service) Whoami(ctx context.Context) (id.UserID, id.DeviceID, error) {
 
 // wrap turns a token rejection into ErrLoggedOut and keeps everything else.
 func (s *Service) wrap(err error) error {
-	if err != nil && errors.Is(err, mautrix.MUnknownToken) {
+	if err != nil && (errors.Is(err, mautrix.MUnknownToken) || refreshRefused(err)) {
 		return fmt.Errorf("%w (%v)", ErrLoggedOut, err)
 	}
 	return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"maunium.net/go/mautrix/id"
 )
@@ -20,6 +21,12 @@ type Session struct {
 	// PickleKey encrypts the device's keys in the crypto store (base64; generated at login and
 	// kept for as long as the device).
 	PickleKey string `json:"pickle_key,omitempty"`
+
+	// Set by an OAuth 2.0 login (matrixsvc/browserlogin.go, tokens.go): the refresh token, when the access token
+	// expires, and the client ID the tokens were issued to. Refreshed tokens are saved at once.
+	RefreshToken  string    `json:"refresh_token,omitempty"`
+	TokenExpiry   time.Time `json:"token_expiry,omitzero"`
+	OAuthClientID string    `json:"oauth_client_id,omitempty"`
 }
 
 // ErrNoSession means there is no saved session for the profile.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/rs/zerolog"
@@ -42,6 +43,10 @@ type Env struct {
 	RunUI func(ctx context.Context, m tea.Model) error
 	// Config for the service; zero value means matrixsvc.DefaultConfig().
 	Config *matrixsvc.Config
+	// Getenv reads the environment ($BROWSER, $DISPLAY for a login in the browser); nil: os.Getenv.
+	Getenv func(string) string
+	// LoginTimeout bounds the wait for the browser in `login --sso`; 0: five minutes.
+	LoginTimeout time.Duration
 }
 
 // App is one profile's opened session, for commands and the UI.
@@ -83,6 +88,10 @@ With no command, duet starts the terminal UI (a login form when not logged in).
 Commands:
   login --homeserver URL --user USER [--password-stdin]
                               log in (USER: @local:server, or local with --homeserver)
+  login --homeserver URL --sso [--user USER] [--paste] [--port N] [--idp ID]
+                              log in in the browser: OAuth 2.0 or single sign-on (for
+                              accounts without a password); --paste for a browser on
+                              another machine (SSH): paste the address it ends on
   logout                      end this session on the server and forget it here
   whoami [--json]             who you are logged in as
   dms [--json]                your contacts: user, name, chosen room, unread count
@@ -290,6 +299,7 @@ func OpenApp(ctx context.Context, env Env, prof paths.Profile) (*App, error) {
 		cfg.TimelineLimit, cfg.Encryption = file.TimelineLimit, file.EncryptNewDMs
 	}
 	cfg.CryptoStore = prof.CryptoDatabase()
+	cfg.SessionFile = prof.SessionFile() // refreshed tokens are saved at once
 	svc, err := matrixsvc.New(sess, st, log, cfg)
 	if err != nil {
 		app.Close()
@@ -308,7 +318,7 @@ func (a *App) fail(err error) error {
 	a.Log.Warn().Msg("the homeserver rejected the access token; session marked logged out")
 	if a.Session != nil {
 		loggedOut := *a.Session
-		loggedOut.AccessToken = ""
+		loggedOut.AccessToken, loggedOut.RefreshToken = "", ""
 		_ = store.SaveSession(a.Profile.SessionFile(), &loggedOut)
 	}
 	return matrixsvc.ErrLoggedOut

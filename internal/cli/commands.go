@@ -147,12 +147,17 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	fs.StringVar(&homeserver, "homeserver", "", "")
 	fs.StringVar(&user, "user", "", "")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "")
+	var sso ssoFlags // --sso, --paste, --port, --idp: browserlogin.go
+	sso.register(fs)
 	var pos []string
 	if err := parseInterleaved(fs, args, &pos); err != nil || len(pos) > 0 {
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", pos[0])
 		}
-		return usagef("%v (usage: duet login --homeserver URL --user USER [--password-stdin])", err)
+		return usagef("%v (usage: duet login --homeserver URL --user USER [--password-stdin], or duet login --homeserver URL --sso [--user USER] [--paste])", err)
+	}
+	if sso.used() {
+		return cmdLoginBrowser(ctx, env, prof, homeserver, user, fromStdin, sso)
 	}
 	if user == "" {
 		return usagef("--user is required (usage: duet login --homeserver URL --user USER [--password-stdin])")
@@ -202,24 +207,30 @@ func login(ctx context.Context, prof paths.Profile, log zerolog.Logger, homeserv
 	if err != nil {
 		return nil, err
 	}
+	return sess, adoptSession(prof, old, sess)
+}
+
+// adoptSession saves a new login's session, keeping this profile's device keys when it is the
+// same user's same device, and its cache when it is the same user.
+func adoptSession(prof paths.Profile, old, sess *store.Session) error {
 	if old != nil && old.UserID != sess.UserID {
 		// Another account's cache must not leak into this one.
 		if err := removeDatabase(prof); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if old != nil && old.UserID == sess.UserID && old.DeviceID == sess.DeviceID && old.PickleKey != "" {
 		sess.PickleKey = old.PickleKey
 	} else {
 		if err := removeCrypto(prof); err != nil {
-			return nil, err
+			return err
 		}
 		sess.PickleKey = matrixsvc.NewPickleKey()
 	}
 	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
-		return nil, err
+		return err
 	}
-	return sess, nil
+	return nil
 }
 
 // reusableDevice is the device to log in to again: this profile's, for the same user, when its

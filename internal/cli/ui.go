@@ -93,7 +93,16 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 			}
 			startSync(app)
 			return app.Svc, nil
-		}, opts)
+		}, opts).WithSSO(func(ctx context.Context, homeserver, user string, tell func(string)) (ui.Service, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			app, err := loginBrowserAndOpen(ctx, env, prof, homeserver, user, tell)
+			if err != nil {
+				return nil, err
+			}
+			startSync(app)
+			return app.Svc, nil
+		})
 	case err != nil:
 		return err
 	default:
