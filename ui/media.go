@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"duet/ui/contacts"
 	"duet/ui/conversation"
 	"duet/ui/internal/imageview"
+	"duet/ui/internal/kittyimg"
 )
 
 // Files: /upload sends one, o opens the picked message's file with the system's program, s
@@ -26,14 +28,34 @@ const (
 	maxPicture       = 20 << 20   // bytes fetched to draw an image in the timeline
 	maxPicturePixels = 50_000_000 // pixels decoded to draw one (a decompression bomb is refused)
 	pictureSide      = 128        // pixels kept of a picture: enough for its cells
+	kittySide        = 480        // pixels sent of a picture to a terminal that draws them
 )
 
 // imageMsg brings the picture of an image message.
 type imageMsg struct {
-	chat string
-	evt  id.EventID
-	img  image.Image
-	err  error
+	chat  string
+	evt   id.EventID
+	img   image.Image
+	kitty *conversation.Kitty // its kitty graphics form, when the terminal has the protocol
+	err   error
+}
+
+// KittyGraphics reports whether the terminal draws pictures with the kitty graphics protocol's
+// Unicode placeholders (kitty, Ghostty; not inside tmux or screen). DUET_IMAGES=kitty or
+// =blocks decides instead.
+func KittyGraphics(getenv func(string) string) bool { return kittyimg.Supported(getenv) }
+
+// nextImageID is a fresh id for a picture sent with the kitty graphics protocol: from a random
+// start, so that two duets in one terminal do not replace each other's pictures.
+func (m *Model) nextImageID() uint32 {
+	if *m.imageSeq == 0 {
+		*m.imageSeq = 1 + rand.Uint32N(kittyimg.MaxID/2)
+	}
+	*m.imageSeq++
+	if *m.imageSeq > kittyimg.MaxID {
+		*m.imageSeq = 1
+	}
+	return *m.imageSeq
 }
 
 // fetchPictures asks for the pictures of the open conversation's image messages in view.
@@ -45,6 +67,10 @@ func (m *Model) fetchPictures() tea.Cmd {
 	var cmds []tea.Cmd
 	for _, msg := range c.conv.ImagesWanted() {
 		svc, md, chat, evt := m.svc, msg.Media, c.key, msg.EventID
+		var kittyID uint32
+		if m.opts.KittyImages {
+			kittyID = m.nextImageID()
+		}
 		cmds = append(cmds, m.call(func(ctx context.Context) tea.Msg {
 			data, err := svc.Download(ctx, md, maxPicture)
 			if err != nil {
@@ -54,7 +80,15 @@ func (m *Model) fetchPictures() tea.Cmd {
 			if err != nil {
 				return imageMsg{chat: chat, evt: evt, err: err}
 			}
-			return imageMsg{chat: chat, evt: evt, img: shrink(img, pictureSide)}
+			out := imageMsg{chat: chat, evt: evt, img: shrink(img, pictureSide)}
+			if kittyID != 0 {
+				b := img.Bounds()
+				cols, rows := kittyimg.Fit(b.Dx(), b.Dy(), conversation.PictureCols, conversation.PictureRows)
+				// Sent at a finer size than the block picture: the terminal draws pixels.
+				out.kitty = &conversation.Kitty{ID: kittyID, Cols: cols, Rows: rows,
+					Transmit: kittyimg.Transmit(kittyID, shrink(img, kittySide), cols, rows)}
+			}
+			return out
 		}))
 	}
 	return tea.Batch(cmds...)
@@ -82,7 +116,7 @@ func (m *Model) pictureCame(msg imageMsg) {
 		return // the message still says what the file is; o opens it
 	}
 	if c := m.chats[msg.chat]; c != nil {
-		c.conv.SetImage(msg.evt, msg.img)
+		c.conv.SetImage(msg.evt, msg.img, msg.kitty)
 	}
 }
 

@@ -108,3 +108,32 @@ func TestFilesInTheTimeline(t *testing.T) {
 	h.key(tea.KeyEnter)
 	requireContains(t, h.view(), "no such file: /no/such/file.png")
 }
+
+// In a terminal with the kitty graphics protocol the picture goes as an image (a=T, quiet,
+// a virtual placement) drawn with Unicode placeholders; DUET_IMAGES decides over the terminal.
+func TestKittyPicturesInTheUI(t *testing.T) {
+	svc := fixture()
+	svc.media = map[string][]byte{"mxc://example.org/cat": pngOf(t, 64, 32, color.RGBA{G: 200, A: 255})}
+	h := newHarness(t, svc, 100, 40)
+	h.m.opts.InlineImages, h.m.opts.KittyImages = true, true
+	openAlice(h)
+	img := msg(aliceRoom, "$img", alice, testNow.Add(-time.Minute), "cat.png")
+	img.MsgType = "m.image"
+	img.Media = &matrixsvc.Media{Kind: "m.image", Name: "cat.png", MimeType: "image/png", Size: 100, URL: "mxc://example.org/cat"}
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
+	v := h.view()
+	if !strings.Contains(v, "\x1b_Ga=T,q=2,f=100,U=1") || !strings.Contains(v, "\U0010EEEE") {
+		t.Fatalf("no kitty picture:\n%q", v)
+	}
+	requireFits(t, v, 100, 40)
+	for env, want := range map[string]bool{"kitty": true, "blocks": false} {
+		if got := KittyGraphics(func(k string) string {
+			if k == "DUET_IMAGES" {
+				return env
+			}
+			return ""
+		}); got != want {
+			t.Errorf("DUET_IMAGES=%s: %v", env, got)
+		}
+	}
+}

@@ -36,6 +36,7 @@ type Options struct {
 	Context context.Context  // bounds the requests the UI makes; nil: context.Background()
 
 	InlineImages bool     // draw images in the timeline (block characters)
+	KittyImages  bool     // the terminal speaks the kitty graphics protocol: draw images with it
 	NoTyping     bool     // never tell others that we type
 	Bell         bool     // ring the terminal's bell for a message not on screen
 	Desktop      Notifier // desktop notifications for a message not on screen; nil: none
@@ -115,10 +116,11 @@ type Model struct {
 
 	opts Options // what the UI was started with: images, notifications, folders
 
-	termBlurred bool   // the terminal is in the background (focus reporting)
-	bell        bool   // the bell rings with the next frame
-	bellSeq     int    // the ring the bell's reset belongs to
-	title       string // the terminal's title, set with the frame
+	termBlurred bool    // the terminal is in the background (focus reporting)
+	bell        bool    // the bell rings with the next frame
+	bellSeq     int     // the ring the bell's reset belongs to
+	title       string  // the terminal's title, set with the frame
+	imageSeq    *uint32 // the last kitty graphics image id given out
 
 	width, height int
 }
@@ -142,6 +144,7 @@ func New(svc Service, opts Options) Model {
 		txnBase:  newTxnBase(),
 		txnSeq:   new(int),
 		opts:     opts,
+		imageSeq: new(uint32),
 	}
 	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
 	m.help.Styles.ShortDesc = st.Status.Hint

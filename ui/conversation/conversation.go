@@ -46,7 +46,10 @@ type entry struct {
 	unread   bool   // the first message not read yet when the conversation was opened
 
 	img      image.Image // an image message's picture, once fetched (small)
+	kitty    *Kitty      // the picture for the kitty graphics protocol, when the terminal has it
 	imgAsked bool        // its picture was asked for
+	picFrom  int         // the index in lines of the picture's first row (0: none drawn)
+	picRows  int         // how many rows the picture takes
 
 	width int      // the width lines were rendered at
 	lines []string // rendered lines; nil = render again
@@ -381,7 +384,7 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
 		e.msg.Reactions = msg.Reactions
 		if msg.Redacted {
-			e.msg.Media, e.img = nil, nil
+			e.msg.Media, e.img, e.kitty = nil, nil, nil
 		}
 		e.invalidate()
 		n++

@@ -304,7 +304,7 @@ func TestViewRichMessages(t *testing.T) {
 	m.MarkUnread(3)
 	m.AddPage([]matrixsvc.Message{q, a, old, del, toDel, many, img, file, notice, emote, edited}, false)
 	pic := image.NewRGBA(image.Rect(0, 0, 8, 4))
-	m.SetImage("$f", pic)
+	m.SetImage("$f", pic, nil)
 	m.Pick()
 	m.MovePick(-3) // the file: its caption line gets the bar
 	view := m.View()
@@ -316,4 +316,38 @@ func TestViewRichMessages(t *testing.T) {
 		}
 	}
 	golden.RequireEqual(t, view)
+}
+
+// In a terminal with the kitty graphics protocol a picture is Unicode placeholders in the
+// image's colour, sent by its first row; scrolled so that the first row is above the window,
+// the first row in view sends it instead, so that it is never missing.
+func TestKittyPicture(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m.SetSize(60, 10)
+	m.SetName(alice, "Alice")
+	m.ShowImages(true)
+	img := matrixsvc.Message{EventID: "$f", Sender: alice, Timestamp: now.Add(-time.Minute), MsgType: "m.image", Body: "sunset.png",
+		Media: &matrixsvc.Media{Kind: "m.image", Name: "sunset.png", MimeType: "image/png", Size: 48213, URL: "mxc://x/y"}}
+	m.AddPage([]matrixsvc.Message{img, text("$g", alice, now, "nice, right?")}, false)
+	pic := image.NewRGBA(image.Rect(0, 0, 40, 40))
+	const transmit = "\x1b_Ga=T,q=2,f=100,U=1,i=7,c=8,r=4;AAAA\x1b\\"
+	m.SetImage("$f", pic, &Kitty{ID: 7, Transmit: transmit, Cols: 8, Rows: 4})
+	view := m.View()
+	if strings.Count(view, transmit) != 1 || strings.Count(view, "\U0010EEEE") != 32 || !strings.Contains(view, "\x1b[38;2;0;0;7m") {
+		t.Fatalf("the picture:\n%q", view)
+	}
+	for _, l := range strings.Split(view, "\n") {
+		if w := lipgloss.Width(l); w > 60 {
+			t.Fatalf("a line %d wide: %q", w, l)
+		}
+	}
+	// A shorter window: only the picture's last rows are in view, under its first.
+	m.SetSize(60, 4)
+	view = m.View()
+	if strings.Contains(view, "sunset.png (") || strings.Count(view, "\U0010EEEE") != 24 {
+		t.Fatalf("want the picture's last three rows at the top:\n%s", view)
+	}
+	if strings.Count(view, transmit) != 1 || !strings.HasPrefix(strings.TrimLeft(view, " "), transmit) {
+		t.Fatalf("the first row in view does not send the picture:\n%q", view)
+	}
 }

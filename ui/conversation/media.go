@@ -13,6 +13,7 @@ import (
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
 	"duet/ui/internal/imageview"
+	"duet/ui/internal/kittyimg"
 )
 
 // Files in the timeline: a line with the file's name, kind and size; an image also gets its
@@ -20,9 +21,18 @@ import (
 
 // Picture bounds, in cells.
 const (
-	pictureCols = 48
-	pictureRows = 12
+	PictureCols = 48
+	PictureRows = 12
 )
+
+// Kitty is a picture for terminals with the kitty graphics protocol: the escape sequence that
+// sends it (made once, off the UI's path: it costs milliseconds) and the cells it was placed
+// in; the timeline draws it with Unicode placeholders, which the renderer treats as text.
+type Kitty struct {
+	ID         uint32
+	Transmit   string
+	Cols, Rows int
+}
 
 // ShowImages turns drawing pictures of image messages on or off.
 func (m *Model) ShowImages(on bool) { m.images = on }
@@ -51,13 +61,14 @@ func (m *Model) ImagesWanted() []matrixsvc.Message {
 	return out
 }
 
-// SetImage gives an image message its picture (nil: it could not be fetched or read).
-func (m *Model) SetImage(evt id.EventID, img image.Image) {
+// SetImage gives an image message its picture (nil: it could not be fetched or read), and
+// its kitty form when the terminal speaks that protocol (else nil).
+func (m *Model) SetImage(evt id.EventID, img image.Image, kitty *Kitty) {
 	e := m.byEvent[evt]
 	if e == nil || img == nil {
 		return
 	}
-	e.img = img
+	e.img, e.kitty = img, kitty
 	e.invalidate()
 	if !m.follow {
 		m.clamp()
@@ -127,9 +138,19 @@ func (m Model) pictureLines(e *entry, pad string, w int) []string {
 	if !m.images || e.img == nil {
 		return nil
 	}
-	cols := min(w-len(pad), pictureCols)
+	cols := min(w-len(pad), PictureCols)
 	if cols < 4 {
 		return nil
+	}
+	if k := e.kitty; k != nil && k.Cols <= cols {
+		out := make([]string, 0, k.Rows)
+		for i, l := range kittyimg.Placeholders(k.ID, k.Cols, k.Rows) {
+			if i == 0 {
+				l = k.Transmit + l // sent with the first row; View sends it with the first row in view
+			}
+			out = append(out, pad+l)
+		}
+		return out
 	}
 	var palette imageview.Palette
 	switch lipgloss.ColorProfile() {
@@ -141,7 +162,7 @@ func (m Model) pictureLines(e *entry, pad string, w int) []string {
 		return nil // sixteen colours or none: the file's line says what it is
 	}
 	var out []string
-	for _, l := range imageview.RenderIn(e.img, cols, pictureRows, palette) {
+	for _, l := range imageview.RenderIn(e.img, cols, PictureRows, palette) {
 		out = append(out, pad+l)
 	}
 	return out

@@ -123,8 +123,13 @@ func (m Model) render(e *entry) []string {
 			}
 		}
 	}
+	e.picFrom, e.picRows = 0, 0
 	if media {
-		out = append(out, m.pictureLines(e, pad, w)...)
+		pic := m.pictureLines(e, pad, w)
+		if len(pic) > 0 {
+			e.picFrom, e.picRows = len(out), len(pic)
+		}
+		out = append(out, pic...)
 	}
 	if e.msg.Edited && !e.msg.Redacted {
 		out = withMark(out, st.Notice.Render("(edited)"), pad, w)

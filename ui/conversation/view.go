@@ -29,7 +29,13 @@ func (m Model) View() string {
 			ls = ls[:max(len(ls)-skip, 0)]
 		}
 		if len(ls) > need {
-			ls = ls[len(ls)-need:]
+			cut := len(ls) - need
+			ls = ls[cut:]
+			if e := m.entries[i]; e.kitty != nil && e.picRows > 0 && cut > e.picFrom && cut < e.picFrom+e.picRows {
+				// The picture's first row, which sends it to the terminal, is above the
+				// window: the first row in view sends it instead.
+				ls = append([]string{e.kitty.Transmit + ls[0]}, ls[1:]...)
+			}
 		}
 		need -= len(ls)
 		chunks = append(chunks, ls)
