@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/oauth"
 )
@@ -185,6 +186,24 @@ func checkPasswordOffered(ctx context.Context, cli *mautrix.Client) error {
 	}
 	if m.OAuth != nil || m.SSO {
 		return ErrPasswordNotOffered
+	}
+	return nil
+}
+
+// CheckPasswordOffered tells, before a password is asked for, whether the homeserver of user
+// (homeserver when given) takes one: ErrPasswordNotOffered when it offers only single sign-on
+// or OAuth 2.0. Anything it cannot find out (the network, discovery) is nil: the login says it.
+func CheckPasswordOffered(ctx context.Context, homeserver, user string, log zerolog.Logger) error {
+	hs, _, err := resolveHomeserver(ctx, discoveryClient, homeserver, user)
+	if err != nil {
+		return nil
+	}
+	cli, err := newClient(hs, log)
+	if err != nil {
+		return nil
+	}
+	if err := checkPasswordOffered(ctx, cli); errors.Is(err, ErrPasswordNotOffered) {
+		return err
 	}
 	return nil
 }

@@ -539,6 +539,15 @@ func TestSSOFailures(t *testing.T) {
 		t.Fatalf("password on an SSO-only server: exit %d, %q", r.code, r.stderr)
 	}
 	noSession(t, prof, "password refused")
+	// Typed at a terminal, the password is not even asked for.
+	var out, errb bytes.Buffer
+	asked := false
+	env := Env{Dirs: u.dirs, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		ReadPassword: func(string) (string, error) { asked = true; return u.Password, nil }}
+	if code := Run(hstest.Ctx(t), env, []string{"login", "--homeserver", a.URL, "--user", string(u.ID)}); code != 1 || asked ||
+		!strings.Contains(errb.String(), "--sso") {
+		t.Fatalf("interactive password on an SSO-only server: exit %d, asked %v, %q", code, asked, errb.String())
+	}
 
 	for _, args := range [][]string{
 		{"login", "--homeserver", hs.URL, "--paste"},

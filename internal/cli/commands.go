@@ -165,6 +165,10 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	if !strings.HasPrefix(user, "@") && homeserver == "" {
 		return usagef("%q has no server: use --user @%s:example.org, or give --homeserver URL", user, user)
 	}
+	// A server that takes no password says so before one is asked for.
+	if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
+		return err
+	}
 	var password string
 	switch {
 	case fromStdin:
