@@ -104,15 +104,9 @@ func LoginWithBrowser(ctx context.Context, p BrowserLoginParams, log zerolog.Log
 		}
 	}
 	hs = strings.TrimRight(hs, "/")
-	cli, err := newClient(hs, log)
+	cli, err := homeserverClient(ctx, hs, log)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := cli.Versions(ctx); err != nil {
-		if errors.As(err, new(mautrix.HTTPError)) && !isNetErr(err) {
-			return nil, fmt.Errorf("%s does not look like a Matrix homeserver: %s", hs, Explain(err))
-		}
-		return nil, errors.New(Explain(err))
 	}
 	methods, err := discoverAuth(ctx, cli)
 	if err != nil {

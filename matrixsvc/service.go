@@ -172,12 +172,9 @@ type LoginParams struct {
 	DeviceName string
 }
 
-// Login logs in with a password and returns the new session. It does not save it.
-func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Session, error) {
-	hs, localpart, err := resolveHomeserver(ctx, discoveryClient, p.Homeserver, p.User)
-	if err != nil {
-		return nil, err
-	}
+// homeserverClient is a client for hs once hs answers as a Matrix homeserver; the error says
+// what it is instead (unreachable, something else).
+func homeserverClient(ctx context.Context, hs string, log zerolog.Logger) (*mautrix.Client, error) {
 	cli, err := newClient(hs, log)
 	if err != nil {
 		return nil, err
@@ -187,6 +184,19 @@ func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Sessi
 			return nil, fmt.Errorf("%s does not look like a Matrix homeserver: %s", hs, Explain(err))
 		}
 		return nil, errors.New(Explain(err))
+	}
+	return cli, nil
+}
+
+// Login logs in with a password and returns the new session. It does not save it.
+func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Session, error) {
+	hs, localpart, err := resolveHomeserver(ctx, discoveryClient, p.Homeserver, p.User)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := homeserverClient(ctx, hs, log)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkPasswordOffered(ctx, cli); err != nil {
 		return nil, err

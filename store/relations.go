@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 
 	"maunium.net/go/mautrix/id"
 )
@@ -97,15 +95,9 @@ func (s *Store) Reactions(ctx context.Context, room id.RoomID, ids []id.EventID)
 	out := map[id.EventID][]Reaction{}
 	for len(ids) > 0 {
 		n := min(len(ids), insertBatch)
-		args := make([]any, 0, n+1)
-		args = append(args, room)
-		ph := make([]string, n)
-		for i, evt := range ids[:n] {
-			args = append(args, evt)
-			ph[i] = fmt.Sprintf("$%d", i+2)
-		}
+		list, args := inList(room, ids[:n])
 		rows, err := s.db.Query(ctx, `SELECT r.target, r.event_id, r.sender, r.key, r.ts FROM duet_reaction r
-			WHERE r.room_id=$1 AND r.target IN (`+strings.Join(ph, ",")+`)
+			WHERE r.room_id=$1 AND r.target IN (`+list+`)
 			AND NOT EXISTS (SELECT 1 FROM duet_change c WHERE c.room_id=r.room_id AND c.target=r.event_id AND c.redact=1)
 			ORDER BY r.ts, r.event_id`, args...)
 		if err != nil {

@@ -162,19 +162,26 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 	return out, nil
 }
 
+// inList is the placeholders of ids for "IN (...)" after the room's $1, and the arguments
+// for both.
+func inList(room id.RoomID, ids []id.EventID) (string, []any) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, room)
+	ph := make([]string, len(ids))
+	for i, evt := range ids {
+		args = append(args, evt)
+		ph[i] = fmt.Sprintf("$%d", i+2)
+	}
+	return strings.Join(ph, ","), args
+}
+
 // changedAmong returns those of ids (at most insertBatch) that edits or redactions target.
 func (s *Store) changedAmong(ctx context.Context, room id.RoomID, ids []id.EventID) ([]id.EventID, error) {
 	var out []id.EventID
 	for len(ids) > 0 {
 		n := min(len(ids), insertBatch)
-		args := make([]any, 0, n+1)
-		args = append(args, room)
-		ph := make([]string, n)
-		for i, evt := range ids[:n] {
-			args = append(args, evt)
-			ph[i] = fmt.Sprintf("$%d", i+2)
-		}
-		rows, err := s.db.Query(ctx, "SELECT DISTINCT target FROM duet_change WHERE room_id=$1 AND target IN ("+strings.Join(ph, ",")+")", args...)
+		list, args := inList(room, ids[:n])
+		rows, err := s.db.Query(ctx, "SELECT DISTINCT target FROM duet_change WHERE room_id=$1 AND target IN ("+list+")", args...)
 		if err != nil {
 			return nil, err
 		}
