@@ -314,16 +314,39 @@ func wrapHanging(s string, first, rest int) []string {
 		return []string{s}
 	}
 	head := strings.SplitN(ansi.Wrap(s, first, ""), "\n", 2)[0]
+	cut := len(head)
 	if head == "" || !strings.HasPrefix(s, head) || lipgloss.Width(head) > first {
 		// ansi.Wrap drops leading spaces before a long word, and keeps them uncounted before
-		// one that fits: the first line is cut by cells instead.
-		head = ansi.Truncate(s, first, "")
+		// one that fits: the first line is cut by cells instead. (Not with ansi.Truncate: it
+		// keeps the escape sequences after the cut, so what it returns is no prefix of s.)
+		cut = prefixWithin(s, first)
+		head = s[:cut]
+		if strings.Contains(head, "\x1b[") {
+			head += "\x1b[0m" // a style cut off here ends with the line
+		}
 	}
-	tail := strings.TrimLeft(s[len(head):], " ")
+	tail := strings.TrimLeft(s[cut:], " ")
 	if tail == "" {
 		return []string{head}
 	}
 	return append([]string{head}, wrap(tail, rest)...)
+}
+
+// prefixWithin is the length in bytes of the longest prefix of s at most w cells wide, cut
+// between whole characters (and escape sequences).
+func prefixWithin(s string, w int) int {
+	var state byte
+	n, cells := 0, 0
+	for n < len(s) {
+		_, width, size, next := ansi.DecodeSequence(s[n:], state, nil)
+		if size <= 0 || cells+width > w {
+			break
+		}
+		cells += width
+		n += size
+		state = next
+	}
+	return n
 }
 
 // wrap word-wraps plain text at w cells, breaking what ansi.Wrap leaves wider (runs of
