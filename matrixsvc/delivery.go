@@ -34,6 +34,7 @@ type delivery struct {
 	order   []string              // echoes' keys, oldest first, to forget the oldest
 	unsure  map[string]time.Time  // transaction ID -> when a look first found it missing (zero: not looked yet)
 	before  map[string]float64    // transaction ID -> where its room's stored timeline ended before the first attempt
+	synced  time.Time             // when the sync loop last stored a response
 	created map[id.UserID]map[id.RoomID]bool
 }
 
@@ -73,6 +74,7 @@ func maybeArrived(err error) bool {
 func (d *delivery) noteSync(me id.UserID, resp *mautrix.RespSync) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.synced = time.Now()
 	if d.echoes == nil {
 		d.echoes = make(map[string]id.EventID)
 	}
@@ -124,7 +126,8 @@ func (d *delivery) doubtful(txnID string) bool {
 }
 
 // missing records that a look did not find txnID, and reports whether it has now been missing
-// for settle: then it is sent again.
+// for settle, with a sync stored since the first look: then it is sent again. (The store must
+// have caught up with the server for contentEcho to see what arrived.)
 func (d *delivery) missing(txnID string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -136,7 +139,7 @@ func (d *delivery) missing(txnID string) bool {
 		d.unsure[txnID] = time.Now()
 		return false
 	}
-	return time.Since(first) >= settle
+	return time.Since(first) >= settle && d.synced.After(first)
 }
 
 // sent forgets txnID's doubt once it is known.
@@ -205,6 +208,12 @@ func (s *Service) arrived(ctx context.Context, o *store.Outgoing) (id.EventID, e
 		return evt, nil
 	}
 	if !s.deliv.missing(txnID) {
+		// The server answers (the look went through): the sync loop, maybe waiting out a
+		// backoff, is woken to store what it has, so the next look can find it.
+		select {
+		case s.syncWake <- struct{}{}:
+		default:
+		}
 		return "", errDeliveryUnknown
 	}
 	s.deliv.sent(txnID)

@@ -151,11 +151,18 @@ func TestServerErrorsLoseNothing(t *testing.T) {
 		}
 		if maybeArrived(err) {
 			// The send may have reached the server. A look finds it missing; it is sent again
-			// only once it has stayed missing for a while (a stalled server may still post it).
+			// only once it has stayed missing for a while (a stalled server may still post it)
+			// and a sync has been stored since (what arrived would be in the store).
 			if sent, err := svc.FlushOutbox(ctx); sent != 0 || !errors.Is(err, errDeliveryUnknown) {
 				t.Fatalf("%s: sent again before checking whether it arrived: %d, %v", c.name, sent, err)
 			}
 			time.Sleep(settle)
+			if sent, err := svc.FlushOutbox(ctx); sent != 0 || !errors.Is(err, errDeliveryUnknown) {
+				t.Fatalf("%s: sent again with no sync stored since the first look: %d, %v", c.name, sent, err)
+			}
+			if _, err := svc.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if sent, err := svc.FlushOutbox(ctx); err != nil || sent != 1 {
 			t.Fatalf("%s: after the fault, sent %d, %v", c.name, sent, err)
