@@ -44,10 +44,12 @@ const maxEchoes = 512
 // (rather than died) may still carry out the stalled request once it runs again; sent again at
 // that moment, the two could both go through. A server that restarted may show what it stored
 // just before dying only once it has worked through its queues: Dendrite under load took more
-// than 3 s, and the message went out twice (TestServerFaults). Given 10 s, the first has either
-// shown up, or the server's transaction cache answers the second with it. A message that never
-// reached the server waits that long before it is sent again.
-const settle = 10 * time.Second
+// than 3 s, then more than 10 s, and the message went out twice (TestServerFaults; Dendrite
+// also forgets transaction IDs when it restarts). Given 30 s and a sync stored since, the first
+// has shown up in most runs, or the server's transaction cache answers the second with it. A
+// message that never reached the server waits that long before it is sent again; the UI says
+// it is checking whether it arrived.
+const settle = 30 * time.Second
 
 // errDeliveryUnknown holds a message back until it is known whether its last attempt arrived.
 var errDeliveryUnknown = errors.New("the connection broke while sending; checking whether the message arrived")
