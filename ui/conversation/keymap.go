@@ -29,15 +29,15 @@ type PickKeyMap struct {
 // DefaultPickKeyMap is the default keys while picking a message.
 func DefaultPickKeyMap() PickKeyMap {
 	return PickKeyMap{
-		Up:     key.NewBinding(key.WithKeys("up", "k", "shift+up", "alt+up"), key.WithHelp("↑/k", "older")),
-		Down:   key.NewBinding(key.WithKeys("down", "j", "shift+down", "alt+down"), key.WithHelp("↓/j", "newer")),
-		Reply:  key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "reply")),
-		React:  key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "react")),
-		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
-		Delete: key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete")),
-		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open file")),
-		Save:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save file")),
-		Done:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "done")),
+		Up:     key.NewBinding(key.WithKeys("up", "k", "shift+up", "alt+up"), key.WithHelp("↑/k", "pick older")),
+		Down:   key.NewBinding(key.WithKeys("down", "j", "shift+down", "alt+down"), key.WithHelp("↓/j", "pick newer")),
+		Reply:  key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "reply to pick")),
+		React:  key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "react to pick")),
+		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit pick")),
+		Delete: key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete pick")),
+		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open its file")),
+		Save:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save its file")),
+		Done:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop picking")),
 	}
 }
 
