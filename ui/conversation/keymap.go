@@ -58,7 +58,8 @@ func DefaultKeyMap() KeyMap {
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+down"), key.WithHelp("pgdn", "newer")),
 		Bottom:   key.NewBinding(key.WithKeys("ctrl+end"), key.WithHelp("ctrl+end", "newest")),
 		Retry:    key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "retry failed")),
-		Pick:     key.NewBinding(key.WithKeys("shift+up", "alt+up"), key.WithHelp("shift+↑", "pick a message")),
+		// Not alt+up: esc then up, typed quickly, reaches the program as alt+up.
+		Pick: key.NewBinding(key.WithKeys("shift+up"), key.WithHelp("shift+↑", "pick a message")),
 	}
 }
 
