@@ -344,6 +344,16 @@ func lockProfile(prof paths.Profile) (unlock func(), err error) {
 	}
 	path := filepath.Join(prof.Data, "duet.lock")
 	unlock, err = flock.Try(path)
+	if pid, _ := os.ReadFile(path); errors.Is(err, flock.ErrLocked) && string(bytes.TrimSpace(pid)) == strconv.Itoa(os.Getpid()) {
+		// Our own lock, just released: a child this process was starting at that moment (a
+		// browser, a build in tests) holds a copy of the file until it execs. It is a moment.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		unlock, err = flock.Wait(ctx, path)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = flock.ErrLocked // still held: by a command of this process that runs on
+		}
+	}
 	if errors.Is(err, flock.ErrLocked) {
 		who := "another duet"
 		if pid, _ := os.ReadFile(path); len(bytes.TrimSpace(pid)) > 0 {
