@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"golang.org/x/image/draw"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/opener"
@@ -28,7 +27,6 @@ const (
 	maxPicture       = 20 << 20   // bytes fetched to draw an image in the timeline
 	maxPicturePixels = 50_000_000 // pixels decoded to draw one (a decompression bomb is refused)
 	pictureSide      = 128        // pixels kept of a picture: enough for its cells
-	kittySide        = 480        // pixels sent of a picture to a terminal that draws them
 )
 
 // imageMsg brings the picture of an image message.
@@ -80,35 +78,18 @@ func (m *Model) fetchPictures() tea.Cmd {
 			if err != nil {
 				return imageMsg{chat: chat, evt: evt, err: err}
 			}
-			out := imageMsg{chat: chat, evt: evt, img: shrink(img, pictureSide)}
+			out := imageMsg{chat: chat, evt: evt, img: imageview.Shrink(img, pictureSide, pictureSide)}
 			if kittyID != 0 {
 				b := img.Bounds()
 				cols, rows := kittyimg.Fit(b.Dx(), b.Dy(), conversation.PictureCols, conversation.PictureRows)
-				// Sent at a finer size than the block picture: the terminal draws pixels.
+				// From the full picture: the terminal draws pixels (Transmit sizes it to the cells).
 				out.kitty = &conversation.Kitty{ID: kittyID, Cols: cols, Rows: rows,
-					Transmit: kittyimg.Transmit(kittyID, shrink(img, kittySide), cols, rows)}
+					Transmit: kittyimg.Transmit(kittyID, img, cols, rows)}
 			}
 			return out
 		}))
 	}
 	return tea.Batch(cmds...)
-}
-
-// shrink keeps a picture small: the timeline draws it in a few dozen cells.
-func shrink(img image.Image, side int) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= side && h <= side {
-		return img
-	}
-	if w >= h {
-		w, h = side, max(h*side/w, 1)
-	} else {
-		w, h = max(w*side/h, 1), side
-	}
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.ApproxBiLinear.Scale(out, out.Rect, img, b, draw.Src, nil)
-	return out
 }
 
 func (m *Model) pictureCame(msg imageMsg) {

@@ -159,3 +159,18 @@ func writeCube(sb *strings.Builder, prefix string, c [3]uint8) {
 	sb.WriteString(strconv.Itoa(16 + 36*level(c[0]) + 6*level(c[1]) + level(c[2])))
 	sb.WriteByte('m')
 }
+
+// Shrink returns img brought down to fit maxW×maxH pixels, its shape kept, or img itself
+// when it already fits.
+func Shrink(img image.Image, maxW, maxH int) image.Image {
+	b := img.Bounds()
+	s := min(float64(maxW)/float64(b.Dx()), float64(maxH)/float64(b.Dy()))
+	if s >= 1 {
+		return img
+	}
+	tw := max(1, int(math.Round(float64(b.Dx())*s)))
+	th := max(1, int(math.Round(float64(b.Dy())*s)))
+	dst := image.NewNRGBA(image.Rect(0, 0, tw, th))
+	draw.ApproxBiLinear.Scale(dst, dst.Rect, img, b, draw.Src, nil)
+	return dst
+}

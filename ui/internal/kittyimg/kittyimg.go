@@ -22,7 +22,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/image/draw"
+	"duet/ui/internal/imageview"
 )
 
 const (
@@ -78,7 +78,7 @@ func Transmit(id uint32, img image.Image, cols, rows int) string {
 	cols, rows = bound(cols), bound(rows)
 	var pngBuf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&pngBuf, shrink(img, cols*cellPxW, rows*cellPxH)); err != nil {
+	if err := enc.Encode(&pngBuf, imageview.Shrink(img, cols*cellPxW, rows*cellPxH)); err != nil {
 		return ""
 	}
 	payload := base64.StdEncoding.EncodeToString(pngBuf.Bytes())
@@ -206,18 +206,3 @@ func bound(n int) int { return clamp(n, MaxCells) }
 
 // clamp brings n into 1..hi.
 func clamp(n, hi int) int { return max(1, min(n, hi)) }
-
-// shrink returns img brought down to fit maxW×maxH pixels, its shape kept, or img itself
-// when it already fits.
-func shrink(img image.Image, maxW, maxH int) image.Image {
-	b := img.Bounds()
-	s := min(float64(maxW)/float64(b.Dx()), float64(maxH)/float64(b.Dy()))
-	if s >= 1 {
-		return img
-	}
-	tw := max(1, int(math.Round(float64(b.Dx())*s)))
-	th := max(1, int(math.Round(float64(b.Dy())*s)))
-	dst := image.NewNRGBA(image.Rect(0, 0, tw, th))
-	draw.ApproxBiLinear.Scale(dst, dst.Rect, img, b, draw.Src, nil)
-	return dst
-}
