@@ -252,7 +252,7 @@ func (s *Service) peekEcho(ctx context.Context, room id.RoomID, txnID string) (i
 // sending again would post it twice (TestServerFaults). Only plain messages and replies are
 // matched this way: their text is what the store keeps.
 func (s *Service) contentEcho(ctx context.Context, o *store.Outgoing) (id.EventID, error) {
-	if o.File != "" || o.React != "" || o.EditOf != "" || o.Redact {
+	if !byText(o) {
 		return "", nil
 	}
 	top, ok := s.deliv.startedAt(o.TxnID)
@@ -274,6 +274,11 @@ func (s *Service) contentEcho(ctx context.Context, o *store.Outgoing) (id.EventI
 		}
 	}
 	return "", nil
+}
+
+// byText reports whether o can be found by its text (contentEcho): a message or a reply.
+func byText(o *store.Outgoing) bool {
+	return o.File == "" && o.React == "" && o.EditOf == "" && !o.Redact
 }
 
 // creationFailed records the rooms we were in before a creation for x that may have happened.

@@ -225,8 +225,10 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
 		// Where the room's stored timeline ends before the attempt: if the attempt breaks off,
 		// a copy of the message stored after this point may be it (arrived, contentEcho).
-		if top, terr := s.store.TopPos(ctx, o.Room); terr == nil {
-			s.deliv.attempting(o.TxnID, top)
+		if byText(o) {
+			if top, terr := s.store.TopPos(ctx, o.Room); terr == nil {
+				s.deliv.attempting(o.TxnID, top)
+			}
 		}
 		timeout := sendTimeout
 		if o.File != "" && o.Media == "" {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -171,7 +172,7 @@ func (m *Model) sendReaction(c *chat, msg matrixsvc.Message, key string) tea.Cmd
 	for _, r := range msg.Reactions {
 		if r.Key == key && r.Mine != "" {
 			mine = r.Mine
-			r.Senders = without(r.Senders, m.me)
+			r.Senders = slices.DeleteFunc(slices.Clone(r.Senders), func(u id.UserID) bool { return u == m.me })
 			r.Mine = ""
 			if len(r.Senders) == 0 {
 				continue
@@ -202,16 +203,6 @@ func (m *Model) sendReaction(c *chat, msg matrixsvc.Message, key string) tea.Cmd
 	}
 	c.conv.Changed([]matrixsvc.Message{now})
 	return m.enqueueReact(msg.RoomID, msg.EventID, key, txn)
-}
-
-func without(us []id.UserID, u id.UserID) []id.UserID {
-	out := make([]id.UserID, 0, len(us))
-	for _, x := range us {
-		if x != u {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // startEdit puts our message msg in the composer to edit it; what the composer held comes
