@@ -198,8 +198,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, m.inviteDone(msg))
 	case blockDoneMsg:
 		cmds = append(cmds, m.blockDone(msg))
-	case composer.SubmitMsg:
-		cmds = append(cmds, m.submit(msg.Text))
 	case conversation.RetryMsg:
 		cmds = append(cmds, m.retry(msg.Txn))
 	case userCheckedMsg:

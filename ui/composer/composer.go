@@ -35,9 +35,6 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Send, k.Newli
 // FullHelp is the help screen.
 func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Send, k.Newline, k.EditLast}} }
 
-// SubmitMsg carries what was typed when Send was pressed; the composer is empty again.
-type SubmitMsg struct{ Text string }
-
 // Model is the composer.
 type Model struct {
 	keys KeyMap
@@ -96,9 +93,9 @@ func (m *Model) SetPlaceholder(s string) { m.ta.Placeholder = s }
 // KeyMap returns the composer's keys, for help.
 func (m Model) KeyMap() KeyMap { return m.keys }
 
-// Take empties the composer and returns what was typed, when there is anything to send: the
+// Take empties the composer and returns what was typed, when there is anything to send. The
 // root calls it on the Send key, so that the text is sent with what holds at that key (the
-// reply or edit under way), not with what the keys after it set before a message comes back.
+// reply or edit under way): a message coming back later would meet the keys typed after it.
 func (m *Model) Take() (string, bool) {
 	text := m.ta.Value()
 	if strings.TrimSpace(text) == "" {
@@ -110,12 +107,8 @@ func (m *Model) Take() (string, bool) {
 
 // Update handles keys while focused.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	if k, ok := msg.(tea.KeyMsg); ok && m.ta.Focused() && key.Matches(k, m.keys.Send) {
-		text, ok := m.Take()
-		if !ok {
-			return m, nil
-		}
-		return m, func() tea.Msg { return SubmitMsg{Text: text} }
+	if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, m.keys.Send) {
+		return m, nil // the root sends, with Take; the key is no text
 	}
 	var cmd tea.Cmd
 	m.ta, cmd = m.ta.Update(msg)

@@ -23,15 +23,16 @@ func TestEnterSendsAltEnterBreaksLine(t *testing.T) {
 	if m.Value() != "one\ntwo" {
 		t.Fatalf("value %q", m.Value())
 	}
-	var cmd tea.Cmd
-	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
-	if sub, ok := cmd().(SubmitMsg); !ok || sub.Text != "one\ntwo" {
-		t.Fatalf("enter gave %#v", cmd())
+	if m, _ = m.Update(tea.KeyMsg{Type: tea.KeyEnter}); m.Value() != "one\ntwo" {
+		t.Fatalf("enter changed the text (the root sends it): %q", m.Value())
+	}
+	if text, ok := m.Take(); !ok || text != "one\ntwo" {
+		t.Fatalf("Take gave %q, %v", text, ok)
 	}
 	if m.Value() != "" {
 		t.Fatalf("not emptied: %q", m.Value())
 	}
-	if _, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter}); cmd != nil {
-		t.Fatal("enter on an empty composer sent something")
+	if _, ok := m.Take(); ok {
+		t.Fatal("an empty composer gave something to send")
 	}
 }
