@@ -8,7 +8,6 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/kyokomi/emoji/v2"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -99,7 +98,7 @@ func (m *Model) pickKey(k tea.KeyMsg) tea.Cmd {
 		m.react = &reacting{chat: c.key, msg: msg, input: in}
 		return m.react.input.Focus()
 	case key.Matches(k, pk.Edit):
-		if !editable(msg, m.me) {
+		if !c.conv.Editable(msg) {
 			m.status.SetError("only your own sent text messages can be edited")
 			return nil
 		}
@@ -117,16 +116,6 @@ func (m *Model) pickKey(k tea.KeyMsg) tea.Cmd {
 		return m.mediaAction(c, msg, key.Matches(k, pk.Open))
 	}
 	return nil
-}
-
-// editable reports whether msg is a message of ours whose text can be edited.
-func editable(msg matrixsvc.Message, me id.UserID) bool {
-	switch event.MessageType(msg.MsgType) {
-	case event.MsgText, event.MsgEmote, event.MsgNotice:
-	default:
-		return false
-	}
-	return msg.Sender == me && msg.EventID != "" && !msg.Redacted && !msg.Encrypted
 }
 
 // reactKey handles a key while a reaction is typed: a number picks a quick one, enter sends

@@ -325,17 +325,25 @@ func (m *Model) Redecrypted(msgs []matrixsvc.Message) int {
 	return n
 }
 
-// LastOwn is our newest message that the server has and that can be edited: text, not
-// deleted, not waiting for a key.
+// LastOwn is our newest message that can be edited (Editable).
 func (m Model) LastOwn() (matrixsvc.Message, bool) {
 	for i := len(m.entries) - 1; i >= 0; i-- {
-		msg := m.entries[i].msg
-		if msg.Sender != m.me || msg.EventID == "" || msg.Redacted || msg.Encrypted || msg.MsgType == "" {
-			continue
+		if msg := m.entries[i].msg; m.Editable(msg) {
+			return msg, true
 		}
-		return msg, true
 	}
 	return matrixsvc.Message{}, false
+}
+
+// Editable reports whether msg is a message of ours whose text can be edited: sent, text (an
+// emote or a notice too, not a file), not deleted, not waiting for a key.
+func (m Model) Editable(msg matrixsvc.Message) bool {
+	switch event.MessageType(msg.MsgType) {
+	case event.MsgText, event.MsgEmote, event.MsgNotice:
+	default:
+		return false
+	}
+	return msg.Sender == m.me && msg.EventID != "" && !msg.Redacted && !msg.Encrypted && msg.Media == nil
 }
 
 // SetRead says how far the other person has read: our newest message at or before evt is
