@@ -60,9 +60,12 @@ func MarkdownHTML(body string) string {
 // that do not know edits.
 func editContent(body string, emote bool, evt id.EventID) *event.MessageEventContent {
 	next := messageContent(body, emote)
-	content := messageContent("* "+body, emote)
+	content := *next // the fallback: rendered once, "* " in front (rendering "* text" made a list)
 	content.Body = "* " + body
+	if content.Format == event.FormatHTML {
+		content.FormattedBody = "* " + next.FormattedBody
+	}
 	content.NewContent = next
 	content.RelatesTo = &event.RelatesTo{Type: event.RelReplace, EventID: evt}
-	return content
+	return &content
 }
