@@ -401,8 +401,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	if updated, err = s.applyChanges(ctx, roomID, changes, msgs); err != nil {
 		return nil, nil, false, "", err
 	}
-	if len(changes) == 0 && slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
-		if err := s.relations(ctx, roomID, msgs); err != nil { // what the replies answer
+	// The chunk's messages as they are now: what replies answer, reactions that came with them.
+	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
+		if err := s.relations(ctx, roomID, msgs); err != nil {
 			return nil, nil, false, "", err
 		}
 	}
@@ -416,9 +417,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	return msgs, updated, !sameRoom(&before, r), directInviter, nil
 }
 
-// applyChanges records the edits and redactions of a sync chunk and returns the earlier
-// messages they changed, as they are now. A message of the same chunk that was changed is
-// brought up to date in msgs instead.
+// applyChanges records the edits, redactions and reactions of a sync chunk and returns the
+// earlier messages they changed, as they are now. A message of the same chunk that was
+// changed is brought up to date in msgs instead (its reactions by the caller, relations).
 func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []store.Change, msgs []Message) ([]Message, error) {
 	if len(changes) == 0 {
 		return nil, nil
@@ -443,11 +444,7 @@ func (s *Service) applyChanges(ctx context.Context, room id.RoomID, changes []st
 		}
 		out = append(out, m)
 	}
-	// Reactions may be what changed: the messages carry theirs as they are now.
-	if err := s.relations(ctx, room, msgs); err != nil {
-		return nil, err
-	}
-	return out, s.relations(ctx, room, out)
+	return out, s.relations(ctx, room, out) // reactions may be what changed
 }
 
 // typingIn reads who is typing from a room's ephemeral events (m.typing replaces the whole
