@@ -346,6 +346,7 @@ func (s *Service) outgoingFailed(ctx context.Context, o *store.Outgoing, err err
 		return err
 	}
 	s.log.Warn().Err(err).Str("txn_id", o.TxnID).Msg("send refused; marked failed")
+	s.deliv.sent(o.TxnID) // nothing in doubt about a refusal: its delivery state goes
 	if serr := s.store.SetOutgoingFailed(ctx, o.TxnID, Explain(err)); serr != nil {
 		return serr
 	}

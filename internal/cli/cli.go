@@ -344,7 +344,7 @@ func lockProfile(prof paths.Profile) (unlock func(), err error) {
 	}
 	path := filepath.Join(prof.Data, "duet.lock")
 	unlock, err = flock.Try(path)
-	if pid, _ := os.ReadFile(path); errors.Is(err, flock.ErrLocked) && string(bytes.TrimSpace(pid)) == strconv.Itoa(os.Getpid()) {
+	if errors.Is(err, flock.ErrLocked) && heldByUs(path) {
 		// Our own lock, just released: a child this process was starting at that moment (a
 		// browser, a build in tests) holds a copy of the file until it execs. It is a moment.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -365,6 +365,12 @@ func lockProfile(prof paths.Profile) (unlock func(), err error) {
 	}
 	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 	return unlock, nil
+}
+
+// heldByUs reports whether the lock file at path names this process.
+func heldByUs(path string) bool {
+	pid, _ := os.ReadFile(path)
+	return string(bytes.TrimSpace(pid)) == strconv.Itoa(os.Getpid())
 }
 
 // securePrivateFiles checks that the files holding the account's secrets (access token, pickle

@@ -165,10 +165,6 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	if !strings.HasPrefix(user, "@") && homeserver == "" {
 		return usagef("%q has no server: use --user @%s:example.org, or give --homeserver URL", user, user)
 	}
-	// A server that takes no password says so before one is asked for.
-	if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
-		return err
-	}
 	var password string
 	switch {
 	case fromStdin:
@@ -178,6 +174,11 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 		}
 		password = strings.TrimRight(string(data), "\r\n")
 	case env.ReadPassword != nil:
+		// A server that takes no password says so before one is asked for (piped in, the
+		// login itself says it).
+		if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
+			return err
+		}
 		p, err := env.ReadPassword(fmt.Sprintf("Password for %s: ", user))
 		if err != nil {
 			return fmt.Errorf("read password: %w", err)
