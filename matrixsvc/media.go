@@ -217,6 +217,21 @@ func (s *Service) EnqueueFile(ctx context.Context, room id.RoomID, target id.Use
 	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: filepath.Base(abs), File: abs})
 }
 
+// CheckFile says whether the file at path can be sent (as EnqueueFile checks it), in words
+// when not, and how large it is.
+func CheckFile(path string) (int64, error) {
+	f, err := openToSend(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
 // openToSend opens a file to send, saying in words why it cannot be.
 func openToSend(path string) (*os.File, error) {
 	f, err := os.Open(path)

@@ -168,21 +168,16 @@ func (m *Model) upload(arg string) tea.Cmd {
 		m.status.SetError("this conversation has no room to send to")
 		return nil
 	}
-	st, err := os.Stat(path)
-	if err != nil || !st.Mode().IsRegular() {
-		// Said by the service, in its words: no such file, a folder, unreadable.
-		svc, room := m.svc, c.room
-		return m.call(func(ctx context.Context) tea.Msg {
-			return uploadRefusedMsg{err: svc.EnqueueFile(ctx, room, target, path, "")}
-		})
+	size, err := matrixsvc.CheckFile(path) // a local look: no such file, a folder, empty, unreadable
+	if err != nil {
+		m.status.SetError(explain(err))
+		return nil
 	}
 	txn := m.newTxn()
-	c.conv.AddFileEcho(txn, filepath.Base(path), st.Size(), conversation.Queued)
+	c.conv.AddFileEcho(txn, filepath.Base(path), size, conversation.Queued)
 	svc, room := m.svc, c.room
 	return m.call(func(ctx context.Context) tea.Msg {
 		return enqueuedMsg{txn: txn, err: svc.EnqueueFile(ctx, room, target, path, txn)}
 	})
 }
 
-// uploadRefusedMsg says why a file cannot be sent.
-type uploadRefusedMsg struct{ err error }

@@ -283,12 +283,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.termBlurred = true
 	case mediaDoneMsg:
 		m.mediaDone(msg)
-	case uploadRefusedMsg:
-		if msg.err != nil {
-			m.status.SetError(explain(msg.err))
-		} else {
-			m.status.SetInfo("sending the file…")
-		}
 	default:
 		cmds = append(cmds, m.forwardToFocused(msg))
 	}
