@@ -180,4 +180,3 @@ func (m *Model) upload(arg string) tea.Cmd {
 		return enqueuedMsg{txn: txn, err: svc.EnqueueFile(ctx, room, target, path, txn)}
 	})
 }
-
