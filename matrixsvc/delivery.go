@@ -97,6 +97,13 @@ func (d *delivery) noteSync(me id.UserID, resp *mautrix.RespSync) {
 	}
 }
 
+// hasSynced reports whether this process has stored a sync: later ones bring live messages.
+func (d *delivery) hasSynced() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.synced.IsZero()
+}
+
 // failed records a failed attempt to send txnID; a doubtful one is checked before the next.
 func (d *delivery) failed(txnID string, err error) {
 	if !maybeArrived(err) {

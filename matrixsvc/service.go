@@ -67,7 +67,6 @@ type Service struct {
 	upgrades   upgrades      // replacements of upgraded DM rooms not joined yet (upgrade.go)
 	readMarks  sync.Map      // id.RoomID -> id.EventID: the newest read receipt this process sent
 	push       pushState     // the parsed push rules (push.go); under syncMu
-	synced     bool          // a sync was applied in this process: later ones bring live messages; under syncMu
 	tokens     tokenState    // an OAuth 2.0 session's refresh (tokens.go)
 
 	// End-to-end encryption, set up on first use (crypto.go).

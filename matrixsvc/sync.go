@@ -115,7 +115,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	var joined map[id.RoomID]id.UserID
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
 		var err error
-		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.synced)
+		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.deliv.hasSynced())
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,6 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	if err != nil {
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
-	s.synced = true
 	s.deliv.noteSync(s.me, resp)
 	if since != "" { // the initial sync's counts are fresh
 		rooms := make([]id.RoomID, 0, len(applied.Messages))
