@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+
+	"duet/internal/opener"
 )
 
 // Available reports whether a browser can be opened from here: $BROWSER is set, or there is
@@ -39,18 +41,15 @@ func Open(getenv func(string) string, url string) error {
 			if _, err := exec.LookPath(args[0]); err != nil {
 				continue
 			}
-			return start(args)
+			return opener.Start(args)
 		}
 		return fmt.Errorf("$BROWSER names no program that exists (%s)", strings.Join(tried, ", "))
 	}
-	name := "xdg-open"
-	if runtime.GOOS == "darwin" {
-		name = "open"
-	}
+	name := opener.System()
 	if _, err := exec.LookPath(name); err != nil {
 		return errors.New("no browser: set $BROWSER or install xdg-utils")
 	}
-	return start([]string{name, url})
+	return opener.Start([]string{name, url})
 }
 
 // command is one $BROWSER entry with the address put in.
@@ -71,15 +70,4 @@ func command(entry, url string) []string {
 		fields = append(fields, url)
 	}
 	return fields
-}
-
-func start(args []string) error {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil // the null device
-	detach(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", args[0], err)
-	}
-	go func() { _ = cmd.Wait() }() // reaped when it ends; nobody waits for it
-	return nil
 }

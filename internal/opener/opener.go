@@ -24,7 +24,7 @@ var ErrNoOpener = errors.New("no program to open files: set DUET_OPENER or insta
 func Open(path string) error {
 	name := os.Getenv(EnvOpener)
 	if name == "" {
-		name = systemOpener()
+		name = System()
 	}
 	prog, err := exec.LookPath(name)
 	if err != nil {
@@ -33,17 +33,27 @@ func Open(path string) error {
 		}
 		return ErrNoOpener
 	}
-	cmd := exec.Command(prog, path)
+	if err := Start([]string{prog, path}); err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	return nil
+}
+
+// Start starts the program args[0] with the rest as its arguments, detached as Open runs it,
+// and returns once it started.
+func Start(args []string) error {
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil // the null device: the UI owns the terminal
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("open %s with %s: %w", path, name, err)
+		return fmt.Errorf("start %s: %w", args[0], err)
 	}
 	go func() { _ = cmd.Wait() }() // reaped when it ends; nobody waits for it
 	return nil
 }
 
-func systemOpener() string {
+// System is the system's program that opens files and addresses: xdg-open, or open on macOS.
+func System() string {
 	if runtime.GOOS == "darwin" {
 		return "open"
 	}
