@@ -72,11 +72,27 @@ func sharedDM(t testing.TB, alice, bob *Service) id.RoomID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catchUp(t, bob)
-	if err := bob.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	acceptInvite(t, bob, room)
 	return room
+}
+
+// acceptInvite syncs svc until the invite to room has arrived, then accepts it. Dendrite puts
+// an invite in the invitee's sync stream a moment after the inviter's request returns.
+func acceptInvite(t testing.TB, svc *Service, room id.RoomID) {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if _, err := svc.CatchUp(ctx); err != nil {
+			return err.Error()
+		}
+		switch err := svc.Accept(ctx, room); {
+		case errors.Is(err, ErrNoInvite):
+			return "the invite has not arrived"
+		case err != nil:
+			t.Fatal(err)
+		}
+		return ""
+	})
 }
 
 // serverEventTypes lists the types of the non-state events the homeserver stored in a room.
@@ -111,12 +127,7 @@ func TestEncryptedDMBetweenDuets(t *testing.T) {
 	if _, err := alice.SendText(ctx, room, "hello bob, secretly", false, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	acceptInvite(t, bob, room)
 	waitBody(t, bob, room, "hello bob, secretly")
 	if _, err := bob.SendText(ctx, room, "hi alice, also secretly", false, ""); err != nil {
 		t.Fatal(err)
@@ -170,12 +181,7 @@ func TestDuetAnswersAnElementStyleDM(t *testing.T) {
 	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
 	room := bob.CreateEncryptedDM(t, alice.Me())
 	bob.SendText(t, room, "hello from a mautrix device")
-	if _, err := alice.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	acceptInvite(t, alice, room)
 	waitBody(t, alice, room, "hello from a mautrix device")
 	if _, err := alice.SendText(ctx, room, "hello back from duet", false, ""); err != nil {
 		t.Fatal(err)
@@ -200,12 +206,7 @@ func encryptedDMWithBob(t *testing.T, alice *Service) (*hstest.CryptoPerson, id.
 	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
 	room := bob.CreateEncryptedDM(t, alice.Me())
 	bob.SendText(t, room, "first, from bob")
-	if _, err := alice.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	acceptInvite(t, alice, room)
 	waitBody(t, alice, room, "first, from bob")
 	return bob, room
 }

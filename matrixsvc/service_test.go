@@ -395,12 +395,7 @@ func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
 	svc.log = zerolog.New(&logs)
 	ctx := hstest.Ctx(t)
 	room := bob.CreateRoom(t, true, alice.ID)
-	if _, err := svc.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Accept(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	acceptInvite(t, svc, room)
 	junk := []map[string]any{
 		{"msgtype": 5, "body": "a number for a msgtype"},
 		{"msgtype": "m.text", "body": []string{"a", "list"}},

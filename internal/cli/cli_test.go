@@ -68,6 +68,23 @@ func (u *duetUser) ok(t *testing.T, stdin string, args ...string) string {
 	return r.stdout
 }
 
+// accept runs `duet accept ROOM` once the invite has reached u's sync: Dendrite puts it in the
+// invitee's stream a moment after the inviter's request returns.
+func (u *duetUser) accept(t *testing.T, room string) {
+	t.Helper()
+	hstest.Eventually(t, 20*time.Second, func() string {
+		r := u.run(t, "", "accept", room)
+		switch {
+		case r.code == 0:
+			return ""
+		case strings.Contains(r.stderr, "no pending invite"):
+			return "the invite has not arrived"
+		}
+		t.Fatalf("duet accept %s: exit %d, stderr %q", room, r.code, r.stderr)
+		return ""
+	})
+}
+
 func (u *duetUser) login(t *testing.T) {
 	t.Helper()
 	u.ok(t, u.Password+"\n", "login", "--homeserver", hs.URL, "--user", string(u.ID), "--password-stdin")

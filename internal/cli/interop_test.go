@@ -103,7 +103,7 @@ func TestEncryptedDMsWithElementSDK(t *testing.T) {
 	bob := jsClient(t, bobP)
 	room := jsDo(t, bob, map[string]any{"cmd": "create_dm", "user": string(alice.ID)})["room_id"].(string)
 	jsDo(t, bob, map[string]any{"cmd": "send", "room": room, "body": "hello from Element's SDK"})
-	alice.ok(t, "", "accept", room)
+	alice.accept(t, room)
 	if m := alice.waitDuetMessage(t, string(bobP.ID), "hello from Element's SDK"); !m.E2E || m.Sender != bobP.ID {
 		t.Fatalf("duet read %+v", m)
 	}
@@ -166,7 +166,7 @@ func TestRecoveryKeyAndKeyFiles(t *testing.T) {
 	bob := jsClient(t, bobP)
 	room := jsDo(t, bob, map[string]any{"cmd": "create_dm", "user": string(alice.ID)})["room_id"].(string)
 	jsDo(t, bob, map[string]any{"cmd": "send", "room": room, "body": "said before the other devices"})
-	alice.ok(t, "", "accept", room)
+	alice.accept(t, room)
 	alice.waitDuetMessage(t, string(bobP.ID), "said before the other devices")
 
 	keyFile := filepath.Join(t.TempDir(), "keys.txt")

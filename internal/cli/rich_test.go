@@ -48,7 +48,7 @@ func TestRepliesReactionsAndFilesFromTheShell(t *testing.T) {
 	bob.login(t)
 	bob.ok(t, "", "dms") // bob's first sync uploads his device's keys: alice's DM with him is encrypted (R10)
 	first := alice.send(t, string(bob.ID), "shall we meet on friday?")
-	bob.ok(t, "", "accept", string(first.RoomID))
+	bob.accept(t, string(first.RoomID))
 	bob.waitDuetMessage(t, string(alice.ID), "shall we meet on friday?")
 
 	var reply, react, file sendOut

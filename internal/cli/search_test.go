@@ -46,7 +46,7 @@ func TestSearchFromTheShell(t *testing.T) {
 	bob.ok(t, "", "dms") // his first sync uploads his device's keys: alice's DM with him is encrypted (R10)
 
 	enc := alice.send(t, string(bob.ID), "the secret ingredient is marmalade")
-	bob.ok(t, "", "accept", string(enc.RoomID))
+	bob.accept(t, string(enc.RoomID))
 	if m := alice.waitDuetMessage(t, string(bob.ID), "the secret ingredient is marmalade"); !m.E2E {
 		t.Fatal("the DM with bob is not encrypted")
 	}
