@@ -357,8 +357,21 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 		changed[stored.Room] = true
 	}
 	rooms := make([]id.RoomID, 0, len(changed))
-	for r := range changed {
-		rooms = append(rooms, r)
+	for room := range changed {
+		rooms = append(rooms, room)
+		// The newest message may be one that can be read now: the contacts list shows it.
+		r, err := s.store.Room(ctx, room)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if err := s.previewNow(ctx, r); err != nil {
+			return nil, err
+		}
+		if err := s.store.PutRoom(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 	return rooms, nil
 }

@@ -104,7 +104,7 @@ type Message struct {
 // Quote is the message a reply answers, as it is now.
 type Quote struct {
 	Sender   id.UserID
-	Body     string
+	Body     string // its text without formatting (PlainText), not sanitized
 	Redacted bool
 }
 

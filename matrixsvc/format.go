@@ -1,6 +1,7 @@
 package matrixsvc
 
 import (
+	"context"
 	"regexp"
 	"strings"
 
@@ -33,6 +34,41 @@ func withoutReplyFallback(body, html string) (string, string) {
 	}
 	return strings.Join(lines[i:], "\n"), html
 }
+
+// PlainText is a message's text on one line or a few, as a preview or a quote shows it: its
+// formatting taken away (what **bold** or a link's target add), else its body as sent. It is
+// not sanitized.
+func PlainText(body, html string) string {
+	if html == "" {
+		return body
+	}
+	return plainParser.Parse(html, format.NewContext(context.Background()))
+}
+
+var plainParser = func() *format.HTMLParser {
+	same := func(s string, _ format.Context) string { return s }
+	return &format.HTMLParser{
+		TabsToSpaces:            4,
+		Newline:                 "\n",
+		HorizontalLine:          "\n",
+		BoldConverter:           same,
+		ItalicConverter:         same,
+		StrikethroughConverter:  same,
+		UnderlineConverter:      same,
+		MonospaceConverter:      same,
+		MathConverter:           same,
+		MathBlockConverter:      same,
+		MonospaceBlockConverter: func(code, _ string, _ format.Context) string { return code },
+		LinkConverter: func(text, href string, _ format.Context) string {
+			if strings.TrimSpace(text) == "" {
+				return href
+			}
+			return text
+		},
+		PillConverter:    format.DefaultPillConverter,
+		SpoilerConverter: func(_, _ string, _ format.Context) string { return "[spoiler]" },
+	}
+}()
 
 // messageContent is what is sent for a message typed in duet: the text as typed in body, and,
 // when its Markdown formats anything, the HTML in formatted_body (as Element does).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
@@ -386,10 +387,7 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 				s.pushActions(ctx, r, src, &msg)
 			}
 			msgs = append(msgs, msg)
-			r.Preview, r.PreviewSender = msg.Body, msg.Sender
-			if msg.Encrypted {
-				r.Preview = ""
-			}
+			r.Preview, r.PreviewSender = previewOf(msg), msg.Sender
 		} else if msg.change != nil {
 			changes = append(changes, *msg.change)
 		}
@@ -399,6 +397,12 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	}
 	if updated, err = s.applyChanges(ctx, roomID, changes, msgs); err != nil {
 		return nil, nil, false, "", err
+	}
+	if len(changes) > 0 {
+		// An edit or a deletion may have been of the message the contacts list shows.
+		if err := s.previewNow(ctx, r); err != nil {
+			return nil, nil, false, "", err
+		}
 	}
 	// The chunk's messages as they are now: what replies answer, reactions that came with them.
 	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
@@ -414,6 +418,26 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		return nil, nil, false, "", err
 	}
 	return msgs, updated, !sameRoom(&before, r), directInviter, nil
+}
+
+// previewOf is what the contacts list shows of a room's newest message: its text, or nothing
+// when it is deleted or cannot be read.
+func previewOf(msg Message) string {
+	if msg.Encrypted || msg.Redacted {
+		return ""
+	}
+	return PlainText(msg.Body, msg.HTML)
+}
+
+// previewNow sets a room's preview from its newest stored message as that is now.
+func (s *Service) previewNow(ctx context.Context, r *store.Room) error {
+	evts, _, err := s.store.EventsBelow(ctx, r.ID, math.Inf(1), 1)
+	if err != nil || len(evts) == 0 {
+		return err
+	}
+	m := fromStored(evts[0])
+	r.Preview, r.PreviewSender = previewOf(m), m.Sender
+	return nil
 }
 
 // applyChanges records the edits, redactions and reactions of a sync chunk and returns the
@@ -588,10 +612,21 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 	}
 }
 
-// countsAsActivity: messages and membership changes move a conversation up the list; profile
-// changes (a member event whose membership did not change) do not.
+// countsAsActivity: messages and membership changes move a conversation up the list, as in
+// other clients; reactions, edits, deletions, other state and profile changes (a member event
+// whose membership did not change) do not, so the time shown beside a contact is that of the
+// last thing said or of a join or leave.
 func countsAsActivity(evt *event.Event) bool {
-	if evt.Type != event.StateMember {
+	switch {
+	case evt.Type == event.StateMember:
+	case evt.StateKey != nil, evt.Type == event.EventReaction, evt.Type == event.EventRedaction:
+		return false
+	default:
+		// Encrypted events keep m.relates_to in the clear, so this holds for them too.
+		switch event.RelationType(gjson.GetBytes(evt.Content.VeryRaw, `m\.relates_to.rel_type`).Str) {
+		case event.RelAnnotation, event.RelReplace:
+			return false
+		}
 		return true
 	}
 	c, ok := evt.Content.Parsed.(*event.MemberEventContent)

@@ -77,9 +77,9 @@ func (m *Model) notification(msg matrixsvc.Message) (summary, body string) {
 	case msg.Media != nil:
 		body = "sent " + sanitize.Line(msg.Media.Name)
 	case msg.MsgType == "m.emote":
-		body = "* " + summary + " " + msg.Body
+		body = "* " + summary + " " + matrixsvc.PlainText(msg.Body, msg.HTML)
 	default:
-		body = msg.Body
+		body = matrixsvc.PlainText(msg.Body, msg.HTML)
 	}
 	if msg.Highlight {
 		summary += " (mentions you)"

@@ -184,15 +184,18 @@ func (s *seeder) seedBobUpgrade(ctx context.Context, old id.RoomID) (id.RoomID, 
 	if _, err := bob.cli.InviteUser(ctx, resp.Replacement, &mautrix.ReqInviteUser{UserID: you.id}); err != nil {
 		return "", fmt.Errorf("%s invites %s to the upgraded room: %w", bob.id, you.id, err)
 	}
+	// The server made the new room just now, and nothing in it can be older: Bob speaks right
+	// after, so his last message is where the contacts list puts him.
+	now := time.Now()
 	if err := talk(ctx, resp.Replacement, []line{
-		{bob, s.ago(40 * time.Minute), "I moved our chat to a newer room version; everything from before is still here."},
-		{bob, s.ago(39 * time.Minute), "Bringing my drill on Saturday. Anything else that wobbles?"},
+		{bob, now, "I moved our chat to a newer room version; everything from before is still here."},
+		{bob, now.Add(time.Second), "Bringing my drill on Saturday. Anything else that wobbles?"},
 	}); err != nil {
 		return resp.Replacement, err
 	}
 	// A photo of the shelf, to show files and pictures.
 	pic, w, h := shelfPicture()
-	ev, err := bob.sendImage(ctx, resp.Replacement, s.ago(38*time.Minute), "shelf.png", pic, w, h)
+	ev, err := bob.sendImage(ctx, resp.Replacement, now.Add(2*time.Second), "shelf.png", pic, w, h)
 	if err != nil {
 		return resp.Replacement, err
 	}

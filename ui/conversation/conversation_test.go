@@ -281,7 +281,8 @@ func TestViewRichMessages(t *testing.T) {
 	m.SetName(alice, "Alice")
 	m.ShowImages(true)
 	at := func(min int) time.Time { return now.Add(time.Duration(min-60) * time.Minute) }
-	q := text("$q", me, at(1), "lunch at noon?")
+	q := text("$q", me, at(1), "lunch at **noon**?")
+	q.HTML = "lunch at <strong>noon</strong>?" // quoted as its text, not its Markdown
 	q.Reactions = []matrixsvc.Reaction{{Key: "👍", Senders: []id.UserID{alice, me}, Mine: "$r1"}, {Key: "🎉", Senders: []id.UserID{alice}}}
 	a := text("$a", alice, at(2), "yes!\n\nsee you there")
 	a.ReplyTo = "$q"

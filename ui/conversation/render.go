@@ -161,7 +161,7 @@ func (m Model) replyLine(e *entry, pad string, w int) string {
 	who, what := "", "an earlier message"
 	var q *matrixsvc.Quote
 	if orig := m.byEvent[e.msg.ReplyTo]; orig != nil {
-		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: orig.msg.Body, Redacted: orig.msg.Redacted}
+		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: matrixsvc.PlainText(orig.msg.Body, orig.msg.HTML), Redacted: orig.msg.Redacted}
 		if orig.msg.Encrypted {
 			q.Body = "🔒 a message not decrypted"
 		}
