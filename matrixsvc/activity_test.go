@@ -26,6 +26,7 @@ func TestOnlyMessagesAndMembershipMoveAContactUp(t *testing.T) {
 	acceptInvite(t, svc, bobRoom)
 	acceptInvite(t, svc, carolRoom)
 	said := bob.Say(t, bobRoom, "from bob")
+	waitBody(t, svc, bobRoom, "from bob") // carol's comes a sync later: a later timestamp
 	carol.Say(t, carolRoom, "from carol, later")
 
 	// list syncs and returns who is first, and bob's row.

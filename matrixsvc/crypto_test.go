@@ -314,7 +314,8 @@ func TestRecoveryKeyRestoresHistoryOnANewDevice(t *testing.T) {
 	}
 	bob, room := encryptedDMWithBob(t, first)
 	_ = bob
-	if _, err := first.SendText(ctx, room, "my own words", false, ""); err != nil {
+	ownWords, err := first.SendText(ctx, room, "my own words", false, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	runLoop(t, first) // the key worker backs up bob's room key and ours
@@ -329,6 +330,7 @@ func TestRecoveryKeyRestoresHistoryOnANewDevice(t *testing.T) {
 		return ""
 	})
 
+	p.WaitSynced(t, ownWords) // the new device's first sync has it
 	second := newService(t, p, "")
 	if _, err := second.CatchUp(ctx); err != nil {
 		t.Fatal(err)

@@ -385,9 +385,7 @@ func TestBrokenOffSendFoundByItsText(t *testing.T) {
 	ctx := hstest.Ctx(t)
 	room := dmWith(t, svc, bob)
 	alice.Say(t, room, "see you at noon") // before the attempt: not it
-	if _, err := svc.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	waitBody(t, svc, room, "see you at noon")
 	const txn = "duet-test-broken-off"
 	if err := svc.Enqueue(ctx, room, "", "see you at noon", false, txn); err != nil {
 		t.Fatal(err)

@@ -47,6 +47,7 @@ func (u *duetUser) invitesBy(t *testing.T, want ...id.RoomID) map[id.RoomID]requ
 // syncPoint returns where p's /sync stands now.
 func syncPoint(t *testing.T, p *hstest.Person) string {
 	t.Helper()
+	p.WaitSynced(t) // a write just made must come before the point, not after it
 	resp, err := p.Client.SyncRequest(hstest.Ctx(t), 0, "", "", false, "")
 	if err != nil {
 		t.Fatal(err)
@@ -132,15 +133,18 @@ func TestRequestsAndBlocking(t *testing.T) {
 	}
 	// The stranger's invite is declined: gone for alice, and she is not in the room.
 	alice.invitesBy(t, fromCarol)
-	members, err := stranger.Client.Members(hstest.Ctx(t), fromStranger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range members.Chunk {
-		if id.UserID(m.GetStateKey()) == alice.ID && m.Content.AsMember().Membership != event.MembershipLeave {
-			t.Fatalf("alice's membership in the stranger's room: %s, want leave", m.Content.AsMember().Membership)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		members, err := stranger.Client.Members(hstest.Ctx(t), fromStranger)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, m := range members.Chunk {
+			if id.UserID(m.GetStateKey()) == alice.ID && m.Content.AsMember().Membership != event.MembershipLeave {
+				return fmt.Sprintf("alice's membership in the stranger's room: %s, want leave", m.Content.AsMember().Membership)
+			}
+		}
+		return ""
+	})
 	// A new invite from them never shows up: carol's invite made after it does, alone.
 	stranger.CreateRoom(t, true, alice.ID)
 	later := carol.CreateRoom(t, true, alice.ID)

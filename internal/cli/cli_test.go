@@ -244,7 +244,7 @@ func TestChoosesTheRightRoom(t *testing.T) {
 	alice.SetDirectRaw(t, mustJSON(map[id.UserID][]id.RoomID{bob.ID: {group, left, older, newer}}))
 	alice.Say(t, older, "older")
 	time.Sleep(20 * time.Millisecond)
-	alice.Say(t, newer, "newer")
+	alice.WaitSynced(t, alice.Say(t, newer, "newer"))
 	alice.login(t)
 
 	sent := alice.send(t, string(bob.ID), "which room?")
@@ -610,11 +610,13 @@ func TestServiceMembersDoNotCount(t *testing.T) {
 	room := alice.CreateRoom(t, true, bob.ID, bot.ID)
 	bob.Join(t, room)
 	bot.Join(t, room)
-	if _, err := alice.Client.SendStateEvent(hstest.Ctx(t), room, event.Type{Type: "io.element.functional_members", Class: event.StateEventType}, "",
-		map[string]any{"service_members": []id.UserID{bot.ID}}); err != nil {
+	members, err := alice.Client.SendStateEvent(hstest.Ctx(t), room, event.Type{Type: "io.element.functional_members", Class: event.StateEventType}, "",
+		map[string]any{"service_members": []id.UserID{bot.ID}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	alice.SetDirectRaw(t, mustJSON(map[id.UserID][]id.RoomID{bob.ID: {room}}))
+	alice.WaitSynced(t, members.EventID)
 	alice.login(t)
 	sent := alice.send(t, string(bob.ID), "the bot does not make this a group")
 	if sent.RoomID != room || sent.Created {
@@ -786,6 +788,7 @@ func TestResetCacheKeepsTheOutbox(t *testing.T) {
 		t.Fatalf("newer database: exit %d, %q", r.code, r.stderr)
 	}
 
+	alice.WaitSynced(t) // the sync from scratch after the reset has the m.direct that send wrote
 	r = alice.run(t, "", "--reset-cache", "dms")
 	if r.code != 0 || !strings.Contains(r.stderr, "1 queued message(s) kept") || !strings.Contains(r.stderr, "sent 1 queued message(s)") {
 		t.Fatalf("reset: exit %d, stderr %q", r.code, r.stderr)

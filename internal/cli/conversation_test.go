@@ -53,7 +53,7 @@ func TestOneConversationAcrossRooms(t *testing.T) {
 
 	// A three-person direct room with bob: never part of bob's conversation.
 	group := carol.CreateRoom(t, true, alice.ID, bob.ID)
-	alice.ok(t, "", "accept", string(group))
+	alice.accept(t, string(group))
 	carol.Say(t, group, "x carol's group")
 
 	// bob upgrades the second room and invites alice, as Element does.

@@ -51,7 +51,7 @@ func TestSearchFromTheShell(t *testing.T) {
 		t.Fatal("the DM with bob is not encrypted")
 	}
 	plain := carol.CreateRoom(t, true, alice.ID)
-	alice.ok(t, "", "accept", string(plain))
+	alice.accept(t, string(plain))
 	first := carol.Say(t, plain, "meet me at the old lighthouse")
 	carol.Say(t, plain, "bring the marmalade sandwiches")
 

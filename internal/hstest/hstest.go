@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -231,4 +233,59 @@ func Eventually(t testing.TB, timeout time.Duration, check func() string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// WaitSynced waits until p's /sync from scratch shows what the server already has: p's
+// m.direct and ignore list as the server returns them now, and each of the events given (in a
+// timeline or as state). Dendrite's sync catches up with a write a moment after the write
+// returns, so a test whose next sync must see a write waits here first.
+func (p *Person) WaitSynced(t testing.TB, evts ...id.EventID) {
+	t.Helper()
+	types := []event.Type{event.AccountDataDirectChats, event.AccountDataIgnoredUserList}
+	want := map[string]any{}
+	for _, typ := range types {
+		var raw json.RawMessage
+		err := p.Client.GetAccountData(Ctx(t), typ.Type, &raw)
+		if errors.Is(err, mautrix.MNotFound) {
+			continue
+		} else if err != nil {
+			t.Fatalf("get %s of %s: %v", typ.Type, p.ID, err)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatalf("%s of %s: %v", typ.Type, p.ID, err)
+		}
+		want[typ.Type] = v
+	}
+	Eventually(t, 20*time.Second, func() string {
+		resp, err := p.Client.SyncRequest(Ctx(t), 0, "", "", true, event.PresenceOffline)
+		if err != nil {
+			return err.Error()
+		}
+		synced := map[string]any{}
+		for _, evt := range resp.AccountData.Events {
+			if slices.Contains(types, evt.Type) {
+				var v any
+				if err := json.Unmarshal(evt.Content.VeryRaw, &v); err != nil {
+					return err.Error()
+				}
+				synced[evt.Type.Type] = v
+			}
+		}
+		if !reflect.DeepEqual(synced, want) {
+			return fmt.Sprintf("%s's sync has account data %v, the server %v", p.ID, synced, want)
+		}
+		seen := map[id.EventID]bool{}
+		for _, room := range resp.Rooms.Join {
+			for _, evt := range append(room.State.Events, room.Timeline.Events...) {
+				seen[evt.ID] = true
+			}
+		}
+		for _, e := range evts {
+			if !seen[e] {
+				return fmt.Sprintf("%s's sync lacks %s", p.ID, e)
+			}
+		}
+		return ""
+	})
 }
