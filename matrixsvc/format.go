@@ -2,12 +2,15 @@ package matrixsvc
 
 import (
 	"context"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/format"
 	"maunium.net/go/mautrix/id"
+	"mvdan.cc/xurls/v2"
 )
 
 // mxReply is the quoted original a reply carried before Matrix 1.13 (the reply fallback), in
@@ -69,6 +72,32 @@ var plainParser = func() *format.HTMLParser {
 		SpoilerConverter: func(_, _ string, _ format.Context) string { return "[spoiler]" },
 	}
 }()
+
+// Links are the web addresses in a message, in the order they come, each once: the targets
+// of its links and the addresses written in its text. Only http and https ones: what a
+// stranger sends must not make the opener run a file or another scheme's program. Mentions
+// are not links.
+func Links(body, html string) []string {
+	text := body
+	if html != "" {
+		// Each link stands in for itself, so that one search finds all in order.
+		parser := *plainParser
+		parser.LinkConverter = func(_, href string, _ format.Context) string { return " " + href + " " }
+		text = parser.Parse(html, format.NewContext(context.Background()))
+	}
+	var out []string
+	for _, l := range webAddress.FindAllString(text, -1) {
+		u, err := url.Parse(l)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || slices.Contains(out, l) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// webAddress finds addresses written with their scheme.
+var webAddress = xurls.Strict()
 
 // messageContent is what is sent for a message typed in duet: the text as typed in body, and,
 // when its Markdown formats anything, the HTML in formatted_body (as Element does).

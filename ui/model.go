@@ -116,10 +116,13 @@ type Model struct {
 
 	opts Options // what the UI was started with: images, notifications, folders
 
-	termBlurred bool    // the terminal is in the background (focus reporting)
-	bell        bool    // the bell rings with the next frame
-	bellSeq     int     // the ring the bell's reset belongs to
-	title       string  // the terminal's title, set with the frame
+	termBlurred bool   // the terminal is in the background (focus reporting)
+	bell        bool   // the bell rings with the next frame
+	bellSeq     int    // the ring the bell's reset belongs to
+	title       string // the terminal's title, set with the frame
+	clip        string // an OSC 52 clipboard write, sent with the next frame
+	clipSeq     int    // the copy the clip's reset belongs to
+	link        lastLink
 	imageSeq    *uint32 // the last kitty graphics image id given out
 
 	width, height int
@@ -276,6 +279,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.seq == m.bellSeq {
 			m.bell = false
 		}
+	case clipOffMsg:
+		if msg.seq == m.clipSeq {
+			m.clip = ""
+		}
+	case linkOpenedMsg:
+		m.linkOpened(msg)
 	case notified:
 	case tea.FocusMsg:
 		m.termBlurred = false

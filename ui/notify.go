@@ -99,12 +99,13 @@ func (m *Model) unreadTitle() string {
 	return fmt.Sprintf("duet (%d unread)", n)
 }
 
-// withTerminalControls adds the title and the bell to a frame.
+// withTerminalControls adds the title, a clipboard write and the bell to a frame.
 func (m Model) withTerminalControls(frame string) string {
 	var b strings.Builder
 	if m.title != "" {
 		b.WriteString("\x1b]0;" + sanitize.Line(m.title) + "\a")
 	}
+	b.WriteString(m.clip)
 	b.WriteString(frame)
 	if m.bell {
 		b.WriteByte('\a')

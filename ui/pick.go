@@ -17,7 +17,8 @@ import (
 )
 
 // Picking a message in the timeline (shift+up): then r replies to it, + reacts, e edits it,
-// d deletes it, o and s open or save its file. The composer keeps its draft throughout.
+// d deletes it, o and s open or save its file (o opens a text's link), y copies its text. The
+// composer keeps its draft throughout.
 
 // quickReactions are offered by number while reacting.
 // (None with a variation selector: terminals disagree on how wide those are.)
@@ -112,8 +113,12 @@ func (m *Model) pickKey(k tea.KeyMsg) tea.Cmd {
 		}
 		m.status.Ask("Delete your message? y: delete · other key: keep it")
 		m.confirm, m.confirmNo = m.deleteMessage(c, msg), "kept"
+	case key.Matches(k, pk.Open) && msg.Media == nil:
+		return m.openLink(msg)
 	case key.Matches(k, pk.Open), key.Matches(k, pk.Save):
 		return m.mediaAction(c, msg, key.Matches(k, pk.Open))
+	case key.Matches(k, pk.Copy):
+		return m.copyText(msg)
 	}
 	return nil
 }

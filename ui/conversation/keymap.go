@@ -21,8 +21,9 @@ type PickKeyMap struct {
 	React  key.Binding
 	Edit   key.Binding
 	Delete key.Binding
-	Open   key.Binding // a file: open it with the system's program
+	Open   key.Binding // a file: open it with the system's program; a text: open its link
 	Save   key.Binding // a file: save it in the downloads folder
+	Copy   key.Binding // copy its text to the clipboard (through the terminal)
 	Done   key.Binding
 }
 
@@ -35,8 +36,9 @@ func DefaultPickKeyMap() PickKeyMap {
 		React:  key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "react to pick")),
 		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit pick")),
 		Delete: key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete pick")),
-		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open its file")),
+		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open file or link")),
 		Save:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save its file")),
+		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy its text")),
 		Done:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop picking")),
 	}
 }
@@ -48,7 +50,7 @@ func (k PickKeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help screen while picking.
 func (k PickKeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save}}
+	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save, k.Copy}}
 }
 
 // DefaultKeyMap is the default timeline keys.

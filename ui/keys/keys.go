@@ -108,6 +108,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"pick.delete":         &km.Pick.Delete,
 		"pick.open":           &km.Pick.Open,
 		"pick.save":           &km.Pick.Save,
+		"pick.copy":           &km.Pick.Copy,
 		"pick.done":           &km.Pick.Done,
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,

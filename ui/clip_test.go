@@ -1,0 +1,76 @@
+package ui
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"duet/matrixsvc"
+)
+
+// y copies the picked message's text, without its formatting, with OSC 52 in one frame; o on
+// a text opens its web links in the browser one after the other, never a file or another
+// scheme's address; a message with no link or text says so.
+func TestCopyTextAndOpenLinks(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	log := filepath.Join(t.TempDir(), "browsed")
+	script := filepath.Join(t.TempDir(), "browser")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+log+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROWSER", script)
+	plain := msg(aliceRoom, "$plain", alice, testNow.Add(-2*time.Minute), "no links here")
+	links := msg(aliceRoom, "$links", alice, testNow.Add(-time.Minute), "see [the map](https://maps.example/x), [this](file:///etc/passwd) and https://b.example/y?q=1")
+	links.HTML = `see <strong>the</strong> <a href="https://maps.example/x">map</a>, <a href="file:///etc/passwd">this</a> and <a href="https://b.example/y?q=1">https://b.example/y?q=1</a>`
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{plain, links}}}})
+
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.hold = func(m tea.Msg) bool { _, ok := m.(clipOffMsg); return ok } // keep the copy in the frame to look at it
+	h.typeText("y")
+	want := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte("see the map, this and https://b.example/y?q=1")) + "\a"
+	if v := h.m.View(); !strings.Contains(v, want) {
+		t.Fatalf("no clipboard write %q in the frame", want)
+	}
+	requireContains(t, h.view(), "copied 45 characters to the clipboard")
+	h.release()
+	if strings.Contains(h.m.View(), "\x1b]52;") {
+		t.Fatal("the clipboard write stays in the frame")
+	}
+
+	browsed := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, _ := os.ReadFile(log)
+			if strings.Join(want, "\n")+"\n" == string(got) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the browser got %q, want %q", got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	h.typeText("o")
+	requireContains(t, h.view(), "opening https://maps.example/x (link 1 of 2: o again opens the next)")
+	browsed("https://maps.example/x")
+	h.typeText("o")
+	browsed("https://maps.example/x", "https://b.example/y?q=1")
+	h.typeText("o")
+	browsed("https://maps.example/x", "https://b.example/y?q=1", "https://maps.example/x")
+
+	h.key(tea.KeyUp)
+	h.typeText("o")
+	requireContains(t, h.view(), "that message has no file or web link to open")
+	t.Setenv("BROWSER", filepath.Join(t.TempDir(), "no-such-browser"))
+	h.key(tea.KeyDown)
+	h.typeText("o")
+	requireContains(t, h.view(), "could not open https://b.example/y?q=1: $BROWSER names no program that exists")
+}
