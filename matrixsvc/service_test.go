@@ -82,7 +82,10 @@ func runLoop(t *testing.T, svc *Service) func(what string, want func(Event) bool
 	t.Cleanup(func() { cancel(); <-done })
 	return func(what string, want func(Event) bool) Event {
 		t.Helper()
-		timeout := time.After(30 * time.Second)
+		// Longer than settle: a send whose connection broke (a pooled connection the server
+		// closed, which a loaded machine may reuse before it notices) waits that long before
+		// it goes again.
+		timeout := time.After(settle + 30*time.Second)
 		for {
 			select {
 			case evt := <-events:
