@@ -1,8 +1,10 @@
 package matrixsvc
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +138,31 @@ func TestLinks(t *testing.T) {
 		if got := Links(c.body, c.html); !slices.Equal(got, c.want) {
 			t.Errorf("Links(%q, %q) = %q, want %q", c.body, c.html, got, c.want)
 		}
+	}
+}
+
+// R12 from the start of a conversation: a user who exists gives their name; one who does
+// not is ErrUserNotFound; a user on a server that cannot be reached is neither, and the error
+// says whose server did not answer.
+func TestCheckUser(t *testing.T) {
+	t.Parallel()
+	ctx := hstest.Ctx(t)
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Checked")
+	svc := newService(t, alice, "")
+	if x, name, err := svc.CheckUser(ctx, " "+string(bob.ID)+" "); err != nil || x != bob.ID || name != "Bob Checked" {
+		t.Fatalf("bob: %s %q %v", x, name, err)
+	}
+	nobody := id.NewUserID("nobody-"+strings.ToLower(t.Name()), bob.ID.Homeserver())
+	if _, _, err := svc.CheckUser(ctx, string(nobody)); !errors.Is(err, ErrUserNotFound) {
+		t.Fatalf("a user who does not exist: %v", err)
+	}
+	far := id.UserID("@someone:127.0.0.1:9") // the discard port: nothing answers there
+	_, _, err := svc.CheckUser(ctx, string(far))
+	if err == nil || errors.Is(err, ErrUserNotFound) || !Temporary(err) {
+		t.Fatalf("a user on a server that cannot be reached: %v", err)
+	}
+	if want := "your homeserver got no answer from 127.0.0.1:9"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("the error %q does not say %q", err, want)
 	}
 }

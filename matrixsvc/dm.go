@@ -187,11 +187,17 @@ func (s *Service) CheckUser(ctx context.Context, raw string) (id.UserID, string,
 	if IsLoggedOut(perr) {
 		return "", "", s.wrap(perr)
 	}
+	var httpErr mautrix.HTTPError
 	if Temporary(perr) {
-		// The server is unreachable or in trouble: that says nothing about the user.
+		// The server is unreachable or in trouble: that says nothing about the user. Another
+		// server's user is looked up over federation, and a server error is then most often
+		// that server being unreachable, not ours.
+		if errors.As(perr, &httpErr) && httpErr.Response != nil && httpErr.Response.StatusCode >= 500 && x.Homeserver() != s.me.Homeserver() {
+			return "", "", &saidError{err: perr, msg: fmt.Sprintf("cannot check %s: your homeserver got no answer from %s (%d): check the server name, or try again later",
+				x, x.Homeserver(), httpErr.Response.StatusCode)}
+		}
 		return "", "", explainf(s.wrap(perr), "cannot check %s", x)
 	}
-	var httpErr mautrix.HTTPError
 	if !errors.As(perr, &httpErr) || httpErr.Response == nil {
 		return "", "", explainf(perr, "cannot check %s", x)
 	}
