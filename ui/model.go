@@ -343,7 +343,10 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	g := m.keys.Global
-	m.status.ClearInfo() // "joined …", "retrying…": read by now; errors stay until replaced
+	m.status.ClearInfo() // "joined …", "retrying…": read by now; errors stay until replaced or dismissed
+	if key.Matches(k, g.Back) {
+		m.status.ClearError()
+	}
 	if m.status.Offline() && m.now().Sub(m.lastRetry) > 3*time.Second {
 		// Offline: a key press retries at once (at most every 3 s: typing must not hammer a
 		// server that is struggling). RetryNow does no I/O.

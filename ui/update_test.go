@@ -187,6 +187,9 @@ func TestNewDMValidation(t *testing.T) {
 			if h.m.focus != focusContacts || h.m.prompt.on {
 				t.Fatal("esc should close the prompt")
 			}
+			if v := h.view(); strings.Contains(v, tc.want) {
+				t.Fatalf("esc leaves the prompt's error in the status bar:\n%s", v)
+			}
 		})
 	}
 }

@@ -61,6 +61,9 @@ func (m *Model) SetInfo(s string) { m.info, m.err = sanitize.Line(s), "" }
 // ClearInfo drops a notice (not an error): it has been seen once the user moves on.
 func (m *Model) ClearInfo() { m.info = "" }
 
+// ClearError takes an error away once it has been seen and dismissed.
+func (m *Model) ClearError() { m.err = "" }
+
 // Ask shows a question that the next key answers, above any notice; "" takes it away.
 func (m *Model) Ask(s string) { m.ask = sanitize.Line(s) }
 
