@@ -1,10 +1,7 @@
 package matrixsvc
 
 import (
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -106,63 +103,4 @@ func TestOnlyMessagesAndMembershipMoveAContactUp(t *testing.T) {
 		}
 		return ""
 	})
-}
-
-func TestPlainText(t *testing.T) {
-	for _, c := range []struct{ body, html, want string }{
-		{"just text", "", "just text"},
-		{"**a** _b_ ~~c~~ `d`", "<strong>a</strong> <em>b</em> <del>c</del> <code>d</code>", "a b c d"},
-		{"[link](https://x.example) and https://y.example", `<a href="https://x.example">link</a> and <a href="https://y.example">https://y.example</a>`, "link and https://y.example"},
-		{"hi Bob", `hi <a href="https://matrix.to/#/@bob:x.example">Bob</a>`, "hi Bob"},
-		{"secret", `<span data-mx-spoiler>the butler did it</span>`, "[spoiler]"},
-		{"- one\n- two", "<ul><li>one</li><li>two</li></ul>", "* one\n* two"},
-	} {
-		if got := PlainText(c.body, c.html); got != c.want {
-			t.Errorf("PlainText(%q, %q) = %q, want %q", c.body, c.html, got, c.want)
-		}
-	}
-}
-
-func TestLinks(t *testing.T) {
-	for _, c := range []struct {
-		body, html string
-		want       []string
-	}{
-		{"no links", "", nil},
-		{"see https://a.example/x and http://b.example, again https://a.example/x", "", []string{"https://a.example/x", "http://b.example"}},
-		{"[map](https://m.example) and https://t.example", `<a href="https://m.example">map</a> and https://t.example`, []string{"https://m.example", "https://t.example"}},
-		{"https://t.example and [map](https://m.example/a?b=1,c)", `https://t.example and <a href="https://m.example/a?b=1,c">map</a>.`, []string{"https://t.example", "https://m.example/a?b=1,c"}},
-		{"evil", `<a href="file:///etc/passwd">x</a> <a href="javascript:alert(1)">y</a> <a href="https://matrix.to/#/@bob:x.example">Bob</a>`, nil},
-		{"ssh://host and mailto:a@b.example and www.example.org", "", nil},
-	} {
-		if got := Links(c.body, c.html); !slices.Equal(got, c.want) {
-			t.Errorf("Links(%q, %q) = %q, want %q", c.body, c.html, got, c.want)
-		}
-	}
-}
-
-// R12 from the start of a conversation: a user who exists gives their name; one who does
-// not is ErrUserNotFound; a user on a server that cannot be reached is neither, and the error
-// says whose server did not answer.
-func TestCheckUser(t *testing.T) {
-	t.Parallel()
-	ctx := hstest.Ctx(t)
-	alice := hstest.NewPerson(t, hs, "alice", "Alice")
-	bob := hstest.NewPerson(t, hs, "bob", "Bob Checked")
-	svc := newService(t, alice, "")
-	if x, name, err := svc.CheckUser(ctx, " "+string(bob.ID)+" "); err != nil || x != bob.ID || name != "Bob Checked" {
-		t.Fatalf("bob: %s %q %v", x, name, err)
-	}
-	nobody := id.NewUserID("nobody-"+strings.ToLower(t.Name()), bob.ID.Homeserver())
-	if _, _, err := svc.CheckUser(ctx, string(nobody)); !errors.Is(err, ErrUserNotFound) {
-		t.Fatalf("a user who does not exist: %v", err)
-	}
-	far := id.UserID("@someone:127.0.0.1:9") // the discard port: nothing answers there
-	_, _, err := svc.CheckUser(ctx, string(far))
-	if err == nil || errors.Is(err, ErrUserNotFound) || !Temporary(err) {
-		t.Fatalf("a user on a server that cannot be reached: %v", err)
-	}
-	if want := "your homeserver got no answer from 127.0.0.1:9"; !strings.Contains(err.Error(), want) {
-		t.Fatalf("the error %q does not say %q", err, want)
-	}
 }

@@ -2,6 +2,7 @@ package matrixsvc
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,38 @@ func TestReadReceipts(t *testing.T) {
 	stored, err := svc.Receipts(ctx, room)
 	if err != nil || stored[bob.ID] != evt {
 		t.Fatalf("stored receipts: %v, %v", stored, err)
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	for _, c := range []struct{ body, html, want string }{
+		{"just text", "", "just text"},
+		{"**a** _b_ ~~c~~ `d`", "<strong>a</strong> <em>b</em> <del>c</del> <code>d</code>", "a b c d"},
+		{"[link](https://x.example) and https://y.example", `<a href="https://x.example">link</a> and <a href="https://y.example">https://y.example</a>`, "link and https://y.example"},
+		{"hi Bob", `hi <a href="https://matrix.to/#/@bob:x.example">Bob</a>`, "hi Bob"},
+		{"secret", `<span data-mx-spoiler>the butler did it</span>`, "[spoiler]"},
+		{"- one\n- two", "<ul><li>one</li><li>two</li></ul>", "* one\n* two"},
+	} {
+		if got := PlainText(c.body, c.html); got != c.want {
+			t.Errorf("PlainText(%q, %q) = %q, want %q", c.body, c.html, got, c.want)
+		}
+	}
+}
+
+func TestLinks(t *testing.T) {
+	for _, c := range []struct {
+		body, html string
+		want       []string
+	}{
+		{"no links", "", nil},
+		{"see https://a.example/x and http://b.example, again https://a.example/x", "", []string{"https://a.example/x", "http://b.example"}},
+		{"[map](https://m.example) and https://t.example", `<a href="https://m.example">map</a> and https://t.example`, []string{"https://m.example", "https://t.example"}},
+		{"https://t.example and [map](https://m.example/a?b=1,c)", `https://t.example and <a href="https://m.example/a?b=1,c">map</a>.`, []string{"https://t.example", "https://m.example/a?b=1,c"}},
+		{"evil", `<a href="file:///etc/passwd">x</a> <a href="javascript:alert(1)">y</a> <a href="https://matrix.to/#/@bob:x.example">Bob</a>`, nil},
+		{"ssh://host and mailto:a@b.example and www.example.org", "", nil},
+	} {
+		if got := Links(c.body, c.html); !slices.Equal(got, c.want) {
+			t.Errorf("Links(%q, %q) = %q, want %q", c.body, c.html, got, c.want)
+		}
 	}
 }

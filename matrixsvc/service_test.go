@@ -2,6 +2,7 @@ package matrixsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -461,5 +462,31 @@ func TestMalformedEventsAreSkippedWithALogLine(t *testing.T) {
 	}
 	if len(list.Contacts) != 1 || list.Contacts[0].UserID != bob.ID {
 		t.Fatalf("contacts after the junk: %+v", list.Contacts)
+	}
+}
+
+// R12 from the start of a conversation: a user who exists gives their name; one who does
+// not is ErrUserNotFound; a user on a server that cannot be reached is neither, and the error
+// says whose server did not answer.
+func TestCheckUser(t *testing.T) {
+	t.Parallel()
+	ctx := hstest.Ctx(t)
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob Checked")
+	svc := newService(t, alice, "")
+	if x, name, err := svc.CheckUser(ctx, " "+string(bob.ID)+" "); err != nil || x != bob.ID || name != "Bob Checked" {
+		t.Fatalf("bob: %s %q %v", x, name, err)
+	}
+	nobody := id.NewUserID("nobody-"+strings.ToLower(t.Name()), bob.ID.Homeserver())
+	if _, _, err := svc.CheckUser(ctx, string(nobody)); !errors.Is(err, ErrUserNotFound) {
+		t.Fatalf("a user who does not exist: %v", err)
+	}
+	far := id.UserID("@someone:127.0.0.1:9") // the discard port: nothing answers there
+	_, _, err := svc.CheckUser(ctx, string(far))
+	if err == nil || errors.Is(err, ErrUserNotFound) || !Temporary(err) {
+		t.Fatalf("a user on a server that cannot be reached: %v", err)
+	}
+	if want := "your homeserver got no answer from 127.0.0.1:9"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("the error %q does not say %q", err, want)
 	}
 }
