@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,7 +31,8 @@ import (
 //     the one that was created, and is used instead of creating another.
 type delivery struct {
 	mu      sync.Mutex
-	echoes  map[string]id.EventID // transaction ID -> our event seen in sync
+	echoes  map[string]id.EventID // transaction ID -> our event seen in sync (the first copy)
+	gone    map[string]bool       // transaction IDs whose event in echoes came deleted
 	order   []string              // echoes' keys, oldest first, to forget the oldest
 	unsure  map[string]time.Time  // transaction ID -> when a look first found it missing (zero: not looked yet)
 	before  map[string]float64    // transaction ID -> where its room's stored timeline ended before the first attempt
@@ -46,9 +48,10 @@ const maxEchoes = 512
 // just before dying only once it has worked through its queues: Dendrite under load took more
 // than 3 s, then more than 10 s, and the message went out twice (TestServerFaults; Dendrite
 // also forgets transaction IDs when it restarts). Given 30 s and a sync stored since, the first
-// has shown up in most runs, or the server's transaction cache answers the second with it. A
-// message that never reached the server waits that long before it is sent again; the UI says
-// it is checking whether it arrived.
+// has shown up in most runs, or the server's transaction cache answers the second with it; when
+// neither, both copies carry the transaction ID and the second is deleted when it shows up
+// (dropDuplicates). A message that never reached the server waits that long before it is sent
+// again; the UI says it is checking whether it arrived.
 const settle = 30 * time.Second
 
 // errDeliveryUnknown holds a message back until it is known whether its last attempt arrived.
@@ -72,29 +75,94 @@ func maybeArrived(err error) bool {
 	return retry && !errors.Is(err, mautrix.MLimitExceeded)
 }
 
-// noteSync records the echoes of our own events in a sync response.
+// noteSync records the echoes of our own events in a sync response (without its second
+// copies: dropDuplicates ran first).
 func (d *delivery) noteSync(me id.UserID, resp *mautrix.RespSync) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.synced = time.Now()
 	if d.echoes == nil {
-		d.echoes = make(map[string]id.EventID)
+		d.echoes, d.gone = make(map[string]id.EventID), make(map[string]bool)
 	}
 	for _, room := range resp.Rooms.Join {
 		for _, evt := range room.Timeline.Events {
-			if evt.Sender != me || evt.Unsigned.TransactionID == "" {
+			txn := evt.Unsigned.TransactionID
+			if evt.Sender != me || txn == "" {
 				continue
 			}
-			if _, ok := d.echoes[evt.Unsigned.TransactionID]; !ok {
-				d.order = append(d.order, evt.Unsigned.TransactionID)
+			deleted := evt.Unsigned.RedactedBecause != nil
+			if _, ok := d.echoes[txn]; !ok {
+				d.order = append(d.order, txn)
+			} else if !d.gone[txn] || deleted {
+				continue // the first copy stays the echo; a live one beats a deleted one
 			}
-			d.echoes[evt.Unsigned.TransactionID] = evt.ID
+			d.echoes[txn], d.gone[txn] = evt.ID, deleted
 		}
 	}
 	for len(d.order) > maxEchoes {
 		delete(d.echoes, d.order[0])
+		delete(d.gone, d.order[0])
 		d.order = d.order[1:]
 	}
+}
+
+// dropDuplicates takes second copies of our own events out of a sync response before it is
+// stored, and returns those still to delete at the server. A second copy has the transaction
+// ID of an event of ours seen before: a send that went through while its answer was lost, and
+// then again, to a server that had forgotten the transaction (Dendrite does across restarts;
+// it still marks both copies with it). The first copy seen stays: it is the one the outbox
+// and the UI took for the message. A deleted copy (one deleted here before) goes too, so that
+// it shows nowhere; a live copy beats a deleted one.
+func (d *delivery) dropDuplicates(me id.UserID, resp *mautrix.RespSync) (deleteAt map[id.EventID]id.RoomID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	type first struct {
+		evt     id.EventID
+		room    id.RoomID // set when it is in this response
+		deleted bool
+	}
+	seen := map[string]first{}
+	drop := map[id.EventID]bool{}
+	for roomID, room := range resp.Rooms.Join {
+		for _, evt := range room.Timeline.Events {
+			txn := evt.Unsigned.TransactionID
+			if evt.Sender != me || txn == "" {
+				continue
+			}
+			deleted := evt.Unsigned.RedactedBecause != nil
+			f, ok := seen[txn]
+			if !ok {
+				if e, known := d.echoes[txn]; known {
+					f, ok = first{evt: e, deleted: d.gone[txn]}, true
+				}
+			}
+			switch {
+			case !ok:
+				seen[txn] = first{evt: evt.ID, room: roomID, deleted: deleted}
+			case f.evt == evt.ID:
+			case deleted:
+				drop[evt.ID] = true
+			case f.deleted:
+				if f.room != "" {
+					drop[f.evt] = true
+				}
+				seen[txn] = first{evt: evt.ID, room: roomID}
+			default:
+				drop[evt.ID] = true
+				if deleteAt == nil {
+					deleteAt = map[id.EventID]id.RoomID{}
+				}
+				deleteAt[evt.ID] = roomID
+			}
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	for _, room := range resp.Rooms.Join {
+		room.Timeline.Events = slices.DeleteFunc(room.Timeline.Events, func(evt *event.Event) bool { return drop[evt.ID] })
+	}
+	return deleteAt
 }
 
 // hasSynced reports whether this process has stored a sync: later ones bring live messages.

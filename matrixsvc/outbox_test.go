@@ -414,3 +414,79 @@ func TestBrokenOffSendFoundByItsText(t *testing.T) {
 	})
 	bodiesExactly(t, bob, room, "see you at noon", "something else", "see you at noon")
 }
+
+// A message sent, then sent again with the same transaction ID to a server that restarted in
+// between and forgot the transaction, is at the server twice; both copies carry the ID. duet
+// keeps the first copy, never stores or shows the second, and deletes it at the server. The
+// same session with a store rebuilt from scratch (--reset-cache) then shows the message once,
+// and no deleted message. (Another device sees it deleted, as in any client: the transaction
+// ID is shown to the sending device only.)
+func TestSecondCopyIsDeleted(t *testing.T) {
+	t.Parallel()
+	srv := hstest.OwnServer(t)
+	ctx := hstest.Ctx(t)
+	alice := hstest.NewPerson(t, srv, "alice", "Alice")
+	bob := hstest.NewPerson(t, srv, "bob", "Bob")
+	sess, err := Login(ctx, LoginParams{Homeserver: srv.URL, User: string(alice.ID), Password: alice.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := openService(t, sess, t.TempDir())
+	room := dmWith(t, svc, bob)
+	const txn, body = "duet-test-twice", "only once, please"
+	first, err := svc.SendText(ctx, room, body, false, txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, svc, room, body)
+	srv.Kill()
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, err := svc.SendText(ctx, room, body, false, txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first {
+		t.Fatal("the restarted server remembered the transaction: no second copy to test with")
+	}
+	bob.Say(t, room, "after the second copy")
+	waitBody(t, svc, room, "after the second copy")
+	once := func(svc *Service) {
+		t.Helper()
+		msgs, _, err := svc.History(ctx, room, "", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ours []Message
+		for _, m := range msgs {
+			if m.Sender == alice.ID {
+				ours = append(ours, m)
+			}
+		}
+		if len(ours) != 1 || ours[0].EventID != first || ours[0].Body != body {
+			t.Fatalf("our messages: %+v, want %s once", ours, first)
+		}
+	}
+	once(svc)
+	if _, err := svc.FlushOutbox(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		evt, err := bob.Client.GetEvent(ctx, room, second)
+		if err != nil {
+			return err.Error()
+		}
+		if evt.Unsigned.RedactedBecause == nil {
+			return "the second copy is not deleted at the server"
+		}
+		return ""
+	})
+	if evt, err := bob.Client.GetEvent(ctx, room, first); err != nil || evt.Unsigned.RedactedBecause != nil {
+		t.Fatalf("the first copy: %v, %v", evt, err)
+	}
+
+	fresh := openService(t, sess, t.TempDir())
+	waitBody(t, fresh, room, "after the second copy")
+	once(fresh)
+}

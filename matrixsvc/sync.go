@@ -112,6 +112,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	}
 	// To-device events first: room keys in this response decrypt its messages.
 	s.processCrypto(ctx, resp, since)
+	duplicates := s.deliv.dropDuplicates(s.me, resp)
 	var applied SyncApplied
 	var joined map[id.RoomID]id.UserID
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
@@ -139,6 +140,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
 	}
 	s.deliv.noteSync(s.me, resp)
+	s.deleteDuplicates(ctx, duplicates)
 	if since != "" { // the initial sync's counts are fresh
 		rooms := make([]id.RoomID, 0, len(applied.Messages))
 		for _, m := range applied.Messages {
@@ -156,6 +158,17 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		debug.FreeOSMemory()
 	}
 	return applied, nil
+}
+
+// deleteDuplicates deletes second copies of our messages at the server, through the outbox
+// (so a failure is tried again, after a restart too). They were never stored or shown here.
+func (s *Service) deleteDuplicates(ctx context.Context, dups map[id.EventID]id.RoomID) {
+	for evt, room := range dups {
+		s.log.Warn().Str("room", string(room)).Str("event", string(evt)).Msg("a message of ours arrived twice (sent again after its answer was lost); deleting the second copy")
+		if err := s.EnqueueRedact(ctx, room, evt, s.NewTxnID()); err != nil {
+			s.log.Err(err).Str("event", string(evt)).Msg("could not queue the deletion of a second copy")
+		}
+	}
 }
 
 // recordJoinedDirect is R16 for direct invites joined elsewhere (another client, or before a

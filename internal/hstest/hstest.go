@@ -190,7 +190,8 @@ func (p *Person) Say(t testing.TB, room id.RoomID, text string) id.EventID {
 	return resp.EventID
 }
 
-// Bodies returns the text bodies of the newest messages in a room, oldest first.
+// Bodies returns the text bodies of the newest messages in a room, oldest first: what can be
+// read there, so deleted messages are left out.
 func (p *Person) Bodies(t testing.TB, room id.RoomID) []string {
 	t.Helper()
 	resp, err := p.Client.Messages(Ctx(t), room, "", "", mautrix.DirectionBackward, &mautrix.FilterPart{Types: []event.Type{event.EventMessage}}, 50)
@@ -200,6 +201,9 @@ func (p *Person) Bodies(t testing.TB, room id.RoomID) []string {
 	var out []string
 	for i := len(resp.Chunk) - 1; i >= 0; i-- {
 		evt := resp.Chunk[i]
+		if evt.Unsigned.RedactedBecause != nil {
+			continue
+		}
 		_ = evt.Content.ParseRaw(evt.Type)
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
 			out = append(out, c.Body)
