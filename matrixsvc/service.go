@@ -125,7 +125,7 @@ func newClient(homeserver string, log zerolog.Logger) (*mautrix.Client, error) {
 	}
 	cli.Log = log.With().Str("component", "mautrix").Logger()
 	cli.UserAgent = "duet/0.1 " + mautrix.DefaultUserAgent
-	cli.Client = &http.Client{Timeout: 90 * time.Second}
+	cli.Client = &http.Client{Timeout: 90 * time.Second, Transport: idempotentSends{base: http.DefaultTransport}}
 	// No hidden retries: a person waiting on a request hears at once; the sync loop and the
 	// outbox retry by themselves with backoff.
 	cli.DefaultHTTPRetries = 0
