@@ -106,11 +106,15 @@ func TestServerErrorsLoseNothing(t *testing.T) {
 	for _, c := range cases {
 		body := "through " + c.name
 		want = append(want, body)
-		f.inject(1, c.answer)
+		// Every attempt of this flush meets the fault: Go's client repeats a send on a new
+		// connection when a pooled one dies under it (idempotentSends), and that repeat must
+		// meet it too for the fault to reach the outbox.
+		f.inject(100, c.answer)
 		if err := svc.Enqueue(ctx, room, "", body, false, ""); err != nil {
 			t.Fatal(err)
 		}
 		_, err := svc.FlushOutbox(ctx)
+		f.inject(0, nil)
 		out, oerr := svc.Outbox(ctx)
 		if oerr != nil || len(out) != 1 {
 			t.Fatalf("%s: the outbox holds %v (%v), want the one message", c.name, out, oerr)
