@@ -1,6 +1,7 @@
 package matrixsvc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -635,7 +636,11 @@ func countsAsActivity(evt *event.Event) bool {
 	case evt.StateKey != nil, evt.Type == event.EventReaction, evt.Type == event.EventRedaction:
 		return false
 	default:
-		// Encrypted events keep m.relates_to in the clear, so this holds for them too.
+		// Encrypted events keep m.relates_to in the clear, so this holds for them too. (Most
+		// messages have none: they are not parsed for it.)
+		if !bytes.Contains(evt.Content.VeryRaw, []byte(`"m.relates_to"`)) {
+			return true
+		}
 		switch event.RelationType(gjson.GetBytes(evt.Content.VeryRaw, `m\.relates_to.rel_type`).Str) {
 		case event.RelAnnotation, event.RelReplace:
 			return false
