@@ -3,6 +3,8 @@ package matrixsvc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -574,6 +576,43 @@ func (s *Service) SaveMedia(ctx context.Context, m *Media, dir string) (string, 
 		return "", err
 	}
 	return path, nil
+}
+
+// OpenMedia fetches a message's file into a folder of its own under dir, to be opened, and
+// returns its path. Opened again, the file fetched before is used: no second download and no
+// second copy. The file appears only once it is complete and checked.
+func (s *Service) OpenMedia(ctx context.Context, m *Media, dir string) (string, error) {
+	if m == nil {
+		return "", errors.New("the message has no file")
+	}
+	key := string(m.URL)
+	if m.File != nil {
+		key = string(m.File.URL) + "\x00" + m.File.Hashes.SHA256
+	}
+	sum := sha256.Sum256([]byte(key + "\x00" + m.Name + "\x00" + m.MimeType))
+	final := filepath.Join(dir, hex.EncodeToString(sum[:12]))
+	name := SafeFileName(m.Name, m.MimeType)
+	if fi, err := os.Lstat(filepath.Join(final, name)); err == nil && fi.Mode().IsRegular() {
+		return filepath.Join(final, name), nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("make the folder %s: %w", dir, err)
+	}
+	part, err := os.MkdirTemp(dir, ".part-")
+	if err != nil {
+		return "", fmt.Errorf("make a folder in %s: %w", dir, err)
+	}
+	defer os.RemoveAll(part) // gone once renamed; what is left of a failure
+	if _, err := s.SaveMedia(ctx, m, part); err != nil {
+		return "", err
+	}
+	if err := os.Rename(part, final); err != nil {
+		if _, serr := os.Lstat(filepath.Join(final, name)); serr != nil {
+			return "", fmt.Errorf("keep the file in %s: %w", dir, err)
+		}
+		// Opened twice at once: the other one is there.
+	}
+	return filepath.Join(final, name), nil
 }
 
 // createNew creates name in dir, or "stem (n).ext" when that is taken; never an existing file,

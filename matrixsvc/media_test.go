@@ -161,6 +161,26 @@ func TestSendImageInAnEncryptedDM(t *testing.T) {
 		t.Fatalf("the folder made for it: %v, %v", fi, err)
 	}
 
+	// To be opened it is fetched once, into a folder of its own, however often it is opened.
+	openDir := filepath.Join(t.TempDir(), "open")
+	first, err := bob.OpenMedia(ctx, media, openDir)
+	if err != nil || filepath.Base(first) != "secret.png" {
+		t.Fatalf("open: %q, %v", first, err)
+	}
+	if got, err := os.ReadFile(first); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("opened %s: %d bytes, %v", first, len(got), err)
+	}
+	if err := os.WriteFile(first, []byte("marked"), 0o600); err != nil { // a second fetch would undo this
+		t.Fatal(err)
+	}
+	again, err := bob.OpenMedia(ctx, media, openDir)
+	if got, _ := os.ReadFile(again); err != nil || again != first || string(got) != "marked" {
+		t.Fatalf("opened again: %q (%q), %v; want %s, not fetched again", again, got, err, first)
+	}
+	if entries, _ := os.ReadDir(openDir); len(entries) != 1 {
+		t.Fatalf("the open folder holds %d entries, want the file's folder alone", len(entries))
+	}
+
 	// Another hash than the sender's: the file is not the one sent.
 	forged := *media
 	file := *media.File
@@ -175,6 +195,12 @@ func TestSendImageInAnEncryptedDM(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Fatalf("after a refused save the folder holds %d files, want the 2 saved", len(entries))
+	}
+	if _, err := bob.OpenMedia(ctx, &forged, openDir); !errors.Is(err, ErrHashMismatch) {
+		t.Fatalf("opening a forged file: %v", err)
+	}
+	if entries, _ := os.ReadDir(openDir); len(entries) != 1 {
+		t.Fatalf("after a refused open the open folder holds %d entries, want 1", len(entries))
 	}
 }
 

@@ -211,6 +211,11 @@ func (f *fakeSvc) SaveMedia(ctx context.Context, md *matrixsvc.Media, dir string
 	return path, os.WriteFile(path, data, 0o600)
 }
 
+// OpenMedia writes the fake's file into dir, as SaveMedia does.
+func (f *fakeSvc) OpenMedia(ctx context.Context, md *matrixsvc.Media, dir string) (string, error) {
+	return f.SaveMedia(ctx, md, dir)
+}
+
 // Receipts returns the fake's read receipts of a room.
 func (f *fakeSvc) Receipts(_ context.Context, room id.RoomID) (map[id.UserID]id.EventID, error) {
 	f.mu.Lock()

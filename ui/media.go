@@ -125,7 +125,11 @@ func (m *Model) mediaAction(c *chat, msg matrixsvc.Message, open bool) tea.Cmd {
 	m.status.SetInfo("fetching " + msg.Media.Name + "…")
 	svc, md := m.svc, msg.Media
 	return m.call(func(ctx context.Context) tea.Msg {
-		path, err := svc.SaveMedia(ctx, md, dir)
+		save := svc.SaveMedia
+		if open {
+			save = svc.OpenMedia // fetched once, however often it is opened
+		}
+		path, err := save(ctx, md, dir)
 		if err == nil && open {
 			err = opener.Open(path)
 		}

@@ -27,6 +27,7 @@ type Service interface {
 	EnqueueFile(ctx context.Context, room id.RoomID, target id.UserID, path string, txnID string) error
 	Download(ctx context.Context, m *matrixsvc.Media, max int64) ([]byte, error)
 	SaveMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
+	OpenMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
 	SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error
 	Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error)
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
