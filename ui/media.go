@@ -63,6 +63,7 @@ func (m *Model) fetchPictures() tea.Cmd {
 		return nil
 	}
 	var cmds []tea.Cmd
+	limit := c.conv.PictureLimit()
 	for _, msg := range c.conv.ImagesWanted() {
 		svc, md, chat, evt := m.svc, msg.Media, c.key, msg.EventID
 		var kittyID uint32
@@ -81,7 +82,7 @@ func (m *Model) fetchPictures() tea.Cmd {
 			out := imageMsg{chat: chat, evt: evt, img: imageview.Shrink(img, pictureSide, pictureSide)}
 			if kittyID != 0 {
 				b := img.Bounds()
-				cols, rows := kittyimg.Fit(b.Dx(), b.Dy(), conversation.PictureCols, conversation.PictureRows)
+				cols, rows := kittyimg.Fit(b.Dx(), b.Dy(), conversation.PictureCols, limit)
 				// From the full picture: the terminal draws pixels (Transmit sizes it to the cells).
 				out.kitty = &conversation.Kitty{ID: kittyID, Cols: cols, Rows: rows,
 					Transmit: kittyimg.Transmit(kittyID, img, cols, rows)}

@@ -51,8 +51,9 @@ type entry struct {
 	picFrom  int         // the index in lines of the picture's first row (0: none drawn)
 	picRows  int         // how many rows the picture takes
 
-	width int      // the width lines were rendered at
-	lines []string // rendered lines; nil = render again
+	width    int      // the width lines were rendered at
+	picLimit int      // the picture's height limit they were rendered with
+	lines    []string // rendered lines; nil = render again
 }
 
 func (e *entry) invalidate() { e.lines = nil }

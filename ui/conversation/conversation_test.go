@@ -13,6 +13,7 @@ import (
 	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )
@@ -350,5 +351,35 @@ func TestKittyPicture(t *testing.T) {
 	}
 	if strings.Count(view, transmit) != 1 || !strings.HasPrefix(strings.TrimLeft(view, " "), transmit) {
 		t.Fatalf("the first row in view does not send the picture:\n%q", view)
+	}
+}
+
+// In a small window a picture takes at most half of it; made taller, the window gets the
+// picture at its full size again.
+func TestPictureFitsASmallWindow(t *testing.T) {
+	termtest.SetProfile(3)
+	t.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
+	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m.SetSize(60, 12)
+	m.ShowImages(true)
+	img := matrixsvc.Message{EventID: "$f", Sender: alice, Timestamp: now.Add(-time.Minute), MsgType: "m.image", Body: "tall.png",
+		Media: &matrixsvc.Media{Kind: "m.image", Name: "tall.png", MimeType: "image/png", Size: 1000, URL: "mxc://x/y"}}
+	m.AddPage([]matrixsvc.Message{img}, false)
+	m.SetImage("$f", image.NewRGBA(image.Rect(0, 0, 40, 200)), nil)
+	rows := func() int {
+		n := 0
+		for _, l := range strings.Split(m.View(), "\n") {
+			if strings.Contains(l, "▀") {
+				n++
+			}
+		}
+		return n
+	}
+	if got := rows(); got != 6 {
+		t.Fatalf("in 12 rows the picture takes %d, want 6:\n%s", got, m.View())
+	}
+	m.SetSize(60, 40)
+	if got := rows(); got != PictureRows {
+		t.Fatalf("in 40 rows the picture takes %d, want %d", got, PictureRows)
 	}
 }

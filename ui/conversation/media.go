@@ -133,6 +133,11 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f GB", float64(n)/(1024*1024*1024))
 }
 
+// PictureLimit is how many rows a picture may take: PictureRows, or half the window in a
+// small terminal, so that one picture never fills the conversation. (A kitty picture is sized
+// when it is fetched, by the limit then.)
+func (m Model) PictureLimit() int { return min(PictureRows, max(m.height/2, 3)) }
+
 // pictureLines draws an entry's picture under its message, indented by pad.
 func (m Model) pictureLines(e *entry, pad string, w int) []string {
 	if !m.images || e.img == nil {
@@ -162,7 +167,7 @@ func (m Model) pictureLines(e *entry, pad string, w int) []string {
 		return nil // sixteen colours or none: the file's line says what it is
 	}
 	var out []string
-	for _, l := range imageview.RenderIn(e.img, cols, PictureRows, palette) {
+	for _, l := range imageview.RenderIn(e.img, cols, m.PictureLimit(), palette) {
 		out = append(out, pad+l)
 	}
 	return out

@@ -16,8 +16,8 @@ import (
 // lines returns entry i rendered at the current width, from the cache when it can.
 func (m Model) lines(i int) []string {
 	e := m.entries[i]
-	if e.lines == nil || e.width != m.width {
-		e.lines, e.width = m.render(e), m.width
+	if e.lines == nil || e.width != m.width || (e.img != nil && e.picLimit != m.PictureLimit()) {
+		e.lines, e.width, e.picLimit = m.render(e), m.width, m.PictureLimit()
 	}
 	return e.lines
 }
