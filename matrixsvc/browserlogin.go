@@ -56,6 +56,10 @@ type BrowserLoginParams struct {
 	// Paste, when set, reads the address the browser ended on (or a bare login token) from
 	// the person instead of listening for it: for a browser on another machine.
 	Paste func() (string, error)
+	// PasteWithoutBrowser is Paste for when no browser can be opened here (Browser is nil)
+	// and the server offers no device authorization: in the UI over SSH, where a listener on
+	// this machine cannot be reached from the person's browser.
+	PasteWithoutBrowser func() (string, error)
 	// Port is the loopback port to listen on; 0 takes a free one.
 	Port int
 	// Tell shows the person what to do: the address to open, a code to enter.
@@ -154,6 +158,9 @@ func oauthLogin(ctx context.Context, cli *mautrix.Client, hs string, meta *oauth
 	}
 	scopes := oauth.ScopeList{oauth.ScopeClientAPI, oauth.ScopeDevice(device)}
 	useDeviceGrant := p.Paste == nil && p.Browser == nil && p.Port == 0 && offersDeviceGrant(meta)
+	if !useDeviceGrant && p.Paste == nil && p.Browser == nil {
+		p.Paste = p.PasteWithoutBrowser
+	}
 	clientID, err := oauthClient(ctx, cli, hs, meta, p)
 	if err != nil {
 		return nil, err
@@ -385,6 +392,9 @@ func ssoLogin(ctx context.Context, cli *mautrix.Client, hs string, idps []Identi
 		if idp, err = p.PickProvider(idps); err != nil {
 			return nil, err
 		}
+	}
+	if p.Paste == nil && p.Browser == nil {
+		p.Paste = p.PasteWithoutBrowser
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()

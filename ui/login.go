@@ -18,7 +18,8 @@ type SubmitLogin func(ctx context.Context, homeserver, user, password string) (S
 type Login struct {
 	form   login.Model
 	submit SubmitLogin
-	sso    SubmitSSO // nil: no login in the browser (loginsso.go)
+	sso    SubmitSSO     // nil: no login in the browser (loginsso.go)
+	pasted chan<- string // to the login in the browser under way, when it asks for a paste
 	opts   Options
 	size   tea.WindowSizeMsg
 }
@@ -56,8 +57,11 @@ func (l Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case login.SSOMsg:
 		return l.startSSO(msg)
 	case ssoNoticeMsg:
-		l.form.SetNotice(msg.text)
-		return l, waitNotice(msg.notices)
+		cmd := l.form.SetNotice(msg.text, msg.paste)
+		return l, tea.Batch(cmd, waitNotice(msg.notices))
+	case login.PastedMsg:
+		l.paste(msg.Text)
+		return l, nil
 	case loggedInMsg:
 		if msg.err == nil && msg.svc == nil {
 			msg.err = errors.New("login did not return a session")

@@ -10,8 +10,10 @@ import (
 
 // SubmitSSO logs in in the browser (OAuth 2.0 or single sign-on), saves the session and
 // starts the sync loop, like SubmitLogin. tell shows an instruction on the login screen: the
-// address to open, a code to enter; the UI owns the terminal, so nothing is printed.
-type SubmitSSO func(ctx context.Context, homeserver, user string, tell func(string)) (Service, error)
+// address to open, a code to enter; with paste set, it asks for the address the browser ended
+// on, which paste then returns once typed (where no browser opens here: over SSH). The UI
+// owns the terminal, so nothing is printed.
+type SubmitSSO func(ctx context.Context, homeserver, user string, tell func(text string, paste bool), paste func() (string, error)) (Service, error)
 
 // WithSSO lets the login screen log in in the browser (ctrl+o).
 func (l Login) WithSSO(f SubmitSSO) Login {
@@ -21,8 +23,13 @@ func (l Login) WithSSO(f SubmitSSO) Login {
 
 // ssoNoticeMsg is an instruction from a login in the browser that is under way.
 type ssoNoticeMsg struct {
-	text    string
-	notices <-chan string
+	notice
+	notices <-chan notice
+}
+
+type notice struct {
+	text  string
+	paste bool // the instruction asks for the address the browser ended on
 }
 
 // startSSO runs the login in a Cmd; its instructions come back one by one on notices.
@@ -31,14 +38,23 @@ func (l Login) startSSO(msg login.SSOMsg) (tea.Model, tea.Cmd) {
 		l.form.SetError("logging in in the browser is not available here")
 		return l, nil
 	}
-	notices := make(chan string, 8)
+	notices := make(chan notice, 8)
+	pasted := make(chan string, 1)
+	l.pasted = pasted
 	sso, ctx := l.sso, l.opts.Context
 	run := func() tea.Msg {
 		defer close(notices)
-		svc, err := sso(ctx, msg.Homeserver, msg.User, func(text string) {
+		svc, err := sso(ctx, msg.Homeserver, msg.User, func(text string, paste bool) {
 			select {
-			case notices <- text:
+			case notices <- notice{text: text, paste: paste}:
 			case <-ctx.Done():
+			}
+		}, func() (string, error) {
+			select {
+			case text := <-pasted:
+				return text, nil
+			case <-ctx.Done():
+				return "", ctx.Err()
 			}
 		})
 		return loggedInMsg{svc: svc, err: err}
@@ -46,12 +62,20 @@ func (l Login) startSSO(msg login.SSOMsg) (tea.Model, tea.Cmd) {
 	return l, tea.Batch(run, waitNotice(notices))
 }
 
-func waitNotice(notices <-chan string) tea.Cmd {
+// paste hands what was pasted on the login screen to the login waiting for it.
+func (l Login) paste(text string) {
+	select {
+	case l.pasted <- text:
+	default: // one address per login: a second enter finds the first on its way
+	}
+}
+
+func waitNotice(notices <-chan notice) tea.Cmd {
 	return func() tea.Msg {
-		text, ok := <-notices
+		n, ok := <-notices
 		if !ok {
 			return nil
 		}
-		return ssoNoticeMsg{text: text, notices: notices}
+		return ssoNoticeMsg{notice: n, notices: notices}
 	}
 }

@@ -16,9 +16,9 @@ func TestLoginScreenSingleSignOn(t *testing.T) {
 	const addr = "https://auth.example.org/oauth2/authorize?client_id=duet&state=abcdefghijklmnopqrstuvwxyz0123456789&scope=urn%3Amatrix%3Aclient%3Aapi%3A%2A"
 	release := make(chan error)
 	var got []string
-	sso := func(ctx context.Context, hs, user string, tell func(string)) (Service, error) {
+	sso := func(ctx context.Context, hs, user string, tell func(string, bool), _ func() (string, error)) (Service, error) {
 		got = []string{hs, user}
-		tell("duet: log in in the browser that opens (OAuth 2.0); if none does, open this address:\n" + addr)
+		tell("duet: log in in the browser that opens (OAuth 2.0); if none does, open this address:\n"+addr, false)
 		if err := <-release; err != nil {
 			return nil, err
 		}

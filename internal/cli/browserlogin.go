@@ -86,6 +86,7 @@ type browserLoginOpts struct {
 	flags            ssoFlags
 	tell             func(matrixsvc.BrowserPrompt)
 	paste            func() (string, error)
+	pasteNoBrowser   func() (string, error) // the UI's paste field, when no browser opens here
 	pick             func([]matrixsvc.IdentityProvider) (string, error)
 }
 
@@ -106,6 +107,8 @@ func browserLogin(ctx context.Context, env Env, prof paths.Profile, log zerolog.
 		Provider:    o.flags.idp,
 		Paste:       o.paste,
 		Port:        o.flags.port,
+
+		PasteWithoutBrowser: o.pasteNoBrowser,
 		Tell:        o.tell,
 		Timeout:     env.LoginTimeout,
 	}
@@ -260,7 +263,7 @@ func saveClientIDs(prof paths.Profile, ids map[string]string) error {
 
 // loginBrowserAndOpen is `duet login --sso` for the UI's login screen: tell gets each line to
 // show (the UI owns the terminal).
-func loginBrowserAndOpen(ctx context.Context, env Env, prof paths.Profile, homeserver, user string, tell func(string)) (*App, error) {
+func loginBrowserAndOpen(ctx context.Context, env Env, prof paths.Profile, homeserver, user string, tell func(text string, paste bool), paste func() (string, error)) (*App, error) {
 	if homeserver == "" && !(strings.HasPrefix(user, "@") && strings.Contains(user, ":")) {
 		return nil, errors.New("enter the homeserver (or your full user ID, @name:server) to log in with single sign-on")
 	}
@@ -270,8 +273,8 @@ func loginBrowserAndOpen(ctx context.Context, env Env, prof paths.Profile, homes
 	}
 	defer logFile.Close()
 	_, err = browserLogin(ctx, env, prof, log, browserLoginOpts{homeserver: homeserver, user: user, tell: func(p matrixsvc.BrowserPrompt) {
-		tell(strings.Join(promptLines(p, false), "\n"))
-	}})
+		tell(strings.Join(promptLines(p, false), "\n"), p.Paste)
+	}, pasteNoBrowser: paste})
 	if err != nil {
 		return nil, err
 	}

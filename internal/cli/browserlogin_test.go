@@ -704,3 +704,89 @@ func TestOAuthShortLivedTokens(t *testing.T) {
 		t.Fatalf("the last saved access token is not the live one (%v)", err)
 	}
 }
+
+// Over SSH no browser opens and a listener here is out of the person's browser's reach: the
+// login screen shows the address and takes the one the browser ended on, pasted into it
+// (single sign-on; OAuth without the device grant goes the same way).
+func TestLoginScreenPasteOverSSH(t *testing.T) {
+	t.Parallel()
+	u := newDuetUser(t, "tuipaste", "Paste")
+	a := authtest.Start(t, hs.URL, authtest.Options{Mode: authtest.SSO})
+	a.SetAccount(string(u.ID), u.Password)
+	prof, _ := u.dirs.ForProfile("default")
+	var out, errb bytes.Buffer
+	var final tea.Model
+	var asked string
+	env := Env{Dirs: u.dirs, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(string) string { return "" }, // no $BROWSER, no display
+		RunUI: func(ctx context.Context, m tea.Model) error {
+			step := func(msg tea.Msg) tea.Cmd {
+				var cmd tea.Cmd
+				m, cmd = m.Update(msg)
+				return cmd
+			}
+			typeText := func(s string) {
+				for _, r := range s {
+					step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+				}
+			}
+			screen := func() string {
+				var lines []string
+				for _, l := range strings.Split(m.View(), "\n") {
+					lines = append(lines, strings.TrimRight(l, " "))
+				}
+				return strings.Join(lines, "")
+			}
+			step(tea.WindowSizeMsg{Width: 80, Height: 30})
+			typeText(string(u.ID))
+			step(tea.KeyMsg{Type: tea.KeyTab})
+			typeText(a.URL)
+			cmd := step(tea.KeyMsg{Type: tea.KeyCtrlO})
+			batch, ok := step(cmd())().(tea.BatchMsg)
+			if !ok {
+				return errors.New("ctrl+o started no login")
+			}
+			done := make(chan tea.Msg, 1)
+			go func() { done <- batch[0]() }()
+			step(batch[1]()) // the instruction, with the paste field
+			asked = screen()
+			i := strings.Index(asked, a.URL+"/")
+			j := strings.Index(asked[max(i, 0):], "duet: the browser then goes to")
+			if i < 0 || j < 0 {
+				return fmt.Errorf("no address to open and paste prompt on the screen: %q", asked)
+			}
+			addr, err := authtest.FinalAddress(a.URL, asked[i:i+j])
+			if err != nil {
+				return err
+			}
+			typeText(addr)
+			if paste := step(tea.KeyMsg{Type: tea.KeyEnter}); paste != nil {
+				step(paste())
+			}
+			select {
+			case msg := <-done:
+				step(msg)
+			case <-ctx.Done():
+				return errors.New("the login did not take the pasted address")
+			}
+			final = m
+			return nil
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if code := Run(ctx, env, nil); code != 0 {
+		t.Fatalf("the UI: exit %d, %q", code, errb.String())
+	}
+	if !strings.Contains(asked, "paste the address and press enter") {
+		t.Fatalf("the screen did not ask for the address: %q", asked)
+	}
+	if fmt.Sprintf("%T", final) != "ui.Model" {
+		t.Fatalf("still on %T after pasting", final)
+	}
+	if errb.Len() > 0 || out.Len() > 0 {
+		t.Fatalf("printed behind the UI: %q %q", out.String(), errb.String())
+	}
+	if sess := savedSession(t, prof); sess.UserID != u.ID || a.Stats().LoginTokens != 1 {
+		t.Fatalf("session after pasting: %s, server %+v", sess.UserID, a.Stats())
+	}
+}

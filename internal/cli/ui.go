@@ -94,10 +94,10 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 			}
 			startSync(app)
 			return app.Svc, nil
-		}, opts).WithSSO(func(ctx context.Context, homeserver, user string, tell func(string)) (ui.Service, error) {
+		}, opts).WithSSO(func(ctx context.Context, homeserver, user string, tell func(string, bool), paste func() (string, error)) (ui.Service, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			app, err := loginBrowserAndOpen(ctx, env, prof, homeserver, user, tell)
+			app, err := loginBrowserAndOpen(ctx, env, prof, homeserver, user, tell, paste)
 			if err != nil {
 				return nil, err
 			}

@@ -42,6 +42,10 @@ type SubmitMsg struct{ Homeserver, User, Password string }
 // SSOMsg asks to log in in the browser at the form's homeserver (or the user ID's server).
 type SSOMsg struct{ Homeserver, User string }
 
+// PastedMsg is the address the browser ended on, pasted while a login in the browser asks
+// for it.
+type PastedMsg struct{ Text string }
+
 // The user ID comes first: it is the one field always needed, and the homeserver is found
 // from it when left empty.
 const (
@@ -59,7 +63,10 @@ type Model struct {
 	busy   bool
 	err    string
 	notice string // what to do in the browser, while a single sign-on waits
-	width  int
+	// The address the browser ended on, asked for when no browser opens here (SSH).
+	pasting bool
+	paste   textinput.Model
+	width   int
 	height int
 }
 
@@ -78,7 +85,8 @@ func New(km KeyMap, st styles.Styles) Model {
 	pw := mk("Password   ", "")
 	pw.EchoMode = textinput.EchoPassword
 	pw.EchoCharacter = '•'
-	m := Model{keys: km, styles: st, fields: []textinput.Model{user, hs, pw}, focus: fieldUser}
+	m := Model{keys: km, styles: st, fields: []textinput.Model{user, hs, pw}, focus: fieldUser,
+		paste: mk("Address    ", "http://127.0.0.1/…")}
 	m.fields[fieldUser].Focus()
 	return m
 }
@@ -89,14 +97,27 @@ func (m *Model) SetSize(w, h int) {
 	for i := range m.fields {
 		m.fields[i].Width = max(w-14, 4)
 	}
+	m.paste.Width = max(w-14, 4)
 }
 
 // SetBusy shows that a login is under way; SetError shows why one failed.
 func (m *Model) SetBusy(b bool)    { m.busy = b }
-func (m *Model) SetError(s string) { m.err, m.busy, m.notice = sanitize.Line(s), false, "" }
+func (m *Model) SetError(s string) {
+	m.err, m.busy, m.notice, m.pasting = sanitize.Line(s), false, "", false
+	m.paste.Blur()
+}
 
-// SetNotice shows what to do in the browser (lines; an address is wrapped, never cut).
-func (m *Model) SetNotice(s string) { m.notice = sanitize.Text(s, true) }
+// SetNotice shows what to do in the browser (lines; an address is wrapped, never cut); with
+// paste, a field takes the address the browser ends on.
+func (m *Model) SetNotice(s string, paste bool) tea.Cmd {
+	m.notice = sanitize.Text(s, true)
+	if paste && !m.pasting {
+		m.pasting = true
+		m.paste.SetValue("")
+		return m.paste.Focus()
+	}
+	return nil
+}
 
 // Update handles the form's keys.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
@@ -107,6 +128,18 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m, tea.Quit
+	case m.busy && m.pasting && m.paste.Focused():
+		if k.Type != tea.KeyEnter {
+			var cmd tea.Cmd
+			m.paste, cmd = m.paste.Update(k)
+			return m, cmd
+		}
+		text := strings.TrimSpace(m.paste.Value())
+		if text == "" {
+			return m, nil
+		}
+		m.paste.Blur() // taken: the login checks it
+		return m, func() tea.Msg { return PastedMsg{Text: text} }
 	case m.busy:
 		return m, nil
 	case key.Matches(k, m.keys.SSO):
@@ -115,7 +148,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			m.err = "for single sign-on, enter the homeserver (or your full user ID, @name:server)"
 			return m, m.setFocus(fieldHomeserver)
 		}
-		m.busy, m.err, m.notice = true, "", ""
+		m.busy, m.err, m.notice, m.pasting = true, "", "", false
 		return m, func() tea.Msg { return s }
 	case key.Matches(k, m.keys.Next):
 		return m, m.setFocus(m.focus + 1)
@@ -173,7 +206,14 @@ func (m Model) View() string {
 				lines = append(lines, w)
 			}
 		}
-		lines = append(lines, m.styles.Muted.Render("waiting for the browser… esc: quit"))
+		switch {
+		case m.pasting && m.paste.Focused():
+			lines = append(lines, "", m.paste.View(), "", m.styles.Muted.Render("paste the address and press enter · esc: quit"))
+		case m.pasting:
+			lines = append(lines, "", m.styles.Muted.Render("checking the address… esc: quit"))
+		default:
+			lines = append(lines, m.styles.Muted.Render("waiting for the browser… esc: quit"))
+		}
 	case m.busy:
 		lines = append(lines, m.styles.Muted.Render("logging in…"))
 	case m.err != "":
