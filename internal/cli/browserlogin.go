@@ -109,8 +109,8 @@ func browserLogin(ctx context.Context, env Env, prof paths.Profile, log zerolog.
 		Port:        o.flags.port,
 
 		PasteWithoutBrowser: o.pasteNoBrowser,
-		Tell:        o.tell,
-		Timeout:     env.LoginTimeout,
+		Tell:                o.tell,
+		Timeout:             env.LoginTimeout,
 	}
 	if o.pick != nil {
 		p.PickProvider = o.pick

@@ -67,7 +67,7 @@ type Model struct {
 	pasting bool
 	paste   textinput.Model
 	width   int
-	height int
+	height  int
 }
 
 // New returns an empty form with the user field focused.
@@ -101,7 +101,7 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // SetBusy shows that a login is under way; SetError shows why one failed.
-func (m *Model) SetBusy(b bool)    { m.busy = b }
+func (m *Model) SetBusy(b bool) { m.busy = b }
 func (m *Model) SetError(s string) {
 	m.err, m.busy, m.notice, m.pasting = sanitize.Line(s), false, "", false
 	m.paste.Blur()
