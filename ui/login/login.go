@@ -202,7 +202,7 @@ func (m Model) View() string {
 	switch {
 	case m.busy && m.notice != "":
 		for _, l := range strings.Split(m.notice, "\n") {
-			for _, w := range strings.Split(ansi.Hardwrap(l, max(m.width, 1), true), "\n") {
+			for _, w := range strings.Split(ansi.Wrap(l, max(m.width, 1), ""), "\n") { // words whole, an address broken where it must
 				lines = append(lines, w)
 			}
 		}
