@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -104,6 +105,37 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		}
 	}
 	return out, nil
+}
+
+// MemberNames returns what to call the senders in a room (a group DM): each member's display
+// name there. A name two members share, or one that looks like a user ID, gets the user ID
+// after it, so that nobody can pass for someone else, as in Element.
+func (s *Service) MemberNames(ctx context.Context, room id.RoomID) (map[id.UserID]string, error) {
+	names, err := s.store.RoomDisplayNames(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	count := make(map[string]int, len(names))
+	for _, n := range names {
+		count[nameKey(n)]++
+	}
+	for u, n := range names {
+		if k := nameKey(n); count[k] > 1 || strings.HasPrefix(k, "@") {
+			names[u] = n + " (" + string(u) + ")"
+		}
+	}
+	return names, nil
+}
+
+// nameKey is a display name as it looks: without case, spaces, or invisible characters
+// (zero-width, direction marks) that would make two names that read the same differ.
+func nameKey(name string) string {
+	return strings.ToLower(strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, name))
 }
 
 // namesOf names a group DM without a room name after its people, as other clients do.

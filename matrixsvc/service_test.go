@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -489,4 +490,40 @@ func TestCheckUser(t *testing.T) {
 	if want := "your homeserver got no answer from 127.0.0.1:9"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("the error %q does not say %q", err, want)
 	}
+}
+
+// A group DM's senders are called by their names in the room; two who share a name, or one
+// whose name looks like a user ID, get their user IDs after it, so nobody passes for another.
+func TestMemberNames(t *testing.T) {
+	t.Parallel()
+	ctx := hstest.Ctx(t)
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	carol := hstest.NewPerson(t, hs, "carol", "bob ") // the same name to the eye
+	dave := hstest.NewPerson(t, hs, "dave", "Dave")
+	erin := hstest.NewPerson(t, hs, "erin", string(dave.ID))
+	svc := newService(t, alice, "")
+	room := bob.CreateRoom(t, true, alice.ID, carol.ID, dave.ID, erin.ID)
+	for _, p := range []*hstest.Person{carol, dave, erin} {
+		p.Join(t, room)
+	}
+	acceptInvite(t, svc, room)
+	want := map[id.UserID]string{
+		alice.ID: "Alice",
+		bob.ID:   "Bob (" + string(bob.ID) + ")",
+		carol.ID: "bob  (" + string(carol.ID) + ")",
+		dave.ID:  "Dave",
+		erin.ID:  string(dave.ID) + " (" + string(erin.ID) + ")",
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, svc)
+		got, err := svc.MemberNames(ctx, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, want) {
+			return fmt.Sprintf("names %q, want %q", got, want)
+		}
+		return ""
+	})
 }

@@ -213,6 +213,9 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 		}
 		if c.room != "" {
 			cmds = append(cmds, m.startHistory(c), m.checkEncrypted(c.room), m.loadChainOf(c))
+			if it.Kind == contacts.KindGroup {
+				cmds = append(cmds, m.loadMemberNames(c))
+			}
 		} else {
 			c.conv.AddPage(nil, false) // nothing to load until the room exists or the invite is accepted
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,7 @@ type fakeSvc struct {
 	history   map[id.RoomID][]matrixsvc.Message
 	users     map[id.UserID]string // users that exist, with display names
 	encrypted map[id.RoomID]bool
+	members   map[id.RoomID]map[id.UserID]string // group DMs: what to call the senders
 
 	sendErr   func(body string) error // nil: sends succeed
 	sends     []sendCall              // messages handed to the outbox (and retries)
@@ -209,6 +211,13 @@ func (f *fakeSvc) SaveMedia(ctx context.Context, md *matrixsvc.Media, dir string
 	}
 	path := filepath.Join(dir, md.Name)
 	return path, os.WriteFile(path, data, 0o600)
+}
+
+// MemberNames returns the fake's names of a room's members.
+func (f *fakeSvc) MemberNames(_ context.Context, room id.RoomID) (map[id.UserID]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.members[room]), nil
 }
 
 // OpenMedia writes the fake's file into dir, as SaveMedia does.

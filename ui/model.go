@@ -229,6 +229,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err == nil {
 			cmds = append(cmds, m.refreshOverview())
 		}
+	case memberNamesMsg:
+		if c := m.chats[msg.chat]; c != nil {
+			for u, name := range msg.names {
+				if u != m.me {
+					c.conv.SetName(u, name)
+				}
+			}
+		}
 	case encryptedMsg:
 		for _, c := range m.chats {
 			if c.room == msg.room {

@@ -28,6 +28,7 @@ type Service interface {
 	Download(ctx context.Context, m *matrixsvc.Media, max int64) ([]byte, error)
 	SaveMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
 	OpenMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
+	MemberNames(ctx context.Context, room id.RoomID) (map[id.UserID]string, error)
 	SetTyping(ctx context.Context, room id.RoomID, typing bool, timeout time.Duration) error
 	Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error)
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
@@ -309,6 +310,24 @@ func (m Model) checkUser(raw string) tea.Cmd {
 	return m.call(func(ctx context.Context) tea.Msg {
 		user, name, err := svc.CheckUser(ctx, raw)
 		return userCheckedMsg{raw: raw, user: user, name: name, err: err}
+	})
+}
+
+// memberNamesMsg is what to call the senders of a group DM.
+type memberNamesMsg struct {
+	chat  string
+	names map[id.UserID]string
+}
+
+// loadMemberNames asks for the names of a group DM's members: senders are shown by them.
+func (m Model) loadMemberNames(c *chat) tea.Cmd {
+	svc, key, room := m.svc, c.key, c.room
+	return m.call(func(ctx context.Context) tea.Msg {
+		names, err := svc.MemberNames(ctx, room)
+		if err != nil {
+			return nil // the user IDs stay
+		}
+		return memberNamesMsg{chat: key, names: names}
 	})
 }
 
