@@ -401,10 +401,13 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 				s.pushActions(ctx, r, src, &msg)
 			}
 			msgs = append(msgs, msg)
-			r.Preview, r.PreviewSender = previewOf(msg), msg.Sender
 		} else if msg.change != nil {
 			changes = append(changes, *msg.change)
 		}
+	}
+	if len(msgs) > 0 { // the newest is the preview (made once: formatted text is parsed for it)
+		last := msgs[len(msgs)-1]
+		r.Preview, r.PreviewSender = previewOf(last), last.Sender
 	}
 	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
 		return nil, nil, false, "", err
