@@ -46,10 +46,15 @@ func (m *Model) copyText(msg matrixsvc.Message) tea.Cmd {
 		return nil
 	}
 	text := matrixsvc.PlainText(msg.Body, msg.HTML)
+	m.status.SetInfo(fmt.Sprintf("copied %d characters to the clipboard (if the terminal allows OSC 52)", len([]rune(text))))
+	return m.toClipboard(text)
+}
+
+// toClipboard sends text to the clipboard with the next frame.
+func (m *Model) toClipboard(text string) tea.Cmd {
 	m.clip = osc52.New(text).String()
 	m.clipSeq++
 	seq := m.clipSeq
-	m.status.SetInfo(fmt.Sprintf("copied %d characters to the clipboard (if the terminal allows OSC 52)", len([]rune(text))))
 	return tea.Tick(clipFor, func(time.Time) tea.Msg { return clipOffMsg{seq: seq} })
 }
 
@@ -69,11 +74,16 @@ func (m *Model) openLink(msg matrixsvc.Message) tea.Cmd {
 	}
 	m.link = lastLink{event: msg.EventID, index: i}
 	url := links[i]
-	what := "opening " + textutil.Cut(sanitize.Line(url), 60)
+	more := ""
 	if len(links) > 1 {
-		what += fmt.Sprintf(" (link %d of %d: o again opens the next)", i+1, len(links))
+		more = fmt.Sprintf(" (link %d of %d: o again for the next)", i+1, len(links))
 	}
-	m.status.SetInfo(what)
+	if !browser.Available(os.Getenv) {
+		// Over SSH or on a console: the link goes where the person's browser is.
+		m.status.SetInfo("no browser here: copied " + textutil.Cut(sanitize.Line(url), 50) + " to the clipboard" + more)
+		return m.toClipboard(url)
+	}
+	m.status.SetInfo("opening " + textutil.Cut(sanitize.Line(url), 60) + more)
 	return m.call(func(context.Context) tea.Msg {
 		return linkOpenedMsg{url: url, err: browser.Open(os.Getenv, url)}
 	})

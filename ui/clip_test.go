@@ -15,7 +15,8 @@ import (
 
 // y copies the picked message's text, without its formatting, with OSC 52 in one frame; o on
 // a text opens its web links in the browser one after the other, never a file or another
-// scheme's address; a message with no link or text says so.
+// scheme's address, and copies the link where no browser can be opened; a message with no
+// link or text says so.
 func TestCopyTextAndOpenLinks(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 100, 30)
@@ -59,7 +60,7 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 		}
 	}
 	h.typeText("o")
-	requireContains(t, h.view(), "opening https://maps.example/x (link 1 of 2: o again opens the next)")
+	requireContains(t, h.view(), "opening https://maps.example/x (link 1 of 2: o again for the next)")
 	browsed("https://maps.example/x")
 	h.typeText("o")
 	browsed("https://maps.example/x", "https://b.example/y?q=1")
@@ -73,4 +74,16 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	h.key(tea.KeyDown)
 	h.typeText("o")
 	requireContains(t, h.view(), "could not open https://b.example/y?q=1: $BROWSER names no program that exists")
+
+	// No browser can be opened here (SSH): the link goes to the clipboard instead.
+	t.Setenv("BROWSER", "")
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	h.hold = func(m tea.Msg) bool { _, ok := m.(clipOffMsg); return ok }
+	h.typeText("o")
+	requireContains(t, h.view(), "no browser here: copied https://maps.example/x to the clipboard")
+	if v := h.m.View(); !strings.Contains(v, "\x1b]52;c;"+base64.StdEncoding.EncodeToString([]byte("https://maps.example/x"))+"\a") {
+		t.Fatal("the link was not copied")
+	}
+	h.release()
 }
