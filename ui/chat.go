@@ -47,6 +47,7 @@ type chat struct {
 	editing  matrixsvc.Message  // our message being edited in the composer (EventID "" = none)
 	draft    string             // what the composer held when the edit started, back after it
 	replyTo  matrixsvc.Message  // the message the composer's text answers (EventID "" = none)
+	replyOf  string             // replyTo's text on one line, for the line above the composer
 
 	typing     []id.UserID // who is typing in the conversation's rooms, as sync last said
 	typingSent time.Time   // when we last told the room we are typing (zero: we are not)

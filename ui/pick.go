@@ -10,6 +10,7 @@ import (
 	"github.com/kyokomi/emoji/v2"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/sanitize"
 	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
@@ -87,6 +88,8 @@ func (m *Model) pickKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		c.replyTo = msg
+		// Made once here, not in every View: formatted text is parsed for it.
+		c.replyOf = strings.Join(strings.Fields(sanitize.Line(matrixsvc.PlainText(msg.Body, msg.HTML))), " ")
 		c.conv.Unpick()
 		return m.focusComposer()
 	case key.Matches(k, pk.React):

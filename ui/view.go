@@ -8,7 +8,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"duet/internal/sanitize"
-	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/internal/textutil"
 )
@@ -118,7 +117,7 @@ func (m Model) rightPane(l layout) []string {
 				who = c.item.Name
 			}
 		}
-		what := strings.Join(strings.Fields(sanitize.Line(matrixsvc.PlainText(c.replyTo.Body, c.replyTo.HTML))), " ")
+		what := c.replyOf
 		who = sanitize.Line(who)
 		out = append(out, m.labelRule(w, " ↳ replying to "+who+": "+textutil.Cut(what, max(w/3, 8))+" · esc cancels ",
 			" ↳ replying to "+who+" · esc cancels ", " ↳ reply · esc cancels "))
