@@ -84,21 +84,14 @@ func (d *delivery) noteSync(me id.UserID, resp *mautrix.RespSync) {
 	if d.echoes == nil {
 		d.echoes, d.gone = make(map[string]id.EventID), make(map[string]bool)
 	}
-	for _, room := range resp.Rooms.Join {
-		for _, evt := range room.Timeline.Events {
-			txn := evt.Unsigned.TransactionID
-			if evt.Sender != me || txn == "" {
-				continue
-			}
-			deleted := evt.Unsigned.RedactedBecause != nil
-			if _, ok := d.echoes[txn]; !ok {
-				d.order = append(d.order, txn)
-			} else if !d.gone[txn] || deleted {
-				continue // the first copy stays the echo; a live one beats a deleted one
-			}
-			d.echoes[txn], d.gone[txn] = evt.ID, deleted
+	ownSends(me, resp, func(_ id.RoomID, evt *event.Event, txn string, deleted bool) {
+		if _, ok := d.echoes[txn]; !ok {
+			d.order = append(d.order, txn)
+		} else if !d.gone[txn] || deleted {
+			return // the first copy stays the echo; a live one beats a deleted one
 		}
-	}
+		d.echoes[txn], d.gone[txn] = evt.ID, deleted
+	})
 	for len(d.order) > maxEchoes {
 		delete(d.echoes, d.order[0])
 		delete(d.gone, d.order[0])
@@ -123,39 +116,32 @@ func (d *delivery) dropDuplicates(me id.UserID, resp *mautrix.RespSync) (deleteA
 	}
 	seen := map[string]first{}
 	drop := map[id.EventID]bool{}
-	for roomID, room := range resp.Rooms.Join {
-		for _, evt := range room.Timeline.Events {
-			txn := evt.Unsigned.TransactionID
-			if evt.Sender != me || txn == "" {
-				continue
-			}
-			deleted := evt.Unsigned.RedactedBecause != nil
-			f, ok := seen[txn]
-			if !ok {
-				if e, known := d.echoes[txn]; known {
-					f, ok = first{evt: e, deleted: d.gone[txn]}, true
-				}
-			}
-			switch {
-			case !ok:
-				seen[txn] = first{evt: evt.ID, room: roomID, deleted: deleted}
-			case f.evt == evt.ID:
-			case deleted:
-				drop[evt.ID] = true
-			case f.deleted:
-				if f.room != "" {
-					drop[f.evt] = true
-				}
-				seen[txn] = first{evt: evt.ID, room: roomID}
-			default:
-				drop[evt.ID] = true
-				if deleteAt == nil {
-					deleteAt = map[id.EventID]id.RoomID{}
-				}
-				deleteAt[evt.ID] = roomID
+	ownSends(me, resp, func(roomID id.RoomID, evt *event.Event, txn string, deleted bool) {
+		f, ok := seen[txn]
+		if !ok {
+			if e, known := d.echoes[txn]; known {
+				f, ok = first{evt: e, deleted: d.gone[txn]}, true
 			}
 		}
-	}
+		switch {
+		case !ok:
+			seen[txn] = first{evt: evt.ID, room: roomID, deleted: deleted}
+		case f.evt == evt.ID:
+		case deleted:
+			drop[evt.ID] = true
+		case f.deleted:
+			if f.room != "" {
+				drop[f.evt] = true
+			}
+			seen[txn] = first{evt: evt.ID, room: roomID}
+		default:
+			drop[evt.ID] = true
+			if deleteAt == nil {
+				deleteAt = map[id.EventID]id.RoomID{}
+			}
+			deleteAt[evt.ID] = roomID
+		}
+	})
 	if len(drop) == 0 {
 		return nil
 	}
@@ -163,6 +149,18 @@ func (d *delivery) dropDuplicates(me id.UserID, resp *mautrix.RespSync) (deleteA
 		room.Timeline.Events = slices.DeleteFunc(room.Timeline.Events, func(evt *event.Event) bool { return drop[evt.ID] })
 	}
 	return deleteAt
+}
+
+// ownSends calls fn for each event of ours in a sync response's timelines that carries a
+// transaction ID (shown to the device that sent it), in order within each room.
+func ownSends(me id.UserID, resp *mautrix.RespSync, fn func(room id.RoomID, evt *event.Event, txn string, deleted bool)) {
+	for roomID, room := range resp.Rooms.Join {
+		for _, evt := range room.Timeline.Events {
+			if txn := evt.Unsigned.TransactionID; evt.Sender == me && txn != "" {
+				fn(roomID, evt, txn, evt.Unsigned.RedactedBecause != nil)
+			}
+		}
+	}
 }
 
 // hasSynced reports whether this process has stored a sync: later ones bring live messages.
