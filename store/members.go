@@ -50,26 +50,17 @@ func (s *Store) DisplayName(ctx context.Context, user id.UserID) (string, error)
 
 // RoomDisplayNames returns the display names the members of a room have there.
 func (s *Store) RoomDisplayNames(ctx context.Context, room id.RoomID) (map[id.UserID]string, error) {
-	rows, err := s.db.Query(ctx, `SELECT user_id, displayname FROM mx_user_profile WHERE room_id=$1 AND displayname<>''`, room)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make(map[id.UserID]string)
-	for rows.Next() {
-		var user id.UserID
-		var name string
-		if err := rows.Scan(&user, &name); err != nil {
-			return nil, err
-		}
-		out[user] = name
-	}
-	return out, rows.Err()
+	return s.names(ctx, `SELECT user_id, displayname FROM mx_user_profile WHERE room_id=$1 AND displayname<>''`, room)
 }
 
 // DisplayNames returns a display name for every user we have seen one for, in one query.
 func (s *Store) DisplayNames(ctx context.Context) (map[id.UserID]string, error) {
-	rows, err := s.db.Query(ctx, `SELECT user_id, displayname FROM mx_user_profile WHERE displayname<>''`)
+	return s.names(ctx, `SELECT user_id, displayname FROM mx_user_profile WHERE displayname<>''`)
+}
+
+// names reads (user ID, display name) rows into a map.
+func (s *Store) names(ctx context.Context, query string, args ...any) (map[id.UserID]string, error) {
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
