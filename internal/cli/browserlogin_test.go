@@ -613,42 +613,21 @@ func TestLoginScreenSingleSignOnForReal(t *testing.T) {
 			return ""
 		},
 		RunUI: func(ctx context.Context, m tea.Model) error {
-			step := func(msg tea.Msg) tea.Cmd {
-				var cmd tea.Cmd
-				m, cmd = m.Update(msg)
-				return cmd
+			f := &loginForm{m: m}
+			done, next, err := f.startSSO(string(u.ID), a.URL, 24)
+			if err != nil {
+				return err
 			}
-			typeText := func(s string) {
-				for _, r := range s {
-					step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
-				}
-			}
-			step(tea.WindowSizeMsg{Width: 80, Height: 24})
-			typeText(string(u.ID))
-			step(tea.KeyMsg{Type: tea.KeyTab})
-			typeText(a.URL)
-			cmd := step(tea.KeyMsg{Type: tea.KeyCtrlO})
-			batch, ok := step(cmd())().(tea.BatchMsg)
-			if !ok {
-				return errors.New("ctrl+o started no login")
-			}
-			done := make(chan tea.Msg, 1)
-			go func() { done <- batch[0]() }() // the login itself
-			next := step(batch[1]())           // its first instruction, on the screen
-			var screen []string
-			for _, l := range strings.Split(m.View(), "\n") {
-				screen = append(screen, strings.TrimRight(l, " "))
-			}
-			notices = append(notices, strings.Join(screen, ""))
-			step(<-done)
+			notices = append(notices, f.screen())
+			f.step(<-done)
 			for next != nil { // the rest go nowhere once logged in
 				msg := next()
 				if msg == nil {
 					break
 				}
-				next = step(msg)
+				next = f.step(msg)
 			}
-			final = m
+			final = f.m
 			return nil
 		}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -720,36 +699,12 @@ func TestLoginScreenPasteOverSSH(t *testing.T) {
 	env := Env{Dirs: u.dirs, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 		Getenv: func(string) string { return "" }, // no $BROWSER, no display
 		RunUI: func(ctx context.Context, m tea.Model) error {
-			step := func(msg tea.Msg) tea.Cmd {
-				var cmd tea.Cmd
-				m, cmd = m.Update(msg)
-				return cmd
+			f := &loginForm{m: m}
+			done, _, err := f.startSSO(string(u.ID), a.URL, 30) // the instruction, with the paste field
+			if err != nil {
+				return err
 			}
-			typeText := func(s string) {
-				for _, r := range s {
-					step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
-				}
-			}
-			screen := func() string {
-				var lines []string
-				for _, l := range strings.Split(m.View(), "\n") {
-					lines = append(lines, strings.TrimRight(l, " "))
-				}
-				return strings.Join(lines, "")
-			}
-			step(tea.WindowSizeMsg{Width: 80, Height: 30})
-			typeText(string(u.ID))
-			step(tea.KeyMsg{Type: tea.KeyTab})
-			typeText(a.URL)
-			cmd := step(tea.KeyMsg{Type: tea.KeyCtrlO})
-			batch, ok := step(cmd())().(tea.BatchMsg)
-			if !ok {
-				return errors.New("ctrl+o started no login")
-			}
-			done := make(chan tea.Msg, 1)
-			go func() { done <- batch[0]() }()
-			step(batch[1]()) // the instruction, with the paste field
-			asked = screen()
+			asked = f.screen()
 			i := strings.Index(asked, a.URL+"/")
 			j := strings.Index(asked[max(i, 0):], "duet: the browser then goes to")
 			if i < 0 || j < 0 {
@@ -759,17 +714,17 @@ func TestLoginScreenPasteOverSSH(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			typeText(addr)
-			if paste := step(tea.KeyMsg{Type: tea.KeyEnter}); paste != nil {
-				step(paste())
+			f.typeText(addr)
+			if paste := f.step(tea.KeyMsg{Type: tea.KeyEnter}); paste != nil {
+				f.step(paste())
 			}
 			select {
 			case msg := <-done:
-				step(msg)
+				f.step(msg)
 			case <-ctx.Done():
 				return errors.New("the login did not take the pasted address")
 			}
-			final = m
+			final = f.m
 			return nil
 		}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -789,4 +744,47 @@ func TestLoginScreenPasteOverSSH(t *testing.T) {
 	if sess := savedSession(t, prof); sess.UserID != u.ID || a.Stats().LoginTokens != 1 {
 		t.Fatalf("session after pasting: %s, server %+v", sess.UserID, a.Stats())
 	}
+}
+
+// loginForm drives the login screen as a person at the keyboard would.
+type loginForm struct{ m tea.Model }
+
+func (f *loginForm) step(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	f.m, cmd = f.m.Update(msg)
+	return cmd
+}
+
+func (f *loginForm) typeText(s string) {
+	for _, r := range s {
+		f.step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+}
+
+// screen is what the form shows, its lines joined without their trailing blanks, so that a
+// wrapped address reads whole.
+func (f *loginForm) screen() string {
+	var lines []string
+	for _, l := range strings.Split(f.m.View(), "\n") {
+		lines = append(lines, strings.TrimRight(l, " "))
+	}
+	return strings.Join(lines, "")
+}
+
+// startSSO fills in the user ID and the homeserver on a screen of the given height and
+// presses ctrl+o. The login runs on its own and ends on done; its first instruction is on the
+// screen, and next brings the ones after it.
+func (f *loginForm) startSSO(user, homeserver string, height int) (done <-chan tea.Msg, next tea.Cmd, err error) {
+	f.step(tea.WindowSizeMsg{Width: 80, Height: height})
+	f.typeText(user)
+	f.step(tea.KeyMsg{Type: tea.KeyTab})
+	f.typeText(homeserver)
+	cmd := f.step(tea.KeyMsg{Type: tea.KeyCtrlO})
+	batch, ok := f.step(cmd())().(tea.BatchMsg)
+	if !ok {
+		return nil, nil, errors.New("ctrl+o started no login")
+	}
+	result := make(chan tea.Msg, 1)
+	go func() { result <- batch[0]() }() // the login itself
+	return result, f.step(batch[1]()), nil
 }
