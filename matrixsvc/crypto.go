@@ -113,9 +113,13 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 		e.mu.Unlock()
 		s.wakeKeys()
 	}
-	// Keys are shared with every device of the people in a DM that is not blacklisted; the
-	// header tells whether they are verified.
-	e.mach.ShareKeysMinTrust = id.TrustStateUnset
+	// New room keys go to every device of the people in a DM that is not blacklisted (the
+	// header tells whether they are verified: mautrix's SendKeysMinTrust stays unset). Answering
+	// a key request is another matter: requests come in the clear, so any device on our own
+	// account could ask for every session we hold, and the homeserver can add such a device.
+	// Only our own devices that we verified (cross-signed by our verified identity) get keys on
+	// request; others are told the key is withheld because they are unverified.
+	e.mach.ShareKeysMinTrust = id.TrustStateCrossSignedVerified
 	e.vstore = verificationhelper.NewInMemoryVerificationStore()
 	e.verify = verificationhelper.NewVerificationHelper(s.cli, e.mach, e.vstore, s.verifyCB, false, false, true)
 	if err := e.verify.Init(ctx); err != nil {
