@@ -421,17 +421,41 @@ func (s *Service) dispatchTimeline(ctx context.Context, evt *event.Event) {
 }
 
 // shouldEncrypt is R10's test for a new DM with x: encryption is on here, the homeserver's
-// .well-known does not turn it off, and x has at least one device to share keys with.
+// .well-known does not turn it off, and x has at least one device to share keys with. A
+// conversation with x that was encrypted before goes on encrypted whatever the server says
+// (its .well-known, or x's device list), and a device list that cannot be had counts as a
+// device: the server must not be able to steer a new DM into plain text.
 func (s *Service) shouldEncrypt(ctx context.Context, x id.UserID) bool {
-	if !s.cfg.Encryption || s.cryptoPath == "" || s.wellKnownE2EEOff(ctx) {
+	if s.cryptoPath == "" {
+		return false
+	}
+	if s.conversationEncrypted(ctx, x) {
+		return true
+	}
+	if !s.cfg.Encryption || s.wellKnownE2EEOff(ctx) {
 		return false
 	}
 	resp, err := s.cli.QueryKeys(ctx, &mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{x: mautrix.DeviceIDList{}}})
 	if err != nil {
-		s.log.Warn().Err(err).Stringer("user_id", x).Msg("could not look up devices; creating the DM unencrypted")
-		return false
+		s.log.Warn().Err(err).Stringer("user_id", x).Msg("could not look up devices; creating the DM encrypted")
+		return true
 	}
 	return len(resp.DeviceKeys[x]) > 0
+}
+
+// conversationEncrypted reports whether a room that is or was a 1:1 with x (in m.direct) is
+// encrypted.
+func (s *Service) conversationEncrypted(ctx context.Context, x id.UserID) bool {
+	d, _, err := s.direct(ctx)
+	if err != nil {
+		return false
+	}
+	for _, room := range d[x] {
+		if enc, err := s.store.State.IsEncrypted(ctx, room); err == nil && enc {
+			return true
+		}
+	}
+	return false
 }
 
 // wellKnownE2EEOff reads io.element.e2ee.default from the homeserver's .well-known/matrix/client

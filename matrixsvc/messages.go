@@ -110,14 +110,18 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 }
 
 // seal encrypts content for an encrypted room; other rooms get it as it is. A room that is
-// encrypted never gets plain text: when encrypting fails, sending fails.
+// encrypted, or continues a conversation that was (keepEncrypted), never gets plain text:
+// when encrypting fails, sending fails.
 func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, content any) (event.Type, any, error) {
 	encrypted, err := s.store.State.IsEncrypted(ctx, room)
 	if err != nil {
 		return evtType, nil, err
 	}
 	if !encrypted {
-		return evtType, content, nil
+		// A room that continues an encrypted conversation gets encryption turned on first.
+		if encrypted, err = s.keepEncrypted(ctx, room); err != nil || !encrypted {
+			return evtType, content, err
+		}
 	}
 	e, err := s.cryptoReady(ctx)
 	if err != nil {
