@@ -21,6 +21,7 @@ import (
 	"duet/internal/config"
 	"duet/internal/flock"
 	"duet/internal/paths"
+	"duet/internal/sanitize"
 	"duet/matrixsvc"
 	"duet/store"
 )
@@ -139,6 +140,14 @@ Exit status: 0 success, 1 failure, 2 bad usage.
 
 // Run runs duet with the given arguments (without the program name) and returns the exit code.
 func Run(ctx context.Context, env Env, args []string) int {
+	// Everything a command prints, on either stream, goes through one writer that shows
+	// control characters as visible stand-ins: whatever a field from the network holds (a
+	// body, an event ID, a device ID, the server's error text), no command prints an escape
+	// sequence. The UI draws on the terminal itself, not through these.
+	stdout, stderr := sanitize.NewWriter(env.Stdout), sanitize.NewWriter(env.Stderr)
+	defer stdout.Flush()
+	defer stderr.Flush()
+	env.Stdout, env.Stderr = stdout, stderr
 	code, err := run(ctx, env, args)
 	if err != nil {
 		var ue usageError

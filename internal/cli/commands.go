@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,10 +132,17 @@ func parseInterleaved(fs *flag.FlagSet, args []string, pos *[]string) error {
 	}
 }
 
+// printJSON prints v as JSON that a terminal shows inert (sanitize.JSON) and a parser reads
+// as it was: what is printed goes through the output writer unchanged.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(sanitize.JSON(b.Bytes()))
+	return err
 }
 
 func matrixTo(room id.RoomID) string { return "https://matrix.to/#/" + string(room) }
@@ -722,7 +730,13 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			return err
 		}
 	}
-	if o.json {
+	return printMessages(env.Stdout, room, msgs, moves, o.json)
+}
+
+// printMessages prints `messages`: one JSON document, or a line a message (a body of several
+// lines goes on indented) with the moves to another room between them.
+func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves []matrixsvc.Move, asJSON bool) error {
+	if asJSON {
 		type msgJSON struct {
 			RoomID    id.RoomID  `json:"room_id"`
 			EventID   id.EventID `json:"event_id"`
@@ -757,7 +771,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			}
 			out = append(out, j)
 		}
-		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
+		return printJSON(w, map[string]any{"room_id": room, "messages": out})
 	}
 	for i, m := range msgs {
 		for _, mv := range moves {
@@ -766,7 +780,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 				if mv.Upgraded {
 					what = "room upgraded"
 				}
-				fmt.Fprintf(env.Stdout, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
+				fmt.Fprintf(w, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
 			}
 		}
 		body := sanitize.Text(m.Body, true)
@@ -787,7 +801,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
 		}
 		if m.ReplyTo != "" {
-			body = "(reply to " + string(m.ReplyTo) + ") " + body
+			body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
 		}
 		if len(m.Reactions) > 0 && !m.Redacted {
 			var rs []string
@@ -797,7 +811,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			body += "  [" + strings.Join(rs, ", ") + "]"
 		}
 		body = strings.ReplaceAll(body, "\n", "\n    ")
-		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)
+		fmt.Fprintf(w, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(string(m.Sender)), body)
 	}
 	return nil
 }
