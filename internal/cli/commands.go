@@ -336,9 +336,14 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
+	return printDMs(env, contacts, groups, list.NotesToSelf, wellFormed, o.json)
+}
+
+// printDMs prints `dms`: one JSON document, or the contacts and the group DMs as tables.
+func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.RoomID, wellFormed, asJSON bool) error {
+	if asJSON {
 		return printJSON(env.Stdout, map[string]any{
-			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(list.NotesToSelf), "direct_well_formed": wellFormed,
+			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(notes), "direct_well_formed": wellFormed,
 		})
 	}
 	if !wellFormed {
@@ -853,7 +858,13 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
+	return printSearch(env, o.pos[0], results, more, o.json)
+}
+
+// printSearch prints `search`: one JSON document, or a line a result; no result and more
+// results than shown are said on stderr.
+func printSearch(env Env, query string, results []matrixsvc.SearchResult, more, asJSON bool) error {
+	if asJSON {
 		type resultJSON struct {
 			RoomID    id.RoomID  `json:"room_id"`
 			EventID   id.EventID `json:"event_id"`
@@ -872,7 +883,7 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 			out = append(out, resultJSON{r.RoomID, r.EventID, r.Sender, r.Person, r.Name, r.Timestamp.UnixMilli(),
 				r.Timestamp.UTC().Format(time.RFC3339), r.Body, snippet, r.Edited})
 		}
-		return printJSON(env.Stdout, map[string]any{"query": o.pos[0], "results": out, "more": more})
+		return printJSON(env.Stdout, map[string]any{"query": query, "results": out, "more": more})
 	}
 	if len(results) == 0 {
 		fmt.Fprintln(env.Stderr, "duet: no messages match")
