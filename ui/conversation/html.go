@@ -89,7 +89,8 @@ func (m Model) formatted(html string) string {
 		},
 	}
 	html = scriptOrStyle.ReplaceAllString(sanitize.HTML(html), "")
-	out := parser.Parse(html, format.NewContext(context.Background()))
+	// Whatever a converter let through, the result holds no escape sequence but SGR styling.
+	out := onlySGR(parser.Parse(html, format.NewContext(context.Background())))
 	// Blocks come apart with empty lines between them, and quotes as "> " lines: the timeline
 	// packs the lines (a message's lines are already set apart) and draws a bar instead.
 	var lines []string
@@ -141,5 +142,22 @@ func styleLines(style lipgloss.Style, s string) string {
 	return b.String()
 }
 
-// sgr is one Select Graphic Rendition sequence: the only escape sequence styleLines keeps.
+// onlySGR returns s with its SGR sequences kept and everything else sanitized (line breaks
+// kept): an escape sequence that is not styling is drawn inert.
+func onlySGR(s string) string {
+	var b strings.Builder
+	for s != "" {
+		loc := sgr.FindStringIndex(s)
+		if loc == nil {
+			b.WriteString(sanitize.Text(s, true))
+			break
+		}
+		b.WriteString(sanitize.Text(s[:loc[0]], true))
+		b.WriteString(s[loc[0]:loc[1]])
+		s = s[loc[1]:]
+	}
+	return b.String()
+}
+
+// sgr is one Select Graphic Rendition sequence: the only escape sequence duet's styling writes.
 var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
