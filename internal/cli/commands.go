@@ -359,7 +359,7 @@ func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.Ro
 		case room == "":
 			room = "(none: a new room will be created)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.UserID, sanitize.Line(c.DisplayName), room, c.Unread)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", sanitize.Line(string(c.UserID)), sanitize.Line(c.DisplayName), sanitize.Line(room), c.Unread)
 	}
 	tw.Flush()
 	if len(groups) > 0 {
@@ -367,7 +367,7 @@ func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.Ro
 		tw = tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ROOM\tNAME\tMEMBERS\tUNREAD")
 		for _, g := range groups {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.RoomID, sanitize.Line(g.Name), g.MemberCount, g.Unread)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", sanitize.Line(string(g.RoomID)), sanitize.Line(g.Name), g.MemberCount, g.Unread)
 		}
 		tw.Flush()
 	}
@@ -891,7 +891,7 @@ func printSearch(env Env, query string, results []matrixsvc.SearchResult, more, 
 	}
 	for _, r := range results {
 		snippet := sanitize.Line(strings.NewReplacer("\x01", "", "\x02", "", "\n", " ").Replace(r.Snippet))
-		fmt.Fprintf(env.Stdout, "%s  %s  %s  %s\n", r.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(r.Name), r.RoomID, snippet)
+		fmt.Fprintf(env.Stdout, "%s  %s  %s  %s\n", r.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(r.Name), sanitize.Line(string(r.RoomID)), snippet)
 	}
 	if more {
 		fmt.Fprintf(env.Stderr, "duet: more messages match; --limit N shows more\n")
@@ -932,7 +932,7 @@ func cmdInvites(ctx context.Context, env Env, app *App, o *opts) error {
 		case inv.Direct:
 			kind = "direct"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.RoomID, kind, inv.Inviter, sanitize.Line(inv.Name))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize.Line(string(inv.RoomID)), kind, sanitize.Line(string(inv.Inviter)), sanitize.Line(inv.Name))
 	}
 	return tw.Flush()
 }

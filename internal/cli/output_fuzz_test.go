@@ -65,6 +65,16 @@ func FuzzOutput(f *testing.F) {
 				}
 			}
 			check("messages", printMessages(env.Stdout, id.RoomID(a), msgs, moves, asJSON))
+			if !asJSON {
+				// A field cannot make a line of its own: every line is a message's, its body
+				// going on indented, or a move.
+				for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+					if !strings.HasPrefix(l, at.Local().Format("2006-01-02 15:04")+"  ") && !strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "── ") {
+						t.Fatalf("a line that is no message's: %q in\n%s", l, out.String())
+					}
+				}
+				out.Reset()
+			}
 			if asJSON {
 				var got struct {
 					RoomID   string `json:"room_id"`
@@ -94,6 +104,13 @@ func FuzzOutput(f *testing.F) {
 				out.Reset()
 			}
 			check("dms", printDMs(env, contacts, groups, []id.RoomID{id.RoomID(b)}, n%3 == 0, asJSON))
+			if !asJSON {
+				// A heading and a row a contact, a blank line, a title, a heading and a row a group.
+				if got, want := strings.Count(out.String(), "\n"), 1+len(contacts)+3+len(groups); got != want {
+					t.Fatalf("dms printed %d lines, want %d:\n%s", got, want, out.String())
+				}
+				out.Reset()
+			}
 			if asJSON {
 				var got struct {
 					Contacts []struct {
@@ -109,6 +126,11 @@ func FuzzOutput(f *testing.F) {
 				out.Reset()
 			}
 			check("search", printSearch(env, c, results, n%2 == 1, asJSON))
+			if !asJSON {
+				if got := strings.Count(out.String(), "\n"); got != len(results) {
+					t.Fatalf("search printed %d lines for %d results:\n%s", got, len(results), out.String())
+				}
+			}
 			if asJSON {
 				var got struct {
 					Query   string
