@@ -8,10 +8,11 @@ import (
 
 // HTML returns formatted_body with every text node, attribute value and name, tag name and
 // comment made safe as Output makes it (line breaks and tabs kept: the HTML parser decides
-// what whitespace means, and <pre> keeps them). It works on the parsed document, not on the string, because character
-// references (&#27;) become control characters only once parsed, and because an HTML parser
-// hands some attribute values (data-mx-maths, href, alt) to its converters as they are, without
-// the text converter seeing them. What comes back is HTML again, for any HTML parser to take.
+// what whitespace means, and <pre> keeps them). It works on the parsed document, not on the
+// string, because character references (&#27;) become control characters only once parsed,
+// and because an HTML parser hands some attribute values (data-mx-maths, href, alt) to its
+// converters as they are, without the text converter seeing them. What comes back is HTML
+// again, for any HTML parser to take.
 func HTML(s string) string {
 	if s == "" {
 		return ""

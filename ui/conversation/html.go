@@ -18,7 +18,8 @@ import (
 // styles. The HTML is made safe as a whole (sanitize.HTML: every text node and every attribute
 // value) before the parser sees it, because the parser hands some attribute values (the maths
 // of data-mx-maths, hrefs, alt texts) to the converters as they are; the converters sanitize
-// what they print again, and styleLines passes no escape sequence but genuine SGR styling.
+// what they print again, and styleLines and the result (onlySGR) keep no escape sequence but
+// genuine SGR styling.
 // Nothing in a message can move the cursor or change the terminal; unknown tags are their text.
 
 // formatted turns a message's HTML into styled text: lines separated by "\n", each with the
