@@ -65,7 +65,7 @@ func Inert(line string, w int, ascii bool) error {
 	}
 	for i, r := range plain {
 		switch {
-		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		case acted(r):
 			return fmt.Errorf("control character %U at byte %d", r, i)
 		}
 	}
@@ -135,10 +135,16 @@ func Output(out string) error {
 	for i, r := range out {
 		switch {
 		case r == '\n', r == '\t':
-		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069,
-			r == 0x200e, r == 0x200f, r == 0x061c:
+		case acted(r):
 			return fmt.Errorf("control character %U at byte %d in %q", r, i, out)
 		}
 	}
 	return nil
+}
+
+// acted reports whether a terminal acts on r instead of drawing it: C0 and C1 controls, DEL,
+// and the bidirectional controls, which reorder what follows.
+func acted(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) ||
+		(r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
