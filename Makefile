@@ -27,6 +27,10 @@ FUZZ     := .ci/fuzz $(FUZZTIME)
 
 fuzz:
 	$(FUZZ) FuzzText ./internal/sanitize
+	$(FUZZ) FuzzHTML ./internal/sanitize
+	$(FUZZ) FuzzWriter ./internal/sanitize
+	$(FUZZ) FuzzJSON ./internal/sanitize
+	$(FUZZ) FuzzOutput ./internal/cli
 	$(FUZZ) FuzzRender ./ui/conversation
 	$(FUZZ) FuzzFormatted ./ui/conversation
 	$(FUZZ) FuzzView ./ui/contacts

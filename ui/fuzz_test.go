@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -42,6 +43,13 @@ func FuzzScreen(f *testing.F) {
 			msg(aliceRoom, "$body", uid, testNow, body),
 			matrixsvc.Message{RoomID: aliceRoom, EventID: "$enc", Sender: uid, Timestamp: testNow, Encrypted: true, DecryptError: serverErr},
 			matrixsvc.Message{RoomID: aliceRoom, EventID: "$warn", Sender: uid, Timestamp: testNow, MsgType: "m.text", Body: body, E2E: true, Trust: device},
+			matrixsvc.Message{RoomID: aliceRoom, EventID: "$file", Sender: uid, Timestamp: testNow, MsgType: "m.file", Body: roomName,
+				Media: &matrixsvc.Media{Kind: "m.file", Name: name, MimeType: device, Size: int64(w)}},
+			// Formatted, a reply, reacted to: the last message, so picking it quotes its HTML.
+			matrixsvc.Message{RoomID: aliceRoom, EventID: id.EventID(device), Sender: uid, Timestamp: testNow, MsgType: "m.text", Body: body,
+				HTML: body + termtest.HostileHTML()[int(h)%len(termtest.HostileHTML())], ReplyTo: id.EventID(serverErr),
+				Reply:     &matrixsvc.Quote{Sender: id.UserID(roomName), Body: serverErr},
+				Reactions: []matrixsvc.Reaction{{Key: name, Senders: []id.UserID{uid, id.UserID(device)}}, {Key: serverErr, Senders: []id.UserID{alice}}}},
 		)
 		svc.trust[uid] = matrixsvc.PeerTrust{Verified: verified, Devices: 2, Unverified: []id.DeviceID{id.DeviceID(device), "OTHER" + id.DeviceID(device)}[:1+int(w)%2]}
 
@@ -56,6 +64,13 @@ func FuzzScreen(f *testing.F) {
 		hs.m.contacts.Select("u:" + string(uid))
 		hs.key(tea.KeyEnter)
 		check("conversation")
+		hs.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+		hs.typeText("r")
+		check("replying to a formatted message")
+		if height >= 20 && width >= 60 && !strings.Contains(hs.view(), "↳ repl") {
+			t.Fatalf("no reply line:\n%s", hs.view())
+		}
+		hs.key(tea.KeyEsc)
 		hs.typeText("/verify")
 		hs.key(tea.KeyEnter)
 		check("verification dialog")

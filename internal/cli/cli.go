@@ -21,6 +21,7 @@ import (
 	"duet/internal/config"
 	"duet/internal/flock"
 	"duet/internal/paths"
+	"duet/internal/sanitize"
 	"duet/matrixsvc"
 	"duet/store"
 )
@@ -139,17 +140,34 @@ Exit status: 0 success, 1 failure, 2 bad usage.
 
 // Run runs duet with the given arguments (without the program name) and returns the exit code.
 func Run(ctx context.Context, env Env, args []string) int {
+	env, flush := safeOutput(env)
+	defer flush()
 	code, err := run(ctx, env, args)
 	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(env.Stderr, "duet: %s\nRun `duet --help` for usage.\n", ue.msg)
-			return exitUsage
-		}
-		fmt.Fprintf(env.Stderr, "duet: %s\n", oneLine(err))
-		return exitFail
+		return report(env, err)
 	}
 	return code
+}
+
+// safeOutput returns env with both streams going through one writer that shows control
+// characters as visible stand-ins: whatever a field from the network holds (a body, an event
+// ID, a device ID, the server's error text), no command prints an escape sequence. The UI
+// draws on the terminal itself, not through these. flush writes what the writers hold.
+func safeOutput(env Env) (_ Env, flush func()) {
+	stdout, stderr := sanitize.NewWriter(env.Stdout), sanitize.NewWriter(env.Stderr)
+	env.Stdout, env.Stderr = stdout, stderr
+	return env, func() { stdout.Flush(); stderr.Flush() }
+}
+
+// report says on stderr, in one line, why a command failed, and returns its exit code.
+func report(env Env, err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "duet: %s\nRun `duet --help` for usage.\n", ue.msg)
+		return exitUsage
+	}
+	fmt.Fprintf(env.Stderr, "duet: %s\n", oneLine(err))
+	return exitFail
 }
 
 func oneLine(err error) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,10 +132,17 @@ func parseInterleaved(fs *flag.FlagSet, args []string, pos *[]string) error {
 	}
 }
 
+// printJSON prints v as JSON that a terminal shows inert (sanitize.JSON) and a parser reads
+// as it was: what is printed goes through the output writer unchanged.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(sanitize.JSON(b.Bytes()))
+	return err
 }
 
 func matrixTo(room id.RoomID) string { return "https://matrix.to/#/" + string(room) }
@@ -328,9 +336,14 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
+	return printDMs(env, contacts, groups, list.NotesToSelf, wellFormed, o.json)
+}
+
+// printDMs prints `dms`: one JSON document, or the contacts and the group DMs as tables.
+func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.RoomID, wellFormed, asJSON bool) error {
+	if asJSON {
 		return printJSON(env.Stdout, map[string]any{
-			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(list.NotesToSelf), "direct_well_formed": wellFormed,
+			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(notes), "direct_well_formed": wellFormed,
 		})
 	}
 	if !wellFormed {
@@ -346,7 +359,7 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 		case room == "":
 			room = "(none: a new room will be created)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.UserID, sanitize.Line(c.DisplayName), room, c.Unread)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", sanitize.Line(string(c.UserID)), sanitize.Line(c.DisplayName), sanitize.Line(room), c.Unread)
 	}
 	tw.Flush()
 	if len(groups) > 0 {
@@ -354,7 +367,7 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 		tw = tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ROOM\tNAME\tMEMBERS\tUNREAD")
 		for _, g := range groups {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.RoomID, sanitize.Line(g.Name), g.MemberCount, g.Unread)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", sanitize.Line(string(g.RoomID)), sanitize.Line(g.Name), g.MemberCount, g.Unread)
 		}
 		tw.Flush()
 	}
@@ -722,7 +735,13 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			return err
 		}
 	}
-	if o.json {
+	return printMessages(env.Stdout, room, msgs, moves, o.json)
+}
+
+// printMessages prints `messages`: one JSON document, or a line a message (a body of several
+// lines goes on indented) with the moves to another room between them.
+func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves []matrixsvc.Move, asJSON bool) error {
+	if asJSON {
 		type msgJSON struct {
 			RoomID    id.RoomID  `json:"room_id"`
 			EventID   id.EventID `json:"event_id"`
@@ -757,7 +776,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			}
 			out = append(out, j)
 		}
-		return printJSON(env.Stdout, map[string]any{"room_id": room, "messages": out})
+		return printJSON(w, map[string]any{"room_id": room, "messages": out})
 	}
 	for i, m := range msgs {
 		for _, mv := range moves {
@@ -766,7 +785,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 				if mv.Upgraded {
 					what = "room upgraded"
 				}
-				fmt.Fprintf(env.Stdout, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
+				fmt.Fprintf(w, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
 			}
 		}
 		body := sanitize.Text(m.Body, true)
@@ -787,7 +806,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
 		}
 		if m.ReplyTo != "" {
-			body = "(reply to " + string(m.ReplyTo) + ") " + body
+			body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
 		}
 		if len(m.Reactions) > 0 && !m.Redacted {
 			var rs []string
@@ -797,7 +816,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			body += "  [" + strings.Join(rs, ", ") + "]"
 		}
 		body = strings.ReplaceAll(body, "\n", "\n    ")
-		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)
+		fmt.Fprintf(w, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(string(m.Sender)), body)
 	}
 	return nil
 }
@@ -839,7 +858,13 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
+	return printSearch(env, o.pos[0], results, more, o.json)
+}
+
+// printSearch prints `search`: one JSON document, or a line a result; no result and more
+// results than shown are said on stderr.
+func printSearch(env Env, query string, results []matrixsvc.SearchResult, more, asJSON bool) error {
+	if asJSON {
 		type resultJSON struct {
 			RoomID    id.RoomID  `json:"room_id"`
 			EventID   id.EventID `json:"event_id"`
@@ -858,7 +883,7 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 			out = append(out, resultJSON{r.RoomID, r.EventID, r.Sender, r.Person, r.Name, r.Timestamp.UnixMilli(),
 				r.Timestamp.UTC().Format(time.RFC3339), r.Body, snippet, r.Edited})
 		}
-		return printJSON(env.Stdout, map[string]any{"query": o.pos[0], "results": out, "more": more})
+		return printJSON(env.Stdout, map[string]any{"query": query, "results": out, "more": more})
 	}
 	if len(results) == 0 {
 		fmt.Fprintln(env.Stderr, "duet: no messages match")
@@ -866,7 +891,7 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 	}
 	for _, r := range results {
 		snippet := sanitize.Line(strings.NewReplacer("\x01", "", "\x02", "", "\n", " ").Replace(r.Snippet))
-		fmt.Fprintf(env.Stdout, "%s  %s  %s  %s\n", r.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(r.Name), r.RoomID, snippet)
+		fmt.Fprintf(env.Stdout, "%s  %s  %s  %s\n", r.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(r.Name), sanitize.Line(string(r.RoomID)), snippet)
 	}
 	if more {
 		fmt.Fprintf(env.Stderr, "duet: more messages match; --limit N shows more\n")
@@ -907,7 +932,7 @@ func cmdInvites(ctx context.Context, env Env, app *App, o *opts) error {
 		case inv.Direct:
 			kind = "direct"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.RoomID, kind, inv.Inviter, sanitize.Line(inv.Name))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize.Line(string(inv.RoomID)), kind, sanitize.Line(string(inv.Inviter)), sanitize.Line(inv.Name))
 	}
 	return tw.Flush()
 }

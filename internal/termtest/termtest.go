@@ -65,7 +65,7 @@ func Inert(line string, w int, ascii bool) error {
 	}
 	for i, r := range plain {
 		switch {
-		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		case acted(r):
 			return fmt.Errorf("control character %U at byte %d", r, i)
 		}
 	}
@@ -87,4 +87,64 @@ func View(view string, w, h int, ascii bool) error {
 		}
 	}
 	return nil
+}
+
+// HostileHTML is formatted_body a server or peer may send: hostile text in every attribute
+// mautrix's HTML parser hands to a converter (data-mx-maths, href, src, alt, title,
+// data-mx-spoiler, data-mx-color, a code block's class, an ordered list's start), and control
+// characters written as character references, which only exist once the HTML is parsed.
+func HostileHTML() []string {
+	const osc52 = "\x1b]52;c;aGk=\x07m"
+	return []string{
+		`<span data-mx-maths="` + osc52 + `">x</span>`,
+		`<div data-mx-maths="` + osc52 + `">x</div>`,
+		`<span data-mx-maths="&#27;]52;c;aGk=&#7;m">x</span>`,
+		`<div data-mx-maths="a&#x1b;[2J&#x1b;[Hb&#7;">x</div>`,
+		`<span data-mx-maths="bell&#7;only">x</span>`,
+		`<span data-mx-maths="&#x9b;31mred">x</span>`,
+		`<a href="https://e.org/&#27;]52;c;aGk=&#7;m">link</a>`,
+		`<a href="` + osc52 + `"></a>`,
+		`<a href="https://matrix.to/#/@x&#27;]0;t&#7;:e.org">pill</a>`,
+		`<a href="https://matrix.to/#/@x%1b]52;c;aGk=%07m:e.org">pill</a>`,
+		`<a href="https://matrix.to/#/%23r%1b[2J:e.org">room</a>`,
+		`<img src="mxc://e.org/&#27;[2J" alt="&#27;]52;c;aGk=&#7;m" title="&#27;]0;t&#7;">`,
+		`<img data-mx-emoticon src="mxc://e.org/x" alt="` + osc52 + `">`,
+		`<span data-mx-spoiler="&#27;]52;c;aGk=&#7;m">secret</span>`,
+		`<span data-mx-color="&#27;[31m" data-mx-bg-color="` + osc52 + `">colour</span>`,
+		`<font color="&#27;]0;t&#7;">font</font>`,
+		`<pre><code class="language-&#27;]52;c;aGk=&#7;m">code &#27;[2J</code></pre>`,
+		`<ol start="&#27;[2J"><li>one</li></ol><ol start="-3"><li>minus</li></ol>`,
+		`<p>&#27;]52;c;aGk=&#7;m &#x9d;0;t&#x9c; &#x202e;rev &#13;cr &#0;nul</p>`,
+		`<h1>&#27;[1mhead</h1><blockquote>&#27;[2J<code>&#27;]0;t&#7;</code></blockquote>`,
+		`<b>` + osc52 + `</b><i>&#27;[31m</i><del>&#7;</del><u>&#27;P</u><code>&#27;\</code>`,
+		`<ul><li><input type="checkbox" checked>&#27;]52;c;aGk=&#7;</li></ul>`,
+		"<p \x1b]0;t\x07=\"x\">attr name</p><x\x1b[2J>tag</x\x1b[2J>",
+		`<table><tr><td>&#27;[2J</td></tr></table><hr><br>`,
+		`<script>&#27;[2J</script><style>x</style><!-- &#27;]0;t&#7; -->`,
+		`<span data-mx-maths="` + strings.Repeat("\x1b[31m", 20) + `">x</span>`,
+	}
+}
+
+// Output fails text a command printed (one of its lines or all of them) that holds anything a
+// terminal would act on rather than draw: commands print no styling at all, and no control but
+// line breaks and tabs.
+func Output(out string) error {
+	if !utf8.ValidString(out) {
+		return fmt.Errorf("invalid UTF-8 in %q", out)
+	}
+	for i, r := range out {
+		switch {
+		case r == '\n', r == '\t':
+		case acted(r):
+			return fmt.Errorf("control character %U at byte %d in %q", r, i, out)
+		}
+	}
+	return nil
+}
+
+// acted reports whether a terminal acts on r instead of drawing it: C0 and C1 controls, DEL,
+// and the bidirectional controls, which reorder what follows.
+func acted(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) ||
+		(r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }

@@ -16,9 +16,11 @@ import (
 	"duet/ui/styles"
 )
 
-// FuzzRender: whatever the server sends as a body, a sender's name or ID, why a message cannot
-// be decrypted, a warning about the sending device or a send error, the timeline shows it
-// inert and within the pane, at any width and in every colour profile.
+// FuzzRender: whatever the server sends in any field of a message (body, formatted body, sender
+// and their name, event IDs, the message a reply answers and its quote, why it cannot be
+// decrypted, a warning about the sending device, a file's name, kind and type, reaction keys
+// and who reacted) or a send error says, the timeline shows it inert and within the pane, at
+// any width and in every colour profile.
 func FuzzRender(f *testing.F) {
 	seeds := termtest.Hostile()
 	for i, s := range seeds {
@@ -46,7 +48,18 @@ func FuzzRender(f *testing.F) {
 			{EventID: "$notice", Sender: from, Timestamp: at, MsgType: "m.notice", Body: body, E2E: true, Trust: trust},
 			{EventID: "$enc", Sender: from, Timestamp: at, Encrypted: true, DecryptError: reason, Trust: trust},
 			{EventID: "$other", Sender: from, Timestamp: at.Add(30 * time.Hour), MsgType: msgType, Body: body, Trust: trust},
+			// Every field at once: a formatted reply (to a message not loaded, and to one that is)
+			// with reactions, a file with a caption, an event ID and a kind the server made up.
+			{EventID: id.EventID(name), Sender: from, Timestamp: at, MsgType: msgType, Body: body, HTML: body + termtest.HostileHTML()[int(w)%len(termtest.HostileHTML())],
+				E2E: true, Trust: trust, Edited: true, ReplyTo: id.EventID(reason), Reply: &matrixsvc.Quote{Sender: id.UserID(name), Body: reason},
+				Reactions: []matrixsvc.Reaction{{Key: name, Senders: []id.UserID{from, id.UserID(reason), me}, Mine: id.EventID(trust)}, {Key: reason, Senders: []id.UserID{id.UserID(sendErr)}}}},
+			{EventID: "$reply", Sender: id.UserID(reason), Timestamp: at, MsgType: "m.text", Body: body, HTML: body, ReplyTo: id.EventID(name)},
+			{EventID: id.EventID(sendErr), Sender: from, Timestamp: at, MsgType: "m.image", Body: reason,
+				Media: &matrixsvc.Media{Kind: msgType, Name: name, MimeType: trust, Size: ts, Width: int(w), Height: int(h)}},
+			{EventID: "$file", Sender: from, Timestamp: at, MsgType: "m.file", Body: body, Media: &matrixsvc.Media{Kind: "m.file", Name: body, MimeType: reason}},
 		}, true)
+		m.SetName(id.UserID(reason), body)
+		m.SetName(id.UserID(sendErr), trust)
 		m.AddEcho("sending", body, false, Sending)
 		m.AddEcho("failed", body, true, Sending)
 		m.SetState("failed", Failed, sendErr)

@@ -15,8 +15,12 @@ import (
 
 // Formatted messages: the HTML of formatted_body drawn with terminal styles. mautrix's HTML
 // parser walks the tags (lists, quotes, headings, code blocks, links, pills); duet gives it the
-// styles. Every piece of text, attribute values included, goes through sanitize first, so
-// nothing in a message can move the cursor or change the terminal; unknown tags are their text.
+// styles. The HTML is made safe as a whole (sanitize.HTML: every text node and every attribute
+// value) before the parser sees it, because the parser hands some attribute values (the maths
+// of data-mx-maths, hrefs, alt texts) to the converters as they are; the converters sanitize
+// what they print again, and styleLines and the result (onlySGR) keep no escape sequence but
+// genuine SGR styling.
+// Nothing in a message can move the cursor or change the terminal; unknown tags are their text.
 
 // formatted turns a message's HTML into styled text: lines separated by "\n", each with the
 // styles' escape sequences and nothing else.
@@ -85,8 +89,9 @@ func (m Model) formatted(html string) string {
 			return styleLines(st.Quote, "["+alt+"]")
 		},
 	}
-	html = scriptOrStyle.ReplaceAllString(html, "")
-	out := parser.Parse(html, format.NewContext(context.Background()))
+	html = scriptOrStyle.ReplaceAllString(sanitize.HTML(html), "")
+	// Whatever a converter let through, the result holds no escape sequence but SGR styling.
+	out := onlySGR(parser.Parse(html, format.NewContext(context.Background())))
 	// Blocks come apart with empty lines between them, and quotes as "> " lines: the timeline
 	// packs the lines (a message's lines are already set apart) and draws a bar instead.
 	var lines []string
@@ -112,8 +117,10 @@ var scriptOrStyle = regexp.MustCompile(`(?is)<script\b.*?</script\s*>|<style\b.*
 // styleLines styles the text of s, line by line so that a style never spans a line break
 // (the timeline wraps and draws line by line). Parts styled already (bold inside a link, code
 // inside a strikethrough) keep their own style: a style is never applied over another's escape
-// sequences, which some (strikethrough, underline) would cut apart rune by rune. Text reaching
-// here is sanitized, so every escape in it is one of the styles' own SGR sequences.
+// sequences, which some (strikethrough, underline) would cut apart rune by rune. Only genuine
+// SGR sequences (ESC [ digits, ';' or ':' then m: what lipgloss writes) pass as styling; the
+// text around them is sanitized again, so whatever reaches here, an escape sequence that is
+// not styling is drawn inert (␛]52;…), never acted on.
 func styleLines(style lipgloss.Style, s string) string {
 	var b strings.Builder
 	for i, line := range strings.Split(s, "\n") {
@@ -121,21 +128,37 @@ func styleLines(style lipgloss.Style, s string) string {
 			b.WriteByte('\n')
 		}
 		for line != "" {
-			esc := strings.IndexByte(line, '\x1b')
-			if esc < 0 {
-				b.WriteString(style.Render(line))
+			loc := sgr.FindStringIndex(line)
+			if loc == nil {
+				b.WriteString(style.Render(sanitize.Line(line)))
 				break
 			}
-			if esc > 0 {
-				b.WriteString(style.Render(line[:esc]))
+			if loc[0] > 0 {
+				b.WriteString(style.Render(sanitize.Line(line[:loc[0]])))
 			}
-			end := strings.IndexByte(line[esc:], 'm')
-			if end < 0 { // not one of ours: dropped rather than drawn
-				break
-			}
-			b.WriteString(line[esc : esc+end+1])
-			line = line[esc+end+1:]
+			b.WriteString(line[loc[0]:loc[1]])
+			line = line[loc[1]:]
 		}
 	}
 	return b.String()
 }
+
+// onlySGR returns s with its SGR sequences kept and everything else sanitized (line breaks
+// kept): an escape sequence that is not styling is drawn inert.
+func onlySGR(s string) string {
+	var b strings.Builder
+	for s != "" {
+		loc := sgr.FindStringIndex(s)
+		if loc == nil {
+			b.WriteString(sanitize.Text(s, true))
+			break
+		}
+		b.WriteString(sanitize.Text(s[:loc[0]], true))
+		b.WriteString(s[loc[0]:loc[1]])
+		s = s[loc[1]:]
+	}
+	return b.String()
+}
+
+// sgr is one Select Graphic Rendition sequence: the only escape sequence duet's styling writes.
+var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)

@@ -58,11 +58,35 @@ func TestFormattedMessage(t *testing.T) {
 	}
 }
 
+// TestFormattedHostileAttributes: hostile text in any attribute the HTML parser hands to a
+// converter (the maths of data-mx-maths above all, which mautrix passes on as it came), or
+// written as character references, is drawn inert, in every colour profile.
+func TestFormattedHostileAttributes(t *testing.T) {
+	for profile := range uint8(4) {
+		ascii := termtest.SetProfile(profile)
+		for _, h := range termtest.HostileHTML() {
+			m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+			m.SetSize(80, 30)
+			m.AddPage([]matrixsvc.Message{{EventID: "$f", Sender: alice, Timestamp: now, MsgType: "m.text", Body: "x", HTML: h}}, false)
+			for _, l := range m.lines(0) {
+				if err := termtest.Inert(l, 80, ascii); err != nil {
+					t.Fatalf("profile %d, %q: %v in %q", profile, h, err, l)
+				}
+			}
+			checkView(t, m.View(), 80, 30, ascii)
+		}
+	}
+	termtest.SetProfile(0)
+}
+
 // FuzzFormatted: whatever HTML a message carries, its lines stay inert and within the pane.
 func FuzzFormatted(f *testing.F) {
 	f.Add(elementHTML, uint8(40), uint8(0))
 	f.Add("<b>unclosed <i>nest<ul><li>x", uint8(10), uint8(3))
 	f.Add("<pre>\x1b[31m\ttab</pre><a href='javascript:\x07'>", uint8(20), uint8(2))
+	for i, h := range termtest.HostileHTML() {
+		f.Add(h, uint8(i*7), uint8(i))
+	}
 	f.Fuzz(func(t *testing.T, html string, w, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width := 10 + int(w)%150
