@@ -92,6 +92,15 @@ type Message struct {
 	Notify    bool
 	Highlight bool
 
+	// NotEncrypted: it came in plain text in a room that was end-to-end encrypted when duet
+	// stored it (decided then). Anyone between the sender and us could have written or
+	// changed it, the homeserver included.
+	NotEncrypted bool
+	// EncryptionChange is set on a line that is not a message but duet's own: Sender sent an
+	// m.room.encryption event changing the room's encryption settings, which duet refused
+	// (encryption stays as it was). Body and MsgType are empty.
+	EncryptionChange *EncryptionChange
+
 	ReplyTo   id.EventID // the message this one answers, "" when it answers none
 	Reply     *Quote     // what ReplyTo says, when it is stored here
 	Reactions []Reaction // the reactions to it, grouped by key in the order they first came
@@ -99,6 +108,11 @@ type Message struct {
 	sessionID string        // the Megolm session of an undecrypted event
 	raw       string        // the undecrypted event, kept to decrypt it when its key comes
 	change    *store.Change // an edit or redaction of an earlier message (not shown itself)
+}
+
+// EncryptionChange is a refused change of a room's encryption settings.
+type EncryptionChange struct {
+	Algorithm string // what the event asked for, not sanitized; "" when it named none (encryption off)
 }
 
 // Quote is the message a reply answers, as it is now.
