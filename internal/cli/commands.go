@@ -742,12 +742,20 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
 			Reactions []reactionJSON `json:"reactions,omitempty"`
 			File      *fileJSON      `json:"file,omitempty"`
+			// NotEncrypted: it came in plain text in an end-to-end encrypted room.
+			NotEncrypted bool `json:"not_encrypted,omitempty"`
+			// EncryptionChanged: not a message but duet's line saying that sender tried to
+			// change the room's encryption settings (refused: duet keeps encrypting).
+			EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
 				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
-				m.ReplyTo, nil, nil}
+				m.ReplyTo, nil, nil, m.NotEncrypted, nil}
+			if c := m.EncryptionChange; c != nil {
+				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
+			}
 			for _, r := range m.Reactions {
 				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != ""})
 			}
@@ -769,6 +777,11 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 				fmt.Fprintf(env.Stdout, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
 			}
 		}
+		if c := m.EncryptionChange; c != nil {
+			fmt.Fprintf(env.Stdout, "── ⚠ %s, %s ──\n", encryptionChangeLine(app.Svc.DisplayName(ctx, m.Sender, false), m.Sender, c.Algorithm),
+				m.Timestamp.Local().Format("2006-01-02 15:04"))
+			continue
+		}
 		body := sanitize.Text(m.Body, true)
 		if m.Edited {
 			body += "  (edited)"
@@ -782,6 +795,9 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		if m.Trust != "" {
 			body += "  [" + m.Trust + "]"
+		}
+		if m.NotEncrypted {
+			body += "  [⚠ not encrypted]"
 		}
 		if md := m.Media; md != nil && !m.Redacted {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
@@ -800,6 +816,24 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		fmt.Fprintf(env.Stdout, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), m.Sender, body)
 	}
 	return nil
+}
+
+// encryptionChangeJSON is a refused change of a room's encryption settings in `messages --json`:
+// the algorithm asked for, "" for none (encryption off).
+type encryptionChangeJSON struct {
+	Algorithm string `json:"algorithm"`
+}
+
+// encryptionChangeLine says who tried to change a room's encryption, and to what.
+func encryptionChangeLine(name string, who id.UserID, alg string) string {
+	by := sanitize.Line(string(who))
+	if name = strings.TrimSpace(sanitize.Line(name)); name != "" && name != string(who) {
+		by = name + " (" + by + ")"
+	}
+	if alg == "" {
+		return by + " tried to turn encryption off; duet keeps encrypting"
+	}
+	return fmt.Sprintf("%s tried to change encryption to %q; duet keeps encrypting as before", by, sanitize.Line(alg))
 }
 
 // reactionJSON is one key of a message's reactions in `messages --json`.
