@@ -120,6 +120,8 @@ type Quote struct {
 	Sender   id.UserID
 	Body     string // its text without formatting (PlainText), not sanitized
 	Redacted bool
+	// NotEncrypted: the message came in plain text in an encrypted room (Message.NotEncrypted).
+	NotEncrypted bool
 }
 
 // Reaction is one key (an emoji, usually) people reacted with to a message.

@@ -43,7 +43,7 @@ func (s *Service) relations(ctx context.Context, room id.RoomID, msgs []Message)
 			return err
 		}
 		for _, e := range evts {
-			quotes[e.ID] = &Quote{Sender: e.Sender, Body: PlainText(e.Body, e.HTML), Redacted: e.Redacted}
+			quotes[e.ID] = &Quote{Sender: e.Sender, Body: PlainText(e.Body, e.HTML), Redacted: e.Redacted, NotEncrypted: e.NotEncrypted}
 		}
 	}
 	for i := range msgs {

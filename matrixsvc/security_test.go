@@ -133,10 +133,17 @@ func TestPlainMessageInEncryptedDMIsMarked(t *testing.T) {
 	bob, room := encryptedDMWithBob(t, alice)
 	original := bob.SendText(t, room, "encrypted, from bob")
 	waitBody(t, alice, room, "encrypted, from bob")
-	deliver(t, alice, proxy.InjectTimeline(room,
-		proxy.NewEvent(bob.ID, "m.room.message", map[string]any{"msgtype": "m.text", "body": "plain, made up"}),
+	plain := proxy.NewEvent(bob.ID, "m.room.message", map[string]any{"msgtype": "m.text", "body": "plain, made up"})
+	deliver(t, alice, proxy.InjectTimeline(room, plain,
 		proxy.NewEvent(bob.ID, "m.reaction", map[string]any{"m.relates_to": map[string]any{
 			"rel_type": "m.annotation", "event_id": string(original), "key": "👍"}})))
+	// bob answers it, encrypted: the quote carries the mark of what it quotes.
+	reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "an encrypted answer",
+		RelatesTo: &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: id.EventID(plain["event_id"].(string))}}}
+	if _, err := bob.CryptoClient.SendMessageEvent(hstest.Ctx(t), room, event.EventMessage, reply); err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, alice, room, "an encrypted answer")
 	msgs, err := alice.Messages(hstest.Ctx(t), room, 50)
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +156,11 @@ func TestPlainMessageInEncryptedDMIsMarked(t *testing.T) {
 			if !m.NotEncrypted || m.E2E {
 				t.Errorf("plain message in an encrypted DM: NotEncrypted=%v E2E=%v", m.NotEncrypted, m.E2E)
 			}
+		case "an encrypted answer":
+			seen++
+			if m.Reply == nil || m.Reply.Body != "plain, made up" || !m.Reply.NotEncrypted || m.NotEncrypted {
+				t.Errorf("encrypted answer to a plain message: NotEncrypted=%v quote %+v", m.NotEncrypted, m.Reply)
+			}
 		case "encrypted, from bob", "first, from bob":
 			seen++
 			if m.NotEncrypted || !m.E2E {
@@ -159,7 +171,7 @@ func TestPlainMessageInEncryptedDMIsMarked(t *testing.T) {
 			}
 		}
 	}
-	if seen != 3 {
+	if seen != 4 {
 		t.Fatalf("messages: %+v", msgs)
 	}
 }

@@ -16,8 +16,8 @@ import (
 // duet_event.notice: not a message but duet's own line in the timeline, made from a state event
 // (a column no remote message can set): "encryption:ALG" is a refused change of the room's
 // encryption settings to ALG ("" = none), by the row's sender.
-// duet_change.e2e: whether an edit came encrypted; an edit applies only to a message whose
-// encryption it matches. NULL for edits recorded before: they are taken as matching.
+// duet_change.e2e: whether an edit came encrypted; a plain edit never applies to an encrypted
+// message. NULL for edits recorded before: they are taken as encrypted.
 const securitySchema = `
 ALTER TABLE duet_event ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE duet_event ADD COLUMN notice TEXT NOT NULL DEFAULT '';

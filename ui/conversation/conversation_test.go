@@ -396,7 +396,7 @@ func TestViewPlainInEncryptedAndEncryptionChange(t *testing.T) {
 			{EventID: "$2", Sender: alice, Timestamp: now.Add(-4 * time.Minute), MsgType: "m.text", Body: "plain hello", NotEncrypted: true},
 			{EventID: "$3", Sender: alice, Timestamp: now.Add(-3 * time.Minute), EncryptionChange: &matrixsvc.EncryptionChange{}},
 			{EventID: "$4", Sender: alice, Timestamp: now.Add(-2 * time.Minute), EncryptionChange: &matrixsvc.EncryptionChange{Algorithm: "m.plain\x1b[2J"}},
-			{EventID: "$5", Sender: me, Timestamp: now.Add(-1 * time.Minute), MsgType: "m.text", Body: "mine, encrypted", E2E: true},
+			{EventID: "$5", Sender: me, Timestamp: now.Add(-1 * time.Minute), MsgType: "m.text", Body: "mine, encrypted", E2E: true, ReplyTo: "$2"},
 		}, false)
 		view := m.View()
 		if strings.Contains(view, "\x1b") {
@@ -417,13 +417,14 @@ func TestViewPlainInEncryptedAndEncryptionChange(t *testing.T) {
 			"plain hello ⚠ not encrypted",
 			"⚠ Alice␛[31m (@alice:example.org) tried to turn encryption off",
 			`"m.plain␛[2J"; duet keeps encrypting as before`,
+			"↳ Alice␛[31m: ⚠ not encrypted: plain hello",
 		} {
 			if !strings.Contains(view, want) {
 				t.Fatalf("view lacks %q:\n%s", want, view)
 			}
 		}
-		if strings.Count(view, "not encrypted") != 1 {
-			t.Fatalf("only the plain message is marked:\n%s", view)
+		if strings.Count(view, "not encrypted") != 2 {
+			t.Fatalf("only the plain message and its quote are marked:\n%s", view)
 		}
 		golden.RequireEqual(t, view)
 	}

@@ -198,7 +198,8 @@ func (m Model) replyLine(e *entry, pad string, w int) string {
 	who, what := "", "an earlier message"
 	var q *matrixsvc.Quote
 	if orig := m.byEvent[e.msg.ReplyTo]; orig != nil {
-		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: matrixsvc.PlainText(orig.msg.Body, orig.msg.HTML), Redacted: orig.msg.Redacted}
+		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: matrixsvc.PlainText(orig.msg.Body, orig.msg.HTML), Redacted: orig.msg.Redacted,
+			NotEncrypted: orig.msg.NotEncrypted}
 		if orig.msg.Encrypted {
 			q.Body = "🔒 a message not decrypted"
 		}
@@ -216,6 +217,8 @@ func (m Model) replyLine(e *entry, pad string, w int) string {
 		what = strings.Join(strings.Fields(sanitize.Line(q.Body)), " ")
 		if q.Redacted {
 			what = "message deleted"
+		} else if q.NotEncrypted {
+			what = "⚠ not encrypted: " + what // the quoted text is as little authenticated as its message
 		}
 	}
 	text := "↳ " + what
