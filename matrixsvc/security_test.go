@@ -1,6 +1,7 @@
 package matrixsvc
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,4 +206,70 @@ func TestPlaintextEditOfEncryptedMessageIsIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBody(t, alice, room, "edited, encrypted")
+}
+
+// A DM that was plain and had encryption turned on later: once it is encrypted, every plain
+// message in it is marked, the ones stored before as well as later ones, since duet cannot
+// tell a message from before encryption from one the server places there.
+func TestMessagesFromBeforeEncryptionAreMarked(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	catchUp(t, alice)
+	room := bob.CreateRoom(t, true, alice.Me())
+	bob.Say(t, room, "plain, before encryption")
+	acceptInvite(t, alice, room)
+	waitBody(t, alice, room, "plain, before encryption")
+	marked := func() bool {
+		msgs, err := alice.Messages(ctx, room, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Body == "plain, before encryption" {
+				return m.NotEncrypted
+			}
+		}
+		t.Fatalf("the message is gone: %+v", msgs)
+		return false
+	}
+	if marked() {
+		t.Fatal("a message in a plain room is marked as not encrypted")
+	}
+	if _, err := bob.Client.SendStateEvent(ctx, room, event.StateEncryption, "", &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, alice)
+		if !alice.RoomEncrypted(ctx, room) {
+			return "the room is not encrypted yet"
+		}
+		return ""
+	})
+	if !marked() {
+		t.Fatal("a plain message in a room that is now encrypted is not marked")
+	}
+}
+
+// A room whose first encryption event names an algorithm duet cannot do gets nothing from
+// duet, and the error says why: it is never treated as a plain room.
+func TestUnknownEncryptionAlgorithmSendsNothing(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	sess, proxy := hostileSession(t, hstest.NewPerson(t, hs, "alice", "Alice"))
+	alice := openService(t, sess, t.TempDir())
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	catchUp(t, alice)
+	room := bob.CreateRoom(t, true, alice.Me())
+	acceptInvite(t, alice, room)
+	deliver(t, alice, proxy.InjectTimeline(room, proxy.NewState(bob.ID, "m.room.encryption", "", map[string]any{"algorithm": "m.unknown.v9"})))
+	_, err := alice.SendText(ctx, room, "must not go out", false, "")
+	if !errors.Is(err, ErrEncryptedRoom) || !strings.Contains(err.Error(), `"m.unknown.v9", which duet cannot do`) {
+		t.Fatalf("sending to a room encrypted with an unknown algorithm: %v", err)
+	}
+	if !alice.RoomEncrypted(ctx, room) {
+		t.Fatal("the room is shown as not encrypted")
+	}
+	if slices.Contains(bob.Bodies(t, room), "must not go out") {
+		t.Fatal("the message reached the server in plain text")
+	}
 }

@@ -53,7 +53,15 @@ func (s *StateStore) SetEncryptionEvent(ctx context.Context, room id.RoomID, con
 		}
 		return nil
 	}
-	return s.SQLStateStore.SetEncryptionEvent(ctx, room, content)
+	if err := s.SQLStateStore.SetEncryptionEvent(ctx, room, content); err != nil {
+		return err
+	}
+	// From now on every plain message here is marked, those stored before too: which came
+	// before encryption is the server's word (it orders the timeline), not something duet can
+	// check, so the mark means what it says for all of them.
+	_, err = s.SQLStateStore.Exec(ctx, `UPDATE duet_event SET not_encrypted=1
+		WHERE room_id=$1 AND e2e=0 AND encrypted=0 AND redacted=0 AND notice='' AND msgtype!=''`, room)
+	return err
 }
 
 // IsEncrypted reports whether the room ever had an m.room.encryption event, whatever its
