@@ -796,11 +796,11 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		if m.Trust != "" {
 			body += "  [" + m.Trust + "]"
 		}
-		if m.NotEncrypted {
-			body += "  [⚠ not encrypted]"
-		}
 		if md := m.Media; md != nil && !m.Redacted {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
+		}
+		if m.NotEncrypted { // after the file line, which replaces the body
+			body += "  [⚠ not encrypted]"
 		}
 		if m.ReplyTo != "" {
 			body = "(reply to " + string(m.ReplyTo) + ") " + body
