@@ -230,12 +230,11 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		}
 		if (ok && !msg.Redacted || msg.change != nil && !msg.change.Redact) && s.roomEncrypted(ctx, evt.RoomID) {
 			// Plain text where everything should come encrypted: a hostile server can make
-			// this up. A message is marked; a reaction is not counted; an edit is recorded as
-			// plain and so never replaces an encrypted message (store.applyChanges).
+			// this up. A message or a reaction is marked; an edit is recorded as plain and so
+			// never replaces an encrypted message (store.applyChanges).
 			msg.NotEncrypted = true
 			if c := msg.change; c != nil && c.Reaction != "" {
-				s.log.Warn().Stringer("event_id", evt.ID).Stringer("room_id", evt.RoomID).Msg("ignored a reaction in plain text in an encrypted room")
-				msg.change = nil
+				c.NotEncrypted = true
 			}
 		}
 		return msg, evt, ok

@@ -129,4 +129,7 @@ type Reaction struct {
 	Key     string
 	Senders []id.UserID // who, in the order they reacted
 	Mine    id.EventID  // our reaction event, to take it back; "" when we did not react so
+	// NotEncrypted: these came in plain text in an encrypted room (kept apart from the same
+	// key sent encrypted, so that the mark says whose).
+	NotEncrypted bool
 }

@@ -126,7 +126,7 @@ func checkChangeLines(t *testing.T, svc *Service, room id.RoomID, who id.UserID)
 }
 
 // Issue 19, class 3: a plain message the server makes up in an encrypted DM is marked, an
-// encrypted one is not; a plain reaction there is not counted.
+// encrypted one is not; so is a plain reaction there, and a reply's quote of the plain message.
 func TestPlainMessageInEncryptedDMIsMarked(t *testing.T) {
 	p := hstest.NewPerson(t, hs, "alice", "Alice")
 	sess, proxy := hostileSession(t, p)
@@ -167,8 +167,8 @@ func TestPlainMessageInEncryptedDMIsMarked(t *testing.T) {
 			if m.NotEncrypted || !m.E2E {
 				t.Errorf("encrypted message %q: NotEncrypted=%v E2E=%v", m.Body, m.NotEncrypted, m.E2E)
 			}
-			if len(m.Reactions) > 0 {
-				t.Errorf("a plain reaction in an encrypted DM was counted: %+v", m.Reactions)
+			if m.Body == "encrypted, from bob" && (len(m.Reactions) != 1 || !m.Reactions[0].NotEncrypted) {
+				t.Errorf("a plain reaction in an encrypted DM is not marked: %+v", m.Reactions)
 			}
 		}
 	}
@@ -217,7 +217,10 @@ func TestMessagesFromBeforeEncryptionAreMarked(t *testing.T) {
 	bob := hstest.NewPerson(t, hs, "bob", "Bob")
 	catchUp(t, alice)
 	room := bob.CreateRoom(t, true, alice.Me())
-	bob.Say(t, room, "plain, before encryption")
+	said := bob.Say(t, room, "plain, before encryption")
+	if _, err := bob.Client.SendReaction(ctx, room, said, "👍"); err != nil {
+		t.Fatal(err)
+	}
 	acceptInvite(t, alice, room)
 	waitBody(t, alice, room, "plain, before encryption")
 	marked := func() bool {
@@ -227,6 +230,9 @@ func TestMessagesFromBeforeEncryptionAreMarked(t *testing.T) {
 		}
 		for _, m := range msgs {
 			if m.Body == "plain, before encryption" {
+				if len(m.Reactions) != 1 || m.Reactions[0].NotEncrypted != m.NotEncrypted {
+					t.Fatalf("the reaction is marked otherwise than the message (%v): %+v", m.NotEncrypted, m.Reactions)
+				}
 				return m.NotEncrypted
 			}
 		}

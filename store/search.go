@@ -68,6 +68,8 @@ type Change struct {
 	E2E     bool   // the edit came encrypted; a plain one never applies to an encrypted message
 
 	Reaction string // not a change but a reaction (m.annotation) with this key to Target
+	// NotEncrypted: a reaction that came in plain text in a room that was encrypted then.
+	NotEncrypted bool
 }
 
 // RecordChanges keeps edits and redactions of a room and applies them to the messages they

@@ -18,10 +18,14 @@ import (
 // encryption settings to ALG ("" = none), by the row's sender.
 // duet_change.e2e: whether an edit came encrypted; a plain edit never applies to an encrypted
 // message. NULL for edits recorded before: they are taken as encrypted.
+// duet_reaction.e2e and not_encrypted: whether a reaction came encrypted, and whether it came
+// in plain text in a room that was encrypted then (shown marked, like a message).
 const securitySchema = `
 ALTER TABLE duet_event ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE duet_event ADD COLUMN notice TEXT NOT NULL DEFAULT '';
 ALTER TABLE duet_change ADD COLUMN e2e INTEGER;
+ALTER TABLE duet_reaction ADD COLUMN e2e INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE duet_reaction ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
 `
 
 // NoticeEncryption is the prefix of a notice row: a refused change of encryption settings.
@@ -59,8 +63,11 @@ func (s *StateStore) SetEncryptionEvent(ctx context.Context, room id.RoomID, con
 	// From now on every plain message here is marked, those stored before too: which came
 	// before encryption is the server's word (it orders the timeline), not something duet can
 	// check, so the mark means what it says for all of them.
-	_, err = s.SQLStateStore.Exec(ctx, `UPDATE duet_event SET not_encrypted=1
-		WHERE room_id=$1 AND e2e=0 AND encrypted=0 AND redacted=0 AND notice='' AND msgtype!=''`, room)
+	if _, err = s.SQLStateStore.Exec(ctx, `UPDATE duet_event SET not_encrypted=1
+		WHERE room_id=$1 AND e2e=0 AND encrypted=0 AND redacted=0 AND notice='' AND msgtype!=''`, room); err != nil {
+		return err
+	}
+	_, err = s.SQLStateStore.Exec(ctx, `UPDATE duet_reaction SET not_encrypted=1 WHERE room_id=$1 AND e2e=0`, room)
 	return err
 }
 

@@ -757,7 +757,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
 			}
 			for _, r := range m.Reactions {
-				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != ""})
+				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
 			}
 			if md := m.Media; md != nil {
 				j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
@@ -808,7 +808,11 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		if len(m.Reactions) > 0 && !m.Redacted {
 			var rs []string
 			for _, r := range m.Reactions {
-				rs = append(rs, fmt.Sprintf("%s %d", sanitize.Line(r.Key), len(r.Senders)))
+				mark := ""
+				if r.NotEncrypted {
+					mark = " ⚠ not encrypted"
+				}
+				rs = append(rs, fmt.Sprintf("%s %d%s", sanitize.Line(r.Key), len(r.Senders), mark))
 			}
 			body += "  [" + strings.Join(rs, ", ") + "]"
 		}
@@ -842,6 +846,8 @@ type reactionJSON struct {
 	Count   int         `json:"count"`
 	Senders []id.UserID `json:"senders"`
 	Mine    bool        `json:"mine,omitempty"`
+	// NotEncrypted: these reactions came in plain text in an encrypted room.
+	NotEncrypted bool `json:"not_encrypted,omitempty"`
 }
 
 // fileJSON is a file message's file in `messages --json`.

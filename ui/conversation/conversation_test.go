@@ -392,7 +392,8 @@ func TestViewPlainInEncryptedAndEncryptionChange(t *testing.T) {
 		m.SetSize(w, 16)
 		m.SetName(alice, "Alice\x1b[31m")
 		m.AddPage([]matrixsvc.Message{
-			{EventID: "$1", Sender: alice, Timestamp: now.Add(-5 * time.Minute), MsgType: "m.text", Body: "encrypted hello", E2E: true},
+			{EventID: "$1", Sender: alice, Timestamp: now.Add(-5 * time.Minute), MsgType: "m.text", Body: "encrypted hello", E2E: true,
+				Reactions: []matrixsvc.Reaction{{Key: "👍", Senders: []id.UserID{me}, Mine: "$r"}, {Key: "👍", Senders: []id.UserID{alice}, NotEncrypted: true}}},
 			{EventID: "$2", Sender: alice, Timestamp: now.Add(-4 * time.Minute), MsgType: "m.text", Body: "plain hello", NotEncrypted: true},
 			{EventID: "$3", Sender: alice, Timestamp: now.Add(-3 * time.Minute), EncryptionChange: &matrixsvc.EncryptionChange{}},
 			{EventID: "$4", Sender: alice, Timestamp: now.Add(-2 * time.Minute), EncryptionChange: &matrixsvc.EncryptionChange{Algorithm: "m.plain\x1b[2J"}},
@@ -418,13 +419,14 @@ func TestViewPlainInEncryptedAndEncryptionChange(t *testing.T) {
 			"⚠ Alice␛[31m (@alice:example.org) tried to turn encryption off",
 			`"m.plain␛[2J"; duet keeps encrypting as before`,
 			"↳ Alice␛[31m: ⚠ not encrypted: plain hello",
+			"👍 you  ⚠ 👍 Alice␛[31m (not encrypted)",
 		} {
 			if !strings.Contains(view, want) {
 				t.Fatalf("view lacks %q:\n%s", want, view)
 			}
 		}
-		if strings.Count(view, "not encrypted") != 2 {
-			t.Fatalf("only the plain message and its quote are marked:\n%s", view)
+		if strings.Count(view, "not encrypted") != 3 {
+			t.Fatalf("only the plain message, its quote and the plain reaction are marked:\n%s", view)
 		}
 		golden.RequireEqual(t, view)
 	}

@@ -251,11 +251,14 @@ func (m Model) reactionLines(rs []matrixsvc.Reaction, pad string, w int) []strin
 		} else {
 			label += fmt.Sprintf(" %d", len(names))
 		}
-		label = textutil.Cut(label, max(w-len(pad), 1))
 		style := m.styles.Reaction
 		if r.Mine != "" {
 			style = m.styles.ReactionMine
 		}
+		if r.NotEncrypted { // came in plain text in an encrypted DM: anyone could have made it up
+			label, style = "⚠ "+label+" (not encrypted)", m.styles.Trust
+		}
+		label = textutil.Cut(label, max(w-len(pad), 1))
 		lw := lipgloss.Width(label)
 		if lineW > len(pad) && lineW+2+lw > w {
 			out = append(out, line)
