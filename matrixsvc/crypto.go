@@ -232,6 +232,15 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		if !ok {
 			s.noteMalformed(evt)
 		}
+		if (ok && !msg.Redacted || msg.change != nil && !msg.change.Redact) && s.roomEncrypted(ctx, evt.RoomID) {
+			// Plain text where everything should come encrypted: a hostile server can make
+			// this up. A message or a reaction is marked; an edit is recorded as plain and so
+			// never replaces an encrypted message (store.applyChanges).
+			msg.NotEncrypted = true
+			if c := msg.change; c != nil && c.Reaction != "" {
+				c.NotEncrypted = true
+			}
+		}
 		return msg, evt, ok
 	}
 	if evt.Unsigned.RedactedBecause != nil { // deleted before we saw it: nothing to decrypt
@@ -283,6 +292,9 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		s.noteMalformed(dec)
 	}
 	out.E2E = true
+	if out.change != nil {
+		out.change.E2E = true
+	}
 	out.Trust = trustWarning(dec.Mautrix.TrustState)
 	return out, dec, ok
 }
@@ -501,4 +513,11 @@ func fetchE2EEDefaultOff(ctx context.Context, url string) (off, ok bool) {
 // helper would take it for the other side's.
 func (s *Service) ownVerificationEcho(evt *event.Event) bool {
 	return evt.Sender == s.me && strings.HasPrefix(evt.Type.Type, "m.key.verification.")
+}
+
+// roomEncrypted reports whether a room is encrypted now, as the store remembers it (a later
+// state event cannot turn that off).
+func (s *Service) roomEncrypted(ctx context.Context, room id.RoomID) bool {
+	enc, err := s.store.State.IsEncrypted(ctx, room)
+	return err == nil && enc
 }

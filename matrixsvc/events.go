@@ -92,6 +92,15 @@ type Message struct {
 	Notify    bool
 	Highlight bool
 
+	// NotEncrypted: it came in plain text in a room that was end-to-end encrypted when duet
+	// stored it (decided then). Anyone between the sender and us could have written or
+	// changed it, the homeserver included.
+	NotEncrypted bool
+	// EncryptionChange is set on a line that is not a message but duet's own: Sender sent an
+	// m.room.encryption event changing the room's encryption settings, which duet refused
+	// (encryption stays as it was). Body and MsgType are empty.
+	EncryptionChange *EncryptionChange
+
 	ReplyTo   id.EventID // the message this one answers, "" when it answers none
 	Reply     *Quote     // what ReplyTo says, when it is stored here
 	Reactions []Reaction // the reactions to it, grouped by key in the order they first came
@@ -101,11 +110,18 @@ type Message struct {
 	change    *store.Change // an edit or redaction of an earlier message (not shown itself)
 }
 
+// EncryptionChange is a refused change of a room's encryption settings.
+type EncryptionChange struct {
+	Algorithm string // what the event asked for, not sanitized; "" when it named none (encryption off)
+}
+
 // Quote is the message a reply answers, as it is now.
 type Quote struct {
 	Sender   id.UserID
 	Body     string // its text without formatting (PlainText), not sanitized
 	Redacted bool
+	// NotEncrypted: the message came in plain text in an encrypted room (Message.NotEncrypted).
+	NotEncrypted bool
 }
 
 // Reaction is one key (an emoji, usually) people reacted with to a message.
@@ -113,4 +129,7 @@ type Reaction struct {
 	Key     string
 	Senders []id.UserID // who, in the order they reacted
 	Mine    id.EventID  // our reaction event, to take it back; "" when we did not react so
+	// NotEncrypted: these came in plain text in an encrypted room (kept apart from the same
+	// key sent encrypted, so that the mark says whose).
+	NotEncrypted bool
 }

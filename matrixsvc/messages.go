@@ -113,7 +113,9 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 // encrypted, or continues a conversation that was (keepEncrypted), never gets plain text:
 // when encrypting fails, sending fails.
 func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, content any) (event.Type, any, error) {
-	encrypted, err := s.store.State.IsEncrypted(ctx, room)
+	// The room's first encryption settings: a later m.room.encryption event never turns
+	// encryption off (store.StateStore).
+	alg, encrypted, err := s.store.State.EncryptionAlgorithm(ctx, room)
 	if err != nil {
 		return evtType, nil, err
 	}
@@ -122,6 +124,9 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 		if encrypted, err = s.keepEncrypted(ctx, room); err != nil || !encrypted {
 			return evtType, content, err
 		}
+	}
+	if alg != id.AlgorithmMegolmV1 {
+		return evtType, nil, fmt.Errorf("%w: %s", ErrEncryptedRoom, unknownAlgorithm(alg))
 	}
 	e, err := s.cryptoReady(ctx)
 	if err != nil {
@@ -153,4 +158,22 @@ func (s *Service) ensureMembers(ctx context.Context, room id.RoomID) error {
 		return fmt.Errorf("members of %s: %w", room, s.wrap(err))
 	}
 	return nil
+}
+
+// unknownAlgorithm says why a room encrypted with an algorithm duet does not know gets nothing.
+func unknownAlgorithm(alg id.Algorithm) string {
+	if alg == "" {
+		return "its encryption event names no algorithm, so duet does not know how to encrypt for it; nothing was sent (ask the other person to start a new DM)"
+	}
+	return fmt.Sprintf("it is encrypted with %q, which duet cannot do; nothing was sent (ask the other person to start a new DM)", textOf(alg, 60))
+}
+
+// textOf is at most n bytes of a name from the network, for an error message (quoted there with
+// %q, which escapes control characters).
+func textOf(alg id.Algorithm, n int) string {
+	s := string(alg)
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
 }

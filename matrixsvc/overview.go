@@ -254,7 +254,10 @@ func toStored(msgs []Message) []store.Event {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
 			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
-			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media)}
+			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted}
+		if c := m.EncryptionChange; c != nil {
+			out[i].Notice = store.NoticeEncryption + c.Algorithm
+		}
 	}
 	return out
 }
@@ -267,7 +270,16 @@ func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
 		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
-		ReplyTo: e.ReplyTo, Media: media}
+		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, EncryptionChange: encryptionChangeOf(e.Notice)}
+}
+
+// encryptionChangeOf reads a stored notice row; nil for a message.
+func encryptionChangeOf(notice string) *EncryptionChange {
+	alg, ok := strings.CutPrefix(notice, store.NoticeEncryption)
+	if !ok {
+		return nil
+	}
+	return &EncryptionChange{Algorithm: alg}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

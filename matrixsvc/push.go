@@ -9,7 +9,6 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 	"maunium.net/go/mautrix/pushrules"
-	"maunium.net/go/mautrix/sqlstatestore"
 
 	"duet/store"
 )
@@ -137,7 +136,7 @@ func pushDecision(rules *pushrules.PushRuleset, room pushrules.Room, evt *event.
 // PowerLevelfulRoom) from mautrix's state store, only when a rule asks.
 type pushRoom struct {
 	ctx    context.Context // the sync's: the interface's methods take none
-	state  *sqlstatestore.SQLStateStore
+	state  *store.StateStore
 	id     id.RoomID
 	me     id.UserID
 	joined int // from the room summary; 0 when the server never sent one

@@ -43,7 +43,7 @@ func (s *Service) relations(ctx context.Context, room id.RoomID, msgs []Message)
 			return err
 		}
 		for _, e := range evts {
-			quotes[e.ID] = &Quote{Sender: e.Sender, Body: PlainText(e.Body, e.HTML), Redacted: e.Redacted}
+			quotes[e.ID] = &Quote{Sender: e.Sender, Body: PlainText(e.Body, e.HTML), Redacted: e.Redacted, NotEncrypted: e.NotEncrypted}
 		}
 	}
 	for i := range msgs {
@@ -57,19 +57,24 @@ func (s *Service) relations(ctx context.Context, room id.RoomID, msgs []Message)
 }
 
 // groupReactions groups reactions by key, in the order each key first came; one person counts
-// once per key.
+// once per key. Reactions that came in plain text in an encrypted room are a group of their own
+// (marked), so that a made-up one never passes for an encrypted one.
 func (s *Service) groupReactions(rs []store.Reaction) []Reaction {
 	if len(rs) == 0 {
 		return nil
 	}
 	var out []Reaction
-	at := map[string]int{}
+	type group struct {
+		key   string
+		plain bool
+	}
+	at := map[group]int{}
 	for _, r := range rs {
-		i, ok := at[r.Key]
+		i, ok := at[group{r.Key, r.NotEncrypted}]
 		if !ok {
 			i = len(out)
-			at[r.Key] = i
-			out = append(out, Reaction{Key: r.Key})
+			at[group{r.Key, r.NotEncrypted}] = i
+			out = append(out, Reaction{Key: r.Key, NotEncrypted: r.NotEncrypted})
 		}
 		g := &out[i]
 		dup := false

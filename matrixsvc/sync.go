@@ -378,16 +378,24 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	if unread != nil {
 		setCount(r, unread, len(timeline))
 	}
+	// A refused change of the encryption settings is a line of the timeline where it came: in
+	// the state section, that is before the chunk.
+	var notes []Message
 	for _, evt := range state {
-		s.applyState(ctx, r, evt)
+		if note := s.applyState(ctx, r, evt); note != nil {
+			notes = append(notes, *note)
+		}
 	}
+	msgs = notes
 	for _, evt := range timeline {
 		evt.RoomID = roomID
 		if evt.StateKey == nil {
 			s.dispatchTimeline(ctx, evt)
 		}
 		if evt.StateKey != nil {
-			s.applyState(ctx, r, evt)
+			if note := s.applyState(ctx, r, evt); note != nil {
+				msgs = append(msgs, *note)
+			}
 			if inviter := joinedFromDirectInvite(s.me, evt); inviter != "" {
 				directInviter = inviter
 			}
@@ -405,9 +413,12 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
-	if len(msgs) > 0 { // the newest is the preview (made once: formatted text is parsed for it)
-		last := msgs[len(msgs)-1]
-		r.Preview, r.PreviewSender = previewOf(last), last.Sender
+	// The newest message is the preview (made once: formatted text is parsed for it).
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if last := msgs[i]; last.EncryptionChange == nil {
+			r.Preview, r.PreviewSender = previewOf(last), last.Sender
+			break
+		}
 	}
 	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
 		return nil, nil, false, "", err
@@ -573,12 +584,14 @@ func joinedFromDirectInvite(me id.UserID, evt *event.Event) id.UserID {
 	return evt.Unsigned.PrevSender
 }
 
-// applyState records a state event in mautrix's state store and in the room summary.
-func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Event) {
+// applyState records a state event in mautrix's state store and in the room summary. It
+// returns the timeline line for a change of the room's encryption settings that was refused.
+func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Event) *Message {
 	evt.RoomID = r.ID
 	if evt.Content.Parsed == nil {
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
+	note := s.encryptionChange(ctx, evt)
 	if c, ok := evt.Content.Parsed.(*event.MemberEventContent); ok && evt.Type == event.StateMember &&
 		c.Membership == event.MembershipInvite && c.Displayname == "" && evt.GetStateKey() != s.me.String() {
 		// An invite names no one on some servers (Dendrite's does not carry the invitee's
@@ -627,6 +640,7 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 			}
 		}
 	}
+	return note
 }
 
 // countsAsActivity: messages and membership changes move a conversation up the list, as in
@@ -817,4 +831,30 @@ func sameRoom(a, b *store.Room) bool {
 		a.JoinedCount == b.JoinedCount && a.InvitedCount == b.InvitedCount && a.Unread == b.Unread &&
 		a.Highlight == b.Highlight && a.Tombstone == b.Tombstone && a.Preview == b.Preview &&
 		a.Inviter == b.Inviter && slices.Equal(a.Heroes, b.Heroes) && slices.Equal(a.ServiceMembers, b.ServiceMembers)
+}
+
+// encryptionChange returns the timeline line for an m.room.encryption event that the store will
+// refuse (store.StateStore keeps a room's first settings): one that names another algorithm
+// than the room has, or none. nil for any other event, for the room's first encryption event,
+// and for one that repeats the settings.
+func (s *Service) encryptionChange(ctx context.Context, evt *event.Event) *Message {
+	if evt.Type != event.StateEncryption || evt.GetStateKey() != "" || evt.ID == "" {
+		return nil
+	}
+	have, ok, err := s.store.State.EncryptionAlgorithm(ctx, evt.RoomID)
+	if err != nil || !ok {
+		return nil
+	}
+	asked := gjson.GetBytes(evt.Content.VeryRaw, "algorithm")
+	alg := asked.Str
+	if asked.Type != gjson.String {
+		alg = ""
+	}
+	if id.Algorithm(alg) == have {
+		return nil // the same algorithm (other rotation settings are kept as they were, silently)
+	}
+	s.log.Warn().Stringer("room_id", evt.RoomID).Stringer("sender", evt.Sender).Stringer("event_id", evt.ID).
+		Msg("someone tried to change the encryption of an encrypted room; it stays encrypted as it was")
+	return &Message{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Timestamp: time.UnixMilli(evt.Timestamp),
+		EncryptionChange: &EncryptionChange{Algorithm: alg}}
 }

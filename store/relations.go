@@ -39,6 +39,8 @@ type Reaction struct {
 	Sender  id.UserID
 	Key     string // usually an emoji
 	TS      int64
+
+	NotEncrypted bool // came in plain text in a room that was encrypted then
 }
 
 // maxReactionKey bounds a reaction's key: longer is not a reaction anyone means to show.
@@ -49,8 +51,8 @@ func (s *Store) addReaction(ctx context.Context, room id.RoomID, c Change) error
 	if len(key) > maxReactionKey {
 		return nil
 	}
-	_, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_reaction (room_id, event_id, target, sender, key, ts)
-		VALUES ($1, $2, $3, $4, $5, $6)`, room, c.ID, c.Target, c.Sender, key, c.TS)
+	_, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_reaction (room_id, event_id, target, sender, key, ts, e2e, not_encrypted)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, room, c.ID, c.Target, c.Sender, key, c.TS, c.E2E, c.NotEncrypted)
 	return err
 }
 
@@ -96,7 +98,7 @@ func (s *Store) Reactions(ctx context.Context, room id.RoomID, ids []id.EventID)
 	for len(ids) > 0 {
 		n := min(len(ids), insertBatch)
 		list, args := inList(room, ids[:n])
-		rows, err := s.db.Query(ctx, `SELECT r.target, r.event_id, r.sender, r.key, r.ts FROM duet_reaction r
+		rows, err := s.db.Query(ctx, `SELECT r.target, r.event_id, r.sender, r.key, r.ts, r.not_encrypted FROM duet_reaction r
 			WHERE r.room_id=$1 AND r.target IN (`+list+`)
 			AND NOT EXISTS (SELECT 1 FROM duet_change c WHERE c.room_id=r.room_id AND c.target=r.event_id AND c.redact=1)
 			ORDER BY r.ts, r.event_id`, args...)
@@ -106,7 +108,7 @@ func (s *Store) Reactions(ctx context.Context, room id.RoomID, ids []id.EventID)
 		for rows.Next() {
 			var target id.EventID
 			var r Reaction
-			if err := rows.Scan(&target, &r.EventID, &r.Sender, &r.Key, &r.TS); err != nil {
+			if err := rows.Scan(&target, &r.EventID, &r.Sender, &r.Key, &r.TS, &r.NotEncrypted); err != nil {
 				rows.Close()
 				return nil, err
 			}

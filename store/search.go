@@ -65,8 +65,11 @@ type Change struct {
 	MsgType string // the edit's m.new_content
 	Body    string
 	HTML    string // its formatted_body, "" when it is not formatted
+	E2E     bool   // the edit came encrypted; a plain one never applies to an encrypted message
 
 	Reaction string // not a change but a reaction (m.annotation) with this key to Target
+	// NotEncrypted: a reaction that came in plain text in a room that was encrypted then.
+	NotEncrypted bool
 }
 
 // RecordChanges keeps edits and redactions of a room and applies them to the messages they
@@ -97,8 +100,8 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 				reacted = append(reacted, of)
 			}
 		}
-		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML); err != nil {
+		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html, e2e)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML, c.E2E); err != nil {
 			return nil, err
 		}
 		targets = append(targets, c.Target)
@@ -140,17 +143,22 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 			out = append(out, evt)
 			continue
 		}
-		// The latest edit by the message's own sender; an undecrypted message waits for its
+		// The latest edit by the message's own sender that is not less protected than the
+		// message: encrypted for an encrypted message, so that a plain-text edit (a hostile
+		// server can make one up) never replaces what was said encrypted. An undecrypted message waits for its
 		// decryption (ReplaceEvent applies it then).
 		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited) = (
 				SELECT c.body, c.msgtype, c.html, 1 FROM duet_change c
 				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
+				AND (c.e2e IS NOT 0 OR duet_event.e2e=0)
 				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1)
 			WHERE room_id=$1 AND event_id=$2 AND redacted=0 AND encrypted=0
-			AND EXISTS (SELECT 1 FROM duet_change c WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender)
+			AND EXISTS (SELECT 1 FROM duet_change c WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
+				AND (c.e2e IS NOT 0 OR duet_event.e2e=0))
 			AND (edited=0 OR body IS NOT (
 				SELECT c.body FROM duet_change c
 				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
+				AND (c.e2e IS NOT 0 OR duet_event.e2e=0)
 				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1))`, room, evt)
 		if err != nil {
 			return nil, err

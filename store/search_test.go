@@ -157,7 +157,7 @@ func TestDecryptedMessagesAreIndexed(t *testing.T) {
 	if err := st.AppendEvents(ctx, "!e", []Event{enc}, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.RecordChanges(ctx, "!e", []Change{{ID: "$ed", Target: "$enc", Sender: "@b:x", TS: 2, MsgType: "m.text", Body: "the secret is marmalade"}}); err != nil {
+	if _, err := st.RecordChanges(ctx, "!e", []Change{{ID: "$ed", Target: "$enc", Sender: "@b:x", TS: 2, MsgType: "m.text", Body: "the secret is marmalade", E2E: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := found(t, st, "marmalade"); got != nil {
@@ -204,6 +204,8 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"DROP TABLE duet_reaction", "ALTER TABLE duet_event DROP COLUMN reply_to", "ALTER TABLE duet_event DROP COLUMN media",
 		"ALTER TABLE duet_outbox DROP COLUMN reply_to", "ALTER TABLE duet_outbox DROP COLUMN react",
 		"ALTER TABLE duet_outbox DROP COLUMN file", "ALTER TABLE duet_outbox DROP COLUMN media",
+		// nor version 12's security state
+		"ALTER TABLE duet_event DROP COLUMN not_encrypted", "ALTER TABLE duet_event DROP COLUMN notice",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

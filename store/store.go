@@ -21,7 +21,7 @@ import (
 // Store is one profile's database.
 type Store struct {
 	db    *dbutil.Database
-	State *sqlstatestore.SQLStateStore
+	State *StateStore
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -58,7 +58,7 @@ func Open(ctx context.Context, path string, log zerolog.Logger) (*Store, error) 
 		raw.Close()
 		return nil, unusable(path, err)
 	}
-	return &Store{db: db, State: state}, nil
+	return &Store{db: db, State: &StateStore{SQLStateStore: state, log: log}}, nil
 }
 
 // Close closes the database.
@@ -195,6 +195,10 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 	}).WithRaw(10, 11, 1, "replies, reactions and media", dbutil.TxnModeOn,
 	func(ctx context.Context, db *dbutil.Database) error {
 		_, err := db.Exec(ctx, relationSchema)
+		return err
+	}).WithRaw(11, 12, 1, "issue 19 security state", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, securitySchema)
 		return err
 	}).Finish()
 

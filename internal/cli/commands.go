@@ -761,14 +761,22 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
 			Reactions []reactionJSON `json:"reactions,omitempty"`
 			File      *fileJSON      `json:"file,omitempty"`
+			// NotEncrypted: it came in plain text in an end-to-end encrypted room.
+			NotEncrypted bool `json:"not_encrypted,omitempty"`
+			// EncryptionChanged: not a message but duet's line saying that sender tried to
+			// change the room's encryption settings (refused: duet keeps encrypting).
+			EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
 				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
-				m.ReplyTo, nil, nil}
+				m.ReplyTo, nil, nil, m.NotEncrypted, nil}
+			if c := m.EncryptionChange; c != nil {
+				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
+			}
 			for _, r := range m.Reactions {
-				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != ""})
+				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
 			}
 			if md := m.Media; md != nil {
 				j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
@@ -788,6 +796,11 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 				fmt.Fprintf(w, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
 			}
 		}
+		if c := m.EncryptionChange; c != nil {
+			fmt.Fprintf(env.Stdout, "── ⚠ %s, %s ──\n", encryptionChangeLine(app.Svc.DisplayName(ctx, m.Sender, false), m.Sender, c.Algorithm),
+				m.Timestamp.Local().Format("2006-01-02 15:04"))
+			continue
+		}
 		body := sanitize.Text(m.Body, true)
 		if m.Edited {
 			body += "  (edited)"
@@ -805,13 +818,20 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 		if md := m.Media; md != nil && !m.Redacted {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
 		}
+		if m.NotEncrypted { // after the file line, which replaces the body
+			body += "  [⚠ not encrypted]"
+		}
 		if m.ReplyTo != "" {
 			body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
 		}
 		if len(m.Reactions) > 0 && !m.Redacted {
 			var rs []string
 			for _, r := range m.Reactions {
-				rs = append(rs, fmt.Sprintf("%s %d", sanitize.Line(r.Key), len(r.Senders)))
+				mark := ""
+				if r.NotEncrypted {
+					mark = " ⚠ not encrypted"
+				}
+				rs = append(rs, fmt.Sprintf("%s %d%s", sanitize.Line(r.Key), len(r.Senders), mark))
 			}
 			body += "  [" + strings.Join(rs, ", ") + "]"
 		}
@@ -821,12 +841,32 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 	return nil
 }
 
+// encryptionChangeJSON is a refused change of a room's encryption settings in `messages --json`:
+// the algorithm asked for, "" for none (encryption off).
+type encryptionChangeJSON struct {
+	Algorithm string `json:"algorithm"`
+}
+
+// encryptionChangeLine says who tried to change a room's encryption, and to what.
+func encryptionChangeLine(name string, who id.UserID, alg string) string {
+	by := sanitize.Line(string(who))
+	if name = strings.TrimSpace(sanitize.Line(name)); name != "" && name != string(who) {
+		by = name + " (" + by + ")"
+	}
+	if alg == "" {
+		return by + " tried to turn encryption off; duet keeps encrypting"
+	}
+	return fmt.Sprintf("%s tried to change encryption to %q; duet keeps encrypting as before", by, sanitize.Line(alg))
+}
+
 // reactionJSON is one key of a message's reactions in `messages --json`.
 type reactionJSON struct {
 	Key     string      `json:"key"`
 	Count   int         `json:"count"`
 	Senders []id.UserID `json:"senders"`
 	Mine    bool        `json:"mine,omitempty"`
+	// NotEncrypted: these reactions came in plain text in an encrypted room.
+	NotEncrypted bool `json:"not_encrypted,omitempty"`
 }
 
 // fileJSON is a file message's file in `messages --json`.

@@ -383,3 +383,51 @@ func TestPictureFitsASmallWindow(t *testing.T) {
 		t.Fatalf("in 40 rows the picture takes %d, want %d", got, PictureRows)
 	}
 }
+
+// Issue 19: a plain message in an encrypted DM is marked, and a refused change of the room's
+// encryption is a line of its own naming who, which no message can imitate.
+func TestViewPlainInEncryptedAndEncryptionChange(t *testing.T) {
+	for _, w := range []int{70, 30} {
+		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+		m.SetSize(w, 16)
+		m.SetName(alice, "Alice\x1b[31m")
+		m.AddPage([]matrixsvc.Message{
+			{EventID: "$1", Sender: alice, Timestamp: now.Add(-5 * time.Minute), MsgType: "m.text", Body: "encrypted hello", E2E: true,
+				Reactions: []matrixsvc.Reaction{{Key: "👍", Senders: []id.UserID{me}, Mine: "$r"}, {Key: "👍", Senders: []id.UserID{alice}, NotEncrypted: true}}},
+			{EventID: "$2", Sender: alice, Timestamp: now.Add(-4 * time.Minute), MsgType: "m.text", Body: "plain hello", NotEncrypted: true},
+			{EventID: "$3", Sender: alice, Timestamp: now.Add(-3 * time.Minute), EncryptionChange: &matrixsvc.EncryptionChange{}},
+			{EventID: "$4", Sender: alice, Timestamp: now.Add(-2 * time.Minute), EncryptionChange: &matrixsvc.EncryptionChange{Algorithm: "m.plain\x1b[2J"}},
+			{EventID: "$5", Sender: me, Timestamp: now.Add(-1 * time.Minute), MsgType: "m.text", Body: "mine, encrypted", E2E: true, ReplyTo: "$2"},
+		}, false)
+		view := m.View()
+		if strings.Contains(view, "\x1b") {
+			t.Fatalf("width %d: a name or algorithm reached the terminal raw: %q", w, view)
+		}
+		for _, l := range strings.Split(view, "\n") {
+			if lipgloss.Width(l) > w {
+				t.Fatalf("width %d: line %q is wider", w, l)
+			}
+		}
+		if strings.Contains(view, "unable to decrypt") {
+			t.Fatalf("width %d: a change line is drawn as a message:\n%s", w, view)
+		}
+		if w != 70 {
+			continue
+		}
+		for _, want := range []string{
+			"plain hello ⚠ not encrypted",
+			"⚠ Alice␛[31m (@alice:example.org) tried to turn encryption off",
+			`"m.plain␛[2J"; duet keeps encrypting as before`,
+			"↳ Alice␛[31m: ⚠ not encrypted: plain hello",
+			"👍 you  ⚠ 👍 Alice␛[31m (not encrypted)",
+		} {
+			if !strings.Contains(view, want) {
+				t.Fatalf("view lacks %q:\n%s", want, view)
+			}
+		}
+		if strings.Count(view, "not encrypted") != 3 {
+			t.Fatalf("only the plain message, its quote and the plain reaction are marked:\n%s", view)
+		}
+		golden.RequireEqual(t, view)
+	}
+}

@@ -39,6 +39,9 @@ func (m Model) render(e *entry) []string {
 	if e.unread {
 		out = append(out, m.unreadLine(w))
 	}
+	if c := e.msg.EncryptionChange; c != nil {
+		return append(out, m.encryptionChangeLines(e, c, w)...)
+	}
 
 	own := e.msg.Sender == m.me
 	nameStyle, bodyStyle := st.Other, st.Body
@@ -139,6 +142,10 @@ func (m Model) render(e *entry) []string {
 		warn := textutil.Cut("⚠ "+sanitize.Line(e.msg.Trust), max(w-len(pad), 1))
 		out = withMark(out, st.Trust.Render(warn), pad, w)
 	}
+	if e.msg.NotEncrypted {
+		// Plain text in an encrypted DM: the server, or anyone on the way, may have written it.
+		out = withMark(out, st.Trust.Render("⚠ not encrypted"), pad, w)
+	}
 	if len(e.msg.Reactions) > 0 && !e.msg.Redacted {
 		out = append(out, m.reactionLines(e.msg.Reactions, pad, w)...)
 	}
@@ -155,13 +162,44 @@ func (m Model) render(e *entry) []string {
 	return out
 }
 
+// encryptionChangeLines draw duet's own line for a refused change of the room's encryption
+// settings: "15:04 ⚠ Name (@user:server) tried to turn encryption off; …", in the warning style
+// and without the "Name: " of a message, so no message can look like it.
+func (m Model) encryptionChangeLines(e *entry, c *matrixsvc.EncryptionChange, w int) []string {
+	who := sanitize.Line(string(e.msg.Sender))
+	if name := strings.TrimSpace(sanitize.Line(m.names[e.msg.Sender])); e.msg.Sender == m.me {
+		who = "you"
+	} else if name != "" && name != string(e.msg.Sender) {
+		who = name + " (" + who + ")"
+	}
+	text := "⚠ " + who + " tried to turn encryption off; duet keeps encrypting"
+	if c.Algorithm != "" {
+		text = fmt.Sprintf("⚠ %s tried to change encryption to %q; duet keeps encrypting as before", who, sanitize.Line(c.Algorithm))
+	}
+	indent := timeWidth
+	if w < 24 {
+		indent = 0
+	}
+	head := m.styles.Time.Render(e.msg.Timestamp.In(m.now().Location()).Format("15:04")) + " "
+	var out []string
+	for j, l := range wrapHanging(text, w-timeWidth, w-indent) {
+		lead := strings.Repeat(" ", indent)
+		if j == 0 {
+			lead = head
+		}
+		out = append(out, lead+m.styles.Trust.Render(l))
+	}
+	return out
+}
+
 // replyLine is the line above a reply quoting what it answers: the message as it is now when
 // it is loaded, else as the store had it.
 func (m Model) replyLine(e *entry, pad string, w int) string {
 	who, what := "", "an earlier message"
 	var q *matrixsvc.Quote
 	if orig := m.byEvent[e.msg.ReplyTo]; orig != nil {
-		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: matrixsvc.PlainText(orig.msg.Body, orig.msg.HTML), Redacted: orig.msg.Redacted}
+		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: matrixsvc.PlainText(orig.msg.Body, orig.msg.HTML), Redacted: orig.msg.Redacted,
+			NotEncrypted: orig.msg.NotEncrypted}
 		if orig.msg.Encrypted {
 			q.Body = "🔒 a message not decrypted"
 		}
@@ -179,6 +217,8 @@ func (m Model) replyLine(e *entry, pad string, w int) string {
 		what = strings.Join(strings.Fields(sanitize.Line(q.Body)), " ")
 		if q.Redacted {
 			what = "message deleted"
+		} else if q.NotEncrypted {
+			what = "⚠ not encrypted: " + what // the quoted text is as little authenticated as its message
 		}
 	}
 	text := "↳ " + what
@@ -211,11 +251,14 @@ func (m Model) reactionLines(rs []matrixsvc.Reaction, pad string, w int) []strin
 		} else {
 			label += fmt.Sprintf(" %d", len(names))
 		}
-		label = textutil.Cut(label, max(w-len(pad), 1))
 		style := m.styles.Reaction
 		if r.Mine != "" {
 			style = m.styles.ReactionMine
 		}
+		if r.NotEncrypted { // came in plain text in an encrypted DM: anyone could have made it up
+			label, style = "⚠ "+label+" (not encrypted)", m.styles.Trust
+		}
+		label = textutil.Cut(label, max(w-len(pad), 1))
 		lw := lipgloss.Width(label)
 		if lineW > len(pad) && lineW+2+lw > w {
 			out = append(out, line)

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+	"maunium.net/go/mautrix/sqlstatestore"
+)
+
+// securitySchema is issue 19's encryption state (migration 11 -> 12).
+//
+// duet_event.not_encrypted: the message came in plain text in a room that was encrypted when it
+// was stored (decided then, never recomputed from a later state event).
+// duet_event.notice: not a message but duet's own line in the timeline, made from a state event
+// (a column no remote message can set): "encryption:ALG" is a refused change of the room's
+// encryption settings to ALG ("" = none), by the row's sender.
+// duet_change.e2e: whether an edit came encrypted; a plain edit never applies to an encrypted
+// message. NULL for edits recorded before: they are taken as encrypted.
+// duet_reaction.e2e and not_encrypted: whether a reaction came encrypted, and whether it came
+// in plain text in a room that was encrypted then (shown marked, like a message).
+const securitySchema = `
+ALTER TABLE duet_event ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE duet_event ADD COLUMN notice TEXT NOT NULL DEFAULT '';
+ALTER TABLE duet_change ADD COLUMN e2e INTEGER;
+ALTER TABLE duet_reaction ADD COLUMN e2e INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE duet_reaction ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
+`
+
+// NoticeEncryption is the prefix of a notice row: a refused change of encryption settings.
+const NoticeEncryption = "encryption:"
+
+// StateStore is mautrix's SQL state store with encryption made sticky, as the spec says it is:
+// once a room has an m.room.encryption event, a later one never replaces it. A hostile server
+// or member cannot turn encryption off (empty content), change the algorithm or weaken the
+// rotation settings; every reader, mautrix's crypto included, keeps seeing the first settings.
+// The refused events are recorded in the timeline by the sync code (who, and what they asked).
+type StateStore struct {
+	*sqlstatestore.SQLStateStore
+	log zerolog.Logger
+}
+
+// SetEncryptionEvent records a room's encryption settings the first time only.
+func (s *StateStore) SetEncryptionEvent(ctx context.Context, room id.RoomID, content *event.EncryptionEventContent) error {
+	if content == nil {
+		return nil
+	}
+	prev, err := s.SQLStateStore.GetEncryptionEvent(ctx, room)
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		if *prev != *content {
+			s.log.Warn().Stringer("room_id", room).Str("algorithm", string(content.Algorithm)).
+				Str("kept_algorithm", string(prev.Algorithm)).Msg("refused a change of a room's encryption settings")
+		}
+		return nil
+	}
+	if err := s.SQLStateStore.SetEncryptionEvent(ctx, room, content); err != nil {
+		return err
+	}
+	// From now on every plain message here is marked, those stored before too: which came
+	// before encryption is the server's word (it orders the timeline), not something duet can
+	// check, so the mark means what it says for all of them.
+	if _, err = s.SQLStateStore.Exec(ctx, `UPDATE duet_event SET not_encrypted=1
+		WHERE room_id=$1 AND e2e=0 AND encrypted=0 AND redacted=0 AND notice='' AND msgtype!=''`, room); err != nil {
+		return err
+	}
+	_, err = s.SQLStateStore.Exec(ctx, `UPDATE duet_reaction SET not_encrypted=1 WHERE room_id=$1 AND e2e=0`, room)
+	return err
+}
+
+// IsEncrypted reports whether the room ever had an m.room.encryption event, whatever its
+// algorithm: a room encrypted with something duet cannot do is not a plain room (sending to it
+// fails, see EncryptionAlgorithm).
+func (s *StateStore) IsEncrypted(ctx context.Context, room id.RoomID) (bool, error) {
+	cfg, err := s.SQLStateStore.GetEncryptionEvent(ctx, room)
+	return cfg != nil, err
+}
+
+// EncryptionAlgorithm returns the algorithm of a room's first encryption event; ok is false
+// for a room that was never encrypted. The algorithm is "" when that event named none.
+func (s *StateStore) EncryptionAlgorithm(ctx context.Context, room id.RoomID) (alg id.Algorithm, ok bool, err error) {
+	cfg, err := s.SQLStateStore.GetEncryptionEvent(ctx, room)
+	if err != nil || cfg == nil {
+		return "", false, err
+	}
+	return cfg.Algorithm, true, nil
+}
