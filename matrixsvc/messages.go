@@ -124,6 +124,7 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 		if encrypted, err = s.keepEncrypted(ctx, room); err != nil || !encrypted {
 			return evtType, content, err
 		}
+		alg = id.AlgorithmMegolmV1
 	}
 	if alg != id.AlgorithmMegolmV1 {
 		return evtType, nil, fmt.Errorf("%w: %s", ErrEncryptedRoom, unknownAlgorithm(alg))

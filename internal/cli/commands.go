@@ -735,12 +735,14 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			return err
 		}
 	}
-	return printMessages(env.Stdout, room, msgs, moves, o.json)
+	name := func(u id.UserID) string { return app.Svc.DisplayName(ctx, u, false) }
+	return printMessages(env.Stdout, room, msgs, moves, name, o.json)
 }
 
 // printMessages prints `messages`: one JSON document, or a line a message (a body of several
-// lines goes on indented) with the moves to another room between them.
-func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves []matrixsvc.Move, asJSON bool) error {
+// lines goes on indented) with the moves to another room between them; name gives a sender's
+// display name for duet's own lines.
+func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves []matrixsvc.Move, name func(id.UserID) string, asJSON bool) error {
 	if asJSON {
 		type msgJSON struct {
 			RoomID    id.RoomID  `json:"room_id"`
@@ -797,7 +799,7 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			}
 		}
 		if c := m.EncryptionChange; c != nil {
-			fmt.Fprintf(env.Stdout, "── ⚠ %s, %s ──\n", encryptionChangeLine(app.Svc.DisplayName(ctx, m.Sender, false), m.Sender, c.Algorithm),
+			fmt.Fprintf(w, "── ⚠ %s, %s ──\n", encryptionChangeLine(name(m.Sender), m.Sender, c.Algorithm),
 				m.Timestamp.Local().Format("2006-01-02 15:04"))
 			continue
 		}

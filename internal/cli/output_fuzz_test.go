@@ -39,6 +39,9 @@ func FuzzOutput(f *testing.F) {
 			{EventID: "$file", Sender: id.UserID(a), Timestamp: at, MsgType: "m.file", Body: c,
 				Media: &matrixsvc.Media{Kind: a, Name: b, MimeType: c, Size: int64(n)}, Reactions: []matrixsvc.Reaction{{Key: b}}},
 			{EventID: "$gone", Sender: id.UserID(b), Timestamp: at, Redacted: true, Trust: a},
+			{EventID: id.EventID(a), Sender: id.UserID(c), Timestamp: at, Body: b, NotEncrypted: true,
+				Reactions: []matrixsvc.Reaction{{Key: c, Senders: []id.UserID{id.UserID(a)}, NotEncrypted: true}}},
+			{EventID: "$enc", Sender: id.UserID(b), Timestamp: at, EncryptionChange: &matrixsvc.EncryptionChange{Algorithm: a}},
 		}
 		moves := []matrixsvc.Move{{Before: int(n) % 4, Room: id.RoomID(c), Upgraded: n%2 == 0}}
 		contacts := []contactJSON{
@@ -64,7 +67,7 @@ func FuzzOutput(f *testing.F) {
 					t.Fatalf("%s (json %v): %v", what, asJSON, err)
 				}
 			}
-			check("messages", printMessages(env.Stdout, id.RoomID(a), msgs, moves, asJSON))
+			check("messages", printMessages(env.Stdout, id.RoomID(a), msgs, moves, func(id.UserID) string { return c }, asJSON))
 			if !asJSON {
 				// A field cannot make a line of its own: every line is a message's, its body
 				// going on indented, or a move.
