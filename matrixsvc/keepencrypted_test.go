@@ -16,21 +16,29 @@ import (
 )
 
 // serverSays returns the events of room as the server stores them: types of messages, and
-// whether an m.room.encryption state event is there.
-func serverSays(t *testing.T, cli *mautrix.Client, room id.RoomID) (types []string, encryptionOn bool) {
+// whether an m.room.encryption state event is there. With want > 0 it waits for that many
+// messages (Dendrite shows a write in /messages a moment later).
+func serverSays(t *testing.T, cli *mautrix.Client, room id.RoomID, want int) (types []string, encryptionOn bool) {
 	t.Helper()
-	resp, err := cli.Messages(hstest.Ctx(t), room, "", "", mautrix.DirectionBackward, nil, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, evt := range resp.Chunk {
-		switch {
-		case evt.Type == event.StateEncryption:
-			encryptionOn = true
-		case evt.StateKey == nil:
-			types = append(types, evt.Type.Type)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		resp, err := cli.Messages(hstest.Ctx(t), room, "", "", mautrix.DirectionBackward, nil, 100)
+		if err != nil {
+			return err.Error()
 		}
-	}
+		types, encryptionOn = nil, false
+		for _, evt := range resp.Chunk {
+			switch {
+			case evt.Type == event.StateEncryption:
+				encryptionOn = true
+			case evt.StateKey == nil:
+				types = append(types, evt.Type.Type)
+			}
+		}
+		if len(types) < want {
+			return fmt.Sprintf("%d messages at the server, waiting for %d", len(types), want)
+		}
+		return ""
+	})
 	return types, encryptionOn
 }
 
@@ -46,7 +54,7 @@ func TestAForgedUpgradeDoesNotLeadToPlainText(t *testing.T) {
 	bob, room := encryptedDMWithBob(t, alice)
 
 	plain := bob.Person.CreateRoom(t, true, alice.Me())
-	if types, on := serverSays(t, bob.Person.Client, plain); on || len(types) > 0 {
+	if types, on := serverSays(t, bob.Person.Client, plain, 0); on || len(types) > 0 {
 		t.Fatalf("the replacement should start plain and empty: %v %v", types, on)
 	}
 	proxy.InjectTimeline(room, proxy.NewState(bob.ID, "m.room.tombstone", "",
@@ -67,7 +75,7 @@ func TestAForgedUpgradeDoesNotLeadToPlainText(t *testing.T) {
 	if _, err := alice.SendText(ctx, plain, "after the upgrade", false, ""); err != nil {
 		t.Fatal(err)
 	}
-	types, on := serverSays(t, bob.Person.Client, plain)
+	types, on := serverSays(t, bob.Person.Client, plain, 1)
 	if !on || slices.Contains(types, event.EventMessage.Type) || !slices.Contains(types, event.EventEncrypted.Type) {
 		t.Fatalf("the replacement got %v (encryption turned on: %v); want only encrypted messages", types, on)
 	}
@@ -95,7 +103,7 @@ func TestANewPlainDMOfAnEncryptedConversationIsEncrypted(t *testing.T) {
 	if _, err := alice.SendText(ctx, plain, "in the new room", false, ""); err != nil {
 		t.Fatal(err)
 	}
-	types, on := serverSays(t, bob.Person.Client, plain)
+	types, on := serverSays(t, bob.Person.Client, plain, 1)
 	if !on || slices.Contains(types, event.EventMessage.Type) {
 		t.Fatalf("the new room got %v (encryption turned on: %v)", types, on)
 	}
