@@ -2,6 +2,7 @@ package matrixsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -130,9 +131,22 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 	if err := s.ensureMembers(ctx, room); err != nil {
 		return evtType, nil, err
 	}
+	// A 1:1's room key goes to the two of us alone, whoever else the server says is there.
+	peer, err := s.oneToOnePeer(ctx, room)
+	if err != nil {
+		return evtType, nil, err
+	}
+	var enc *event.EncryptedEventContent
 	e.op.Lock()
-	enc, err := e.helper.Encrypt(ctx, room, evtType, content)
+	if peer != "" {
+		enc, err = s.encryptOneToOne(ctx, e, room, peer, evtType, content)
+	} else {
+		enc, err = e.helper.Encrypt(ctx, room, evtType, content)
+	}
 	e.op.Unlock()
+	if errors.Is(err, ErrNotOneToOne) {
+		return evtType, nil, err
+	}
 	if err != nil {
 		return evtType, nil, fmt.Errorf("encrypt for %s: %w", room, s.wrap(err))
 	}

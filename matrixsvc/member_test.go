@@ -1,0 +1,95 @@
+package matrixsvc
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/hostile"
+	"duet/internal/hstest"
+)
+
+// roomKeysFor counts the Megolm sessions for room that a device holds.
+func roomKeysFor(t *testing.T, c *hstest.CryptoPerson, room id.RoomID) int {
+	t.Helper()
+	sessions, err := c.Machine().CryptoStore.GetGroupSessionsForRoom(hstest.Ctx(t), room).AsList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(sessions)
+}
+
+// injectMember has the hostile server claim, in room's timeline, that user's membership is
+// now membership, and syncs svc until the claim has been handed out.
+func injectMember(t *testing.T, svc *Service, proxy *hostile.Proxy, room id.RoomID, user id.UserID, membership string) {
+	t.Helper()
+	done := proxy.InjectTimeline(room, proxy.NewState(user, "m.room.member", string(user),
+		map[string]any{"membership": membership, "displayname": "Mallory"}))
+	for {
+		if _, err := svc.CatchUp(hstest.Ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// A server that claims a stranger joined a 1:1 DM gets no room key to the stranger: the
+// message for Bob goes to a room with only Bob in it, and the stranger's real device never
+// receives a key for the DM.
+func TestForgedMemberGetsNoRoomKey(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	proxy := hostile.Start(t, hs.URL)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), proxy.URL)
+	bob, room := encryptedDMWithBob(t, alice)
+	bob.AcceptInvitesAutomatically(t)
+	mallory := hstest.NewPerson(t, hs, "mallory", "Mallory").EnableCrypto(t)
+
+	// A first message: the room key for the two of them, the member list loaded.
+	txn := alice.NewTxnID()
+	if err := alice.Enqueue(ctx, room, bob.ID, "before the stranger", false, txn); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.Deliver(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitMessage(t, room, "before the stranger", 20*time.Second)
+
+	injectMember(t, alice, proxy, room, mallory.ID, "join")
+
+	txn = alice.NewTxnID()
+	if err := alice.Enqueue(ctx, room, bob.ID, "only for bob", false, txn); err != nil {
+		t.Fatal(err)
+	}
+	sentTo, _, err := alice.Deliver(ctx, txn)
+	if err != nil {
+		t.Fatalf("the message for bob was not delivered: %v", err)
+	}
+	bob.WaitMessage(t, sentTo, "only for bob", 30*time.Second)
+	// Bob's key came in the same request as any key for mallory: give her sync a moment.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if n := roomKeysFor(t, mallory, room); n > 0 {
+			t.Fatalf("mallory's device received %d room key(s) for alice's 1:1 with bob after the server forged her join", n)
+		}
+		if n := roomKeysFor(t, mallory, sentTo); n > 0 {
+			t.Fatalf("mallory's device received %d room key(s) for the room the message went to", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if sentTo == room {
+		t.Fatalf("the message for bob went to %s, where the server says mallory joined", room)
+	}
+	// Sent straight to the room m.direct lists as the 1:1: refused, not shared with mallory.
+	if _, err := alice.SendText(ctx, room, "straight to the old room", false, ""); !errors.Is(err, ErrNotOneToOne) {
+		t.Fatalf("sending to the 1:1 the server put mallory in: got %v, want ErrNotOneToOne", err)
+	}
+	if n := roomKeysFor(t, mallory, room); n > 0 {
+		t.Fatalf("mallory's device received %d room key(s) for the 1:1", n)
+	}
+}

@@ -1,0 +1,111 @@
+package matrixsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"maunium.net/go/mautrix/crypto"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/sanitize"
+)
+
+// ErrNotOneToOne means a message for a 1:1 conversation was not encrypted for its room because
+// someone besides the two people is (or, as the server says, has become) a member there: the
+// room key would have gone to their devices too (issue 19; R6).
+var ErrNotOneToOne = errors.New("this conversation's room is no longer one-to-one")
+
+// peerKey carries, in a send's context, the contact a queued message was written to.
+type peerKey struct{}
+
+// withPeer marks a send as being for the 1:1 conversation with x.
+func withPeer(ctx context.Context, x id.UserID) context.Context {
+	if x == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, peerKey{}, x)
+}
+
+// oneToOnePeer is the other person of room when messages to it are meant for the two of us
+// only: the contact a queued message was written to, or else the one user m.direct lists the
+// room under, while the sync summary does not show it shared (a DM with three members that the
+// user writes to from the group section, R20, is a group). "" when the room is no 1:1.
+func (s *Service) oneToOnePeer(ctx context.Context, room id.RoomID) (id.UserID, error) {
+	if x, ok := ctx.Value(peerKey{}).(id.UserID); ok && x != "" {
+		return x, nil
+	}
+	d, _, err := s.direct(ctx)
+	if err != nil {
+		return "", err
+	}
+	users := d.Rooms()[room]
+	if len(users) != 1 || users[0] == s.me {
+		return "", nil
+	}
+	r, err := s.loadRoom(ctx, room)
+	if err != nil {
+		return "", err
+	}
+	if r.JoinedCount+r.InvitedCount > 2 {
+		return "", nil
+	}
+	return users[0], nil
+}
+
+// strangers are the joined or invited members of room, as the state store (what mautrix
+// shares room keys with) has them, who are neither us nor x; service members (m.member_hints)
+// are left out when allowService.
+func (s *Service) strangers(ctx context.Context, room id.RoomID, x id.UserID, allowService bool) ([]id.UserID, error) {
+	members, err := s.store.State.GetRoomJoinedOrInvitedMembers(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("members of %s: %w", room, err)
+	}
+	var service []id.UserID
+	if allowService {
+		if r, err := s.loadRoom(ctx, room); err == nil {
+			service = r.ServiceMembers
+		}
+	}
+	var out []id.UserID
+	for _, u := range members {
+		if u != s.me && u != x && !slices.Contains(service, u) {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// encryptOneToOne encrypts content for the 1:1 room with x: it refuses when anyone else is a
+// member (ErrNotOneToOne), and shares a new room key with the devices of us and x only, never
+// with whoever else the state store lists (a member event the server forged). e.op is held.
+func (s *Service) encryptOneToOne(ctx context.Context, e *e2ee, room id.RoomID, x id.UserID, evtType event.Type, content any) (*event.EncryptedEventContent, error) {
+	others, err := s.strangers(ctx, room, x, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(others) > 0 {
+		names := make([]string, len(others))
+		for i, u := range others {
+			names[i] = sanitize.Line(string(u))
+		}
+		return nil, fmt.Errorf("%w: %s is in it too, so nothing was sent there; duet sends to %s in a room of your own",
+			ErrNotOneToOne, strings.Join(names, ", "), sanitize.Line(string(x)))
+	}
+	mach := e.helper.Machine()
+	enc, err := mach.EncryptMegolmEvent(ctx, room, evtType, content)
+	if err == nil {
+		return enc, nil
+	}
+	if !errors.Is(err, crypto.ErrSessionExpired) && !errors.Is(err, crypto.ErrNoGroupSession) && !errors.Is(err, crypto.ErrSessionNotShared) {
+		return nil, err
+	}
+	if err := mach.ShareGroupSession(ctx, room, []id.UserID{s.me, x}); err != nil {
+		return nil, fmt.Errorf("share the room key: %w", err)
+	}
+	return mach.EncryptMegolmEvent(ctx, room, evtType, content)
+}
