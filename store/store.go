@@ -196,6 +196,10 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 	func(ctx context.Context, db *dbutil.Database) error {
 		_, err := db.Exec(ctx, relationSchema)
 		return err
+	}).WithRaw(11, 12, 1, "issue 19 security state", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, memberChangeSchema)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The
