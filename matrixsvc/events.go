@@ -96,6 +96,10 @@ type Message struct {
 	Reply     *Quote     // what ReplyTo says, when it is stored here
 	Reactions []Reaction // the reactions to it, grouped by key in the order they first came
 
+	// Member is set, and nothing else of the text, when this is no message but someone other
+	// than the two people joining, invited to or knocking on a 1:1 room (membership.go).
+	Member *MemberChange
+
 	sessionID string        // the Megolm session of an undecrypted event
 	raw       string        // the undecrypted event, kept to decrypt it when its key comes
 	change    *store.Change // an edit or redaction of an earlier message (not shown itself)

@@ -2,9 +2,12 @@ package matrixsvc
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/hostile"
@@ -91,5 +94,63 @@ func TestForgedMemberGetsNoRoomKey(t *testing.T) {
 	}
 	if n := roomKeysFor(t, mallory, room); n > 0 {
 		t.Fatalf("mallory's device received %d room key(s) for the 1:1", n)
+	}
+}
+
+// R6 for the outbox: a message queued for bob in the 1:1 goes to a room of their own when a
+// third person is invited into the 1:1 before it is sent.
+func TestQueuedMessageLeavesARoomWithAThirdMember(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	carol := hstest.NewPerson(t, hs, "carol", "Carol")
+	catchUp(t, alice)
+	room, err := alice.CreateDM(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.Join(t, room)
+	txn := alice.NewTxnID()
+	if err := alice.Enqueue(ctx, room, bob.ID, "queued for bob alone", false, txn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Client.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: carol.ID}); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, alice)
+		if m, err := alice.store.State.TryGetMember(ctx, room, carol.ID); err != nil || m == nil || m.Membership != event.MembershipInvite {
+			return "alice has not seen carol's invite"
+		}
+		return ""
+	})
+	sentTo, _, err := alice.Deliver(ctx, txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sentTo == room {
+		t.Fatalf("the message queued for bob went to %s, where carol is invited", room)
+	}
+	if got := bob.Bodies(t, room); slices.Contains(got, "queued for bob alone") {
+		t.Fatalf("the old room has it: %v", got)
+	}
+}
+
+// A 1:1 that someone else came into stays in the conversation ("shared"), so that it shows
+// where that happened; a room that had three members from before stays out (R22).
+func TestConversationKeepsARoomThatWasShared(t *testing.T) {
+	me, x, z := id.UserID("@me:x"), id.UserID("@x:x"), id.UserID("@z:x")
+	join := event.MembershipJoin
+	three := map[id.UserID]event.Membership{me: join, x: join, z: join}
+	rooms := map[id.RoomID]*RoomInfo{
+		"!new:x":    {Membership: join, Members: map[id.UserID]event.Membership{me: join, x: join}, LastActivity: 3},
+		"!shared:x": {Membership: join, Members: three, LastActivity: 2, SharedSince: 2},
+		"!three:x":  {Membership: join, Members: three, LastActivity: 1},
+	}
+	d := Direct{x: {"!new:x", "!shared:x", "!three:x"}}
+	got := ConversationWith(me, x, d, rooms)
+	want := []ConversationRoom{{"!new:x", "", 3}, {"!shared:x", "shared", 2}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("conversation: %+v, want %+v", got, want)
 	}
 }

@@ -387,6 +387,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			s.dispatchTimeline(ctx, evt)
 		}
 		if evt.StateKey != nil {
+			if mc, ok := s.memberChangeIn(ctx, evt, true); ok { // before the state store has it
+				msgs = append(msgs, mc)
+			}
 			s.applyState(ctx, r, evt)
 			if inviter := joinedFromDirectInvite(s.me, evt); inviter != "" {
 				directInviter = inviter
@@ -405,9 +408,12 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
-	if len(msgs) > 0 { // the newest is the preview (made once: formatted text is parsed for it)
-		last := msgs[len(msgs)-1]
-		r.Preview, r.PreviewSender = previewOf(last), last.Sender
+	// The newest message is the preview (made once: formatted text is parsed for it).
+	for _, last := range slices.Backward(msgs) {
+		if last.Member == nil {
+			r.Preview, r.PreviewSender = previewOf(last), last.Sender
+			break
+		}
 	}
 	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
 		return nil, nil, false, "", err
