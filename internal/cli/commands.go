@@ -395,7 +395,8 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 		LastActivity int64     `json:"last_activity"`
 		Link         string    `json:"link"`
 		// Why it is not where messages go: "" for the current room, "upgraded", "left by
-		// them", "older" (rooms of the one conversation, R22), or "not 1:1".
+		// them", "shared" (someone else came in), "older" (rooms of the one conversation,
+		// R22), or "not 1:1".
 		Why string `json:"why,omitempty"`
 	}
 	// The conversation's rooms first (R22: the current one, then the older ones), then the
@@ -742,12 +743,18 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
 			Reactions []reactionJSON `json:"reactions,omitempty"`
 			File      *fileJSON      `json:"file,omitempty"`
+			// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
+			MemberChange *memberChangeJSON `json:"member_change,omitempty"`
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
 				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
-				m.ReplyTo, nil, nil}
+				m.ReplyTo, nil, nil, nil}
+			if c := m.Member; c != nil {
+				j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
+					Text: c.Text(func(u id.UserID) string { return app.Svc.DisplayName(ctx, u, true) })}
+			}
 			for _, r := range m.Reactions {
 				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != ""})
 			}
@@ -768,6 +775,11 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 				}
 				fmt.Fprintf(env.Stdout, "── %s, %s ──\n", what, m.Timestamp.Local().Format("2006-01-02"))
 			}
+		}
+		if c := m.Member; c != nil {
+			text := c.Text(func(u id.UserID) string { return app.Svc.DisplayName(ctx, u, true) })
+			fmt.Fprintf(env.Stdout, "%s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), text)
+			continue
 		}
 		body := sanitize.Text(m.Body, true)
 		if m.Edited {
@@ -808,6 +820,16 @@ type reactionJSON struct {
 	Count   int         `json:"count"`
 	Senders []id.UserID `json:"senders"`
 	Mine    bool        `json:"mine,omitempty"`
+}
+
+// memberChangeJSON is someone other than the two people coming into a 1:1 room, in
+// `messages --json`: the fields as the event gave them, and the line duet shows.
+type memberChangeJSON struct {
+	User       id.UserID `json:"user"`
+	Name       string    `json:"name,omitempty"`
+	Membership string    `json:"membership"`
+	Peer       id.UserID `json:"peer"`
+	Text       string    `json:"text"`
 }
 
 // fileJSON is a file message's file in `messages --json`.
