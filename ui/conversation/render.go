@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
@@ -38,6 +39,12 @@ func (m Model) render(e *entry) []string {
 	}
 	if e.unread {
 		out = append(out, m.unreadLine(w))
+	}
+
+	if c := e.msg.Member; c != nil {
+		// Someone else came into the 1:1: duet's own line, never a message (issue 19). Text
+		// sanitizes the names; the style goes on after.
+		return append(out, m.memberLines(e, c.Text(func(u id.UserID) string { return m.names[u] }), w)...)
 	}
 
 	own := e.msg.Sender == m.me
@@ -150,6 +157,29 @@ func (m Model) render(e *entry) []string {
 			if strings.HasPrefix(l, pad) {
 				out[i] = bar + l[1:]
 			}
+		}
+	}
+	return out
+}
+
+// memberLines draws a member change: its time, then the warning, wrapped under itself.
+func (m Model) memberLines(e *entry, text string, w int) []string {
+	st := m.styles
+	timeStyle := st.Time
+	if e.selected {
+		timeStyle = st.Selected
+	}
+	indent := timeWidth
+	if w < 24 {
+		indent = 0
+	}
+	ts := e.msg.Timestamp.In(m.now().Location())
+	var out []string
+	for j, l := range wrapHanging(text, w-timeWidth, w-indent) {
+		if j == 0 {
+			out = append(out, timeStyle.Render(ts.Format("15:04"))+" "+st.Trust.Render(l))
+		} else {
+			out = append(out, strings.Repeat(" ", indent)+st.Trust.Render(l))
 		}
 	}
 	return out
