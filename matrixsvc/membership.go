@@ -17,19 +17,26 @@ import (
 // MemberChange is someone other than the two people of a 1:1 room joining it, being invited
 // to it or knocking on it (issue 19): the room is no 1:1 any more (R6) and the conversation
 // says so where it happened. Only an m.room.member event makes one; no message can.
+//
+// With Device set it is instead a new device of the contact, seen while the 1:1 is in use:
+// duet's own line, made after a key query, not an event of the server.
 type MemberChange struct {
-	User       id.UserID        // who joined, was invited or knocked
+	User       id.UserID        // who joined, was invited or knocked; whose device is new
 	Name       string           // their display name in the event, "" if none (not sanitized)
-	Membership event.Membership // join, invite or knock
+	Membership event.Membership // join, invite or knock; "" for a new device
 	Peer       id.UserID        // the person the room was a 1:1 with
+	Device     id.DeviceID      // the new device, "" for a membership change
+	DeviceName string           // its display name (not sanitized)
 }
 
 // storedMemberChange is MemberChange as the store keeps it.
 type storedMemberChange struct {
 	User       id.UserID        `json:"user"`
 	Name       string           `json:"name,omitempty"`
-	Membership event.Membership `json:"membership"`
+	Membership event.Membership `json:"membership,omitempty"`
 	Peer       id.UserID        `json:"peer"`
+	Device     id.DeviceID      `json:"device,omitempty"`
+	DeviceName string           `json:"device_name,omitempty"`
 }
 
 func memberChangeJSON(c *MemberChange) string {
@@ -151,6 +158,13 @@ func (c *MemberChange) Text(nameOf func(id.UserID) string) string {
 	peer := sanitize.Line(strings.TrimSpace(nameOf(c.Peer)))
 	if peer == "" {
 		peer = sanitize.Line(string(c.Peer))
+	}
+	if c.Device != "" {
+		dev := sanitize.Line(string(c.Device))
+		if n := sanitize.Line(strings.TrimSpace(c.DeviceName)); n != "" {
+			dev = n + " (" + dev + ")"
+		}
+		return "⚠ " + peer + " has a new device: " + dev
 	}
 	switch c.Membership {
 	case event.MembershipKnock:

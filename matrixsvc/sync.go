@@ -112,7 +112,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		return SyncApplied{}, s.wrap(err)
 	}
 	// To-device events first: room keys in this response decrypt its messages.
-	s.processCrypto(ctx, resp, since)
+	added := s.processCrypto(ctx, resp, since)
 	duplicates := s.deliv.dropDuplicates(s.me, resp)
 	var applied SyncApplied
 	var joined map[id.RoomID]id.UserID
@@ -121,6 +121,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.deliv.hasSynced())
 		if err != nil {
 			return err
+		}
+		if len(added) > 0 {
+			notes, err := s.noteNewDevices(ctx, added)
+			if err != nil {
+				return err
+			}
+			applied.Messages = append(applied.Messages, notes...)
 		}
 		if e := s.crypt.Load(); e != nil {
 			if arrived := e.takeArrived(); len(arrived) > 0 {

@@ -753,6 +753,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 				m.ReplyTo, nil, nil, nil}
 			if c := m.Member; c != nil {
 				j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
+					Device: c.Device, DeviceName: c.DeviceName,
 					Text: c.Text(func(u id.UserID) string { return app.Svc.DisplayName(ctx, u, true) })}
 			}
 			for _, r := range m.Reactions {
@@ -822,14 +823,17 @@ type reactionJSON struct {
 	Mine    bool        `json:"mine,omitempty"`
 }
 
-// memberChangeJSON is someone other than the two people coming into a 1:1 room, in
-// `messages --json`: the fields as the event gave them, and the line duet shows.
+// memberChangeJSON is someone other than the two people coming into a 1:1 room (membership
+// set), or a new device of the contact (device set), in `messages --json`: the fields as the
+// server gave them, and the line duet shows.
 type memberChangeJSON struct {
-	User       id.UserID `json:"user"`
-	Name       string    `json:"name,omitempty"`
-	Membership string    `json:"membership"`
-	Peer       id.UserID `json:"peer"`
-	Text       string    `json:"text"`
+	User       id.UserID   `json:"user"`
+	Name       string      `json:"name,omitempty"`
+	Membership string      `json:"membership,omitempty"`
+	Peer       id.UserID   `json:"peer"`
+	Device     id.DeviceID `json:"device,omitempty"`
+	DeviceName string      `json:"device_name,omitempty"`
+	Text       string      `json:"text"`
 }
 
 // fileJSON is a file message's file in `messages --json`.

@@ -118,3 +118,46 @@ func TestForgedJoinIsAnnounced(t *testing.T) {
 		t.Fatalf("messages @bob as text:\n%q", text)
 	}
 }
+
+// A new device of the contact, appearing while the encrypted 1:1 is in use, is said in the
+// conversation at that point, in text and in JSON.
+func TestNewDeviceOfTheContactIsAnnounced(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
+	room := alice.send(t, string(bob.ID), "1 secret").RoomID
+	bob.JoinWhenInvited(t, room)
+	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
+	alice.ok(t, "", "messages", string(bob.ID))
+
+	second := bob.NewDevice(t).EnableCrypto(t)
+	line := fmt.Sprintf("⚠ Bob has a new device: duet-test another device (%s)", second.DeviceID())
+	var text string
+	hstest.Eventually(t, 20*time.Second, func() string {
+		text = alice.ok(t, "", "messages", string(bob.ID))
+		if !strings.Contains(text, line) {
+			return "no line about the new device:\n" + text
+		}
+		return ""
+	})
+	var read struct {
+		Messages []struct {
+			RoomID       id.RoomID `json:"room_id"`
+			MemberChange *struct {
+				Device id.DeviceID `json:"device"`
+				Text   string      `json:"text"`
+			} `json:"member_change"`
+		} `json:"messages"`
+	}
+	alice.jsonOut(t, &read, "messages", string(bob.ID))
+	n := len(read.Messages)
+	if n < 2 || read.Messages[n-1].MemberChange == nil || read.Messages[n-1].MemberChange.Device != second.DeviceID() ||
+		read.Messages[n-1].MemberChange.Text != line || read.Messages[n-1].RoomID != room {
+		t.Fatalf("messages @bob --json: %+v", read.Messages)
+	}
+	// Once said is enough: the next catch-up adds no second line.
+	if again := alice.ok(t, "", "messages", string(bob.ID)); strings.Count(again, "has a new device") != 1 {
+		t.Fatalf("the new device is said more than once:\n%s", again)
+	}
+}
