@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -198,4 +199,10 @@ func (s *Service) withClaimedMembers(ctx context.Context, info *RoomInfo) error 
 		}
 	}
 	return nil
+}
+
+// serviceMemberLine reports whether m says a service member (m.member_hints) came in: such a
+// member does not make the room a group (R6), so the line is not shown.
+func serviceMemberLine(m Message, service []id.UserID) bool {
+	return m.Member != nil && m.Member.Device == "" && slices.Contains(service, m.Member.User)
 }

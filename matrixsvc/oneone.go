@@ -31,20 +31,17 @@ func withPeer(ctx context.Context, x id.UserID) context.Context {
 }
 
 // oneToOnePeer is the other person of room when messages to it are meant for the two of us
-// only: the contact a queued message was written to, or else the one user m.direct lists the
-// room under, while the sync summary does not show it shared (a DM with three members that the
-// user writes to from the group section, R20, is a group). "" when the room is no 1:1.
+// only: the contact a queued message was written to; or else, for a room m.direct lists under
+// one user while the sync summary does not show it shared (a DM with three members that the
+// user writes to from the group section, R20, is a group), the one other member the state
+// store has, or that user when it has none. "" when the room is no 1:1.
 func (s *Service) oneToOnePeer(ctx context.Context, room id.RoomID) (id.UserID, error) {
 	if x, ok := ctx.Value(peerKey{}).(id.UserID); ok && x != "" {
 		return x, nil
 	}
-	d, _, err := s.direct(ctx)
-	if err != nil {
+	listed, err := s.dmPeer(ctx, room)
+	if err != nil || listed == "" {
 		return "", err
-	}
-	users := d.Rooms()[room]
-	if len(users) != 1 || users[0] == s.me {
-		return "", nil
 	}
 	r, err := s.loadRoom(ctx, room)
 	if err != nil {
@@ -53,7 +50,16 @@ func (s *Service) oneToOnePeer(ctx context.Context, room id.RoomID) (id.UserID, 
 	if r.JoinedCount+r.InvitedCount > 2 {
 		return "", nil
 	}
-	return users[0], nil
+	// A room R8 chose may be listed under someone who has left it: its other member is the
+	// person. With two or more others, encryptOneToOne refuses.
+	others, err := s.strangers(ctx, room, "", true)
+	if err != nil {
+		return "", err
+	}
+	if len(others) == 1 {
+		return others[0], nil
+	}
+	return listed, nil
 }
 
 // strangers are the joined or invited members of room, as the state store (what mautrix
@@ -84,7 +90,8 @@ func (s *Service) strangers(ctx context.Context, room id.RoomID, x id.UserID, al
 // member (ErrNotOneToOne), and shares a new room key with the devices of us and x only, never
 // with whoever else the state store lists (a member event the server forged). e.op is held.
 func (s *Service) encryptOneToOne(ctx context.Context, e *e2ee, room id.RoomID, x id.UserID, evtType event.Type, content any) (*event.EncryptedEventContent, error) {
-	others, err := s.strangers(ctx, room, x, false)
+	// Service members (m.member_hints) do not make it a group (R6), but get no key either.
+	others, err := s.strangers(ctx, room, x, true)
 	if err != nil {
 		return nil, err
 	}

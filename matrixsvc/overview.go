@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,6 +209,11 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 	msgs := make([]Message, len(out))
 	for i, e := range out {
 		msgs[len(out)-1-i] = fromStored(e)
+	}
+	if slices.ContainsFunc(msgs, func(m Message) bool { return m.Member != nil }) {
+		if r, err := s.loadRoom(ctx, room); err == nil && len(r.ServiceMembers) > 0 {
+			msgs = slices.DeleteFunc(msgs, func(m Message) bool { return serviceMemberLine(m, r.ServiceMembers) })
+		}
 	}
 	if err := s.relations(ctx, room, msgs); err != nil {
 		return nil, "", err

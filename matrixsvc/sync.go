@@ -415,6 +415,8 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
+	// A member the room names a service member (R6) does not make it a group: not said.
+	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return serviceMemberLine(m, r.ServiceMembers) })
 	// The newest message is the preview (made once: formatted text is parsed for it).
 	for _, last := range slices.Backward(msgs) {
 		if last.Member == nil {
