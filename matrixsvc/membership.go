@@ -135,6 +135,13 @@ func (s *Service) memberChangeIn(ctx context.Context, evt *event.Event, live boo
 		prev == event.MembershipInvite && c.Membership == event.MembershipJoin:
 		return Message{}, false
 	}
+	if live {
+		// Only a room that was a 1:1 until now: a direct room that had more people from the
+		// start was never one.
+		if others, err := s.strangers(ctx, evt.RoomID, peer, true); err != nil || slices.ContainsFunc(others, func(u id.UserID) bool { return u != user }) {
+			return Message{}, false
+		}
+	}
 	return Message{
 		RoomID:    evt.RoomID,
 		EventID:   evt.ID,
