@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -33,9 +34,6 @@ type newDevice struct {
 func (s *Service) deviceSnapshot(ctx context.Context, e *e2ee, changed []id.UserID) map[id.UserID]map[id.DeviceID]bool {
 	var out map[id.UserID]map[id.DeviceID]bool
 	for _, u := range changed {
-		if u == s.me {
-			continue
-		}
 		if rooms, err := s.dmRoomsOf(ctx, u); err != nil || len(rooms) == 0 {
 			continue
 		}
@@ -64,7 +62,7 @@ func (s *Service) devicesAdded(ctx context.Context, e *e2ee, before map[id.UserI
 			continue
 		}
 		for d, dev := range devs {
-			if !known[d] && dev != nil && !dev.Deleted {
+			if !known[d] && dev != nil && !dev.Deleted && !(u == s.me && d == s.cli.DeviceID) {
 				out = append(out, newDevice{user: u, device: d, name: dev.Name})
 			}
 		}
@@ -75,26 +73,28 @@ func (s *Service) devicesAdded(ctx context.Context, e *e2ee, before map[id.UserI
 	return out
 }
 
-// dmRoomsOf lists the rooms m.direct lists under user alone.
-func (s *Service) dmRoomsOf(ctx context.Context, user id.UserID) ([]id.RoomID, error) {
+// dmRoomsOf lists the rooms m.direct lists under user alone, with the user; for us, every
+// room m.direct lists under one other user, with that user: a new device of ours gets the keys
+// of all of them.
+func (s *Service) dmRoomsOf(ctx context.Context, user id.UserID) (map[id.RoomID]id.UserID, error) {
 	if _, err := s.dmPeer(ctx, ""); err != nil { // brings the cache up to date
 		return nil, err
 	}
 	s.peers.mu.Lock()
 	defer s.peers.mu.Unlock()
-	var out []id.RoomID
+	out := map[id.RoomID]id.UserID{}
 	for room, users := range s.peers.rooms {
-		if len(users) == 1 && users[0] == user {
-			out = append(out, room)
+		if len(users) == 1 && (users[0] == user || user == s.me && users[0] != s.me) {
+			out[room] = users[0]
 		}
 	}
-	slices.Sort(out)
 	return out, nil
 }
 
-// noteNewDevices puts a line about each new device of a contact into the 1:1 rooms with them
-// that are shown (joined, with a stored timeline), after what the sync brought, and returns
-// them as messages for the UI. It runs inside the sync's transaction.
+// noteNewDevices puts a line about each new device of a contact into the 1:1 rooms with them,
+// and about a new device of ours into every 1:1 room, that are shown (joined, with a stored
+// timeline), after what the sync brought, and returns them as messages for the UI. It runs
+// inside the sync's transaction.
 func (s *Service) noteNewDevices(ctx context.Context, devs []newDevice) ([]Message, error) {
 	var out []Message
 	now := time.Now()
@@ -103,7 +103,7 @@ func (s *Service) noteNewDevices(ctx context.Context, devs []newDevice) ([]Messa
 		if err != nil {
 			return nil, err
 		}
-		for _, room := range rooms {
+		for _, room := range slices.Sorted(maps.Keys(rooms)) {
 			r, err := s.loadRoom(ctx, room)
 			if err != nil {
 				return nil, err
@@ -125,7 +125,7 @@ func (s *Service) noteNewDevices(ctx context.Context, devs []newDevice) ([]Messa
 				EventID:   id.EventID(deviceNoticePrefix + hex.EncodeToString(nonce[:])),
 				Sender:    d.user,
 				Timestamp: now,
-				Member:    &MemberChange{User: d.user, Peer: d.user, Device: d.device, DeviceName: d.name},
+				Member:    &MemberChange{User: d.user, Peer: rooms[room], Device: d.device, DeviceName: d.name},
 			}
 			if err := s.store.AppendEvents(ctx, room, toStored([]Message{msg}), false, ""); err != nil {
 				return nil, err

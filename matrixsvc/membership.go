@@ -19,8 +19,8 @@ import (
 // to it or knocking on it (issue 19): the room is no 1:1 any more (R6) and the conversation
 // says so where it happened. Only an m.room.member event makes one; no message can.
 //
-// With Device set it is instead a new device of the contact, seen while the 1:1 is in use:
-// duet's own line, made after a key query, not an event of the server.
+// With Device set it is instead a new device of the contact (User == Peer) or of ours, seen
+// while the 1:1 is in use: duet's own line, made after a key query, not an event of the server.
 type MemberChange struct {
 	User       id.UserID        // who joined, was invited or knocked; whose device is new
 	Name       string           // their display name in the event, "" if none (not sanitized)
@@ -171,6 +171,9 @@ func (c *MemberChange) Text(nameOf func(id.UserID) string) string {
 		dev := sanitize.Line(string(c.Device))
 		if n := sanitize.Line(strings.TrimSpace(c.DeviceName)); n != "" {
 			dev = n + " (" + dev + ")"
+		}
+		if c.User != c.Peer { // a device of ours
+			return "⚠ your account has a new device: " + dev
 		}
 		return "⚠ " + peer + " has a new device: " + dev
 	}

@@ -161,3 +161,24 @@ func TestNewDeviceOfTheContactIsAnnounced(t *testing.T) {
 		t.Fatalf("the new device is said more than once:\n%s", again)
 	}
 }
+
+// A new device of one's own account is said in the 1:1s too: it gets their room keys.
+func TestOwnNewDeviceIsAnnounced(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
+	room := alice.send(t, string(bob.ID), "1 secret").RoomID
+	bob.JoinWhenInvited(t, room)
+	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
+	alice.ok(t, "", "messages", string(bob.ID))
+
+	second := alice.NewDevice(t).EnableCrypto(t)
+	line := fmt.Sprintf("⚠ your account has a new device: duet-test another device (%s)", second.DeviceID())
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if text := alice.ok(t, "", "messages", string(bob.ID)); !strings.Contains(text, line) {
+			return "no line about the new device:\n" + text
+		}
+		return ""
+	})
+}
