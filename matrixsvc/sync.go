@@ -385,7 +385,17 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 	if unread != nil {
 		setCount(r, unread, len(timeline))
 	}
+	// A third member handed out as state (after a gap, or by a server hiding it) of a room we
+	// knew as a 1:1 is said too, before the chunk. Not at the first sight of a room: its
+	// state is everything since it was made, not a change.
+	wasOneToOne := before.JoinedCount+before.InvitedCount > 0 && before.JoinedCount+before.InvitedCount <= 2
 	for _, evt := range state {
+		if wasOneToOne {
+			evt.RoomID = roomID
+			if mc, ok := s.memberChangeIn(ctx, evt, true); ok {
+				msgs = append(msgs, mc)
+			}
+		}
 		s.applyState(ctx, r, evt)
 	}
 	for _, evt := range timeline {

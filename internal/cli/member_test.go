@@ -182,3 +182,36 @@ func TestOwnNewDeviceIsAnnounced(t *testing.T) {
 		return ""
 	})
 }
+
+// The hostile server cannot hide a join it makes up by handing it out as room state (as after
+// a gap in the timeline) instead of in the timeline: it is said all the same.
+func TestForgedJoinInStateIsAnnounced(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := newDuetUser(t, "bob", "Bob")
+	alice.login(t)
+	first := alice.send(t, string(bob.ID), "1 just the two of us").RoomID
+	bob.Join(t, first)
+	waitForBodies(t, bob.Person, first, "1 just the two of us")
+	hstest.Eventually(t, 20*time.Second, func() string {
+		var rooms []dmRoomOut
+		alice.jsonOut(t, &rooms, "dms", string(bob.ID))
+		if len(rooms) != 1 || rooms[0].MemberCount != 2 {
+			return fmt.Sprintf("bob's join not seen yet: %+v", rooms)
+		}
+		return ""
+	})
+
+	proxy := hostile.Start(t, hs.URL)
+	alice.setHomeserver(t, proxy.URL)
+	mallory := id.UserID("@mallory:" + alice.ID.Homeserver())
+	proxy.InjectState(first, proxy.NewState(mallory, "m.room.member", string(mallory),
+		map[string]any{"membership": "join", "displayname": "Mallory"}))
+	line := fmt.Sprintf("⚠ Mallory (%s) joined this room — it is no longer one-to-one", mallory)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if text := alice.ok(t, "", "messages", string(bob.ID)); !strings.Contains(text, line) {
+			return "no announcement yet:\n" + text
+		}
+		return ""
+	})
+}
