@@ -100,7 +100,7 @@ func (s *Service) encryptOneToOne(ctx context.Context, e *e2ee, room id.RoomID, 
 		for i, u := range others {
 			names[i] = sanitize.Line(string(u))
 		}
-		return nil, fmt.Errorf("%w: %s is in it too, so nothing was sent there; duet sends to %s in a room of your own",
+		return nil, fmt.Errorf("%w: %s is in it too, so the message was not sent there; retry it to send it to %s in a room of your own",
 			ErrNotOneToOne, strings.Join(names, ", "), sanitize.Line(string(x)))
 	}
 	mach := e.helper.Machine()
