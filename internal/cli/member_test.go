@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"duet/internal/hostile"
 	"duet/internal/hstest"
+	"duet/internal/paths"
 )
 
 type memberMsgOut struct {
@@ -131,15 +133,17 @@ func TestNewDeviceOfTheContactIsAnnounced(t *testing.T) {
 	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
 	alice.ok(t, "", "messages", string(bob.ID))
 
-	second := bob.NewDevice(t).EnableCrypto(t)
-	line := fmt.Sprintf("⚠ Bob has a new device: duet-test another device (%s)", second.DeviceID())
-	var text string
+	second := elsewhere(t, bob.Person)
+	var line string
 	hstest.Eventually(t, 20*time.Second, func() string {
-		text = alice.ok(t, "", "messages", string(bob.ID))
-		if !strings.Contains(text, line) {
-			return "no line about the new device:\n" + text
+		text := alice.ok(t, "", "messages", string(bob.ID))
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, "⚠ Bob has a new device: ") && strings.HasSuffix(l, "("+string(second)+")") {
+				line = l[strings.Index(l, "⚠"):]
+				return ""
+			}
 		}
-		return ""
+		return "no line about the new device " + string(second) + ":\n" + text
 	})
 	var read struct {
 		Messages []struct {
@@ -152,7 +156,7 @@ func TestNewDeviceOfTheContactIsAnnounced(t *testing.T) {
 	}
 	alice.jsonOut(t, &read, "messages", string(bob.ID))
 	n := len(read.Messages)
-	if n < 2 || read.Messages[n-1].MemberChange == nil || read.Messages[n-1].MemberChange.Device != second.DeviceID() ||
+	if n < 2 || read.Messages[n-1].MemberChange == nil || read.Messages[n-1].MemberChange.Device != second ||
 		read.Messages[n-1].MemberChange.Text != line || read.Messages[n-1].RoomID != room {
 		t.Fatalf("messages @bob --json: %+v", read.Messages)
 	}
@@ -173,14 +177,29 @@ func TestOwnNewDeviceIsAnnounced(t *testing.T) {
 	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
 	alice.ok(t, "", "messages", string(bob.ID))
 
-	second := alice.NewDevice(t).EnableCrypto(t)
-	line := fmt.Sprintf("⚠ your account has a new device: duet-test another device (%s)", second.DeviceID())
+	second := elsewhere(t, alice.Person)
 	hstest.Eventually(t, 20*time.Second, func() string {
-		if text := alice.ok(t, "", "messages", string(bob.ID)); !strings.Contains(text, line) {
-			return "no line about the new device:\n" + text
+		text := alice.ok(t, "", "messages", string(bob.ID))
+		if !strings.Contains(text, "⚠ your account has a new device: ") || !strings.Contains(text, "("+string(second)+")") {
+			return "no line about the new device " + string(second) + ":\n" + text
 		}
 		return ""
 	})
+}
+
+// elsewhere logs p in with duet on another computer: a new device of p's, its keys uploaded.
+func elsewhere(t *testing.T, p *hstest.Person) id.DeviceID {
+	t.Helper()
+	base := t.TempDir()
+	u := &duetUser{Person: p, dirs: paths.Dirs{Config: filepath.Join(base, "config"),
+		Data: filepath.Join(base, "data"), State: filepath.Join(base, "state"), Cache: filepath.Join(base, "cache")}}
+	u.login(t)
+	u.ok(t, "", "dms")
+	var who struct {
+		DeviceID id.DeviceID `json:"device_id"`
+	}
+	u.jsonOut(t, &who, "whoami")
+	return who.DeviceID
 }
 
 // The hostile server cannot hide a join it makes up by handing it out as room state (as after
