@@ -154,3 +154,53 @@ func TestConversationKeepsARoomThatWasShared(t *testing.T) {
 		t.Fatalf("conversation: %+v, want %+v", got, want)
 	}
 }
+
+// A room key that mautrix's own sharing gave a member the server made up (a verification step
+// sent into the room is encrypted by the client, for every member the state store lists) is
+// not used for the next message to bob: that one gets a key mallory does not have.
+func TestKeySharedWithAForgedMemberIsNotReused(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	proxy := hostile.Start(t, hs.URL)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), proxy.URL)
+	bob, room := encryptedDMWithBob(t, alice)
+	mallory := hstest.NewPerson(t, hs, "mallory", "Mallory").EnableCrypto(t)
+	if _, err := alice.SendText(ctx, room, "before the stranger", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitMessage(t, room, "before the stranger", 20*time.Second)
+	injectMember(t, alice, proxy, room, mallory.ID, "join")
+
+	// What requestInRoom does for a verification request: the client encrypts it.
+	if _, err := alice.cli.SendMessageEvent(ctx, room, event.EventMessage,
+		&event.MessageEventContent{MsgType: event.MsgNotice, Body: "a step of a verification"}); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if roomKeysFor(t, mallory, room) == 0 {
+			return "mallory has no key from the client's own sharing yet"
+		}
+		return ""
+	})
+
+	if _, err := alice.SendText(ctx, room, "for bob alone", false, ""); !errors.Is(err, ErrNotOneToOne) {
+		t.Fatalf("sending to the 1:1 the server put mallory in: got %v, want ErrNotOneToOne", err)
+	}
+	// The member list is loaded again from the server, which has no mallory: she is gone from
+	// the state store without a member event, so mautrix keeps the session she has.
+	if _, err := alice.cli.Members(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	evt, err := alice.SendText(ctx, room, "for bob alone", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitMessage(t, room, "for bob alone", 20*time.Second)
+	raw, err := bob.Client.GetEvent(ctx, room, evt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := id.SessionID(raw.Content.Raw["session_id"].(string))
+	if got, err := mallory.Machine().CryptoStore.GetGroupSession(ctx, room, session); err != nil || got != nil {
+		t.Fatalf("mallory holds the key of the message for bob alone (session %s): %v", session, err)
+	}
+}

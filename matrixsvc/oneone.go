@@ -104,6 +104,15 @@ func (s *Service) encryptOneToOne(ctx context.Context, e *e2ee, room id.RoomID, 
 			ErrNotOneToOne, strings.Join(names, ", "), sanitize.Line(string(x)))
 	}
 	mach := e.helper.Machine()
+	// A session shared with anyone else (by mautrix's own sharing, for a verification step
+	// sent into the room) is not used for the two of us: a new one is made.
+	if beyond, err := sharedBeyond(ctx, mach, room, s.me, x); err != nil {
+		return nil, err
+	} else if beyond {
+		if err := mach.CryptoStore.RemoveOutboundGroupSession(ctx, room); err != nil {
+			return nil, fmt.Errorf("renew the room key: %w", err)
+		}
+	}
 	enc, err := mach.EncryptMegolmEvent(ctx, room, evtType, content)
 	if err == nil {
 		return enc, nil
@@ -115,4 +124,29 @@ func (s *Service) encryptOneToOne(ctx context.Context, e *e2ee, room id.RoomID, 
 		return nil, fmt.Errorf("share the room key: %w", err)
 	}
 	return mach.EncryptMegolmEvent(ctx, room, evtType, content)
+}
+
+// sharedBeyond reports whether room's outbound Megolm session was shared with a device of
+// anyone but me and x.
+func sharedBeyond(ctx context.Context, mach *crypto.OlmMachine, room id.RoomID, me, x id.UserID) (bool, error) {
+	sess, err := mach.CryptoStore.GetOutboundGroupSession(ctx, room)
+	if err != nil || sess == nil {
+		return false, err
+	}
+	for ud := range sess.Users { // the memory store keeps them here
+		if ud.UserID != me && ud.UserID != x {
+			return true, nil
+		}
+	}
+	sql, ok := mach.CryptoStore.(*crypto.SQLCryptoStore)
+	if !ok {
+		return false, nil
+	}
+	var others int
+	err = sql.DB.QueryRow(ctx, `SELECT COUNT(*) FROM crypto_megolm_outbound_session_shared
+		WHERE session_id=$1 AND user_id<>$2 AND user_id<>$3`, sess.ID(), me, x).Scan(&others)
+	if err != nil {
+		return false, fmt.Errorf("who has the room key of %s: %w", room, err)
+	}
+	return others > 0, nil
 }
