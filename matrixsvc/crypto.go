@@ -161,16 +161,21 @@ func (s *Service) Close() {
 // processCrypto hands a /sync response's to-device events, device list changes and key counts
 // to the Olm machine. It runs before the rooms are applied, so that room keys that came in the
 // same response decrypt its messages.
-func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, since string) {
+//
+// It returns the devices of 1:1 contacts that the key query after a device list change found
+// new (issue 19): the conversation says so where it happened.
+func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, since string) []newDevice {
 	e := s.crypt.Load()
 	if e == nil {
-		return
+		return nil
 	}
 	e.op.Lock()
 	defer e.op.Unlock()
+	before := s.deviceSnapshot(ctx, e, resp.DeviceLists.Changed)
 	for _, cb := range e.disp.syncHandlers() {
 		cb(ctx, resp, since)
 	}
+	added := s.devicesAdded(ctx, e, before)
 	for _, evt := range resp.ToDevice.Events {
 		evt.Type.Class = event.ToDeviceEventType
 		if evt.Content.Parsed == nil {
@@ -178,6 +183,7 @@ func (s *Service) processCrypto(ctx context.Context, resp *mautrix.RespSync, sin
 		}
 		e.disp.dispatch(ctx, evt)
 	}
+	return added
 }
 
 // decryptReason says in a few words why an event could not be decrypted.

@@ -37,9 +37,21 @@ func (s *Service) loadView(ctx context.Context) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
+	shared, err := s.store.SharedSince(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rooms := make(map[id.RoomID]*RoomInfo, len(stored))
 	for roomID, r := range stored {
 		rooms[roomID] = s.roomInfo(r, fetched[roomID])
+	}
+	for roomID, since := range shared {
+		if info := rooms[roomID]; info != nil {
+			info.SharedSince = since
+			if err := s.withClaimedMembers(ctx, info); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return &view{direct: d, wellFormed: ok, rooms: rooms, stored: stored}, nil
 }

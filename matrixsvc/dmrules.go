@@ -395,6 +395,9 @@ type RoomInfo struct {
 	Encrypted      bool
 	Tombstone      id.RoomID // the replacement, when upgraded (R23)
 	Predecessor    id.RoomID // the room this one replaced (R23)
+	// SharedSince is the server time (ms) when someone besides the two people of this 1:1
+	// first joined it, was invited or knocked, as duet saw it happen (MemberChange); 0 if never.
+	SharedSince int64
 	// For invites (Membership == invite):
 	Inviter        id.UserID // sender of our invite member event
 	IsDirectInvite bool      // our member event in invite_state has is_direct: true (R4)
@@ -834,7 +837,8 @@ func trimJSONSpace(raw []byte) []byte { return bytes.Trim(raw, " \t\r\n") }
 type ConversationRoom struct {
 	RoomID id.RoomID
 	// Why is "" for the current room (ChooseDMRoom's), else "upgraded" (it has a replacement
-	// in the chain), "left by them" (x left it) or "older" (a 1:1 room that is not chosen).
+	// in the chain), "left by them" (x left it), "shared" (someone else came in: the room is
+	// no 1:1 any more) or "older" (a 1:1 room that is not chosen).
 	Why string
 	// LastActivity is the server time (ms) of the room's most recent event we know, 0 if none:
 	// no message of the room is newer, so paging knows which room can hold the next one.
@@ -842,13 +846,17 @@ type ConversationRoom struct {
 }
 
 // ConversationWith is R22: every room that is or was a 1:1 with x. It starts from the displayed
-// rooms under x in d that pass R6 or fail it only because x left (their members are known),
-// and adds their predecessors and successors (R23) that we know of and that are not shared
-// with anyone else. Group DMs and rooms with a third member stay out. The current room comes
-// first, then the others, most recent first.
+// rooms under x in d that pass R6 or fail it only because x left (their members are known), or
+// that were a 1:1 until someone else came in (SharedSince: the conversation shows where that
+// happened and why it moved), and adds their predecessors and successors (R23) that we know of
+// and that are not shared with anyone else. Group DMs and other rooms with a third member stay
+// out. The current room comes first, then the others, most recent first.
 func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) []ConversationRoom {
 	oneToOneOrLeft := func(r *RoomInfo) bool {
 		if QualifiesOneToOne(me, x, r) {
+			return true
+		}
+		if r != nil && r.SharedSince > 0 {
 			return true
 		}
 		return r != nil && r.Members != nil && r.Members[x].IsLeaveOrBan() && nobodyElse(me, x, r)
@@ -873,8 +881,8 @@ func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) 
 		if users := listedElsewhere[room]; len(users) > 1 || (len(users) == 1 && users[0] != x) {
 			return // a group DM, or someone else's DM (R2)
 		}
-		if r.Members != nil && !nobodyElse(me, x, r) {
-			return // someone else is in it: not this conversation
+		if r.Members != nil && !nobodyElse(me, x, r) && r.SharedSince == 0 {
+			return // someone else is in it, and was from before we saw it: not this conversation
 		}
 		in[room] = true
 		order = append(order, room)
@@ -907,6 +915,8 @@ func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) 
 		switch {
 		case r.Tombstone != "" && in[r.Tombstone]:
 			why = "upgraded"
+		case r.SharedSince > 0:
+			why = "shared"
 		case r.Members != nil && r.Members[x].IsLeaveOrBan():
 			why = "left by them"
 		}

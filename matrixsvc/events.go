@@ -105,6 +105,10 @@ type Message struct {
 	Reply     *Quote     // what ReplyTo says, when it is stored here
 	Reactions []Reaction // the reactions to it, grouped by key in the order they first came
 
+	// Member is set, and nothing else of the text, when this is no message but someone other
+	// than the two people joining, invited to or knocking on a 1:1 room (membership.go).
+	Member *MemberChange
+
 	sessionID string        // the Megolm session of an undecrypted event
 	raw       string        // the undecrypted event, kept to decrypt it when its key comes
 	change    *store.Change // an edit or redaction of an earlier message (not shown itself)
@@ -114,6 +118,11 @@ type Message struct {
 type EncryptionChange struct {
 	Algorithm string // what the event asked for, not sanitized; "" when it named none (encryption off)
 }
+
+// Note reports whether m is not a message but one of duet's own lines in the timeline: someone
+// else came into a 1:1, a new device, a refused change of the encryption settings. Nothing a
+// remote sender writes can make one; there is nothing to answer or react to.
+func (m Message) Note() bool { return m.Member != nil || m.EncryptionChange != nil }
 
 // Quote is the message a reply answers, as it is now.
 type Quote struct {

@@ -2,7 +2,9 @@ package matrixsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -102,6 +104,23 @@ func (s *Service) Messages(ctx context.Context, room id.RoomID, limit int) ([]Me
 // MarkRead moves our read receipt and read marker in a room to eventID, which resets the
 // server's notification count for it (R19), and clears the room's unread count here at once.
 func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.EventID) error {
+	if IsDuetLine(eventID) {
+		// duet's own line is no event of the server: the newest event before it is read.
+		evts, _, err := s.store.EventsBelow(ctx, room, math.Inf(1), 50)
+		if err != nil {
+			return err
+		}
+		eventID = ""
+		for _, e := range evts {
+			if !IsDuetLine(e.ID) {
+				eventID = e.ID
+				break
+			}
+		}
+		if eventID == "" {
+			return s.store.ClearUnread(ctx, room)
+		}
+	}
 	if err := s.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: eventID, FullyRead: eventID}); err != nil {
 		return fmt.Errorf("mark %s read: %s", room, Explain(s.wrap(err)))
 	}
@@ -140,9 +159,22 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 	if err := s.ensureMembers(ctx, room); err != nil {
 		return evtType, nil, err
 	}
+	// A 1:1's room key goes to the two of us alone, whoever else the server says is there.
+	peer, err := s.oneToOnePeer(ctx, room)
+	if err != nil {
+		return evtType, nil, err
+	}
+	var enc *event.EncryptedEventContent
 	e.op.Lock()
-	enc, err := e.helper.Encrypt(ctx, room, evtType, content)
+	if peer != "" {
+		enc, err = s.encryptOneToOne(ctx, e, room, peer, evtType, content)
+	} else {
+		enc, err = e.helper.Encrypt(ctx, room, evtType, content)
+	}
 	e.op.Unlock()
+	if errors.Is(err, ErrNotOneToOne) {
+		return evtType, nil, err
+	}
 	if err != nil {
 		return evtType, nil, fmt.Errorf("encrypt for %s: %w", room, s.wrap(err))
 	}

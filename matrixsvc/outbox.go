@@ -234,7 +234,7 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 		if o.File != "" && o.Media == "" {
 			timeout += uploadTime(o.File) // a large file takes long to upload
 		}
-		attemptCtx, cancel := context.WithTimeout(ctx, timeout)
+		attemptCtx, cancel := context.WithTimeout(withPeer(ctx, o.Target), timeout)
 		switch {
 		case o.Redact:
 			var resp *mautrix.RespSendEvent
@@ -305,8 +305,8 @@ func (s *Service) Deliver(ctx context.Context, txnID string) (id.RoomID, id.Even
 }
 
 // redirect is where a message for target queued to room goes now: the replacement of an
-// upgraded room once we are in it (R23), or "" when target left room, so that a new DM is
-// opened (R9). Only what the store knows for sure moves a message: a room whose members are
+// upgraded room once we are in it (R23), or "" when target left room or someone else is (or
+// is said by the server to be) a member there, so that another DM is chosen or opened (R6, R9). Only what the store knows for sure moves a message: a room whose members are
 // not known yet stays where it is.
 func (s *Service) redirect(ctx context.Context, room id.RoomID, target id.UserID) (id.RoomID, error) {
 	for range 8 { // a chain of upgrades, bounded against a loop of tombstones
@@ -331,6 +331,12 @@ func (s *Service) redirect(ctx context.Context, room id.RoomID, target id.UserID
 		return room, err
 	}
 	if m != nil && (m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan) {
+		return "", nil
+	}
+	// R6: a third member (or one the server claims) makes it no 1:1 any more.
+	if others, err := s.strangers(ctx, room, target, true); err != nil {
+		return room, err
+	} else if len(others) > 0 {
 		return "", nil
 	}
 	return room, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -209,6 +210,11 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 	for i, e := range out {
 		msgs[len(out)-1-i] = fromStored(e)
 	}
+	if slices.ContainsFunc(msgs, func(m Message) bool { return m.Member != nil }) {
+		if r, err := s.loadRoom(ctx, room); err == nil && len(r.ServiceMembers) > 0 {
+			msgs = slices.DeleteFunc(msgs, func(m Message) bool { return serviceMemberLine(m, r.ServiceMembers) })
+		}
+	}
 	if err := s.relations(ctx, room, msgs); err != nil {
 		return nil, "", err
 	}
@@ -221,7 +227,7 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 
 // fillGap fetches one page of the server's history below a gap and stores it.
 func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int) error {
-	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction, event.EventReaction}}
+	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction, event.EventReaction, event.StateMember}}
 	resp, err := s.cli.Messages(ctx, room, gap.Token, "", mautrix.DirectionBackward, filter, max(limit, 20))
 	if err != nil {
 		return fmt.Errorf("history of %s: %w", room, s.wrap(err))
@@ -230,6 +236,10 @@ func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, li
 	var changes []store.Change
 	for _, evt := range resp.Chunk {
 		evt.RoomID = room
+		if mc, ok := s.memberChangeIn(ctx, evt, false); ok {
+			page = append(page, mc)
+			continue
+		}
 		msg, ok := s.message(ctx, evt)
 		if ok {
 			page = append(page, msg)
@@ -254,7 +264,7 @@ func toStored(msgs []Message) []store.Event {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
 			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
-			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted}
+			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted, MemberChange: memberChangeJSON(m.Member)}
 		if c := m.EncryptionChange; c != nil {
 			out[i].Notice = store.NoticeEncryption + c.Algorithm
 		}
@@ -270,7 +280,8 @@ func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
 		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
-		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, EncryptionChange: encryptionChangeOf(e.Notice)}
+		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, EncryptionChange: encryptionChangeOf(e.Notice),
+		Member: memberChangeOf(e.MemberChange)}
 }
 
 // encryptionChangeOf reads a stored notice row; nil for a message.

@@ -66,6 +66,7 @@ type Service struct {
 	recount    recounter     // unread counts to ask again after a burst (recount.go)
 	upgrades   upgrades      // replacements of upgraded DM rooms not joined yet (upgrade.go)
 	readMarks  sync.Map      // id.RoomID -> id.EventID: the newest read receipt this process sent
+	peers      directPeers   // m.direct inverted, for telling a 1:1's third member (membership.go)
 	push       pushState     // the parsed push rules (push.go); under syncMu
 	tokens     tokenState    // an OAuth 2.0 session's refresh (tokens.go)
 

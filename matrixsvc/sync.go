@@ -112,7 +112,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		return SyncApplied{}, s.wrap(err)
 	}
 	// To-device events first: room keys in this response decrypt its messages.
-	s.processCrypto(ctx, resp, since)
+	added := s.processCrypto(ctx, resp, since)
 	duplicates := s.deliv.dropDuplicates(s.me, resp)
 	var applied SyncApplied
 	var joined map[id.RoomID]id.UserID
@@ -121,6 +121,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.deliv.hasSynced())
 		if err != nil {
 			return err
+		}
+		if len(added) > 0 {
+			notes, err := s.noteNewDevices(ctx, added)
+			if err != nil {
+				return err
+			}
+			applied.Messages = append(applied.Messages, notes...)
 		}
 		if e := s.crypt.Load(); e != nil {
 			if arrived := e.takeArrived(); len(arrived) > 0 {
@@ -379,9 +386,18 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		setCount(r, unread, len(timeline))
 	}
 	// A refused change of the encryption settings is a line of the timeline where it came: in
-	// the state section, that is before the chunk.
+	// the state section, that is before the chunk. So is a third member handed out as state
+	// (after a gap, or by a server hiding it) of a room we knew as a 1:1. Not at the first
+	// sight of a room: its state is everything since it was made, not a change.
 	var notes []Message
+	wasOneToOne := before.JoinedCount+before.InvitedCount > 0 && before.JoinedCount+before.InvitedCount <= 2
 	for _, evt := range state {
+		if wasOneToOne {
+			evt.RoomID = roomID
+			if mc, ok := s.memberChangeIn(ctx, evt, true); ok {
+				notes = append(notes, mc)
+			}
+		}
 		if note := s.applyState(ctx, r, evt); note != nil {
 			notes = append(notes, *note)
 		}
@@ -393,6 +409,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			s.dispatchTimeline(ctx, evt)
 		}
 		if evt.StateKey != nil {
+			if mc, ok := s.memberChangeIn(ctx, evt, true); ok { // before the state store has it
+				msgs = append(msgs, mc)
+			}
 			if note := s.applyState(ctx, r, evt); note != nil {
 				msgs = append(msgs, *note)
 			}
@@ -413,9 +432,11 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
+	// A member the room names a service member (R6) does not make it a group: not said.
+	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return serviceMemberLine(m, r.ServiceMembers) })
 	// The newest message is the preview (made once: formatted text is parsed for it).
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if last := msgs[i]; last.EncryptionChange == nil {
+	for _, last := range slices.Backward(msgs) {
+		if !last.Note() {
 			r.Preview, r.PreviewSender = previewOf(last), last.Sender
 			break
 		}

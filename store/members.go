@@ -96,3 +96,30 @@ func (s *Store) JoinedWithMe(ctx context.Context, users []id.UserID) (map[id.Use
 	}
 	return out, nil
 }
+
+// memberChangeSchema keeps, with a 1:1 room's timeline, who else joined, was invited or
+// knocked (Event.MemberChange), so that the conversation says so where it happened.
+const memberChangeSchema = `
+ALTER TABLE duet_event ADD COLUMN member_change TEXT NOT NULL DEFAULT '';
+CREATE INDEX duet_event_member_change_idx ON duet_event (room_id, ts) WHERE member_change<>'';
+`
+
+// SharedSince returns, for each room where someone besides its two people joined, was invited
+// or knocked (a stored MemberChange), the server time (ms) of the first such change.
+func (s *Store) SharedSince(ctx context.Context) (map[id.RoomID]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT room_id, MIN(ts) FROM duet_event WHERE member_change<>'' GROUP BY room_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[id.RoomID]int64)
+	for rows.Next() {
+		var room id.RoomID
+		var ts int64
+		if err := rows.Scan(&room, &ts); err != nil {
+			return nil, err
+		}
+		out[room] = ts
+	}
+	return out, rows.Err()
+}

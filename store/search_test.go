@@ -204,8 +204,9 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"DROP TABLE duet_reaction", "ALTER TABLE duet_event DROP COLUMN reply_to", "ALTER TABLE duet_event DROP COLUMN media",
 		"ALTER TABLE duet_outbox DROP COLUMN reply_to", "ALTER TABLE duet_outbox DROP COLUMN react",
 		"ALTER TABLE duet_outbox DROP COLUMN file", "ALTER TABLE duet_outbox DROP COLUMN media",
-		// nor version 12's security state
+		// nor version 12's security state and member changes
 		"ALTER TABLE duet_event DROP COLUMN not_encrypted", "ALTER TABLE duet_event DROP COLUMN notice",
+		"DROP INDEX duet_event_member_change_idx", "ALTER TABLE duet_event DROP COLUMN member_change",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

@@ -82,6 +82,9 @@ func (m *Model) pickKey(k tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(k, pk.Down):
 		c.conv.MovePick(1)
+	case msg.Note() && (key.Matches(k, pk.Reply) || key.Matches(k, pk.React)):
+		m.status.SetError("that line is duet's own warning, not a message: there is nothing to answer")
+		return nil
 	case key.Matches(k, pk.Reply):
 		if msg.EventID == "" {
 			m.status.SetError("that message is not sent yet: wait for it to be sent to answer it")

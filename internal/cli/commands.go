@@ -408,7 +408,8 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 		LastActivity int64     `json:"last_activity"`
 		Link         string    `json:"link"`
 		// Why it is not where messages go: "" for the current room, "upgraded", "left by
-		// them", "older" (rooms of the one conversation, R22), or "not 1:1".
+		// them", "shared" (someone else came in), "older" (rooms of the one conversation,
+		// R22), or "not 1:1".
 		Why string `json:"why,omitempty"`
 	}
 	// The conversation's rooms first (R22: the current one, then the older ones), then the
@@ -768,14 +769,20 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			// EncryptionChanged: not a message but duet's line saying that sender tried to
 			// change the room's encryption settings (refused: duet keeps encrypting).
 			EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
+			// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
+			MemberChange *memberChangeJSON `json:"member_change,omitempty"`
 		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
 				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
-				m.ReplyTo, nil, nil, m.NotEncrypted, nil}
+				m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
 			if c := m.EncryptionChange; c != nil {
 				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
+			}
+			if c := m.Member; c != nil {
+				j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
+					Device: c.Device, DeviceName: c.DeviceName, Text: c.Text(name)}
 			}
 			for _, r := range m.Reactions {
 				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
@@ -801,6 +808,10 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 		if c := m.EncryptionChange; c != nil {
 			fmt.Fprintf(w, "── ⚠ %s, %s ──\n", encryptionChangeLine(name(m.Sender), m.Sender, c.Algorithm),
 				m.Timestamp.Local().Format("2006-01-02 15:04"))
+			continue
+		}
+		if c := m.Member; c != nil {
+			fmt.Fprintf(w, "%s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), c.Text(name))
 			continue
 		}
 		body := sanitize.Text(m.Body, true)
@@ -869,6 +880,19 @@ type reactionJSON struct {
 	Mine    bool        `json:"mine,omitempty"`
 	// NotEncrypted: these reactions came in plain text in an encrypted room.
 	NotEncrypted bool `json:"not_encrypted,omitempty"`
+}
+
+// memberChangeJSON is someone other than the two people coming into a 1:1 room (membership
+// set), or a new device of the contact (device set), in `messages --json`: the fields as the
+// server gave them, and the line duet shows.
+type memberChangeJSON struct {
+	User       id.UserID   `json:"user"`
+	Name       string      `json:"name,omitempty"`
+	Membership string      `json:"membership,omitempty"`
+	Peer       id.UserID   `json:"peer"`
+	Device     id.DeviceID `json:"device,omitempty"`
+	DeviceName string      `json:"device_name,omitempty"`
+	Text       string      `json:"text"`
 }
 
 // fileJSON is a file message's file in `messages --json`.

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
@@ -41,6 +42,12 @@ func (m Model) render(e *entry) []string {
 	}
 	if c := e.msg.EncryptionChange; c != nil {
 		return append(out, m.encryptionChangeLines(e, c, w)...)
+	}
+
+	if c := e.msg.Member; c != nil {
+		// Someone else came into the 1:1: duet's own line, never a message (issue 19). Text
+		// sanitizes the names; the style goes on after.
+		return append(out, m.noteLines(e, c.Text(func(u id.UserID) string { return m.names[u] }), w)...)
 	}
 
 	own := e.msg.Sender == m.me
@@ -176,18 +183,30 @@ func (m Model) encryptionChangeLines(e *entry, c *matrixsvc.EncryptionChange, w 
 	if c.Algorithm != "" {
 		text = fmt.Sprintf("⚠ %s tried to change encryption to %q; duet keeps encrypting as before", who, sanitize.Line(c.Algorithm))
 	}
+	return m.noteLines(e, text, w)
+}
+
+// noteLines draws one of duet's own warning lines (someone else came into the 1:1, a new
+// device, a refused encryption change): its time, then the warning, wrapped under itself. text
+// is sanitized already; the style goes on after.
+func (m Model) noteLines(e *entry, text string, w int) []string {
+	st := m.styles
+	timeStyle := st.Time
+	if e.selected {
+		timeStyle = st.Selected
+	}
 	indent := timeWidth
 	if w < 24 {
 		indent = 0
 	}
-	head := m.styles.Time.Render(e.msg.Timestamp.In(m.now().Location()).Format("15:04")) + " "
+	ts := e.msg.Timestamp.In(m.now().Location())
 	var out []string
 	for j, l := range wrapHanging(text, w-timeWidth, w-indent) {
-		lead := strings.Repeat(" ", indent)
 		if j == 0 {
-			lead = head
+			out = append(out, timeStyle.Render(ts.Format("15:04"))+" "+st.Trust.Render(l))
+		} else {
+			out = append(out, strings.Repeat(" ", indent)+st.Trust.Render(l))
 		}
-		out = append(out, lead+m.styles.Trust.Render(l))
 	}
 	return out
 }
