@@ -736,7 +736,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			return err
 		}
 	}
-	name := func(u id.UserID) string { return app.Svc.DisplayName(ctx, u, false) }
+	name := func(u id.UserID) string { return app.Svc.DisplayName(ctx, u, true) }
 	return printMessages(env.Stdout, room, msgs, moves, name, o.json)
 }
 
