@@ -107,7 +107,10 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 		arrived:   make(map[id.SessionID]id.RoomID),
 		requested: make(map[id.SessionID]time.Time),
 	}
-	e.mach.SessionReceived = func(_ context.Context, room id.RoomID, session id.SessionID, _ uint32) {
+	e.mach.SessionReceived = func(ctx context.Context, room id.RoomID, session id.SessionID, _ uint32) {
+		if s.refuseForeignForward(ctx, e, room, session) {
+			return
+		}
 		e.mu.Lock()
 		e.arrived[session] = room
 		e.mu.Unlock()
@@ -125,6 +128,28 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 	s.crypt.Store(e)
 	s.log.Info().Stringer("device_id", s.cli.DeviceID).Msg("end-to-end encryption ready")
 	return e, nil
+}
+
+// refuseForeignForward drops a room key that was forwarded by someone other than us or the
+// session's own sending device, and reports whether it did. mautrix takes forwarded keys from
+// any device, asked for or not; a key made up by another person (or a device the server added)
+// in the sender's name would open messages the server forges as the sender's
+// (CVE-2022-39246's class). Keys from our own other devices are kept (marked when used), and so
+// are keys the sending device forwards itself, which its Olm session authenticates.
+func (s *Service) refuseForeignForward(ctx context.Context, e *e2ee, room id.RoomID, session id.SessionID) bool {
+	igs, err := e.mach.CryptoStore.GetGroupSession(ctx, room, session)
+	if err != nil || igs == nil || igs.KeySource != id.KeySourceForward || igs.SourceUser == s.me {
+		return false
+	}
+	if chain := igs.ForwardingChains; len(chain) == 1 && chain[0] == igs.SenderKey.String() {
+		return false
+	}
+	s.log.Warn().Stringer("room_id", room).Stringer("session_id", session).Stringer("forwarded_by", igs.SourceUser).
+		Msg("refused a room key forwarded by someone who is neither us nor its sender")
+	if err := e.mach.CryptoStore.RedactGroupSession(ctx, room, session, "forwarded by another user"); err != nil {
+		s.log.Warn().Err(err).Stringer("session_id", session).Msg("could not drop a refused room key")
+	}
+	return true
 }
 
 // wakeKeys tells the key worker that something arrived (or is wanted).
@@ -280,7 +305,26 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 	}
 	out.E2E = true
 	out.Trust = trustWarning(dec.Mautrix.TrustState)
+	if unauthenticatedKey(dec) {
+		// The event is kept to be decrypted again when the sender's own key for the session
+		// comes (mautrix then upgrades the session), which takes the mark away.
+		out.Unauthenticated, out.sessionID = true, string(content.SessionID)
+		if raw, err := json.Marshal(evt); err == nil {
+			out.raw = string(raw)
+		}
+	}
 	return out, dec, ok
+}
+
+// unauthenticatedKey reports whether a decrypted event's room key came from somewhere other than
+// the sender's device itself: the key backup or a key import (mautrix gives those the trust
+// state "backup"), or a forward through another device (whose trust state is then that of the
+// forwarding device, which may well be verified). Such a key proves nothing about who wrote the
+// message: the server can encrypt any key to the backup's public key, and a forwarding device
+// can make up a session in anyone's name.
+func unauthenticatedKey(dec *event.Event) bool {
+	return dec.Mautrix.TrustState == id.TrustStateBackup || dec.Mautrix.TrustState == id.TrustStateForwarded ||
+		dec.Mautrix.ForwardedKeys
 }
 
 // wantKey remembers a missing Megolm session so that the key worker asks for it: from key
@@ -323,6 +367,12 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 				return nil, err
 			}
 			evts = append(evts, found...)
+			// A key that came straight from the sender upgrades a session that came from the
+			// backup or a forward: its messages lose their mark.
+			if found, err = s.store.Unauthenticated(ctx, room, string(session)); err != nil {
+				return nil, err
+			}
+			evts = append(evts, found...)
 		}
 	}
 	changed := make(map[id.RoomID]bool)
@@ -347,6 +397,8 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 			}
 		case msg.Encrypted && msg.DecryptError == stored.DecryptError:
 			continue // still not decryptable, for the same reason
+		case stored.Unauthenticated && (msg.Unauthenticated || msg.Encrypted):
+			continue // still from a key of unproven authenticity (or no longer decryptable: keep what was read)
 		default:
 			upd := toStored([]Message{msg})[0]
 			upd.Room, upd.ID = stored.Room, stored.ID

@@ -254,7 +254,7 @@ func toStored(msgs []Message) []store.Event {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
 			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
-			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media)}
+			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), Unauthenticated: m.Unauthenticated}
 	}
 	return out
 }
@@ -267,7 +267,7 @@ func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
 		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
-		ReplyTo: e.ReplyTo, Media: media}
+		ReplyTo: e.ReplyTo, Media: media, Unauthenticated: e.Unauthenticated}
 }
 
 // RoomEncrypted reports whether a room has end-to-end encryption turned on.

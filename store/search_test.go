@@ -204,6 +204,8 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"DROP TABLE duet_reaction", "ALTER TABLE duet_event DROP COLUMN reply_to", "ALTER TABLE duet_event DROP COLUMN media",
 		"ALTER TABLE duet_outbox DROP COLUMN reply_to", "ALTER TABLE duet_outbox DROP COLUMN react",
 		"ALTER TABLE duet_outbox DROP COLUMN file", "ALTER TABLE duet_outbox DROP COLUMN media",
+		// and none of version 12's security state
+		"DROP INDEX duet_event_unauthenticated_idx", "ALTER TABLE duet_event DROP COLUMN unauthenticated",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

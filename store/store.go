@@ -196,6 +196,16 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 	func(ctx context.Context, db *dbutil.Database) error {
 		_, err := db.Exec(ctx, relationSchema)
 		return err
+	}).WithRaw(11, 12, 1, "issue 19 security state", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// unauthenticated: the message was decrypted with a room key that did not come straight
+		// from the sender's device (key backup, a key import, a forward); its session_id and raw
+		// stay so that it is decrypted again when the sender's own key comes.
+		_, err := db.Exec(ctx, `
+ALTER TABLE duet_event ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX duet_event_unauthenticated_idx ON duet_event (session_id) WHERE unauthenticated=1;
+`)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The

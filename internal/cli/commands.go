@@ -736,8 +736,11 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 			Why           string `json:"decrypt_error,omitempty"`
 			E2E           bool   `json:"end_to_end_encrypted"`
 			Trust         string `json:"device_warning,omitempty"`
-			Edited        bool   `json:"edited,omitempty"`   // the body is the sender's latest edit
-			Redacted      bool   `json:"redacted,omitempty"` // deleted: no body
+			// Unauthenticated: decrypted with a key from the key backup, a key file or another
+			// device, not from the sender's: nothing proves the sender wrote it.
+			Unauthenticated bool `json:"authenticity_not_guaranteed,omitempty"`
+			Edited          bool `json:"edited,omitempty"`   // the body is the sender's latest edit
+			Redacted        bool `json:"redacted,omitempty"` // deleted: no body
 			// ReplyTo is the message this one answers; Reactions the reactions to it.
 			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
 			Reactions []reactionJSON `json:"reactions,omitempty"`
@@ -746,7 +749,7 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
+				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
 				m.ReplyTo, nil, nil}
 			for _, r := range m.Reactions {
 				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != ""})
@@ -785,6 +788,9 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		if md := m.Media; md != nil && !m.Redacted {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
+		}
+		if m.Unauthenticated && !m.Redacted {
+			body += "  [authenticity not guaranteed]"
 		}
 		if m.ReplyTo != "" {
 			body = "(reply to " + string(m.ReplyTo) + ") " + body
