@@ -220,5 +220,7 @@ func TestForgedForwardedKeyIsNeverTakenForTheSender(t *testing.T) {
 	}
 	if m := messageWith(t, alice, room, "forged words"); m != nil && !m.Unauthenticated {
 		t.Fatalf("a message opened by a key another user forwarded is shown as bob's, unmarked: %s", fmt.Sprintf("%+v", *m))
+	} else if m != nil {
+		t.Fatalf("a key forwarded by another user, unasked, is refused, not used: %+v", *m)
 	}
 }
