@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -222,5 +223,88 @@ func TestForgedForwardedKeyIsNeverTakenForTheSender(t *testing.T) {
 		t.Fatalf("a message opened by a key another user forwarded is shown as bob's, unmarked: %s", fmt.Sprintf("%+v", *m))
 	} else if m != nil {
 		t.Fatalf("a key forwarded by another user, unasked, is refused, not used: %+v", *m)
+	}
+}
+
+// The mark goes when the sender's own key for the session arrives after the key backup's: the
+// server holds back bob's room key for the new device (a slow to-device queue does the same),
+// the device restores the session from the backup (marked), then bob's key comes.
+func TestSendersOwnKeyTakesTheMarkAway(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	first := newService(t, p, "")
+	catchUp(t, first)
+	recoveryKey, err := first.SetUpRecovery(ctx, p.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, room := encryptedDMWithBob(t, first)
+
+	proxy := hostile.Start(t, hs.URL)
+	second := newService(t, p, proxy.URL)
+	catchUp(t, second)
+	var mu sync.Mutex
+	var held []hostile.Event
+	release := proxy.Rewrite(func(room id.RoomID, evt hostile.Event) hostile.Event {
+		if room == "" && evt["type"] == "m.room.encrypted" {
+			mu.Lock()
+			held = append(held, evt)
+			mu.Unlock()
+			return nil
+		}
+		return evt
+	})
+	hstest.Eventually(t, 20*time.Second, func() string {
+		dev, err := bob.Machine().CryptoStore.GetDevice(ctx, p.ID, second.DeviceID())
+		if err != nil || dev == nil {
+			return "bob's device does not know alice's new device yet"
+		}
+		return ""
+	})
+	bob.SendText(t, room, "while the key is held back")
+	waitBody(t, first, room, "while the key is held back")
+	if err := first.BackUpKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, second)
+		mu.Lock()
+		n := len(held)
+		mu.Unlock()
+		if n == 0 {
+			return "bob's room key has not come to be held back"
+		}
+		if got := bodies(t, second, room); !slices.Contains(got, "<undecryptable: waiting for the key>") || len(got) < 2 {
+			return "the new device has not stored the messages: " + strings.Join(got, " | ")
+		}
+		return ""
+	})
+
+	if _, err := second.VerifyWithRecoveryKey(ctx, recoveryKey); err != nil {
+		t.Fatal(err)
+	}
+	if m := messageWith(t, second, room, "while the key is held back"); m == nil || !m.Unauthenticated {
+		t.Fatalf("restored from the key backup, the message is marked: %+v", m)
+	}
+
+	release()
+	mu.Lock()
+	keys := held
+	mu.Unlock()
+	delivered := proxy.InjectToDevice(keys...)
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, second)
+		select {
+		case <-delivered:
+		default:
+			return "bob's room key has not been handed out"
+		}
+		if m := messageWith(t, second, room, "while the key is held back"); m == nil || m.Unauthenticated {
+			return fmt.Sprintf("bob's own key came, the message is still marked: %+v", m)
+		}
+		return ""
+	})
+	if m := messageWith(t, second, room, "first, from bob"); m == nil || !m.Unauthenticated {
+		t.Fatalf("the older message, of another session whose key only the backup gave, keeps its mark: %+v", m)
 	}
 }
