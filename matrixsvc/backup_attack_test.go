@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/crypto/backup"
 	"maunium.net/go/mautrix/crypto/olm"
@@ -215,5 +217,107 @@ func TestKeyTheServerAddsToTheBackupIsMarked(t *testing.T) {
 	}
 	if real := messageWith(t, second, room, "first, from bob"); real == nil || !real.Unauthenticated {
 		t.Fatalf("bob's real message, restored from the backup, is marked too: %+v", real)
+	}
+}
+
+// An edit is no better than its key: the server puts an edit of bob's real message in the room,
+// in bob's name, with a session of its own whose key it serves from the key backup when duet
+// asks for it. The message shows the new text, but marked.
+func TestEditWithAKeyOfUnprovenAuthenticityMarksTheMessage(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	proxy := hostile.Start(t, hs.URL)
+	alice := newService(t, p, proxy.URL)
+	catchUp(t, alice)
+	if _, err := alice.SetUpRecovery(ctx, p.Password, ""); err != nil {
+		t.Fatal(err)
+	}
+	bob, room := encryptedDMWithBob(t, alice)
+	orig := messageWith(t, alice, room, "first, from bob")
+	if orig == nil || orig.Unauthenticated {
+		t.Fatalf("bob's message, with his own key: %+v", orig)
+	}
+
+	version, err := p.Client.GetKeyBackupLatestVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawPub, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(string(version.AuthData.PublicKey), "="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ecdh.X25519().NewPublicKey(rawPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := olm.NewOutboundGroupSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := olm.NewInboundGroupSession([]byte(out.Key()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := in.Export(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobDev := bob.Machine().OwnIdentity()
+	enc, err := backup.EncryptSessionDataWithPubkey(pub, backup.MegolmSessionData{
+		Algorithm: id.AlgorithmMegolmV1, SenderKey: bobDev.IdentityKey,
+		SenderClaimedKeys: backup.SenderClaimedKeys{Ed25519: bobDev.SigningKey}, SessionKey: string(exported),
+		ForwardingKeyChain: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Handle(http.MethodGet, "/room_keys/keys/", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/"+string(out.ID())) && !strings.HasSuffix(r.URL.Path, "/"+strings.ReplaceAll(string(out.ID()), "/", "%2F")) {
+			status, body, _ := proxy.Forward(r)
+			w.WriteHeader(status)
+			_, _ = w.Write(body)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"first_message_index": 0, "forwarded_count": 0, "is_verified": true, "session_data": enc})
+	})
+
+	events := runLoop(t, alice)
+	plain, _ := json.Marshal(map[string]any{"type": "m.room.message", "room_id": room, "content": map[string]any{
+		"msgtype": "m.text", "body": "* words bob never wrote",
+		"m.new_content": map[string]any{"msgtype": "m.text", "body": "words bob never wrote"},
+		"m.relates_to":  map[string]any{"rel_type": "m.replace", "event_id": string(orig.EventID)},
+	}})
+	ciphertext, err := out.Encrypt(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.InjectTimeline(room, proxy.NewEvent(bob.ID, "m.room.encrypted", map[string]any{
+		"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": string(ciphertext),
+		"session_id": string(out.ID()), "sender_key": string(bobDev.IdentityKey), "device_id": string(bobDev.DeviceID),
+		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": string(orig.EventID)},
+	}))
+	events("the edit decrypted with the server's key", func(e Event) bool {
+		sa, ok := e.(SyncApplied)
+		return ok && slices.Contains(sa.Redecrypted, room)
+	})
+	var edited *Message
+	hstest.Eventually(t, 20*time.Second, func() string {
+		msgs, err := alice.Messages(ctx, room, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range msgs {
+			if msgs[i].EventID == orig.EventID {
+				edited = &msgs[i]
+			}
+		}
+		if edited == nil || edited.Body != "words bob never wrote" {
+			return fmt.Sprintf("the edit has not been applied: %+v", edited)
+		}
+		return ""
+	})
+	if !edited.Unauthenticated {
+		t.Fatalf("bob's message, edited with a key the server gave, is shown unmarked: %+v", *edited)
 	}
 }

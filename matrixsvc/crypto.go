@@ -309,6 +309,9 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		// The event is kept to be decrypted again when the sender's own key for the session
 		// comes (mautrix then upgrades the session), which takes the mark away.
 		out.Unauthenticated, out.sessionID = true, string(content.SessionID)
+		if out.change != nil {
+			out.change.Unauthenticated = true // an edit: the message it changes is marked
+		}
 		if raw, err := json.Marshal(evt); err == nil {
 			out.raw = string(raw)
 		}

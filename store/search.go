@@ -65,6 +65,9 @@ type Change struct {
 	MsgType string // the edit's m.new_content
 	Body    string
 	HTML    string // its formatted_body, "" when it is not formatted
+	// Unauthenticated: the edit was decrypted with a key of unproven authenticity; the message
+	// it changes is marked so too.
+	Unauthenticated bool
 
 	Reaction string // not a change but a reaction (m.annotation) with this key to Target
 }
@@ -97,8 +100,8 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 				reacted = append(reacted, of)
 			}
 		}
-		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML); err != nil {
+		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html, unauthenticated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML, c.Unauthenticated); err != nil {
 			return nil, err
 		}
 		targets = append(targets, c.Target)
@@ -142,8 +145,8 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 		}
 		// The latest edit by the message's own sender; an undecrypted message waits for its
 		// decryption (ReplaceEvent applies it then).
-		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited) = (
-				SELECT c.body, c.msgtype, c.html, 1 FROM duet_change c
+		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited, unauthenticated) = (
+				SELECT c.body, c.msgtype, c.html, 1, MAX(duet_event.unauthenticated, c.unauthenticated) FROM duet_change c
 				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
 				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1)
 			WHERE room_id=$1 AND event_id=$2 AND redacted=0 AND encrypted=0

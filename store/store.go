@@ -200,10 +200,12 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 	func(ctx context.Context, db *dbutil.Database) error {
 		// unauthenticated: the message was decrypted with a room key that did not come straight
 		// from the sender's device (key backup, a key import, a forward); its session_id and raw
-		// stay so that it is decrypted again when the sender's own key comes.
+		// stay so that it is decrypted again when the sender's own key comes. An edit decrypted
+		// with such a key marks the message it changes.
 		_, err := db.Exec(ctx, `
 ALTER TABLE duet_event ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX duet_event_unauthenticated_idx ON duet_event (session_id) WHERE unauthenticated=1;
+ALTER TABLE duet_change ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
 `)
 		return err
 	}).Finish()
