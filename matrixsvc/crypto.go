@@ -525,7 +525,13 @@ func fetchE2EEDefaultOff(ctx context.Context, url string) (off, ok bool) {
 }
 
 // ownVerificationEcho is an in-room verification step we sent, coming back through sync: the
-// helper would take it for the other side's.
+// helper would take it for the other side's. A request in a room from ourselves is dropped too:
+// ours go to the other person, and our own devices are asked by to-device messages, so one
+// addressed to us is the server's making, which would be offered as from one of our devices.
 func (s *Service) ownVerificationEcho(evt *event.Event) bool {
-	return evt.Sender == s.me && strings.HasPrefix(evt.Type.Type, "m.key.verification.")
+	if evt.Sender != s.me {
+		return false
+	}
+	return strings.HasPrefix(evt.Type.Type, "m.key.verification.") ||
+		evt.Type == event.EventMessage && gjson.GetBytes(evt.Content.VeryRaw, "msgtype").Str == string(event.MsgVerificationRequest)
 }
