@@ -115,7 +115,6 @@ func TestVerifyAcceptAnswersOnlyWhomItWaitsFor(t *testing.T) {
 		}
 		return ""
 	})
-	time.Sleep(time.Second) // its first sync is under way
 	txn := requestVerification(t, mallory, alice.ID)
 	if got := verificationAnswer(t, mallory, txn); got != event.ToDeviceVerificationCancel.Type {
 		t.Fatalf("`duet verify --accept` answered a stranger's request with %s; stderr %q", got, stderr.String())
@@ -138,7 +137,6 @@ func TestVerifyAcceptAnswersOnlyWhomItWaitsFor(t *testing.T) {
 		}
 		return ""
 	})
-	time.Sleep(time.Second)
 	other := requestVerification(t, carol, alice.ID)
 	if got := verificationAnswer(t, carol, other); got != event.ToDeviceVerificationCancel.Type {
 		t.Fatalf("`duet verify --accept @mallory` answered carol with %s; stderr %q", got, stderr.String())
