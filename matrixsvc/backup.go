@@ -25,6 +25,15 @@ var ErrNoRecovery = errors.New("this account has no recovery key yet")
 // ErrWrongRecoveryKey means the key or passphrase given does not open the account's secret storage.
 var ErrWrongRecoveryKey = errors.New("that recovery key or passphrase is not right for this account")
 
+// ErrUntrustedBackup means the key backup the server names is not one this account made: its
+// public key is not ours and no key of ours signed it. duet neither restores from it nor backs
+// up to it.
+var ErrUntrustedBackup = errors.New("the key backup on the server is not signed by your keys")
+
+// ErrBackupReplaced means the account's key backup was replaced elsewhere by one with another
+// key (signed by the account's keys): its recovery key is needed to use it.
+var ErrBackupReplaced = errors.New("the key backup was replaced by one with another key")
+
 // HasRecovery reports whether the account has secret storage (a recovery key) set up.
 func (s *Service) HasRecovery(ctx context.Context) (bool, error) {
 	e, err := s.cryptoReady(ctx)
@@ -103,12 +112,15 @@ func (s *Service) VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase str
 	if err := s.useBackupKey(ctx, e, bk); err != nil {
 		return res, err
 	}
-	version, err := e.mach.DownloadAndStoreLatestKeyBackup(ctx, bk)
+	version, err := s.trustedBackupVersion(ctx, e, bk)
 	if err != nil {
-		return res, fmt.Errorf("restore from key backup: %w", s.wrap(err))
+		return res, fmt.Errorf("this device is verified, but not restored from key backup: %w", err)
 	}
 	res.BackupFound = version != ""
 	if res.BackupFound {
+		if err := e.mach.GetAndStoreKeyBackup(ctx, version, bk); err != nil {
+			return res, fmt.Errorf("restore from key backup: %w", s.wrap(err))
+		}
 		e.setBackupVersion(version)
 	}
 	unlock()
@@ -246,17 +258,41 @@ func (s *Service) backupState(ctx context.Context, e *e2ee) (*backup.MegolmBacku
 		e.mu.Unlock()
 	}
 	if version == "" {
-		info, err := e.mach.GetAndVerifyLatestKeyBackupVersion(ctx, bk)
-		if err != nil {
-			return bk, "", s.wrap(err)
+		v, err := s.trustedBackupVersion(ctx, e, bk)
+		if err != nil || v == "" {
+			return bk, "", err
 		}
-		if info == nil {
-			return bk, "", nil
-		}
-		version = info.Version
+		version = v
 		e.setBackupVersion(version)
 	}
 	return bk, version, nil
+}
+
+// trustedBackupVersion looks up the server's current key backup and returns its version only
+// when it is ours: its public key is the one of bk, the key we hold. The server decides what
+// GET /room_keys/version says; a backup with a key it holds would give it every room key
+// backed up, and the keys it restores would be its choice (Albrecht et al. 2023). mautrix's
+// check also takes a backup that our keys signed but whose key differs; duet encrypts to bk,
+// so it could not use that one either. "" and no error: the account has no key backup.
+func (s *Service) trustedBackupVersion(ctx context.Context, e *e2ee, bk *backup.MegolmBackupKey) (id.KeyBackupVersion, error) {
+	info, err := e.mach.GetAndVerifyLatestKeyBackupVersion(ctx, bk)
+	var httpErr mautrix.HTTPError
+	switch {
+	case errors.Is(err, mautrix.MNotFound):
+		return "", nil
+	case err != nil && (errors.As(err, &httpErr) || Temporary(err) || ctx.Err() != nil):
+		return "", s.wrap(err)
+	case err != nil:
+		s.log.Warn().Err(err).Msg("the server's key backup is not ours: not restoring from it or backing up to it")
+		return "", fmt.Errorf("%w (%v): duet does not use it; if you did not replace the backup on another client, the server may be trying to read your room keys", ErrUntrustedBackup, err)
+	case info == nil:
+		return "", nil
+	}
+	if ours := id.Ed25519(base64.RawStdEncoding.EncodeToString(bk.PublicKey().Bytes())); info.AuthData.PublicKey != ours {
+		s.log.Warn().Stringer("key_backup_version", info.Version).Msg("the key backup has another key than ours: not backing up to it")
+		return "", fmt.Errorf("%w: enter its recovery key with `duet verify --recovery-key`", ErrBackupReplaced)
+	}
+	return info.Version, nil
 }
 
 // BackUpKeys sends room keys that are not in the key backup yet (the sync loop's key worker

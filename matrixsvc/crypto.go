@@ -107,7 +107,10 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 		arrived:   make(map[id.SessionID]id.RoomID),
 		requested: make(map[id.SessionID]time.Time),
 	}
-	e.mach.SessionReceived = func(_ context.Context, room id.RoomID, session id.SessionID, _ uint32) {
+	e.mach.SessionReceived = func(ctx context.Context, room id.RoomID, session id.SessionID, _ uint32) {
+		if s.refuseForeignForward(ctx, e, room, session) {
+			return
+		}
 		e.mu.Lock()
 		e.arrived[session] = room
 		e.mu.Unlock()
@@ -129,6 +132,41 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 	s.crypt.Store(e)
 	s.log.Info().Stringer("device_id", s.cli.DeviceID).Msg("end-to-end encryption ready")
 	return e, nil
+}
+
+// refuseForeignForward drops a room key that was forwarded by someone other than us or the
+// session's own sending device, and reports whether it did. mautrix takes forwarded keys from
+// any device, asked for or not; a key made up by another person (or a device the server added)
+// in the sender's name would open messages the server forges as the sender's
+// (CVE-2022-39246's class). Keys from our own other devices that we verified are kept (marked
+// when used), and so are keys the sending device forwards itself, which its Olm session
+// authenticates.
+func (s *Service) refuseForeignForward(ctx context.Context, e *e2ee, room id.RoomID, session id.SessionID) bool {
+	igs, err := e.mach.CryptoStore.GetGroupSession(ctx, room, session)
+	if err != nil || igs == nil || igs.KeySource != id.KeySourceForward {
+		return false
+	}
+	chain := igs.ForwardingChains
+	if len(chain) == 1 && chain[0] == igs.SenderKey.String() {
+		return false
+	}
+	// From our own account, only a device we verified: one the server added could otherwise
+	// plant a session in anyone's name (and mautrix would later take a direct key for it as
+	// proof of the sender). The same rule as for answering key requests.
+	if igs.SourceUser == s.me && len(chain) > 0 {
+		dev, err := e.mach.GetOrFetchDeviceByKey(ctx, s.me, id.IdentityKey(chain[len(chain)-1]))
+		if err == nil && dev != nil {
+			if trust, err := e.mach.ResolveTrustContext(ctx, dev); err == nil && trust >= id.TrustStateCrossSignedVerified {
+				return false
+			}
+		}
+	}
+	s.log.Warn().Stringer("room_id", room).Stringer("session_id", session).Stringer("forwarded_by", igs.SourceUser).
+		Msg("refused a room key forwarded by someone who is neither us nor its sender")
+	if err := e.mach.CryptoStore.RedactGroupSession(ctx, room, session, "forwarded by another user"); err != nil {
+		s.log.Warn().Err(err).Stringer("session_id", session).Msg("could not drop a refused room key")
+	}
+	return true
 }
 
 // wakeKeys tells the key worker that something arrived (or is wanted).
@@ -302,7 +340,29 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		out.change.E2E = true
 	}
 	out.Trust = trustWarning(dec.Mautrix.TrustState)
+	if unauthenticatedKey(dec) {
+		// The event is kept to be decrypted again when the sender's own key for the session
+		// comes (mautrix then upgrades the session), which takes the mark away.
+		out.Unauthenticated, out.sessionID = true, string(content.SessionID)
+		if out.change != nil {
+			out.change.Unauthenticated = true // an edit: the message it changes is marked
+		}
+		if raw, err := json.Marshal(evt); err == nil {
+			out.raw = string(raw)
+		}
+	}
 	return out, dec, ok
+}
+
+// unauthenticatedKey reports whether a decrypted event's room key came from somewhere other than
+// the sender's device itself: the key backup or a key import (mautrix gives those the trust
+// state "backup"), or a forward through another device (whose trust state is then that of the
+// forwarding device, which may well be verified). Such a key proves nothing about who wrote the
+// message: the server can encrypt any key to the backup's public key, and a forwarding device
+// can make up a session in anyone's name.
+func unauthenticatedKey(dec *event.Event) bool {
+	return dec.Mautrix.TrustState == id.TrustStateBackup || dec.Mautrix.TrustState == id.TrustStateForwarded ||
+		dec.Mautrix.ForwardedKeys
 }
 
 // wantKey remembers a missing Megolm session so that the key worker asks for it: from key
@@ -345,6 +405,12 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 				return nil, err
 			}
 			evts = append(evts, found...)
+			// A key that came straight from the sender upgrades a session that came from the
+			// backup or a forward: its messages lose their mark.
+			if found, err = s.store.Unauthenticated(ctx, room, string(session)); err != nil {
+				return nil, err
+			}
+			evts = append(evts, found...)
 		}
 	}
 	changed := make(map[id.RoomID]bool)
@@ -369,6 +435,8 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 			}
 		case msg.Encrypted && msg.DecryptError == stored.DecryptError:
 			continue // still not decryptable, for the same reason
+		case stored.Unauthenticated && (msg.Unauthenticated || msg.Encrypted):
+			continue // still from a key of unproven authenticity (or no longer decryptable: keep what was read)
 		default:
 			upd := toStored([]Message{msg})[0]
 			upd.Room, upd.ID = stored.Room, stored.ID
@@ -516,9 +584,15 @@ func fetchE2EEDefaultOff(ctx context.Context, url string) (off, ok bool) {
 }
 
 // ownVerificationEcho is an in-room verification step we sent, coming back through sync: the
-// helper would take it for the other side's.
+// helper would take it for the other side's. A request in a room from ourselves is dropped too:
+// ours go to the other person, and our own devices are asked by to-device messages, so one
+// addressed to us is the server's making, which would be offered as from one of our devices.
 func (s *Service) ownVerificationEcho(evt *event.Event) bool {
-	return evt.Sender == s.me && strings.HasPrefix(evt.Type.Type, "m.key.verification.")
+	if evt.Sender != s.me {
+		return false
+	}
+	return strings.HasPrefix(evt.Type.Type, "m.key.verification.") ||
+		evt.Type == event.EventMessage && gjson.GetBytes(evt.Content.VeryRaw, "msgtype").Str == string(event.MsgVerificationRequest)
 }
 
 // roomEncrypted reports whether a room is encrypted now, as the store remembers it (a later

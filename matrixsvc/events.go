@@ -80,6 +80,11 @@ type Message struct {
 	E2E          bool   // it came end-to-end encrypted and was decrypted
 	DecryptError string // why it could not be decrypted: "waiting for the key", "key withheld: ..."
 	Trust        string // a warning about the sending device ("from an unknown device"), "" if none
+	// Unauthenticated: it was decrypted with a room key that did not come straight from the
+	// sender's device (the server-side key backup, a key import, or a key another device
+	// forwarded), so nothing proves the sender wrote it: "the authenticity of this message
+	// cannot be guaranteed on this device". It goes when the sender's own key arrives.
+	Unauthenticated bool
 
 	Edited   bool // the text is the sender's latest edit of it
 	Redacted bool // deleted: no text

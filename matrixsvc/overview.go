@@ -264,7 +264,7 @@ func toStored(msgs []Message) []store.Event {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
 			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
-			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted, MemberChange: memberChangeJSON(m.Member)}
+			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted, Unauthenticated: m.Unauthenticated, MemberChange: memberChangeJSON(m.Member)}
 		if c := m.EncryptionChange; c != nil {
 			out[i].Notice = store.NoticeEncryption + c.Algorithm
 		}
@@ -280,7 +280,7 @@ func fromStored(e store.Event) Message {
 	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
 		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
-		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, EncryptionChange: encryptionChangeOf(e.Notice),
+		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, Unauthenticated: e.Unauthenticated, EncryptionChange: encryptionChangeOf(e.Notice),
 		Member: memberChangeOf(e.MemberChange)}
 }
 

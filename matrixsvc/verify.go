@@ -271,6 +271,21 @@ func (s *Service) CancelVerification(ctx context.Context, txn string, mismatch b
 	return nil
 }
 
+// RefuseVerification cancels a verification request we do not want to answer (it is not from
+// the person we wait for), telling the other side why.
+func (s *Service) RefuseVerification(ctx context.Context, txn, reason string) error {
+	e, err := s.cryptoReady(ctx)
+	if err != nil {
+		return err
+	}
+	e.op.Lock()
+	defer e.op.Unlock()
+	if err := e.verify.CancelVerification(ctx, id.VerificationTransactionID(txn), event.VerificationCancelCodeUser, reason); err != nil {
+		return fmt.Errorf("refuse verification: %w", s.wrap(err))
+	}
+	return nil
+}
+
 // PeerTrust is what is known about a person's devices (or our own).
 type PeerTrust struct {
 	Verified   bool          // verified by cross-signing, or one of their devices verified by emoji

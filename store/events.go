@@ -28,6 +28,9 @@ type Event struct {
 	Raw          string // the m.room.encrypted event, kept to decrypt it later
 	DecryptError string
 	Trust        string // a warning about the sending device, "" when none
+	// Unauthenticated: decrypted with a room key that did not come from the sender's device
+	// itself (key backup, import, forward); SessionID and Raw are kept to decrypt it again.
+	Unauthenticated bool
 
 	Edited   bool // the body is that of the sender's latest edit
 	Redacted bool // the message was deleted: no body
@@ -44,7 +47,7 @@ type Event struct {
 }
 
 // eventSelect is the columns scanArgs reads, in its order.
-const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media, not_encrypted, notice, member_change"
+const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media, not_encrypted, notice, member_change, unauthenticated"
 
 // eventSelectAs is eventSelect with each column of table t.
 func eventSelectAs(t string) string {
@@ -56,7 +59,7 @@ func eventSelectAs(t string) string {
 }
 
 func (e *Event) scanArgs() []any {
-	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media, &e.NotEncrypted, &e.Notice, &e.MemberChange}
+	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media, &e.NotEncrypted, &e.Notice, &e.MemberChange, &e.Unauthenticated}
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -130,8 +133,8 @@ func (s *Store) changesOf(ctx context.Context, room id.RoomID, evts []Event) err
 }
 
 const (
-	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media, not_encrypted, notice, member_change"
-	eventColumnCount = 19
+	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media, not_encrypted, notice, member_change, unauthenticated"
+	eventColumnCount = 20
 	insertBatch      = 500
 )
 
@@ -154,7 +157,7 @@ var eventPlaceholders = func() []string {
 }()
 
 func eventArgs(room id.RoomID, e *Event) []any {
-	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.MemberChange}
+	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.MemberChange, e.Unauthenticated}
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
@@ -181,6 +184,26 @@ func (s *Store) DeleteEvent(ctx context.Context, room id.RoomID, eventID id.Even
 // Undecrypted returns the stored events of a room that wait for the key of a Megolm session.
 func (s *Store) Undecrypted(ctx context.Context, room id.RoomID, sessionID string) ([]Event, error) {
 	return s.undecrypted(ctx, "room_id=$1 AND session_id=$2", room, sessionID)
+}
+
+// Unauthenticated returns the stored messages of a room decrypted with a key of a Megolm
+// session whose authenticity is not proven (from the key backup or forwarded), to be decrypted
+// again when the sender's own key arrives.
+func (s *Store) Unauthenticated(ctx context.Context, room id.RoomID, sessionID string) ([]Event, error) {
+	rows, err := s.db.Query(ctx, "SELECT room_id, event_id, pos, ts, sender, session_id, raw, decrypt_error FROM duet_event WHERE unauthenticated=1 AND room_id=$1 AND session_id=$2", room, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e := Event{Unauthenticated: true}
+		if err := rows.Scan(&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.SessionID, &e.Raw, &e.DecryptError); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // AllUndecrypted returns every stored event that could not be decrypted yet (after a key
@@ -210,8 +233,8 @@ func (s *Store) undecrypted(ctx context.Context, where string, args ...any) ([]E
 // been decrypted, or whose reason for not being decrypted changed.
 func (s *Store) ReplaceEvent(ctx context.Context, e *Event) error {
 	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10, html=$11,
-		reply_to=$12, media=$13
-		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media)
+		reply_to=$12, media=$13, unauthenticated=$14
+		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.Unauthenticated)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,9 @@ type Change struct {
 	Body    string
 	HTML    string // its formatted_body, "" when it is not formatted
 	E2E     bool   // the edit came encrypted; a plain one never applies to an encrypted message
+	// Unauthenticated: the edit was decrypted with a key of unproven authenticity; the message
+	// it changes is marked so too.
+	Unauthenticated bool
 
 	Reaction string // not a change but a reaction (m.annotation) with this key to Target
 	// NotEncrypted: a reaction that came in plain text in a room that was encrypted then.
@@ -100,8 +103,8 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 				reacted = append(reacted, of)
 			}
 		}
-		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html, e2e)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML, c.E2E); err != nil {
+		if _, err := s.db.Exec(ctx, `INSERT OR IGNORE INTO duet_change (room_id, event_id, target, sender, ts, redact, msgtype, body, html, e2e, unauthenticated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, room, c.ID, c.Target, c.Sender, c.TS, c.Redact, c.MsgType, c.Body, c.HTML, c.E2E, c.Unauthenticated); err != nil {
 			return nil, err
 		}
 		targets = append(targets, c.Target)
@@ -147,8 +150,8 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 		// message: encrypted for an encrypted message, so that a plain-text edit (a hostile
 		// server can make one up) never replaces what was said encrypted. An undecrypted message waits for its
 		// decryption (ReplaceEvent applies it then).
-		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited) = (
-				SELECT c.body, c.msgtype, c.html, 1 FROM duet_change c
+		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited, unauthenticated) = (
+				SELECT c.body, c.msgtype, c.html, 1, MAX(duet_event.unauthenticated, c.unauthenticated) FROM duet_change c
 				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender
 				AND (c.e2e IS NOT 0 OR duet_event.e2e=0)
 				ORDER BY c.ts DESC, c.event_id DESC LIMIT 1)

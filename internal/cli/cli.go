@@ -125,7 +125,8 @@ Commands:
                               restore older messages from key backup
   verify --setup [--stdin]    no recovery key yet: make one (asks your account password)
   verify [@user]              compare emoji with @user, or with your other devices
-  verify --accept             wait for a verification started elsewhere and answer it
+  verify --accept [@user]     wait for a verification started on one of your other devices
+                              (or by @user) and answer it; requests from anyone else are refused
   keys export|import FILE [--stdin]
                               save or load room keys in Element's format (asks a passphrase)
   demo                        try duet on a throwaway local homeserver with people to talk to

@@ -758,8 +758,11 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			Why           string `json:"decrypt_error,omitempty"`
 			E2E           bool   `json:"end_to_end_encrypted"`
 			Trust         string `json:"device_warning,omitempty"`
-			Edited        bool   `json:"edited,omitempty"`   // the body is the sender's latest edit
-			Redacted      bool   `json:"redacted,omitempty"` // deleted: no body
+			// Unauthenticated: decrypted with a key from the key backup, a key file or another
+			// device, not from the sender's: nothing proves the sender wrote it.
+			Unauthenticated bool `json:"authenticity_not_guaranteed,omitempty"`
+			Edited          bool `json:"edited,omitempty"`   // the body is the sender's latest edit
+			Redacted        bool `json:"redacted,omitempty"` // deleted: no body
 			// ReplyTo is the message this one answers; Reactions the reactions to it.
 			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
 			Reactions []reactionJSON `json:"reactions,omitempty"`
@@ -775,7 +778,7 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
 			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Edited, m.Redacted,
+				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
 				m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
 			if c := m.EncryptionChange; c != nil {
 				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
@@ -830,6 +833,9 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 		}
 		if md := m.Media; md != nil && !m.Redacted {
 			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
+		}
+		if m.Unauthenticated && !m.Redacted {
+			body += "  [authenticity not guaranteed]"
 		}
 		if m.NotEncrypted { // after the file line, which replaces the body
 			body += "  [⚠ not encrypted]"

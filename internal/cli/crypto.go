@@ -12,6 +12,7 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/sanitize"
 	"duet/matrixsvc"
 )
 
@@ -44,13 +45,14 @@ func readSecret(env Env, prompt string, fromStdin bool) (string, error) {
 
 func cmdVerify(ctx context.Context, env Env, app *App, o *opts) error {
 	modes := 0
-	for _, on := range []bool{o.recovery, o.setup, o.accept, len(o.pos) > 0} {
+	// --accept @user answers only @user: the two go together.
+	for _, on := range []bool{o.recovery, o.setup, o.accept || len(o.pos) > 0} {
 		if on {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return usagef("choose one of --recovery-key, --setup, --accept or @user")
+		return usagef("choose one of --recovery-key, --setup, --accept [@user] or @user")
 	}
 	switch {
 	case o.recovery:
@@ -113,7 +115,10 @@ func setUpRecovery(ctx context.Context, env Env, app *App, o *opts) error {
 }
 
 // verifyInteractively runs an emoji verification in the terminal: started here with who, or
-// (accept) answering one started on another device.
+// (accept) answering one that who started: one of our own devices when who is us. A request
+// from anyone else is refused, said on stderr, and the wait goes on: whoever the server lets
+// send one (CVE-2022-39250's setting, Albrecht et al. 2023) must not get an answer nobody asked
+// for.
 func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, accept bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
@@ -124,8 +129,11 @@ func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, 
 	defer func() { stop(); <-done }()
 
 	var txn string
-	if accept {
-		fmt.Fprintln(env.Stderr, "Waiting for a verification request: start one on your other device or ask the other person (Ctrl+C stops).")
+	me := app.Svc.Me()
+	if accept && who == me {
+		fmt.Fprintln(env.Stderr, "Waiting for a verification request: start one on your other device (Ctrl+C stops).")
+	} else if accept {
+		fmt.Fprintf(env.Stderr, "Waiting for a verification request from %s: ask them to start one (Ctrl+C stops).\n", sanitize.Line(string(who)))
 	} else {
 		t, err := app.Svc.StartVerification(ctx, who)
 		if err != nil {
@@ -135,7 +143,7 @@ func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, 
 		if who == app.Svc.Me() {
 			fmt.Fprintln(env.Stderr, "Asked your other devices to verify: accept there.")
 		} else {
-			fmt.Fprintf(env.Stderr, "Asked %s to verify: they accept on their device.\n", who)
+			fmt.Fprintf(env.Stderr, "Asked %s to verify: they accept on their device.\n", sanitize.Line(string(who)))
 		}
 	}
 	answers := bufio.NewReader(env.Stdin)
@@ -154,7 +162,23 @@ func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, 
 			continue
 		}
 		if txn == "" && v.Stage == matrixsvc.VerifyRequested {
-			fmt.Fprintf(env.Stderr, "%s (device %s) asks to verify; accepting.\n", v.User, v.Device)
+			from, device := sanitize.Line(string(v.User)), sanitize.Line(string(v.Device))
+			if v.User != who {
+				waiting := "one of your own devices"
+				if who != me {
+					waiting = sanitize.Line(string(who))
+				}
+				fmt.Fprintf(env.Stderr, "Refused a verification request from %s (device %s): waiting for %s.\n", from, device, waiting)
+				if err := app.Svc.RefuseVerification(ctx, v.Txn, "not the verification this device is waiting for"); err != nil {
+					fmt.Fprintf(env.Stderr, "Could not tell them: %s\n", sanitize.Line(err.Error()))
+				}
+				continue
+			}
+			if who == me {
+				fmt.Fprintf(env.Stderr, "Your device %s asks to verify; accepting.\n", device)
+			} else {
+				fmt.Fprintf(env.Stderr, "%s (device %s) asks to verify; accepting.\n", from, device)
+			}
 			if err := app.Svc.AcceptVerification(ctx, v.Txn); err != nil {
 				return err
 			}
@@ -183,10 +207,15 @@ func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, 
 				return errors.New("verification cancelled: the emoji did not match")
 			}
 		case matrixsvc.VerifyDone:
-			fmt.Fprintf(env.Stdout, "Verified %s.\n", v.User)
+			if v.Device != "" {
+				fmt.Fprintf(env.Stdout, "Verified %s (device %s).\n", sanitize.Line(string(v.User)), sanitize.Line(string(v.Device)))
+			} else {
+				fmt.Fprintf(env.Stdout, "Verified %s.\n", sanitize.Line(string(v.User)))
+			}
 			return nil
 		case matrixsvc.VerifyCancelled:
-			return fmt.Errorf("verification cancelled: %s", v.Reason)
+			// The reason may be the other side's own words.
+			return fmt.Errorf("verification cancelled: %s", sanitize.Line(v.Reason))
 		}
 	}
 }

@@ -431,3 +431,32 @@ func TestViewPlainInEncryptedAndEncryptionChange(t *testing.T) {
 		golden.RequireEqual(t, view)
 	}
 }
+
+// A message decrypted with a key of unproven authenticity (key backup, a forwarded key) says so,
+// as Element does; the other messages do not.
+func TestViewUnauthenticatedMark(t *testing.T) {
+	for _, w := range []int{60, 24} {
+		m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+		m.SetSize(w, 12)
+		m.SetName(alice, "Alice")
+		m.AddPage([]matrixsvc.Message{
+			{EventID: "$1", Sender: alice, Timestamp: now.Add(-3 * time.Minute), MsgType: "m.text", Body: "from backup", E2E: true, Unauthenticated: true},
+			{EventID: "$2", Sender: alice, Timestamp: now.Add(-2 * time.Minute), MsgType: "m.text", Body: "sent to this device", E2E: true},
+		}, false)
+		view := m.View()
+		if got := strings.Count(view, "⚠"); got != 1 {
+			t.Fatalf("width %d: one message is marked, %d marks:\n%s", w, got, view)
+		}
+		if !strings.Contains(view, "⚠ authenticity") {
+			t.Fatalf("width %d: the mark does not say what it is about:\n%s", w, view)
+		}
+		for _, l := range strings.Split(view, "\n") {
+			if lipgloss.Width(l) > w {
+				t.Fatalf("width %d: line %q is wider", w, l)
+			}
+		}
+		if w == 60 && !strings.Contains(view, "from backup ⚠ authenticity not guaranteed") {
+			t.Fatalf("the mark is on its message:\n%s", view)
+		}
+	}
+}

@@ -149,6 +149,12 @@ func (m Model) render(e *entry) []string {
 		warn := textutil.Cut("⚠ "+sanitize.Line(e.msg.Trust), max(w-len(pad), 1))
 		out = withMark(out, st.Trust.Render(warn), pad, w)
 	}
+	if e.msg.Unauthenticated && !e.msg.Redacted {
+		// Its key came from the key backup or another device, not from the sender's: nothing
+		// proves who wrote it (Element: "authenticity cannot be guaranteed on this device").
+		warn := textutil.Cut("⚠ authenticity not guaranteed", max(w-len(pad), 1))
+		out = withMark(out, st.Trust.Render(warn), pad, w)
+	}
 	if e.msg.NotEncrypted {
 		// Plain text in an encrypted DM: the server, or anyone on the way, may have written it.
 		out = withMark(out, st.Trust.Render("⚠ not encrypted"), pad, w)

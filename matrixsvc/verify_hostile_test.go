@@ -1,0 +1,40 @@
+package matrixsvc
+
+import (
+	"testing"
+	"time"
+
+	"duet/internal/hostile"
+	"duet/internal/hstest"
+)
+
+// We verify our own devices with to-device requests; a request in a room "from" ourselves is
+// never one of ours coming back (ours in a room go to the other person), so it is the server's
+// making: it must not be offered as a request from one of our own devices. A request in the same
+// room from the other person still is (the control, later in the same stream).
+func TestInRoomVerificationRequestFromOurselvesIsIgnored(t *testing.T) {
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	proxy := hostile.Start(t, hs.URL)
+	alice := newService(t, p, proxy.URL)
+	bob, room := encryptedDMWithBob(t, alice)
+	events := runLoop(t, alice)
+
+	request := func(sender, device string) hostile.Event {
+		evt := proxy.NewEvent(alice.Me(), "m.room.message", map[string]any{
+			"msgtype": "m.key.verification.request", "body": sender + " is requesting to verify your key",
+			"to": string(alice.Me()), "from_device": device, "methods": []string{"m.sas.v1"},
+			"timestamp": time.Now().UnixMilli(),
+		})
+		evt["sender"] = sender
+		return evt
+	}
+	<-proxy.InjectTimeline(room, request(string(alice.Me()), "NOTMYDEVICE"))
+	proxy.InjectTimeline(room, request(string(bob.ID), "BOBSDEVICE"))
+	got := events("a verification request", func(e Event) bool {
+		_, ok := e.(Verification)
+		return ok
+	}).(Verification)
+	if got.User != bob.ID || got.Device != "BOBSDEVICE" {
+		t.Fatalf("a request the server made up in our name is offered: %+v", got)
+	}
+}
