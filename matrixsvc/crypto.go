@@ -246,9 +246,12 @@ func decryptReason(err error) string {
 	}
 }
 
-// trustWarning describes a decrypted message's sender device when it is worth a mark.
-func trustWarning(t id.TrustState) string {
-	switch t {
+// trustWarning describes a decrypted message's sender device when it is worth a mark. A device
+// that its owner did not sign while the owner has a cross-signing identity is one the server
+// may have added to their account (mautrix resolves it to "unset", as it does a device of
+// someone without cross-signing, who gets no mark: there is nothing to compare with).
+func (s *Service) trustWarning(ctx context.Context, e *e2ee, dec *event.Event) string {
+	switch dec.Mautrix.TrustState {
 	case id.TrustStateUnknownDevice:
 		return "from an unknown device"
 	case id.TrustStateDeviceKeyMismatch:
@@ -256,7 +259,11 @@ func trustWarning(t id.TrustState) string {
 	case id.TrustStateBlacklisted:
 		return "from a blocked device"
 	case id.TrustStateCrossSignedUntrusted:
-		return "from a device its owner has not verified"
+		return "their identity changed since first seen: verify them again"
+	case id.TrustStateUnset:
+		if keys, err := e.mach.CryptoStore.GetCrossSigningKeys(ctx, dec.Sender); err == nil && keys[id.XSUsageMaster].Key != "" {
+			return "from a device its owner has not verified"
+		}
 	}
 	return ""
 }
@@ -339,7 +346,7 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 	if out.change != nil {
 		out.change.E2E = true
 	}
-	out.Trust = trustWarning(dec.Mautrix.TrustState)
+	out.Trust = s.trustWarning(ctx, e, dec)
 	if unauthenticatedKey(dec) {
 		// The event is kept to be decrypted again when the sender's own key for the session
 		// comes (mautrix then upgrades the session), which takes the mark away.
