@@ -505,6 +505,15 @@ func (s *Service) dispatchTimeline(ctx context.Context, evt *event.Event) {
 	if evt.Type == event.EventMessage && gjson.GetBytes(evt.Content.VeryRaw, "msgtype").Str != string(event.MsgVerificationRequest) {
 		return // every message would otherwise be decoded twice
 	}
+	// In an encrypted room a verification goes encrypted (messageFrom dispatches it once
+	// decrypted): a plain step there is anyone's, the server's included.
+	if enc, err := s.store.State.IsEncrypted(ctx, evt.RoomID); err != nil || enc {
+		if err == nil {
+			s.log.Warn().Stringer("room_id", evt.RoomID).Stringer("sender", evt.Sender).Str("type", evt.Type.Type).
+				Msg("ignored a verification step sent in plain text in an encrypted room")
+		}
+		return
+	}
 	if evt.Content.Parsed == nil {
 		_ = evt.Content.ParseRaw(evt.Type)
 	}
