@@ -26,8 +26,9 @@ func TestRoomKeysAreNotForwardedToAnUnverifiedOwnDevice(t *testing.T) {
 
 	senderKey, sessionID := sessionOf(t, bob.Client, room)
 
-	rogue := p.NewDevice(t).EnableCrypto(t)
-	mach := rogue.Machine()
+	rogue := newService(t, p, "") // a second login, which nobody verified
+	catchUp(t, rogue)
+	mach := rogue.crypt.Load().mach
 	reqCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	got, err := mach.RequestRoomKey(reqCtx, alice.Me(), alice.DeviceID(), room, senderKey, sessionID)
@@ -43,6 +44,7 @@ func TestRoomKeysAreNotForwardedToAnUnverifiedOwnDevice(t *testing.T) {
 			}
 		default:
 		}
+		catchUp(t, rogue) // the answer comes by its sync
 		w, err := mach.CryptoStore.GetWithheldGroupSession(ctx, room, sessionID)
 		if err != nil {
 			return err.Error()
