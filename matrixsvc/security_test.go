@@ -279,3 +279,43 @@ func TestUnknownEncryptionAlgorithmSendsNothing(t *testing.T) {
 		t.Fatal("the message reached the server in plain text")
 	}
 }
+
+// The same when the plain message and the encryption event come in one sync chunk, the message
+// first: it is marked like one stored before, and so is its reaction.
+func TestPlainMessagesInTheChunkThatTurnsEncryptionOnAreMarked(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	alice := newService(t, hstest.NewPerson(t, hs, "alice", "Alice"), "")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	catchUp(t, alice)
+	room := bob.CreateRoom(t, true, alice.Me())
+	acceptInvite(t, alice, room)
+	said := bob.Say(t, room, "plain, in the same chunk")
+	if _, err := bob.Client.SendReaction(ctx, room, said, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := bob.Client.SendStateEvent(ctx, room, event.StateEncryption, "", &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitSynced(t, enc.EventID) // Dendrite has it all before alice's next sync
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, alice)
+		if !alice.RoomEncrypted(ctx, room) {
+			return "the room is not encrypted yet"
+		}
+		return ""
+	})
+	msgs, err := alice.Messages(ctx, room, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Body == "plain, in the same chunk" {
+			if !m.NotEncrypted || len(m.Reactions) != 1 || !m.Reactions[0].NotEncrypted {
+				t.Fatalf("a plain message (and its reaction) of the chunk that turned encryption on is not marked: %+v", m)
+			}
+			return
+		}
+	}
+	t.Fatalf("the message is not there: %+v", msgs)
+}

@@ -432,6 +432,11 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
+	// Encryption turned on in this chunk marks the plain messages and reactions before it too,
+	// as it marks those stored already (store.StateStore): which came first is the server's word.
+	if s.roomEncrypted(ctx, roomID) {
+		markPlain(msgs, changes)
+	}
 	// A member the room names a service member (R6) does not make it a group: not said.
 	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return serviceMemberLine(m, r.ServiceMembers) })
 	// The newest message is the preview (made once: formatted text is parsed for it).
@@ -878,4 +883,18 @@ func (s *Service) encryptionChange(ctx context.Context, evt *event.Event) *Messa
 		Msg("someone tried to change the encryption of an encrypted room; it stays encrypted as it was")
 	return &Message{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Timestamp: time.UnixMilli(evt.Timestamp),
 		EncryptionChange: &EncryptionChange{Algorithm: alg}}
+}
+
+// markPlain marks the messages and reactions of an encrypted room that came in plain text.
+func markPlain(msgs []Message, changes []store.Change) {
+	for i := range msgs {
+		if m := &msgs[i]; !m.E2E && !m.Encrypted && !m.Redacted && !m.Note() {
+			m.NotEncrypted = true
+		}
+	}
+	for i := range changes {
+		if c := &changes[i]; c.Reaction != "" && !c.E2E {
+			c.NotEncrypted = true
+		}
+	}
 }
