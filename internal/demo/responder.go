@@ -182,7 +182,7 @@ func (r *responder) answer(ctx context.Context, evt *event.Event) error {
 	r.answers++
 	if n%2 == 0 { // every other message gets a reaction too
 		react := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: evt.ID, Key: reactions[(n/2)%len(reactions)]}}
-		if _, err := r.p.cli.SendMessageEvent(ctx, evt.RoomID, event.EventReaction, react); err != nil {
+		if err := r.react(ctx, evt.RoomID, react); err != nil {
 			r.log.Debug().Err(err).Msg("reaction failed")
 		}
 	}
@@ -226,4 +226,21 @@ func quote(body string) string {
 		q = strings.TrimRight(string(r[:maxQuote-1]), " ") + "…"
 	}
 	return q
+}
+
+// react sends a reaction, encrypted in an encrypted room as Element sends it (mautrix's client
+// leaves reactions in the clear, which duet marks "not encrypted" there).
+func (r *responder) react(ctx context.Context, room id.RoomID, content *event.ReactionEventContent) error {
+	typ, body := event.EventReaction, any(content)
+	if cli := r.p.cli; cli.Crypto != nil && cli.StateStore != nil {
+		if enc, err := cli.StateStore.IsEncrypted(ctx, room); err == nil && enc {
+			sealed, err := cli.Crypto.Encrypt(ctx, room, event.EventReaction, content)
+			if err != nil {
+				return err
+			}
+			typ, body = event.EventEncrypted, sealed
+		}
+	}
+	_, err := r.p.cli.SendMessageEvent(ctx, room, typ, body)
+	return err
 }
