@@ -355,8 +355,12 @@ func (s *Service) uploadBackup(ctx context.Context) error {
 			}
 			return fmt.Errorf("back up room keys: %w", s.wrap(err))
 		}
+		sql, ok := sqlStore(e.mach.CryptoStore)
+		if !ok {
+			return errors.New("back up room keys: the crypto store is not the SQL one")
+		}
 		for _, igs := range batch {
-			if err := e.mach.CryptoStore.(*crypto.SQLCryptoStore).SetGroupSessionKeyBackupVersion(ctx, igs.ID(), version); err != nil {
+			if err := sql.SetGroupSessionKeyBackupVersion(ctx, igs.ID(), version); err != nil {
 				return err
 			}
 		}

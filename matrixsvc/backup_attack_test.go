@@ -15,6 +15,7 @@ import (
 
 	"maunium.net/go/mautrix/crypto/backup"
 	"maunium.net/go/mautrix/crypto/olm"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/hostile"
@@ -217,6 +218,42 @@ func TestKeyTheServerAddsToTheBackupIsMarked(t *testing.T) {
 	}
 	if real := messageWith(t, second, room, "first, from bob"); real == nil || !real.Unauthenticated {
 		t.Fatalf("bob's real message, restored from the backup, is marked too: %+v", real)
+	}
+
+	// Then a device (anyone's: here mallory's) sends the session's key directly. mautrix would
+	// promote the session from the backup to "came from its sender" without checking who sent
+	// the key, and the forged message would lose its mark and show as bob's (sessionGuard).
+	mallory := hstest.NewPerson(t, hs, "mallory", "Mallory").EnableCrypto(t)
+	mach := mallory.Machine()
+	dev, err := mach.GetOrFetchDevice(ctx, second.Me(), second.DeviceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := &event.RoomKeyEventContent{Algorithm: id.AlgorithmMegolmV1, RoomID: room, SessionID: out.ID(), SessionKey: out.Key()}
+	if err := mach.SendEncryptedToDevice(ctx, dev, event.ToDeviceRoomKey, event.Content{Parsed: direct}); err != nil {
+		t.Fatal(err)
+	}
+	// A second key after it, for a session of its own: once it is in, the first was handled.
+	marker, err := olm.NewOutboundGroupSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mach.SendEncryptedToDevice(ctx, dev, event.ToDeviceRoomKey, event.Content{Parsed: &event.RoomKeyEventContent{
+		Algorithm: id.AlgorithmMegolmV1, RoomID: room, SessionID: marker.ID(), SessionKey: marker.Key()}}); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, second)
+		if s, _ := second.crypt.Load().mach.CryptoStore.GetGroupSession(ctx, room, marker.ID()); s == nil {
+			return "the direct keys have not arrived"
+		}
+		return ""
+	})
+	if _, _, err := second.redecryptAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := messageWith(t, second, room, "words bob never wrote"); m == nil || !m.Unauthenticated {
+		t.Fatalf("a direct key from another device made the server's message bob's, unmarked: %+v", m)
 	}
 }
 

@@ -107,6 +107,9 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 		arrived:   make(map[id.SessionID]id.RoomID),
 		requested: make(map[id.SessionID]time.Time),
 	}
+	if sql, ok := e.mach.CryptoStore.(*crypto.SQLCryptoStore); ok {
+		e.mach.CryptoStore = &sessionGuard{Store: sql, sql: sql, log: s.log}
+	}
 	e.mach.SessionReceived = func(ctx context.Context, room id.RoomID, session id.SessionID, _ uint32) {
 		if s.refuseForeignForward(ctx, e, room, session) {
 			return

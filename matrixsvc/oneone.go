@@ -138,9 +138,9 @@ func sharedBeyond(ctx context.Context, mach *crypto.OlmMachine, room id.RoomID, 
 			return true, nil
 		}
 	}
-	sql, ok := mach.CryptoStore.(*crypto.SQLCryptoStore)
+	sql, ok := sqlStore(mach.CryptoStore)
 	if !ok {
-		return false, nil
+		return false, errors.New("the crypto store is not the SQL one")
 	}
 	var others int
 	err = sql.DB.QueryRow(ctx, `SELECT COUNT(*) FROM crypto_megolm_outbound_session_shared
