@@ -82,7 +82,9 @@ func TestDeviceNamedLikeAMasterKeyCannotGetItVerified(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := dev.ConfirmVerification(ctx, req.Txn); err != nil {
-			t.Fatal(err)
+			// bob's side may check alice's MAC as it confirms, and refuse there (mautrix:
+			// "master keys do not match"); what counts is how it ends for alice, below.
+			t.Logf("bob's side refused as it confirmed: %v", err)
 		}
 		// Alice hears of the end after any signature of hers was uploaded.
 		end := wa("the end for alice", stage(VerifyDone, VerifyCancelled)).(Verification)
