@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
@@ -50,6 +51,36 @@ const NoticeEncryption = "encryption:"
 type StateStore struct {
 	*sqlstatestore.SQLStateStore
 	log zerolog.Logger
+
+	// enc caches each room's encryption settings as stored (nil: none), read for every plain
+	// message a sync brings. Only SetEncryptionEvent writes them, and only once, so an entry
+	// is never stale once SetEncryptionEvent has dropped it.
+	encMu sync.RWMutex
+	enc   map[id.RoomID]*event.EncryptionEventContent
+}
+
+// GetEncryptionEvent returns a room's first encryption settings, nil when it has none.
+func (s *StateStore) GetEncryptionEvent(ctx context.Context, room id.RoomID) (*event.EncryptionEventContent, error) {
+	s.encMu.RLock()
+	cfg, ok := s.enc[room]
+	s.encMu.RUnlock()
+	if !ok {
+		var err error
+		if cfg, err = s.SQLStateStore.GetEncryptionEvent(ctx, room); err != nil {
+			return nil, err
+		}
+		s.encMu.Lock()
+		if s.enc == nil {
+			s.enc = make(map[id.RoomID]*event.EncryptionEventContent)
+		}
+		s.enc[room] = cfg
+		s.encMu.Unlock()
+	}
+	if cfg == nil {
+		return nil, nil
+	}
+	c := *cfg
+	return &c, nil
 }
 
 // SetEncryptionEvent records a room's encryption settings the first time only.
@@ -57,7 +88,7 @@ func (s *StateStore) SetEncryptionEvent(ctx context.Context, room id.RoomID, con
 	if content == nil {
 		return nil
 	}
-	prev, err := s.SQLStateStore.GetEncryptionEvent(ctx, room)
+	prev, err := s.GetEncryptionEvent(ctx, room)
 	if err != nil {
 		return err
 	}
@@ -68,7 +99,11 @@ func (s *StateStore) SetEncryptionEvent(ctx context.Context, room id.RoomID, con
 		}
 		return nil
 	}
-	if err := s.SQLStateStore.SetEncryptionEvent(ctx, room, content); err != nil {
+	err = s.SQLStateStore.SetEncryptionEvent(ctx, room, content)
+	s.encMu.Lock()
+	delete(s.enc, room) // read again: stored now, or not if that failed
+	s.encMu.Unlock()
+	if err != nil {
 		return err
 	}
 	// From now on every plain message here is marked, those stored before too: which came
@@ -86,14 +121,14 @@ func (s *StateStore) SetEncryptionEvent(ctx context.Context, room id.RoomID, con
 // algorithm: a room encrypted with something duet cannot do is not a plain room (sending to it
 // fails, see EncryptionAlgorithm).
 func (s *StateStore) IsEncrypted(ctx context.Context, room id.RoomID) (bool, error) {
-	cfg, err := s.SQLStateStore.GetEncryptionEvent(ctx, room)
+	cfg, err := s.GetEncryptionEvent(ctx, room)
 	return cfg != nil, err
 }
 
 // EncryptionAlgorithm returns the algorithm of a room's first encryption event; ok is false
 // for a room that was never encrypted. The algorithm is "" when that event named none.
 func (s *StateStore) EncryptionAlgorithm(ctx context.Context, room id.RoomID) (alg id.Algorithm, ok bool, err error) {
-	cfg, err := s.SQLStateStore.GetEncryptionEvent(ctx, room)
+	cfg, err := s.GetEncryptionEvent(ctx, room)
 	if err != nil || cfg == nil {
 		return "", false, err
 	}
