@@ -351,14 +351,10 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 	}
 	out.Trust = s.trustWarning(ctx, e, dec)
 	if unauthenticatedKey(dec) {
-		// The event is kept to be decrypted again when the sender's own key for the session
-		// comes (mautrix then upgrades the session), which takes the mark away.
-		out.Unauthenticated, out.sessionID = true, string(content.SessionID)
+		// For good: such a session is never promoted to "from its sender" (sessionGuard).
+		out.Unauthenticated = true
 		if out.change != nil {
 			out.change.Unauthenticated = true // an edit: the message it changes is marked
-		}
-		if raw, err := json.Marshal(evt); err == nil {
-			out.raw = string(raw)
 		}
 	}
 	return out, dec, ok
@@ -415,12 +411,6 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 				return nil, err
 			}
 			evts = append(evts, found...)
-			// A key that came straight from the sender upgrades a session that came from the
-			// backup or a forward: its messages lose their mark.
-			if found, err = s.store.Unauthenticated(ctx, room, string(session)); err != nil {
-				return nil, err
-			}
-			evts = append(evts, found...)
 		}
 	}
 	changed := make(map[id.RoomID]bool)
@@ -445,8 +435,6 @@ func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.Roo
 			}
 		case msg.Encrypted && msg.DecryptError == stored.DecryptError:
 			continue // still not decryptable, for the same reason
-		case stored.Unauthenticated && (msg.Unauthenticated || msg.Encrypted):
-			continue // still from a key of unproven authenticity (or no longer decryptable: keep what was read)
 		default:
 			upd := toStored([]Message{msg})[0]
 			upd.Room, upd.ID = stored.Room, stored.ID

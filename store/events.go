@@ -186,26 +186,6 @@ func (s *Store) Undecrypted(ctx context.Context, room id.RoomID, sessionID strin
 	return s.undecrypted(ctx, "room_id=$1 AND session_id=$2", room, sessionID)
 }
 
-// Unauthenticated returns the stored messages of a room decrypted with a key of a Megolm
-// session whose authenticity is not proven (from the key backup or forwarded), to be decrypted
-// again when the sender's own key arrives.
-func (s *Store) Unauthenticated(ctx context.Context, room id.RoomID, sessionID string) ([]Event, error) {
-	rows, err := s.db.Query(ctx, "SELECT room_id, event_id, pos, ts, sender, session_id, raw, decrypt_error FROM duet_event WHERE unauthenticated=1 AND room_id=$1 AND session_id=$2", room, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		e := Event{Unauthenticated: true}
-		if err := rows.Scan(&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.SessionID, &e.Raw, &e.DecryptError); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // AllUndecrypted returns every stored event that could not be decrypted yet (after a key
 // backup restore or a key import).
 func (s *Store) AllUndecrypted(ctx context.Context) ([]Event, error) {

@@ -208,7 +208,7 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"ALTER TABLE duet_event DROP COLUMN not_encrypted", "ALTER TABLE duet_event DROP COLUMN notice",
 		"DROP INDEX duet_event_member_change_idx", "ALTER TABLE duet_event DROP COLUMN member_change",
 		// and none of version 12's security state
-		"DROP INDEX duet_event_unauthenticated_idx", "ALTER TABLE duet_event DROP COLUMN unauthenticated",
+		"ALTER TABLE duet_event DROP COLUMN unauthenticated",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

@@ -31,12 +31,11 @@ ALTER TABLE duet_reaction ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
 
 // unauthenticatedSchema: duet_event.unauthenticated says the message was decrypted with a room
 // key that did not come straight from the sender's device (key backup, a key import, a
-// forward); its session_id and raw stay so that it is decrypted again when the sender's own key
-// comes. duet_change.unauthenticated: an edit decrypted with such a key marks the message it
+// forward); the mark stays (matrixsvc's sessionGuard never promotes such a session).
+// duet_change.unauthenticated: an edit decrypted with such a key marks the message it
 // changes.
 const unauthenticatedSchema = `
 ALTER TABLE duet_event ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX duet_event_unauthenticated_idx ON duet_event (session_id) WHERE unauthenticated=1;
 ALTER TABLE duet_change ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
 `
 
