@@ -118,42 +118,8 @@ func TestForwardedKeyMarksMessagesUnauthenticated(t *testing.T) {
 		t.Fatal(err)
 	}
 	catchUp(t, second)
-	msgs, err := second.Messages(ctx, room, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var waiting *Message
-	for i := range msgs {
-		if msgs[i].Encrypted {
-			waiting = &msgs[i]
-		}
-	}
-	if waiting == nil {
-		t.Fatalf("the new device should wait for the key, it shows %+v", msgs)
-	}
-
 	// The first device forwards bob's room key to the second, as it answers a key request.
-	e := first.crypt.Load()
-	sess, err := e.mach.CryptoStore.GetGroupSession(ctx, room, id.SessionID(waiting.sessionID))
-	if err != nil || sess == nil {
-		t.Fatalf("the first device's copy of bob's session: %v %v", sess, err)
-	}
-	exported, err := sess.Internal.Export(sess.Internal.FirstKnownIndex())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := e.mach.GetOrFetchDevice(ctx, second.Me(), second.DeviceID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fwd := &event.ForwardedRoomKeyEventContent{
-		RoomKeyEventContent: event.RoomKeyEventContent{Algorithm: id.AlgorithmMegolmV1, RoomID: room,
-			SessionID: sess.ID(), SessionKey: string(exported)},
-		SenderKey: sess.SenderKey, SenderClaimedKey: sess.SigningKey, ForwardingKeyChain: []string{},
-	}
-	if err := e.mach.SendEncryptedToDevice(ctx, dev, event.ToDeviceForwardedRoomKey, event.Content{Parsed: fwd}); err != nil {
-		t.Fatal(err)
-	}
+	forwardWaitingKey(t, first, second, room)
 	waitBody(t, second, room, "first, from bob")
 	if m := messageWith(t, second, room, "first, from bob"); !m.Unauthenticated {
 		t.Fatalf("a message decrypted with a forwarded key must be marked: %+v", m)
@@ -336,7 +302,29 @@ func TestForwardFromAnUnverifiedOwnDeviceIsRefused(t *testing.T) {
 	_, room := encryptedDMWithBob(t, first)
 	second := newService(t, p, "")
 	catchUp(t, second)
-	msgs, err := second.Messages(ctx, room, 10)
+	sessionID := forwardWaitingKey(t, first, second, room)
+	mach := second.crypt.Load().mach
+	hstest.Eventually(t, 20*time.Second, func() string {
+		catchUp(t, second)
+		switch got, err := mach.CryptoStore.GetGroupSession(ctx, room, sessionID); {
+		case got != nil:
+			return "the forwarded key is kept (for now?)"
+		case err == nil:
+			return "the forward has not arrived"
+		}
+		return "" // dropped: the store has it as withheld
+	})
+	if got := bodies(t, second, room); slices.Contains(got, "first, from bob") {
+		t.Fatalf("the message was opened with the refused key: %v", got)
+	}
+}
+
+// forwardWaitingKey has from forward the room key of the message to sends "waiting for the
+// key" in room, as it would answer a key request, and returns its session.
+func forwardWaitingKey(t *testing.T, from, to *Service, room id.RoomID) id.SessionID {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	msgs, err := to.Messages(ctx, room, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,16 +337,16 @@ func TestForwardFromAnUnverifiedOwnDeviceIsRefused(t *testing.T) {
 	if waiting == nil {
 		t.Fatalf("the new device should wait for the key, it shows %+v", msgs)
 	}
-	e := first.crypt.Load()
+	e := from.crypt.Load()
 	sess, err := e.mach.CryptoStore.GetGroupSession(ctx, room, id.SessionID(waiting.sessionID))
 	if err != nil || sess == nil {
-		t.Fatalf("the first device's copy of bob's session: %v %v", sess, err)
+		t.Fatalf("the forwarding device's copy of the session: %v %v", sess, err)
 	}
 	exported, err := sess.Internal.Export(sess.Internal.FirstKnownIndex())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev, err := e.mach.GetOrFetchDevice(ctx, second.Me(), second.DeviceID())
+	dev, err := e.mach.GetOrFetchDevice(ctx, to.Me(), to.DeviceID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,18 +358,5 @@ func TestForwardFromAnUnverifiedOwnDeviceIsRefused(t *testing.T) {
 	if err := e.mach.SendEncryptedToDevice(ctx, dev, event.ToDeviceForwardedRoomKey, event.Content{Parsed: fwd}); err != nil {
 		t.Fatal(err)
 	}
-	mach := second.crypt.Load().mach
-	hstest.Eventually(t, 20*time.Second, func() string {
-		catchUp(t, second)
-		switch got, err := mach.CryptoStore.GetGroupSession(ctx, room, sess.ID()); {
-		case got != nil:
-			return "the forwarded key is kept (for now?)"
-		case err == nil:
-			return "the forward has not arrived"
-		}
-		return "" // dropped: the store has it as withheld
-	})
-	if got := bodies(t, second, room); slices.Contains(got, "first, from bob") {
-		t.Fatalf("the message was opened with the refused key: %v", got)
-	}
+	return sess.ID()
 }
