@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto/backup"
 	"maunium.net/go/mautrix/crypto/olm"
 	"maunium.net/go/mautrix/event"
@@ -133,39 +134,8 @@ func TestKeyTheServerAddsToTheBackupIsMarked(t *testing.T) {
 	catchUp(t, second)
 
 	// The server's session, in bob's name, encrypted to the backup's public key.
-	version, err := p.Client.GetKeyBackupLatestVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawPub, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(string(version.AuthData.PublicKey), "="))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ecdh.X25519().NewPublicKey(rawPub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := olm.NewOutboundGroupSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := olm.NewInboundGroupSession([]byte(out.Key()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exported, err := in.Export(0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bobDev := bob.Machine().OwnIdentity()
-	enc, err := backup.EncryptSessionDataWithPubkey(pub, backup.MegolmSessionData{
-		Algorithm: id.AlgorithmMegolmV1, SenderKey: bobDev.IdentityKey,
-		SenderClaimedKeys: backup.SenderClaimedKeys{Ed25519: bobDev.SigningKey}, SessionKey: string(exported),
-		ForwardingKeyChain: []string{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, enc := forgedBackupSession(t, p.Client, bobDev)
 	forgedKey := map[string]any{"first_message_index": 0, "forwarded_count": 0, "is_verified": true, "session_data": enc}
 	proxy.Handle(http.MethodGet, "/room_keys/keys", func(w http.ResponseWriter, r *http.Request) {
 		status, body, err := proxy.Forward(r)
@@ -275,39 +245,8 @@ func TestEditWithAKeyOfUnprovenAuthenticityMarksTheMessage(t *testing.T) {
 		t.Fatalf("bob's message, with his own key: %+v", orig)
 	}
 
-	version, err := p.Client.GetKeyBackupLatestVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawPub, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(string(version.AuthData.PublicKey), "="))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ecdh.X25519().NewPublicKey(rawPub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := olm.NewOutboundGroupSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := olm.NewInboundGroupSession([]byte(out.Key()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exported, err := in.Export(0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bobDev := bob.Machine().OwnIdentity()
-	enc, err := backup.EncryptSessionDataWithPubkey(pub, backup.MegolmSessionData{
-		Algorithm: id.AlgorithmMegolmV1, SenderKey: bobDev.IdentityKey,
-		SenderClaimedKeys: backup.SenderClaimedKeys{Ed25519: bobDev.SigningKey}, SessionKey: string(exported),
-		ForwardingKeyChain: []string{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, enc := forgedBackupSession(t, p.Client, bobDev)
 	proxy.Handle(http.MethodGet, "/room_keys/keys/", func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasSuffix(r.URL.Path, "/"+string(out.ID())) && !strings.HasSuffix(r.URL.Path, "/"+strings.ReplaceAll(string(out.ID()), "/", "%2F")) {
 			status, body, _ := proxy.Forward(r)
@@ -357,4 +296,44 @@ func TestEditWithAKeyOfUnprovenAuthenticityMarksTheMessage(t *testing.T) {
 	if !edited.Unauthenticated {
 		t.Fatalf("bob's message, edited with a key the server gave, is shown unmarked: %+v", *edited)
 	}
+}
+
+// forgedBackupSession is what a server can put in the key backup: a Megolm session of its own
+// making that claims to be dev's, encrypted to the backup's public key (which anyone can read
+// from the server). It returns the session, to encrypt with, and its backup entry.
+func forgedBackupSession(t *testing.T, cli *mautrix.Client, dev *id.Device) (olm.OutboundGroupSession, *backup.EncryptedSessionData[backup.MegolmSessionData]) {
+	t.Helper()
+	version, err := cli.GetKeyBackupLatestVersion(hstest.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawPub, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(string(version.AuthData.PublicKey), "="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ecdh.X25519().NewPublicKey(rawPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := olm.NewOutboundGroupSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := olm.NewInboundGroupSession([]byte(out.Key()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := in.Export(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := backup.EncryptSessionDataWithPubkey(pub, backup.MegolmSessionData{
+		Algorithm: id.AlgorithmMegolmV1, SenderKey: dev.IdentityKey,
+		SenderClaimedKeys: backup.SenderClaimedKeys{Ed25519: dev.SigningKey}, SessionKey: string(exported),
+		ForwardingKeyChain: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, enc
 }
