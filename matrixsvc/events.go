@@ -1,9 +1,12 @@
 package matrixsvc
 
 import (
-	"duet/store"
-
+	"fmt"
+	"strings"
 	"time"
+
+	"duet/internal/sanitize"
+	"duet/store"
 
 	"maunium.net/go/mautrix/id"
 )
@@ -122,6 +125,22 @@ type Message struct {
 // EncryptionChange is a refused change of a room's encryption settings.
 type EncryptionChange struct {
 	Algorithm string // what the event asked for, not sanitized; "" when it named none (encryption off)
+}
+
+// Text is the line duet shows for a refused change sent by by, sanitized: "⚠ Bob
+// (@bob:example.org) tried to turn encryption off; duet keeps encrypting". nameOf gives display
+// names; me is called "you".
+func (c *EncryptionChange) Text(by, me id.UserID, nameOf func(id.UserID) string) string {
+	who := sanitize.Line(string(by))
+	if name := strings.TrimSpace(sanitize.Line(nameOf(by))); by == me {
+		who = "you"
+	} else if name != "" && name != string(by) {
+		who = name + " (" + who + ")"
+	}
+	if c.Algorithm == "" {
+		return "⚠ " + who + " tried to turn encryption off; duet keeps encrypting"
+	}
+	return fmt.Sprintf("⚠ %s tried to change encryption to %q; duet keeps encrypting as before", who, sanitize.Line(c.Algorithm))
 }
 
 // Note reports whether m is not a message but one of duet's own lines in the timeline: someone

@@ -809,7 +809,7 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			}
 		}
 		if c := m.EncryptionChange; c != nil {
-			fmt.Fprintf(w, "── ⚠ %s, %s ──\n", encryptionChangeLine(name(m.Sender), m.Sender, c.Algorithm),
+			fmt.Fprintf(w, "── %s, %s ──\n", c.Text(m.Sender, "", name),
 				m.Timestamp.Local().Format("2006-01-02 15:04"))
 			continue
 		}
@@ -864,18 +864,6 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 // the algorithm asked for, "" for none (encryption off).
 type encryptionChangeJSON struct {
 	Algorithm string `json:"algorithm"`
-}
-
-// encryptionChangeLine says who tried to change a room's encryption, and to what.
-func encryptionChangeLine(name string, who id.UserID, alg string) string {
-	by := sanitize.Line(string(who))
-	if name = strings.TrimSpace(sanitize.Line(name)); name != "" && name != string(who) {
-		by = name + " (" + by + ")"
-	}
-	if alg == "" {
-		return by + " tried to turn encryption off; duet keeps encrypting"
-	}
-	return fmt.Sprintf("%s tried to change encryption to %q; duet keeps encrypting as before", by, sanitize.Line(alg))
 }
 
 // reactionJSON is one key of a message's reactions in `messages --json`.

@@ -41,7 +41,8 @@ func (m Model) render(e *entry) []string {
 		out = append(out, m.unreadLine(w))
 	}
 	if c := e.msg.EncryptionChange; c != nil {
-		return append(out, m.encryptionChangeLines(e, c, w)...)
+		// A refused change of the room's encryption settings: duet's own line, never a message.
+		return append(out, m.noteLines(e, c.Text(e.msg.Sender, m.me, func(u id.UserID) string { return m.names[u] }), w)...)
 	}
 
 	if c := e.msg.Member; c != nil {
@@ -173,23 +174,6 @@ func (m Model) render(e *entry) []string {
 		}
 	}
 	return out
-}
-
-// encryptionChangeLines draw duet's own line for a refused change of the room's encryption
-// settings: "15:04 ⚠ Name (@user:server) tried to turn encryption off; …", in the warning style
-// and without the "Name: " of a message, so no message can look like it.
-func (m Model) encryptionChangeLines(e *entry, c *matrixsvc.EncryptionChange, w int) []string {
-	who := sanitize.Line(string(e.msg.Sender))
-	if name := strings.TrimSpace(sanitize.Line(m.names[e.msg.Sender])); e.msg.Sender == m.me {
-		who = "you"
-	} else if name != "" && name != string(e.msg.Sender) {
-		who = name + " (" + who + ")"
-	}
-	text := "⚠ " + who + " tried to turn encryption off; duet keeps encrypting"
-	if c.Algorithm != "" {
-		text = fmt.Sprintf("⚠ %s tried to change encryption to %q; duet keeps encrypting as before", who, sanitize.Line(c.Algorithm))
-	}
-	return m.noteLines(e, text, w)
 }
 
 // noteLines draws one of duet's own warning lines (someone else came into the 1:1, a new
