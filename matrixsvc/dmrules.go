@@ -1,6 +1,6 @@
 package matrixsvc
 
-// The DM rules of DM-RULES.md (R1-R25) as pure functions over data: parsing and editing
+// The DM rules of docs/dm-rules.md (R1-R25) as pure functions over data: parsing and editing
 // m.direct, choosing the room for a contact, and deriving the contact list. Nothing here does
 // I/O; the single m.direct writer and the sync code feed these functions and act on the results.
 

@@ -1,5 +1,5 @@
 // Package matrixsvc is duet's Matrix side: login, the sync loop, the DM rules of
-// ../shared/DM-RULES.md, sending and history. It never imports the UI; the UI calls its
+// docs/dm-rules.md, sending and history. It never imports the UI; the UI calls its
 // context-taking methods from commands and listens on Events.
 package matrixsvc
 

@@ -132,7 +132,7 @@ func world(s *source) (matrixsvc.Direct, map[id.RoomID]*matrixsvc.RoomInfo) {
 
 func roomID(i int) id.RoomID { return id.RoomID(fmt.Sprintf("!r%d:x", i)) }
 
-// oneToOne is QualifiesOneToOne as DM-RULES.md R6 words it.
+// oneToOne is QualifiesOneToOne as docs/dm-rules.md R6 words it.
 func oneToOne(x id.UserID, r *matrixsvc.RoomInfo) bool {
 	if r == nil || r.Members == nil || x == me {
 		return false
