@@ -17,10 +17,12 @@ var (
 	ErrLoggedOut = errors.New("logged out: run `duet login`")
 	// ErrUserNotFound means a user ID is well-formed but nobody has it (R12).
 	ErrUserNotFound = errors.New("no such user")
-	// ErrEncryptedRoom means a room needs end-to-end encryption and this session cannot encrypt;
+	// ErrEncryptedRoom means a room needs end-to-end encryption and the message cannot be
+	// encrypted for it (this session has no encryption, the room names an algorithm duet does
+	// not know, or encryption could not be turned on where an encrypted conversation went on);
 	// nothing is sent in plain text instead.
 	ErrEncryptedRoom = errors.New("this room is end-to-end encrypted and this session cannot encrypt")
-	// ErrNotDirectInvite is returned when accepting something that is not a pending invite.
+	// ErrNoInvite is returned when accepting or declining a room that is not a pending invite.
 	ErrNoInvite = errors.New("no pending invite to that room: see `duet invites`")
 )
 

@@ -180,9 +180,8 @@ func (m Model) rememberOpen(key string) tea.Cmd {
 	})
 }
 
-// markRead sends a read receipt for the newest message of a room, then refreshes the list so
-// its unread badge goes.
-// markRead marks room read at evt; with x, the other rooms of the conversation with x too (R22).
+// markRead marks room read at evt (a read receipt and the read marker); with x, the other
+// rooms of the conversation with x too (R22). The list is refreshed so the unread badge goes.
 func (m Model) markRead(room id.RoomID, evt id.EventID, x id.UserID) tea.Cmd {
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
