@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
+	"duet/store"
 )
 
 // MemberChange is someone other than the two people of a 1:1 room joining it, being invited
@@ -40,20 +41,25 @@ type storedMemberChange struct {
 	DeviceName string           `json:"device_name,omitempty"`
 }
 
-func memberChangeJSON(c *MemberChange) string {
-	if c == nil {
-		return ""
-	}
+// memberNotice is how the store keeps c (store.Event.Notice).
+func memberNotice(c *MemberChange) string {
 	b, _ := json.Marshal(storedMemberChange(*c))
-	return string(b)
+	if c.Device != "" {
+		return store.NoticeDevice + string(b)
+	}
+	return store.NoticeMember + string(b)
 }
 
-func memberChangeOf(s string) *MemberChange {
-	if s == "" {
-		return nil
+// memberChangeOf reads a stored notice; nil for anything else.
+func memberChangeOf(notice string) *MemberChange {
+	raw, ok := strings.CutPrefix(notice, store.NoticeMember)
+	if !ok {
+		if raw, ok = strings.CutPrefix(notice, store.NoticeDevice); !ok {
+			return nil
+		}
 	}
 	var c storedMemberChange
-	if json.Unmarshal([]byte(s), &c) != nil || c.User == "" {
+	if json.Unmarshal([]byte(raw), &c) != nil || c.User == "" {
 		return nil
 	}
 	mc := MemberChange(c)

@@ -264,10 +264,8 @@ func toStored(msgs []Message) []store.Event {
 		out[i] = store.Event{Room: m.RoomID, ID: m.EventID, TS: m.Timestamp.UnixMilli(), Sender: m.Sender,
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
 			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
-			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted, Unauthenticated: m.Unauthenticated, MemberChange: memberChangeJSON(m.Member)}
-		if c := m.EncryptionChange; c != nil {
-			out[i].Notice = store.NoticeEncryption + c.Algorithm
-		}
+			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted, Unauthenticated: m.Unauthenticated,
+			Notice: noticeOf(m)}
 	}
 	return out
 }
@@ -281,10 +279,21 @@ func fromStored(e store.Event) Message {
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
 		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
 		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, Unauthenticated: e.Unauthenticated, EncryptionChange: encryptionChangeOf(e.Notice),
-		Member: memberChangeOf(e.MemberChange)}
+		Member: memberChangeOf(e.Notice)}
 }
 
-// encryptionChangeOf reads a stored notice row; nil for a message.
+// noticeOf is how the store keeps duet's own line m (store.Event.Notice); "" for a message.
+func noticeOf(m Message) string {
+	switch {
+	case m.EncryptionChange != nil:
+		return store.NoticeEncryption + m.EncryptionChange.Algorithm
+	case m.Member != nil:
+		return memberNotice(m.Member)
+	}
+	return ""
+}
+
+// encryptionChangeOf reads a stored notice; nil for anything else.
 func encryptionChangeOf(notice string) *EncryptionChange {
 	alg, ok := strings.CutPrefix(notice, store.NoticeEncryption)
 	if !ok {

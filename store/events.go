@@ -29,7 +29,7 @@ type Event struct {
 	DecryptError string
 	Trust        string // a warning about the sending device, "" when none
 	// Unauthenticated: decrypted with a room key that did not come from the sender's device
-	// itself (key backup, import, forward); SessionID and Raw are kept to decrypt it again.
+	// itself (key backup, import, forward).
 	Unauthenticated bool
 
 	Edited   bool // the body is that of the sender's latest edit
@@ -38,16 +38,15 @@ type Event struct {
 	ReplyTo id.EventID // the message this one answers (m.in_reply_to), "" when none
 	Media   string     // a file's content (url or encrypted file, name, info) as JSON, "" when none
 
-	NotEncrypted bool   // came in plain text in a room that was encrypted then
-	Notice       string // not a message: duet's own line (NoticeEncryption...), "" for messages
-	// MemberChange is duet's own record, as JSON, of someone other than the two people joining,
-	// being invited to or knocking on a 1:1 room; "" for every message. Only a membership event
-	// makes one: no message content can.
-	MemberChange string
+	NotEncrypted bool // came in plain text in a room that was encrypted then
+	// Notice is set on duet's own lines, not messages (NoticeEncryption, NoticeMember,
+	// NoticeDevice and what follows the prefix); "" for every message. Only duet's sync code
+	// sets it, from state events and key queries: no message content can.
+	Notice string
 }
 
 // eventSelect is the columns scanArgs reads, in its order.
-const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media, not_encrypted, notice, member_change, unauthenticated"
+const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media, not_encrypted, notice, unauthenticated"
 
 // eventSelectAs is eventSelect with each column of table t.
 func eventSelectAs(t string) string {
@@ -59,7 +58,7 @@ func eventSelectAs(t string) string {
 }
 
 func (e *Event) scanArgs() []any {
-	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media, &e.NotEncrypted, &e.Notice, &e.MemberChange, &e.Unauthenticated}
+	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media, &e.NotEncrypted, &e.Notice, &e.Unauthenticated}
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -133,8 +132,8 @@ func (s *Store) changesOf(ctx context.Context, room id.RoomID, evts []Event) err
 }
 
 const (
-	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media, not_encrypted, notice, member_change, unauthenticated"
-	eventColumnCount = 20
+	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media, not_encrypted, notice, unauthenticated"
+	eventColumnCount = 19
 	insertBatch      = 500
 )
 
@@ -157,7 +156,7 @@ var eventPlaceholders = func() []string {
 }()
 
 func eventArgs(room id.RoomID, e *Event) []any {
-	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.MemberChange, e.Unauthenticated}
+	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.Unauthenticated}
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {

@@ -97,17 +97,11 @@ func (s *Store) JoinedWithMe(ctx context.Context, users []id.UserID) (map[id.Use
 	return out, nil
 }
 
-// memberChangeSchema keeps, with a 1:1 room's timeline, who else joined, was invited or
-// knocked (Event.MemberChange), so that the conversation says so where it happened.
-const memberChangeSchema = `
-ALTER TABLE duet_event ADD COLUMN member_change TEXT NOT NULL DEFAULT '';
-CREATE INDEX duet_event_member_change_idx ON duet_event (room_id, ts) WHERE member_change<>'';
-`
-
 // SharedSince returns, for each room where someone besides its two people joined, was invited
-// or knocked (a stored MemberChange), the server time (ms) of the first such change.
+// or knocked (a NoticeMember line), the server time (ms) of the first such change.
 func (s *Store) SharedSince(ctx context.Context) (map[id.RoomID]int64, error) {
-	rows, err := s.db.Query(ctx, `SELECT room_id, MIN(ts) FROM duet_event WHERE member_change<>'' GROUP BY room_id`)
+	rows, err := s.db.Query(ctx, `SELECT room_id, MIN(ts) FROM duet_event WHERE notice<>'' AND notice LIKE $1 GROUP BY room_id`,
+		NoticeMember+"%")
 	if err != nil {
 		return nil, err
 	}

@@ -205,8 +205,8 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"ALTER TABLE duet_outbox DROP COLUMN reply_to", "ALTER TABLE duet_outbox DROP COLUMN react",
 		"ALTER TABLE duet_outbox DROP COLUMN file", "ALTER TABLE duet_outbox DROP COLUMN media",
 		// nor version 12's security state and member changes
-		"ALTER TABLE duet_event DROP COLUMN not_encrypted", "ALTER TABLE duet_event DROP COLUMN notice",
-		"DROP INDEX duet_event_member_change_idx", "ALTER TABLE duet_event DROP COLUMN member_change",
+		"ALTER TABLE duet_event DROP COLUMN not_encrypted",
+		"DROP INDEX duet_event_notice_idx", "ALTER TABLE duet_event DROP COLUMN notice",
 		// and none of version 12's security state
 		"ALTER TABLE duet_event DROP COLUMN unauthenticated",
 		"UPDATE duet_version SET version=6",

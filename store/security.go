@@ -14,9 +14,10 @@ import (
 //
 // duet_event.not_encrypted: the message came in plain text in a room that was encrypted when it
 // was stored (decided then, never recomputed from a later state event).
-// duet_event.notice: not a message but duet's own line in the timeline, made from a state event
-// (a column no remote message can set): "encryption:ALG" is a refused change of the room's
-// encryption settings to ALG ("" = none), by the row's sender.
+// duet_event.notice: not a message but duet's own line in the timeline (a column no remote
+// message can set): NoticeEncryption+ALG is a refused change of the room's encryption settings to
+// ALG ("" = none), by the row's sender; NoticeMember+JSON someone else coming into a 1:1;
+// NoticeDevice+JSON a new device of the contact or of ours. "" for every message.
 // duet_change.e2e: whether an edit came encrypted; a plain edit never applies to an encrypted
 // message. NULL for edits recorded before: they are taken as encrypted.
 // duet_reaction.e2e and not_encrypted: whether a reaction came encrypted, and whether it came
@@ -24,6 +25,7 @@ import (
 const securitySchema = `
 ALTER TABLE duet_event ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE duet_event ADD COLUMN notice TEXT NOT NULL DEFAULT '';
+CREATE INDEX duet_event_notice_idx ON duet_event (room_id, ts) WHERE notice<>'';
 ALTER TABLE duet_change ADD COLUMN e2e INTEGER;
 ALTER TABLE duet_reaction ADD COLUMN e2e INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE duet_reaction ADD COLUMN not_encrypted INTEGER NOT NULL DEFAULT 0;
@@ -39,8 +41,12 @@ ALTER TABLE duet_event ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE duet_change ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0;
 `
 
-// NoticeEncryption is the prefix of a notice row: a refused change of encryption settings.
-const NoticeEncryption = "encryption:"
+// The prefixes of a notice row (duet_event.notice), one for each kind of duet's own line.
+const (
+	NoticeEncryption = "encryption:" // a refused change of the encryption settings
+	NoticeMember     = "member:"     // someone else joined, was invited to or knocked on a 1:1
+	NoticeDevice     = "device:"     // a new device of the contact, or of ours
+)
 
 // StateStore is mautrix's SQL state store with encryption made sticky, as the spec says it is:
 // once a room has an m.room.encryption event, a later one never replaces it. A hostile server

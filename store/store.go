@@ -198,7 +198,7 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 		return err
 	}).WithRaw(11, 12, 1, "issue 19 security state", dbutil.TxnModeOn,
 	func(ctx context.Context, db *dbutil.Database) error {
-		_, err := db.Exec(ctx, securitySchema+memberChangeSchema+unauthenticatedSchema)
+		_, err := db.Exec(ctx, securitySchema+unauthenticatedSchema)
 		return err
 	}).Finish()
 
