@@ -286,16 +286,7 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		if !ok {
 			s.noteMalformed(evt)
 		}
-		if (ok && !msg.Redacted || msg.change != nil && !msg.change.Redact) && s.roomEncrypted(ctx, evt.RoomID) {
-			// Plain text where everything should come encrypted: a hostile server can make
-			// this up. A message or a reaction is marked; an edit is recorded as plain and so
-			// never replaces an encrypted message (store.applyChanges).
-			msg.NotEncrypted = true
-			if c := msg.change; c != nil && c.Reaction != "" {
-				c.NotEncrypted = true
-			}
-		}
-		return msg, evt, ok
+		return msg, evt, ok // marked "not encrypted" with its batch, if the room is (markPlain)
 	}
 	if evt.Unsigned.RedactedBecause != nil { // deleted before we saw it: nothing to decrypt
 		msg, _ := toMessage(evt)

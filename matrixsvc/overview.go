@@ -247,6 +247,9 @@ func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, li
 			changes = append(changes, *msg.change)
 		}
 	}
+	if s.roomEncrypted(ctx, room) {
+		markPlain(page, changes)
+	}
 	next := resp.End
 	if len(resp.Chunk) == 0 {
 		next = ""

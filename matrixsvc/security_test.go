@@ -2,6 +2,7 @@ package matrixsvc
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,4 +319,40 @@ func TestPlainMessagesInTheChunkThatTurnsEncryptionOnAreMarked(t *testing.T) {
 		}
 	}
 	t.Fatalf("the message is not there: %+v", msgs)
+}
+
+// History fetched from the server into an encrypted room (a gap below the first sync's page) is
+// marked like what the sync brought: plain messages there carry "not encrypted" too.
+func TestPlainHistoryOfAnEncryptedRoomIsMarked(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	ap := hstest.NewPerson(t, hs, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	room := bob.CreateRoom(t, true, ap.ID)
+	ap.Join(t, room)
+	for i := range 15 {
+		bob.Say(t, room, fmt.Sprintf("old %d", i+1))
+	}
+	enc, err := bob.Client.SendStateEvent(ctx, room, event.StateEncryption, "", &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap.WaitSynced(t, enc.EventID)
+	alice := newService(t, ap, "") // its first sync has the newest ten events, and a gap below
+	catchUp(t, alice)
+	if !alice.RoomEncrypted(ctx, room) {
+		t.Fatal("the room is not encrypted for alice")
+	}
+	msgs, err := alice.Messages(ctx, room, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Body == "old 1" {
+			if !m.NotEncrypted {
+				t.Fatalf("a plain message from the history of an encrypted room is not marked: %+v", m)
+			}
+			return
+		}
+	}
+	t.Fatalf("the oldest message did not come from history: %v", bodies(t, alice, room))
 }

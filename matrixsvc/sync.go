@@ -432,8 +432,9 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
-	// Encryption turned on in this chunk marks the plain messages and reactions before it too,
-	// as it marks those stored already (store.StateStore): which came first is the server's word.
+	// Plain text where everything should come encrypted (a hostile server can make it up) is
+	// marked; encryption turned on in this chunk marks what came before it too, as it marks what
+	// is stored already (store.StateStore): which came first is the server's word.
 	if s.roomEncrypted(ctx, roomID) {
 		markPlain(msgs, changes)
 	}
@@ -885,7 +886,9 @@ func (s *Service) encryptionChange(ctx context.Context, evt *event.Event) *Messa
 		EncryptionChange: &EncryptionChange{Algorithm: alg}}
 }
 
-// markPlain marks the messages and reactions of an encrypted room that came in plain text.
+// markPlain marks the messages and reactions of an encrypted room that came in plain text, as a
+// batch of a sync or of history comes. A plain edit needs no mark: it is stored as plain (E2E
+// false) and so never replaces an encrypted message (store.applyChanges).
 func markPlain(msgs []Message, changes []store.Change) {
 	for i := range msgs {
 		if m := &msgs[i]; !m.E2E && !m.Encrypted && !m.Redacted && !m.Note() {
