@@ -527,21 +527,6 @@ func (s *Service) shouldEncrypt(ctx context.Context, x id.UserID) bool {
 	return len(resp.DeviceKeys[x]) > 0
 }
 
-// conversationEncrypted reports whether a room that is or was a 1:1 with x (in m.direct) is
-// encrypted.
-func (s *Service) conversationEncrypted(ctx context.Context, x id.UserID) bool {
-	d, _, err := s.direct(ctx)
-	if err != nil {
-		return false
-	}
-	for _, room := range d[x] {
-		if enc, err := s.store.State.IsEncrypted(ctx, room); err == nil && enc {
-			return true
-		}
-	}
-	return false
-}
-
 // wellKnownE2EEOff reads io.element.e2ee.default from the homeserver's .well-known/matrix/client
 // (asked once per run; an unreachable or absent file leaves encryption on).
 func (s *Service) wellKnownE2EEOff(ctx context.Context) bool {

@@ -3,7 +3,6 @@ package matrixsvc
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -17,8 +16,9 @@ import (
 // encryption on in it, and if it cannot, the message is not sent.
 
 // encryptedBefore reports whether room continues an encrypted conversation: a room it
-// replaced (by its tombstone or its own predecessor field), or another room that is or was a
-// 1:1 with one of the people it is a DM with, is encrypted. It names that room.
+// replaced (by its tombstone or its own predecessor field) is encrypted, or room is a 1:1 of
+// m.direct's with x and another room m.direct lists under x is. It names that room. A room
+// that is no DM of one person (a group, a room of no conversation) continues nothing.
 func (s *Service) encryptedBefore(ctx context.Context, room id.RoomID) (id.RoomID, bool, error) {
 	var before []id.RoomID
 	if r, err := s.store.Room(ctx, room); err == nil && r.Predecessor != "" {
@@ -40,36 +40,37 @@ func (s *Service) encryptedBefore(ctx context.Context, room id.RoomID) (id.RoomI
 			return old, true, nil
 		}
 	}
+	x, err := s.dmPeer(ctx, room)
+	if err != nil || x == "" {
+		return "", false, err
+	}
+	return s.encryptedRoomWith(ctx, x, room)
+}
+
+// encryptedRoomWith returns an encrypted room other than except that m.direct lists under x.
+func (s *Service) encryptedRoomWith(ctx context.Context, x id.UserID, except id.RoomID) (id.RoomID, bool, error) {
 	d, _, err := s.direct(ctx)
 	if err != nil {
 		return "", false, err
 	}
-	people := d.Rooms()[room]
-	members, err := s.store.State.GetRoomJoinedOrInvitedMembers(ctx, room)
-	if err != nil {
-		return "", false, err
-	}
-	for _, m := range members {
-		if m != s.me && !slices.Contains(people, m) {
-			people = append(people, m)
-		}
-	}
-	for _, x := range people {
-		if x == s.me {
+	for _, room := range d[x] {
+		if room == except {
 			continue
 		}
-		for _, other := range d[x] {
-			if other == room {
-				continue
-			}
-			if enc, err := s.store.State.IsEncrypted(ctx, other); err != nil {
-				return "", false, err
-			} else if enc {
-				return other, true, nil
-			}
+		if enc, err := s.store.State.IsEncrypted(ctx, room); err != nil {
+			return "", false, err
+		} else if enc {
+			return room, true, nil
 		}
 	}
 	return "", false, nil
+}
+
+// conversationEncrypted reports whether a room that is or was a 1:1 with x (in m.direct) is
+// encrypted.
+func (s *Service) conversationEncrypted(ctx context.Context, x id.UserID) bool {
+	_, ok, err := s.encryptedRoomWith(ctx, x, "")
+	return err == nil && ok
 }
 
 // keepEncrypted turns encryption on in room when it continues an encrypted conversation, and

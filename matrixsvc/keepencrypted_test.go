@@ -134,3 +134,24 @@ func TestANewDMIsEncryptedWhenTheDeviceLookupFails(t *testing.T) {
 		t.Fatalf("the new DM was created without encryption: %v %+v", err, enc)
 	}
 }
+
+// A room that is no one's DM (a plain group room with carol, with whom alice has an encrypted
+// DM) continues no conversation: duet sends there as the room is, and does not turn
+// encryption on in a room that belongs to others too.
+func TestAPlainGroupRoomIsNotEncryptedByDuet(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	alice := newService(t, p, "")
+	carol, _ := encryptedDMWithBob(t, alice) // "bob" there is carol here: an encrypted DM
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	group := bob.CreateRoom(t, false, alice.Me(), carol.ID)
+	acceptInvite(t, alice, group)
+	carol.Person.Join(t, group)
+	if _, err := alice.SendText(ctx, group, "hello, both", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	types, on := serverSays(t, bob.Client, group, 1)
+	if on || !slices.Contains(types, event.EventMessage.Type) {
+		t.Fatalf("the group room got %v (encryption turned on: %v): duet encrypted a room of no conversation", types, on)
+	}
+}
