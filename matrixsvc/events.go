@@ -148,6 +148,18 @@ func (c *EncryptionChange) Text(by, me id.UserID, nameOf func(id.UserID) string)
 // remote sender writes can make one; there is nothing to answer or react to.
 func (m Message) Note() bool { return m.Member != nil || m.EncryptionChange != nil }
 
+// NoteText is the text of duet's own line m (see Note), sanitized; "" for a message. me is
+// called "you"; nameOf gives display names.
+func (m Message) NoteText(me id.UserID, nameOf func(id.UserID) string) string {
+	switch {
+	case m.EncryptionChange != nil:
+		return m.EncryptionChange.Text(m.Sender, me, nameOf)
+	case m.Member != nil:
+		return m.Member.Text(nameOf)
+	}
+	return ""
+}
+
 // Quote is the message a reply answers, as it is now.
 type Quote struct {
 	Sender   id.UserID

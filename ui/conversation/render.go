@@ -40,15 +40,10 @@ func (m Model) render(e *entry) []string {
 	if e.unread {
 		out = append(out, m.unreadLine(w))
 	}
-	if c := e.msg.EncryptionChange; c != nil {
-		// A refused change of the room's encryption settings: duet's own line, never a message.
-		return append(out, m.noteLines(e, c.Text(e.msg.Sender, m.me, func(u id.UserID) string { return m.names[u] }), w)...)
-	}
-
-	if c := e.msg.Member; c != nil {
-		// Someone else came into the 1:1: duet's own line, never a message (issue 19). Text
-		// sanitizes the names; the style goes on after.
-		return append(out, m.noteLines(e, c.Text(func(u id.UserID) string { return m.names[u] }), w)...)
+	if e.msg.Note() {
+		// duet's own line (a refused encryption change, someone else in the 1:1, a new device),
+		// never a message. NoteText sanitizes the names; the style goes on after.
+		return append(out, m.noteLines(e, e.msg.NoteText(m.me, func(u id.UserID) string { return m.names[u] }), w)...)
 	}
 
 	own := e.msg.Sender == m.me
