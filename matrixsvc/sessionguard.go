@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/crypto"
@@ -23,10 +24,30 @@ import (
 //   - A session's claimed origin (sender and signing key) and ratchet never change: a copy
 //     that claims another origin, or whose ratchet does not continue the stored one, is not
 //     stored.
+//
+// A session is read back only when a copy could change it: mautrix also stores a session each
+// time a decryption moves its ratchet on, and those copies (same origin, same or later first
+// index than the last one stored here) go straight through.
 type sessionGuard struct {
 	crypto.Store
 	sql *crypto.SQLCryptoStore
 	log zerolog.Logger
+
+	mu    sync.Mutex
+	known map[id.SessionID]origin // what this process last stored of each session
+}
+
+// origin is what a copy of a session says of where it comes from, and where its ratchet starts.
+type origin struct {
+	room    id.RoomID
+	sender  id.SenderKey
+	signing id.Ed25519
+	source  id.KeySource
+	first   uint32
+}
+
+func originOf(igs *crypto.InboundGroupSession) origin {
+	return origin{igs.RoomID, igs.SenderKey, igs.SigningKey, igs.KeySource, igs.Internal.FirstKnownIndex()}
 }
 
 // sqlStore returns the SQL store under a crypto store, guarded or not.
@@ -41,6 +62,44 @@ func sqlStore(store crypto.Store) (*crypto.SQLCryptoStore, bool) {
 }
 
 func (g *sessionGuard) PutGroupSession(ctx context.Context, igs *crypto.InboundGroupSession) error {
+	o := originOf(igs)
+	g.mu.Lock()
+	last, seen := g.known[igs.ID()]
+	g.mu.Unlock()
+	if seen && last.room == o.room && last.sender == o.sender && last.signing == o.signing && last.source == o.source &&
+		o.first >= last.first {
+		return g.put(ctx, igs) // the same session going on
+	}
+	if err := g.check(ctx, igs); err != nil {
+		if errors.Is(err, errRefused) {
+			return nil
+		}
+		return err
+	}
+	return g.put(ctx, igs)
+}
+
+// put stores igs and remembers what it says of its origin.
+func (g *sessionGuard) put(ctx context.Context, igs *crypto.InboundGroupSession) error {
+	if err := g.Store.PutGroupSession(ctx, igs); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	if g.known == nil {
+		g.known = make(map[id.SessionID]origin)
+	}
+	g.known[igs.ID()] = originOf(igs)
+	g.mu.Unlock()
+	return nil
+}
+
+// errRefused says check refused a copy (and logged why).
+var errRefused = errors.New("refused")
+
+// check compares igs with the stored copy of its session: it refuses a copy that claims
+// another origin or whose ratchet does not continue the stored one, and takes a promotion to
+// "direct" back (igs is changed).
+func (g *sessionGuard) check(ctx context.Context, igs *crypto.InboundGroupSession) error {
 	stored, err := g.Store.GetGroupSession(ctx, igs.RoomID, igs.ID())
 	var withheld *event.RoomKeyWithheldEventContent
 	if err != nil && !errors.As(err, &withheld) && !errors.Is(err, crypto.ErrGroupSessionWithheld) {
@@ -51,12 +110,12 @@ func (g *sessionGuard) PutGroupSession(ctx context.Context, igs *crypto.InboundG
 			g.log.Warn().Stringer("room_id", igs.RoomID).Stringer("session_id", igs.ID()).
 				Stringer("sender_key", igs.SenderKey).Stringer("stored_sender_key", stored.SenderKey).
 				Msg("refused a room key that claims another origin for a session we hold")
-			return nil
+			return errRefused
 		}
 		if !sameRatchet(stored, igs) {
 			g.log.Warn().Stringer("room_id", igs.RoomID).Stringer("session_id", igs.ID()).
 				Msg("refused a room key whose ratchet does not continue the session we hold")
-			return nil
+			return errRefused
 		}
 	}
 	if stored != nil && stored.KeySource != id.KeySourceDirect && igs.KeySource == id.KeySourceDirect {
@@ -64,7 +123,7 @@ func (g *sessionGuard) PutGroupSession(ctx context.Context, igs *crypto.InboundG
 			Msg("a direct key for a session from elsewhere: its messages stay marked")
 		igs.KeySource, igs.ForwardingChains, igs.SourceUser = stored.KeySource, stored.ForwardingChains, stored.SourceUser
 	}
-	return g.Store.PutGroupSession(ctx, igs)
+	return nil
 }
 
 // sameRatchet reports whether two copies of a session agree where both can say: exported at
