@@ -125,13 +125,7 @@ func TestForgedJoinIsAnnounced(t *testing.T) {
 // conversation at that point, in text and in JSON.
 func TestNewDeviceOfTheContactIsAnnounced(t *testing.T) {
 	t.Parallel()
-	alice := newDuetUser(t, "alice", "Alice")
-	alice.login(t)
-	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
-	room := alice.send(t, string(bob.ID), "1 secret").RoomID
-	bob.JoinWhenInvited(t, room)
-	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
-	alice.ok(t, "", "messages", string(bob.ID))
+	alice, bob, room := encryptedOneToOne(t)
 
 	second := elsewhere(t, bob.Person)
 	var line string
@@ -169,13 +163,7 @@ func TestNewDeviceOfTheContactIsAnnounced(t *testing.T) {
 // A new device of one's own account is said in the 1:1s too: it gets their room keys.
 func TestOwnNewDeviceIsAnnounced(t *testing.T) {
 	t.Parallel()
-	alice := newDuetUser(t, "alice", "Alice")
-	alice.login(t)
-	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
-	room := alice.send(t, string(bob.ID), "1 secret").RoomID
-	bob.JoinWhenInvited(t, room)
-	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
-	alice.ok(t, "", "messages", string(bob.ID))
+	alice, bob, _ := encryptedOneToOne(t)
 
 	second := elsewhere(t, alice.Person)
 	hstest.Eventually(t, 20*time.Second, func() string {
@@ -233,4 +221,18 @@ func TestForgedJoinInStateIsAnnounced(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// encryptedOneToOne is a 1:1 alice (duet) started with bob (an encrypting mautrix device), with
+// one message each side has seen.
+func encryptedOneToOne(t *testing.T) (*duetUser, *hstest.CryptoPerson, id.RoomID) {
+	t.Helper()
+	alice := newDuetUser(t, "alice", "Alice")
+	alice.login(t)
+	bob := hstest.NewPerson(t, hs, "bob", "Bob").EnableCrypto(t)
+	room := alice.send(t, string(bob.ID), "1 secret").RoomID
+	bob.JoinWhenInvited(t, room)
+	bob.WaitMessage(t, room, "1 secret", 20*time.Second)
+	alice.ok(t, "", "messages", string(bob.ID))
+	return alice, bob, room
 }
