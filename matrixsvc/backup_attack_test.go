@@ -37,21 +37,8 @@ type backupVersion struct {
 // it, and says why; once the server stops, backing up works again (the observer sees uploads).
 func TestSubstitutedKeyBackupIsNotUsed(t *testing.T) {
 	ctx := hstest.Ctx(t)
-	p := hstest.NewPerson(t, hs, "alice", "Alice")
-	first := newService(t, p, "")
-	catchUp(t, first)
-	recoveryKey, err := first.SetUpRecovery(ctx, p.Password, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, room := encryptedDMWithBob(t, first)
-	if err := first.BackUpKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	proxy := hostile.Start(t, hs.URL)
-	second := newService(t, p, proxy.URL)
-	catchUp(t, second)
+	sc := newBackupScene(t)
+	recoveryKey, bob, room, proxy, second := sc.recoveryKey, sc.bob, sc.room, sc.proxy, sc.second
 	theirs, err := backup.NewMegolmBackupKey()
 	if err != nil {
 		t.Fatal(err)
@@ -117,21 +104,8 @@ func TestSubstitutedKeyBackupIsNotUsed(t *testing.T) {
 // format authenticates nothing, so duet restores the key; the message must carry the mark.
 func TestKeyTheServerAddsToTheBackupIsMarked(t *testing.T) {
 	ctx := hstest.Ctx(t)
-	p := hstest.NewPerson(t, hs, "alice", "Alice")
-	first := newService(t, p, "")
-	catchUp(t, first)
-	recoveryKey, err := first.SetUpRecovery(ctx, p.Password, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, room := encryptedDMWithBob(t, first)
-	if err := first.BackUpKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	proxy := hostile.Start(t, hs.URL)
-	second := newService(t, p, proxy.URL)
-	catchUp(t, second)
+	sc := newBackupScene(t)
+	p, recoveryKey, bob, room, proxy, second := sc.p, sc.recoveryKey, sc.bob, sc.room, sc.proxy, sc.second
 
 	// The server's session, in bob's name, encrypted to the backup's public key.
 	bobDev := bob.Machine().OwnIdentity()
@@ -336,4 +310,35 @@ func forgedBackupSession(t *testing.T, cli *mautrix.Client, dev *id.Device) (olm
 		t.Fatal(err)
 	}
 	return out, enc
+}
+
+// backupScene is an account whose first device set up recovery and backed up bob's room key,
+// and a second device of it that talks to the hostile server.
+type backupScene struct {
+	p           *hstest.Person
+	recoveryKey string
+	bob         *hstest.CryptoPerson
+	room        id.RoomID
+	proxy       *hostile.Proxy
+	second      *Service
+}
+
+func newBackupScene(t *testing.T) backupScene {
+	t.Helper()
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	first := newService(t, p, "")
+	catchUp(t, first)
+	recoveryKey, err := first.SetUpRecovery(ctx, p.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, room := encryptedDMWithBob(t, first)
+	if err := first.BackUpKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	proxy := hostile.Start(t, hs.URL)
+	second := newService(t, p, proxy.URL)
+	catchUp(t, second)
+	return backupScene{p: p, recoveryKey: recoveryKey, bob: bob, room: room, proxy: proxy, second: second}
 }
