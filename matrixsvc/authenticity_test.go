@@ -167,16 +167,7 @@ func TestForgedForwardedKeyIsNeverTakenForTheSender(t *testing.T) {
 	}
 	catchUp(t, alice) // the forged key arrives
 
-	plain, _ := json.Marshal(map[string]any{"type": "m.room.message", "room_id": room,
-		"content": map[string]any{"msgtype": "m.text", "body": "forged words"}})
-	ciphertext, err := out.Encrypt(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forged := proxy.NewEvent(bob.ID, "m.room.encrypted", map[string]any{
-		"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": string(ciphertext),
-		"session_id": string(out.ID()), "sender_key": string(bobDev.IdentityKey), "device_id": string(bobDev.DeviceID),
-	})
+	forged := forgedMessage(t, proxy, room, out, bobDev, map[string]any{"msgtype": "m.text", "body": "forged words"})
 	delivered := proxy.InjectTimeline(room, forged)
 	bob.SendText(t, room, "real words")
 	hstest.Eventually(t, 20*time.Second, func() string {

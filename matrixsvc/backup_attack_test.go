@@ -138,16 +138,8 @@ func TestKeyTheServerAddsToTheBackupIsMarked(t *testing.T) {
 		_, _ = w.Write(body)
 	})
 
-	plain, _ := json.Marshal(map[string]any{"type": "m.room.message", "room_id": room,
-		"content": map[string]any{"msgtype": "m.text", "body": "words bob never wrote"}})
-	ciphertext, err := out.Encrypt(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	delivered := proxy.InjectTimeline(room, proxy.NewEvent(bob.ID, "m.room.encrypted", map[string]any{
-		"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": string(ciphertext),
-		"session_id": string(out.ID()), "sender_key": string(bobDev.IdentityKey), "device_id": string(bobDev.DeviceID),
-	}))
+	delivered := proxy.InjectTimeline(room, forgedMessage(t, proxy, room, out, bobDev,
+		map[string]any{"msgtype": "m.text", "body": "words bob never wrote"}))
 	catchUp(t, second)
 	<-delivered
 	if _, err := second.VerifyWithRecoveryKey(ctx, recoveryKey); err != nil {
@@ -233,19 +225,10 @@ func TestEditWithAKeyOfUnprovenAuthenticityMarksTheMessage(t *testing.T) {
 	})
 
 	events := runLoop(t, alice)
-	plain, _ := json.Marshal(map[string]any{"type": "m.room.message", "room_id": room, "content": map[string]any{
+	proxy.InjectTimeline(room, forgedMessage(t, proxy, room, out, bobDev, map[string]any{
 		"msgtype": "m.text", "body": "* words bob never wrote",
 		"m.new_content": map[string]any{"msgtype": "m.text", "body": "words bob never wrote"},
 		"m.relates_to":  map[string]any{"rel_type": "m.replace", "event_id": string(orig.EventID)},
-	}})
-	ciphertext, err := out.Encrypt(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy.InjectTimeline(room, proxy.NewEvent(bob.ID, "m.room.encrypted", map[string]any{
-		"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": string(ciphertext),
-		"session_id": string(out.ID()), "sender_key": string(bobDev.IdentityKey), "device_id": string(bobDev.DeviceID),
-		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": string(orig.EventID)},
 	}))
 	events("the edit decrypted with the server's key", func(e Event) bool {
 		sa, ok := e.(SyncApplied)
@@ -341,4 +324,27 @@ func newBackupScene(t *testing.T) backupScene {
 	second := newService(t, p, proxy.URL)
 	catchUp(t, second)
 	return backupScene{p: p, recoveryKey: recoveryKey, bob: bob, room: room, proxy: proxy, second: second}
+}
+
+// forgedMessage is what the server makes up as dev's message: content encrypted with a Megolm
+// session of its own (out) as an m.room.encrypted event of room, its relation (if any) outside
+// the ciphertext as clients send it.
+func forgedMessage(t *testing.T, proxy *hostile.Proxy, room id.RoomID, out olm.OutboundGroupSession, dev *id.Device, content map[string]any) hostile.Event {
+	t.Helper()
+	plain, err := json.Marshal(map[string]any{"type": "m.room.message", "room_id": room, "content": content})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciphertext, err := out.Encrypt(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer := map[string]any{
+		"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": string(ciphertext),
+		"session_id": string(out.ID()), "sender_key": string(dev.IdentityKey), "device_id": string(dev.DeviceID),
+	}
+	if rel, ok := content["m.relates_to"]; ok {
+		outer["m.relates_to"] = rel
+	}
+	return proxy.NewEvent(dev.UserID, "m.room.encrypted", outer)
 }
