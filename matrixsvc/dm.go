@@ -224,9 +224,9 @@ func (s *Service) CheckUser(ctx context.Context, raw string) (id.UserID, string,
 	return "", "", fmt.Errorf("%w: %s does not exist (check the spelling and the server name)", ErrUserNotFound, x)
 }
 
-// CreateDM always creates a new direct room with x invited (R10-R12) and records it in
-// m.direct at once (R11); a *NotRecordedError comes with a usable room. At most one creation per contact is in flight: a second caller waits
-// for the first and gets the same room.
+// CreateDM always creates a new direct room with x invited (R10-R12) and records it in m.direct
+// at once (R11); a *NotRecordedError comes with a usable room. At most one creation per contact
+// is in flight: a second caller waits for the first and gets the same room.
 func (s *Service) CreateDM(ctx context.Context, x id.UserID) (id.RoomID, error) {
 	x, name, err := s.CheckUser(ctx, string(x))
 	if err != nil {

@@ -358,7 +358,8 @@ func malformedDirectEntry(key string) error {
 	return fmt.Errorf("%w: the entry for %q is not a list of room IDs", ErrMalformedDirect, key)
 }
 
-// result returns the edited content, or the input unchanged ({} when empty) when nothing changed.
+// directResult returns the edited content, or the input unchanged ({} when empty) when nothing
+// changed.
 func directResult(raw []byte, entries []directEntry, changed bool) ([]byte, bool, error) {
 	if !changed {
 		if len(trimJSONSpace(raw)) == 0 {

@@ -13,7 +13,7 @@ import (
 // Blocking (R25) is the spec's ignore list, m.ignored_user_list in global account data:
 // {"ignored_users": {"@user:server": {}, ...}}. The server then drops the blocked user's
 // invites and messages for every client. It is edited like m.direct: one writer, read-modify-
-// write, no write when nothing changes, every entry and key we did not add kept as it is.
+// write, no write when nothing changes, every entry and key we did not add kept with its value.
 
 // errIgnoredMalformed refuses to edit an ignore list that cannot be understood: writing would
 // destroy entries we did not understand (as R1 for m.direct).
@@ -39,7 +39,8 @@ func ParseIgnored(raw []byte) (users []id.UserID, wellFormed bool) {
 }
 
 // AddIgnored adds user to the ignore list in raw; changed is false when it was there already.
-// Every other key and entry is kept byte for byte.
+// Every other key and entry keeps its value; the content is written out again as compact JSON,
+// keys sorted.
 func AddIgnored(raw []byte, user id.UserID) (out []byte, changed bool, err error) {
 	top, list, err := splitIgnored(raw)
 	if err != nil {

@@ -13,9 +13,9 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
-// SendText sends a text (or, with emote, a /me) message to a room. txnID makes retries
-// idempotent: the server keeps one event per transaction ID, so a message is never sent twice.
-// An empty txnID gets a fresh one.
+// SendText sends a text (or, with emote, a /me) message to a room, in one attempt. txnID makes
+// retries idempotent for as long as the server remembers it (a restarted Dendrite forgets: the
+// outbox's delivery checks cover that). An empty txnID gets a fresh one.
 func (s *Service) SendText(ctx context.Context, room id.RoomID, body string, emote bool, txnID string) (id.EventID, error) {
 	if strings.TrimSpace(body) == "" {
 		return "", fmt.Errorf("nothing to send: the message is empty")
@@ -77,7 +77,8 @@ func (s *Service) sendEvent(ctx context.Context, room id.RoomID, typ event.Type,
 	return resp.EventID, nil
 }
 
-// Messages returns up to limit of the newest messages of a room, oldest first, from the server.
+// Messages returns up to limit of the newest messages of a room, oldest first, paging through
+// History: from the store, with its gaps filled from the server.
 func (s *Service) Messages(ctx context.Context, room id.RoomID, limit int) ([]Message, error) {
 	if limit <= 0 {
 		limit = 20

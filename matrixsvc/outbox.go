@@ -305,9 +305,10 @@ func (s *Service) Deliver(ctx context.Context, txnID string) (id.RoomID, id.Even
 }
 
 // redirect is where a message for target queued to room goes now: the replacement of an
-// upgraded room once we are in it (R23), or "" when target left room or someone else is (or
-// is said by the server to be) a member there, so that another DM is chosen or opened (R6, R9). Only what the store knows for sure moves a message: a room whose members are
-// not known yet stays where it is.
+// upgraded room once we are in it (R23), or "" when target left room or someone else is (or is
+// said by the server to be) a member there, so that another DM is chosen or opened (R6, R9).
+// Only what the store knows for sure moves a message: a room whose members are not known yet
+// stays where it is.
 func (s *Service) redirect(ctx context.Context, room id.RoomID, target id.UserID) (id.RoomID, error) {
 	for range 8 { // a chain of upgrades, bounded against a loop of tombstones
 		r, err := s.store.Room(ctx, room)

@@ -291,10 +291,11 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// applySync records one /sync response: account data, room summaries, state (through mautrix's
-// state store) and the newest message of each room. It runs inside one transaction. live says
-// the response brings new messages as they come, not history caught up at start: the push
-// rules are asked about those (Message.Notify).
+// applySync stores one /sync response: account data, each room's summary, state (through
+// mautrix's state store), timeline (messages, edits, reactions) and read receipts, and the
+// invites; who is typing goes into the result only. It runs inside the caller's transaction.
+// live says the response brings new messages as they come, not history caught up at start: the
+// push rules are asked about those (Message.Notify).
 func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, initial, live bool) (out SyncApplied, joinedDirect map[id.RoomID]id.UserID, err error) {
 	joinedDirect = make(map[id.RoomID]id.UserID)
 	for _, evtType := range []string{event.AccountDataDirectChats.Type, event.AccountDataIgnoredUserList.Type, event.AccountDataPushRules.Type} {
