@@ -148,8 +148,8 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 		}
 		// The latest edit by the message's own sender that is not less protected than the
 		// message: encrypted for an encrypted message, so that a plain-text edit (a hostile
-		// server can make one up) never replaces what was said encrypted. An undecrypted message waits for its
-		// decryption (ReplaceEvent applies it then).
+		// server can make one up) never replaces what was said encrypted. An undecrypted
+		// message waits for its decryption (ReplaceEvent applies it then).
 		res, err = s.db.Exec(ctx, `UPDATE duet_event SET (body, msgtype, html, edited, unauthenticated) = (
 				SELECT c.body, c.msgtype, c.html, 1, MAX(duet_event.unauthenticated, c.unauthenticated) FROM duet_change c
 				WHERE c.room_id=$1 AND c.target=$2 AND c.redact=0 AND c.sender=duet_event.sender

@@ -22,8 +22,9 @@ type Session struct {
 	// kept for as long as the device).
 	PickleKey string `json:"pickle_key,omitempty"`
 
-	// Set by an OAuth 2.0 login (matrixsvc/browserlogin.go, tokens.go): the refresh token, when the access token
-	// expires, and the client ID the tokens were issued to. Refreshed tokens are saved at once.
+	// Set by an OAuth 2.0 login (matrixsvc/browserlogin.go, tokens.go): the refresh token, when
+	// the access token expires, and the client ID the tokens were issued to. Refreshed tokens
+	// are saved at once.
 	RefreshToken  string    `json:"refresh_token,omitempty"`
 	TokenExpiry   time.Time `json:"token_expiry,omitzero"`
 	OAuthClientID string    `json:"oauth_client_id,omitempty"`

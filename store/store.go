@@ -1,6 +1,8 @@
 // Package store is duet's local persistence: the saved session (a JSON file only the user can
 // read) and one SQLite database per profile holding the sync position, account data, a summary of
-// every room we have seen, and mautrix's own state store (members, encryption, create events).
+// every room we have seen, the timeline (messages with their edits, reactions and the search
+// index), read receipts, the outbox, and mautrix's own state store (members, encryption, create
+// events).
 package store
 
 import (
@@ -259,5 +261,5 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 	return out, rows.Err()
 }
 
-// ErrNotFound is returned for absent keys.
+// ErrNotFound is returned by Room for a room the store does not know.
 var ErrNotFound = errors.New("not found")
