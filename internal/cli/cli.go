@@ -1,5 +1,6 @@
 // Package cli is duet's command line: the script-friendly commands that share matrixsvc with the
-// terminal UI. Exit codes: 0 success, 1 failure (one line on stderr says what to do), 2 bad usage.
+// terminal UI, and the wiring that opens a profile and starts that UI. Exit codes: 0 success, 1
+// failure (one line on stderr says what to do), 2 bad usage.
 package cli
 
 import (

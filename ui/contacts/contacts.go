@@ -277,10 +277,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 // Intent is what a key asks of the root (OpenMsg, NewDMMsg, AcceptMsg, DeclineMsg, BlockMsg,
-// UnblockMsg), or nil. The
-// root acts on it within the same Update, before the next key is read: a key typed right
-// after Enter or n (a paste, a fast typist) must reach the composer or the prompt, not the
-// list, where a "q" would quit.
+// UnblockMsg), or nil. The root acts on it within the same Update, before the next key is read:
+// a key typed right after Enter or n (a paste, a fast typist) must reach the composer or the
+// prompt, not the list, where a "q" would quit.
 func (m Model) Intent(k tea.KeyMsg) tea.Msg {
 	if !m.focused || m.filtering {
 		return nil

@@ -100,8 +100,8 @@ func (m *Model) keepPickedInView() {
 }
 
 // MarkUnread says that the newest n messages from others were not read when the conversation
-// was opened: a line above the first of them says so (the fully-read marker), until
-// ClearUnread. n = 0 takes the line away.
+// was opened: a line above the first of them says so (the fully-read marker). n = 0 takes the
+// line away.
 func (m *Model) MarkUnread(n int) {
 	m.unread = n
 	m.placeUnread()

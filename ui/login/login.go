@@ -100,8 +100,11 @@ func (m *Model) SetSize(w, h int) {
 	m.paste.Width = max(w-14, 4)
 }
 
-// SetBusy shows that a login is under way; SetError shows why one failed.
+// SetBusy shows that a login is under way.
 func (m *Model) SetBusy(b bool) { m.busy = b }
+
+// SetError shows why a login failed: the form is no longer busy, and a login in the browser's
+// notice and paste field go.
 func (m *Model) SetError(s string) {
 	m.err, m.busy, m.notice, m.pasting = sanitize.Line(s), false, "", false
 	m.paste.Blur()
