@@ -7,16 +7,16 @@ import (
 )
 
 // keystrokeModel is an open conversation with n messages loaded and the composer focused.
-func keystrokeModel(b testing.TB, n int) Model {
+func keystrokeModel(b testing.TB, n int) *Model {
 	svc := fixture()
 	svc.history[aliceRoom] = longHistory(n)
 	h := newHarness(b, svc, 120, 40)
 	openAlice(h)
 	c := h.m.openChat()
 	all := longHistory(n)
-	c.conv.AddPage(all[:n-c.conv.Len()], false)
-	if c.conv.Len() != n {
-		b.Fatalf("loaded %d messages, want %d", c.conv.Len(), n)
+	c.Timeline().AddPage(all[:n-c.Timeline().Len()], false)
+	if c.Timeline().Len() != n {
+		b.Fatalf("loaded %d messages, want %d", c.Timeline().Len(), n)
 	}
 	_ = h.m.View()
 	return h.m

@@ -49,7 +49,7 @@ func (m *Model) unblock(it contacts.Item) tea.Cmd {
 }
 
 // setBlocked blocks or unblocks user in a command.
-func (m Model) setBlocked(user id.UserID, block bool) tea.Cmd {
+func (m *Model) setBlocked(user id.UserID, block bool) tea.Cmd {
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
 		change := svc.Unblock
@@ -72,10 +72,10 @@ func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
 	wasRequest := false
 	var focusCmd tea.Cmd
 	for key, c := range m.chats {
-		if c.item.UserID != msg.user {
+		if c.Item().UserID != msg.user {
 			continue
 		}
-		if msg.block && c.item.Pending {
+		if msg.block && c.Item().Pending {
 			// Only an invite, now declined: nothing is left to show.
 			wasRequest = true
 			delete(m.chats, key)
@@ -85,7 +85,7 @@ func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
 			}
 			continue
 		}
-		c.item.Blocked = msg.block
+		c.SetBlocked(msg.block)
 	}
 	switch {
 	case !msg.block:
@@ -99,7 +99,7 @@ func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
 }
 
 // inList reports whether user has a row in the contacts list that is not a request.
-func (m Model) inList(user id.UserID) bool {
+func (m *Model) inList(user id.UserID) bool {
 	it, ok := m.contacts.Find("u:" + string(user))
 	return ok && !it.Request
 }

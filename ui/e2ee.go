@@ -19,9 +19,6 @@ import (
 // End-to-end encryption in the root: the dialog (emoji verification, recovery key), the trust
 // shown in the conversation header, and messages that became readable.
 
-// reloadPages bounds how far back a conversation is re-read when keys arrive for its messages.
-const reloadPages = 20
-
 // Messages from the Cmds below.
 type (
 	verifyStartedMsg struct {
@@ -35,12 +32,6 @@ type (
 		what string // "accept", "confirm", "cancel"
 		err  error
 	}
-	trustMsg struct {
-		seq   int
-		user  id.UserID
-		trust matrixsvc.PeerTrust
-		err   error
-	}
 	recoveryCheckedMsg struct {
 		has bool
 		err error
@@ -53,21 +44,15 @@ type (
 		key string
 		err error
 	}
-	redecryptedMsg struct {
-		chat string
-		room id.RoomID
-		msgs []matrixsvc.Message
-		err  error
-	}
 )
 
 // whoIs names a user for the dialog: the name from the contacts list and the user ID, which
 // is what cannot be faked.
-func (m Model) whoIs(user id.UserID) string {
+func (m *Model) whoIs(user id.UserID) string {
 	label := sanitize.Line(string(user))
 	var names []string
 	if c := m.chats["u:"+string(user)]; c != nil {
-		names = append(names, c.item.Name)
+		names = append(names, c.Item().Name)
 	}
 	if it, ok := m.contacts.Find("u:" + string(user)); ok {
 		names = append(names, it.Name)
@@ -87,11 +72,11 @@ func (m *Model) verifyOpen() tea.Cmd {
 	case c == nil:
 		m.status.SetError("open the conversation with the person to verify first")
 		return nil
-	case c.item.Kind != contacts.KindContact:
+	case c.Item().Kind != contacts.KindContact:
 		m.status.SetError("verification is with one person: open their DM")
 		return nil
 	}
-	return m.startVerification(c.item.UserID, false)
+	return m.startVerification(c.Item().UserID, false)
 }
 
 // startVerification asks user (ourselves, for our other devices, when own) to verify.
@@ -135,7 +120,7 @@ func (m *Model) verifyStarted(msg verifyStartedMsg) tea.Cmd {
 }
 
 // verifyAct accepts, confirms or cancels a verification.
-func (m Model) verifyAct(what, txn string, mismatch bool) tea.Cmd {
+func (m *Model) verifyAct(what, txn string, mismatch bool) tea.Cmd {
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
 		var err error
@@ -159,6 +144,26 @@ func (m *Model) verifyActed(msg verifyActedMsg) {
 		m.dialog.Close()
 	}
 	m.status.SetError(fmt.Sprintf("could not %s the verification: %s", msg.what, explain(msg.err)))
+}
+
+// updateSecurity handles the messages of verification and the recovery key: what the dialog
+// asks for and the answers to the requests made for it.
+func (m *Model) updateSecurity(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case verifyStartedMsg:
+		return m.verifyStarted(msg)
+	case verifyActedMsg:
+		m.verifyActed(msg)
+	case recoveryCheckedMsg:
+		return m.recoveryChecked(msg)
+	case recoveredMsg:
+		return m.recovered(msg)
+	case recoverySetUpMsg:
+		return m.recoverySetUp(msg)
+	default:
+		return m.dialogAsked(msg)
+	}
+	return nil
 }
 
 // dialogAsked carries out what the dialog asks for.
@@ -257,31 +262,12 @@ func (m *Model) afterDialog() tea.Cmd {
 	return nil
 }
 
-// fetchTrust asks whether the person of a chat in an encrypted room is verified.
-func (m *Model) fetchTrust(c *chat) tea.Cmd {
-	if c == nil || c.item.Kind != contacts.KindContact || c.room == "" || !c.encKnown || !c.encrypted {
-		return nil
-	}
-	m.trustSeq++
-	seq, user, svc := m.trustSeq, c.item.UserID, m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		t, err := svc.PeerTrust(ctx, user)
-		return trustMsg{seq: seq, user: user, trust: t, err: err}
-	})
-}
-
 // refreshTrust fetches the open conversation's trust again (after a verification).
-func (m *Model) refreshTrust() tea.Cmd { return m.fetchTrust(m.openChat()) }
-
-func (m *Model) trustLoaded(msg trustMsg) {
-	if msg.err != nil {
-		return // the header says nothing rather than something wrong; it is asked again on open
+func (m *Model) refreshTrust() tea.Cmd {
+	if c := m.openChat(); c != nil {
+		return c.FetchTrust()
 	}
-	for _, c := range m.chats {
-		if c.item.Kind == contacts.KindContact && c.item.UserID == msg.user && msg.seq > c.trustSeq {
-			c.trust, c.trustKnown, c.trustSeq = msg.trust, true, msg.seq
-		}
-	}
+	return nil
 }
 
 // startRecovery opens the recovery key dialog: enter the key, or set one up.
@@ -361,68 +347,4 @@ func (m *Model) recoverySetUp(msg recoverySetUpMsg) tea.Cmd {
 	}
 	m.dialog.ShowKey(msg.key, warn) // shown once, whatever else was open: it cannot be asked for again
 	return m.refreshTrust()
-}
-
-// redecrypted re-reads the messages of rooms whose keys arrived: the open conversation now,
-// the others when opened.
-func (m *Model) redecrypted(rooms []id.RoomID) tea.Cmd {
-	var cmds []tea.Cmd
-	for _, c := range m.chats {
-		if c.room == "" || !slices.Contains(rooms, c.room) {
-			continue
-		}
-		if c.key != m.open {
-			c.stale = true
-			continue
-		}
-		cmds = append(cmds, m.reloadDecrypted(c))
-	}
-	return tea.Batch(cmds...)
-}
-
-// reloadDecrypted reads a chat's history again, newest first, until every message it shows as
-// undecryptable has been seen again.
-func (m *Model) reloadDecrypted(c *chat) tea.Cmd {
-	c.stale = false
-	want := c.conv.Undecrypted()
-	if len(want) == 0 {
-		return nil
-	}
-	chat, room, svc := c.key, c.room, m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		missing := make(map[id.EventID]bool, len(want))
-		for _, evt := range want {
-			missing[evt] = true
-		}
-		var found []matrixsvc.Message
-		from := ""
-		for range reloadPages {
-			msgs, next, err := svc.History(ctx, room, from, historyPage)
-			if err != nil {
-				return redecryptedMsg{chat: chat, room: room, msgs: found, err: err}
-			}
-			for _, msg := range msgs {
-				if missing[msg.EventID] {
-					delete(missing, msg.EventID)
-					found = append(found, msg)
-				}
-			}
-			if len(missing) == 0 || next == "" {
-				break
-			}
-			from = next
-		}
-		return redecryptedMsg{chat: chat, room: room, msgs: found}
-	})
-}
-
-func (m *Model) redecryptedLoaded(msg redecryptedMsg) {
-	c := m.chats[msg.chat]
-	if c == nil || c.room != msg.room {
-		return
-	}
-	c.conv.Redecrypted(msg.msgs)
-	if msg.err != nil {
-		m.status.SetError("could not read the decrypted messages: " + explain(msg.err))
-	}
 }

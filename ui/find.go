@@ -25,19 +25,43 @@ type searchDoneMsg struct {
 	err     error
 }
 
+// updateFind handles the messages of the message search and the quick switcher.
+func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case search.TickMsg:
+		m.search, cmd = m.search.Update(msg)
+	case search.QueryMsg:
+		cmd = m.runSearch(msg)
+	case searchDoneMsg:
+		cmd = m.searchDone(msg)
+	case search.OpenMsg:
+		cmd = m.openResult(msg.Result)
+	case switcher.TickMsg:
+		m.finder, cmd = m.finder.Update(msg)
+	case switcher.DirectoryMsg:
+		cmd = m.searchDirectory(msg)
+	case directoryDoneMsg:
+		m.directoryDone(msg)
+	case switcher.ChosenMsg:
+		cmd = m.chosen(msg.Entry)
+	}
+	return cmd
+}
+
 // openSearch opens the search dialog: limited to the open conversation's person when one is
 // open (tab widens it).
 func (m *Model) openSearch() tea.Cmd {
 	var scope search.Scope
-	if c := m.openChat(); c != nil && c.item.Kind == contacts.KindContact {
-		scope = search.Scope{User: c.item.UserID, Name: c.item.Name}
+	if c := m.openChat(); c != nil && c.Item().Kind == contacts.KindContact {
+		scope = search.Scope{User: c.Item().UserID, Name: c.Item().Name}
 	}
 	m.layout()
 	return m.search.Open(scope)
 }
 
 // runSearch asks the index in a command.
-func (m Model) runSearch(q search.QueryMsg) tea.Cmd {
+func (m *Model) runSearch(q search.QueryMsg) tea.Cmd {
 	svc, query, user, seq := m.svc, q.Query, q.User, q.Seq
 	return m.call(func(ctx context.Context) tea.Msg {
 		results, more, err := svc.Search(ctx, query, user, searchLimit)
@@ -111,7 +135,7 @@ func (m *Model) openSwitcher() tea.Cmd {
 }
 
 // searchDirectory asks the server's user directory in a command.
-func (m Model) searchDirectory(q switcher.DirectoryMsg) tea.Cmd {
+func (m *Model) searchDirectory(q switcher.DirectoryMsg) tea.Cmd {
 	svc, query := m.svc, q.Query
 	return m.call(func(ctx context.Context) tea.Msg {
 		users, err := svc.SearchUsers(ctx, query, directoryLimit)

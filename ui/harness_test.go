@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t    testing.TB
 	svc  *fakeSvc
-	m    Model
+	m    *Model
 	quit bool
 	hold func(tea.Msg) bool
 	held []tea.Msg
@@ -37,7 +37,7 @@ func newHarness(t testing.TB, svc *fakeSvc, w, h int) *harness {
 func (h *harness) send(msg tea.Msg) {
 	h.t.Helper()
 	next, cmd := h.m.Update(msg)
-	h.m = next.(Model)
+	h.m = next.(*Model)
 	h.run(cmd)
 	// The fake outbox's reports come as events, like the real service's.
 	if evts := h.svc.takeEvents(); len(evts) > 0 {

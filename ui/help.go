@@ -8,7 +8,7 @@ import (
 
 // focusedHelp is the help of the focused component first, then the global keys: help
 // delegates to the child that has the keyboard.
-func (m Model) focusedHelp() keys.Help {
+func (m *Model) focusedHelp() keys.Help {
 	g := m.keys.Global
 	conv := m.keys.Conversation
 	if m.dialog.Active() {
@@ -31,7 +31,7 @@ func (m Model) focusedHelp() keys.Help {
 		}
 	case focusPick:
 		pk := m.keys.Pick
-		if m.react != nil {
+		if c := m.openChat(); c != nil && c.Reacting() {
 			pick := key.NewBinding(key.WithKeys("1"), key.WithHelp("1-6", "quick reaction"))
 			send := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "react"))
 			back := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))

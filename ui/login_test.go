@@ -63,7 +63,7 @@ func TestLoginFormHandsOverToMain(t *testing.T) {
 	if got[1] != "@me:example.org" || got[2] != "hunter2" || got[0] != "" {
 		t.Fatalf("submitted %q", got)
 	}
-	main, ok := m.(Model)
+	main, ok := m.(*Model)
 	if !ok {
 		t.Fatalf("still on %T after logging in", m)
 	}

@@ -74,7 +74,7 @@ func TestLoginScreenSingleSignOn(t *testing.T) {
 	if got[0] != "" || got[1] != "@me:example.org" {
 		t.Fatalf("asked with %q", got)
 	}
-	if _, ok := login(nil).(Model); !ok {
+	if _, ok := login(nil).(*Model); !ok {
 		t.Fatalf("still on %T after logging in", m)
 	}
 }

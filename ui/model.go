@@ -8,15 +8,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
+	"duet/ui/chat"
 	"duet/ui/composer"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
@@ -73,10 +72,11 @@ const (
 	focusContacts focus = iota
 	focusComposer
 	focusPrompt
-	focusPick // a message of the open conversation is picked (pick.go)
+	focusPick // a message of the open conversation is picked (its keys go to chat.Model.PickKey)
 )
 
-// Model is the root model.
+// Model is the root model: layout, focus, the global keys, and routing. Each conversation
+// opened is a chat.Model, which does the rest of what happens in it.
 type Model struct {
 	svc    Service
 	ctx    context.Context
@@ -84,6 +84,7 @@ type Model struct {
 	styles styles.Styles
 	now    func() time.Time
 	me     id.UserID
+	opts   Options // what the UI was started with: images, notifications, folders
 
 	contacts contacts.Model
 	composer composer.Model
@@ -97,43 +98,31 @@ type Model struct {
 
 	focus    focus
 	showHelp bool
-	chats    map[string]*chat  // by contacts.Item.Key()
-	edits    map[string]string // outgoing edits: transaction ID -> chat key
-	react    *reacting         // a reaction being typed for the picked message
-	open     string            // the chat shown
-	txnBase  string
+	chats    map[string]*chat.Model // by contacts.Item.Key()
+	open     string                 // the chat shown
 
+	txnBase   string
+	txnSeq    int
 	lastRetry time.Time // the last key-press retry while offline
-	txnSeq    *int
-
-	checking  string  // the user ID being checked for a new DM ("" = none)
-	confirm   tea.Cmd // asked in the status bar: run on y, dropped on any other key
-	confirmNo string  // what the status bar says when the answer is no
+	checking  string    // the user ID being checked for a new DM ("" = none)
+	confirm   tea.Cmd   // asked in the status bar: run on y, dropped on any other key
+	confirmNo string    // what the status bar says when the answer is no
 
 	overviewSeq     int
 	overviewApplied int
-	trustSeq        int
 
-	opts Options // what the UI was started with: images, notifications, folders
-
-	termBlurred bool   // the terminal is in the background (focus reporting)
-	bell        bool   // the bell rings with the next frame
-	bellSeq     int    // the ring the bell's reset belongs to
-	title       string // the terminal's title, set with the frame
-	clip        string // an OSC 52 clipboard write, sent with the next frame
-	clipSeq     int    // the copy the clip's reset belongs to
-	link        lastLink
-	imageSeq    *uint32 // the last kitty graphics image id given out
+	term     terminal // what goes out with the frame: title, bell, clipboard
+	imageSeq uint32   // the last kitty graphics image id given out
 
 	width, height int
 }
 
 // New returns the root model for a logged-in service.
-func New(svc Service, opts Options) Model {
+func New(svc Service, opts Options) *Model {
 	opts = opts.withDefaults()
 	km, st := *opts.Keymap, *opts.Styles
-	m := Model{
-		svc: svc, ctx: opts.Context, keys: km, styles: st, now: opts.Now, me: svc.Me(),
+	m := &Model{
+		svc: svc, ctx: opts.Context, keys: km, styles: st, now: opts.Now, me: svc.Me(), opts: opts,
 		contacts: contacts.New(km.Contacts, st.Contacts, opts.Now),
 		composer: composer.New(km.Composer, st),
 		status:   statusbar.New(st.Status),
@@ -142,12 +131,8 @@ func New(svc Service, opts Options) Model {
 		dialog:   security.New(km.Security, st),
 		search:   search.New(km.Search, st.Search, opts.Now),
 		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
-		chats:    map[string]*chat{},
-		edits:    map[string]string{},
+		chats:    map[string]*chat.Model{},
 		txnBase:  newTxnBase(),
-		txnSeq:   new(int),
-		opts:     opts,
-		imageSeq: new(uint32),
 	}
 	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
 	m.help.Styles.ShortDesc = st.Status.Hint
@@ -169,153 +154,108 @@ func newTxnBase() string {
 	return "duet" + hex.EncodeToString(b)
 }
 
+// chatOptions are what every conversation shares.
+func (m *Model) chatOptions() chat.Options {
+	o := m.opts
+	return chat.Options{Keys: m.keys, Styles: m.styles, Me: m.me, Now: m.now, Context: m.ctx,
+		Images: o.InlineImages, Kitty: o.KittyImages, NoTyping: o.NoTyping, Downloads: o.Downloads, OpenDir: o.OpenDir}
+}
+
 // newTxn is a transaction ID for one local message, reused when it is retried.
-func (m Model) newTxn() string {
-	*m.txnSeq++
-	return fmt.Sprintf("%s.%d", m.txnBase, *m.txnSeq)
+func (m *Model) newTxn() string {
+	m.txnSeq++
+	return fmt.Sprintf("%s.%d", m.txnBase, m.txnSeq)
 }
 
 // Init starts listening to the service and loads the contacts.
-func (m Model) Init() tea.Cmd {
+func (m *Model) Init() tea.Cmd {
 	return tea.Batch(listen(m.svc.Events()), m.firstOverview())
 }
 
-// Update routes a message.
-func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	var cmds []tea.Cmd
+// Update routes a message to the part that owns its family, then does what follows every
+// message: the next verification request, older history, read marks, pictures, the hint.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmds := []tea.Cmd{m.route(msg)}
+	cmds = append(cmds, m.afterDialog())
+	if c := m.openChat(); c != nil {
+		cmds = append(cmds, c.LoadOlderIfNeeded())
+		if !m.showHelp && !m.dialog.Active() {
+			cmds = append(cmds, c.MarkRead())
+		}
+		cmds = append(cmds, c.FetchPictures())
+	}
+	m.status.SetHint(m.hint())
+	return m, tea.Batch(cmds...)
+}
+
+func (m *Model) route(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
 	case tea.KeyMsg:
-		cmds = append(cmds, m.handleKey(msg))
+		return m.handleKey(msg)
 	case tea.MouseMsg:
-		cmds = append(cmds, m.handleMouse(msg))
+		return m.handleMouse(msg)
 	case eventsMsg:
-		cmds = append(cmds, m.handleEvents(msg.events), listen(m.svc.Events()))
-	case overviewMsg:
-		cmds = append(cmds, m.applyOverview(msg))
-	case contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
-		cmds = append(cmds, m.handleIntent(msg))
-	case inviteDoneMsg:
-		cmds = append(cmds, m.inviteDone(msg))
-	case blockDoneMsg:
-		cmds = append(cmds, m.blockDone(msg))
+		return tea.Batch(m.handleEvents(msg.events), listen(m.svc.Events()))
+	case chat.Msg:
+		if c := m.chats[msg.ChatKey()]; c != nil {
+			return c.Update(msg)
+		}
 	case conversation.RetryMsg:
-		cmds = append(cmds, m.retry(msg.Txn))
-	case userCheckedMsg:
-		cmds = append(cmds, m.userChecked(msg))
-	case dmOpenedMsg:
-		cmds = append(cmds, m.dmOpened(msg))
-	case receiptsMsg:
-		m.receiptsLoaded(msg)
-	case typingSentMsg:
+		if c := m.openChat(); c != nil {
+			return c.Retry(msg.Txn)
+		}
+	case chat.TypingSentMsg:
 		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
-	case deleteMsg:
-		cmds = append(cmds, m.deleteConfirmed(msg))
-	case enqueuedMsg:
-		m.enqueued(msg)
-	case outboxMsg:
-		m.showOutbox(msg)
-	case historyMsg:
-		cmds = append(cmds, m.historyLoaded(msg))
-	case chainMsg:
-		cmds = append(cmds, m.chainLoaded(msg))
-	case countdownMsg:
-		if m.status.Offline() {
-			cmds = append(cmds, countdown()) // redraws the countdown; stops once back online
-		}
-	case markedReadMsg:
-		if msg.err == nil {
-			cmds = append(cmds, m.refreshOverview())
-		}
-	case memberNamesMsg:
-		if c := m.chats[msg.chat]; c != nil {
-			for u, name := range msg.names {
-				if u != m.me {
-					c.conv.SetName(u, name)
-				}
-			}
-		}
-	case encryptedMsg:
-		for _, c := range m.chats {
-			if c.room == msg.room {
-				c.encrypted, c.encKnown = msg.on, true
-				cmds = append(cmds, m.fetchTrust(c))
-			}
-		}
-	case trustMsg:
-		m.trustLoaded(msg)
-	case security.AcceptMsg, security.ConfirmMsg, security.CancelMsg, security.RecoveryKeyMsg, security.SetUpMsg:
-		cmds = append(cmds, m.dialogAsked(msg))
-	case verifyStartedMsg:
-		cmds = append(cmds, m.verifyStarted(msg))
-	case verifyActedMsg:
-		m.verifyActed(msg)
-	case recoveryCheckedMsg:
-		cmds = append(cmds, m.recoveryChecked(msg))
-	case recoveredMsg:
-		cmds = append(cmds, m.recovered(msg))
-	case recoverySetUpMsg:
-		cmds = append(cmds, m.recoverySetUp(msg))
-	case redecryptedMsg:
-		m.redecryptedLoaded(msg)
-	case search.TickMsg:
-		var cmd tea.Cmd
-		m.search, cmd = m.search.Update(msg)
-		cmds = append(cmds, cmd)
-	case search.QueryMsg:
-		cmds = append(cmds, m.runSearch(msg))
-	case searchDoneMsg:
-		cmds = append(cmds, m.searchDone(msg))
-	case search.OpenMsg:
-		cmds = append(cmds, m.openResult(msg.Result))
-	case search.ClosedMsg, switcher.ClosedMsg:
-	case switcher.TickMsg:
-		var cmd tea.Cmd
-		m.finder, cmd = m.finder.Update(msg)
-		cmds = append(cmds, cmd)
-	case switcher.DirectoryMsg:
-		cmds = append(cmds, m.searchDirectory(msg))
-	case directoryDoneMsg:
-		m.directoryDone(msg)
-	case switcher.ChosenMsg:
-		cmds = append(cmds, m.chosen(msg.Entry))
-	case imageMsg:
-		m.pictureCame(msg)
-	case bellOffMsg:
-		if msg.seq == m.bellSeq {
-			m.bell = false
-		}
-	case clipOffMsg:
-		if msg.seq == m.clipSeq {
-			m.clip = ""
-		}
-	case linkOpenedMsg:
-		m.linkOpened(msg)
-	case notified:
-	case tea.FocusMsg:
-		m.termBlurred = false
-	case tea.BlurMsg:
-		m.termBlurred = true
-	case mediaDoneMsg:
-		m.mediaDone(msg)
+	case overviewMsg, inviteDoneMsg, blockDoneMsg, userCheckedMsg, chat.MarkedReadMsg,
+		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
+		return m.updateList(msg)
+	case security.AcceptMsg, security.ConfirmMsg, security.CancelMsg, security.RecoveryKeyMsg, security.SetUpMsg,
+		verifyStartedMsg, verifyActedMsg, recoveryCheckedMsg, recoveredMsg, recoverySetUpMsg:
+		return m.updateSecurity(msg)
+	case search.TickMsg, search.QueryMsg, searchDoneMsg, search.OpenMsg, search.ClosedMsg,
+		switcher.TickMsg, switcher.DirectoryMsg, directoryDoneMsg, switcher.ChosenMsg, switcher.ClosedMsg:
+		return m.updateFind(msg)
+	case countdownMsg, bellOffMsg, clipOffMsg, notified, tea.FocusMsg, tea.BlurMsg:
+		return m.updateTerminal(msg)
 	default:
-		cmds = append(cmds, m.forwardToFocused(msg))
+		return m.forwardToFocused(msg)
 	}
-	cmds = append(cmds, m.afterDialog(), m.loadOlderIfNeeded(), m.markOpenRead(), m.fetchPictures())
-	m.status.SetHint(m.hint())
-	return m, tea.Batch(cmds...)
+	return nil
 }
 
-// updateComposer hands a message to the composer; when its text changed (not in an edit), the
-// room hears that we are typing.
+// updateList handles the contacts list's messages: the list read again, its intents, and
+// what an answer to an invite, a block or a new DM's user check brought.
+func (m *Model) updateList(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case overviewMsg:
+		return m.applyOverview(msg)
+	case inviteDoneMsg:
+		return m.inviteDone(msg)
+	case blockDoneMsg:
+		return m.blockDone(msg)
+	case userCheckedMsg:
+		return m.userChecked(msg)
+	case chat.MarkedReadMsg:
+		if msg.Err == nil {
+			return m.refreshOverview()
+		}
+	default:
+		return m.handleIntent(msg)
+	}
+	return nil
+}
+
+// updateComposer hands a message to the composer; when its text changed, the open
+// conversation hears of it (it tells the room that we type).
 func (m *Model) updateComposer(msg tea.Msg) tea.Cmd {
 	before := m.composer.Value()
 	var cmd tea.Cmd
 	m.composer, cmd = m.composer.Update(msg)
-	if c := m.openChat(); m.composer.Value() != before && c != nil && c.editing.EventID == "" {
-		cmd = tea.Batch(cmd, m.composerChanged(c))
+	if c := m.openChat(); m.composer.Value() != before && c != nil {
+		cmd = tea.Batch(cmd, c.DraftChanged())
 	}
 	return cmd
 }
@@ -340,154 +280,14 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	case focusPrompt:
 		m.prompt, cmd = m.prompt.update(msg)
 	case focusPick:
-		if m.react != nil {
-			m.react.input, cmd = m.react.input.Update(msg)
+		if c := m.openChat(); c != nil {
+			if in := c.ReactInput(); in != nil {
+				*in, cmd = in.Update(msg)
+			}
 		}
 	default:
 		m.contacts, cmd = m.contacts.Update(msg)
 	}
-	return cmd
-}
-
-func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
-	g := m.keys.Global
-	m.status.ClearInfo() // "joined …", "retrying…": read by now; errors stay until replaced or dismissed
-	if key.Matches(k, g.Back) {
-		m.status.ClearError()
-	}
-	if m.status.Offline() && m.now().Sub(m.lastRetry) > 3*time.Second {
-		// Offline: a key press retries at once (at most every 3 s: typing must not hammer a
-		// server that is struggling). RetryNow does no I/O.
-		m.lastRetry = m.now()
-		m.svc.RetryNow()
-		m.status.RetryingNow()
-	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && m.dialog.Active() && !m.dialog.TakesText() {
-		// Typed fast while a dialog popped up: meant for the composer, not answers to it.
-		return nil
-	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && (m.focus != focusContacts || m.contacts.Filtering() || m.dialog.TakesText() || m.search.Active() || m.finder.Active()) {
-		// Several runes in one message are text typed faster than the terminal is read (or a
-		// paste without bracketed paste). Its String() can spell a key ("down", "enter",
-		// "tab"), which every key binding down to the text input would take for that key: a
-		// word vanished from the message. One rune at a time, they are only text.
-		cmds := make([]tea.Cmd, 0, len(k.Runes))
-		for _, r := range k.Runes {
-			cmds = append(cmds, m.forwardToFocused(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt}))
-		}
-		return tea.Batch(cmds...)
-	}
-	if key.Matches(k, g.Quit) {
-		return tea.Quit
-	}
-	if m.confirm != nil {
-		return m.answerConfirm(k)
-	}
-	if m.showHelp {
-		m.showHelp = false
-		return nil
-	}
-	if m.dialog.Active() {
-		// The dialog has the keyboard; the composer keeps what was typed.
-		was := m.dialog.Stage()
-		var cmd tea.Cmd
-		m.dialog, cmd = m.dialog.Update(k)
-		if was == security.Verifying && !m.dialog.Active() {
-			m.status.SetInfo("still checking the recovery key…")
-		}
-		return cmd
-	}
-	if m.search.Active() {
-		var cmd tea.Cmd
-		m.search, cmd = m.search.Update(k)
-		return cmd
-	}
-	if m.finder.Active() {
-		if key.Matches(k, g.Switcher) { // the same key closes it
-			m.finder.Close()
-			return nil
-		}
-		if key.Matches(k, m.keys.Switcher.Choose) {
-			// Chosen here and now, not by a message: the keys typed right after enter must
-			// find the conversation (and its composer) already open.
-			e, ok := m.finder.Selected()
-			if !ok {
-				return nil
-			}
-			m.finder.Close()
-			return m.chosen(e)
-		}
-		var cmd tea.Cmd
-		m.finder, cmd = m.finder.Update(k)
-		return cmd
-	}
-	switch {
-	case key.Matches(k, g.Search):
-		return m.openSearch()
-	case key.Matches(k, g.Switcher):
-		return m.openSwitcher()
-	}
-	if m.focus == focusPick {
-		return m.pickKey(k)
-	}
-	if key.Matches(k, m.keys.Conversation.Pick) && m.focus != focusPrompt {
-		return m.startPick()
-	}
-	if c := m.openChat(); c != nil && matchesAny(k, m.keys.Conversation) && m.focus != focusPrompt {
-		var cmd tea.Cmd
-		c.conv, cmd = c.conv.Update(k)
-		return cmd
-	}
-	switch m.focus {
-	case focusPrompt:
-		return m.promptKey(k)
-	case focusComposer:
-		c := m.openChat()
-		switch {
-		case c != nil && c.editing.EventID != "" && key.Matches(k, g.Back):
-			m.cancelEdit(c) // esc leaves the edit, not the composer
-			return nil
-		case c != nil && c.replyTo.EventID != "" && key.Matches(k, g.Back):
-			c.replyTo = matrixsvc.Message{} // esc drops the reply, not the text
-			return nil
-		case c != nil && c.editing.EventID != "" && key.Matches(k, m.keys.Composer.Send) && strings.TrimSpace(m.composer.Value()) == "":
-			return m.sendEdit(c, "") // the composer sends nothing empty: an emptied edit is a deletion
-		case key.Matches(k, g.Back), key.Matches(k, g.Switch):
-			m.setFocus(focusContacts)
-			return nil
-		case key.Matches(k, m.keys.Composer.EditLast) && m.composer.Value() == "" && m.editLast():
-			return nil
-		case key.Matches(k, m.keys.Composer.Send):
-			// Sent here and now: a key right after enter (a pick, esc) must not change how.
-			if text, ok := m.composer.Take(); ok {
-				return m.submit(text)
-			}
-			return nil
-		}
-		return m.updateComposer(k)
-	}
-	if !m.contacts.Filtering() {
-		switch {
-		case key.Matches(k, m.keys.Contacts.Quit):
-			return tea.Quit
-		case key.Matches(k, g.Help):
-			m.showHelp = true
-			return nil
-		case key.Matches(k, g.Switch):
-			return m.focusComposer()
-		case key.Matches(k, g.Verify):
-			return m.verifyOpen()
-		case key.Matches(k, g.VerifyOwn):
-			return m.startVerification(m.me, true)
-		case key.Matches(k, g.Recovery):
-			return m.startRecovery()
-		}
-	}
-	if intent := m.contacts.Intent(k); intent != nil {
-		return m.handleIntent(intent)
-	}
-	var cmd tea.Cmd
-	m.contacts, cmd = m.contacts.Update(k)
 	return cmd
 }
 
@@ -510,15 +310,11 @@ func (m *Model) handleIntent(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func matchesAny(k tea.KeyMsg, km conversation.KeyMap) bool {
-	return key.Matches(k, km.PageUp, km.PageDown, km.Bottom, km.Retry)
-}
-
 // focusComposer moves the keyboard to the composer when a conversation that can take messages
 // is open.
 func (m *Model) focusComposer() tea.Cmd {
 	c := m.openChat()
-	if c == nil || c.item.Pending {
+	if c == nil || c.Item().Pending {
 		return nil
 	}
 	return m.setFocus(focusComposer)
@@ -526,9 +322,8 @@ func (m *Model) focusComposer() tea.Cmd {
 
 func (m *Model) setFocus(f focus) tea.Cmd {
 	if f != focusPick {
-		m.react = nil
 		if c := m.openChat(); c != nil {
-			c.conv.Unpick()
+			c.EndPick()
 		}
 	}
 	m.focus = f
@@ -540,7 +335,7 @@ func (m *Model) setFocus(f focus) tea.Cmd {
 		return m.composer.Focus()
 	case focusPrompt:
 		return m.prompt.focus()
-	case focusPick: // the keys go to pickKey
+	case focusPick: // the keys go to the chat's PickKey
 	default:
 		m.contacts.Focus()
 	}
@@ -550,19 +345,16 @@ func (m *Model) setFocus(f focus) tea.Cmd {
 func (m *Model) handleMouse(ev tea.MouseMsg) tea.Cmd {
 	l := m.computeLayout()
 	onLeft := ev.X < l.leftW
+	c := m.openChat()
 	switch {
 	case ev.Button == tea.MouseButtonWheelUp && onLeft:
 		m.contacts.Scroll(-1)
 	case ev.Button == tea.MouseButtonWheelDown && onLeft:
 		m.contacts.Scroll(1)
-	case ev.Button == tea.MouseButtonWheelUp:
-		if c := m.openChat(); c != nil {
-			c.conv.ScrollUp(3)
-		}
-	case ev.Button == tea.MouseButtonWheelDown:
-		if c := m.openChat(); c != nil {
-			c.conv.ScrollDown(3)
-		}
+	case ev.Button == tea.MouseButtonWheelUp && c != nil:
+		c.Scroll(-3)
+	case ev.Button == tea.MouseButtonWheelDown && c != nil:
+		c.Scroll(3)
 	case ev.Button == tea.MouseButtonLeft && ev.Action == tea.MouseActionPress:
 		if onLeft && ev.Y < l.mainH {
 			cmd := m.setFocus(focusContacts)
@@ -576,6 +368,8 @@ func (m *Model) handleMouse(ev tea.MouseMsg) tea.Cmd {
 	return nil
 }
 
+// handleEvents takes in what the service reports: the connection, what a sync brought, the
+// outbox's progress, verifications.
 func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 	var cmds []tea.Cmd
 	refresh := false
@@ -589,16 +383,16 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 			}
 		case matrixsvc.SyncApplied:
 			cmds = append(cmds, m.notifyOf(evt.Messages))
-			m.appendLive(evt.Messages)
-			m.changedLive(evt.Changed)
-			m.typingLive(evt.Typing)
-			m.readLive(evt.Read)
-			cmds = append(cmds, m.redecrypted(evt.Redecrypted))
+			for key, c := range m.chats {
+				cmds = append(cmds, c.Synced(evt, key == m.open))
+			}
 			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0 || len(evt.Changed) > 0
 		case matrixsvc.LoggedOut:
 			m.status.SetError(matrixsvc.ErrLoggedOut.Error())
 		case matrixsvc.OutgoingChanged:
-			cmds = append(cmds, m.outgoingChanged(evt))
+			if c := m.chatOfTxn(evt.TxnID); c != nil {
+				cmds = append(cmds, c.OutgoingChanged(evt))
+			}
 		case matrixsvc.SyncFailed:
 			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
 		case matrixsvc.Verification:
@@ -611,6 +405,16 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// chatOfTxn finds the chat a message in the outbox belongs to.
+func (m *Model) chatOfTxn(txn string) *chat.Model {
+	for _, c := range m.chats {
+		if c.Owns(txn) {
+			return c
+		}
+	}
+	return nil
+}
+
 func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 	if msg.seq < m.overviewApplied {
 		return nil
@@ -621,11 +425,11 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		return nil
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
-	m.title = m.unreadTitle()
+	m.term.title = m.unreadTitle()
 	var cmds []tea.Cmd
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {
-			cmds = append(cmds, m.updateChat(c, it))
+			cmds = append(cmds, c.SetItem(it))
 		}
 	}
 	if msg.lastOpen != "" && m.open == "" {

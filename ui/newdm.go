@@ -105,12 +105,10 @@ func (m *Model) userChecked(msg userCheckedMsg) tea.Cmd {
 	}
 	m.status.SetInfo("conversation with " + userLabel(msg.user, msg.name))
 	cmd := m.openItem(it, true)
-	c := m.openChat()
-	if c == nil || c.room != "" || c.resolving || c.item.Pending {
-		return cmd
+	if c := m.openChat(); c != nil {
+		return tea.Batch(cmd, c.OpenDM())
 	}
-	c.resolving = true
-	return tea.Batch(cmd, m.openDM(c.key, c.item.UserID))
+	return cmd
 }
 
 func userLabel(user id.UserID, name string) string {

@@ -28,6 +28,40 @@ const bellFor = 250 * time.Millisecond
 // bellOffMsg takes the BEL out of the frame again.
 type bellOffMsg struct{ seq int }
 
+// terminal is what the UI tells the terminal itself, with the frame.
+type terminal struct {
+	blurred bool   // the terminal is in the background (focus reporting)
+	bell    bool   // the bell rings with the next frame
+	bellSeq int    // the ring the bell's reset belongs to
+	title   string // the terminal's title
+	clip    string // an OSC 52 clipboard write, sent with the next frame
+	clipSeq int    // the copy the clip's reset belongs to
+}
+
+// updateTerminal handles the terminal's messages: focus, the bell's and the clipboard's ends,
+// the offline countdown.
+func (m *Model) updateTerminal(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case countdownMsg:
+		if m.status.Offline() {
+			return countdown() // redraws the countdown; stops once back online
+		}
+	case bellOffMsg:
+		if msg.seq == m.term.bellSeq {
+			m.term.bell = false
+		}
+	case clipOffMsg:
+		if msg.seq == m.term.clipSeq {
+			m.term.clip = ""
+		}
+	case tea.FocusMsg:
+		m.term.blurred = false
+	case tea.BlurMsg:
+		m.term.blurred = true
+	}
+	return nil
+}
+
 // notified is a desktop notification's result; it is not shown: a terminal without a
 // notification daemon is normal.
 type notified struct{}
@@ -42,9 +76,9 @@ func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
 		}
 		if m.opts.Bell && !rang {
 			rang = true
-			m.bell = true
-			m.bellSeq++
-			seq := m.bellSeq
+			m.term.bell = true
+			m.term.bellSeq++
+			seq := m.term.bellSeq
 			cmds = append(cmds, tea.Tick(bellFor, func(time.Time) tea.Msg { return bellOffMsg{seq: seq} }))
 		}
 		if d := m.opts.Desktop; d != nil {
@@ -62,7 +96,7 @@ func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
 // front.
 func (m *Model) onScreen(msg matrixsvc.Message) bool {
 	c := m.openChat()
-	return c != nil && !m.termBlurred && !m.showHelp && (msg.RoomID == c.room || c.rooms[msg.RoomID])
+	return c != nil && !m.term.blurred && !m.showHelp && c.Shows(msg.RoomID)
 }
 
 // notification is a message's desktop notification: who, and what they said.
@@ -100,14 +134,14 @@ func (m *Model) unreadTitle() string {
 }
 
 // withTerminalControls adds the title, a clipboard write and the bell to a frame.
-func (m Model) withTerminalControls(frame string) string {
+func (m *Model) withTerminalControls(frame string) string {
 	var b strings.Builder
-	if m.title != "" {
-		b.WriteString("\x1b]0;" + sanitize.Line(m.title) + "\a")
+	if m.term.title != "" {
+		b.WriteString("\x1b]0;" + sanitize.Line(m.term.title) + "\a")
 	}
-	b.WriteString(m.clip)
+	b.WriteString(m.term.clip)
 	b.WriteString(frame)
-	if m.bell {
+	if m.term.bell {
 		b.WriteByte('\a')
 	}
 	return b.String()

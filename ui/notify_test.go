@@ -42,7 +42,7 @@ func TestNotifications(t *testing.T) {
 	if v := h.m.View(); !strings.HasPrefix(v, "\x1b]0;duet (") || strings.Contains(v, "\a\x1b]") || strings.HasSuffix(v, "\a") {
 		t.Fatalf("the frame's title: %q", v[:min(len(v), 40)])
 	}
-	title := h.m.title
+	title := h.m.term.title
 	if !strings.Contains(title, "unread") {
 		t.Fatalf("title %q", title)
 	}

@@ -29,8 +29,10 @@ func isSent(msg tea.Msg) bool {
 	}
 	return false
 }
-func isOpened(msg tea.Msg) bool     { _, ok := msg.(dmOpenedMsg); return ok }
-func isHistory(msg tea.Msg) bool    { _, ok := msg.(historyMsg); return ok }
+
+// The conversation's answers are its own unexported types: told apart by name.
+func isOpened(msg tea.Msg) bool     { return fmt.Sprintf("%T", msg) == "chat.dmOpenedMsg" }
+func isHistory(msg tea.Msg) bool    { return fmt.Sprintf("%T", msg) == "chat.historyMsg" }
 func ctrl(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
 
 func requireContains(t *testing.T, view string, parts ...string) {
@@ -159,7 +161,7 @@ func TestNewDMQueuesUntilRoomExists(t *testing.T) {
 	if len(svc.opened) != 1 || svc.opened[0] != erin {
 		t.Fatalf("OpenDM calls = %v", svc.opened)
 	}
-	if c := h.m.openChat(); c == nil || c.room != svc.openRoom {
+	if c := h.m.openChat(); c == nil || c.Room() != svc.openRoom {
 		t.Fatalf("chat room = %v, want %s", c, svc.openRoom)
 	}
 	requireContains(t, h.view(), "you: one ✓ sent", "you: two ✓ sent")
@@ -368,7 +370,7 @@ func TestScrollUpLoadsOlder(t *testing.T) {
 	svc.history[aliceRoom] = longHistory(120)
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
-	if got := h.m.openChat().conv.Len(); got != 50 {
+	if got := h.m.openChat().Timeline().Len(); got != 50 {
 		t.Fatalf("first page has %d messages", got)
 	}
 	h.hold = isHistory
@@ -382,8 +384,8 @@ func TestScrollUpLoadsOlder(t *testing.T) {
 	h.typeText("still typing") // the UI does not wait for the page
 	h.release()
 	c := h.m.openChat()
-	if c.conv.Len() != 100 {
-		t.Fatalf("after one older page: %d messages", c.conv.Len())
+	if c.Timeline().Len() != 100 {
+		t.Fatalf("after one older page: %d messages", c.Timeline().Len())
 	}
 	requireLacks(t, h.view(), "loading older")
 	requireContains(t, h.view(), "message number 70 ") // the window stays where it was
@@ -717,7 +719,7 @@ func TestOpenAtAnOldMessage(t *testing.T) {
 	v := h.view()
 	requireContains(t, v, "history line 42")
 	requireLacks(t, v, "history line 599")
-	if c := h.m.openChat(); c == nil || c.jumpTo != "" {
+	if c := h.m.openChat(); c == nil || c.Jumping() {
 		t.Fatalf("the jump did not end: %+v", c)
 	}
 }
@@ -739,7 +741,7 @@ func TestSearchDialog(t *testing.T) {
 	}
 	h.key(tea.KeyEnter)
 	requireLacks(t, h.view(), "close search")
-	if c := h.m.openChat(); c == nil || c.item.UserID != alice || c.jumpTo != "" {
+	if c := h.m.openChat(); c == nil || c.Item().UserID != alice || c.Jumping() {
 		t.Fatalf("the result's conversation is not open at it: %+v", c)
 	}
 	h.send(tea.KeyMsg{Type: tea.KeyCtrlF})
@@ -769,7 +771,7 @@ func TestQuickSwitcher(t *testing.T) {
 		t.Fatalf("the directory was not asked: %v", svc.searches)
 	}
 	h.key(tea.KeyEnter)
-	if c := h.m.openChat(); c == nil || c.item.UserID != bob {
+	if c := h.m.openChat(); c == nil || c.Item().UserID != bob {
 		t.Fatalf("enter did not open bob: %+v", c)
 	}
 	requireLacks(t, h.view(), "Bobby Tables")
@@ -781,7 +783,7 @@ func TestQuickSwitcher(t *testing.T) {
 	if !slices.Contains(svc.checked, "@zed:example.org") {
 		t.Fatalf("the new DM by ID was not started: %v", svc.checked)
 	}
-	if c := h.m.openChat(); c == nil || c.item.UserID != "@zed:example.org" {
+	if c := h.m.openChat(); c == nil || c.Item().UserID != "@zed:example.org" {
 		t.Fatalf("zed's conversation is not open: %+v", c)
 	}
 	// ctrl+k again closes it.
@@ -853,8 +855,8 @@ func TestEditLastMessage(t *testing.T) {
 	h.key(tea.KeyUp)
 	h.m.contacts.Select("u:" + string(bob))
 	h.run(h.m.openItem(h.m.contacts.All()[3], true))
-	if c := h.m.chats["u:"+string(alice)]; c.editing.EventID != "" || h.m.composer.Value() != "" {
-		t.Fatalf("the edit survived leaving the conversation: %+v %q", c.editing, h.m.composer.Value())
+	if c := h.m.chats["u:"+string(alice)]; c.Editing() || h.m.composer.Value() != "" {
+		t.Fatalf("the edit survived leaving the conversation: %+v %q", c.Editing(), h.m.composer.Value())
 	}
 }
 
@@ -893,7 +895,7 @@ func TestSeenMark(t *testing.T) {
 	h.key(tea.KeyEnter)
 	requireContains(t, h.view(), "are you there? ✓ sent")
 	var sent id.EventID
-	if msg, ok := h.m.openChat().conv.LastOwn(); ok {
+	if msg, ok := h.m.openChat().Timeline().LastOwn(); ok {
 		sent = msg.EventID
 	}
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Read: map[id.RoomID]map[id.UserID]id.EventID{aliceRoom: {alice: sent}}}}})
@@ -917,13 +919,13 @@ func TestPickReplyReactEdit(t *testing.T) {
 	if h.m.focus != focusPick {
 		t.Fatal("shift+up did not start picking")
 	}
-	if msg, _ := h.m.openChat().conv.Picked(); msg.EventID != "$a5" {
+	if msg, _ := h.m.openChat().Timeline().Picked(); msg.EventID != "$a5" {
 		t.Fatalf("picked first: %s", msg.EventID)
 	}
 	requireContains(t, h.view(), "reply", "react")
 	h.typeText("k")
 	h.key(tea.KeyUp)
-	if msg, _ := h.m.openChat().conv.Picked(); msg.EventID != "$a3" {
+	if msg, _ := h.m.openChat().Timeline().Picked(); msg.EventID != "$a3" {
 		t.Fatalf("picked after two up: %s", msg.EventID)
 	}
 	// Reply: the composer keeps the draft, and says what it answers.
@@ -974,7 +976,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 	for range 4 { // from our reply, past alice's three
 		h.key(tea.KeyUp)
 	}
-	if msg, _ := h.m.openChat().conv.Picked(); msg.EventID != "$a2" {
+	if msg, _ := h.m.openChat().Timeline().Picked(); msg.EventID != "$a2" {
 		t.Fatalf("picked: %s", msg.EventID)
 	}
 	h.typeText("e")
@@ -1007,7 +1009,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 	if h.m.focus != focusComposer {
 		t.Fatal("esc did not end picking")
 	}
-	if _, ok := h.m.openChat().conv.Picked(); ok {
+	if _, ok := h.m.openChat().Timeline().Picked(); ok {
 		t.Fatal("a message is still picked")
 	}
 	requireFits(t, h.view(), 100, 30)

@@ -7,8 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 
-	"duet/internal/sanitize"
-	"duet/ui/contacts"
+	"duet/ui/chat"
 	"duet/ui/internal/textutil"
 )
 
@@ -22,7 +21,7 @@ type layout struct {
 	composerTop   int // first line of the composer
 }
 
-func (m Model) computeLayout() layout {
+func (m *Model) computeLayout() layout {
 	w, h := max(m.width, 20), max(m.height, 6)
 	l := layout{width: w, height: h, mainH: h - 1}
 	l.leftW = min(max(w*3/10, 18), 32)
@@ -35,9 +34,8 @@ func (m Model) computeLayout() layout {
 	default:
 		l.composerH = 1
 	}
-	const headerH = 2 // name line and a rule
-	l.timelineH = max(l.mainH-headerH-1-l.composerH, 1)
-	l.composerTop = headerH + l.timelineH + 1
+	l.timelineH = max(l.mainH-chat.HeaderLines-1-l.composerH, 1)
+	l.composerTop = chat.HeaderLines + l.timelineH + 1
 	return l
 }
 
@@ -52,15 +50,15 @@ func (m *Model) layout() {
 	m.search.SetSize(min(l.rightW, 90), min(l.mainH, 24))
 	m.finder.SetSize(min(l.rightW, 72), min(l.mainH, 20))
 	for _, c := range m.chats {
-		c.conv.SetSize(l.rightW, l.timelineH)
+		c.SetSize(l.rightW, l.timelineH)
 	}
 }
 
 // View draws the screen: exactly height lines, none wider than width.
-func (m Model) View() string { return m.withTerminalControls(m.screen()) }
+func (m *Model) View() string { return m.withTerminalControls(m.screen()) }
 
 // screen is what the frame draws: the panes and the status bar.
-func (m Model) screen() string {
+func (m *Model) screen() string {
 	l := m.computeLayout()
 	var main []string
 	if m.showHelp {
@@ -91,7 +89,7 @@ func (m Model) screen() string {
 	return b.String()
 }
 
-func (m Model) rightPane(l layout) []string {
+func (m *Model) rightPane(l layout) []string {
 	w := l.rightW
 	c := m.openChat()
 	switch {
@@ -100,36 +98,11 @@ func (m Model) rightPane(l layout) []string {
 	case c == nil:
 		return textutil.Lines(m.welcome(w), w, l.mainH)
 	}
-	rule := m.styles.Separator.Render(strings.Repeat("─", w))
-	out := make([]string, 0, l.mainH)
-	out = append(out, textutil.Fit(m.header(c, w), w), rule)
-	out = append(out, strings.Split(c.conv.View(), "\n")...)
-	if m.react != nil && m.react.chat == c.key {
-		out = append(out, m.reactRule(w))
-	} else if c.editing.EventID != "" {
-		out = append(out, m.labelRule(w, " editing your message · enter saves, empty deletes · esc cancels ",
-			" editing your message · esc cancels ", " editing · esc cancels "))
-	} else if c.replyTo.EventID != "" {
-		who := "you"
-		if c.replyTo.Sender != m.me {
-			who = string(c.replyTo.Sender)
-			if c.replyTo.Sender == c.item.UserID && c.item.Name != "" {
-				who = c.item.Name
-			}
-		}
-		what := c.replyOf
-		who = sanitize.Line(who)
-		out = append(out, m.labelRule(w, " ↳ replying to "+who+": "+textutil.Cut(what, max(w/3, 8))+" · esc cancels ",
-			" ↳ replying to "+who+" · esc cancels ", " ↳ reply · esc cancels "))
-	} else if len(c.typing) > 0 {
-		out = append(out, m.typingRule(c, w))
-	} else {
-		out = append(out, rule)
-	}
-	if c.item.Pending {
+	out := c.View(w, m.focus == focusComposer)
+	if c.Item().Pending {
 		a, d := m.keys.Contacts.Accept.Help().Key, m.keys.Contacts.Decline.Help().Key
 		box := []string{
-			m.styles.Contacts.Pending.Render(c.item.Name + " invited you to a conversation."),
+			m.styles.Contacts.Pending.Render(c.Item().Name + " invited you to a conversation."),
 			m.styles.Muted.Render(fmt.Sprintf("%s accept · %s decline (in the contacts list)", a, d)),
 		}
 		out = append(out, textutil.Lines(box, w, l.composerH)...)
@@ -139,54 +112,9 @@ func (m Model) rightPane(l layout) []string {
 	return textutil.Lines(out, w, l.mainH)
 }
 
-// labelRule is the line above the composer with a label in its middle: the first of labels
-// that fits the width.
-func (m Model) labelRule(w int, labels ...string) string {
-	var label string
-	for _, label = range labels {
-		if lipgloss.Width(label)+4 <= w {
-			break
-		}
-	}
-	label = textutil.Cut(label, max(w, 1))
-	side := max((w-lipgloss.Width(label))/2, 0)
-	return textutil.Fit(m.styles.Separator.Render(strings.Repeat("─", side))+m.styles.Warning.Render(label)+
-		m.styles.Separator.Render(strings.Repeat("─", max(w-side-lipgloss.Width(label), 0))), w)
-}
-
-// reactRule is the line above the composer while a reaction is typed: the input, and the
-// quick reactions by number.
-func (m Model) reactRule(w int) string {
-	var quick strings.Builder
-	for i, r := range quickReactions {
-		fmt.Fprintf(&quick, " %d %s", i+1, r)
-	}
-	line := m.styles.Warning.Render(" react: ") + m.react.input.View() + m.styles.Muted.Render(" ·"+quick.String()+" · esc ")
-	return textutil.Fit(line, w)
-}
-
-// typingRule is the line above the composer while the other person types: "Bob is typing…".
-func (m Model) typingRule(c *chat, w int) string {
-	names := make([]string, 0, len(c.typing))
-	for _, u := range c.typing {
-		name := string(u)
-		if u == c.item.UserID && c.item.Name != "" {
-			name = c.item.Name
-		}
-		names = append(names, sanitize.Line(name))
-	}
-	label := strings.Join(names, ", ") + " is typing… "
-	if len(names) > 1 {
-		label = strings.Join(names, ", ") + " are typing… "
-	}
-	label = textutil.Cut(label, max(w-4, 1))
-	return textutil.Fit(m.styles.Separator.Render("── ")+m.styles.Muted.Render(label)+
-		m.styles.Separator.Render(strings.Repeat("─", max(w-3-lipgloss.Width(label), 0))), w)
-}
-
 // overlay draws the dialog over the right pane: over the timeline when it fits there (the
 // header and the composer stay in view), else over the whole pane.
-func (m Model) overlay(pane []string, l layout, view string) {
+func (m *Model) overlay(pane []string, l layout, view string) {
 	box := strings.Split(view, "\n")
 	top, h := 0, l.mainH
 	if m.openChat() != nil && !m.prompt.on && len(box) <= l.timelineH {
@@ -201,107 +129,7 @@ func (m Model) overlay(pane []string, l layout, view string) {
 	}
 }
 
-// header is the open conversation's one line: name, user ID, encryption and trust. When it
-// does not fit, the user ID goes first, so that what the room's safety is stays in view.
-func (m Model) header(c *chat, w int) string {
-	st := m.styles
-	nameStyle := st.Header
-	if m.focus == focusComposer {
-		nameStyle = st.HeaderOn
-	}
-	it := c.item
-	name := nameStyle.Render(textutil.Cut(it.Name, max(w/2, 8)))
-	idPart := ""
-	switch it.Kind {
-	case contacts.KindGroup:
-		idPart = st.HeaderID.Render(fmt.Sprintf("group · %d members", it.Members))
-	default:
-		if id := textutil.Cut(sanitize.Line(string(it.UserID)), max(w/2, 8)); id != "" && id != it.Name {
-			idPart = st.HeaderID.Render(id)
-		}
-	}
-	state, trust := m.headerState(c), m.trustState(c)
-	sep := st.Muted.Render(" · ")
-	join := func(parts ...string) string {
-		var keep []string
-		for _, p := range parts {
-			if p != "" {
-				keep = append(keep, p)
-			}
-		}
-		return " " + strings.Join(keep, sep)
-	}
-	// Shorter and shorter until it fits: without the user ID, then without "encrypted" when
-	// the trust says as much.
-	candidates := []string{join(append(append([]string{name, idPart}, state...), trust...)...)}
-	if len(state)+len(trust) > 0 {
-		candidates = append(candidates, join(append(append([]string{name}, state...), trust...)...))
-	}
-	if len(trust) > 0 {
-		candidates = append(candidates, join(append([]string{name}, trust...)...))
-	}
-	for _, line := range candidates {
-		if lipgloss.Width(line) <= w {
-			return line
-		}
-	}
-	return candidates[len(candidates)-1]
-}
-
-// headerState is the conversation's state: invite, opening, encrypted or not.
-func (m Model) headerState(c *chat) []string {
-	st := m.styles
-	it := c.item
-	var parts []string
-	if it.Blocked {
-		parts = append(parts, st.Warning.Render(fmt.Sprintf("blocked: %s on them in the list unblocks", m.keys.Contacts.Unblock.Help().Key)))
-	}
-	if it.Note != "" {
-		parts = append(parts, st.Warning.Render("⚠ "+it.Note))
-	}
-	switch {
-	case it.Request:
-		parts = append(parts, st.Contacts.Pending.Render("request from someone you share no room with"))
-	case it.Pending:
-		parts = append(parts, st.Contacts.Pending.Render("invite"))
-	case c.room == "" && c.resolving:
-		parts = append(parts, st.Muted.Render("opening…"))
-	case c.room == "":
-		parts = append(parts, st.Muted.Render("new conversation"))
-	case !c.encKnown:
-	case c.encrypted:
-		parts = append(parts, st.Encrypted.Render("encrypted"))
-	default:
-		parts = append(parts, st.Plain.Render("not encrypted"))
-	}
-	return parts
-}
-
-// trustState says whether the person of an encrypted DM is verified, and warns about their
-// devices that are not.
-func (m Model) trustState(c *chat) []string {
-	if it := c.item; it.Kind != contacts.KindContact || !c.trustKnown || it.Pending || c.room == "" || !c.encKnown || !c.encrypted {
-		return nil
-	}
-	st, t := m.styles, c.trust
-	if !t.Verified {
-		return []string{st.Unverified.Render("not verified")}
-	}
-	parts := []string{st.Verified.Render("verified")}
-	switch n := len(t.Unverified); {
-	case n == 1:
-		parts = append(parts, st.Warning.Render("⚠ new device: "+sanitize.Line(string(t.Unverified[0]))))
-	case n > 1:
-		ids := make([]string, n)
-		for i, d := range t.Unverified {
-			ids[i] = sanitize.Line(string(d))
-		}
-		parts = append(parts, st.Warning.Render(fmt.Sprintf("⚠ %d new devices: %s", n, strings.Join(ids, ", "))))
-	}
-	return parts
-}
-
-func (m Model) welcome(w int) []string {
+func (m *Model) welcome(w int) []string {
 	st := m.styles
 	k := m.keys.Contacts
 	lines := []string{
@@ -318,7 +146,7 @@ func (m Model) welcome(w int) []string {
 	return lines
 }
 
-func (m Model) promptView(w int) []string {
+func (m *Model) promptView(w int) []string {
 	st := m.styles
 	lines := []string{
 		" " + st.Title.Render("New conversation"),
@@ -358,7 +186,7 @@ func wrapPlain(s string, w int) string {
 	return strings.Join(out, "\n")
 }
 
-func (m Model) helpView(l layout) []string {
+func (m *Model) helpView(l layout) []string {
 	groups := m.focusedHelp().FullHelp()
 	h := m.help
 	h.Width = l.width - 2
@@ -397,7 +225,7 @@ func (m Model) helpView(l layout) []string {
 }
 
 // hint is the status bar's short help for the focused pane.
-func (m Model) hint() string {
+func (m *Model) hint() string {
 	h := m.help
 	h.Width = max(m.computeLayout().width/2, 10)
 	return h.ShortHelpView(m.focusedHelp().ShortHelp())

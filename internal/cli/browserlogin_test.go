@@ -635,7 +635,7 @@ func TestLoginScreenSingleSignOnForReal(t *testing.T) {
 	if code := Run(ctx, env, nil); code != 0 {
 		t.Fatalf("the UI: exit %d, %q", code, errb.String())
 	}
-	if fmt.Sprintf("%T", final) != "ui.Model" {
+	if fmt.Sprintf("%T", final) != "*ui.Model" {
 		t.Fatalf("still on %T after the login in the browser", final)
 	}
 	if len(notices) == 0 || !strings.Contains(notices[0], a.URL+"/oauth2/authorize?client_id=") || !strings.Contains(notices[0], "&state=") {
@@ -735,7 +735,7 @@ func TestLoginScreenPasteOverSSH(t *testing.T) {
 	if !strings.Contains(asked, "paste the address and press enter") {
 		t.Fatalf("the screen did not ask for the address: %q", asked)
 	}
-	if fmt.Sprintf("%T", final) != "ui.Model" {
+	if fmt.Sprintf("%T", final) != "*ui.Model" {
 		t.Fatalf("still on %T after pasting", final)
 	}
 	if errb.Len() > 0 || out.Len() > 0 {
