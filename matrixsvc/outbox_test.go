@@ -21,7 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 

@@ -17,8 +17,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
 	"duet/internal/paths"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 

@@ -18,7 +18,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // TestDemo starts a real demo and looks at it as the demo user would through duet: the DM list,

@@ -17,7 +17,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // crashProxy stands between duet and a homeserver of its own. Armed for a request, it lets the

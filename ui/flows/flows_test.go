@@ -21,7 +21,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 	"duet/matrixsvc"
 	"duet/store"
 	"duet/ui"
