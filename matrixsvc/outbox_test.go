@@ -425,8 +425,8 @@ func TestSecondCopyIsDeleted(t *testing.T) {
 	t.Parallel()
 	srv := hstest.OwnServer(t)
 	ctx := hstest.Ctx(t)
-	alice := hstest.NewPerson(t, srv, "alice", "Alice")
-	bob := hstest.NewPerson(t, srv, "bob", "Bob")
+	alice := hstest.NewPerson(t, srv.Server, "alice", "Alice")
+	bob := hstest.NewPerson(t, srv.Server, "bob", "Bob")
 	sess, err := Login(ctx, LoginParams{Homeserver: srv.URL, User: string(alice.ID), Password: alice.Password}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
