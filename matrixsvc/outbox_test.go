@@ -335,14 +335,14 @@ func TestSyncCrashBeforeCommit(t *testing.T) {
 		return ""
 	})
 	crashes := 0
-	svc.faultBeforeCommit = func() error {
+	svc.SetFaultBeforeCommit(func() error {
 		crashes++
 		return errors.New("simulated crash")
-	}
+	})
 	if _, err := svc.CatchUp(ctx); err == nil {
 		t.Fatal("the sync with the fault did not fail")
 	}
-	svc.faultBeforeCommit = nil
+	svc.SetFaultBeforeCommit(nil)
 	got := map[string]int{}
 	hstest.Eventually(t, 15*time.Second, func() string {
 		more, err := svc.CatchUp(ctx)
