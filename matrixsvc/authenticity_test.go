@@ -13,8 +13,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
 )
 
 // messageWith returns svc's message in room with this body, nil when there is none.

@@ -19,8 +19,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
 )
 
 // backupVersion is the body of GET /room_keys/version.

@@ -8,7 +8,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // BenchmarkDecryptMessage measures what an encrypted message costs when it reaches duet

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"duet/internal/fixture"
+	"duet/internal/testkit/fixture"
 	"duet/matrixsvc"
 	"duet/store"
 )
@@ -40,7 +40,7 @@ func syncedService(b *testing.B, srv *fixture.Server) *matrixsvc.Service {
 // deals the events over 1,000 DMs (10 each, the common case of a busy account); dms=10 puts
 // 1,000 in each of 10, which separates the per-event cost from the per-room one. allocs/event
 // and B/event count every allocation of the op, the fixture server's page (about 3,800
-// allocations and 3.6 MB per page, see internal/fixture's BenchmarkIncrementalSync) included.
+// allocations and 3.6 MB per page, see internal/testkit/fixture's BenchmarkIncrementalSync) included.
 func BenchmarkSyncThroughput(b *testing.B) {
 	const perSync = 10_000
 	for _, dms := range []int{1000, 10} {

@@ -11,8 +11,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
 )
 
 // serverSays returns the events of room as the server stores them: types of messages, and

@@ -26,7 +26,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // pngFile writes a w×h PNG of distinct colours to a fresh folder and returns its path and bytes.

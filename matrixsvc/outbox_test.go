@@ -21,7 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 
@@ -335,14 +335,14 @@ func TestSyncCrashBeforeCommit(t *testing.T) {
 		return ""
 	})
 	crashes := 0
-	svc.faultBeforeCommit = func() error {
+	svc.SetFaultBeforeCommit(func() error {
 		crashes++
 		return errors.New("simulated crash")
-	}
+	})
 	if _, err := svc.CatchUp(ctx); err == nil {
 		t.Fatal("the sync with the fault did not fail")
 	}
-	svc.faultBeforeCommit = nil
+	svc.SetFaultBeforeCommit(nil)
 	got := map[string]int{}
 	hstest.Eventually(t, 15*time.Second, func() string {
 		more, err := svc.CatchUp(ctx)
@@ -425,8 +425,8 @@ func TestSecondCopyIsDeleted(t *testing.T) {
 	t.Parallel()
 	srv := hstest.OwnServer(t)
 	ctx := hstest.Ctx(t)
-	alice := hstest.NewPerson(t, srv, "alice", "Alice")
-	bob := hstest.NewPerson(t, srv, "bob", "Bob")
+	alice := hstest.NewPerson(t, srv.Server, "alice", "Alice")
+	bob := hstest.NewPerson(t, srv.Server, "bob", "Bob")
 	sess, err := Login(ctx, LoginParams{Homeserver: srv.URL, User: string(alice.ID), Password: alice.Password}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"maunium.net/go/mautrix/id"
 	"maunium.net/go/mautrix/pushrules"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // serverRules is m.push_rules as Dendrite 0.13 keeps it for a new account @alice:hs (its

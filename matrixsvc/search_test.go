@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // The quick switcher's directory search, against Dendrite's user directory: a person on the

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // faulty is a reverse proxy to the homeserver that answers the next sends with a fault.

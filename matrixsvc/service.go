@@ -82,8 +82,9 @@ type Service struct {
 	keysWake      chan struct{}
 	pendingKeys   sync.Map // id.SessionID -> keyWant: keys to ask for
 
-	// faultBeforeCommit, set only by tests, fails a sync after it was applied but before its
-	// transaction commits: a crash at the worst moment.
+	// faultBeforeCommit fails a sync after it was applied but before its transaction commits:
+	// a crash at the worst moment. Only tests set it, through SetFaultBeforeCommit in
+	// export_test.go; in the binary it is always nil.
 	faultBeforeCommit func() error
 }
 

@@ -12,8 +12,8 @@ import (
 	"maunium.net/go/mautrix/id"
 	"maunium.net/go/mautrix/oauth"
 
-	"duet/internal/authtest"
-	"duet/internal/hstest"
+	"duet/internal/testkit/authtest"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 

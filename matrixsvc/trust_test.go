@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // bob has a cross-signing identity, and a second device he never signed: what it sends is

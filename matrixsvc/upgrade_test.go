@@ -10,7 +10,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // acceptedDM is a DM that bob started and alice's service accepted, recorded in m.direct next to

@@ -6,7 +6,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // CVE-2022-39250's setting (Albrecht et al. 2023): a device whose ID is the user's master

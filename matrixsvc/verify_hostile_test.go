@@ -6,8 +6,8 @@ import (
 
 	"maunium.net/go/mautrix/event"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
 )
 
 // We verify our own devices with to-device requests; a request in a room "from" ourselves is

@@ -10,7 +10,7 @@ import (
 	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // `duet messages` says which messages were decrypted with a key of unproven authenticity (here

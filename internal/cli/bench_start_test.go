@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"duet/internal/cli"
-	"duet/internal/fixture"
 	"duet/internal/paths"
+	"duet/internal/testkit/fixture"
 	"duet/store"
 	"duet/ui/contacts"
 	"duet/ui/conversation"

@@ -20,9 +20,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/authtest"
-	"duet/internal/hstest"
 	"duet/internal/paths"
+	"duet/internal/testkit/authtest"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 

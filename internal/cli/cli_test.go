@@ -17,8 +17,9 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
 	"duet/internal/paths"
+	"duet/internal/testkit/dendrite"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 
@@ -378,7 +379,7 @@ func TestSendToBadTargets(t *testing.T) {
 	cases := []struct {
 		target, want string
 	}{
-		{"@nobody-" + homeserver.RandomLocalpart("x") + ":" + hs.ServerName, "does not exist"},
+		{"@nobody-" + dendrite.RandomLocalpart("x") + ":" + hs.ServerName, "does not exist"},
 		{"@malformed", "is not a Matrix user ID"},
 		{"bob", "neither a user"},
 		{string(alice.ID), "is you"},

@@ -9,7 +9,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 type convMsgOut struct {

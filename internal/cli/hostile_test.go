@@ -10,9 +10,9 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
-	"duet/internal/termtest"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
+	"duet/internal/testkit/termtest"
 )
 
 // osc52 writes "hi" to the terminal's clipboard when a terminal acts on it.

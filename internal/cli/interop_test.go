@@ -12,8 +12,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
-	"duet/internal/interop"
+	"duet/internal/testkit/hstest"
+	"duet/internal/testkit/interop"
 )
 
 // jsClient starts a matrix-js-sdk client (Element's SDK with its Rust crypto) for p.

@@ -10,9 +10,9 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
 	"duet/internal/paths"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
 )
 
 type memberMsgOut struct {

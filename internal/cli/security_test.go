@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"duet/internal/hostile"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hostile"
+	"duet/internal/testkit/hstest"
 )
 
 // Issue 19: through a hostile server, a plain message in an encrypted DM is marked in

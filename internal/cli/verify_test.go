@@ -13,7 +13,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // lockedBuffer is a bytes.Buffer a running command writes while the test reads it.

@@ -18,15 +18,16 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/dendrite"
+	"duet/internal/testkit/hstest"
 )
 
 // TestDemo starts a real demo and looks at it as the demo user would through duet: the DM list,
 // Carol's pending invite, Alice's history, and Alice answering. It fails, never skips, when the
 // homeserver cannot start (DUET_SKIP_HOMESERVER=1 opts out locally, never in CI).
 func TestDemo(t *testing.T) {
-	if optedOut() {
-		t.Log(homeserver.ErrOptedOut)
+	if dendrite.OptedOut() {
+		t.Log(dendrite.ErrOptedOut)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // covers a first build of Dendrite
@@ -281,12 +282,6 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(stateDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state directory %s still there after Stop (%v)", stateDir, err)
 	}
-}
-
-// optedOut reports whether a developer set DUET_SKIP_HOMESERVER=1 outside CI, the rule of
-// homeserver.StartForTests (which would start a second server we do not want here).
-func optedOut() bool {
-	return !strings.EqualFold(os.Getenv("CI"), "true") && os.Getenv("DUET_SKIP_HOMESERVER") == "1"
 }
 
 func clientFor(t *testing.T, d *Demo, acct *homeserver.Account) *mautrix.Client {

@@ -1,13 +1,14 @@
-// Package homeserver builds and runs a real Matrix homeserver (Dendrite) on loopback for duet's
-// integration tests and demo.
+// Package homeserver builds and runs a real Matrix homeserver (Dendrite) on loopback: the
+// throw-away server of `duet demo`, and the one duet's integration tests run against.
 //
 // Dendrite is pinned in its own module, tools/homeserver, so that its dependency tree never
 // enters duet's go.mod. Binaries builds it into <repo>/.bin (once; later calls see the binaries
 // current), Start runs one throw-away server with its state in a fresh directory, Register
 // creates accounts on it, and Stop kills it and removes its state.
 //
-// A test package uses one server for all its tests (see StartForTests) and a fresh account per
-// test (see RandomLocalpart), so tests share no state and can run in parallel.
+// This package is what the demo needs at run time and is linked into the duet binary. What
+// only tests need (a server shared by a test package, random localparts, killing, restarting
+// and freezing a server) is in duet/internal/testkit/dendrite, which the binary never links.
 //
 // The package needs a Unix system (process groups, flock) and, for the first build, a C
 // compiler (Dendrite uses cgo SQLite).

@@ -38,6 +38,10 @@ type Options struct {
 	// passed on when the process was killed are lost to the others (the room exists, but
 	// /sync and /members never hear of it). Tests that kill and restart the server set it.
 	DurableQueues bool
+	// Port is the loopback port to listen on. 0 picks a free one (and another when something
+	// takes it before Dendrite binds it). Started again on the StateDir and Port of a stopped
+	// server, Dendrite is that server again, at the same address with the same accounts.
+	Port int
 }
 
 // Server is one Dendrite process listening on 127.0.0.1, with federation off, open
@@ -53,10 +57,10 @@ type Server struct {
 	tail         *tailBuffer
 	logFile      *os.File // the default log file, closed by Stop
 
-	dendrite   string    // the binary, for Restart
-	configPath string    // dendrite.yaml, for Restart
-	port       int       // the port it listens on, kept by Restart
-	logOut     io.Writer // where its output goes, for Restart
+	dendrite   string    // the binary
+	configPath string    // dendrite.yaml
+	port       int       // the port it listens on
+	logOut     io.Writer // where its output goes
 
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
@@ -77,8 +81,8 @@ const (
 // between the pick and the bind); Start then tries another port.
 var errPortTaken = errors.New("port taken")
 
-// Start creates a state directory, key and config, runs Dendrite on a free loopback port and
-// returns once GET /_matrix/client/versions answers 200, or fails after 60 seconds (the error
+// Start creates a state directory, key and config, runs Dendrite on a loopback port (a free one
+// unless Options.Port) and returns once GET /_matrix/client/versions answers 200, or fails after 60 seconds (the error
 // then carries the tail of Dendrite's log). ctx bounds the start only: the server runs until
 // Stop, which the caller must always call.
 func Start(ctx context.Context, opts Options) (*Server, error) {
@@ -144,9 +148,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s.SharedSecret = secret
 
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return nil, err
+			}
 		}
 		configPath, err := s.writeConfig(ctx, opts, port, keyPath)
 		if err != nil {
@@ -158,7 +164,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			started = true
 			return s, nil
 		}
-		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts || opts.Port != 0 {
 			return nil, err
 		}
 	}
@@ -293,38 +299,18 @@ func (s *Server) kill() {
 	<-s.exited
 }
 
-// Kill ends Dendrite at once (SIGKILL), as a crash or a pulled plug would, and keeps its
-// state: Restart brings the same server back. Requests under way fail with a reset connection
-// and new ones are refused until then. Fault tests use it; they must not run alongside tests
-// that expect the server up.
-func (s *Server) Kill() { s.kill() }
-
-// Restart runs Dendrite again, after Kill or in place of a running one (which it kills first),
-// on the same address with the same state, and returns once it answers.
-func (s *Server) Restart(ctx context.Context) error {
-	s.Thaw() // a stopped process cannot be killed and reaped until it runs again
-	s.kill()
-	return s.launch(ctx)
-}
-
-// Freeze stops Dendrite's processes (SIGSTOP) without closing anything: the kernel still accepts
-// connections, but no request is answered, as when the network silently drops packets. Thaw
-// resumes it.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
-
-// Thaw resumes a server stopped by Freeze; requests that waited are then answered.
-func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
-
-func (s *Server) signal(sig syscall.Signal) {
+// PID is the process ID of the running Dendrite, which leads its own process group; 0 before
+// it started and once it has exited.
+func (s *Server) PID() int {
 	if s.cmd == nil || s.cmd.Process == nil {
-		return
+		return 0
 	}
 	select {
 	case <-s.exited:
-		return
+		return 0 // reaped: the PID may belong to someone else now
 	default:
+		return s.cmd.Process.Pid
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, sig)
 }
 
 // LogTail returns the last few KiB Dendrite wrote, for a failing test to print.

@@ -3,7 +3,6 @@ package homeserver
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,29 +115,4 @@ func (s *Server) do(ctx context.Context, method, path, token string, in, out any
 		return fmt.Errorf("decoding %s %s: %w", method, path, err)
 	}
 	return nil
-}
-
-// RandomLocalpart returns prefix, made safe for a Matrix localpart (lowercase a-z, 0-9 and
-// "._=-"), followed by "-" and ten random lowercase letters and digits, so tests sharing a
-// server never collide: RandomLocalpart("Alice") might be "alice-k3x9q0m2ra".
-func RandomLocalpart(prefix string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(prefix) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._=-", r) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	if b.Len() == 0 {
-		b.WriteString("user") // an all-digit localpart is reserved by Dendrite
-	}
-	b.WriteByte('-')
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	random := make([]byte, 10)
-	_, _ = rand.Read(random) // never fails (crypto/rand panics instead)
-	for _, c := range random {
-		b.WriteByte(alphabet[int(c)%len(alphabet)])
-	}
-	return b.String()
 }

@@ -57,12 +57,6 @@ func NewDesktop() *Desktop {
 	return newDesktop(sessionAddress)
 }
 
-// NewDesktopAt returns a Desktop for the bus at a D-Bus address ("unix:path=/run/user/1000/bus").
-// It does not connect yet.
-func NewDesktopAt(address string) *Desktop {
-	return newDesktop(func() (string, error) { return address, nil })
-}
-
 func newDesktop(address func() (string, error)) *Desktop {
 	return &Desktop{address: address, now: time.Now, lock: make(chan struct{}, 1)}
 }

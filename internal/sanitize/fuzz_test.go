@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 )
 
 // FuzzText: whatever comes in, what comes out has no character a terminal would act on, is

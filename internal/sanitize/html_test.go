@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 )
 
 // TestHTML: control characters written as themselves or as character references, in text or

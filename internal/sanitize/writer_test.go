@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 )
 
 func TestOutputKeepsLinesAndTabs(t *testing.T) {

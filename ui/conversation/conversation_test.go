@@ -13,7 +13,7 @@ import (
 	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )

@@ -11,7 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )

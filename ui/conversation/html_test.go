@@ -7,7 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )

@@ -10,7 +10,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // ignored returns who is on p's ignore list, as the server has it.

@@ -8,7 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // A recovery key as duet shows it: twelve groups of four base58 characters.

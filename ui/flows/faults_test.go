@@ -16,8 +16,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/dendrite"
+	"duet/internal/testkit/hstest"
 )
 
 // crashProxy stands between duet and a homeserver of its own. Armed for a request, it lets the
@@ -25,7 +25,7 @@ import (
 // answer: the one moment of a crash that a client cannot tell from "it never arrived".
 type crashProxy struct {
 	t   *testing.T
-	srv *homeserver.Server
+	srv *dendrite.FaultServer
 	url string
 
 	mu     sync.Mutex
@@ -34,7 +34,7 @@ type crashProxy struct {
 	fired  chan struct{}
 }
 
-func newCrashProxy(t *testing.T, srv *homeserver.Server) *crashProxy {
+func newCrashProxy(t *testing.T, srv *dendrite.FaultServer) *crashProxy {
 	target, _ := url.Parse(srv.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	// A fresh connection per request: none outlives the server it was made to.
@@ -92,8 +92,8 @@ func TestServerFaults(t *testing.T) {
 	t.Parallel()
 	srv := hstest.OwnServer(t)
 	proxy := newCrashProxy(t, srv)
-	alice := hstest.NewPerson(t, srv, "alice", "Alice")
-	bob := hstest.NewPerson(t, srv, "bob", "Bob Steady")
+	alice := hstest.NewPerson(t, srv.Server, "alice", "Alice")
+	bob := hstest.NewPerson(t, srv.Server, "bob", "Bob Steady")
 	s := startVia(t, alice, proxy.url)
 	s.waitFor("live", "live")
 	var room id.RoomID

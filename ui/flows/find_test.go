@@ -8,7 +8,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // Issue 11 at the keyboard. ctrl+k, bob's user ID (no DM yet), enter, a message: the DM is made

@@ -21,7 +21,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/dendrite"
+	"duet/internal/testkit/hstest"
 	"duet/matrixsvc"
 	"duet/store"
 	"duet/ui"
@@ -231,7 +232,7 @@ func TestMalformedUserIDCreatesNothing(t *testing.T) {
 	s.waitFor("the error", "is not a Matrix user ID")
 	s.key(tea.KeyEscape)
 	s.typeText("n")
-	s.typeText("@nobody-" + strings.ToLower(homeserver.RandomLocalpart("x")) + ":" + hs.ServerName)
+	s.typeText("@nobody-" + strings.ToLower(dendrite.RandomLocalpart("x")) + ":" + hs.ServerName)
 	s.key(tea.KeyEnter)
 	s.waitFor("the error", "does not exist")
 	if rooms := alice.JoinedRooms(t); len(rooms) != 0 {

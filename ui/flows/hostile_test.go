@@ -7,7 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/event"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // A peer's formatted message carries an OSC 52 clipboard write in the places the HTML parser

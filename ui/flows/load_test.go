@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // A burst while you type: bob sends 1,000 messages into one DM and 100 people send 10 each into

@@ -7,7 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // Issue 19 in the UI: with bob's conversation open, bob invites carol into their 1:1. The

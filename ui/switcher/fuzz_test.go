@@ -9,7 +9,7 @@ import (
 	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
-	"duet/internal/termtest"
+	"duet/internal/testkit/termtest"
 )
 
 // FuzzView: names, user IDs and details from the server, the directory's answer and its

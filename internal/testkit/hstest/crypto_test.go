@@ -14,7 +14,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 var hs *homeserver.Server

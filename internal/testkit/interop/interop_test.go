@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"duet/internal/homeserver"
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 var hs *homeserver.Server

@@ -18,13 +18,14 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
+	"duet/internal/testkit/dendrite"
 )
 
 // Main starts one homeserver for a test package and runs its tests. Start failures fail the
 // package; only an explicit developer opt-out (never in CI) skips it.
 func Main(m interface{ Run() int }, srv **homeserver.Server) {
-	s, stop, err := homeserver.StartForTests()
-	if errors.Is(err, homeserver.ErrOptedOut) {
+	s, stop, err := dendrite.StartShared()
+	if errors.Is(err, dendrite.ErrOptedOut) {
 		fmt.Println(err)
 		os.Exit(0)
 	}
@@ -41,20 +42,15 @@ func Main(m interface{ Run() int }, srv **homeserver.Server) {
 // OwnServer starts a homeserver for one test alone, stopped when the test ends: for tests that
 // kill, restart or freeze it, which the package's shared server must never see. Its internal
 // queues are on disk, as in a real deployment.
-func OwnServer(t testing.TB) *homeserver.Server {
+func OwnServer(t testing.TB) *dendrite.FaultServer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	root, err := homeserver.RepoRoot()
+	bin, err := dendrite.BinDir(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := homeserver.Binaries(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// On-disk queues: a killed Dendrite then loses what a real one would not.
-	srv, err := homeserver.Start(ctx, homeserver.Options{BinDir: bin, DurableQueues: true})
+	srv, err := dendrite.StartFaulty(ctx, bin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +73,7 @@ type Person struct {
 func NewPerson(t testing.TB, srv *homeserver.Server, prefix, displayName string) *Person {
 	t.Helper()
 	ctx := context.Background()
-	acc, err := srv.Register(ctx, homeserver.RandomLocalpart(prefix), "pw-"+homeserver.RandomLocalpart("x"), displayName)
+	acc, err := srv.Register(ctx, dendrite.RandomLocalpart(prefix), "pw-"+dendrite.RandomLocalpart("x"), displayName)
 	if err != nil {
 		t.Fatalf("register %s: %v", prefix, err)
 	}

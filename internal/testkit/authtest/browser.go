@@ -27,7 +27,7 @@ func BuildBrowser(t testing.TB) string {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(t.TempDir(), "fakebrowser")
-	cmd := exec.Command(goBin, "build", "-o", out, "./internal/authtest/cmd/fakebrowser")
+	cmd := exec.Command(goBin, "build", "-o", out, "./internal/testkit/authtest/cmd/fakebrowser")
 	cmd.Dir = root
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the fake browser: %v\n%s", err, msg)
