@@ -216,7 +216,7 @@ func (s *Service) EnqueueFile(ctx context.Context, room id.RoomID, target id.Use
 		return err
 	}
 	f.Close()
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: filepath.Base(abs), File: abs})
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Kind: "file", Room: room, Target: target, Body: filepath.Base(abs), File: abs})
 }
 
 // CheckFile says whether the file at path can be sent (as EnqueueFile checks it), in words

@@ -59,7 +59,11 @@ func (OutgoingChanged) isEvent() {}
 // on: it is sent (exactly once, thanks to txnID) by this process or, after a crash, by the
 // next one. room may be "" with target set: the sender then opens the DM first (R21).
 func (s *Service) Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error {
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote})
+	kind := "text"
+	if emote {
+		kind = "emote"
+	}
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Kind: kind, Room: room, Target: target, Body: body, Emote: emote})
 }
 
 // EnqueueEdit writes an edit of our message evt in room to the outbox: body replaces its text
@@ -68,7 +72,7 @@ func (s *Service) EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventI
 	if room == "" || evt == "" {
 		return errors.New("an edit needs the room and the message it changes")
 	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Body: body, Emote: emote, EditOf: evt})
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Kind: "edit", Room: room, Body: body, Emote: emote, EditOf: evt})
 }
 
 // EnqueueRedact writes the deletion of our message evt in room to the outbox, sent in order
@@ -77,7 +81,7 @@ func (s *Service) EnqueueRedact(ctx context.Context, room id.RoomID, evt id.Even
 	if room == "" || evt == "" {
 		return errors.New("a deletion needs the room and the message")
 	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, Redact: true})
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Kind: "redaction", Room: room, EditOf: evt, Redact: true})
 }
 
 // EnqueueReply writes a reply to the message replyTo to the outbox, as Enqueue does a message.
@@ -85,7 +89,7 @@ func (s *Service) EnqueueReply(ctx context.Context, room id.RoomID, target id.Us
 	if replyTo == "" {
 		return errors.New("a reply needs the message it answers")
 	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote, ReplyTo: replyTo})
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Kind: "reply", Room: room, Target: target, Body: body, Emote: emote, ReplyTo: replyTo})
 }
 
 // EnqueueReact writes a reaction with key to the message evt in room to the outbox. Taking a
@@ -97,7 +101,7 @@ func (s *Service) EnqueueReact(ctx context.Context, room id.RoomID, evt id.Event
 	if err := checkReaction(key); err != nil {
 		return err
 	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, React: key, Body: key})
+	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Kind: "reaction", Room: room, EditOf: evt, React: key, Body: key})
 }
 
 func (s *Service) enqueue(ctx context.Context, o *store.Outgoing) error {

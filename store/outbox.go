@@ -10,6 +10,7 @@ import (
 // and its transaction ID makes every retry idempotent.
 type Outgoing struct {
 	TxnID   string
+	Kind    string    // what it is, by the name matrixsvc.Kind gives it: "text", "emote", "edit", "reply", "reaction", "redaction" or "file"
 	Room    id.RoomID // "" until the DM room for Target is known
 	Target  id.UserID // the contact, when the room was not known yet
 	Body    string
@@ -26,18 +27,34 @@ type Outgoing struct {
 	SentAs id.EventID // not stored: the event it became, once sent
 }
 
-// outboxSelect is the columns scanArgs reads, in its order.
-const outboxSelect = "txn_id, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+// The kind column came with version 13. Before it, an entry's kind was told by the columns it
+// set, in this order (the order the sender looked at them in); kindFromFlags says it in SQL, for
+// the upgrade, and for a row an older duet writes into a newer database (it leaves kind empty).
+const (
+	kindFromFlags = `CASE WHEN redact THEN 'redaction' WHEN file != '' THEN 'file' WHEN react != '' THEN 'reaction'
+		WHEN edit_of != '' THEN 'edit' WHEN reply_to != '' THEN 'reply' WHEN emote THEN 'emote' ELSE 'text' END`
+	// Version 9 and 10: edits and deletions, nothing of version 11 yet.
+	kindFromFlags9 = `CASE WHEN redact THEN 'redaction' WHEN edit_of != '' THEN 'edit' WHEN emote THEN 'emote' ELSE 'text' END`
+	// Before version 9: messages alone.
+	kindFromFlags2 = `CASE WHEN emote THEN 'emote' ELSE 'text' END`
+)
+
+// outboxColumns is what AddOutgoing writes. redact is kept up to date with kind for an older
+// duet that opens this database: it still tells a deletion by it.
+const outboxColumns = "txn_id, kind, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+
+// outboxSelect is what scanArgs reads, in its order.
+const outboxSelect = "txn_id, CASE WHEN kind != '' THEN kind ELSE " + kindFromFlags + " END, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
 
 func (o *Outgoing) scanArgs() []any {
-	return []any{&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact, &o.ReplyTo, &o.React, &o.File, &o.Media}
+	return []any{&o.TxnID, &o.Kind, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact, &o.ReplyTo, &o.React, &o.File, &o.Media}
 }
 
 // AddOutgoing appends a message to the outbox.
 func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxSelect+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact, o.ReplyTo, o.React, o.File, o.Media)
+	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		o.TxnID, o.Kind, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact, o.ReplyTo, o.React, o.File, o.Media)
 	return err
 }
 
