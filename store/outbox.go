@@ -10,17 +10,16 @@ import (
 // and its transaction ID makes every retry idempotent.
 type Outgoing struct {
 	TxnID   string
-	Kind    string    // what it is, by the name matrixsvc.Kind gives it: "text", "emote", "edit", "reply", "reaction", "redaction" or "file"
-	Room    id.RoomID // "" until the DM room for Target is known
-	Target  id.UserID // the contact, when the room was not known yet
-	Body    string
-	Emote   bool
+	Kind    string     // what it is, by the name matrixsvc.Kind gives it: "text", "emote", "edit", "reply", "reaction", "redaction" or "file"
+	Room    id.RoomID  // "" until the DM room for Target is known
+	Target  id.UserID  // the contact, when the room was not known yet
+	Body    string     // the text; a file's name
+	Emote   bool       // said as an action: an emote, or an edit or a reply of one
 	Created int64      // ms
 	Failed  string     // why it was given up on; "" while it is still to be sent
-	EditOf  id.EventID // an edit: the message whose text Body replaces; "" for a new message
-	Redact  bool       // a deletion of the message EditOf (Body is empty)
-	ReplyTo id.EventID // a new message that answers this one
-	React   string     // a reaction (m.annotation) with this key to the message EditOf
+	Of      id.EventID // an edit, a reaction or a deletion: the message it is about (the column edit_of)
+	ReplyTo id.EventID // a reply: the message it answers
+	Key     string     // a reaction's key (the column react)
 	File    string     // a file to upload and send (Body is its name)
 	Media   string     // the file's message content once uploaded (JSON), so a retry does not upload again
 
@@ -44,17 +43,17 @@ const (
 const outboxColumns = "txn_id, kind, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
 
 // outboxSelect is what scanArgs reads, in its order.
-const outboxSelect = "txn_id, CASE WHEN kind != '' THEN kind ELSE " + kindFromFlags + " END, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+const outboxSelect = "txn_id, CASE WHEN kind != '' THEN kind ELSE " + kindFromFlags + " END, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media"
 
 func (o *Outgoing) scanArgs() []any {
-	return []any{&o.TxnID, &o.Kind, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact, &o.ReplyTo, &o.React, &o.File, &o.Media}
+	return []any{&o.TxnID, &o.Kind, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.Of, &o.ReplyTo, &o.Key, &o.File, &o.Media}
 }
 
 // AddOutgoing appends a message to the outbox.
 func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		o.TxnID, o.Kind, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact, o.ReplyTo, o.React, o.File, o.Media)
+		o.TxnID, o.Kind, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.Of, o.Kind == "redaction", o.ReplyTo, o.Key, o.File, o.Media)
 	return err
 }
 

@@ -247,13 +247,13 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 	// outbox); its entries' kinds are told from the columns it has.
 	rows, err := raw.QueryContext(ctx, `SELECT `+outboxSelect+` FROM duet_outbox ORDER BY seq`)
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags+`, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags+`, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags9+`, room_id, target, body, emote, created, failed, edit_of, redact, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags9+`, room_id, target, body, emote, created, failed, edit_of, '', '', '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags2+`, room_id, target, body, emote, created, failed, '', 0, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags2+`, room_id, target, body, emote, created, failed, '', '', '', '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
 		return nil, err

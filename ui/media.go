@@ -180,8 +180,5 @@ func (m *Model) upload(arg string) tea.Cmd {
 	}
 	txn := m.newTxn()
 	c.conv.AddFileEcho(txn, filepath.Base(path), size, conversation.Queued)
-	svc, room := m.svc, c.room
-	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.EnqueueFile(ctx, room, target, path, txn)}
-	})
+	return m.enqueueFile(c.room, target, path, txn)
 }

@@ -19,12 +19,7 @@ type Service interface {
 	CheckUser(ctx context.Context, raw string) (id.UserID, string, error)
 	OpenDM(ctx context.Context, x id.UserID) (id.RoomID, bool, error)
 	History(ctx context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error)
-	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
-	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
-	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
-	EnqueueReply(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txnID string) error
-	EnqueueReact(ctx context.Context, room id.RoomID, evt id.EventID, key, txnID string) error
-	EnqueueFile(ctx context.Context, room id.RoomID, target id.UserID, path string, txnID string) error
+	Enqueue(ctx context.Context, o matrixsvc.Outgoing) error
 	Download(ctx context.Context, m *matrixsvc.Media, max int64) ([]byte, error)
 	SaveMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
 	OpenMedia(ctx context.Context, m *matrixsvc.Media, dir string) (string, error)
@@ -236,39 +231,46 @@ func (m Model) setTyping(room id.RoomID, typing bool) tea.Cmd {
 	})
 }
 
-func (m Model) enqueueEdit(room id.RoomID, evt id.EventID, body string, emote bool, txn string) tea.Cmd {
+// enqueueOutgoing writes o to the outbox; enqueuedMsg says whether it got there.
+func (m Model) enqueueOutgoing(o matrixsvc.Outgoing) tea.Cmd {
 	svc := m.svc
 	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.EnqueueEdit(ctx, room, evt, body, emote, txn)}
+		return enqueuedMsg{txn: o.TxnID, err: svc.Enqueue(ctx, o)}
 	})
+}
+
+// textOutgoing is a message (an emote when emote) to room, or to the DM with target.
+func textOutgoing(room id.RoomID, target id.UserID, body string, emote bool, txn string) matrixsvc.Outgoing {
+	o := matrixsvc.Outgoing{Kind: matrixsvc.KindText, Room: room, Target: target, Body: body, TxnID: txn}
+	if emote {
+		o.Kind = matrixsvc.KindEmote
+	}
+	return o
+}
+
+func (m Model) enqueueEdit(room id.RoomID, evt id.EventID, body string, emote bool, txn string) tea.Cmd {
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, EditOf: evt, Body: body, Emote: emote, TxnID: txn})
 }
 
 func (m Model) enqueueReply(room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txn string) tea.Cmd {
-	svc := m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.EnqueueReply(ctx, room, target, body, emote, replyTo, txn)}
-	})
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: target, Body: body, Emote: emote, ReplyTo: replyTo, TxnID: txn})
 }
 
 func (m Model) enqueueReact(room id.RoomID, evt id.EventID, key, txn string) tea.Cmd {
-	svc := m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.EnqueueReact(ctx, room, evt, key, txn)}
-	})
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, EditOf: evt, Key: key, TxnID: txn})
 }
 
 func (m Model) enqueueRedact(room id.RoomID, evt id.EventID, txn string) tea.Cmd {
-	svc := m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.EnqueueRedact(ctx, room, evt, txn)}
-	})
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: room, EditOf: evt, TxnID: txn})
 }
 
 func (m Model) enqueue(chat string, room id.RoomID, target id.UserID, body string, emote bool, txn string) tea.Cmd {
-	svc := m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{txn: txn, err: svc.Enqueue(ctx, room, target, body, emote, txn)}
-	})
+	return m.enqueueOutgoing(textOutgoing(room, target, body, emote, txn))
+}
+
+// enqueueFile writes the file at path to the outbox, to room or the DM with target.
+func (m Model) enqueueFile(room id.RoomID, target id.UserID, path, txn string) tea.Cmd {
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: target, File: path, TxnID: txn})
 }
 
 // retryOutgoing requeues a failed message; one that never reached the outbox is written now.
@@ -284,7 +286,7 @@ func (m Model) retryOutgoing(chat string, room id.RoomID, target id.UserID, body
 				return enqueuedMsg{txn: txn, err: svc.RetryOutgoing(ctx, txn)}
 			}
 		}
-		return enqueuedMsg{txn: txn, err: svc.Enqueue(ctx, room, target, body, emote, txn)}
+		return enqueuedMsg{txn: txn, err: svc.Enqueue(ctx, textOutgoing(room, target, body, emote, txn))}
 	})
 }
 

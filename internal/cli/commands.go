@@ -518,7 +518,7 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 			return usagef("--file sends the file alone: no TEXT")
 		}
 		return sendQueued(ctx, env, app, o, "file", "", func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.EnqueueFile(ctx, room, user, o.file, txn)
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, TxnID: txn})
 		})
 	}
 	var text string
@@ -544,11 +544,11 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		if o.react != "" {
 			return sendQueued(ctx, env, app, o, "reaction", evt, func(room id.RoomID, _ id.UserID, txn string) error {
-				return app.Svc.EnqueueReact(ctx, room, evt, strings.TrimSpace(text), txn)
+				return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, EditOf: evt, Key: strings.TrimSpace(text), TxnID: txn})
 			})
 		}
 		return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.EnqueueReply(ctx, room, user, text, false, evt, txn)
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt, TxnID: txn})
 		})
 	}
 	if o.offline != nil {
@@ -664,7 +664,7 @@ func sendEdit(ctx context.Context, env Env, app *App, o *opts, text string) erro
 	} else {
 		err = o.offline
 	}
-	if qerr := app.Svc.EnqueueEdit(ctx, room, evt, text, false, txn); qerr != nil {
+	if qerr := app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, EditOf: evt, Body: text, TxnID: txn}); qerr != nil {
 		return qerr
 	}
 	if o.json {
@@ -694,7 +694,7 @@ func queueSend(ctx context.Context, env Env, app *App, o *opts, room id.RoomID, 
 		user = u
 	}
 	txn := app.Svc.NewTxnID()
-	if err := app.Svc.Enqueue(ctx, room, user, text, false, txn); err != nil {
+	if err := app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindText, Room: room, Target: user, Body: text, TxnID: txn}); err != nil {
 		return err
 	}
 	if o.json {
