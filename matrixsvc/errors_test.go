@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
 )
 
 // Only failures to reach the server are explained as such: a local error (a terminal that
@@ -39,4 +44,89 @@ func TestExplainTimeout(t *testing.T) {
 	if got := Explain(refused); !strings.Contains(got, "cannot reach the homeserver") {
 		t.Fatalf("a refused connection explained as %q", got)
 	}
+}
+
+// closedServer is the address of a server that is gone: connecting is refused.
+func closedServer(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.URL
+}
+
+// fakeLoginServer answers /versions, and auth_metadata and /login with the given status and
+// body ("" for the status alone).
+func fakeLoginServer(t *testing.T, metaStatus int, loginStatus int, loginBody string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/versions"):
+			fmt.Fprint(w, `{"versions":["v1.11"]}`)
+		case strings.HasSuffix(r.URL.Path, "/auth_metadata"):
+			w.WriteHeader(metaStatus)
+			fmt.Fprint(w, `{"errcode":"M_UNKNOWN","error":"no"}`)
+		case strings.HasSuffix(r.URL.Path, "/login"):
+			w.WriteHeader(loginStatus)
+			fmt.Fprint(w, loginBody)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Asking a homeserver how to log in keeps why it failed as the cause, under the words it had:
+// errors.Is and errors.As reach the server's answer or the refused connection from the error
+// the login returns.
+func TestAuthDiscoveryErrorsKeepTheirCause(t *testing.T) {
+	ctx := context.Background()
+	tell := func(BrowserPrompt) {}
+
+	t.Run("unreachable", func(t *testing.T) {
+		// Said as Explain says it, still a network error underneath.
+		hs := closedServer(t)
+		cli, err := newClient(hs, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = discoverAuth(ctx, cli)
+		var urlErr *url.Error
+		if err == nil || !errors.As(err, &urlErr) || !errors.Is(err, syscall.ECONNREFUSED) || !Temporary(err) {
+			t.Fatalf("%v lost its cause", err)
+		}
+		if got := Explain(err); !strings.HasPrefix(got, "cannot reach the homeserver at "+hs) || got != err.Error() {
+			t.Fatalf("said %q (Error %q)", got, err.Error())
+		}
+		if _, err := LoginWithBrowser(ctx, BrowserLoginParams{Homeserver: hs, Tell: tell}, zerolog.Nop()); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("through the login: %v lost its cause", err)
+		}
+	})
+
+	t.Run("refused /login", func(t *testing.T) {
+		// No OAuth 2.0 and a /login that refuses: the refusal's code is reachable.
+		hs := fakeLoginServer(t, http.StatusNotFound, http.StatusForbidden, `{"errcode":"M_FORBIDDEN","error":"nope"}`)
+		_, err := LoginWithBrowser(ctx, BrowserLoginParams{Homeserver: hs, Tell: tell}, zerolog.Nop())
+		if !errors.Is(err, mautrix.MForbidden) {
+			t.Fatalf("%v lost its cause", err)
+		}
+		if got, want := Explain(err), "ask the homeserver how to log in: the homeserver refused: nope (M_FORBIDDEN)"; got != want {
+			t.Fatalf("said %q, want %q", got, want)
+		}
+	})
+
+	t.Run("metadata answering 500", func(t *testing.T) {
+		// Malformed, with the HTTP answer underneath; said as malformed metadata, not as a
+		// server problem to wait out.
+		hs := fakeLoginServer(t, http.StatusInternalServerError, http.StatusOK, `{"flows":[]}`)
+		_, err := LoginWithBrowser(ctx, BrowserLoginParams{Homeserver: hs, Tell: tell}, zerolog.Nop())
+		var httpErr mautrix.HTTPError
+		if !errors.Is(err, ErrMetadataMalformed) || !errors.As(err, &httpErr) || httpErr.Response.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("%v lost its cause", err)
+		}
+		if got, want := Explain(err), ErrMetadataMalformed.Error()+" (HTTP 500): tell its administrator"; got != want {
+			t.Fatalf("said %q, want %q", got, want)
+		}
+	})
 }

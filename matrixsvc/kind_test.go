@@ -16,7 +16,7 @@ import (
 // happens before a request.
 func offlineService(t *testing.T) *Service {
 	t.Helper()
-	return openService(t, &store.Session{Homeserver: "http://127.0.0.1:9", UserID: "@me:localhost", DeviceID: "OFFLINE", AccessToken: "unused"}, t.TempDir())
+	return openService(t, &store.Session{Homeserver: closedServer(t), UserID: "@me:localhost", DeviceID: "OFFLINE", AccessToken: "unused"}, t.TempDir())
 }
 
 // The outbox stores a kind by its name; the store's upgrade writes the same names.

@@ -267,7 +267,7 @@ func (s *Service) Run(ctx context.Context) {
 			backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
 			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
 			state = SyncOffline
-			s.publish(ctx, SyncStateChanged{State: state, Err: errors.New(Explain(err)), RetryIn: backoff})
+			s.publish(ctx, SyncStateChanged{State: state, Err: explained(err), RetryIn: backoff})
 			select {
 			case <-ctx.Done():
 				return
