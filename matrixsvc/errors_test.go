@@ -13,6 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
+
+	"duet/internal/hstest"
 )
 
 // Only failures to reach the server are explained as such: a local error (a terminal that
@@ -129,4 +131,45 @@ func TestAuthDiscoveryErrorsKeepTheirCause(t *testing.T) {
 			t.Fatalf("said %q, want %q", got, want)
 		}
 	})
+}
+
+// Marking a room read when the server cannot be reached is a passing failure of the network,
+// as the error the UI gets says, with the room in its words.
+func TestMarkReadErrorKeepsItsCause(t *testing.T) {
+	svc := offlineService(t)
+	err := svc.MarkRead(context.Background(), "!room:localhost", "$evt")
+	var urlErr *url.Error
+	if err == nil || !errors.As(err, &urlErr) || !Temporary(err) {
+		t.Fatalf("mark read offline: %v lost its cause", err)
+	}
+	if got := Explain(err); !strings.HasPrefix(got, "mark !room:localhost read: cannot reach the homeserver") {
+		t.Fatalf("mark read offline said %q", got)
+	}
+}
+
+// Marking read with a token the homeserver revoked is being logged out, as the UI asks
+// (IsLoggedOut) before it words the error; the server's own code is there too.
+func TestMarkReadWhenLoggedOutIsLoggedOut(t *testing.T) {
+	t.Parallel()
+	alice := hstest.NewPerson(t, hs, "alice", "Alice")
+	svc := newService(t, alice, "")
+	ctx := hstest.Ctx(t)
+	room, err := svc.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := svc.cli.SendText(ctx, room.RoomID, "to mark read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.cli.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = svc.MarkRead(ctx, room.RoomID, sent.EventID)
+	if !IsLoggedOut(err) || !errors.Is(err, ErrLoggedOut) || !errors.Is(err, mautrix.MUnknownToken) {
+		t.Fatalf("mark read logged out: %v lost its cause", err)
+	}
+	if got, want := Explain(err), "mark "+string(room.RoomID)+" read: "+ErrLoggedOut.Error(); got != want {
+		t.Fatalf("said %q, want %q", got, want)
+	}
 }

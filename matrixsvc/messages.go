@@ -122,7 +122,7 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 		}
 	}
 	if err := s.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: eventID, FullyRead: eventID}); err != nil {
-		return fmt.Errorf("mark %s read: %s", room, Explain(s.wrap(err)))
+		return explainf(s.wrap(err), "mark %s read", room)
 	}
 	s.readMarks.Store(room, eventID)
 	return s.store.ClearUnread(ctx, room)

@@ -295,7 +295,7 @@ func (s *Service) Whoami(ctx context.Context) (id.UserID, id.DeviceID, error) {
 // wrap turns a token rejection into ErrLoggedOut and keeps everything else.
 func (s *Service) wrap(err error) error {
 	if err != nil && (errors.Is(err, mautrix.MUnknownToken) || refreshRefused(err)) {
-		return fmt.Errorf("%w (%v)", ErrLoggedOut, err)
+		return fmt.Errorf("%w (%w)", ErrLoggedOut, err)
 	}
 	return err
 }
