@@ -153,7 +153,7 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 		if Temporary(err) {
 			return evtType, nil, err
 		}
-		return evtType, nil, fmt.Errorf("%w: %v", ErrEncryptedRoom, err)
+		return evtType, nil, &saidError{msg: fmt.Sprintf("%v: %v", ErrEncryptedRoom, err), err: fmt.Errorf("%w: %w", ErrEncryptedRoom, err)}
 	}
 	// Room keys go to every member's devices, so the member list must be complete.
 	if err := s.ensureMembers(ctx, room); err != nil {
