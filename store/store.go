@@ -217,7 +217,7 @@ func unusable(path string, err error) error {
 	var sqlErr sqlite3.Error
 	if errors.Is(err, dbutil.ErrUnsupportedDatabaseVersion) ||
 		errors.As(err, &sqlErr) && (sqlErr.Code == sqlite3.ErrCorrupt || sqlErr.Code == sqlite3.ErrNotADB) {
-		return fmt.Errorf("%w: %s: %v", ErrUnusable, path, err)
+		return fmt.Errorf("%w: %s: %w", ErrUnusable, path, err)
 	}
 	return fmt.Errorf("open database %s: %w", path, err)
 }
