@@ -101,7 +101,7 @@ func (c command) parse(args []string) (*opts, error) {
 		c.flags(fs, o)
 	}
 	if err := parseInterleaved(fs, args, &o.pos); err != nil {
-		return nil, usagef("%v (usage: duet %s)", err, c.usage)
+		return nil, usagef("%w (usage: duet %s)", err, c.usage)
 	}
 	if len(o.pos) < c.minPos || len(o.pos) > c.maxPos {
 		return nil, usagef("wrong number of arguments (usage: duet %s)", c.usage)
@@ -162,7 +162,7 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", pos[0])
 		}
-		return usagef("%v (usage: duet login --homeserver URL --user USER [--password-stdin], or duet login --homeserver URL --sso [--user USER] [--paste])", err)
+		return usagef("%w (usage: duet login --homeserver URL --user USER [--password-stdin], or duet login --homeserver URL --sso [--user USER] [--paste])", err)
 	}
 	if sso.used() {
 		return cmdLoginBrowser(ctx, env, prof, homeserver, user, fromStdin, sso)
@@ -907,13 +907,13 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 	if o.with != "" {
 		u, err := parseUser(app, o.with)
 		if err != nil {
-			return usagef("--with: %v", err)
+			return usagef("--with: %w", err)
 		}
 		with = u
 	}
 	results, more, err := app.Svc.Search(ctx, o.pos[0], with, o.limit)
 	if errors.Is(err, matrixsvc.ErrBadSearch) {
-		return usageError{err.Error()}
+		return usagef("%w", err)
 	}
 	if err != nil {
 		return err
