@@ -59,32 +59,32 @@ func TestOutboxEnqueueChecksEachKind(t *testing.T) {
 		{o: Outgoing{Kind: KindText, Body: "to nobody"}, says: "a message needs a room or a contact"},
 		{o: Outgoing{Kind: KindEmote, Room: room}, says: "nothing to send: the message is empty"},
 		{o: Outgoing{Kind: KindEdit, Room: room, Body: "new text"}, says: "an edit needs the room and the message it changes"},
-		{o: Outgoing{Kind: KindEdit, EditOf: evt, Body: "new text"}, says: "an edit needs the room and the message it changes"},
-		{o: Outgoing{Kind: KindEdit, Room: room, EditOf: evt}, says: "nothing to send: the message is empty"},
+		{o: Outgoing{Kind: KindEdit, Of: evt, Body: "new text"}, says: "an edit needs the room and the message it changes"},
+		{o: Outgoing{Kind: KindEdit, Room: room, Of: evt}, says: "nothing to send: the message is empty"},
 		{o: Outgoing{Kind: KindReply, Room: room, Body: "yes"}, says: "a reply needs the message it answers"},
 		{o: Outgoing{Kind: KindReply, Room: room, ReplyTo: evt, Body: "\n"}, says: "nothing to send: the message is empty"},
 		{o: Outgoing{Kind: KindReply, ReplyTo: evt, Body: "yes"}, says: "a message needs a room or a contact"},
 		{o: Outgoing{Kind: KindReaction, Room: room, Key: "👍"}, says: "a reaction needs the room and the message"},
-		{o: Outgoing{Kind: KindReaction, Room: room, EditOf: evt}, says: "it is empty", is: ErrBadReaction},
-		{o: Outgoing{Kind: KindReaction, Room: room, EditOf: evt, Key: "a\tb"}, says: "it has control characters", is: ErrBadReaction},
-		{o: Outgoing{Kind: KindRedaction, EditOf: evt}, says: "a deletion needs the room and the message"},
+		{o: Outgoing{Kind: KindReaction, Room: room, Of: evt}, says: "it is empty", is: ErrBadReaction},
+		{o: Outgoing{Kind: KindReaction, Room: room, Of: evt, Key: "a\tb"}, says: "it has control characters", is: ErrBadReaction},
+		{o: Outgoing{Kind: KindRedaction, Of: evt}, says: "a deletion needs the room and the message"},
 		{o: Outgoing{Kind: KindFile, Room: room, File: filepath.Join(dir, "gone.png")}, says: "no such file: " + filepath.Join(dir, "gone.png")},
 		{o: Outgoing{Kind: KindFile, File: file}, says: "a message needs a room or a contact"},
 		// A field the kind does not take is a mistake, not ignored.
-		{o: Outgoing{Kind: KindText, Room: room, Body: "hi", EditOf: evt}, says: "an outgoing text takes no message to change"},
+		{o: Outgoing{Kind: KindText, Room: room, Body: "hi", Of: evt}, says: "an outgoing text takes no message to change"},
 		{o: Outgoing{Kind: KindText, Room: room, Body: "hi", Emote: true}, says: "an outgoing text takes no emote flag"},
-		{o: Outgoing{Kind: KindEdit, Room: room, Target: bob, EditOf: evt, Body: "x"}, says: "an outgoing edit takes no contact"},
-		{o: Outgoing{Kind: KindReaction, Room: room, EditOf: evt, Key: "👍", Body: "👍"}, says: "an outgoing reaction takes no text"},
-		{o: Outgoing{Kind: KindRedaction, Room: room, EditOf: evt, Key: "👍"}, says: "an outgoing redaction takes no reaction key"},
+		{o: Outgoing{Kind: KindEdit, Room: room, Target: bob, Of: evt, Body: "x"}, says: "an outgoing edit takes no contact"},
+		{o: Outgoing{Kind: KindReaction, Room: room, Of: evt, Key: "👍", Body: "👍"}, says: "an outgoing reaction takes no text"},
+		{o: Outgoing{Kind: KindRedaction, Room: room, Of: evt, Key: "👍"}, says: "an outgoing redaction takes no reaction key"},
 		{o: Outgoing{Kind: KindReply, Room: room, ReplyTo: evt, Body: "x", File: file}, says: "an outgoing reply takes no file"},
 		{o: Outgoing{Kind: KindFile, Room: room, File: file, ReplyTo: evt}, says: "an outgoing file takes no message to answer"},
 
 		{o: Outgoing{Kind: KindText, Target: bob, Body: "hello", TxnID: "t-text"}},
 		{o: Outgoing{Kind: KindEmote, Room: room, Body: "waves", TxnID: "t-emote"}},
-		{o: Outgoing{Kind: KindEdit, Room: room, EditOf: evt, Body: "shrugs", Emote: true, TxnID: "t-edit"}},
+		{o: Outgoing{Kind: KindEdit, Room: room, Of: evt, Body: "shrugs", Emote: true, TxnID: "t-edit"}},
 		{o: Outgoing{Kind: KindReply, Room: room, Target: bob, ReplyTo: evt, Body: "yes", TxnID: "t-reply"}},
-		{o: Outgoing{Kind: KindReaction, Room: room, EditOf: evt, Key: "👍", TxnID: "t-reaction"}},
-		{o: Outgoing{Kind: KindRedaction, Room: room, EditOf: evt, TxnID: "t-redaction"}},
+		{o: Outgoing{Kind: KindReaction, Room: room, Of: evt, Key: "👍", TxnID: "t-reaction"}},
+		{o: Outgoing{Kind: KindRedaction, Room: room, Of: evt, TxnID: "t-redaction"}},
 		{o: Outgoing{Kind: KindFile, Target: bob, File: file, TxnID: "t-file"}},
 	} {
 		err := svc.Enqueue(ctx, c.o)
@@ -112,7 +112,7 @@ func TestOutboxEnqueueChecksEachKind(t *testing.T) {
 		if o.Created.IsZero() || o.Failed != "" {
 			t.Errorf("%s: created %v, failed %q", o.TxnID, o.Created, o.Failed)
 		}
-		got = append(got, entry{o.Kind, o.TxnID, o.Body, o.Key, o.File, o.Emote, string(o.Room), string(o.Target), string(o.EditOf), string(o.ReplyTo)})
+		got = append(got, entry{o.Kind, o.TxnID, o.Body, o.Key, o.File, o.Emote, string(o.Room), string(o.Target), string(o.Of), string(o.ReplyTo)})
 	}
 	want := []entry{
 		{Kind: KindText, TxnID: "t-text", Body: "hello", Target: bob},

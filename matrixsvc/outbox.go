@@ -35,10 +35,10 @@ type Kind uint8
 const (
 	KindText      Kind = iota + 1 // a message: Body, to Room or to the DM with Target
 	KindEmote                     // a message said as an action (/me), as KindText
-	KindEdit                      // new text (Body, Emote) for our message EditOf in Room (m.replace)
+	KindEdit                      // new text (Body, Emote) for our message Of in Room (m.replace)
 	KindReply                     // a message that answers ReplyTo, as KindText (Emote too)
-	KindReaction                  // Key on the message EditOf in Room (m.annotation)
-	KindRedaction                 // the deletion of our event EditOf in Room (a message, or a reaction taken back)
+	KindReaction                  // Key on the message Of in Room (m.annotation)
+	KindRedaction                 // the deletion of our event Of in Room (a message, or a reaction taken back)
 	KindFile                      // the file at the path File, to Room or the DM with Target
 )
 
@@ -73,7 +73,7 @@ type Outgoing struct {
 	Target  id.UserID  // the contact whose DM it goes to (text, emote, reply, file)
 	Body    string     // the text (text, emote, edit, reply); a file's name, set by Enqueue
 	Emote   bool       // said as an action: always for KindEmote; an edit or a reply may be
-	EditOf  id.EventID // the message an edit, a reaction or a deletion is about
+	Of      id.EventID // the message an edit, a reaction or a deletion is about
 	ReplyTo id.EventID // the message a reply answers
 	Key     string     // a reaction's key
 	File    string     // the path of a file to send; Enqueue makes it absolute
@@ -92,7 +92,7 @@ func (o *Outgoing) check() error {
 	switch o.Kind {
 	case KindText, KindEmote, KindFile:
 	case KindEdit:
-		if o.Room == "" || o.EditOf == "" {
+		if o.Room == "" || o.Of == "" {
 			return errors.New("an edit needs the room and the message it changes")
 		}
 	case KindReply:
@@ -100,12 +100,12 @@ func (o *Outgoing) check() error {
 			return errors.New("a reply needs the message it answers")
 		}
 	case KindReaction:
-		if o.Room == "" || o.EditOf == "" {
+		if o.Room == "" || o.Of == "" {
 			return errors.New("a reaction needs the room and the message")
 		}
 		return checkReaction(o.Key)
 	case KindRedaction:
-		if o.Room == "" || o.EditOf == "" {
+		if o.Room == "" || o.Of == "" {
 			return errors.New("a deletion needs the room and the message")
 		}
 		return nil
@@ -123,7 +123,7 @@ func (o *Outgoing) stray() string {
 	switch {
 	case o.Target != "" && k != KindText && k != KindEmote && k != KindReply && k != KindFile:
 		return "contact: it goes to the room of the message it is about"
-	case o.EditOf != "" && k != KindEdit && k != KindReaction && k != KindRedaction:
+	case o.Of != "" && k != KindEdit && k != KindReaction && k != KindRedaction:
 		return "message to change"
 	case o.ReplyTo != "" && k != KindReply:
 		return "message to answer"
@@ -184,7 +184,7 @@ func (s *Service) Enqueue(ctx context.Context, o Outgoing) error {
 	}
 	err := s.store.AddOutgoing(ctx, &store.Outgoing{
 		TxnID: o.TxnID, Kind: o.Kind.String(), Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-		Created: time.Now().UnixMilli(), Of: o.EditOf, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File,
+		Created: time.Now().UnixMilli(), Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File,
 	})
 	if err != nil {
 		return fmt.Errorf("save the message: %w", err)
@@ -202,7 +202,7 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
 		out[i] = Outgoing{Kind: kindNamed(o.Kind), TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			EditOf: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File, Created: time.UnixMilli(o.Created), Failed: o.Failed}
+			Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File, Created: time.UnixMilli(o.Created), Failed: o.Failed}
 	}
 	return out, nil
 }

@@ -56,7 +56,7 @@ func TestRepliesAndReactions(t *testing.T) {
 	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReply, Room: room, Target: bob.ID, Body: "yes, **noon**", ReplyTo: question}); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, EditOf: question, Key: "👍"}); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, Of: question, Key: "👍"}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, svc, 2)
@@ -136,7 +136,7 @@ func TestRepliesAndReactions(t *testing.T) {
 	if _, err := bob.Client.RedactEvent(ctx, room, party.EventID); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, EditOf: like}); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, Of: like}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, svc, 1)
@@ -158,7 +158,7 @@ func TestRepliesAndReactions(t *testing.T) {
 		}
 		return ""
 	})
-	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, EditOf: question}); err == nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, Of: question}); err == nil {
 		t.Fatal("an empty reaction was queued")
 	}
 }
@@ -181,7 +181,7 @@ func TestEncryptedRepliesAndReactions(t *testing.T) {
 	if err := bob.Enqueue(ctx, Outgoing{Kind: KindReply, Room: room, Target: alice.Me(), Body: "count me in", ReplyTo: first}); err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, EditOf: first, Key: "🤫"}); err != nil {
+	if err := bob.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, Of: first, Key: "🤫"}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, bob, 2)

@@ -173,7 +173,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 func (s *Service) deleteDuplicates(ctx context.Context, dups map[id.EventID]id.RoomID) {
 	for evt, room := range dups {
 		s.log.Warn().Str("room", string(room)).Str("event", string(evt)).Msg("a message of ours arrived twice (sent again after its answer was lost); deleting the second copy")
-		if err := s.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, EditOf: evt}); err != nil {
+		if err := s.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, Of: evt}); err != nil {
 			s.log.Err(err).Str("event", string(evt)).Msg("could not queue the deletion of a second copy")
 		}
 	}

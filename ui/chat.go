@@ -481,7 +481,7 @@ func (m *Model) showOutbox(msg outboxMsg) {
 		if o.Room != c.room && !(o.Room == "" && o.Target == c.item.UserID && c.item.Kind == contacts.KindContact) {
 			continue
 		}
-		if _, _, _, ok := c.conv.Echo(o.TxnID); ok || o.EditOf != "" {
+		if _, _, _, ok := c.conv.Echo(o.TxnID); ok || o.Of != "" {
 			continue // shown already; an edit, a deletion or a reaction changes a message shown
 		}
 		state, why := conversation.Queued, ""

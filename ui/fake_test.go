@@ -207,14 +207,14 @@ func (f *fakeSvc) Enqueue(_ context.Context, o matrixsvc.Outgoing) error {
 		f.sends = append(f.sends, sendCall{o.Room, o.Target, o.Body, o.Kind == matrixsvc.KindEmote, o.TxnID})
 		f.deliver(o.TxnID, o.Room, o.Body)
 	case matrixsvc.KindEdit:
-		f.edits = append(f.edits, sendCall{Room: o.Room, Body: o.Body, Emote: o.Emote, Txn: o.TxnID, Target: id.UserID(o.EditOf)})
+		f.edits = append(f.edits, sendCall{Room: o.Room, Body: o.Body, Emote: o.Emote, Txn: o.TxnID, Target: id.UserID(o.Of)})
 	case matrixsvc.KindRedaction:
-		f.redacts = append(f.redacts, sendCall{Room: o.Room, Txn: o.TxnID, Target: id.UserID(o.EditOf)})
+		f.redacts = append(f.redacts, sendCall{Room: o.Room, Txn: o.TxnID, Target: id.UserID(o.Of)})
 	case matrixsvc.KindReply:
 		f.replies = append(f.replies, sendCall{Room: o.Room, Body: o.Body, Emote: o.Emote, Txn: o.TxnID, Target: id.UserID(o.ReplyTo)})
 		f.deliver(o.TxnID, o.Room, o.Body)
 	case matrixsvc.KindReaction:
-		f.reacts = append(f.reacts, sendCall{Room: o.Room, Body: o.Key, Txn: o.TxnID, Target: id.UserID(o.EditOf)})
+		f.reacts = append(f.reacts, sendCall{Room: o.Room, Body: o.Key, Txn: o.TxnID, Target: id.UserID(o.Of)})
 	case matrixsvc.KindFile:
 		if _, err := os.Stat(o.File); err != nil {
 			return fmt.Errorf("no such file: %s", o.File)

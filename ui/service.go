@@ -249,7 +249,7 @@ func textOutgoing(room id.RoomID, target id.UserID, body string, emote bool, txn
 }
 
 func (m Model) enqueueEdit(room id.RoomID, evt id.EventID, body string, emote bool, txn string) tea.Cmd {
-	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, EditOf: evt, Body: body, Emote: emote, TxnID: txn})
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, Of: evt, Body: body, Emote: emote, TxnID: txn})
 }
 
 func (m Model) enqueueReply(room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txn string) tea.Cmd {
@@ -257,11 +257,11 @@ func (m Model) enqueueReply(room id.RoomID, target id.UserID, body string, emote
 }
 
 func (m Model) enqueueReact(room id.RoomID, evt id.EventID, key, txn string) tea.Cmd {
-	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, EditOf: evt, Key: key, TxnID: txn})
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, Of: evt, Key: key, TxnID: txn})
 }
 
 func (m Model) enqueueRedact(room id.RoomID, evt id.EventID, txn string) tea.Cmd {
-	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: room, EditOf: evt, TxnID: txn})
+	return m.enqueueOutgoing(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: room, Of: evt, TxnID: txn})
 }
 
 func (m Model) enqueue(chat string, room id.RoomID, target id.UserID, body string, emote bool, txn string) tea.Cmd {

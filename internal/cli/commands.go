@@ -544,7 +544,7 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		if o.react != "" {
 			return sendQueued(ctx, env, app, o, "reaction", evt, func(room id.RoomID, _ id.UserID, txn string) error {
-				return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, EditOf: evt, Key: strings.TrimSpace(text), TxnID: txn})
+				return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, Of: evt, Key: strings.TrimSpace(text), TxnID: txn})
 			})
 		}
 		return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
@@ -664,7 +664,7 @@ func sendEdit(ctx context.Context, env Env, app *App, o *opts, text string) erro
 	} else {
 		err = o.offline
 	}
-	if qerr := app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, EditOf: evt, Body: text, TxnID: txn}); qerr != nil {
+	if qerr := app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, Of: evt, Body: text, TxnID: txn}); qerr != nil {
 		return qerr
 	}
 	if o.json {
