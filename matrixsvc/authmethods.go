@@ -48,15 +48,17 @@ func discoverAuth(ctx context.Context, cli *mautrix.Client) (*AuthMethods, error
 	switch {
 	case err == nil:
 		if err := checkMetadata(meta); err != nil {
-			return nil, fmt.Errorf("%w (%v): tell its administrator", ErrMetadataMalformed, err)
+			return nil, fmt.Errorf("%w (%w): tell its administrator", ErrMetadataMalformed, err)
 		}
 		m.OAuth = meta
 	case notOffered(err):
 	case isNetErr(err):
-		return nil, errors.New(Explain(err))
+		return nil, explained(err)
 	default:
 		// It answered, but not with metadata: a JSON that does not decode, or an odd status.
-		return nil, fmt.Errorf("%w (%s): tell its administrator", ErrMetadataMalformed, metadataProblem(err))
+		// Said in words of its own: the server's answer is no refusal or outage to explain.
+		return nil, &saidError{msg: fmt.Sprintf("%v (%s): tell its administrator", ErrMetadataMalformed, metadataProblem(err)),
+			err: fmt.Errorf("%w: %w", ErrMetadataMalformed, err)}
 	}
 	var flows struct {
 		Flows []struct {
@@ -68,7 +70,7 @@ func discoverAuth(ctx context.Context, cli *mautrix.Client) (*AuthMethods, error
 		if m.OAuth != nil {
 			return &m, nil // a server on the OAuth 2.0 API alone may have no /login
 		}
-		return nil, fmt.Errorf("ask the homeserver how to log in: %s", Explain(err))
+		return nil, explainf(err, "ask the homeserver how to log in")
 	}
 	for _, f := range flows.Flows {
 		switch f.Type {

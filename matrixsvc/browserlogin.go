@@ -201,7 +201,7 @@ func oauthLogin(ctx context.Context, cli *mautrix.Client, hs string, meta *oauth
 	if err != nil {
 		// The tokens are live at the server but unusable here: give them back.
 		_ = cli.OAuthRevokeToken(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("logged in, but the homeserver does not accept the new token: %s", Explain(err))
+		return nil, explainf(err, "logged in, but the homeserver does not accept the new token")
 	}
 	sess.UserID, sess.DeviceID = who.UserID, who.DeviceID
 	return sess, nil
@@ -229,7 +229,7 @@ func oauthClient(ctx context.Context, cli *mautrix.Client, hs string, meta *oaut
 		TokenEndpointAuthMethod: oauth.AuthMethodNone,
 	})
 	if err != nil {
-		return "", fmt.Errorf("the homeserver would not register duet as an OAuth 2.0 client: %s", explainOAuth(err))
+		return "", explainOAuthf(err, "the homeserver would not register duet as an OAuth 2.0 client")
 	}
 	if resp == nil || resp.ClientID == "" {
 		return "", errors.New("the homeserver registered duet as an OAuth 2.0 client but gave no client ID: tell its administrator")
@@ -288,7 +288,7 @@ func codeGrant(ctx context.Context, cli *mautrix.Client, clientID string, scopes
 		ClientID:     clientID,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("the homeserver did not take the login code: %s", explainOAuth(err))
+		return nil, explainOAuthf(err, "the homeserver did not take the login code")
 	}
 	return tok, nil
 }
@@ -334,7 +334,7 @@ func oauthAnswer(q url.Values, state string) (string, error) {
 func deviceGrant(ctx context.Context, cli *mautrix.Client, clientID string, scopes oauth.ScopeList, hint id.UserID, p BrowserLoginParams) (*oauth.TokenResponse, error) {
 	dc, err := cli.OAuthGenerateDeviceCode(ctx, oauth.GenerateDeviceCodeParams{Scopes: scopes, UserIDHint: hint, ClientID: clientID})
 	if err != nil {
-		return nil, fmt.Errorf("the homeserver gave no device code: %s", explainOAuth(err))
+		return nil, explainOAuthf(err, "the homeserver gave no device code")
 	}
 	shown := dc.VerificationURIComplete
 	if shown == "" {
@@ -360,7 +360,7 @@ func deviceGrant(ctx context.Context, cli *mautrix.Client, clientID string, scop
 		switch oauthErrCode(err) {
 		case "":
 			if err != nil {
-				return nil, fmt.Errorf("waiting for the code to be entered: %s", explainOAuth(err))
+				return nil, explainOAuthf(err, "waiting for the code to be entered")
 			}
 			return tok, nil
 		case "authorization_pending":
@@ -371,7 +371,7 @@ func deviceGrant(ctx context.Context, cli *mautrix.Client, clientID string, scop
 		case "expired_token":
 			return nil, errors.New("the code expired before it was entered: run the login again")
 		default:
-			return nil, fmt.Errorf("waiting for the code to be entered: %s", explainOAuth(err))
+			return nil, explainOAuthf(err, "waiting for the code to be entered")
 		}
 	}
 }
@@ -435,7 +435,7 @@ func ssoLogin(ctx context.Context, cli *mautrix.Client, hs string, idps []Identi
 		if errors.Is(err, mautrix.MForbidden) {
 			return nil, errors.New("the homeserver did not take the login token (expired or used already): run the login again")
 		}
-		return nil, fmt.Errorf("login failed: %s", Explain(err))
+		return nil, explainf(err, "login failed")
 	}
 	if resp.WellKnown != nil && resp.WellKnown.Homeserver.BaseURL != "" {
 		hs = strings.TrimRight(resp.WellKnown.Homeserver.BaseURL, "/")
@@ -562,6 +562,11 @@ func oauthErrCode(err error) string {
 		return httpErr.RespError.ErrCode
 	}
 	return ""
+}
+
+// explainOAuthf is explainf for the OAuth 2.0 endpoints (explainOAuth), keeping err as the cause.
+func explainOAuthf(err error, format string, args ...any) error {
+	return &saidError{msg: fmt.Sprintf(format, args...) + ": " + explainOAuth(err), err: err}
 }
 
 // explainOAuth is Explain for the OAuth 2.0 endpoints, whose errors are not Matrix's.

@@ -351,7 +351,11 @@ func (s *Service) contentEcho(ctx context.Context, o *store.Outgoing) (id.EventI
 
 // byText reports whether o can be found by its text (contentEcho): a message or a reply.
 func byText(o *store.Outgoing) bool {
-	return o.File == "" && o.React == "" && o.EditOf == "" && !o.Redact
+	switch kindNamed(o.Kind) {
+	case KindText, KindEmote, KindReply:
+		return true
+	}
+	return false
 }
 
 // creationFailed records the rooms we were in before a creation for x that may have happened.

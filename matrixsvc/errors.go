@@ -114,3 +114,8 @@ func (e *saidError) Unwrap() error { return e.err }
 func explainf(err error, format string, args ...any) error {
 	return &saidError{msg: fmt.Sprintf(format, args...) + ": " + Explain(err), err: err}
 }
+
+// explained is err in the words Explain gives it, keeping err as the cause.
+func explained(err error) error {
+	return &saidError{msg: Explain(err), err: err}
+}

@@ -120,7 +120,7 @@ func TestEditThroughTheOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.EnqueueEdit(ctx, room, orig, "meet at **11**", false, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindEdit, Room: room, Of: orig, Body: "meet at **11**"}); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
@@ -163,7 +163,7 @@ func TestDeleteThroughTheOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.EnqueueRedact(ctx, room, orig, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, Of: orig}); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {

@@ -89,8 +89,9 @@ func (s *Service) keepEncrypted(ctx context.Context, room id.RoomID) (bool, erro
 		if Temporary(err) {
 			return false, err
 		}
-		return false, fmt.Errorf("%w: this conversation was encrypted (in %s) and encryption could not be turned on in %s, where it goes on: %s",
-			ErrEncryptedRoom, before, room, Explain(err))
+		return false, &saidError{err: fmt.Errorf("%w: %w", ErrEncryptedRoom, err),
+			msg: fmt.Sprintf("%v: this conversation was encrypted (in %s) and encryption could not be turned on in %s, where it goes on: %s",
+				ErrEncryptedRoom, before, room, Explain(err))}
 	}
 	if err := s.store.State.SetEncryptionEvent(ctx, room, content); err != nil {
 		return false, err

@@ -203,23 +203,7 @@ func storedMedia(raw string) *Media {
 	return m.checked()
 }
 
-// EnqueueFile writes a file to send to the outbox: the file at path goes to room (or to the DM
-// with target, as Enqueue does) as an image, video, sound or file message by its type. The file
-// is checked now and read when it is sent; it must still be there then.
-func (s *Service) EnqueueFile(ctx context.Context, room id.RoomID, target id.UserID, path string, txnID string) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return fmt.Errorf("the file %s: %w", path, err)
-	}
-	f, err := openToSend(abs)
-	if err != nil {
-		return err
-	}
-	f.Close()
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: filepath.Base(abs), File: abs})
-}
-
-// CheckFile says whether the file at path can be sent (as EnqueueFile checks it), in words
+// CheckFile says whether the file at path can be sent (as Enqueue checks a KindFile), in words
 // when not, and how large it is.
 func CheckFile(path string) (int64, error) {
 	f, err := openToSend(path)

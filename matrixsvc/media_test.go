@@ -60,7 +60,7 @@ func TestSendImageInAPlainDM(t *testing.T) {
 	svc, _, bob, room := acceptedDM(t)
 	ctx := hstest.Ctx(t)
 	path, data := pngFile(t, "dot.png", 5, 3)
-	if err := svc.EnqueueFile(ctx, room, bob.ID, path, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindFile, Room: room, Target: bob.ID, File: path}); err != nil {
 		t.Fatal(err)
 	}
 	if queued, _ := svc.Outbox(ctx); len(queued) != 1 || queued[0].File != path || queued[0].Body != "dot.png" {
@@ -120,7 +120,7 @@ func TestSendImageInAnEncryptedDM(t *testing.T) {
 	catchUp(t, alice, bob)
 	room := sharedDM(t, alice, bob)
 	path, data := pngFile(t, "secret.png", 4, 6)
-	if err := alice.EnqueueFile(ctx, room, bob.Me(), path, ""); err != nil {
+	if err := alice.Enqueue(ctx, Outgoing{Kind: KindFile, Room: room, Target: bob.Me(), File: path}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, alice, 1)
@@ -272,7 +272,7 @@ func TestEnqueueFileRefusesWhatCannotBeSent(t *testing.T) {
 		{dir, dir + " is a directory"},
 		{empty, empty + " is empty"},
 	} {
-		err := svc.EnqueueFile(ctx, "!room:localhost", "", c.path, "")
+		err := svc.Enqueue(ctx, Outgoing{Kind: KindFile, Room: "!room:localhost", File: c.path})
 		if err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("EnqueueFile(%s): %v, want %q", c.path, err, c.says)
 		}
@@ -289,10 +289,10 @@ func TestQueuedFileThatDisappearsFails(t *testing.T) {
 	svc, _, bob, room := acceptedDM(t)
 	ctx := hstest.Ctx(t)
 	path, _ := pngFile(t, "gone.png", 2, 2)
-	if err := svc.EnqueueFile(ctx, room, bob.ID, path, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindFile, Room: room, Target: bob.ID, File: path}); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Enqueue(ctx, room, bob.ID, "after the file", false, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "after the file"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(path); err != nil {
@@ -305,7 +305,7 @@ func TestQueuedFileThatDisappearsFails(t *testing.T) {
 			!strings.Contains(queued[0].Failed, path+": the file was moved or deleted before it was sent") {
 			t.Fatalf("the outbox: %+v, %v", queued, err)
 		}
-		if err := svc.Enqueue(ctx, room, bob.ID, "after the file", false, ""); err != nil {
+		if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "after the file"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -328,7 +328,7 @@ func TestFileOverTheUploadLimitFails(t *testing.T) {
 	if err := os.Truncate(path, limit+1); err != nil { // sparse: nothing is written
 		t.Fatal(err)
 	}
-	if err := svc.EnqueueFile(ctx, room, bob.ID, path, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindFile, Room: room, Target: bob.ID, File: path}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, svc, 0)
@@ -361,7 +361,7 @@ func TestRetriedFileIsNotUploadedAgain(t *testing.T) {
 	room := dmWith(t, svc, bob)
 	ctx := hstest.Ctx(t)
 	path, _ := pngFile(t, "again.png", 3, 3)
-	if err := svc.EnqueueFile(ctx, room, bob.ID, path, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindFile, Room: room, Target: bob.ID, File: path}); err != nil {
 		t.Fatal(err)
 	}
 	f.inject(1, matrixError(403, "M_FORBIDDEN", "Not now", ""))

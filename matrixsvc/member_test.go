@@ -55,7 +55,7 @@ func TestForgedMemberGetsNoRoomKey(t *testing.T) {
 
 	// A first message: the room key for the two of them, the member list loaded.
 	txn := alice.NewTxnID()
-	if err := alice.Enqueue(ctx, room, bob.ID, "before the stranger", false, txn); err != nil {
+	if err := alice.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "before the stranger", TxnID: txn}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := alice.Deliver(ctx, txn); err != nil {
@@ -66,7 +66,7 @@ func TestForgedMemberGetsNoRoomKey(t *testing.T) {
 	injectMember(t, alice, proxy, room, mallory.ID, "join")
 
 	txn = alice.NewTxnID()
-	if err := alice.Enqueue(ctx, room, bob.ID, "only for bob", false, txn); err != nil {
+	if err := alice.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "only for bob", TxnID: txn}); err != nil {
 		t.Fatal(err)
 	}
 	sentTo, _, err := alice.Deliver(ctx, txn)
@@ -111,7 +111,7 @@ func TestQueuedMessageLeavesARoomWithAThirdMember(t *testing.T) {
 	}
 	bob.Join(t, room)
 	txn := alice.NewTxnID()
-	if err := alice.Enqueue(ctx, room, bob.ID, "queued for bob alone", false, txn); err != nil {
+	if err := alice.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "queued for bob alone", TxnID: txn}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bob.Client.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: carol.ID}); err != nil {

@@ -123,7 +123,7 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 		}
 	}
 	if err := s.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: eventID, FullyRead: eventID}); err != nil {
-		return fmt.Errorf("mark %s read: %s", room, Explain(s.wrap(err)))
+		return explainf(s.wrap(err), "mark %s read", room)
 	}
 	s.readMarks.Store(room, eventID)
 	return s.store.ClearUnread(ctx, room)
@@ -154,7 +154,7 @@ func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, 
 		if Temporary(err) {
 			return evtType, nil, err
 		}
-		return evtType, nil, fmt.Errorf("%w: %v", ErrEncryptedRoom, err)
+		return evtType, nil, &saidError{msg: fmt.Sprintf("%v: %v", ErrEncryptedRoom, err), err: fmt.Errorf("%w: %w", ErrEncryptedRoom, err)}
 	}
 	// Room keys go to every member's devices, so the member list must be complete.
 	if err := s.ensureMembers(ctx, room); err != nil {

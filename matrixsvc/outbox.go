@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,20 +28,115 @@ const (
 	OutgoingFailed                       // given up on (the server refused it); Retry sends it again
 )
 
-// Outgoing is a message in the outbox, as the UI shows it.
+// Kind is what an entry of the outbox is. It says which of Outgoing's fields the entry has and
+// how it is sent. The outbox stores it by its String.
+type Kind uint8
+
+const (
+	KindText      Kind = iota + 1 // a message: Body, to Room or to the DM with Target
+	KindEmote                     // a message said as an action (/me), as KindText
+	KindEdit                      // new text (Body, Emote) for our message Of in Room (m.replace)
+	KindReply                     // a message that answers ReplyTo, as KindText (Emote too)
+	KindReaction                  // Key on the message Of in Room (m.annotation)
+	KindRedaction                 // the deletion of our event Of in Room (a message, or a reaction taken back)
+	KindFile                      // the file at the path File, to Room or the DM with Target
+)
+
+var kindNames = [...]string{
+	KindText: "text", KindEmote: "emote", KindEdit: "edit", KindReply: "reply",
+	KindReaction: "reaction", KindRedaction: "redaction", KindFile: "file",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", k)
+}
+
+// kindNamed is the kind whose String is name, 0 for none.
+func kindNamed(name string) Kind {
+	for k, n := range kindNames {
+		if n != "" && n == name {
+			return Kind(k)
+		}
+	}
+	return 0
+}
+
+// Outgoing is an entry of the outbox: what Enqueue writes, and what Outbox lists. Kind says what
+// it is and which of the other fields it has.
 type Outgoing struct {
-	TxnID   string
-	Room    id.RoomID // "" until the DM room for Target is known
-	Target  id.UserID
-	Body    string
-	Emote   bool
-	Created time.Time
-	Failed  string     // why it was given up on
-	EditOf  id.EventID // an edit (or, with Redact, a deletion) of this message of ours
-	Redact  bool
-	ReplyTo id.EventID // a reply to this message
-	React   string     // a reaction with this key to the message EditOf
-	File    string     // the path of a file to send (Body is its name)
+	Kind    Kind
+	TxnID   string     // the transaction ID that makes sending it idempotent; Enqueue makes one for ""
+	Room    id.RoomID  // "" until the DM room for Target is known
+	Target  id.UserID  // the contact whose DM it goes to (text, emote, reply, file)
+	Body    string     // the text (text, emote, edit, reply); a file's name, set by Enqueue
+	Emote   bool       // said as an action: always for KindEmote; an edit or a reply may be
+	Of      id.EventID // the message an edit, a reaction or a deletion is about
+	ReplyTo id.EventID // the message a reply answers
+	Key     string     // a reaction's key
+	File    string     // the path of a file to send; Enqueue makes it absolute
+	Created time.Time  // when it was written (Outbox; Enqueue sets it)
+	Failed  string     // why it was given up on (Outbox; Enqueue ignores it)
+}
+
+// check says what is wrong with o for its kind, before anything is written.
+func (o *Outgoing) check() error {
+	if kindNamed(o.Kind.String()) == 0 {
+		return fmt.Errorf("an outgoing message needs a kind, not %s", o.Kind)
+	}
+	if field := o.stray(); field != "" {
+		return fmt.Errorf("an outgoing %s takes no %s", o.Kind, field)
+	}
+	switch o.Kind {
+	case KindText, KindEmote, KindFile:
+	case KindEdit:
+		if o.Room == "" || o.Of == "" {
+			return errors.New("an edit needs the room and the message it changes")
+		}
+	case KindReply:
+		if o.ReplyTo == "" {
+			return errors.New("a reply needs the message it answers")
+		}
+	case KindReaction:
+		if o.Room == "" || o.Of == "" {
+			return errors.New("a reaction needs the room and the message")
+		}
+		return checkReaction(o.Key)
+	case KindRedaction:
+		if o.Room == "" || o.Of == "" {
+			return errors.New("a deletion needs the room and the message")
+		}
+		return nil
+	}
+	if o.Kind != KindFile && strings.TrimSpace(o.Body) == "" {
+		return errors.New("nothing to send: the message is empty")
+	}
+	return nil
+}
+
+// stray names a field o has that its kind does not take ("" when there is none): the sender
+// would not look at it, so it is a mistake.
+func (o *Outgoing) stray() string {
+	k := o.Kind
+	switch {
+	case o.Target != "" && k != KindText && k != KindEmote && k != KindReply && k != KindFile:
+		return "contact: it goes to the room of the message it is about"
+	case o.Of != "" && k != KindEdit && k != KindReaction && k != KindRedaction:
+		return "message to change"
+	case o.ReplyTo != "" && k != KindReply:
+		return "message to answer"
+	case o.Key != "" && k != KindReaction:
+		return "reaction key"
+	case o.File != "" && k != KindFile:
+		return "file"
+	case o.Body != "" && (k == KindReaction || k == KindRedaction || k == KindFile):
+		return "text"
+	case o.Emote && k != KindEmote && k != KindEdit && k != KindReply:
+		return "emote flag (a message said as an action is a KindEmote)"
+	}
+	return ""
 }
 
 // OutgoingChanged reports a message's progress through the outbox.
@@ -55,63 +151,41 @@ type OutgoingChanged struct {
 
 func (OutgoingChanged) isEvent() {}
 
-// Enqueue writes a message to the outbox and wakes the sender. The message is safe from then
-// on: it is sent (exactly once, thanks to txnID) by this process or, after a crash, by the
-// next one. room may be "" with target set: the sender then opens the DM first (R21).
-func (s *Service) Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error {
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote})
-}
-
-// EnqueueEdit writes an edit of our message evt in room to the outbox: body replaces its text
-// (m.replace). It goes in order with the messages before it, exactly once, as they do.
-func (s *Service) EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error {
-	if room == "" || evt == "" {
-		return errors.New("an edit needs the room and the message it changes")
-	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Body: body, Emote: emote, EditOf: evt})
-}
-
-// EnqueueRedact writes the deletion of our message evt in room to the outbox, sent in order
-// with the messages and edits before it, exactly once.
-func (s *Service) EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error {
-	if room == "" || evt == "" {
-		return errors.New("a deletion needs the room and the message")
-	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, Redact: true})
-}
-
-// EnqueueReply writes a reply to the message replyTo to the outbox, as Enqueue does a message.
-func (s *Service) EnqueueReply(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txnID string) error {
-	if replyTo == "" {
-		return errors.New("a reply needs the message it answers")
-	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, Target: target, Body: body, Emote: emote, ReplyTo: replyTo})
-}
-
-// EnqueueReact writes a reaction with key to the message evt in room to the outbox. Taking a
-// reaction back is deleting the reaction's event (EnqueueRedact).
-func (s *Service) EnqueueReact(ctx context.Context, room id.RoomID, evt id.EventID, key, txnID string) error {
-	if room == "" || evt == "" {
-		return errors.New("a reaction needs the room and the message")
-	}
-	if err := checkReaction(key); err != nil {
+// Enqueue writes o to the outbox and wakes the sender. It is safe from then on: it is sent
+// (exactly once, thanks to its transaction ID) by this process or, after a crash, by the next
+// one, in order with what was written before it. A message, a reply or a file may have only
+// Target: the sender then opens the DM first (R21). Taking a reaction back is deleting the
+// reaction's event (KindRedaction). A file is checked now and read when it is sent; it must
+// still be there then.
+func (s *Service) Enqueue(ctx context.Context, o Outgoing) error {
+	if err := o.check(); err != nil {
 		return err
 	}
-	return s.enqueue(ctx, &store.Outgoing{TxnID: txnID, Room: room, EditOf: evt, React: key, Body: key})
-}
-
-func (s *Service) enqueue(ctx context.Context, o *store.Outgoing) error {
-	if strings.TrimSpace(o.Body) == "" && !o.Redact {
-		return errors.New("nothing to send: the message is empty")
+	if o.Kind == KindFile {
+		abs, err := filepath.Abs(o.File)
+		if err != nil {
+			return fmt.Errorf("the file %s: %w", o.File, err)
+		}
+		f, err := openToSend(abs)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		o.File, o.Body = abs, filepath.Base(abs)
 	}
 	if o.Room == "" && o.Target == "" {
 		return errors.New("a message needs a room or a contact")
 	}
+	if o.Kind == KindEmote {
+		o.Emote = true
+	}
 	if o.TxnID == "" {
 		o.TxnID = s.cli.TxnID()
 	}
-	o.Created = time.Now().UnixMilli()
-	err := s.store.AddOutgoing(ctx, o)
+	err := s.store.AddOutgoing(ctx, &store.Outgoing{
+		TxnID: o.TxnID, Kind: o.Kind.String(), Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
+		Created: time.Now().UnixMilli(), Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File,
+	})
 	if err != nil {
 		return fmt.Errorf("save the message: %w", err)
 	}
@@ -127,8 +201,8 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	}
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
-		out[i] = Outgoing{TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			Created: time.UnixMilli(o.Created), Failed: o.Failed, EditOf: o.EditOf, Redact: o.Redact, ReplyTo: o.ReplyTo, React: o.React, File: o.File}
+		out[i] = Outgoing{Kind: kindNamed(o.Kind), TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
+			Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File, Created: time.UnixMilli(o.Created), Failed: o.Failed}
 	}
 	return out, nil
 }
@@ -184,6 +258,11 @@ func (s *Service) FlushOutbox(ctx context.Context) (sent int, err error) {
 }
 
 func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
+	kind := kindNamed(o.Kind)
+	if kind == 0 {
+		// Written by a newer duet, maybe: what it is cannot be sent as something else.
+		return s.outgoingFailed(ctx, o, fmt.Errorf("duet cannot send an outbox entry of the kind %q: a newer duet wrote it", o.Kind))
+	}
 	if o.Room != "" && o.Target != "" {
 		// Written to a contact's room: where the conversation goes on now (R5-R9, R23), in
 		// case it moved since the message was typed.
@@ -231,28 +310,28 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 			}
 		}
 		timeout := sendTimeout
-		if o.File != "" && o.Media == "" {
+		if kind == KindFile && o.Media == "" {
 			timeout += uploadTime(o.File) // a large file takes long to upload
 		}
 		attemptCtx, cancel := context.WithTimeout(withPeer(ctx, o.Target), timeout)
-		switch {
-		case o.Redact:
+		switch kind {
+		case KindText, KindEmote:
+			evt, err = s.SendText(attemptCtx, o.Room, o.Body, kind == KindEmote, o.TxnID)
+		case KindEdit:
+			evt, err = s.sendContent(attemptCtx, o.Room, editContent(o.Body, o.Emote, o.Of), o.TxnID)
+		case KindReply:
+			evt, err = s.SendReply(attemptCtx, o.Room, o.Body, o.Emote, o.ReplyTo, o.TxnID)
+		case KindReaction:
+			evt, err = s.sendEvent(attemptCtx, o.Room, event.EventReaction, reactionContent(o.Of, o.Key), o.TxnID)
+		case KindRedaction:
 			var resp *mautrix.RespSendEvent
-			if resp, err = s.cli.RedactEvent(attemptCtx, o.Room, o.EditOf, mautrix.ReqRedact{TxnID: o.TxnID}); err == nil {
+			if resp, err = s.cli.RedactEvent(attemptCtx, o.Room, o.Of, mautrix.ReqRedact{TxnID: o.TxnID}); err == nil {
 				evt = resp.EventID
 			} else {
-				err = fmt.Errorf("delete %s: %w", o.EditOf, s.wrap(err))
+				err = fmt.Errorf("delete %s: %w", o.Of, s.wrap(err))
 			}
-		case o.File != "":
+		case KindFile:
 			evt, err = s.sendFile(attemptCtx, o)
-		case o.React != "":
-			evt, err = s.sendEvent(attemptCtx, o.Room, event.EventReaction, reactionContent(o.EditOf, o.React), o.TxnID)
-		case o.EditOf != "":
-			evt, err = s.sendContent(attemptCtx, o.Room, editContent(o.Body, o.Emote, o.EditOf), o.TxnID)
-		case o.ReplyTo != "":
-			evt, err = s.SendReply(attemptCtx, o.Room, o.Body, o.Emote, o.ReplyTo, o.TxnID)
-		default:
-			evt, err = s.SendText(attemptCtx, o.Room, o.Body, o.Emote, o.TxnID)
 		}
 		cancel()
 		if err != nil {

@@ -70,7 +70,7 @@ func TestOutboxSurvivesAnOutage(t *testing.T) {
 	p.drop()
 	ctx := hstest.Ctx(t)
 	for _, body := range []string{"one", "two", "three"} {
-		if err := svc.Enqueue(ctx, room, "", body, false, ""); err != nil {
+		if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -106,10 +106,10 @@ func TestOutboxRefusalDoesNotBlock(t *testing.T) {
 	room := dmWith(t, svc, bob)
 	ctx := hstest.Ctx(t)
 	foreign := bob.CreateRoom(t, false) // alice is not in it: the server refuses
-	if err := svc.Enqueue(ctx, foreign, "", "refused", false, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: foreign, Body: "refused"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Enqueue(ctx, room, "", "after it", false, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Body: "after it"}); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
@@ -133,7 +133,7 @@ func TestOutboxOpensTheDM(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, body := range []string{"first", "second"} {
-		if err := svc.Enqueue(ctx, "", bob.ID, body, false, ""); err != nil {
+		if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Target: bob.ID, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,7 +195,7 @@ func outboxChild() {
 	if err != nil {
 		panic(err)
 	}
-	if err := svc.Enqueue(ctx, args.Room, "", "exactly once", false, "duet-txn-kill-test"); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: args.Room, Body: "exactly once", TxnID: "duet-txn-kill-test"}); err != nil {
 		panic(err)
 	}
 	fmt.Println("queued")
@@ -387,7 +387,7 @@ func TestBrokenOffSendFoundByItsText(t *testing.T) {
 	alice.Say(t, room, "see you at noon") // before the attempt: not it
 	waitBody(t, svc, room, "see you at noon")
 	const txn = "duet-test-broken-off"
-	if err := svc.Enqueue(ctx, room, "", "see you at noon", false, txn); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Body: "see you at noon", TxnID: txn}); err != nil {
 		t.Fatal(err)
 	}
 	top, err := svc.store.TopPos(ctx, room)

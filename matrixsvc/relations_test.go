@@ -53,10 +53,10 @@ func TestRepliesAndReactions(t *testing.T) {
 	waitForCopy(t, svc, room, byID(question), func(Message) string { return "" })
 
 	// Our reply and our reaction, as bob's client gets them.
-	if err := svc.EnqueueReply(ctx, room, bob.ID, "yes, **noon**", false, question, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReply, Room: room, Target: bob.ID, Body: "yes, **noon**", ReplyTo: question}); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.EnqueueReact(ctx, room, question, "👍", ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, Of: question, Key: "👍"}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, svc, 2)
@@ -136,7 +136,7 @@ func TestRepliesAndReactions(t *testing.T) {
 	if _, err := bob.Client.RedactEvent(ctx, room, party.EventID); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.EnqueueRedact(ctx, room, like, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, Of: like}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, svc, 1)
@@ -158,7 +158,7 @@ func TestRepliesAndReactions(t *testing.T) {
 		}
 		return ""
 	})
-	if err := svc.EnqueueReact(ctx, room, question, "", ""); err == nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, Of: question}); err == nil {
 		t.Fatal("an empty reaction was queued")
 	}
 }
@@ -178,10 +178,10 @@ func TestEncryptedRepliesAndReactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBody(t, bob, room, "the secret plan")
-	if err := bob.EnqueueReply(ctx, room, alice.Me(), "count me in", false, first, ""); err != nil {
+	if err := bob.Enqueue(ctx, Outgoing{Kind: KindReply, Room: room, Target: alice.Me(), Body: "count me in", ReplyTo: first}); err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.EnqueueReact(ctx, room, first, "🤫", ""); err != nil {
+	if err := bob.Enqueue(ctx, Outgoing{Kind: KindReaction, Room: room, Of: first, Key: "🤫"}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, bob, 2)

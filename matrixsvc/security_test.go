@@ -76,7 +76,7 @@ func TestEncryptionCannotBeSwitchedOff(t *testing.T) {
 	deliver(t, alice, proxy.InjectTimeline(room, proxy.NewState(bob.ID, "m.room.encryption", "", map[string]any{"algorithm": "m.plain"})))
 	sentEncrypted(t, alice, bob, room, "after m.plain")
 	// Through the outbox (what the UI and `duet send` use).
-	if err := alice.Enqueue(ctx, room, "", "from the outbox", false, alice.NewTxnID()); err != nil {
+	if err := alice.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Body: "from the outbox", TxnID: alice.NewTxnID()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.FlushOutbox(ctx); err != nil {

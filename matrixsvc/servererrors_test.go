@@ -110,7 +110,7 @@ func TestServerErrorsLoseNothing(t *testing.T) {
 		// connection when a pooled one dies under it (idempotentSends), and that repeat must
 		// meet it too for the fault to reach the outbox.
 		f.inject(100, c.answer)
-		if err := svc.Enqueue(ctx, room, "", body, false, ""); err != nil {
+		if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 		_, err := svc.FlushOutbox(ctx)

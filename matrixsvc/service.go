@@ -182,9 +182,9 @@ func homeserverClient(ctx context.Context, hs string, log zerolog.Logger) (*maut
 	}
 	if _, err := cli.Versions(ctx); err != nil {
 		if errors.As(err, new(mautrix.HTTPError)) && !isNetErr(err) {
-			return nil, fmt.Errorf("%s does not look like a Matrix homeserver: %s", hs, Explain(err))
+			return nil, explainf(err, "%s does not look like a Matrix homeserver", hs)
 		}
-		return nil, errors.New(Explain(err))
+		return nil, explained(err)
 	}
 	return cli, nil
 }
@@ -217,7 +217,7 @@ func Login(ctx context.Context, p LoginParams, log zerolog.Logger) (*store.Sessi
 		if errors.Is(err, mautrix.MForbidden) || errors.Is(err, mautrix.MUserDeactivated) {
 			return nil, errors.New("login failed: wrong user ID or password")
 		}
-		return nil, fmt.Errorf("login failed: %s", Explain(err))
+		return nil, explainf(err, "login failed")
 	}
 	if resp.WellKnown != nil && resp.WellKnown.Homeserver.BaseURL != "" {
 		hs = resp.WellKnown.Homeserver.BaseURL
@@ -279,7 +279,7 @@ func (s *Service) Logout(ctx context.Context) error {
 	}
 	_, err := s.cli.Logout(ctx)
 	if err != nil && !IsLoggedOut(err) {
-		return fmt.Errorf("log out: %s", Explain(err))
+		return explainf(err, "log out")
 	}
 	return nil
 }
@@ -296,7 +296,7 @@ func (s *Service) Whoami(ctx context.Context) (id.UserID, id.DeviceID, error) {
 // wrap turns a token rejection into ErrLoggedOut and keeps everything else.
 func (s *Service) wrap(err error) error {
 	if err != nil && (errors.Is(err, mautrix.MUnknownToken) || refreshRefused(err)) {
-		return fmt.Errorf("%w (%v)", ErrLoggedOut, err)
+		return fmt.Errorf("%w (%w)", ErrLoggedOut, err)
 	}
 	return err
 }

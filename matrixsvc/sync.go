@@ -173,7 +173,7 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 func (s *Service) deleteDuplicates(ctx context.Context, dups map[id.EventID]id.RoomID) {
 	for evt, room := range dups {
 		s.log.Warn().Str("room", string(room)).Str("event", string(evt)).Msg("a message of ours arrived twice (sent again after its answer was lost); deleting the second copy")
-		if err := s.EnqueueRedact(ctx, room, evt, s.NewTxnID()); err != nil {
+		if err := s.Enqueue(ctx, Outgoing{Kind: KindRedaction, Room: room, Of: evt}); err != nil {
 			s.log.Err(err).Str("event", string(evt)).Msg("could not queue the deletion of a second copy")
 		}
 	}
@@ -267,7 +267,7 @@ func (s *Service) Run(ctx context.Context) {
 			backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
 			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
 			state = SyncOffline
-			s.publish(ctx, SyncStateChanged{State: state, Err: errors.New(Explain(err)), RetryIn: backoff})
+			s.publish(ctx, SyncStateChanged{State: state, Err: explained(err), RetryIn: backoff})
 			select {
 			case <-ctx.Done():
 				return

@@ -106,7 +106,7 @@ func (s *Service) revokeTokens(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if err := s.cli.OAuthRevokeToken(ctx); err != nil {
-		return true, fmt.Errorf("log out: the homeserver did not revoke the tokens: %s", explainOAuth(err))
+		return true, explainOAuthf(err, "log out: the homeserver did not revoke the tokens")
 	}
 	return true, nil
 }

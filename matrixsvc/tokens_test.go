@@ -88,7 +88,7 @@ func TestRefreshKeepsSyncAndOutboxGoing(t *testing.T) {
 	before, _ := store.LoadSession(path)
 
 	a.ExpireAccessTokens()
-	if err := svc.Enqueue(ctx, room, bob.ID, "queued across the refresh", false, svc.NewTxnID()); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "queued across the refresh", TxnID: svc.NewTxnID()}); err != nil {
 		t.Fatal(err)
 	}
 	bob.Say(t, room, "after")

@@ -73,7 +73,7 @@ func TestUpgradedDMIsFollowed(t *testing.T) {
 		t.Fatalf("a problem reported for a followed upgrade: %s", p)
 	}
 	// A message typed before the UI noticed (queued to the old room) goes to the new one.
-	if err := svc.Enqueue(ctx, old, bob.ID, "queued to the old room", false, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: old, Target: bob.ID, Body: "queued to the old room"}); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
@@ -105,7 +105,7 @@ func TestQueuedMessageFollowsALeave(t *testing.T) {
 		}
 		return ""
 	})
-	if err := svc.Enqueue(ctx, room, bob.ID, "after he left", false, ""); err != nil {
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: room, Target: bob.ID, Body: "after he left"}); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {

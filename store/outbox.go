@@ -10,34 +10,50 @@ import (
 // and its transaction ID makes every retry idempotent.
 type Outgoing struct {
 	TxnID   string
-	Room    id.RoomID // "" until the DM room for Target is known
-	Target  id.UserID // the contact, when the room was not known yet
-	Body    string
-	Emote   bool
+	Kind    string     // what it is, by the name matrixsvc.Kind gives it: "text", "emote", "edit", "reply", "reaction", "redaction" or "file"
+	Room    id.RoomID  // "" until the DM room for Target is known
+	Target  id.UserID  // the contact, when the room was not known yet
+	Body    string     // the text; a file's name
+	Emote   bool       // said as an action: an emote, or an edit or a reply of one
 	Created int64      // ms
 	Failed  string     // why it was given up on; "" while it is still to be sent
-	EditOf  id.EventID // an edit: the message whose text Body replaces; "" for a new message
-	Redact  bool       // a deletion of the message EditOf (Body is empty)
-	ReplyTo id.EventID // a new message that answers this one
-	React   string     // a reaction (m.annotation) with this key to the message EditOf
+	Of      id.EventID // an edit, a reaction or a deletion: the message it is about (the column edit_of)
+	ReplyTo id.EventID // a reply: the message it answers
+	Key     string     // a reaction's key (the column react)
 	File    string     // a file to upload and send (Body is its name)
 	Media   string     // the file's message content once uploaded (JSON), so a retry does not upload again
 
 	SentAs id.EventID // not stored: the event it became, once sent
 }
 
-// outboxSelect is the columns scanArgs reads, in its order.
-const outboxSelect = "txn_id, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+// The kind column came with version 13. Before it, an entry's kind was told by the columns it
+// set, in this order (the order the sender looked at them in); kindFromFlags says it in SQL, for
+// the upgrade, and for a row an older duet writes into a newer database (it leaves kind empty).
+const (
+	kindFromFlags = `CASE WHEN redact THEN 'redaction' WHEN file != '' THEN 'file' WHEN react != '' THEN 'reaction'
+		WHEN edit_of != '' THEN 'edit' WHEN reply_to != '' THEN 'reply' WHEN emote THEN 'emote' ELSE 'text' END`
+	// Version 9 and 10: edits and deletions, nothing of version 11 yet.
+	kindFromFlags9 = `CASE WHEN redact THEN 'redaction' WHEN edit_of != '' THEN 'edit' WHEN emote THEN 'emote' ELSE 'text' END`
+	// Before version 9: messages alone.
+	kindFromFlags2 = `CASE WHEN emote THEN 'emote' ELSE 'text' END`
+)
+
+// outboxColumns is what AddOutgoing writes. redact is kept up to date with kind for an older
+// duet that opens this database: it still tells a deletion by it.
+const outboxColumns = "txn_id, kind, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+
+// outboxSelect is what scanArgs reads, in its order.
+const outboxSelect = "txn_id, CASE WHEN kind != '' THEN kind ELSE " + kindFromFlags + " END, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media"
 
 func (o *Outgoing) scanArgs() []any {
-	return []any{&o.TxnID, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.EditOf, &o.Redact, &o.ReplyTo, &o.React, &o.File, &o.Media}
+	return []any{&o.TxnID, &o.Kind, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.Of, &o.ReplyTo, &o.Key, &o.File, &o.Media}
 }
 
 // AddOutgoing appends a message to the outbox.
 func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxSelect+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		o.TxnID, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.EditOf, o.Redact, o.ReplyTo, o.React, o.File, o.Media)
+	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		o.TxnID, o.Kind, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.Of, o.Kind == "redaction", o.ReplyTo, o.Key, o.File, o.Media)
 	return err
 }
 

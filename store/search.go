@@ -318,7 +318,7 @@ func (s *Store) Search(ctx context.Context, query string, rooms []id.RoomID, lim
 	if err != nil {
 		var serr sqlite3.Error
 		if errors.As(err, &serr) && serr.Code == sqlite3.ErrError {
-			return nil, fmt.Errorf("%w: %v", ErrBadQuery, err)
+			return nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 		}
 		return nil, err
 	}

@@ -209,6 +209,8 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"DROP INDEX duet_event_notice_idx", "ALTER TABLE duet_event DROP COLUMN notice",
 		// and none of version 12's security state
 		"ALTER TABLE duet_event DROP COLUMN unauthenticated",
+		// nor version 13's outbox kinds
+		"ALTER TABLE duet_outbox DROP COLUMN kind",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

@@ -44,7 +44,7 @@ func LoadSession(path string) (*Session, error) {
 	}
 	var s Session
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("session file %s is damaged (%v): run `duet login` again", path, err)
+		return nil, fmt.Errorf("session file %s is damaged (%w): run `duet login` again", path, err)
 	}
 	if s.AccessToken == "" || s.UserID == "" || s.Homeserver == "" {
 		return &s, ErrNoSession

@@ -202,6 +202,13 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 	func(ctx context.Context, db *dbutil.Database) error {
 		_, err := db.Exec(ctx, securitySchema+unauthenticatedSchema)
 		return err
+	}).WithRaw(12, 13, 1, "the kind of an outbox entry", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		// What an outbox entry is (a message, an edit, a reaction, ...) is said, not told from
+		// the columns it happens to set; the entries already waiting get theirs from those.
+		_, err := db.Exec(ctx, `ALTER TABLE duet_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+UPDATE duet_outbox SET kind = `+kindFromFlags)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The
@@ -212,7 +219,7 @@ func unusable(path string, err error) error {
 	var sqlErr sqlite3.Error
 	if errors.Is(err, dbutil.ErrUnsupportedDatabaseVersion) ||
 		errors.As(err, &sqlErr) && (sqlErr.Code == sqlite3.ErrCorrupt || sqlErr.Code == sqlite3.ErrNotADB) {
-		return fmt.Errorf("%w: %s: %v", ErrUnusable, path, err)
+		return fmt.Errorf("%w: %s: %w", ErrUnusable, path, err)
 	}
 	return fmt.Errorf("open database %s: %w", path, err)
 }
@@ -237,14 +244,18 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 		return nil, err
 	}
 	defer raw.Close()
-	// edit_of and redact came with version 9, reply_to, react, file and media with 11: an older
-	// database has none (and nothing of the kind in its outbox).
+	// kind came with version 13, reply_to, react, file and media with 11, edit_of and redact
+	// with 9: an older database has not all of them (and nothing of the kinds they say in its
+	// outbox); its entries' kinds are told from the columns it has.
 	rows, err := raw.QueryContext(ctx, `SELECT `+outboxSelect+` FROM duet_outbox ORDER BY seq`)
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, edit_of, redact, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags+`, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, room_id, target, body, emote, created, failed, '', 0, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags9+`, room_id, target, body, emote, created, failed, edit_of, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+	}
+	if err != nil {
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags2+`, room_id, target, body, emote, created, failed, '', '', '', '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
 		return nil, err

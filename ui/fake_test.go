@@ -66,11 +66,11 @@ type fakeSvc struct {
 	serverTokens bool
 
 	directory []matrixsvc.DirectoryUser // what SearchUsers finds
-	edits     []sendCall                // EnqueueEdit calls (Target holds the edited event)
-	redacts   []sendCall                // EnqueueRedact calls
-	replies   []sendCall                // EnqueueReply calls (Target holds the event answered)
-	reacts    []sendCall                // EnqueueReact calls (Target holds the event, Body the key)
-	files     []sendCall                // EnqueueFile calls (Body holds the path)
+	edits     []sendCall                // edits enqueued (Target holds the edited event)
+	redacts   []sendCall                // deletions enqueued (Target holds the deleted event)
+	replies   []sendCall                // replies enqueued (Target holds the event answered)
+	reacts    []sendCall                // reactions enqueued (Target holds the event, Body the key)
+	files     []sendCall                // files enqueued (Body holds the path)
 	media     map[string][]byte         // files on the fake server by mxc URL
 	typing    []string                  // SetTyping calls: "room true|false"
 	receipts  map[id.RoomID]map[id.UserID]id.EventID
@@ -147,51 +147,6 @@ func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit 
 	return append([]matrixsvc.Message(nil), all[start:end]...), next, nil
 }
 
-// EnqueueEdit records an edit; the fake sends it at once.
-func (f *fakeSvc) EnqueueEdit(_ context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.edits = append(f.edits, sendCall{Room: room, Body: body, Emote: emote, Txn: txn, Target: id.UserID(evt)})
-	return nil
-}
-
-// EnqueueRedact records a deletion (Target holds the deleted event).
-func (f *fakeSvc) EnqueueRedact(_ context.Context, room id.RoomID, evt id.EventID, txn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.redacts = append(f.redacts, sendCall{Room: room, Txn: txn, Target: id.UserID(evt)})
-	return nil
-}
-
-// EnqueueReply records a reply (Target holds the event it answers); the fake sends it at once.
-func (f *fakeSvc) EnqueueReply(_ context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.replies = append(f.replies, sendCall{Room: room, Body: body, Emote: emote, Txn: txn, Target: id.UserID(replyTo)})
-	f.deliver(txn, room, body)
-	return nil
-}
-
-// EnqueueReact records a reaction (Target holds the event, Body the key).
-func (f *fakeSvc) EnqueueReact(_ context.Context, room id.RoomID, evt id.EventID, key, txn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reacts = append(f.reacts, sendCall{Room: room, Body: key, Txn: txn, Target: id.UserID(evt)})
-	return nil
-}
-
-// EnqueueFile records a file to send (Body holds its path); the fake sends it at once.
-func (f *fakeSvc) EnqueueFile(_ context.Context, room id.RoomID, target id.UserID, path string, txn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no such file: %s", path)
-	}
-	f.files = append(f.files, sendCall{Room: room, Target: target, Body: path, Txn: txn})
-	f.deliver(txn, room, filepath.Base(path))
-	return nil
-}
-
 // Download returns the fake's file of an mxc URL.
 func (f *fakeSvc) Download(_ context.Context, md *matrixsvc.Media, max int64) ([]byte, error) {
 	f.mu.Lock()
@@ -240,13 +195,35 @@ func (f *fakeSvc) SetTyping(_ context.Context, room id.RoomID, typing bool, _ ti
 	return nil
 }
 
-// Enqueue emulates the outbox: the message is "sent" at once (opening the DM first when only
-// the contact is known) and the report is kept for the harness to deliver.
-func (f *fakeSvc) Enqueue(_ context.Context, room id.RoomID, target id.UserID, body string, emote bool, txn string) error {
+// Enqueue emulates the outbox, recording each kind where the tests look for it. A message, a
+// reply or a file is "sent" at once (opening the DM first when only the contact is known) and
+// the report is kept for the harness to deliver; edits, reactions and deletions are only
+// recorded.
+func (f *fakeSvc) Enqueue(_ context.Context, o matrixsvc.Outgoing) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sends = append(f.sends, sendCall{room, target, body, emote, txn})
-	f.deliver(txn, room, body)
+	switch o.Kind {
+	case matrixsvc.KindText, matrixsvc.KindEmote:
+		f.sends = append(f.sends, sendCall{o.Room, o.Target, o.Body, o.Kind == matrixsvc.KindEmote, o.TxnID})
+		f.deliver(o.TxnID, o.Room, o.Body)
+	case matrixsvc.KindEdit:
+		f.edits = append(f.edits, sendCall{Room: o.Room, Body: o.Body, Emote: o.Emote, Txn: o.TxnID, Target: id.UserID(o.Of)})
+	case matrixsvc.KindRedaction:
+		f.redacts = append(f.redacts, sendCall{Room: o.Room, Txn: o.TxnID, Target: id.UserID(o.Of)})
+	case matrixsvc.KindReply:
+		f.replies = append(f.replies, sendCall{Room: o.Room, Body: o.Body, Emote: o.Emote, Txn: o.TxnID, Target: id.UserID(o.ReplyTo)})
+		f.deliver(o.TxnID, o.Room, o.Body)
+	case matrixsvc.KindReaction:
+		f.reacts = append(f.reacts, sendCall{Room: o.Room, Body: o.Key, Txn: o.TxnID, Target: id.UserID(o.Of)})
+	case matrixsvc.KindFile:
+		if _, err := os.Stat(o.File); err != nil {
+			return fmt.Errorf("no such file: %s", o.File)
+		}
+		f.files = append(f.files, sendCall{Room: o.Room, Target: o.Target, Body: o.File, Txn: o.TxnID})
+		f.deliver(o.TxnID, o.Room, filepath.Base(o.File))
+	default:
+		return fmt.Errorf("the fake cannot enqueue a %s", o.Kind)
+	}
 	return nil
 }
 

@@ -74,12 +74,19 @@ func (a *App) Close() {
 	}
 }
 
-// usageError is bad usage: exit 2.
-type usageError struct{ msg string }
+// usageError is bad usage: exit 2. It keeps the error it was made from (a %w in usagef's format).
+type usageError struct {
+	msg string
+	err error
+}
 
 func (e usageError) Error() string { return e.msg }
+func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return usageError{msg: err.Error(), err: errors.Unwrap(err)}
+}
 
 const helpText = `duet: direct messages on Matrix, in your terminal
 
@@ -185,7 +192,7 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	resetCache := global.Bool("reset-cache", false, "")
 	global.BoolVar(help, "h", false, "")
 	if err := global.Parse(args); err != nil {
-		return 0, usagef("%v", err)
+		return 0, usagef("%w", err)
 	}
 	if *help {
 		fmt.Fprint(env.Stdout, helpText)
@@ -193,7 +200,7 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	}
 	prof, err := env.Dirs.ForProfile(*profile)
 	if err != nil {
-		return 0, usageError{err.Error()}
+		return 0, usagef("%w", err)
 	}
 	rest := global.Args()
 	if len(rest) == 0 || rest[0] != "demo" && rest[0] != "help" {

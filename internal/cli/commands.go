@@ -101,7 +101,7 @@ func (c command) parse(args []string) (*opts, error) {
 		c.flags(fs, o)
 	}
 	if err := parseInterleaved(fs, args, &o.pos); err != nil {
-		return nil, usagef("%v (usage: duet %s)", err, c.usage)
+		return nil, usagef("%w (usage: duet %s)", err, c.usage)
 	}
 	if len(o.pos) < c.minPos || len(o.pos) > c.maxPos {
 		return nil, usagef("wrong number of arguments (usage: duet %s)", c.usage)
@@ -162,7 +162,7 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", pos[0])
 		}
-		return usagef("%v (usage: duet login --homeserver URL --user USER [--password-stdin], or duet login --homeserver URL --sso [--user USER] [--paste])", err)
+		return usagef("%w (usage: duet login --homeserver URL --user USER [--password-stdin], or duet login --homeserver URL --sso [--user USER] [--paste])", err)
 	}
 	if sso.used() {
 		return cmdLoginBrowser(ctx, env, prof, homeserver, user, fromStdin, sso)
@@ -518,7 +518,7 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 			return usagef("--file sends the file alone: no TEXT")
 		}
 		return sendQueued(ctx, env, app, o, "file", "", func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.EnqueueFile(ctx, room, user, o.file, txn)
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, TxnID: txn})
 		})
 	}
 	var text string
@@ -544,11 +544,11 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		if o.react != "" {
 			return sendQueued(ctx, env, app, o, "reaction", evt, func(room id.RoomID, _ id.UserID, txn string) error {
-				return app.Svc.EnqueueReact(ctx, room, evt, strings.TrimSpace(text), txn)
+				return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, Of: evt, Key: strings.TrimSpace(text), TxnID: txn})
 			})
 		}
 		return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.EnqueueReply(ctx, room, user, text, false, evt, txn)
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt, TxnID: txn})
 		})
 	}
 	if o.offline != nil {
@@ -664,7 +664,7 @@ func sendEdit(ctx context.Context, env Env, app *App, o *opts, text string) erro
 	} else {
 		err = o.offline
 	}
-	if qerr := app.Svc.EnqueueEdit(ctx, room, evt, text, false, txn); qerr != nil {
+	if qerr := app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: room, Of: evt, Body: text, TxnID: txn}); qerr != nil {
 		return qerr
 	}
 	if o.json {
@@ -694,7 +694,7 @@ func queueSend(ctx context.Context, env Env, app *App, o *opts, room id.RoomID, 
 		user = u
 	}
 	txn := app.Svc.NewTxnID()
-	if err := app.Svc.Enqueue(ctx, room, user, text, false, txn); err != nil {
+	if err := app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindText, Room: room, Target: user, Body: text, TxnID: txn}); err != nil {
 		return err
 	}
 	if o.json {
@@ -907,13 +907,13 @@ func cmdSearch(ctx context.Context, env Env, app *App, o *opts) error {
 	if o.with != "" {
 		u, err := parseUser(app, o.with)
 		if err != nil {
-			return usagef("--with: %v", err)
+			return usagef("--with: %w", err)
 		}
 		with = u
 	}
 	results, more, err := app.Svc.Search(ctx, o.pos[0], with, o.limit)
 	if errors.Is(err, matrixsvc.ErrBadSearch) {
-		return usageError{err.Error()}
+		return usagef("%w", err)
 	}
 	if err != nil {
 		return err

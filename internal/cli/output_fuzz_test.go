@@ -146,7 +146,7 @@ func FuzzOutput(f *testing.F) {
 				out.Reset()
 			}
 			report(env, mautrix.RespError{ErrCode: "M_FORBIDDEN", Err: a, StatusCode: 403})
-			report(env, fmt.Errorf("send: %w", usageError{b}))
+			report(env, fmt.Errorf("send: %w", usageError{msg: b}))
 			check("error line", nil)
 			if lines := strings.Count(errOut.String(), "\n"); !asJSON && lines < 3 {
 				t.Fatalf("the errors took %d lines: %q", lines, errOut.String())

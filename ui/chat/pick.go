@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"context"
 	"slices"
 	"strings"
 
@@ -191,14 +190,10 @@ func (c *Model) sendReaction(msg matrixsvc.Message, key string) tea.Cmd {
 	c.edits[txn] = true
 	if mine != "" {
 		c.conv.Changed([]matrixsvc.Message{now})
-		return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-			return svc.EnqueueRedact(ctx, msg.RoomID, mine, txn)
-		})
+		return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: msg.RoomID, Of: mine, TxnID: txn})
 	}
 	c.conv.Changed([]matrixsvc.Message{withOurReaction(now, key, c.opts.Me)})
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		return svc.EnqueueReact(ctx, msg.RoomID, msg.EventID, key, txn)
-	})
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: msg.RoomID, Of: msg.EventID, Key: key, TxnID: txn})
 }
 
 // withoutOurReaction is msg without our reaction with key, and that reaction's event ("" when

@@ -39,10 +39,7 @@ func (c *Model) Send(body string, emote bool) tea.Cmd {
 	}
 	txn := c.host.NewTxn()
 	c.conv.AddEcho(txn, body, emote, conversation.Queued)
-	room := c.room
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		return svc.Enqueue(ctx, room, target, body, emote, txn)
-	})
+	return c.enqueue(textOutgoing(c.room, target, body, emote, txn))
 }
 
 // target is who a new message goes to: for a contact, the person (the outbox sends where the
@@ -75,10 +72,7 @@ func (c *Model) Upload(path string) tea.Cmd {
 	}
 	txn := c.host.NewTxn()
 	c.conv.AddFileEcho(txn, filepath.Base(path), size, conversation.Queued)
-	room := c.room
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		return svc.EnqueueFile(ctx, room, target, path, txn)
-	})
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: c.room, Target: target, File: path, TxnID: txn})
 }
 
 // ExpandHome turns a leading ~ of a typed path into the home folder.
@@ -152,9 +146,7 @@ func (c *Model) sendEdit(text string) tea.Cmd {
 	c.conv.Changed([]matrixsvc.Message{now})
 	txn := c.host.NewTxn()
 	c.edits[txn] = true
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		return svc.EnqueueEdit(ctx, orig.RoomID, orig.EventID, text, emote, txn)
-	})
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: orig.RoomID, Of: orig.EventID, Body: text, Emote: emote, TxnID: txn})
 }
 
 // askDelete asks in the status bar before deleting our message orig; y deletes it.
@@ -172,9 +164,7 @@ func (c *Model) deleteConfirmed(d deleteMsg) tea.Cmd {
 	c.conv.Changed([]matrixsvc.Message{gone})
 	txn := c.host.NewTxn()
 	c.edits[txn] = true
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		return svc.EnqueueRedact(ctx, d.msg.RoomID, d.msg.EventID, txn)
-	})
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: d.msg.RoomID, Of: d.msg.EventID, TxnID: txn})
 }
 
 // sendReply sends text as a reply to the picked message: shown at once with what it answers,
@@ -192,9 +182,7 @@ func (c *Model) sendReply(text string, emote bool) tea.Cmd {
 	}
 	txn := c.host.NewTxn()
 	c.conv.AddReplyEcho(txn, text, emote, orig.EventID, conversation.Queued)
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		return svc.EnqueueReply(ctx, room, target, text, emote, orig.EventID, txn)
-	})
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: target, Body: text, Emote: emote, ReplyTo: orig.EventID, TxnID: txn})
 }
 
 // Owns reports whether a message in the outbox is this conversation's: a local echo it shows,
@@ -264,18 +252,9 @@ func (c *Model) Retry(txn string) tea.Cmd {
 	}
 	c.conv.SetState(txn, conversation.Queued, "")
 	c.host.Info("retrying…")
-	room, target := c.room, c.item.UserID
-	return c.enqueue(txn, func(ctx context.Context, svc Service) error {
-		queued, err := svc.Outbox(ctx)
-		if err != nil {
-			return err
-		}
-		for _, o := range queued {
-			if o.TxnID == txn {
-				return svc.RetryOutgoing(ctx, txn)
-			}
-		}
-		return svc.Enqueue(ctx, room, target, body, emote, txn)
+	svc, key, o := c.svc, c.key, textOutgoing(c.room, c.item.UserID, body, emote, txn)
+	return c.call(func(ctx context.Context) tea.Msg {
+		return enqueuedMsg{to: to{key}, txn: txn, err: retryOutgoing(ctx, svc, o)}
 	})
 }
 
@@ -288,7 +267,7 @@ func (c *Model) showOutbox(msg outboxMsg) {
 		if o.Room != c.room && !(o.Room == "" && o.Target == c.item.UserID && c.item.Kind == contacts.KindContact) {
 			continue
 		}
-		if _, _, _, ok := c.conv.Echo(o.TxnID); ok || o.EditOf != "" {
+		if _, _, _, ok := c.conv.Echo(o.TxnID); ok || o.Of != "" {
 			continue // shown already; an edit, a deletion or a reaction changes a message shown
 		}
 		state, why := conversation.Queued, ""
@@ -329,4 +308,18 @@ func (c *Model) StopTyping() tea.Cmd {
 	}
 	c.typingSent = time.Time{}
 	return c.setTyping(false)
+}
+
+// retryOutgoing requeues a failed message; one that never reached the outbox is written now.
+func retryOutgoing(ctx context.Context, svc Sending, o matrixsvc.Outgoing) error {
+	queued, err := svc.Outbox(ctx)
+	if err != nil {
+		return err
+	}
+	for _, q := range queued {
+		if q.TxnID == o.TxnID {
+			return svc.RetryOutgoing(ctx, o.TxnID)
+		}
+	}
+	return svc.Enqueue(ctx, o)
 }

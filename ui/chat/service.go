@@ -26,12 +26,7 @@ type History interface {
 // Sending is what a conversation writes: messages through the outbox, the DM room, typing and
 // read marks.
 type Sending interface {
-	Enqueue(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, txnID string) error
-	EnqueueEdit(ctx context.Context, room id.RoomID, evt id.EventID, body string, emote bool, txnID string) error
-	EnqueueRedact(ctx context.Context, room id.RoomID, evt id.EventID, txnID string) error
-	EnqueueReply(ctx context.Context, room id.RoomID, target id.UserID, body string, emote bool, replyTo id.EventID, txnID string) error
-	EnqueueReact(ctx context.Context, room id.RoomID, evt id.EventID, key, txnID string) error
-	EnqueueFile(ctx context.Context, room id.RoomID, target id.UserID, path string, txnID string) error
+	Enqueue(ctx context.Context, o matrixsvc.Outgoing) error
 	Outbox(ctx context.Context) ([]matrixsvc.Outgoing, error)
 	RetryOutgoing(ctx context.Context, txnID string) error
 	OpenDM(ctx context.Context, x id.UserID) (id.RoomID, bool, error)
@@ -244,11 +239,20 @@ func (c *Model) markRead(room id.RoomID, evt id.EventID, x id.UserID) tea.Cmd {
 	})
 }
 
-// enqueue writes one message to the outbox in a Cmd; the answer matters only when it could
-// not be saved.
-func (c *Model) enqueue(txn string, write func(ctx context.Context, svc Service) error) tea.Cmd {
+// enqueue writes o to the outbox in a Cmd; the answer matters only when it could not be
+// saved.
+func (c *Model) enqueue(o matrixsvc.Outgoing) tea.Cmd {
 	svc, key := c.svc, c.key
 	return c.call(func(ctx context.Context) tea.Msg {
-		return enqueuedMsg{to: to{key}, txn: txn, err: write(ctx, svc)}
+		return enqueuedMsg{to: to{key}, txn: o.TxnID, err: svc.Enqueue(ctx, o)}
 	})
+}
+
+// textOutgoing is a message (an emote when emote) to room, or to the DM with target.
+func textOutgoing(room id.RoomID, target id.UserID, body string, emote bool, txn string) matrixsvc.Outgoing {
+	o := matrixsvc.Outgoing{Kind: matrixsvc.KindText, Room: room, Target: target, Body: body, TxnID: txn}
+	if emote {
+		o.Kind = matrixsvc.KindEmote
+	}
+	return o
 }
