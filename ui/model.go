@@ -91,7 +91,7 @@ type Model struct {
 	status   statusbar.Model
 	help     help.Model
 	prompt   newDMPrompt
-	dialog   security.Model           // verification and recovery key, over the right pane
+	dialog   security.Dialog          // verification and recovery key, over the right pane
 	pending  []matrixsvc.Verification // requests waiting for the dialog to be free
 	search   search.Model             // message search, over the right pane
 	finder   switcher.Model           // the quick switcher, over the right pane
@@ -128,7 +128,7 @@ func New(svc Service, opts Options) *Model {
 		status:   statusbar.New(st.Status),
 		help:     help.New(),
 		prompt:   newPrompt(st),
-		dialog:   security.New(km.Security, st),
+		dialog:   security.NewDialog(km.Security, st),
 		search:   search.New(km.Search, st.Search, opts.Now),
 		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat.Model{},

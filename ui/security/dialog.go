@@ -60,8 +60,8 @@ type (
 	SetUpMsg struct{ Password string }
 )
 
-// Model is the dialog.
-type Model struct {
+// Dialog is the box over the right pane: what it shows and the keys it takes.
+type Dialog struct {
 	keys   KeyMap
 	styles styles.Styles
 	stage  Stage
@@ -85,50 +85,50 @@ type Model struct {
 	width, height int
 }
 
-// New returns a closed dialog.
-func New(km KeyMap, st styles.Styles) Model {
+// NewDialog returns a closed dialog.
+func NewDialog(km KeyMap, st styles.Styles) Dialog {
 	ti := textinput.New()
 	ti.PromptStyle = st.Label
 	ti.EchoCharacter = '•'
 	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks
-	return Model{keys: km, styles: st, input: ti, width: 60, height: 20}
+	return Dialog{keys: km, styles: st, input: ti, width: 60, height: 20}
 }
 
 // SetSize sets the largest box the dialog may draw.
-func (m *Model) SetSize(w, h int) {
+func (m *Dialog) SetSize(w, h int) {
 	m.width, m.height = max(w, 1), max(h, 1)
 	// The box's inner width, less the prompt and the cursor.
 	m.input.Width = max(min(m.width, boxWidth)-4-lipgloss.Width(m.input.Prompt)-1, 4)
 }
 
 // Stage is what the dialog shows; Active whether it is open.
-func (m Model) Stage() Stage { return m.stage }
-func (m Model) Active() bool { return m.stage != Closed }
+func (m Dialog) Stage() Stage { return m.stage }
+func (m Dialog) Active() bool { return m.stage != Closed }
 
 // Verification reports whether the dialog is about a verification.
-func (m Model) Verification() bool { return m.stage >= Asking && m.stage <= Confirmed }
+func (m Dialog) Verification() bool { return m.stage >= Asking && m.stage <= Confirmed }
 
 // Txn is the verification's transaction ("" while the one we asked for is starting).
-func (m Model) Txn() string { return m.txn }
+func (m Dialog) Txn() string { return m.txn }
 
 // User is the other side of the verification.
-func (m Model) User() id.UserID { return m.user }
+func (m Dialog) User() id.UserID { return m.user }
 
 // Who names the other side of the verification.
-func (m Model) Who() string { return m.who }
+func (m Dialog) Who() string { return m.who }
 
 // TakesText reports whether keys are typed into a field: text typed fast is text then.
-func (m Model) TakesText() bool { return m.stage == EnterKey || m.stage == EnterPassword }
+func (m Dialog) TakesText() bool { return m.stage == EnterKey || m.stage == EnterPassword }
 
 // Close closes the dialog and forgets what was typed.
-func (m *Model) Close() {
+func (m *Dialog) Close() {
 	m.stage = Closed
 	m.txn, m.user, m.who, m.device, m.own, m.emoji = "", "", "", "", false, nil
 	m.newKey, m.warn, m.err = "", "", ""
 	m.resetInput("")
 }
 
-func (m *Model) resetInput(prompt string) {
+func (m *Dialog) resetInput(prompt string) {
 	m.input.SetValue("")
 	m.input.Prompt = prompt
 	m.input.Placeholder = ""
@@ -139,22 +139,22 @@ func (m *Model) resetInput(prompt string) {
 }
 
 // Ask shows that we asked user (named who) to verify, or our own other devices when own.
-func (m *Model) Ask(user id.UserID, who string, own bool) {
+func (m *Dialog) Ask(user id.UserID, who string, own bool) {
 	m.Close()
 	m.stage, m.user, m.who, m.own = Asking, user, sanitize.Line(who), own
 }
 
 // SetTxn gives the verification we asked for its transaction, once the request went out.
-func (m *Model) SetTxn(txn string) { m.txn = txn }
+func (m *Dialog) SetTxn(txn string) { m.txn = txn }
 
 // Incoming shows someone's request to verify.
-func (m *Model) Incoming(v matrixsvc.Verification, who string, own bool) {
+func (m *Dialog) Incoming(v matrixsvc.Verification, who string, own bool) {
 	m.Close()
 	m.stage, m.txn, m.user, m.device, m.who, m.own = Incoming, v.Txn, v.User, v.Device, sanitize.Line(who), own
 }
 
 // Progress takes in a step of the verification shown. It never goes back a stage.
-func (m *Model) Progress(v matrixsvc.Verification) {
+func (m *Dialog) Progress(v matrixsvc.Verification) {
 	if v.Device != "" {
 		m.device = v.Device
 	}
@@ -171,13 +171,13 @@ func (m *Model) Progress(v matrixsvc.Verification) {
 }
 
 // StartRecovery shows that we are asking whether the account has a recovery key.
-func (m *Model) StartRecovery() {
+func (m *Dialog) StartRecovery() {
 	m.Close()
 	m.stage = Checking
 }
 
 // RecoveryChecked asks for the recovery key, or offers to set one up when there is none.
-func (m *Model) RecoveryChecked(has bool) tea.Cmd {
+func (m *Dialog) RecoveryChecked(has bool) tea.Cmd {
 	if !has {
 		m.stage, m.err = OfferSetup, ""
 		return nil
@@ -185,7 +185,7 @@ func (m *Model) RecoveryChecked(has bool) tea.Cmd {
 	return m.askKey("")
 }
 
-func (m *Model) askKey(err string) tea.Cmd {
+func (m *Dialog) askKey(err string) tea.Cmd {
 	m.stage, m.err = EnterKey, err
 	if m.input.Prompt != "Key: " {
 		m.resetInput("Key: ")
@@ -196,35 +196,35 @@ func (m *Model) askKey(err string) tea.Cmd {
 
 // KeyFailed asks for the recovery key again, saying why it did not work. What was typed is
 // kept, to fix a typo.
-func (m *Model) KeyFailed(err string) tea.Cmd { return m.askKey(err) }
+func (m *Dialog) KeyFailed(err string) tea.Cmd { return m.askKey(err) }
 
 // OfferSetup offers to set up a recovery key (the account turned out to have none).
-func (m *Model) OfferSetup(err string) {
+func (m *Dialog) OfferSetup(err string) {
 	m.resetInput("")
 	m.stage, m.err = OfferSetup, err
 }
 
 // SetupFailed asks for the password again, saying why setting up failed.
-func (m *Model) SetupFailed(err string) tea.Cmd {
+func (m *Dialog) SetupFailed(err string) tea.Cmd {
 	cmd := m.askPassword()
 	m.err = err
 	return cmd
 }
 
-func (m *Model) askPassword() tea.Cmd {
+func (m *Dialog) askPassword() tea.Cmd {
 	m.resetInput("Password: ")
 	m.stage, m.err = EnterPassword, ""
 	return m.input.Focus()
 }
 
 // ShowKey shows a new recovery key once; warn is a problem worth knowing about.
-func (m *Model) ShowKey(recoveryKey, warn string) {
+func (m *Dialog) ShowKey(recoveryKey, warn string) {
 	m.Close()
 	m.stage, m.newKey, m.warn = ShowKey, recoveryKey, sanitize.Line(warn)
 }
 
 // Update handles the keys while the dialog is open.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok || m.stage == Closed {
 		return m, nil
