@@ -1,7 +1,3 @@
-// Package security is the dialog for end-to-end encryption: emoji verification with a person or
-// with our own other devices, and entering or setting up the recovery key. It shows and asks;
-// what it is asked to do it hands to the root model as messages (AcceptMsg, RecoveryKeyMsg…),
-// and the root tells it what happened.
 package security
 
 import (
@@ -40,7 +36,8 @@ const (
 	ShowKey       // the new recovery key, shown once
 )
 
-// Messages the dialog sends to the root. Each asks for one request to the service.
+// Messages the dialog sends (through the root, to Model.Update). Each asks for one request to
+// the service.
 type (
 	// AcceptMsg accepts the verification request Txn.
 	AcceptMsg struct{ Txn string }
