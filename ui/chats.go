@@ -145,7 +145,7 @@ func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
 	return cmd
 }
 
-// host is what the conversations ask of the root (chat.Host).
+// host is what the components ask of the root (chat.Host, security.Host).
 type host struct{ m *Model }
 
 func (h host) Error(text string) { h.m.status.SetError(text) }
@@ -154,9 +154,28 @@ func (h host) Ask(question string, yes tea.Cmd, no string) {
 	h.m.status.Ask(question)
 	h.m.confirm, h.m.confirmNo = yes, no
 }
-func (h host) Draft() string            { return h.m.composer.Value() }
-func (h host) SetDraft(text string)     { h.m.composer.SetValue(text) }
-func (h host) Copy(text string) tea.Cmd { return h.m.toClipboard(text) }
-func (h host) RefreshList() tea.Cmd     { return h.m.refreshOverview() }
-func (h host) NewTxn() string           { return h.m.newTxn() }
-func (h host) ImageID() uint32          { return h.m.nextImageID() }
+func (h host) Draft() string                 { return h.m.composer.Value() }
+func (h host) SetDraft(text string)          { h.m.composer.SetValue(text) }
+func (h host) Copy(text string) tea.Cmd      { return h.m.toClipboard(text) }
+func (h host) RefreshList() tea.Cmd          { return h.m.refreshOverview() }
+func (h host) NewTxn() string                { return h.m.newTxn() }
+func (h host) ImageID() uint32               { return h.m.nextImageID() }
+func (h host) Names(user id.UserID) []string { return h.m.namesOf(user) }
+func (h host) RefreshTrust() tea.Cmd {
+	if c := h.m.openChat(); c != nil {
+		return c.FetchTrust()
+	}
+	return nil
+}
+
+// namesOf is what the list calls user: the name of its conversation, then of its row.
+func (m *Model) namesOf(user id.UserID) []string {
+	var names []string
+	if c := m.chats["u:"+string(user)]; c != nil {
+		names = append(names, c.Item().Name)
+	}
+	if it, ok := m.contacts.Find("u:" + string(user)); ok {
+		names = append(names, it.Name)
+	}
+	return names
+}

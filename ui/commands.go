@@ -6,6 +6,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"maunium.net/go/mautrix/id"
+
+	"duet/ui/contacts"
 )
 
 var commandWord = regexp.MustCompile(`^/[A-Za-z]+$`)
@@ -37,7 +39,7 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 		case arg == "":
 			return m.verifyOpen(), true
 		case strings.EqualFold(arg, "me") || id.UserID(arg) == m.me:
-			return m.startVerification(m.me, true), true
+			return m.security.Verify(m.me, true), true
 		}
 		m.status.SetError("/verify verifies the person of this conversation; /verify me, this device with your other ones")
 		m.composer.SetValue(text)
@@ -45,7 +47,7 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	case "/upload":
 		return m.upload(arg), true
 	case "/recovery":
-		return m.startRecovery(), true
+		return m.security.StartRecovery(), true
 	case "/help":
 		m.showHelp = true
 		return nil, true
@@ -55,4 +57,18 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	m.status.SetError("unknown command " + word + ": try /dm, /me, /upload, /verify, /recovery, /help, /quit (start with // to send a /)")
 	m.composer.SetValue(text)
 	return nil, true
+}
+
+// verifyOpen verifies the person of the open conversation.
+func (m *Model) verifyOpen() tea.Cmd {
+	c := m.openChat()
+	switch {
+	case c == nil:
+		m.status.SetError("open the conversation with the person to verify first")
+		return nil
+	case c.Item().Kind != contacts.KindContact:
+		m.status.SetError("verification is with one person: open their DM")
+		return nil
+	}
+	return m.security.Verify(c.Item().UserID, false)
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -184,8 +185,8 @@ func TestVerifyContactConfirm(t *testing.T) {
 	view = h.view()
 	requireLacks(t, view, "Do these match", "Waiting for")
 	requireContains(t, view, "✓ verified Alice (@alice:example.org)", "encrypted · verified")
-	if h.m.dialog.Active() || h.m.composer.Value() != "a draft" {
-		t.Fatalf("after: dialog %v, composer %q", h.m.dialog.Active(), h.m.composer.Value())
+	if h.m.security.Active() || h.m.composer.Value() != "a draft" {
+		t.Fatalf("after: dialog %v, composer %q", h.m.security.Active(), h.m.composer.Value())
 	}
 }
 
@@ -209,8 +210,8 @@ func TestIncomingVerificationMismatch(t *testing.T) {
 	h.typeText("n")
 	requireCalls(t, svc, "accept in1", "cancel in1 mismatch")
 	requireContains(t, h.view(), "the emoji did not match")
-	if h.m.dialog.Active() || h.m.focus != focusComposer || !h.m.composer.Focused() {
-		t.Fatalf("after: dialog %v, focus %v, composer focused %v", h.m.dialog.Active(), h.m.focus, h.m.composer.Focused())
+	if h.m.security.Active() || h.m.focus != focusComposer || !h.m.composer.Focused() {
+		t.Fatalf("after: dialog %v, focus %v, composer focused %v", h.m.security.Active(), h.m.focus, h.m.composer.Focused())
 	}
 	h.typeText("!")
 	if got := h.m.composer.Value(); got != "half a thought!" {
@@ -230,7 +231,7 @@ func TestVerificationDeclinedAndCancelled(t *testing.T) {
 	h.typeText("a")
 	h.event(matrixsvc.Verification{Txn: "in2", User: bob, Stage: matrixsvc.VerifyCancelled, Reason: "timed out"})
 	requireContains(t, h.view(), "verification cancelled: timed out")
-	if h.m.dialog.Active() {
+	if h.m.security.Active() {
 		t.Fatal("the dialog stays after the other side cancelled")
 	}
 }
@@ -258,7 +259,7 @@ func TestVerifyOwnDevices(t *testing.T) {
 	h.typeText("V")
 	requireCalls(t, svc)
 	requireContains(t, h.view(), "no other device to verify with: use your recovery key (r)")
-	if h.m.dialog.Active() {
+	if h.m.security.Active() {
 		t.Fatal("the dialog stays open")
 	}
 	svc.trust[svc.me] = matrixsvc.PeerTrust{Devices: 1, Unverified: []id.DeviceID{"LAPTOP"}}
@@ -277,13 +278,13 @@ func TestCancelBeforeStartReturns(t *testing.T) {
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
 	h.key(tea.KeyEsc)
-	h.hold = func(msg tea.Msg) bool { _, ok := msg.(verifyStartedMsg); return ok }
+	h.hold = func(msg tea.Msg) bool { return fmt.Sprintf("%T", msg) == "security.verifyStartedMsg" }
 	h.typeText("v")
 	h.key(tea.KeyEsc)
 	requireCalls(t, svc, "start "+string(alice))
 	h.release()
 	requireCalls(t, svc, "start "+string(alice), "cancel txn1")
-	if h.m.dialog.Active() {
+	if h.m.security.Active() {
 		t.Fatal("the dialog came back")
 	}
 }
@@ -318,13 +319,13 @@ func TestRecoveryKey(t *testing.T) {
 	requireContains(t, h.view(), "Recovery key", "Enter your recovery key")
 	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("EsTc 1234 abce"), Paste: true})
 	requireLacks(t, h.view(), "EsTc")
-	h.hold = func(msg tea.Msg) bool { _, ok := msg.(recoveredMsg); return ok }
+	h.hold = func(msg tea.Msg) bool { return fmt.Sprintf("%T", msg) == "security.recoveredMsg" }
 	h.key(tea.KeyEnter)
 	requireContains(t, h.view(), "verifying…")
 	h.release()
 	requireContains(t, h.view(), "that recovery key or passphrase is not right for")
-	if h.m.dialog.Stage() != security.EnterKey {
-		t.Fatalf("stage %v after a wrong key", h.m.dialog.Stage())
+	if h.m.security.Stage() != security.EnterKey {
+		t.Fatalf("stage %v after a wrong key", h.m.security.Stage())
 	}
 	h.key(tea.KeyBackspace)
 	h.typeText("d")
@@ -333,8 +334,8 @@ func TestRecoveryKey(t *testing.T) {
 		t.Fatalf("keys tried %q", got)
 	}
 	requireContains(t, h.view(), "✓ verified this device; restored 12 keys, decrypted 3 messages")
-	if h.m.dialog.Active() || h.m.composer.Value() != "a draft" {
-		t.Fatalf("after: dialog %v, composer %q", h.m.dialog.Active(), h.m.composer.Value())
+	if h.m.security.Active() || h.m.composer.Value() != "a draft" {
+		t.Fatalf("after: dialog %v, composer %q", h.m.security.Active(), h.m.composer.Value())
 	}
 }
 
@@ -351,8 +352,8 @@ func TestRecoverySetUp(t *testing.T) {
 	requireLacks(t, h.view(), "hunter")
 	h.key(tea.KeyEnter)
 	requireContains(t, h.view(), "the homeserver refused: wrong")
-	if h.m.dialog.Stage() != security.EnterPassword {
-		t.Fatalf("stage %v after a wrong password", h.m.dialog.Stage())
+	if h.m.security.Stage() != security.EnterPassword {
+		t.Fatalf("stage %v after a wrong password", h.m.security.Stage())
 	}
 	h.typeText("hunter2")
 	h.key(tea.KeyEnter)
@@ -361,12 +362,12 @@ func TestRecoverySetUp(t *testing.T) {
 	requireContains(t, view, "Your recovery key", "EsTc 1234 abcd EFGH ijkl MNOP", "qrst UVWX yz12 3456 7890 ABCD", "shown only this once", "enter: done")
 	h.typeText("q") // not quitting, not closing: the key is written down first
 	h.key(tea.KeyEsc)
-	if h.quit || h.m.dialog.Stage() != security.ShowKey {
-		t.Fatalf("quit %v, stage %v", h.quit, h.m.dialog.Stage())
+	if h.quit || h.m.security.Stage() != security.ShowKey {
+		t.Fatalf("quit %v, stage %v", h.quit, h.m.security.Stage())
 	}
 	h.key(tea.KeyEnter)
 	requireLacks(t, h.view(), "EsTc")
-	if h.m.dialog.Active() {
+	if h.m.security.Active() {
 		t.Fatal("the key box stays")
 	}
 	// Set up now: r asks for the key.

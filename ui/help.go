@@ -11,8 +11,8 @@ import (
 func (m *Model) focusedHelp() keys.Help {
 	g := m.keys.Global
 	conv := m.keys.Conversation
-	if m.dialog.Active() {
-		short := m.dialog.ShortHelp()
+	if m.security.Active() {
+		short := m.security.ShortHelp()
 		return keys.Help{Short: short, Full: [][]key.Binding{short, {g.Quit}}}
 	}
 	if m.finder.Active() {

@@ -8,14 +8,13 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"duet/ui/chat"
-	"duet/ui/security"
 )
 
 // handleKey routes a key: to the question in the status bar, the help screen, a dialog over
 // the right pane, the picked message, the timeline, then the focused pane.
 func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	m.beforeKey(k)
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && m.dialog.Active() && !m.dialog.TakesText() {
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && m.security.Active() && !m.security.TakesText() {
 		// Typed fast while a dialog popped up: meant for the composer, not answers to it.
 		return nil
 	}
@@ -75,7 +74,7 @@ func (m *Model) beforeKey(k tea.KeyMsg) {
 
 // takesText reports whether what has the keyboard is a text input.
 func (m *Model) takesText() bool {
-	return m.focus != focusContacts || m.contacts.Filtering() || m.dialog.TakesText() || m.search.Active() || m.finder.Active()
+	return m.focus != focusContacts || m.contacts.Filtering() || m.security.TakesText() || m.search.Active() || m.finder.Active()
 }
 
 // typedFast hands on several runes in one message one at a time. They are text typed faster
@@ -94,13 +93,8 @@ func (m *Model) typedFast(k tea.KeyMsg) tea.Cmd {
 func (m *Model) overlayKey(k tea.KeyMsg) (tea.Cmd, bool) {
 	var cmd tea.Cmd
 	switch {
-	case m.dialog.Active():
-		// The dialog has the keyboard; the composer keeps what was typed.
-		was := m.dialog.Stage()
-		m.dialog, cmd = m.dialog.Update(k)
-		if was == security.Verifying && !m.dialog.Active() {
-			m.status.SetInfo("still checking the recovery key…")
-		}
+	case m.security.Active():
+		cmd = m.security.HandleKey(k) // the dialog has the keyboard; the composer keeps what was typed
 	case m.search.Active():
 		m.search, cmd = m.search.Update(k)
 	case m.finder.Active():
@@ -177,9 +171,9 @@ func (m *Model) contactsKey(k tea.KeyMsg) tea.Cmd {
 		case key.Matches(k, g.Verify):
 			return m.verifyOpen()
 		case key.Matches(k, g.VerifyOwn):
-			return m.startVerification(m.me, true)
+			return m.security.Verify(m.me, true)
 		case key.Matches(k, g.Recovery):
-			return m.startRecovery()
+			return m.security.StartRecovery()
 		}
 	}
 	if intent := m.contacts.Intent(k); intent != nil {

@@ -91,10 +91,9 @@ type Model struct {
 	status   statusbar.Model
 	help     help.Model
 	prompt   newDMPrompt
-	dialog   security.Model           // verification and recovery key, over the right pane
-	pending  []matrixsvc.Verification // requests waiting for the dialog to be free
-	search   search.Model             // message search, over the right pane
-	finder   switcher.Model           // the quick switcher, over the right pane
+	security *security.Model // verification and recovery key: its dialog is over the right pane
+	search   search.Model    // message search, over the right pane
+	finder   switcher.Model  // the quick switcher, over the right pane
 
 	focus    focus
 	showHelp bool
@@ -128,12 +127,13 @@ func New(svc Service, opts Options) *Model {
 		status:   statusbar.New(st.Status),
 		help:     help.New(),
 		prompt:   newPrompt(st),
-		dialog:   security.New(km.Security, st),
 		search:   search.New(km.Search, st.Search, opts.Now),
 		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat.Model{},
 		txnBase:  newTxnBase(),
 	}
+	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
+		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
 	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
 	m.help.Styles.ShortDesc = st.Status.Hint
 	m.help.Styles.ShortSeparator = st.Status.Hint
@@ -179,13 +179,26 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmds = append(cmds, m.afterDialog())
 	if c := m.openChat(); c != nil {
 		cmds = append(cmds, c.LoadOlderIfNeeded())
-		if !m.showHelp && !m.dialog.Active() {
+		if !m.showHelp && !m.security.Active() {
 			cmds = append(cmds, c.MarkRead())
 		}
 		cmds = append(cmds, c.FetchPictures())
 	}
 	m.status.SetHint(m.hint())
 	return m, tea.Batch(cmds...)
+}
+
+// afterDialog shows the next verification request once the dialog is free, and gives the
+// keyboard back to what had it.
+func (m *Model) afterDialog() tea.Cmd {
+	m.security.ShowNext()
+	switch {
+	case m.security.Active() && m.composer.Focused():
+		m.composer.Blur() // what was typed stays
+	case !m.security.Active() && m.focus == focusComposer && !m.composer.Focused():
+		return m.composer.Focus()
+	}
+	return nil
 }
 
 func (m *Model) route(msg tea.Msg) tea.Cmd {
@@ -212,9 +225,8 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 	case overviewMsg, inviteDoneMsg, blockDoneMsg, userCheckedMsg, chat.MarkedReadMsg,
 		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
 		return m.updateList(msg)
-	case security.AcceptMsg, security.ConfirmMsg, security.CancelMsg, security.RecoveryKeyMsg, security.SetUpMsg,
-		verifyStartedMsg, verifyActedMsg, recoveryCheckedMsg, recoveredMsg, recoverySetUpMsg:
-		return m.updateSecurity(msg)
+	case security.Msg:
+		return m.security.Update(msg)
 	case search.TickMsg, search.QueryMsg, searchDoneMsg, search.OpenMsg, search.ClosedMsg,
 		switcher.TickMsg, switcher.DirectoryMsg, directoryDoneMsg, switcher.ChosenMsg, switcher.ClosedMsg:
 		return m.updateFind(msg)
@@ -264,9 +276,8 @@ func (m *Model) updateComposer(msg tea.Msg) tea.Cmd {
 func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
-	case m.dialog.Active():
-		m.dialog, cmd = m.dialog.Update(msg)
-		return cmd
+	case m.security.Active():
+		return m.security.Update(msg)
 	case m.search.Active():
 		m.search, cmd = m.search.Update(msg)
 		return cmd
@@ -396,7 +407,7 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 		case matrixsvc.SyncFailed:
 			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
 		case matrixsvc.Verification:
-			cmds = append(cmds, m.verification(evt))
+			cmds = append(cmds, m.security.Verification(evt))
 		}
 	}
 	if refresh {

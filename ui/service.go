@@ -9,14 +9,15 @@ import (
 
 	"duet/matrixsvc"
 	"duet/ui/chat"
+	"duet/ui/security"
 )
 
 // Service is what the UI needs from the Matrix side, by role. *matrixsvc.Service satisfies it;
 // tests pass a fake.
 type Service interface {
 	Account
-	chat.Service // a conversation's history and sending, and its contact's trust
-	Crypto
+	chat.Service     // a conversation's history and sending, and its contact's trust
+	security.Service // verification and the recovery key
 }
 
 // Account is the account and its contacts list: events, the list, new DMs, invites, blocking,
@@ -35,18 +36,6 @@ type Account interface {
 	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
 	Search(ctx context.Context, query string, with id.UserID, limit int) ([]matrixsvc.SearchResult, bool, error)
 	SearchUsers(ctx context.Context, term string, limit int) ([]matrixsvc.DirectoryUser, error)
-}
-
-// Crypto is end-to-end encryption: emoji verification (progress comes as
-// matrixsvc.Verification events) and the recovery key.
-type Crypto interface {
-	StartVerification(ctx context.Context, user id.UserID) (string, error)
-	AcceptVerification(ctx context.Context, txn string) error
-	ConfirmVerification(ctx context.Context, txn string) error
-	CancelVerification(ctx context.Context, txn string, mismatch bool) error
-	HasRecovery(ctx context.Context) (bool, error)
-	VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase string) (matrixsvc.RecoveryResult, error)
-	SetUpRecovery(ctx context.Context, password, passphrase string) (string, error)
 }
 
 var _ Service = (*matrixsvc.Service)(nil)

@@ -46,7 +46,7 @@ func (m *Model) layout() {
 	m.composer.SetSize(l.rightW, l.composerH)
 	m.status.SetWidth(l.width)
 	m.prompt.input.Width = max(l.rightW-12, 4)
-	m.dialog.SetSize(l.rightW, l.mainH)
+	m.security.SetSize(l.rightW, l.mainH)
 	m.search.SetSize(min(l.rightW, 90), min(l.mainH, 24))
 	m.finder.SetSize(min(l.rightW, 72), min(l.mainH, 20))
 	for _, c := range m.chats {
@@ -67,8 +67,8 @@ func (m *Model) screen() string {
 		left := strings.Split(m.contacts.View(), "\n")
 		right := m.rightPane(l)
 		switch {
-		case m.dialog.Active():
-			m.overlay(right, l, m.dialog.View())
+		case m.security.Active():
+			m.overlay(right, l, m.security.View())
 		case m.search.Active():
 			m.overlay(right, l, m.search.View())
 		case m.finder.Active():

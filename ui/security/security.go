@@ -1,15 +1,21 @@
-// Package security is the dialog for end-to-end encryption: emoji verification with a person or
-// with our own other devices, and entering or setting up the recovery key. It shows and asks;
-// what it is asked to do it hands to the root model as messages (AcceptMsg, RecoveryKeyMsg…),
-// and the root tells it what happened.
+// Package security is end-to-end encryption's part of the screen: emoji verification with a
+// person or with our own other devices, and entering or setting up the recovery key.
+//
+// Model is the flow. It owns the Dialog over the right pane (what it shows, the keys it takes),
+// the verification requests waiting for it, the calls to the service's crypto role and the
+// matrixsvc.Verification events. Its Cmds and the dialog answer with messages of one family,
+// Msg, which the root model hands back to Update. What belongs to the screen around it (the
+// status bar, the names in the contacts list, the open conversation's trust) it asks through
+// Host.
 package security
 
 import (
-	"github.com/charmbracelet/bubbles/cursor"
+	"context"
+	"strings"
+	"time"
+
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
@@ -17,285 +23,163 @@ import (
 	"duet/ui/styles"
 )
 
-// Stage is what the dialog shows.
-type Stage int
+// Crypto is end-to-end encryption on the Matrix side: emoji verification (progress comes as
+// matrixsvc.Verification events) and the recovery key.
+type Crypto interface {
+	StartVerification(ctx context.Context, user id.UserID) (string, error)
+	AcceptVerification(ctx context.Context, txn string) error
+	ConfirmVerification(ctx context.Context, txn string) error
+	CancelVerification(ctx context.Context, txn string, mismatch bool) error
+	HasRecovery(ctx context.Context) (bool, error)
+	VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase string) (matrixsvc.RecoveryResult, error)
+	SetUpRecovery(ctx context.Context, password, passphrase string) (string, error)
+}
 
-const (
-	Closed Stage = iota
+// Service is everything the flow asks the Matrix side: Crypto, and a user's devices (verifying
+// ourselves needs another device of ours).
+type Service interface {
+	Crypto
+	PeerTrust(ctx context.Context, user id.UserID) (matrixsvc.PeerTrust, error)
+}
 
-	// Verification.
-	Asking    // we asked; waiting for the other side to accept
-	Incoming  // they ask: accept or decline
-	Waiting   // accepted; waiting for the emoji
-	Compare   // the emoji: do they match the other screen?
-	Confirmed // we said they match; waiting for the other side
+// Host is what the flow asks of the screen around it. The root model implements it.
+type Host interface {
+	Error(text string)             // an error in the status bar
+	Info(text string)              // a notice in the status bar
+	Names(user id.UserID) []string // what the contacts list calls user, best first
+	RefreshTrust() tea.Cmd         // fetches the open conversation's trust again
+}
 
-	// Recovery key.
-	Checking      // asking whether the account has a recovery key
-	EnterKey      // type the recovery key or passphrase
-	Verifying     // the key is being checked and keys restored
-	OfferSetup    // no recovery key yet: set one up?
-	EnterPassword // the account password, to set one up
-	SettingUp     // creating it
-	ShowKey       // the new recovery key, shown once
-)
+// Options are the flow's settings.
+type Options struct {
+	Keys    KeyMap
+	Styles  styles.Styles
+	Me      id.UserID
+	Context context.Context // bounds every request
 
-// Messages the dialog sends to the root. Each asks for one request to the service.
-type (
-	// AcceptMsg accepts the verification request Txn.
-	AcceptMsg struct{ Txn string }
-	// ConfirmMsg says the emoji of Txn match.
-	ConfirmMsg struct{ Txn string }
-	// CancelMsg cancels (or declines) verification Txn; Txn is "" when the request we started
-	// has no transaction yet. Mismatch says the emoji differed.
-	CancelMsg struct {
-		Txn      string
-		User     id.UserID
-		Mismatch bool
-		From     Stage // the stage it was cancelled at: Incoming means declined
-	}
-	// RecoveryKeyMsg asks to verify this device with a recovery key or passphrase.
-	RecoveryKeyMsg struct{ Key string }
-	// SetUpMsg asks to set up a recovery key, confirming with the account password.
-	SetUpMsg struct{ Password string }
-)
+	// RecoveryKey is the key that opens the recovery key dialog ("r"), named in the hint
+	// when this account has no other device to verify with.
+	RecoveryKey string
+}
 
-// Model is the dialog.
+// Msg is the family of the flow's messages: what the dialog asks for (AcceptMsg, CancelMsg…)
+// and the answers of the flow's requests. The root hands every one to Update.
+type Msg interface{ securityMsg() }
+
+func (AcceptMsg) securityMsg()      {}
+func (ConfirmMsg) securityMsg()     {}
+func (CancelMsg) securityMsg()      {}
+func (RecoveryKeyMsg) securityMsg() {}
+func (SetUpMsg) securityMsg()       {}
+
+// Model is the verification and recovery key flow, with its dialog. Create it with New.
 type Model struct {
-	keys   KeyMap
-	styles styles.Styles
-	stage  Stage
-
-	// Verification.
-	txn    string
-	user   id.UserID
-	who    string // the other side as the dialog names it, sanitized
-	device id.DeviceID
-	own    bool // with our own other devices
-	emoji  []matrixsvc.SASEmoji
-
-	// Recovery.
-	input    textinput.Model
-	revealed bool
-	newKey   string // the recovery key just set up; forgotten when the box closes
-	warn     string // shown with the new key (backing up failed, retried later)
-
-	err string // the last error, shown in the dialog
-
-	width, height int
+	svc     Service
+	host    Host
+	opts    Options
+	dialog  Dialog
+	pending []matrixsvc.Verification // requests from others waiting for the dialog to be free
 }
 
-// New returns a closed dialog.
-func New(km KeyMap, st styles.Styles) Model {
-	ti := textinput.New()
-	ti.PromptStyle = st.Label
-	ti.EchoCharacter = '•'
-	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks
-	return Model{keys: km, styles: st, input: ti, width: 60, height: 20}
-}
-
-// SetSize sets the largest box the dialog may draw.
-func (m *Model) SetSize(w, h int) {
-	m.width, m.height = max(w, 1), max(h, 1)
-	// The box's inner width, less the prompt and the cursor.
-	m.input.Width = max(min(m.width, boxWidth)-4-lipgloss.Width(m.input.Prompt)-1, 4)
+// New returns the flow with its dialog closed.
+func New(svc Service, host Host, opts Options) *Model {
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	return &Model{svc: svc, host: host, opts: opts, dialog: NewDialog(opts.Keys, opts.Styles)}
 }
 
 // Stage is what the dialog shows; Active whether it is open.
-func (m Model) Stage() Stage { return m.stage }
-func (m Model) Active() bool { return m.stage != Closed }
+func (s *Model) Stage() Stage { return s.dialog.Stage() }
+func (s *Model) Active() bool { return s.dialog.Active() }
 
-// Verification reports whether the dialog is about a verification.
-func (m Model) Verification() bool { return m.stage >= Asking && m.stage <= Confirmed }
+// TakesText reports whether keys are typed into a field of the dialog.
+func (s *Model) TakesText() bool { return s.dialog.TakesText() }
 
-// Txn is the verification's transaction ("" while the one we asked for is starting).
-func (m Model) Txn() string { return m.txn }
+// SetSize sets the largest box the dialog may draw.
+func (s *Model) SetSize(w, h int) { s.dialog.SetSize(w, h) }
 
-// User is the other side of the verification.
-func (m Model) User() id.UserID { return m.user }
+// View draws the dialog's box.
+func (s *Model) View() string { return s.dialog.View() }
 
-// Who names the other side of the verification.
-func (m Model) Who() string { return m.who }
+// ShortHelp is the status bar's hint while the dialog is open.
+func (s *Model) ShortHelp() []key.Binding { return s.dialog.ShortHelp() }
 
-// TakesText reports whether keys are typed into a field: text typed fast is text then.
-func (m Model) TakesText() bool { return m.stage == EnterKey || m.stage == EnterPassword }
-
-// Close closes the dialog and forgets what was typed.
-func (m *Model) Close() {
-	m.stage = Closed
-	m.txn, m.user, m.who, m.device, m.own, m.emoji = "", "", "", "", false, nil
-	m.newKey, m.warn, m.err = "", "", ""
-	m.resetInput("")
-}
-
-func (m *Model) resetInput(prompt string) {
-	m.input.SetValue("")
-	m.input.Prompt = prompt
-	m.input.Placeholder = ""
-	m.input.EchoMode = textinput.EchoPassword
-	m.revealed = false
-	m.input.Blur()
-	m.SetSize(m.width, m.height)
-}
-
-// Ask shows that we asked user (named who) to verify, or our own other devices when own.
-func (m *Model) Ask(user id.UserID, who string, own bool) {
-	m.Close()
-	m.stage, m.user, m.who, m.own = Asking, user, sanitize.Line(who), own
-}
-
-// SetTxn gives the verification we asked for its transaction, once the request went out.
-func (m *Model) SetTxn(txn string) { m.txn = txn }
-
-// Incoming shows someone's request to verify.
-func (m *Model) Incoming(v matrixsvc.Verification, who string, own bool) {
-	m.Close()
-	m.stage, m.txn, m.user, m.device, m.who, m.own = Incoming, v.Txn, v.User, v.Device, sanitize.Line(who), own
-}
-
-// Progress takes in a step of the verification shown. It never goes back a stage.
-func (m *Model) Progress(v matrixsvc.Verification) {
-	if v.Device != "" {
-		m.device = v.Device
+// Update handles the flow's messages (Msg). Anything else goes to the dialog while it is open:
+// keys the root hands on one at a time.
+func (s *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case verifyStartedMsg:
+		return s.verifyStarted(msg)
+	case verifyActedMsg:
+		s.verifyActed(msg)
+	case recoveryCheckedMsg:
+		return s.recoveryChecked(msg)
+	case recoveredMsg:
+		return s.recovered(msg)
+	case recoverySetUpMsg:
+		return s.recoverySetUp(msg)
+	case Msg:
+		return s.dialogAsked(msg)
+	default:
+		var cmd tea.Cmd
+		s.dialog, cmd = s.dialog.Update(msg)
+		return cmd
 	}
-	switch v.Stage {
-	case matrixsvc.VerifyReady:
-		if m.stage == Asking {
-			m.stage = Waiting
-		}
-	case matrixsvc.VerifyEmoji:
-		if m.stage == Asking || m.stage == Waiting || m.stage == Incoming {
-			m.stage, m.emoji = Compare, append([]matrixsvc.SASEmoji(nil), v.Emoji...)
-		}
+	return nil
+}
+
+// HandleKey handles a key while the dialog is open: it has the keyboard.
+func (s *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
+	was := s.dialog.Stage()
+	var cmd tea.Cmd
+	s.dialog, cmd = s.dialog.Update(k)
+	if was == Verifying && !s.dialog.Active() {
+		s.host.Info("still checking the recovery key…")
 	}
-}
-
-// StartRecovery shows that we are asking whether the account has a recovery key.
-func (m *Model) StartRecovery() {
-	m.Close()
-	m.stage = Checking
-}
-
-// RecoveryChecked asks for the recovery key, or offers to set one up when there is none.
-func (m *Model) RecoveryChecked(has bool) tea.Cmd {
-	if !has {
-		m.stage, m.err = OfferSetup, ""
-		return nil
-	}
-	return m.askKey("")
-}
-
-func (m *Model) askKey(err string) tea.Cmd {
-	m.stage, m.err = EnterKey, err
-	if m.input.Prompt != "Key: " {
-		m.resetInput("Key: ")
-	}
-	m.input.Placeholder = "recovery key or passphrase"
-	return m.input.Focus()
-}
-
-// KeyFailed asks for the recovery key again, saying why it did not work. What was typed is
-// kept, to fix a typo.
-func (m *Model) KeyFailed(err string) tea.Cmd { return m.askKey(err) }
-
-// OfferSetup offers to set up a recovery key (the account turned out to have none).
-func (m *Model) OfferSetup(err string) {
-	m.resetInput("")
-	m.stage, m.err = OfferSetup, err
-}
-
-// SetupFailed asks for the password again, saying why setting up failed.
-func (m *Model) SetupFailed(err string) tea.Cmd {
-	cmd := m.askPassword()
-	m.err = err
 	return cmd
 }
 
-func (m *Model) askPassword() tea.Cmd {
-	m.resetInput("Password: ")
-	m.stage, m.err = EnterPassword, ""
-	return m.input.Focus()
-}
-
-// ShowKey shows a new recovery key once; warn is a problem worth knowing about.
-func (m *Model) ShowKey(recoveryKey, warn string) {
-	m.Close()
-	m.stage, m.newKey, m.warn = ShowKey, recoveryKey, sanitize.Line(warn)
-}
-
-// Update handles the keys while the dialog is open.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	k, ok := msg.(tea.KeyMsg)
-	if !ok || m.stage == Closed {
-		return m, nil
+// ShowNext shows the next verification request waiting once the dialog is free. The root calls
+// it after every message, so a request cancelled in the same burst of events never shows.
+func (s *Model) ShowNext() {
+	if s.dialog.Active() || len(s.pending) == 0 {
+		return
 	}
-	keys := m.keys
-	switch m.stage {
-	case Asking, Waiting, Compare, Confirmed, Incoming:
-		txn, user, from := m.txn, m.user, m.stage
-		switch {
-		case key.Matches(k, keys.Cancel):
-			m.Close()
-			return m, emit(CancelMsg{Txn: txn, User: user, From: from})
-		case m.stage == Incoming && key.Matches(k, keys.Accept):
-			m.stage = Waiting
-			return m, emit(AcceptMsg{Txn: txn})
-		case m.stage == Compare && key.Matches(k, keys.Match):
-			m.stage = Confirmed
-			return m, emit(ConfirmMsg{Txn: txn})
-		case m.stage == Compare && key.Matches(k, keys.Mismatch):
-			m.Close()
-			return m, emit(CancelMsg{Txn: txn, User: user, Mismatch: true, From: from})
-		}
-	case Checking, Verifying:
-		if key.Matches(k, keys.Cancel) {
-			m.Close() // the answer, when it comes, goes to the status bar
-		}
-	case OfferSetup:
-		switch {
-		case key.Matches(k, keys.Cancel):
-			m.Close()
-		case key.Matches(k, keys.Submit):
-			return m, m.askPassword()
-		}
-	case EnterKey, EnterPassword:
-		switch {
-		case key.Matches(k, keys.Cancel):
-			m.Close()
-		case key.Matches(k, keys.Submit):
-			text := m.input.Value()
-			if len(text) == 0 {
-				return m, nil
-			}
-			m.err = ""
-			m.input.Blur()
-			if m.stage == EnterPassword {
-				m.input.SetValue("") // not kept once handed over
-				m.stage = SettingUp
-				return m, emit(SetUpMsg{Password: text})
-			}
-			m.stage = Verifying
-			return m, emit(RecoveryKeyMsg{Key: text})
-		case m.stage == EnterKey && key.Matches(k, keys.Reveal):
-			m.revealed = !m.revealed
-			m.input.EchoMode = textinput.EchoPassword
-			if m.revealed {
-				m.input.EchoMode = textinput.EchoNormal
-			}
-		default:
-			var cmd tea.Cmd
-			m.input, cmd = m.input.Update(k)
-			m.err = ""
-			return m, cmd
-		}
-	case SettingUp:
-		// Nothing: the recovery key is on its way and must not be missed.
-	case ShowKey:
-		if key.Matches(k, keys.Submit) {
-			m.Close()
+	v := s.pending[0]
+	s.pending = s.pending[1:]
+	s.dialog.Incoming(v, s.whoIs(v.User), v.User == s.opts.Me)
+}
+
+// whoIs names a user for the dialog: the name from the contacts list and the user ID, which
+// is what cannot be faked.
+func (s *Model) whoIs(user id.UserID) string {
+	label := sanitize.Line(string(user))
+	for _, name := range s.host.Names(user) {
+		if n := strings.TrimSpace(sanitize.Line(name)); n != "" && n != label {
+			return n + " (" + label + ")"
 		}
 	}
-	return m, nil
+	return label
 }
 
-func emit(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+// requestTimeout bounds every request the flow makes.
+const requestTimeout = 2 * time.Minute
+
+// call runs fn in a Cmd with a bounded context. The caller copies what fn needs into locals.
+func (s *Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	parent := s.opts.Context
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, requestTimeout)
+		defer cancel()
+		return fn(ctx)
+	}
+}
+
+// explain is one line for the status bar.
+func explain(err error) string {
+	if matrixsvc.IsLoggedOut(err) {
+		return matrixsvc.ErrLoggedOut.Error()
+	}
+	return matrixsvc.Explain(err)
+}

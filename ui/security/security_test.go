@@ -31,13 +31,13 @@ var sas = []matrixsvc.SASEmoji{
 	{Emoji: "✏", Name: "Pencil"},
 }
 
-func newDialog(w, h int) Model {
-	m := New(DefaultKeyMap(), styles.Default())
+func newDialog(w, h int) Dialog {
+	m := NewDialog(DefaultKeyMap(), styles.Default())
 	m.SetSize(w, h)
 	return m
 }
 
-func press(t *testing.T, m Model, keys ...tea.KeyMsg) (Model, []tea.Msg) {
+func press(t *testing.T, m Dialog, keys ...tea.KeyMsg) (Dialog, []tea.Msg) {
 	t.Helper()
 	var msgs []tea.Msg
 	for _, k := range keys {
@@ -245,19 +245,19 @@ func TestShowKeyOnce(t *testing.T) {
 
 // Every stage fits the size it is given, down to a small terminal's pane.
 func TestViewFits(t *testing.T) {
-	stages := map[string]func(*Model){
-		"asking": func(m *Model) { m.Ask(alice, "Alice (@alice:example.org)", false) },
-		"own":    func(m *Model) { m.Ask("@me:example.org", "@me:example.org", true) },
-		"incoming": func(m *Model) {
+	stages := map[string]func(*Dialog){
+		"asking": func(m *Dialog) { m.Ask(alice, "Alice (@alice:example.org)", false) },
+		"own":    func(m *Dialog) { m.Ask("@me:example.org", "@me:example.org", true) },
+		"incoming": func(m *Dialog) {
 			m.Incoming(matrixsvc.Verification{Txn: "t", User: alice, Device: "DEV"}, "Alice", false)
 		},
-		"emoji": func(m *Model) {
+		"emoji": func(m *Dialog) {
 			m.Ask(alice, "Alice", false)
 			m.Progress(matrixsvc.Verification{Stage: matrixsvc.VerifyEmoji, Emoji: sas})
 		},
-		"key":   func(m *Model) { m.StartRecovery(); m.RecoveryChecked(true) },
-		"offer": func(m *Model) { m.StartRecovery(); m.RecoveryChecked(false) },
-		"show": func(m *Model) {
+		"key":   func(m *Dialog) { m.StartRecovery(); m.RecoveryChecked(true) },
+		"offer": func(m *Dialog) { m.StartRecovery(); m.RecoveryChecked(false) },
+		"show": func(m *Dialog) {
 			m.ShowKey("EsTc 1234 abcd EFGH ijkl MNOP qrst UVWX yz12 3456 7890 ABCD", "backing up failed")
 		},
 	}

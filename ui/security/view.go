@@ -29,7 +29,7 @@ type line struct {
 }
 
 // View draws the dialog as a box no wider and no taller than its size; "" when closed.
-func (m Model) View() string {
+func (m Dialog) View() string {
 	if m.stage == Closed {
 		return ""
 	}
@@ -42,7 +42,7 @@ func (m Model) View() string {
 	return strings.Join(m.box(title, content, outer, m.height), "\n")
 }
 
-func (m Model) content(w int) (string, []line) {
+func (m Dialog) content(w int) (string, []line) {
 	st := m.styles
 	var out []line
 	text := func(s string) {
@@ -192,7 +192,7 @@ func (m Model) content(w int) (string, []line) {
 // box frames the content: a rounded border with the title in its top edge, exactly outer
 // cells wide and at most maxH lines. When it is too tall, optional lines go first, then lines
 // from the end of the content above the last one (the keys).
-func (m Model) box(title string, content []line, outer, maxH int) []string {
+func (m Dialog) box(title string, content []line, outer, maxH int) []string {
 	st := m.styles
 	inner := max(outer-4, 0)
 	if len(content)+2 > maxH {
