@@ -1,6 +1,7 @@
 package dendrite
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"duet/internal/homeserver"
 )
@@ -100,7 +102,33 @@ func (f *FaultServer) Restart(ctx context.Context) error {
 // Freeze stops Dendrite's processes (SIGSTOP) without closing anything: the kernel still accepts
 // connections, but no request is answered, as when the network silently drops packets. Thaw
 // resumes it.
-func (f *FaultServer) Freeze() { f.signal(syscall.SIGSTOP) }
+// It returns once the kernel says the process is stopped: SIGSTOP is delivered asynchronously,
+// and on a loaded machine Dendrite could otherwise still answer a request sent right after.
+func (f *FaultServer) Freeze() {
+	f.signal(syscall.SIGSTOP)
+	f.mu.Lock()
+	pid := f.cur.PID()
+	f.mu.Unlock()
+	waitStopped(pid, 5*time.Second)
+}
+
+// waitStopped waits until process pid is stopped, as /proc says (where there is a /proc), for
+// at most limit.
+func waitStopped(pid int, limit time.Duration) {
+	if pid <= 0 {
+		return
+	}
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return // no /proc, or gone
+		}
+		// The state follows the command name in parentheses: "pid (comm) S ...".
+		if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'T' || stat[i+2] == 't' {
+			return
+		}
+	}
+}
 
 // Thaw resumes a server stopped by Freeze; requests that waited are then answered.
 func (f *FaultServer) Thaw() { f.signal(syscall.SIGCONT) }
