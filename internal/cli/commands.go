@@ -745,56 +745,9 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 // display name for duet's own lines.
 func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves []matrixsvc.Move, name func(id.UserID) string, asJSON bool) error {
 	if asJSON {
-		type msgJSON struct {
-			RoomID    id.RoomID  `json:"room_id"`
-			EventID   id.EventID `json:"event_id"`
-			Sender    id.UserID  `json:"sender"`
-			Timestamp int64      `json:"timestamp"`
-			Time      string     `json:"time"`
-			MsgType   string     `json:"msgtype,omitempty"`
-			Body      string     `json:"body"`
-			// Undecryptable: an encrypted message this device cannot read (yet); why says why.
-			Undecryptable bool   `json:"undecryptable,omitempty"`
-			Why           string `json:"decrypt_error,omitempty"`
-			E2E           bool   `json:"end_to_end_encrypted"`
-			Trust         string `json:"device_warning,omitempty"`
-			// Unauthenticated: decrypted with a key from the key backup, a key file or another
-			// device, not from the sender's: nothing proves the sender wrote it.
-			Unauthenticated bool `json:"authenticity_not_guaranteed,omitempty"`
-			Edited          bool `json:"edited,omitempty"`   // the body is the sender's latest edit
-			Redacted        bool `json:"redacted,omitempty"` // deleted: no body
-			// ReplyTo is the message this one answers; Reactions the reactions to it.
-			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
-			Reactions []reactionJSON `json:"reactions,omitempty"`
-			File      *fileJSON      `json:"file,omitempty"`
-			// NotEncrypted: it came in plain text in an end-to-end encrypted room.
-			NotEncrypted bool `json:"not_encrypted,omitempty"`
-			// EncryptionChanged: not a message but duet's line saying that sender tried to
-			// change the room's encryption settings (refused: duet keeps encrypting).
-			EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
-			// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
-			MemberChange *memberChangeJSON `json:"member_change,omitempty"`
-		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
-			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
-				m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
-			if c := m.EncryptionChange; c != nil {
-				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
-			}
-			if c := m.Member; c != nil {
-				j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
-					Device: c.Device, DeviceName: c.DeviceName, Text: c.Text(name)}
-			}
-			for _, r := range m.Reactions {
-				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
-			}
-			if md := m.Media; md != nil {
-				j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
-					Encrypted: md.File != nil}
-			}
-			out = append(out, j)
+			out = append(out, messageJSON(m, name))
 		}
 		return printJSON(w, map[string]any{"room_id": room, "messages": out})
 	}
@@ -817,47 +770,109 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			fmt.Fprintf(w, "%s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), c.Text(name))
 			continue
 		}
-		body := sanitize.Text(m.Body, true)
-		if m.Edited {
-			body += "  (edited)"
-		}
-		if m.Redacted {
-			body = "[message deleted]"
-		} else if m.Encrypted {
-			body = "[unable to decrypt: " + m.DecryptError + "]"
-		} else if m.MsgType == "m.emote" {
-			body = "* " + body
-		}
-		if m.Trust != "" {
-			body += "  [" + m.Trust + "]"
-		}
-		if md := m.Media; md != nil && !m.Redacted {
-			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
-		}
-		if m.Unauthenticated && !m.Redacted {
-			body += "  [authenticity not guaranteed]"
-		}
-		if m.NotEncrypted { // after the file line, which replaces the body
-			body += "  [⚠ not encrypted]"
-		}
-		if m.ReplyTo != "" {
-			body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
-		}
-		if len(m.Reactions) > 0 && !m.Redacted {
-			var rs []string
-			for _, r := range m.Reactions {
-				mark := ""
-				if r.NotEncrypted {
-					mark = " ⚠ not encrypted"
-				}
-				rs = append(rs, fmt.Sprintf("%s %d%s", sanitize.Line(r.Key), len(r.Senders), mark))
-			}
-			body += "  [" + strings.Join(rs, ", ") + "]"
-		}
-		body = strings.ReplaceAll(body, "\n", "\n    ")
+		body := strings.ReplaceAll(messageText(m), "\n", "\n    ")
 		fmt.Fprintf(w, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(string(m.Sender)), body)
 	}
 	return nil
+}
+
+// msgJSON is one message in `messages --json`.
+type msgJSON struct {
+	RoomID    id.RoomID  `json:"room_id"`
+	EventID   id.EventID `json:"event_id"`
+	Sender    id.UserID  `json:"sender"`
+	Timestamp int64      `json:"timestamp"`
+	Time      string     `json:"time"`
+	MsgType   string     `json:"msgtype,omitempty"`
+	Body      string     `json:"body"`
+	// Undecryptable: an encrypted message this device cannot read (yet); why says why.
+	Undecryptable bool   `json:"undecryptable,omitempty"`
+	Why           string `json:"decrypt_error,omitempty"`
+	E2E           bool   `json:"end_to_end_encrypted"`
+	Trust         string `json:"device_warning,omitempty"`
+	// Unauthenticated: decrypted with a key from the key backup, a key file or another
+	// device, not from the sender's: nothing proves the sender wrote it.
+	Unauthenticated bool `json:"authenticity_not_guaranteed,omitempty"`
+	Edited          bool `json:"edited,omitempty"`   // the body is the sender's latest edit
+	Redacted        bool `json:"redacted,omitempty"` // deleted: no body
+	// ReplyTo is the message this one answers; Reactions the reactions to it.
+	ReplyTo   id.EventID     `json:"reply_to,omitempty"`
+	Reactions []reactionJSON `json:"reactions,omitempty"`
+	File      *fileJSON      `json:"file,omitempty"`
+	// NotEncrypted: it came in plain text in an end-to-end encrypted room.
+	NotEncrypted bool `json:"not_encrypted,omitempty"`
+	// EncryptionChanged: not a message but duet's line saying that sender tried to
+	// change the room's encryption settings (refused: duet keeps encrypting).
+	EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
+	// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
+	MemberChange *memberChangeJSON `json:"member_change,omitempty"`
+}
+
+// messageJSON is m as `messages --json` prints it; name gives a sender's display name for
+// duet's own lines.
+func messageJSON(m matrixsvc.Message, name func(id.UserID) string) msgJSON {
+	j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
+		m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
+		m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
+	if c := m.EncryptionChange; c != nil {
+		j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
+	}
+	if c := m.Member; c != nil {
+		j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
+			Device: c.Device, DeviceName: c.DeviceName, Text: c.Text(name)}
+	}
+	for _, r := range m.Reactions {
+		j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
+	}
+	if md := m.Media; md != nil {
+		j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
+			Encrypted: md.File != nil}
+	}
+	return j
+}
+
+// messageText is the body of a message's line in `messages`, with its marks: deleted,
+// undecryptable, edited, the file it carries, the warnings about it, the message it answers
+// and its reactions.
+func messageText(m matrixsvc.Message) string {
+	body := sanitize.Text(m.Body, true)
+	if m.Edited {
+		body += "  (edited)"
+	}
+	if m.Redacted {
+		body = "[message deleted]"
+	} else if m.Encrypted {
+		body = "[unable to decrypt: " + m.DecryptError + "]"
+	} else if m.MsgType == "m.emote" {
+		body = "* " + body
+	}
+	if m.Trust != "" {
+		body += "  [" + m.Trust + "]"
+	}
+	if md := m.Media; md != nil && !m.Redacted {
+		body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
+	}
+	if m.Unauthenticated && !m.Redacted {
+		body += "  [authenticity not guaranteed]"
+	}
+	if m.NotEncrypted { // after the file line, which replaces the body
+		body += "  [⚠ not encrypted]"
+	}
+	if m.ReplyTo != "" {
+		body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
+	}
+	if len(m.Reactions) > 0 && !m.Redacted {
+		var rs []string
+		for _, r := range m.Reactions {
+			mark := ""
+			if r.NotEncrypted {
+				mark = " ⚠ not encrypted"
+			}
+			rs = append(rs, fmt.Sprintf("%s %d%s", sanitize.Line(r.Key), len(r.Senders), mark))
+		}
+		body += "  [" + strings.Join(rs, ", ") + "]"
+	}
+	return body
 }
 
 // encryptionChangeJSON is a refused change of a room's encryption settings in `messages --json`:
