@@ -662,17 +662,43 @@ type ContactList struct {
 // (R19). Rooms that are not displayed (left, banned, never seen) are ignored (R3).
 func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) ContactList {
 	var list ContactList
-	byUser := map[id.UserID]*Contact{}
-	contact := func(user id.UserID) *Contact {
-		c := byUser[user]
-		if c == nil {
-			c = &Contact{UserID: user}
-			byUser[user] = c
-		}
-		return c
-	}
-
+	byUser := contactsByUser{}
 	roomUsers := d.Rooms()
+	list.addDirectRooms(me, roomUsers, rooms, byUser)
+	for room, r := range rooms {
+		if r != nil && r.Membership == event.MembershipInvite && r.IsDirectInvite && r.Inviter != "" && r.Inviter != me {
+			c := byUser.get(r.Inviter)
+			c.InviteRooms = append(c.InviteRooms, room)
+		}
+	}
+	for _, c := range byUser {
+		tallyContact(me, c, roomUsers, rooms)
+		if room, found := ChooseDMRoom(me, c.UserID, d, rooms); found {
+			c.Room = room
+		}
+		list.Contacts = append(list.Contacts, *c)
+	}
+	list.sort(rooms)
+	return list
+}
+
+// contactsByUser holds the contacts BuildContacts has found so far.
+type contactsByUser map[id.UserID]*Contact
+
+// get is user's contact, new when user has none yet.
+func (b contactsByUser) get(user id.UserID) *Contact {
+	c := b[user]
+	if c == nil {
+		c = &Contact{UserID: user}
+		b[user] = c
+	}
+	return c
+}
+
+// addDirectRooms sorts the displayed rooms of m.direct (roomUsers: room to the users it is
+// listed under) into groups, notes to self and contacts' 1:1 rooms. A room listed under more
+// than one user makes each (but me) a contact (R18), with the room among the groups.
+func (list *ContactList) addDirectRooms(me id.UserID, roomUsers map[id.RoomID][]id.UserID, rooms map[id.RoomID]*RoomInfo, byUser contactsByUser) {
 	for room, users := range roomUsers {
 		r := rooms[room]
 		if !r.Displayed() {
@@ -693,7 +719,7 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 		case len(users) > 1:
 			for _, u := range users {
 				if u != me {
-					contact(u) // R18: a user in m.direct with a displayed room
+					byUser.get(u) // R18: a user in m.direct with a displayed room
 				}
 			}
 		case users[0] == me:
@@ -701,52 +727,50 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 				list.NotesToSelf = append(list.NotesToSelf, room)
 			}
 		default:
-			c := contact(users[0])
+			c := byUser.get(users[0])
 			c.Rooms = append(c.Rooms, room)
 		}
 	}
-	for room, r := range rooms {
-		if r != nil && r.Membership == event.MembershipInvite && r.IsDirectInvite && r.Inviter != "" && r.Inviter != me {
-			c := contact(r.Inviter)
-			c.InviteRooms = append(c.InviteRooms, room)
-		}
-	}
+}
 
-	for _, c := range byUser {
-		sortRoomsByActivity(c.Rooms, rooms)
-		sortRoomsByActivity(c.InviteRooms, rooms)
-		joined := false
-		counted := map[id.RoomID]bool{}
-		for _, room := range slices.Concat(c.Rooms, c.InviteRooms) {
-			if counted[room] {
-				continue
-			}
-			counted[room] = true
-			r := roomInfoOrEmpty(rooms, room)
-			c.LastActivity = max(c.LastActivity, r.LastActivity)
-			if r.MemberCount() <= 2 {
-				c.Unread += r.Unread
-			}
-			if r.Membership == event.MembershipJoin && slices.Contains(c.Rooms, room) {
-				joined = true
-			}
+// tallyContact orders c's rooms and invites by activity and sets what they add up to: the
+// last activity, the unread count of its 1:1 rooms (and of the rooms they replaced, R22), and
+// whether it is only pending invites.
+func tallyContact(me id.UserID, c *Contact, roomUsers map[id.RoomID][]id.UserID, rooms map[id.RoomID]*RoomInfo) {
+	sortRoomsByActivity(c.Rooms, rooms)
+	sortRoomsByActivity(c.InviteRooms, rooms)
+	joined := false
+	counted := map[id.RoomID]bool{}
+	for _, room := range slices.Concat(c.Rooms, c.InviteRooms) {
+		if counted[room] {
+			continue
 		}
-		for _, room := range c.Rooms {
-			for p := roomInfoOrEmpty(rooms, room).Predecessor; p != "" && !counted[p]; p = roomInfoOrEmpty(rooms, p).Predecessor {
-				pr := rooms[p]
-				if !pr.Displayed() || len(roomUsers[p]) > 0 || !nobodyElse(me, c.UserID, pr) {
-					break
-				}
-				counted[p] = true
-				c.Unread += pr.Unread
-			}
+		counted[room] = true
+		r := roomInfoOrEmpty(rooms, room)
+		c.LastActivity = max(c.LastActivity, r.LastActivity)
+		if r.MemberCount() <= 2 {
+			c.Unread += r.Unread
 		}
-		c.Pending = len(c.InviteRooms) > 0 && !joined
-		if room, found := ChooseDMRoom(me, c.UserID, d, rooms); found {
-			c.Room = room
+		if r.Membership == event.MembershipJoin && slices.Contains(c.Rooms, room) {
+			joined = true
 		}
-		list.Contacts = append(list.Contacts, *c)
 	}
+	for _, room := range c.Rooms {
+		for p := roomInfoOrEmpty(rooms, room).Predecessor; p != "" && !counted[p]; p = roomInfoOrEmpty(rooms, p).Predecessor {
+			pr := rooms[p]
+			if !pr.Displayed() || len(roomUsers[p]) > 0 || !nobodyElse(me, c.UserID, pr) {
+				break
+			}
+			counted[p] = true
+			c.Unread += pr.Unread
+		}
+	}
+	c.Pending = len(c.InviteRooms) > 0 && !joined
+}
+
+// sort puts the contacts and groups most recently active first, ties by ID, and the notes to
+// self by activity.
+func (list *ContactList) sort(rooms map[id.RoomID]*RoomInfo) {
 	slices.SortFunc(list.Contacts, func(a, b Contact) int {
 		if c := cmp.Compare(b.LastActivity, a.LastActivity); c != 0 {
 			return c
@@ -760,7 +784,6 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 		return cmp.Compare(a.RoomID, b.RoomID)
 	})
 	sortRoomsByActivity(list.NotesToSelf, rooms)
-	return list
 }
 
 // nobodyElse reports whether no one but me and x is (or, from the sync summary, seems to be)
