@@ -361,18 +361,41 @@ func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, 
 	return r, err
 }
 
+// applyRoom records one room of a /sync response: its summary, state and timeline chunk, and
+// the messages, lines and changes these make. It returns the chunk's messages and lines, the
+// messages changed (edited, deleted, reacted to), whether the room changed as the contacts list
+// sees it, and who invited us when this chunk has us join a direct chat.
 func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
 	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts, live bool) (msgs, updated []Message, changed bool, directInviter id.UserID, err error) {
-	timeline := chunk.Events
 	r, err := s.loadRoom(ctx, roomID)
 	if err != nil {
 		return nil, nil, false, "", err
 	}
-	var changes []store.Change
 	before := *r
 	r.Membership = string(membership)
 	// Left rooms are only known by their last events; invites are cleared once joined.
 	r.Inviter, r.DirectInvite = "", false
+	applySummary(r, summary, unread, len(chunk.Events))
+	msgs = s.stateNotes(ctx, roomID, r, &before, state)
+	var changes []store.Change
+	msgs, changes, directInviter = s.applyTimeline(ctx, roomID, r, chunk.Events, live, msgs)
+	msgs = s.settleChunk(ctx, roomID, r, msgs, changes)
+	if updated, err = s.storeChunk(ctx, roomID, r, chunk, msgs, changes); err != nil {
+		return nil, nil, false, "", err
+	}
+	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
+		r.Membership == string(event.MembershipJoin) {
+		directInviter = before.Inviter
+	}
+	if err := s.store.PutRoom(ctx, r); err != nil {
+		return nil, nil, false, "", err
+	}
+	return msgs, updated, !sameRoom(&before, r), directInviter, nil
+}
+
+// applySummary takes the member counts and heroes a sync's room summary brings, and the unread
+// counts (of a timeline of newEvents events) when it brings them.
+func applySummary(r *store.Room, summary mautrix.LazyLoadSummary, unread *mautrix.UnreadNotificationCounts, newEvents int) {
 	if summary.JoinedMemberCount != nil {
 		r.JoinedCount = *summary.JoinedMemberCount
 	}
@@ -383,12 +406,16 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		r.Heroes = summary.Heroes
 	}
 	if unread != nil {
-		setCount(r, unread, len(timeline))
+		setCount(r, unread, newEvents)
 	}
-	// A refused change of the encryption settings is a line of the timeline where it came: in
-	// the state section, that is before the chunk. So is a third member handed out as state
-	// (after a gap, or by a server hiding it) of a room we knew as a 1:1. Not at the first
-	// sight of a room: its state is everything since it was made, not a change.
+}
+
+// stateNotes applies the state section of a room's sync and returns the lines it makes. A
+// refused change of the encryption settings is a line of the timeline where it came: in the
+// state section, that is before the chunk. So is a third member handed out as state (after a
+// gap, or by a server hiding it) of a room we knew (before) as a 1:1. Not at the first sight
+// of a room: its state is everything since it was made, not a change.
+func (s *Service) stateNotes(ctx context.Context, roomID id.RoomID, r, before *store.Room, state []*event.Event) []Message {
 	var notes []Message
 	wasOneToOne := before.JoinedCount+before.InvitedCount > 0 && before.JoinedCount+before.InvitedCount <= 2
 	for _, evt := range state {
@@ -402,7 +429,14 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			notes = append(notes, *note)
 		}
 	}
-	msgs = notes
+	return notes
+}
+
+// applyTimeline goes through a room's timeline chunk: state events are applied (with the lines
+// they make), messages appended to msgs, and edits, deletions and reactions returned as
+// changes. directInviter is who invited us to the direct chat this chunk has us join, if so.
+func (s *Service) applyTimeline(ctx context.Context, roomID id.RoomID, r *store.Room, timeline []*event.Event, live bool,
+	msgs []Message) (_ []Message, changes []store.Change, directInviter id.UserID) {
 	for _, evt := range timeline {
 		evt.RoomID = roomID
 		if evt.StateKey == nil {
@@ -432,6 +466,13 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
+	return msgs, changes, directInviter
+}
+
+// settleChunk readies a chunk's messages to be stored and shown: plain text marked where it
+// should be encrypted, no line about a service member, and the newest message as the room's
+// preview.
+func (s *Service) settleChunk(ctx context.Context, roomID id.RoomID, r *store.Room, msgs []Message, changes []store.Change) []Message {
 	// Plain text where everything should come encrypted (a hostile server can make it up) is
 	// marked; encryption turned on in this chunk marks what came before it too, as it marks what
 	// is stored already (store.StateStore): which came first is the server's word.
@@ -447,32 +488,31 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			break
 		}
 	}
+	return msgs
+}
+
+// storeChunk stores a chunk's messages and applies its changes, returning the messages they
+// changed; the preview follows an edit or deletion, and replies and reactions are filled in.
+func (s *Service) storeChunk(ctx context.Context, roomID id.RoomID, r *store.Room, chunk mautrix.SyncTimeline, msgs []Message, changes []store.Change) (updated []Message, err error) {
 	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
-		return nil, nil, false, "", err
+		return nil, err
 	}
 	if updated, err = s.applyChanges(ctx, roomID, changes, msgs); err != nil {
-		return nil, nil, false, "", err
+		return nil, err
 	}
 	if len(changes) > 0 {
 		// An edit or a deletion may have been of the message the contacts list shows.
 		if err := s.previewNow(ctx, r); err != nil {
-			return nil, nil, false, "", err
+			return nil, err
 		}
 	}
 	// The chunk's messages as they are now: what replies answer, reactions that came with them.
 	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
 		if err := s.relations(ctx, roomID, msgs); err != nil {
-			return nil, nil, false, "", err
+			return nil, err
 		}
 	}
-	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
-		r.Membership == string(event.MembershipJoin) {
-		directInviter = before.Inviter
-	}
-	if err := s.store.PutRoom(ctx, r); err != nil {
-		return nil, nil, false, "", err
-	}
-	return msgs, updated, !sameRoom(&before, r), directInviter, nil
+	return updated, nil
 }
 
 // previewOf is what the contacts list shows of a room's newest message: its text, or nothing
