@@ -79,20 +79,41 @@ func (s *Service) CatchUp(ctx context.Context) (SyncApplied, error) {
 	return s.syncOnce(ctx, 0)
 }
 
+// syncOnce makes one /sync request, waiting up to timeout for news, and applies the response:
+// its to-device events, then its rooms in one transaction with the new position, then what
+// follows once that is saved.
 func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncApplied, error) {
 	ctx = s.log.WithContext(ctx) // mautrix's crypto and verification log through the context
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	since, resp, accountData, err := s.fetchSync(ctx, timeout)
+	if err != nil {
+		return SyncApplied{}, err
+	}
+	// To-device events first: room keys in this response decrypt its messages.
+	added := s.processCrypto(ctx, resp, since)
+	duplicates := s.deliv.dropDuplicates(s.me, resp)
+	applied, joined, err := s.saveSync(ctx, resp, accountData, since, added)
+	if err != nil {
+		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
+	}
+	s.followSync(ctx, resp, since, applied, joined, duplicates)
+	return applied, nil
+}
+
+// fetchSync makes the /sync request from the stored position (since, "" for the initial sync)
+// with the stored filter, once encryption is ready for its response.
+func (s *Service) fetchSync(ctx context.Context, timeout time.Duration) (since string, resp *mautrix.RespSync, accountData map[string]json.RawMessage, err error) {
 	fid, err := s.filterID(ctx)
 	if err != nil {
-		return SyncApplied{}, err
+		return "", nil, nil, err
 	}
-	since, err := s.store.Get(ctx, keyNextBatch)
+	since, err = s.store.Get(ctx, keyNextBatch)
 	if err != nil {
-		return SyncApplied{}, err
+		return "", nil, nil, err
 	}
 	if err := s.cryptoForSync(ctx); err != nil {
-		return SyncApplied{}, err
+		return "", nil, nil, err
 	}
 	reqCtx := ctx
 	if since != "" {
@@ -103,19 +124,21 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		reqCtx, cancel = context.WithTimeout(ctx, timeout+syncMargin)
 		defer cancel()
 	}
-	resp, accountData, err := s.syncRequest(reqCtx, mautrix.ReqSync{
+	resp, accountData, err = s.syncRequest(reqCtx, mautrix.ReqSync{
 		Timeout:  int(timeout / time.Millisecond),
 		Since:    since,
 		FilterID: fid,
 	})
 	if err != nil {
-		return SyncApplied{}, s.wrap(err)
+		return "", nil, nil, s.wrap(err)
 	}
-	// To-device events first: room keys in this response decrypt its messages.
-	added := s.processCrypto(ctx, resp, since)
-	duplicates := s.deliv.dropDuplicates(s.me, resp)
-	var applied SyncApplied
-	var joined map[id.RoomID]id.UserID
+	return since, resp, accountData, nil
+}
+
+// saveSync applies a response in one transaction: its rooms, the lines about new devices
+// (added), the messages that keys arriving with it decrypt now, and the next position.
+func (s *Service) saveSync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, since string,
+	added []newDevice) (applied SyncApplied, joined map[id.RoomID]id.UserID, err error) {
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
 		var err error
 		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.deliv.hasSynced())
@@ -144,9 +167,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		}
 		return nil
 	})
-	if err != nil {
-		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
-	}
+	return applied, joined, err
+}
+
+// followSync does what follows a saved response: delivery bookkeeping, deleting second copies
+// of our messages, unread recounts, direct invites joined elsewhere and room upgrades.
+func (s *Service) followSync(ctx context.Context, resp *mautrix.RespSync, since string, applied SyncApplied,
+	joined map[id.RoomID]id.UserID, duplicates map[id.EventID]id.RoomID) {
 	s.deliv.noteSync(s.me, resp)
 	s.deleteDuplicates(ctx, duplicates)
 	if since != "" { // the initial sync's counts are fresh
@@ -165,7 +192,6 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		// now instead of minutes later, so a long-running duet stays small.
 		debug.FreeOSMemory()
 	}
-	return applied, nil
 }
 
 // deleteDuplicates deletes second copies of our messages at the server, through the outbox
@@ -211,39 +237,11 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, SyncFailed{Err: fmt.Errorf("sync stopped after an internal error: %v", r)})
 		}
 	}()
-	outboxDone := make(chan struct{})
-	go func() {
-		defer close(outboxDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("outbox panicked")
-				s.publish(ctx, SyncFailed{Err: fmt.Errorf("sending stopped after an internal error: %v", r)})
-			}
-		}()
-		s.runOutbox(ctx)
-	}()
+	outboxDone := s.worker(ctx, "outbox", "sending stopped", s.runOutbox)
 	defer func() { <-outboxDone }()
-	keysDone := make(chan struct{})
-	go func() {
-		defer close(keysDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("key worker panicked")
-			}
-		}()
-		s.runKeys(ctx)
-	}()
+	keysDone := s.worker(ctx, "key worker", "", s.runKeys)
 	defer func() { <-keysDone }()
-	recountDone := make(chan struct{})
-	go func() {
-		defer close(recountDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("unread recount panicked")
-			}
-		}()
-		s.runRecount(ctx)
-	}()
+	recountDone := s.worker(ctx, "unread recount", "", s.runRecount)
 	defer func() { <-recountDone }()
 	state := SyncConnecting
 	s.publish(ctx, SyncStateChanged{State: state})
@@ -259,22 +257,11 @@ func (s *Service) Run(ctx context.Context) {
 				s.publish(ctx, LoggedOut{Err: err})
 				return
 			}
-			if _, after := retryable(err); after > 0 {
-				backoff = max(backoff, after)
-			} else if errors.Is(err, mautrix.MLimitExceeded) {
-				backoff = max(backoff, 10*time.Second)
-			}
-			backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
-			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
 			state = SyncOffline
-			s.publish(ctx, SyncStateChanged{State: state, Err: errors.New(Explain(err)), RetryIn: backoff})
-			select {
-			case <-ctx.Done():
+			var ok bool
+			if backoff, ok = s.waitToRetry(ctx, err, backoff); !ok {
 				return
-			case <-time.After(backoff):
-			case <-s.syncWake:
 			}
-			backoff = min(backoff*2, 30*time.Second)
 			timeout = 0 // back online: catch up at once rather than long-poll first
 			continue
 		}
@@ -289,6 +276,47 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, applied)
 		}
 	}
+}
+
+// worker runs fn in a goroutine of its own and returns a channel closed when it has ended. A
+// panic in fn is logged as the named worker's; when failure is not "" (what stops, said to the
+// user), it is published as SyncFailed too.
+func (s *Service) worker(ctx context.Context, name, failure string, fn func(context.Context)) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg(name + " panicked")
+				if failure != "" {
+					s.publish(ctx, SyncFailed{Err: fmt.Errorf("%s after an internal error: %v", failure, r)})
+				}
+			}
+		}()
+		fn(ctx)
+	}()
+	return done
+}
+
+// waitToRetry publishes that sync is offline after err and waits before the next try: backoff
+// at least, longer when the server asks for it, with some jitter; less when woken. It returns
+// the backoff after the next failure, and false when ctx ended meanwhile.
+func (s *Service) waitToRetry(ctx context.Context, err error, backoff time.Duration) (time.Duration, bool) {
+	if _, after := retryable(err); after > 0 {
+		backoff = max(backoff, after)
+	} else if errors.Is(err, mautrix.MLimitExceeded) {
+		backoff = max(backoff, 10*time.Second)
+	}
+	backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
+	s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
+	s.publish(ctx, SyncStateChanged{State: SyncOffline, Err: errors.New(Explain(err)), RetryIn: backoff})
+	select {
+	case <-ctx.Done():
+		return backoff, false
+	case <-time.After(backoff):
+	case <-s.syncWake:
+	}
+	return min(backoff*2, 30*time.Second), true
 }
 
 // applySync records one /sync response: account data, room summaries, state (through mautrix's
