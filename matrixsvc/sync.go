@@ -786,6 +786,8 @@ func (s *Service) noteMalformed(evt *event.Event) {
 		Msg("skipped a message whose msgtype or body is missing or not text")
 }
 
+// toMessage reads a timeline event as a message; ok says it is one to show. An edit, a reaction
+// or a deletion is none: it comes back as msg.change, for the message it changes.
 func toMessage(evt *event.Event) (Message, bool) {
 	msg := Message{
 		RoomID:    evt.RoomID,
@@ -803,66 +805,84 @@ func toMessage(evt *event.Event) (Message, bool) {
 			return msg, true
 		}
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
-			msg.MsgType, msg.Body = string(c.MsgType), c.Body
-			msg.Media = mediaOf(c)
-			if c.Format == event.FormatHTML {
-				msg.HTML = c.FormattedBody
-			}
-			if c.NewContent != nil {
-				if rel := c.RelatesTo; rel != nil && rel.Type == event.RelReplace && rel.EventID != "" {
-					html := ""
-					if c.NewContent.Format == event.FormatHTML {
-						html = c.NewContent.FormattedBody
-					}
-					msg.change = &store.Change{ID: evt.ID, Target: rel.EventID, Sender: evt.Sender, TS: evt.Timestamp,
-						MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body, HTML: html}
-				}
-				return msg, false // an edit changes its message; it is not one itself
-			}
-			if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
-				msg.ReplyTo = c.RelatesTo.InReplyTo.EventID
-				msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
-			}
-			// A verification request is a step of a protocol, shown by the verification
-			// dialog; its body is a fallback for clients without verification.
-			return msg, c.MsgType != event.MsgVerificationRequest
+			return messageFromParsed(evt, c, msg)
 		}
-		// Read the fields we show straight from the JSON: decoding the whole content by
-		// reflection cost a third of the allocations of applying a sync.
-		f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`, "format", "formatted_body", `m\.relates_to.m\.in_reply_to`)
-		if f[0].Type != gjson.String || f[1].Type != gjson.String {
-			return msg, false // not a valid message
-		}
-		msg.MsgType, msg.Body = f[0].Str, f[1].Str
-		if f[3].Str == string(event.FormatHTML) && f[4].Type == gjson.String {
-			msg.HTML = f[4].Str
-		}
-		if f[2].Exists() {
-			msg.change = editOf(evt)
-			return msg, false
-		}
-		if isMediaType(f[0].Str) {
-			msg.Media = mediaFromJSON(f[0].Str, f[1].Str, evt.Content.VeryRaw)
-		}
-		if f[5].IsObject() {
-			msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
-			msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
-		}
-		return msg, f[0].Str != string(event.MsgVerificationRequest)
+		return messageFromJSON(evt, msg)
 	case event.EventReaction:
 		if evt.Unsigned.RedactedBecause == nil {
 			msg.change = reactionOf(evt)
 		}
 	case event.EventRedaction:
-		target := evt.Redacts
-		if target == "" { // room version 11 moved it into the content
-			target = id.EventID(gjson.GetBytes(evt.Content.VeryRaw, "redacts").Str)
-		}
-		if target != "" && evt.Unsigned.RedactedBecause == nil {
-			msg.change = &store.Change{ID: evt.ID, Target: target, Sender: evt.Sender, TS: evt.Timestamp, Redact: true}
-		}
+		msg.change = redactionOf(evt)
 	}
 	return msg, false
+}
+
+// messageFromParsed fills msg from a message event's parsed content c (as decryption leaves
+// it); ok as toMessage's.
+func messageFromParsed(evt *event.Event, c *event.MessageEventContent, msg Message) (_ Message, ok bool) {
+	msg.MsgType, msg.Body = string(c.MsgType), c.Body
+	msg.Media = mediaOf(c)
+	if c.Format == event.FormatHTML {
+		msg.HTML = c.FormattedBody
+	}
+	if c.NewContent != nil {
+		if rel := c.RelatesTo; rel != nil && rel.Type == event.RelReplace && rel.EventID != "" {
+			html := ""
+			if c.NewContent.Format == event.FormatHTML {
+				html = c.NewContent.FormattedBody
+			}
+			msg.change = &store.Change{ID: evt.ID, Target: rel.EventID, Sender: evt.Sender, TS: evt.Timestamp,
+				MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body, HTML: html}
+		}
+		return msg, false // an edit changes its message; it is not one itself
+	}
+	if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
+		msg.ReplyTo = c.RelatesTo.InReplyTo.EventID
+		msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
+	}
+	// A verification request is a step of a protocol, shown by the verification
+	// dialog; its body is a fallback for clients without verification.
+	return msg, c.MsgType != event.MsgVerificationRequest
+}
+
+// messageFromJSON fills msg from a message event's raw content; ok as toMessage's. It reads
+// the fields we show straight from the JSON: decoding the whole content by reflection cost a
+// third of the allocations of applying a sync.
+func messageFromJSON(evt *event.Event, msg Message) (_ Message, ok bool) {
+	f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`, "format", "formatted_body", `m\.relates_to.m\.in_reply_to`)
+	if f[0].Type != gjson.String || f[1].Type != gjson.String {
+		return msg, false // not a valid message
+	}
+	msg.MsgType, msg.Body = f[0].Str, f[1].Str
+	if f[3].Str == string(event.FormatHTML) && f[4].Type == gjson.String {
+		msg.HTML = f[4].Str
+	}
+	if f[2].Exists() {
+		msg.change = editOf(evt)
+		return msg, false
+	}
+	if isMediaType(f[0].Str) {
+		msg.Media = mediaFromJSON(f[0].Str, f[1].Str, evt.Content.VeryRaw)
+	}
+	if f[5].IsObject() {
+		msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
+		msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
+	}
+	return msg, f[0].Str != string(event.MsgVerificationRequest)
+}
+
+// redactionOf reads a deletion from a redaction event, nil when it names no event or was
+// itself deleted.
+func redactionOf(evt *event.Event) *store.Change {
+	target := evt.Redacts
+	if target == "" { // room version 11 moved it into the content
+		target = id.EventID(gjson.GetBytes(evt.Content.VeryRaw, "redacts").Str)
+	}
+	if target != "" && evt.Unsigned.RedactedBecause == nil {
+		return &store.Change{ID: evt.ID, Target: target, Sender: evt.Sender, TS: evt.Timestamp, Redact: true}
+	}
+	return nil
 }
 
 // editOf reads an edit (m.replace with m.new_content) from an event's JSON, nil if it is not a
