@@ -398,46 +398,7 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	type roomJSON struct {
-		RoomID       id.RoomID `json:"room_id"`
-		MemberCount  int       `json:"member_count"`
-		OneToOne     bool      `json:"one_to_one"`
-		Chosen       bool      `json:"chosen"`
-		Listed       bool      `json:"listed_in_m_direct"`
-		OtherLeft    bool      `json:"other_left"`
-		LastActivity int64     `json:"last_activity"`
-		Link         string    `json:"link"`
-		// Why it is not where messages go: "" for the current room, "upgraded", "left by
-		// them", "shared" (someone else came in), "older" (rooms of the one conversation,
-		// R22), or "not 1:1".
-		Why string `json:"why,omitempty"`
-	}
-	// The conversation's rooms first (R22: the current one, then the older ones), then the
-	// other direct rooms shared with x.
-	byID := map[id.RoomID]matrixsvc.DMRoomChoice{}
-	for _, r := range rooms {
-		byID[r.RoomID] = r
-	}
-	out := make([]roomJSON, 0, len(rooms)+len(chain))
-	seen := map[id.RoomID]bool{}
-	for _, c := range chain {
-		r := byID[c.RoomID]
-		seen[c.RoomID] = true
-		out = append(out, roomJSON{c.RoomID, r.MemberCount, r.OneToOne, c.Why == "", r.Listed, r.XLeft || c.Why == "left by them", r.LastActivity, matrixTo(c.RoomID), c.Why})
-	}
-	for _, r := range rooms {
-		if seen[r.RoomID] {
-			continue
-		}
-		why := "older"
-		if !r.OneToOne {
-			why = "not 1:1"
-		}
-		if r.Chosen {
-			why = ""
-		}
-		out = append(out, roomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID), why})
-	}
+	out := dmRoomsWith(rooms, chain)
 	if o.json {
 		return printJSON(env.Stdout, out)
 	}
@@ -461,6 +422,52 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.RoomID, r.MemberCount, one, r.Link)
 	}
 	return tw.Flush()
+}
+
+// dmRoomJSON is one room in `dms-with`.
+type dmRoomJSON struct {
+	RoomID       id.RoomID `json:"room_id"`
+	MemberCount  int       `json:"member_count"`
+	OneToOne     bool      `json:"one_to_one"`
+	Chosen       bool      `json:"chosen"`
+	Listed       bool      `json:"listed_in_m_direct"`
+	OtherLeft    bool      `json:"other_left"`
+	LastActivity int64     `json:"last_activity"`
+	Link         string    `json:"link"`
+	// Why it is not where messages go: "" for the current room, "upgraded", "left by
+	// them", "shared" (someone else came in), "older" (rooms of the one conversation,
+	// R22), or "not 1:1".
+	Why string `json:"why,omitempty"`
+}
+
+// dmRoomsWith lists the rooms of `dms-with`: the conversation's rooms first (R22: the current
+// one, then the older ones), then the other direct rooms shared with the person.
+func dmRoomsWith(rooms []matrixsvc.DMRoomChoice, chain []matrixsvc.ConversationRoom) []dmRoomJSON {
+	byID := map[id.RoomID]matrixsvc.DMRoomChoice{}
+	for _, r := range rooms {
+		byID[r.RoomID] = r
+	}
+	out := make([]dmRoomJSON, 0, len(rooms)+len(chain))
+	seen := map[id.RoomID]bool{}
+	for _, c := range chain {
+		r := byID[c.RoomID]
+		seen[c.RoomID] = true
+		out = append(out, dmRoomJSON{c.RoomID, r.MemberCount, r.OneToOne, c.Why == "", r.Listed, r.XLeft || c.Why == "left by them", r.LastActivity, matrixTo(c.RoomID), c.Why})
+	}
+	for _, r := range rooms {
+		if seen[r.RoomID] {
+			continue
+		}
+		why := "older"
+		if !r.OneToOne {
+			why = "not 1:1"
+		}
+		if r.Chosen {
+			why = ""
+		}
+		out = append(out, dmRoomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID), why})
+	}
+	return out
 }
 
 func cmdCreateDM(ctx context.Context, env Env, app *App, o *opts) error {
