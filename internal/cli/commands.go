@@ -173,30 +173,9 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	if !strings.HasPrefix(user, "@") && homeserver == "" {
 		return usagef("%q has no server: use --user @%s:example.org, or give --homeserver URL", user, user)
 	}
-	var password string
-	switch {
-	case fromStdin:
-		data, err := io.ReadAll(io.LimitReader(env.Stdin, 64<<10))
-		if err != nil {
-			return fmt.Errorf("read password: %w", err)
-		}
-		password = strings.TrimRight(string(data), "\r\n")
-	case env.ReadPassword != nil:
-		// A server that takes no password says so before one is asked for (piped in, the
-		// login itself says it).
-		if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
-			return err
-		}
-		p, err := env.ReadPassword(fmt.Sprintf("Password for %s: ", user))
-		if err != nil {
-			return fmt.Errorf("read password: %w", err)
-		}
-		password = p
-	default:
-		return usagef("standard input is not a terminal: pass --password-stdin and pipe the password")
-	}
-	if password == "" {
-		return errors.New("empty password: nothing to log in with")
+	password, err := loginPassword(ctx, env, homeserver, user, fromStdin)
+	if err != nil {
+		return err
 	}
 	log, logFile, err := openLog(prof)
 	if err != nil {
@@ -210,6 +189,37 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	log.Info().Stringer("user_id", sess.UserID).Stringer("device_id", sess.DeviceID).Msg("logged in")
 	fmt.Fprintf(env.Stdout, "Logged in as %s (device %s) on %s.\n", sess.UserID, sess.DeviceID, sess.Homeserver)
 	return nil
+}
+
+// loginPassword is the password `duet login` logs in with: piped in (fromStdin), or asked for
+// on the terminal once the server is known to take one.
+func loginPassword(ctx context.Context, env Env, homeserver, user string, fromStdin bool) (string, error) {
+	var password string
+	switch {
+	case fromStdin:
+		data, err := io.ReadAll(io.LimitReader(env.Stdin, 64<<10))
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		password = strings.TrimRight(string(data), "\r\n")
+	case env.ReadPassword != nil:
+		// A server that takes no password says so before one is asked for (piped in, the
+		// login itself says it).
+		if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
+			return "", err
+		}
+		p, err := env.ReadPassword(fmt.Sprintf("Password for %s: ", user))
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		password = p
+	default:
+		return "", usagef("standard input is not a terminal: pass --password-stdin and pipe the password")
+	}
+	if password == "" {
+		return "", errors.New("empty password: nothing to log in with")
+	}
+	return password, nil
 }
 
 // login logs in and saves the session. Logging in again as the same user reuses this profile's
