@@ -74,7 +74,6 @@ func (s *Service) VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase str
 		}
 		return res, s.wrap(err)
 	}
-	input := strings.TrimSpace(keyOrPassphrase)
 	e.op.Lock()
 	locked := true
 	unlock := func() {
@@ -84,44 +83,17 @@ func (s *Service) VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase str
 		}
 	}
 	defer unlock()
-	key, err := keyData.VerifyRecoveryKey(keyID, input)
-	if err != nil && keyData.Passphrase != nil {
-		key, err = keyData.VerifyPassphrase(keyID, input)
-	}
+	key, err := s.crossSignWithRecoveryKey(ctx, e, keyID, keyData, strings.TrimSpace(keyOrPassphrase))
 	if err != nil {
-		return res, ErrWrongRecoveryKey
-	}
-	if err := e.mach.FetchCrossSigningKeysFromSSSS(ctx, key); err != nil {
-		return res, fmt.Errorf("read the cross-signing keys: %w", s.wrap(err))
-	}
-	if err := e.mach.SignOwnDevice(ctx, e.mach.OwnIdentity()); err != nil {
-		return res, fmt.Errorf("sign this device: %w", s.wrap(err))
-	}
-	if err := e.mach.SignOwnMasterKey(ctx); err != nil {
-		return res, fmt.Errorf("sign the master key: %w", s.wrap(err))
+		return res, err
 	}
 	raw, err := e.mach.SSSS.GetDecryptedAccountData(ctx, event.AccountDataMegolmBackupKey, key)
 	if err != nil {
 		s.log.Info().Err(err).Msg("no key backup key in secret storage")
 		return res, nil
 	}
-	bk, err := backup.MegolmBackupKeyFromBytes(raw)
-	if err != nil {
-		return res, fmt.Errorf("the key backup's key is damaged: %w", err)
-	}
-	if err := s.useBackupKey(ctx, e, bk); err != nil {
+	if res.BackupFound, err = s.restoreBackup(ctx, e, raw); err != nil {
 		return res, err
-	}
-	version, err := s.trustedBackupVersion(ctx, e, bk)
-	if err != nil {
-		return res, fmt.Errorf("this device is verified, but not restored from key backup: %w", err)
-	}
-	res.BackupFound = version != ""
-	if res.BackupFound {
-		if err := e.mach.GetAndStoreKeyBackup(ctx, version, bk); err != nil {
-			return res, fmt.Errorf("restore from key backup: %w", s.wrap(err))
-		}
-		e.setBackupVersion(version)
 	}
 	unlock()
 	res.Restored = len(e.takeArrived())
@@ -132,6 +104,54 @@ func (s *Service) VerifyWithRecoveryKey(ctx context.Context, keyOrPassphrase str
 	res.Decrypted = n
 	s.publishRedecrypted(ctx, rooms)
 	return res, nil
+}
+
+// crossSignWithRecoveryKey opens secret storage with input (the recovery key, or else its
+// passphrase), takes the cross-signing keys kept there and signs this device and the master
+// key with them. It returns the secret storage key. The caller holds e.op.
+func (s *Service) crossSignWithRecoveryKey(ctx context.Context, e *e2ee, keyID string, keyData *ssss.KeyMetadata, input string) (*ssss.Key, error) {
+	key, err := keyData.VerifyRecoveryKey(keyID, input)
+	if err != nil && keyData.Passphrase != nil {
+		key, err = keyData.VerifyPassphrase(keyID, input)
+	}
+	if err != nil {
+		return nil, ErrWrongRecoveryKey
+	}
+	if err := e.mach.FetchCrossSigningKeysFromSSSS(ctx, key); err != nil {
+		return nil, fmt.Errorf("read the cross-signing keys: %w", s.wrap(err))
+	}
+	if err := e.mach.SignOwnDevice(ctx, e.mach.OwnIdentity()); err != nil {
+		return nil, fmt.Errorf("sign this device: %w", s.wrap(err))
+	}
+	if err := e.mach.SignOwnMasterKey(ctx); err != nil {
+		return nil, fmt.Errorf("sign the master key: %w", s.wrap(err))
+	}
+	return key, nil
+}
+
+// restoreBackup takes the key backup's key (raw, from secret storage) into use and restores
+// the room keys of the backup it opens, when the server has one we trust; found says it did.
+// The caller holds e.op.
+func (s *Service) restoreBackup(ctx context.Context, e *e2ee, raw []byte) (found bool, err error) {
+	bk, err := backup.MegolmBackupKeyFromBytes(raw)
+	if err != nil {
+		return false, fmt.Errorf("the key backup's key is damaged: %w", err)
+	}
+	if err := s.useBackupKey(ctx, e, bk); err != nil {
+		return false, err
+	}
+	version, err := s.trustedBackupVersion(ctx, e, bk)
+	if err != nil {
+		return false, fmt.Errorf("this device is verified, but not restored from key backup: %w", err)
+	}
+	if version == "" {
+		return false, nil
+	}
+	if err := e.mach.GetAndStoreKeyBackup(ctx, version, bk); err != nil {
+		return true, fmt.Errorf("restore from key backup: %w", s.wrap(err))
+	}
+	e.setBackupVersion(version)
+	return true, nil
 }
 
 // SetUpRecovery creates secret storage with a new recovery key (or one derived from
@@ -316,56 +336,76 @@ func (s *Service) uploadBackup(ctx context.Context) error {
 	for len(sessions) > 0 {
 		batch := sessions[:min(len(sessions), 100)]
 		sessions = sessions[len(batch):]
-		req := mautrix.ReqKeyBackup{Rooms: make(map[id.RoomID]mautrix.ReqRoomKeyBackup)}
-		for _, igs := range batch {
-			first := igs.Internal.FirstKnownIndex()
-			exported, err := igs.Internal.Export(first)
-			if err != nil {
-				s.log.Warn().Err(err).Msg("could not export a room key for backup")
-				continue
-			}
-			data, err := backup.EncryptSessionData(bk, backup.MegolmSessionData{
-				Algorithm:          id.AlgorithmMegolmV1,
-				ForwardingKeyChain: igs.ForwardingChains,
-				SenderClaimedKeys:  backup.SenderClaimedKeys{Ed25519: igs.SigningKey},
-				SenderKey:          igs.SenderKey,
-				SessionKey:         string(exported),
-			})
-			if err != nil {
-				return err
-			}
-			raw, err := json.Marshal(data)
-			if err != nil {
-				return err
-			}
-			room := req.Rooms[igs.RoomID]
-			if room.Sessions == nil {
-				room.Sessions = make(map[id.SessionID]mautrix.ReqKeyBackupData)
-			}
-			room.Sessions[igs.ID()] = mautrix.ReqKeyBackupData{
-				FirstMessageIndex: int(first),
-				ForwardedCount:    len(igs.ForwardingChains),
-				SessionData:       raw,
-			}
-			req.Rooms[igs.RoomID] = room
-		}
-		if _, err := s.cli.PutKeysInBackup(ctx, version, &req); err != nil {
-			if errors.Is(err, mautrix.MWrongRoomKeysVersion) {
-				e.setBackupVersion("") // someone made a new backup: look it up again next time
-			}
-			return fmt.Errorf("back up room keys: %w", s.wrap(err))
-		}
-		sql, ok := sqlStore(e.mach.CryptoStore)
-		if !ok {
-			return errors.New("back up room keys: the crypto store is not the SQL one")
-		}
-		for _, igs := range batch {
-			if err := sql.SetGroupSessionKeyBackupVersion(ctx, igs.ID(), version); err != nil {
-				return err
-			}
+		if err := s.uploadBackupBatch(ctx, e, bk, version, batch); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// uploadBackupBatch sends a batch of room keys to the key backup version and marks them as
+// backed up there.
+func (s *Service) uploadBackupBatch(ctx context.Context, e *e2ee, bk *backup.MegolmBackupKey, version id.KeyBackupVersion,
+	batch []*crypto.InboundGroupSession) error {
+	req, err := s.keyBackupRequest(bk, batch)
+	if err != nil {
+		return err
+	}
+	if _, err := s.cli.PutKeysInBackup(ctx, version, &req); err != nil {
+		if errors.Is(err, mautrix.MWrongRoomKeysVersion) {
+			e.setBackupVersion("") // someone made a new backup: look it up again next time
+		}
+		return fmt.Errorf("back up room keys: %w", s.wrap(err))
+	}
+	sql, ok := sqlStore(e.mach.CryptoStore)
+	if !ok {
+		return errors.New("back up room keys: the crypto store is not the SQL one")
+	}
+	for _, igs := range batch {
+		if err := sql.SetGroupSessionKeyBackupVersion(ctx, igs.ID(), version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyBackupRequest is the upload of a batch of room keys, each encrypted to the backup's
+// public key. A key that cannot be exported is logged and left out.
+func (s *Service) keyBackupRequest(bk *backup.MegolmBackupKey, batch []*crypto.InboundGroupSession) (mautrix.ReqKeyBackup, error) {
+	req := mautrix.ReqKeyBackup{Rooms: make(map[id.RoomID]mautrix.ReqRoomKeyBackup)}
+	for _, igs := range batch {
+		first := igs.Internal.FirstKnownIndex()
+		exported, err := igs.Internal.Export(first)
+		if err != nil {
+			s.log.Warn().Err(err).Msg("could not export a room key for backup")
+			continue
+		}
+		data, err := backup.EncryptSessionData(bk, backup.MegolmSessionData{
+			Algorithm:          id.AlgorithmMegolmV1,
+			ForwardingKeyChain: igs.ForwardingChains,
+			SenderClaimedKeys:  backup.SenderClaimedKeys{Ed25519: igs.SigningKey},
+			SenderKey:          igs.SenderKey,
+			SessionKey:         string(exported),
+		})
+		if err != nil {
+			return req, err
+		}
+		raw, err := json.Marshal(data)
+		if err != nil {
+			return req, err
+		}
+		room := req.Rooms[igs.RoomID]
+		if room.Sessions == nil {
+			room.Sessions = make(map[id.SessionID]mautrix.ReqKeyBackupData)
+		}
+		room.Sessions[igs.ID()] = mautrix.ReqKeyBackupData{
+			FirstMessageIndex: int(first),
+			ForwardedCount:    len(igs.ForwardingChains),
+			SessionData:       raw,
+		}
+		req.Rooms[igs.RoomID] = room
+	}
+	return req, nil
 }
 
 // keyFromBackup fetches one missing room key from the key backup. It reports whether it found it.

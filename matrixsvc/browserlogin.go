@@ -379,19 +379,9 @@ func deviceGrant(ctx context.Context, cli *mautrix.Client, clientID string, scop
 // ssoLogin is the legacy single sign-on: the browser logs in at the server's SSO redirect and
 // comes back with a loginToken, exchanged with m.login.token for a session.
 func ssoLogin(ctx context.Context, cli *mautrix.Client, hs string, idps []IdentityProvider, p BrowserLoginParams) (*store.Session, error) {
-	idp := p.Provider
-	switch {
-	case idp != "":
-		if len(idps) > 0 && !hasProvider(idps, idp) {
-			return nil, fmt.Errorf("the homeserver has no identity provider %q; it offers %s", idp, providerList(idps))
-		}
-	case len(idps) == 1:
-		idp = idps[0].ID
-	case len(idps) > 1 && p.PickProvider != nil:
-		var err error
-		if idp, err = p.PickProvider(idps); err != nil {
-			return nil, err
-		}
+	idp, err := chooseProvider(idps, p)
+	if err != nil {
+		return nil, err
 	}
 	if p.Paste == nil && p.Browser == nil {
 		p.Paste = p.PasteWithoutBrowser
@@ -425,6 +415,30 @@ func ssoLogin(ctx context.Context, cli *mautrix.Client, hs string, idps []Identi
 	if err != nil {
 		return nil, err
 	}
+	return tokenLogin(ctx, cli, hs, token, p)
+}
+
+// chooseProvider is the identity provider to log in with: the one asked for (which the server
+// must offer, when it lists any), the only one, or the one picked from several; "" for the
+// server's own choice.
+func chooseProvider(idps []IdentityProvider, p BrowserLoginParams) (string, error) {
+	idp := p.Provider
+	switch {
+	case idp != "":
+		if len(idps) > 0 && !hasProvider(idps, idp) {
+			return "", fmt.Errorf("the homeserver has no identity provider %q; it offers %s", idp, providerList(idps))
+		}
+	case len(idps) == 1:
+		idp = idps[0].ID
+	case len(idps) > 1 && p.PickProvider != nil:
+		return p.PickProvider(idps)
+	}
+	return idp, nil
+}
+
+// tokenLogin exchanges the login token single sign-on gave for a session (m.login.token), at
+// the homeserver the server's answer names when it names one.
+func tokenLogin(ctx context.Context, cli *mautrix.Client, hs, token string, p BrowserLoginParams) (*store.Session, error) {
 	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
 		Type:                     mautrix.AuthTypeToken,
 		Token:                    token,

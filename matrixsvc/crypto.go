@@ -76,18 +76,10 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 	if err != nil || len(key) == 0 {
 		return nil, errors.New("the session's pickle key is damaged: run `duet login` again")
 	}
-	// The file is created private before SQLite opens it; its -wal and -shm files inherit that.
-	f, err := os.OpenFile(s.cryptoPath, os.O_CREATE|os.O_RDWR, 0o600)
+	db, err := s.openCryptoStore()
 	if err != nil {
-		return nil, fmt.Errorf("open crypto store: %w", err)
+		return nil, err
 	}
-	f.Close()
-	_ = os.Chmod(s.cryptoPath, 0o600)
-	db, err := dbutil.NewWithDialect("file:"+s.cryptoPath+"?_txlock=immediate&_busy_timeout=10000", "sqlite3-fk-wal")
-	if err != nil {
-		return nil, fmt.Errorf("open crypto store: %w", err)
-	}
-	db.Log = dbutil.ZeroLogger(s.log.With().Str("component", "cryptodb").Logger())
 	disp := newDispatcher()
 	s.cli.Syncer = disp
 	helper, err := cryptohelper.NewCryptoHelper(s.cli, key, db)
@@ -107,6 +99,40 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 		arrived:   make(map[id.SessionID]id.RoomID),
 		requested: make(map[id.SessionID]time.Time),
 	}
+	s.configureMachine(e)
+	e.vstore = verificationhelper.NewInMemoryVerificationStore()
+	e.verify = verificationhelper.NewVerificationHelper(s.cli, e.mach, e.vstore, s.verifyCB, false, false, true)
+	if err := e.verify.Init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("set up verification: %w", err)
+	}
+	s.crypt.Store(e)
+	s.log.Info().Stringer("device_id", s.cli.DeviceID).Msg("end-to-end encryption ready")
+	return e, nil
+}
+
+// openCryptoStore opens the SQLite database of mautrix's crypto store, creating its file
+// private first.
+func (s *Service) openCryptoStore() (*dbutil.Database, error) {
+	// The file is created private before SQLite opens it; its -wal and -shm files inherit that.
+	f, err := os.OpenFile(s.cryptoPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open crypto store: %w", err)
+	}
+	f.Close()
+	_ = os.Chmod(s.cryptoPath, 0o600)
+	db, err := dbutil.NewWithDialect("file:"+s.cryptoPath+"?_txlock=immediate&_busy_timeout=10000", "sqlite3-fk-wal")
+	if err != nil {
+		return nil, fmt.Errorf("open crypto store: %w", err)
+	}
+	db.Log = dbutil.ZeroLogger(s.log.With().Str("component", "cryptodb").Logger())
+	return db, nil
+}
+
+// configureMachine sets duet's rules on e's olm machine: the sessions it stores are guarded,
+// a room key that arrives is checked and noted for the messages it decrypts, and keys are
+// shared on request with our own verified devices only.
+func (s *Service) configureMachine(e *e2ee) {
 	if sql, ok := e.mach.CryptoStore.(*crypto.SQLCryptoStore); ok {
 		e.mach.CryptoStore = &sessionGuard{Store: sql, sql: sql, log: s.log}
 	}
@@ -126,15 +152,6 @@ func (s *Service) cryptoReady(ctx context.Context) (*e2ee, error) {
 	// Only our own devices that we verified (cross-signed by our verified identity) get keys on
 	// request; others are told the key is withheld because they are unverified.
 	e.mach.ShareKeysMinTrust = id.TrustStateCrossSignedVerified
-	e.vstore = verificationhelper.NewInMemoryVerificationStore()
-	e.verify = verificationhelper.NewVerificationHelper(s.cli, e.mach, e.vstore, s.verifyCB, false, false, true)
-	if err := e.verify.Init(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("set up verification: %w", err)
-	}
-	s.crypt.Store(e)
-	s.log.Info().Stringer("device_id", s.cli.DeviceID).Msg("end-to-end encryption ready")
-	return e, nil
 }
 
 // refuseForeignForward drops a room key that was forwarded by someone other than us or the
@@ -293,29 +310,47 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		msg.Encrypted, msg.Redacted = false, true
 		return msg, evt, true
 	}
-	// Not decrypted (yet): the event itself is kept, to be decrypted when its key comes. It is
-	// encoded only then, not for every message that decrypts.
-	undecrypted := func(reason, session string) (Message, *event.Event, bool) {
-		msg, _ := toMessage(evt)
-		msg.DecryptError, msg.sessionID = reason, session
-		if raw, err := json.Marshal(evt); err == nil {
-			msg.raw = string(raw)
-		}
-		return msg, evt, true
-	}
 	if evt.Content.Parsed == nil {
 		if err := evt.Content.ParseRaw(evt.Type); err != nil {
-			return undecrypted("malformed encrypted event", "")
+			return undecrypted(evt, "malformed encrypted event", ""), evt, true
 		}
 	}
 	content, ok := evt.Content.Parsed.(*event.EncryptedEventContent)
 	if !ok {
-		return undecrypted("malformed encrypted event", "")
+		return undecrypted(evt, "malformed encrypted event", ""), evt, true
 	}
 	e := s.crypt.Load()
 	if e == nil {
-		return undecrypted(decryptReason(ErrNoCrypto), string(content.SessionID))
+		return undecrypted(evt, decryptReason(ErrNoCrypto), string(content.SessionID)), evt, true
 	}
+	dec, err := s.decrypt(ctx, e, evt)
+	if err != nil {
+		if errors.Is(err, crypto.ErrNoSessionFound) {
+			s.wantKey(evt.RoomID, evt.Sender, content)
+		} else {
+			s.log.Warn().Err(err).Stringer("event_id", evt.ID).Msg("could not decrypt")
+		}
+		return undecrypted(evt, decryptReason(err), string(content.SessionID)), evt, true
+	}
+	out, ok := s.decryptedMessage(ctx, e, dec)
+	return out, dec, ok
+}
+
+// undecrypted is the message of an encrypted event not decrypted (yet), with why (reason) and
+// the session whose key it waits for. The event itself is kept, to be decrypted when its key
+// comes. It is encoded only then, not for every message that decrypts.
+func undecrypted(evt *event.Event, reason, session string) Message {
+	msg, _ := toMessage(evt)
+	msg.DecryptError, msg.sessionID = reason, session
+	if raw, err := json.Marshal(evt); err == nil {
+		msg.raw = string(raw)
+	}
+	return msg
+}
+
+// decrypt decrypts evt with e's olm machine, handing a decrypted event that is a step of a
+// verification (not our own echo) to the verification handlers.
+func (s *Service) decrypt(ctx context.Context, e *e2ee, evt *event.Event) (*event.Event, error) {
 	evt.Type.Class = event.MessageEventType // the decrypted event keeps it: handlers match on it
 	e.op.Lock()
 	dec, err := e.mach.DecryptMegolmEvent(ctx, evt)
@@ -324,14 +359,12 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 		e.disp.dispatch(ctx, dec)
 	}
 	e.op.Unlock()
-	if err != nil {
-		if errors.Is(err, crypto.ErrNoSessionFound) {
-			s.wantKey(evt.RoomID, evt.Sender, content)
-		} else {
-			s.log.Warn().Err(err).Stringer("event_id", evt.ID).Msg("could not decrypt")
-		}
-		return undecrypted(decryptReason(err), string(content.SessionID))
-	}
+	return dec, err
+}
+
+// decryptedMessage is the message of a decrypted event, marked end-to-end encrypted, with any
+// warning about the sending device and whether the key proves who sent it; ok as toMessage's.
+func (s *Service) decryptedMessage(ctx context.Context, e *e2ee, dec *event.Event) (Message, bool) {
 	out, ok := toMessage(dec)
 	if !ok {
 		s.noteMalformed(dec)
@@ -348,7 +381,7 @@ func (s *Service) messageFrom(ctx context.Context, evt *event.Event) (Message, *
 			out.change.Unauthenticated = true // an edit: the message it changes is marked
 		}
 	}
-	return out, dec, ok
+	return out, ok
 }
 
 // unauthenticatedKey reports whether a decrypted event's room key came from somewhere other than
@@ -388,57 +421,78 @@ type keyWant struct {
 
 // redecrypt decrypts stored events whose keys have arrived and reports the rooms that changed.
 func (s *Service) redecrypt(ctx context.Context, arrived map[id.SessionID]id.RoomID) ([]id.RoomID, error) {
-	var evts []store.Event
-	if arrived == nil {
-		all, err := s.store.AllUndecrypted(ctx)
-		if err != nil {
-			return nil, err
-		}
-		evts = all
-	} else {
-		for session, room := range arrived {
-			found, err := s.store.Undecrypted(ctx, room, string(session))
-			if err != nil {
-				return nil, err
-			}
-			evts = append(evts, found...)
-		}
+	evts, err := s.undecryptedEvents(ctx, arrived)
+	if err != nil {
+		return nil, err
 	}
 	changed := make(map[id.RoomID]bool)
 	for i := range evts {
-		stored := &evts[i]
-		var evt event.Event
-		if err := json.Unmarshal([]byte(stored.Raw), &evt); err != nil {
-			continue
+		ok, err := s.retryDecrypt(ctx, &evts[i])
+		if err != nil {
+			return nil, err
 		}
-		evt.RoomID = stored.Room
-		msg, ok := s.message(ctx, &evt)
-		switch {
-		case !ok:
-			// It decrypted to something that is not shown as a message (an edit, a reaction).
-			if err := s.store.DeleteEvent(ctx, stored.Room, stored.ID); err != nil {
-				return nil, err
-			}
-			if msg.change != nil {
-				if _, err := s.store.RecordChanges(ctx, stored.Room, []store.Change{*msg.change}); err != nil {
-					return nil, err
-				}
-			}
-		case msg.Encrypted && msg.DecryptError == stored.DecryptError:
-			continue // still not decryptable, for the same reason
-		default:
-			upd := toStored([]Message{msg})[0]
-			upd.Room, upd.ID = stored.Room, stored.ID
-			if err := s.store.ReplaceEvent(ctx, &upd); err != nil {
-				return nil, err
-			}
+		if ok {
+			changed[evts[i].Room] = true
 		}
-		changed[stored.Room] = true
 	}
+	return s.refreshPreviews(ctx, changed)
+}
+
+// undecryptedEvents are the stored events waiting for the keys of arrived (session to its
+// room), or for any key when arrived is nil.
+func (s *Service) undecryptedEvents(ctx context.Context, arrived map[id.SessionID]id.RoomID) ([]store.Event, error) {
+	if arrived == nil {
+		return s.store.AllUndecrypted(ctx)
+	}
+	var evts []store.Event
+	for session, room := range arrived {
+		found, err := s.store.Undecrypted(ctx, room, string(session))
+		if err != nil {
+			return nil, err
+		}
+		evts = append(evts, found...)
+	}
+	return evts, nil
+}
+
+// retryDecrypt tries to decrypt a stored event again and stores what it is now: a message, or
+// the edit or reaction it turned out to be. changed is false when it stays as it was.
+func (s *Service) retryDecrypt(ctx context.Context, stored *store.Event) (changed bool, err error) {
+	var evt event.Event
+	if err := json.Unmarshal([]byte(stored.Raw), &evt); err != nil {
+		return false, nil
+	}
+	evt.RoomID = stored.Room
+	msg, ok := s.message(ctx, &evt)
+	switch {
+	case !ok:
+		// It decrypted to something that is not shown as a message (an edit, a reaction).
+		if err := s.store.DeleteEvent(ctx, stored.Room, stored.ID); err != nil {
+			return false, err
+		}
+		if msg.change != nil {
+			if _, err := s.store.RecordChanges(ctx, stored.Room, []store.Change{*msg.change}); err != nil {
+				return false, err
+			}
+		}
+	case msg.Encrypted && msg.DecryptError == stored.DecryptError:
+		return false, nil // still not decryptable, for the same reason
+	default:
+		upd := toStored([]Message{msg})[0]
+		upd.Room, upd.ID = stored.Room, stored.ID
+		if err := s.store.ReplaceEvent(ctx, &upd); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// refreshPreviews sets the preview of each changed room again and returns the rooms: the
+// newest message may be one that can be read now, and the contacts list shows it.
+func (s *Service) refreshPreviews(ctx context.Context, changed map[id.RoomID]bool) ([]id.RoomID, error) {
 	rooms := make([]id.RoomID, 0, len(changed))
 	for room := range changed {
 		rooms = append(rooms, room)
-		// The newest message may be one that can be read now: the contacts list shows it.
 		r, err := s.store.Room(ctx, room)
 		if errors.Is(err, store.ErrNotFound) {
 			continue

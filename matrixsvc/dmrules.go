@@ -663,17 +663,43 @@ type ContactList struct {
 // (R19). Rooms that are not displayed (left, banned, never seen) are ignored (R3).
 func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) ContactList {
 	var list ContactList
-	byUser := map[id.UserID]*Contact{}
-	contact := func(user id.UserID) *Contact {
-		c := byUser[user]
-		if c == nil {
-			c = &Contact{UserID: user}
-			byUser[user] = c
-		}
-		return c
-	}
-
+	byUser := contactsByUser{}
 	roomUsers := d.Rooms()
+	list.addDirectRooms(me, roomUsers, rooms, byUser)
+	for room, r := range rooms {
+		if r != nil && r.Membership == event.MembershipInvite && r.IsDirectInvite && r.Inviter != "" && r.Inviter != me {
+			c := byUser.get(r.Inviter)
+			c.InviteRooms = append(c.InviteRooms, room)
+		}
+	}
+	for _, c := range byUser {
+		tallyContact(me, c, roomUsers, rooms)
+		if room, found := ChooseDMRoom(me, c.UserID, d, rooms); found {
+			c.Room = room
+		}
+		list.Contacts = append(list.Contacts, *c)
+	}
+	list.sort(rooms)
+	return list
+}
+
+// contactsByUser holds the contacts BuildContacts has found so far.
+type contactsByUser map[id.UserID]*Contact
+
+// get is user's contact, new when user has none yet.
+func (b contactsByUser) get(user id.UserID) *Contact {
+	c := b[user]
+	if c == nil {
+		c = &Contact{UserID: user}
+		b[user] = c
+	}
+	return c
+}
+
+// addDirectRooms sorts the displayed rooms of m.direct (roomUsers: room to the users it is
+// listed under) into groups, notes to self and contacts' 1:1 rooms. A room listed under more
+// than one user makes each (but me) a contact (R18), with the room among the groups.
+func (list *ContactList) addDirectRooms(me id.UserID, roomUsers map[id.RoomID][]id.UserID, rooms map[id.RoomID]*RoomInfo, byUser contactsByUser) {
 	for room, users := range roomUsers {
 		r := rooms[room]
 		if !r.Displayed() {
@@ -694,7 +720,7 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 		case len(users) > 1:
 			for _, u := range users {
 				if u != me {
-					contact(u) // R18: a user in m.direct with a displayed room
+					byUser.get(u) // R18: a user in m.direct with a displayed room
 				}
 			}
 		case users[0] == me:
@@ -702,52 +728,50 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 				list.NotesToSelf = append(list.NotesToSelf, room)
 			}
 		default:
-			c := contact(users[0])
+			c := byUser.get(users[0])
 			c.Rooms = append(c.Rooms, room)
 		}
 	}
-	for room, r := range rooms {
-		if r != nil && r.Membership == event.MembershipInvite && r.IsDirectInvite && r.Inviter != "" && r.Inviter != me {
-			c := contact(r.Inviter)
-			c.InviteRooms = append(c.InviteRooms, room)
-		}
-	}
+}
 
-	for _, c := range byUser {
-		sortRoomsByActivity(c.Rooms, rooms)
-		sortRoomsByActivity(c.InviteRooms, rooms)
-		joined := false
-		counted := map[id.RoomID]bool{}
-		for _, room := range slices.Concat(c.Rooms, c.InviteRooms) {
-			if counted[room] {
-				continue
-			}
-			counted[room] = true
-			r := roomInfoOrEmpty(rooms, room)
-			c.LastActivity = max(c.LastActivity, r.LastActivity)
-			if r.MemberCount() <= 2 {
-				c.Unread += r.Unread
-			}
-			if r.Membership == event.MembershipJoin && slices.Contains(c.Rooms, room) {
-				joined = true
-			}
+// tallyContact orders c's rooms and invites by activity and sets what they add up to: the
+// last activity, the unread count of its 1:1 rooms (and of the rooms they replaced, R22), and
+// whether it is only pending invites.
+func tallyContact(me id.UserID, c *Contact, roomUsers map[id.RoomID][]id.UserID, rooms map[id.RoomID]*RoomInfo) {
+	sortRoomsByActivity(c.Rooms, rooms)
+	sortRoomsByActivity(c.InviteRooms, rooms)
+	joined := false
+	counted := map[id.RoomID]bool{}
+	for _, room := range slices.Concat(c.Rooms, c.InviteRooms) {
+		if counted[room] {
+			continue
 		}
-		for _, room := range c.Rooms {
-			for p := roomInfoOrEmpty(rooms, room).Predecessor; p != "" && !counted[p]; p = roomInfoOrEmpty(rooms, p).Predecessor {
-				pr := rooms[p]
-				if !pr.Displayed() || len(roomUsers[p]) > 0 || !nobodyElse(me, c.UserID, pr) {
-					break
-				}
-				counted[p] = true
-				c.Unread += pr.Unread
-			}
+		counted[room] = true
+		r := roomInfoOrEmpty(rooms, room)
+		c.LastActivity = max(c.LastActivity, r.LastActivity)
+		if r.MemberCount() <= 2 {
+			c.Unread += r.Unread
 		}
-		c.Pending = len(c.InviteRooms) > 0 && !joined
-		if room, found := ChooseDMRoom(me, c.UserID, d, rooms); found {
-			c.Room = room
+		if r.Membership == event.MembershipJoin && slices.Contains(c.Rooms, room) {
+			joined = true
 		}
-		list.Contacts = append(list.Contacts, *c)
 	}
+	for _, room := range c.Rooms {
+		for p := roomInfoOrEmpty(rooms, room).Predecessor; p != "" && !counted[p]; p = roomInfoOrEmpty(rooms, p).Predecessor {
+			pr := rooms[p]
+			if !pr.Displayed() || len(roomUsers[p]) > 0 || !nobodyElse(me, c.UserID, pr) {
+				break
+			}
+			counted[p] = true
+			c.Unread += pr.Unread
+		}
+	}
+	c.Pending = len(c.InviteRooms) > 0 && !joined
+}
+
+// sort puts the contacts and groups most recently active first, ties by ID, and the notes to
+// self by activity.
+func (list *ContactList) sort(rooms map[id.RoomID]*RoomInfo) {
 	slices.SortFunc(list.Contacts, func(a, b Contact) int {
 		if c := cmp.Compare(b.LastActivity, a.LastActivity); c != 0 {
 			return c
@@ -761,7 +785,6 @@ func BuildContacts(me id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) Contac
 		return cmp.Compare(a.RoomID, b.RoomID)
 	})
 	sortRoomsByActivity(list.NotesToSelf, rooms)
-	return list
 }
 
 // nobodyElse reports whether no one but me and x is (or, from the sync summary, seems to be)
@@ -853,75 +876,98 @@ type ConversationRoom struct {
 // and that are not shared with anyone else. Group DMs and other rooms with a third member stay
 // out. The current room comes first, then the others, most recent first.
 func ConversationWith(me, x id.UserID, d Direct, rooms map[id.RoomID]*RoomInfo) []ConversationRoom {
-	oneToOneOrLeft := func(r *RoomInfo) bool {
-		if QualifiesOneToOne(me, x, r) {
-			return true
+	c := &conversationChain{me: me, x: x, rooms: rooms, listedElsewhere: d.Rooms(),
+		replaced: replacedRooms(rooms), in: map[id.RoomID]bool{}}
+	for _, room := range d[x] {
+		if r := rooms[room]; r.Displayed() && oneToOneOrLeft(me, x, r) {
+			c.add(room)
 		}
-		if r != nil && r.SharedSince > 0 {
-			return true
-		}
-		return r != nil && r.Members != nil && r.Members[x].IsLeaveOrBan() && nobodyElse(me, x, r)
 	}
-	listedElsewhere := d.Rooms()
-	// Links back from a replacement whose m.room.create sync has not brought yet: the old
-	// room's tombstone is known first.
+	current, found := ChooseDMRoom(me, x, d, rooms)
+	if found {
+		c.add(current)
+	}
+	sortRoomsByActivity(c.order, rooms)
+	out := make([]ConversationRoom, 0, len(c.order))
+	if found && c.in[current] {
+		out = append(out, ConversationRoom{RoomID: current, LastActivity: rooms[current].LastActivity})
+	}
+	for _, room := range c.order {
+		if found && room == current {
+			continue
+		}
+		r := rooms[room]
+		out = append(out, ConversationRoom{RoomID: room, Why: c.why(r), LastActivity: r.LastActivity})
+	}
+	return out
+}
+
+// oneToOneOrLeft reports whether r is a 1:1 with x (R6), was one until someone else came in, or
+// fails R6 only because x left (its members are known).
+func oneToOneOrLeft(me, x id.UserID, r *RoomInfo) bool {
+	if QualifiesOneToOne(me, x, r) {
+		return true
+	}
+	if r != nil && r.SharedSince > 0 {
+		return true
+	}
+	return r != nil && r.Members != nil && r.Members[x].IsLeaveOrBan() && nobodyElse(me, x, r)
+}
+
+// replacedRooms maps a room to the rooms whose tombstone names it: links back from a
+// replacement whose m.room.create sync has not brought yet, as the old room's tombstone is
+// known first.
+func replacedRooms(rooms map[id.RoomID]*RoomInfo) map[id.RoomID][]id.RoomID {
 	replaced := map[id.RoomID][]id.RoomID{}
 	for room, r := range rooms {
 		if r != nil && r.Tombstone != "" && r.Tombstone != room {
 			replaced[r.Tombstone] = append(replaced[r.Tombstone], room)
 		}
 	}
-	in := map[id.RoomID]bool{}
-	var order []id.RoomID
-	var add func(room id.RoomID)
-	add = func(room id.RoomID) {
-		r := rooms[room]
-		if room == "" || in[room] || r == nil {
-			return
-		}
-		if users := listedElsewhere[room]; len(users) > 1 || (len(users) == 1 && users[0] != x) {
-			return // a group DM, or someone else's DM (R2)
-		}
-		if r.Members != nil && !nobodyElse(me, x, r) && r.SharedSince == 0 {
-			return // someone else is in it, and was from before we saw it: not this conversation
-		}
-		in[room] = true
-		order = append(order, room)
-		add(r.Predecessor)
-		add(r.Tombstone)
-		for _, old := range replaced[room] {
-			add(old)
-		}
+	return replaced
+}
+
+// conversationChain gathers the rooms of ConversationWith's conversation with x.
+type conversationChain struct {
+	me, x           id.UserID
+	rooms           map[id.RoomID]*RoomInfo
+	listedElsewhere map[id.RoomID][]id.UserID // d.Rooms()
+	replaced        map[id.RoomID][]id.RoomID // replacedRooms
+	in              map[id.RoomID]bool
+	order           []id.RoomID // the rooms in, in the order found
+}
+
+// add puts room in the conversation, then the rooms it replaced and that replaced it, unless it
+// is unknown, in already or someone else's.
+func (c *conversationChain) add(room id.RoomID) {
+	r := c.rooms[room]
+	if room == "" || c.in[room] || r == nil {
+		return
 	}
-	for _, room := range d[x] {
-		if r := rooms[room]; r.Displayed() && oneToOneOrLeft(r) {
-			add(room)
-		}
+	if users := c.listedElsewhere[room]; len(users) > 1 || (len(users) == 1 && users[0] != c.x) {
+		return // a group DM, or someone else's DM (R2)
 	}
-	current, found := ChooseDMRoom(me, x, d, rooms)
-	if found {
-		add(current)
+	if r.Members != nil && !nobodyElse(c.me, c.x, r) && r.SharedSince == 0 {
+		return // someone else is in it, and was from before we saw it: not this conversation
 	}
-	sortRoomsByActivity(order, rooms)
-	out := make([]ConversationRoom, 0, len(order))
-	if found && in[current] {
-		out = append(out, ConversationRoom{RoomID: current, LastActivity: rooms[current].LastActivity})
+	c.in[room] = true
+	c.order = append(c.order, room)
+	c.add(r.Predecessor)
+	c.add(r.Tombstone)
+	for _, old := range c.replaced[room] {
+		c.add(old)
 	}
-	for _, room := range order {
-		if found && room == current {
-			continue
-		}
-		r := rooms[room]
-		why := "older"
-		switch {
-		case r.Tombstone != "" && in[r.Tombstone]:
-			why = "upgraded"
-		case r.SharedSince > 0:
-			why = "shared"
-		case r.Members != nil && r.Members[x].IsLeaveOrBan():
-			why = "left by them"
-		}
-		out = append(out, ConversationRoom{RoomID: room, Why: why, LastActivity: r.LastActivity})
+}
+
+// why is ConversationRoom.Why for a room of the conversation that is not the current one.
+func (c *conversationChain) why(r *RoomInfo) string {
+	switch {
+	case r.Tombstone != "" && c.in[r.Tombstone]:
+		return "upgraded"
+	case r.SharedSince > 0:
+		return "shared"
+	case r.Members != nil && r.Members[c.x].IsLeaveOrBan():
+		return "left by them"
 	}
-	return out
+	return "older"
 }

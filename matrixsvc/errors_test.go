@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 )
 
 // Only failures to reach the server are explained as such: a local error (a terminal that

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"duet/internal/hstest"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 

@@ -161,50 +161,13 @@ func (s *Service) namesOf(users []id.UserID, names map[id.UserID]string) string 
 // loaded) it is filled from the server's /messages and stored, so each page is fetched once.
 // Offline, what the store has is returned and the cursor points at the gap, to try again.
 func (s *Service) History(ctx context.Context, room id.RoomID, from string, limit int) ([]Message, string, error) {
-	below := math.Inf(1)
-	if from != "" { // a cursor from a page already read
-		v, err := strconv.ParseFloat(strings.TrimPrefix(from, "p:"), 64)
-		if err != nil || !strings.HasPrefix(from, "p:") {
-			return nil, "", fmt.Errorf("history of %s: bad cursor %q", room, from)
-		}
-		below = v
-	} else if has, err := s.store.HasEvents(ctx, room); err != nil {
+	below, err := s.historyStart(ctx, room, from)
+	if err != nil {
 		return nil, "", err
-	} else if !has {
-		// Nothing stored yet: all of it is one gap, read from the newest event.
-		if err := s.store.SetGapToken(ctx, room, 0, ""); err != nil {
-			return nil, "", err
-		}
 	}
-	var out []store.Event // newest first
-	for fills := 0; len(out) < limit; {
-		evts, gap, err := s.store.EventsBelow(ctx, room, below, limit-len(out))
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, evts...)
-		if len(evts) > 0 {
-			below = evts[len(evts)-1].Pos
-		}
-		if len(out) >= limit {
-			break
-		}
-		if gap == nil { // the start of the room
-			below = math.Inf(-1)
-			break
-		}
-		if fills == 5 { // enough requests for one page; the cursor resumes at the gap
-			break
-		}
-		fills++
-		if err := s.fillGap(ctx, room, *gap, limit-len(out)); err != nil {
-			if len(out) == 0 {
-				return nil, "", err
-			}
-			s.log.Warn().Err(err).Stringer("room_id", room).Msg("history gap not filled")
-			break
-		}
-		below = gap.Pos
+	out, below, err := s.eventsBelow(ctx, room, below, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	msgs := make([]Message, len(out))
 	for i, e := range out {
@@ -223,6 +186,66 @@ func (s *Service) History(ctx context.Context, room id.RoomID, from string, limi
 		next = "p:" + strconv.FormatFloat(below, 'g', -1, 64)
 	}
 	return msgs, next, nil
+}
+
+// historyStart is the position History reads below: the cursor from, or the end of the room
+// when from is "". A room with nothing stored yet is marked as one gap, read from its newest
+// event.
+func (s *Service) historyStart(ctx context.Context, room id.RoomID, from string) (float64, error) {
+	if from != "" { // a cursor from a page already read
+		v, err := strconv.ParseFloat(strings.TrimPrefix(from, "p:"), 64)
+		if err != nil || !strings.HasPrefix(from, "p:") {
+			return 0, fmt.Errorf("history of %s: bad cursor %q", room, from)
+		}
+		return v, nil
+	}
+	if has, err := s.store.HasEvents(ctx, room); err != nil {
+		return 0, err
+	} else if !has {
+		// Nothing stored yet: all of it is one gap, read from the newest event.
+		if err := s.store.SetGapToken(ctx, room, 0, ""); err != nil {
+			return 0, err
+		}
+	}
+	return math.Inf(1), nil
+}
+
+// eventsBelow reads up to limit stored events below position below, newest first, filling
+// the gaps it meets from the server (a few at most). It returns where the next page starts:
+// -Inf at the start of the room. A gap it could not fill ends the page early, or fails it
+// when nothing was read.
+func (s *Service) eventsBelow(ctx context.Context, room id.RoomID, below float64, limit int) ([]store.Event, float64, error) {
+	var out []store.Event // newest first
+	for fills := 0; len(out) < limit; {
+		evts, gap, err := s.store.EventsBelow(ctx, room, below, limit-len(out))
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, evts...)
+		if len(evts) > 0 {
+			below = evts[len(evts)-1].Pos
+		}
+		if len(out) >= limit {
+			break
+		}
+		if gap == nil { // the start of the room
+			below = math.Inf(-1)
+			break
+		}
+		if fills == 5 { // enough requests for one page; the cursor resumes at the gap
+			break
+		}
+		fills++
+		if err := s.fillGap(ctx, room, *gap, limit-len(out)); err != nil {
+			if len(out) == 0 {
+				return nil, 0, err
+			}
+			s.log.Warn().Err(err).Stringer("room_id", room).Msg("history gap not filled")
+			break
+		}
+		below = gap.Pos
+	}
+	return out, below, nil
 }
 
 // fillGap fetches one page of the server's history below a gap and stores it.

@@ -60,36 +60,42 @@ func (s *Service) Search(ctx context.Context, query string, with id.UserID, limi
 	listed := v.direct.Rooms()
 	for _, h := range hits {
 		res := SearchResult{Message: fromStored(h.Event), Snippet: h.Snippet}
-		// An upgraded room is no longer in m.direct: its replacement says whose it is.
-		room := h.Room
-		for range 8 {
-			if _, ok := listed[room]; ok {
-				break
-			}
-			r := v.stored[room]
-			if r == nil || r.Tombstone == "" {
-				break
-			}
-			room = r.Tombstone
-		}
-		users := listed[room]
-		r := v.rooms[room]
-		switch {
-		case len(users) == 1 && users[0] != s.me && (r == nil || r.MemberCount() <= 2):
-			res.Person, res.Name = users[0], names[users[0]]
-			if res.Name == "" {
-				res.Name = string(users[0])
-			}
-		case r != nil && r.Name != "":
-			res.Name = r.Name
-		case len(users) > 0:
-			res.Name = s.namesOf(users, names)
-		default:
-			res.Name = string(h.Room)
-		}
+		res.Person, res.Name = s.whoseRoom(v, listed, names, h.Room)
 		results = append(results, res)
 	}
 	return results, more, nil
+}
+
+// whoseRoom is whom a search result's room is with: the person of a 1:1 (with their name),
+// else the room's name, its people's names, or its ID. listed is v.direct.Rooms(), names the
+// stored display names.
+func (s *Service) whoseRoom(v *view, listed map[id.RoomID][]id.UserID, names map[id.UserID]string, hitRoom id.RoomID) (id.UserID, string) {
+	// An upgraded room is no longer in m.direct: its replacement says whose it is.
+	room := hitRoom
+	for range 8 {
+		if _, ok := listed[room]; ok {
+			break
+		}
+		r := v.stored[room]
+		if r == nil || r.Tombstone == "" {
+			break
+		}
+		room = r.Tombstone
+	}
+	users := listed[room]
+	r := v.rooms[room]
+	switch {
+	case len(users) == 1 && users[0] != s.me && (r == nil || r.MemberCount() <= 2):
+		if name := names[users[0]]; name != "" {
+			return users[0], name
+		}
+		return users[0], string(users[0])
+	case r != nil && r.Name != "":
+		return "", r.Name
+	case len(users) > 0:
+		return "", s.namesOf(users, names)
+	}
+	return "", string(hitRoom)
 }
 
 // DirectoryUser is a person found in the homeserver's user directory.

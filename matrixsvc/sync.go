@@ -79,20 +79,41 @@ func (s *Service) CatchUp(ctx context.Context) (SyncApplied, error) {
 	return s.syncOnce(ctx, 0)
 }
 
+// syncOnce makes one /sync request, waiting up to timeout for news, and applies the response:
+// its to-device events, then its rooms in one transaction with the new position, then what
+// follows once that is saved.
 func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncApplied, error) {
 	ctx = s.log.WithContext(ctx) // mautrix's crypto and verification log through the context
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	since, resp, accountData, err := s.fetchSync(ctx, timeout)
+	if err != nil {
+		return SyncApplied{}, err
+	}
+	// To-device events first: room keys in this response decrypt its messages.
+	added := s.processCrypto(ctx, resp, since)
+	duplicates := s.deliv.dropDuplicates(s.me, resp)
+	applied, joined, err := s.saveSync(ctx, resp, accountData, since, added)
+	if err != nil {
+		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
+	}
+	s.followSync(ctx, resp, since, applied, joined, duplicates)
+	return applied, nil
+}
+
+// fetchSync makes the /sync request from the stored position (since, "" for the initial sync)
+// with the stored filter, once encryption is ready for its response.
+func (s *Service) fetchSync(ctx context.Context, timeout time.Duration) (since string, resp *mautrix.RespSync, accountData map[string]json.RawMessage, err error) {
 	fid, err := s.filterID(ctx)
 	if err != nil {
-		return SyncApplied{}, err
+		return "", nil, nil, err
 	}
-	since, err := s.store.Get(ctx, keyNextBatch)
+	since, err = s.store.Get(ctx, keyNextBatch)
 	if err != nil {
-		return SyncApplied{}, err
+		return "", nil, nil, err
 	}
 	if err := s.cryptoForSync(ctx); err != nil {
-		return SyncApplied{}, err
+		return "", nil, nil, err
 	}
 	reqCtx := ctx
 	if since != "" {
@@ -103,19 +124,21 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		reqCtx, cancel = context.WithTimeout(ctx, timeout+syncMargin)
 		defer cancel()
 	}
-	resp, accountData, err := s.syncRequest(reqCtx, mautrix.ReqSync{
+	resp, accountData, err = s.syncRequest(reqCtx, mautrix.ReqSync{
 		Timeout:  int(timeout / time.Millisecond),
 		Since:    since,
 		FilterID: fid,
 	})
 	if err != nil {
-		return SyncApplied{}, s.wrap(err)
+		return "", nil, nil, s.wrap(err)
 	}
-	// To-device events first: room keys in this response decrypt its messages.
-	added := s.processCrypto(ctx, resp, since)
-	duplicates := s.deliv.dropDuplicates(s.me, resp)
-	var applied SyncApplied
-	var joined map[id.RoomID]id.UserID
+	return since, resp, accountData, nil
+}
+
+// saveSync applies a response in one transaction: its rooms, the lines about new devices
+// (added), the messages that keys arriving with it decrypt now, and the next position.
+func (s *Service) saveSync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, since string,
+	added []newDevice) (applied SyncApplied, joined map[id.RoomID]id.UserID, err error) {
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
 		var err error
 		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.deliv.hasSynced())
@@ -144,9 +167,13 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		}
 		return nil
 	})
-	if err != nil {
-		return SyncApplied{}, fmt.Errorf("save sync: %w", err)
-	}
+	return applied, joined, err
+}
+
+// followSync does what follows a saved response: delivery bookkeeping, deleting second copies
+// of our messages, unread recounts, direct invites joined elsewhere and room upgrades.
+func (s *Service) followSync(ctx context.Context, resp *mautrix.RespSync, since string, applied SyncApplied,
+	joined map[id.RoomID]id.UserID, duplicates map[id.EventID]id.RoomID) {
 	s.deliv.noteSync(s.me, resp)
 	s.deleteDuplicates(ctx, duplicates)
 	if since != "" { // the initial sync's counts are fresh
@@ -165,7 +192,6 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 		// now instead of minutes later, so a long-running duet stays small.
 		debug.FreeOSMemory()
 	}
-	return applied, nil
 }
 
 // deleteDuplicates deletes second copies of our messages at the server, through the outbox
@@ -211,39 +237,11 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, SyncFailed{Err: fmt.Errorf("sync stopped after an internal error: %v", r)})
 		}
 	}()
-	outboxDone := make(chan struct{})
-	go func() {
-		defer close(outboxDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("outbox panicked")
-				s.publish(ctx, SyncFailed{Err: fmt.Errorf("sending stopped after an internal error: %v", r)})
-			}
-		}()
-		s.runOutbox(ctx)
-	}()
+	outboxDone := s.worker(ctx, "outbox", "sending stopped", s.runOutbox)
 	defer func() { <-outboxDone }()
-	keysDone := make(chan struct{})
-	go func() {
-		defer close(keysDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("key worker panicked")
-			}
-		}()
-		s.runKeys(ctx)
-	}()
+	keysDone := s.worker(ctx, "key worker", "", s.runKeys)
 	defer func() { <-keysDone }()
-	recountDone := make(chan struct{})
-	go func() {
-		defer close(recountDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg("unread recount panicked")
-			}
-		}()
-		s.runRecount(ctx)
-	}()
+	recountDone := s.worker(ctx, "unread recount", "", s.runRecount)
 	defer func() { <-recountDone }()
 	state := SyncConnecting
 	s.publish(ctx, SyncStateChanged{State: state})
@@ -259,22 +257,11 @@ func (s *Service) Run(ctx context.Context) {
 				s.publish(ctx, LoggedOut{Err: err})
 				return
 			}
-			if _, after := retryable(err); after > 0 {
-				backoff = max(backoff, after)
-			} else if errors.Is(err, mautrix.MLimitExceeded) {
-				backoff = max(backoff, 10*time.Second)
-			}
-			backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
-			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
 			state = SyncOffline
-			s.publish(ctx, SyncStateChanged{State: state, Err: explained(err), RetryIn: backoff})
-			select {
-			case <-ctx.Done():
+			var ok bool
+			if backoff, ok = s.waitToRetry(ctx, err, backoff); !ok {
 				return
-			case <-time.After(backoff):
-			case <-s.syncWake:
 			}
-			backoff = min(backoff*2, 30*time.Second)
 			timeout = 0 // back online: catch up at once rather than long-poll first
 			continue
 		}
@@ -289,6 +276,47 @@ func (s *Service) Run(ctx context.Context) {
 			s.publish(ctx, applied)
 		}
 	}
+}
+
+// worker runs fn in a goroutine of its own and returns a channel closed when it has ended. A
+// panic in fn is logged as the named worker's; when failure is not "" (what stops, said to the
+// user), it is published as SyncFailed too.
+func (s *Service) worker(ctx context.Context, name, failure string, fn func(context.Context)) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error().Any("panic", r).Bytes("stack", debug.Stack()).Msg(name + " panicked")
+				if failure != "" {
+					s.publish(ctx, SyncFailed{Err: fmt.Errorf("%s after an internal error: %v", failure, r)})
+				}
+			}
+		}()
+		fn(ctx)
+	}()
+	return done
+}
+
+// waitToRetry publishes that sync is offline after err and waits before the next try: backoff
+// at least, longer when the server asks for it, with some jitter; less when woken. It returns
+// the backoff after the next failure, and false when ctx ended meanwhile.
+func (s *Service) waitToRetry(ctx context.Context, err error, backoff time.Duration) (time.Duration, bool) {
+	if _, after := retryable(err); after > 0 {
+		backoff = max(backoff, after)
+	} else if errors.Is(err, mautrix.MLimitExceeded) {
+		backoff = max(backoff, 10*time.Second)
+	}
+	backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1)) // jitter: clients do not retry in step
+	s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("sync failed")
+	s.publish(ctx, SyncStateChanged{State: SyncOffline, Err: explained(err), RetryIn: backoff})
+	select {
+	case <-ctx.Done():
+		return backoff, false
+	case <-time.After(backoff):
+	case <-s.syncWake:
+	}
+	return min(backoff*2, 30*time.Second), true
 }
 
 // applySync stores one /sync response: account data, each room's summary, state (through
@@ -362,18 +390,41 @@ func (s *Service) loadRoom(ctx context.Context, roomID id.RoomID) (*store.Room, 
 	return r, err
 }
 
+// applyRoom records one room of a /sync response: its summary, state and timeline chunk, and
+// the messages, lines and changes these make. It returns the chunk's messages and lines, the
+// messages changed (edited, deleted, reacted to), whether the room changed as the contacts list
+// sees it, and who invited us when this chunk has us join a direct chat.
 func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership event.Membership, summary mautrix.LazyLoadSummary,
 	state []*event.Event, chunk mautrix.SyncTimeline, unread *mautrix.UnreadNotificationCounts, live bool) (msgs, updated []Message, changed bool, directInviter id.UserID, err error) {
-	timeline := chunk.Events
 	r, err := s.loadRoom(ctx, roomID)
 	if err != nil {
 		return nil, nil, false, "", err
 	}
-	var changes []store.Change
 	before := *r
 	r.Membership = string(membership)
 	// Left rooms are only known by their last events; invites are cleared once joined.
 	r.Inviter, r.DirectInvite = "", false
+	applySummary(r, summary, unread, len(chunk.Events))
+	msgs = s.stateNotes(ctx, roomID, r, &before, state)
+	var changes []store.Change
+	msgs, changes, directInviter = s.applyTimeline(ctx, roomID, r, chunk.Events, live, msgs)
+	msgs = s.settleChunk(ctx, roomID, r, msgs, changes)
+	if updated, err = s.storeChunk(ctx, roomID, r, chunk, msgs, changes); err != nil {
+		return nil, nil, false, "", err
+	}
+	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
+		r.Membership == string(event.MembershipJoin) {
+		directInviter = before.Inviter
+	}
+	if err := s.store.PutRoom(ctx, r); err != nil {
+		return nil, nil, false, "", err
+	}
+	return msgs, updated, !sameRoom(&before, r), directInviter, nil
+}
+
+// applySummary takes the member counts and heroes a sync's room summary brings, and the unread
+// counts (of a timeline of newEvents events) when it brings them.
+func applySummary(r *store.Room, summary mautrix.LazyLoadSummary, unread *mautrix.UnreadNotificationCounts, newEvents int) {
 	if summary.JoinedMemberCount != nil {
 		r.JoinedCount = *summary.JoinedMemberCount
 	}
@@ -384,12 +435,16 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 		r.Heroes = summary.Heroes
 	}
 	if unread != nil {
-		setCount(r, unread, len(timeline))
+		setCount(r, unread, newEvents)
 	}
-	// A refused change of the encryption settings is a line of the timeline where it came: in
-	// the state section, that is before the chunk. So is a third member handed out as state
-	// (after a gap, or by a server hiding it) of a room we knew as a 1:1. Not at the first
-	// sight of a room: its state is everything since it was made, not a change.
+}
+
+// stateNotes applies the state section of a room's sync and returns the lines it makes. A
+// refused change of the encryption settings is a line of the timeline where it came: in the
+// state section, that is before the chunk. So is a third member handed out as state (after a
+// gap, or by a server hiding it) of a room we knew (before) as a 1:1. Not at the first sight
+// of a room: its state is everything since it was made, not a change.
+func (s *Service) stateNotes(ctx context.Context, roomID id.RoomID, r, before *store.Room, state []*event.Event) []Message {
 	var notes []Message
 	wasOneToOne := before.JoinedCount+before.InvitedCount > 0 && before.JoinedCount+before.InvitedCount <= 2
 	for _, evt := range state {
@@ -403,7 +458,14 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			notes = append(notes, *note)
 		}
 	}
-	msgs = notes
+	return notes
+}
+
+// applyTimeline goes through a room's timeline chunk: state events are applied (with the lines
+// they make), messages appended to msgs, and edits, deletions and reactions returned as
+// changes. directInviter is who invited us to the direct chat this chunk has us join, if so.
+func (s *Service) applyTimeline(ctx context.Context, roomID id.RoomID, r *store.Room, timeline []*event.Event, live bool,
+	msgs []Message) (_ []Message, changes []store.Change, directInviter id.UserID) {
 	for _, evt := range timeline {
 		evt.RoomID = roomID
 		if evt.StateKey == nil {
@@ -433,6 +495,13 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			changes = append(changes, *msg.change)
 		}
 	}
+	return msgs, changes, directInviter
+}
+
+// settleChunk readies a chunk's messages to be stored and shown: plain text marked where it
+// should be encrypted, no line about a service member, and the newest message as the room's
+// preview.
+func (s *Service) settleChunk(ctx context.Context, roomID id.RoomID, r *store.Room, msgs []Message, changes []store.Change) []Message {
 	// Plain text where everything should come encrypted (a hostile server can make it up) is
 	// marked; encryption turned on in this chunk marks what came before it too, as it marks what
 	// is stored already (store.StateStore): which came first is the server's word.
@@ -448,32 +517,31 @@ func (s *Service) applyRoom(ctx context.Context, roomID id.RoomID, membership ev
 			break
 		}
 	}
+	return msgs
+}
+
+// storeChunk stores a chunk's messages and applies its changes, returning the messages they
+// changed; the preview follows an edit or deletion, and replies and reactions are filled in.
+func (s *Service) storeChunk(ctx context.Context, roomID id.RoomID, r *store.Room, chunk mautrix.SyncTimeline, msgs []Message, changes []store.Change) (updated []Message, err error) {
 	if err := s.store.AppendEvents(ctx, roomID, toStored(msgs), chunk.Limited, chunk.PrevBatch); err != nil {
-		return nil, nil, false, "", err
+		return nil, err
 	}
 	if updated, err = s.applyChanges(ctx, roomID, changes, msgs); err != nil {
-		return nil, nil, false, "", err
+		return nil, err
 	}
 	if len(changes) > 0 {
 		// An edit or a deletion may have been of the message the contacts list shows.
 		if err := s.previewNow(ctx, r); err != nil {
-			return nil, nil, false, "", err
+			return nil, err
 		}
 	}
 	// The chunk's messages as they are now: what replies answer, reactions that came with them.
 	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
 		if err := s.relations(ctx, roomID, msgs); err != nil {
-			return nil, nil, false, "", err
+			return nil, err
 		}
 	}
-	if directInviter == "" && before.Membership == string(event.MembershipInvite) && before.DirectInvite &&
-		r.Membership == string(event.MembershipJoin) {
-		directInviter = before.Inviter
-	}
-	if err := s.store.PutRoom(ctx, r); err != nil {
-		return nil, nil, false, "", err
-	}
-	return msgs, updated, !sameRoom(&before, r), directInviter, nil
+	return updated, nil
 }
 
 // previewOf is what the contacts list shows of a room's newest message: its text, or nothing
@@ -719,6 +787,8 @@ func (s *Service) noteMalformed(evt *event.Event) {
 		Msg("skipped a message whose msgtype or body is missing or not text")
 }
 
+// toMessage reads a timeline event as a message; ok says it is one to show. An edit, a reaction
+// or a deletion is none: it comes back as msg.change, for the message it changes.
 func toMessage(evt *event.Event) (Message, bool) {
 	msg := Message{
 		RoomID:    evt.RoomID,
@@ -736,66 +806,84 @@ func toMessage(evt *event.Event) (Message, bool) {
 			return msg, true
 		}
 		if c, ok := evt.Content.Parsed.(*event.MessageEventContent); ok {
-			msg.MsgType, msg.Body = string(c.MsgType), c.Body
-			msg.Media = mediaOf(c)
-			if c.Format == event.FormatHTML {
-				msg.HTML = c.FormattedBody
-			}
-			if c.NewContent != nil {
-				if rel := c.RelatesTo; rel != nil && rel.Type == event.RelReplace && rel.EventID != "" {
-					html := ""
-					if c.NewContent.Format == event.FormatHTML {
-						html = c.NewContent.FormattedBody
-					}
-					msg.change = &store.Change{ID: evt.ID, Target: rel.EventID, Sender: evt.Sender, TS: evt.Timestamp,
-						MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body, HTML: html}
-				}
-				return msg, false // an edit changes its message; it is not one itself
-			}
-			if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
-				msg.ReplyTo = c.RelatesTo.InReplyTo.EventID
-				msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
-			}
-			// A verification request is a step of a protocol, shown by the verification
-			// dialog; its body is a fallback for clients without verification.
-			return msg, c.MsgType != event.MsgVerificationRequest
+			return messageFromParsed(evt, c, msg)
 		}
-		// Read the fields we show straight from the JSON: decoding the whole content by
-		// reflection cost a third of the allocations of applying a sync.
-		f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`, "format", "formatted_body", `m\.relates_to.m\.in_reply_to`)
-		if f[0].Type != gjson.String || f[1].Type != gjson.String {
-			return msg, false // not a valid message
-		}
-		msg.MsgType, msg.Body = f[0].Str, f[1].Str
-		if f[3].Str == string(event.FormatHTML) && f[4].Type == gjson.String {
-			msg.HTML = f[4].Str
-		}
-		if f[2].Exists() {
-			msg.change = editOf(evt)
-			return msg, false
-		}
-		if isMediaType(f[0].Str) {
-			msg.Media = mediaFromJSON(f[0].Str, f[1].Str, evt.Content.VeryRaw)
-		}
-		if f[5].IsObject() {
-			msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
-			msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
-		}
-		return msg, f[0].Str != string(event.MsgVerificationRequest)
+		return messageFromJSON(evt, msg)
 	case event.EventReaction:
 		if evt.Unsigned.RedactedBecause == nil {
 			msg.change = reactionOf(evt)
 		}
 	case event.EventRedaction:
-		target := evt.Redacts
-		if target == "" { // room version 11 moved it into the content
-			target = id.EventID(gjson.GetBytes(evt.Content.VeryRaw, "redacts").Str)
-		}
-		if target != "" && evt.Unsigned.RedactedBecause == nil {
-			msg.change = &store.Change{ID: evt.ID, Target: target, Sender: evt.Sender, TS: evt.Timestamp, Redact: true}
-		}
+		msg.change = redactionOf(evt)
 	}
 	return msg, false
+}
+
+// messageFromParsed fills msg from a message event's parsed content c (as decryption leaves
+// it); ok as toMessage's.
+func messageFromParsed(evt *event.Event, c *event.MessageEventContent, msg Message) (_ Message, ok bool) {
+	msg.MsgType, msg.Body = string(c.MsgType), c.Body
+	msg.Media = mediaOf(c)
+	if c.Format == event.FormatHTML {
+		msg.HTML = c.FormattedBody
+	}
+	if c.NewContent != nil {
+		if rel := c.RelatesTo; rel != nil && rel.Type == event.RelReplace && rel.EventID != "" {
+			html := ""
+			if c.NewContent.Format == event.FormatHTML {
+				html = c.NewContent.FormattedBody
+			}
+			msg.change = &store.Change{ID: evt.ID, Target: rel.EventID, Sender: evt.Sender, TS: evt.Timestamp,
+				MsgType: string(c.NewContent.MsgType), Body: c.NewContent.Body, HTML: html}
+		}
+		return msg, false // an edit changes its message; it is not one itself
+	}
+	if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
+		msg.ReplyTo = c.RelatesTo.InReplyTo.EventID
+		msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
+	}
+	// A verification request is a step of a protocol, shown by the verification
+	// dialog; its body is a fallback for clients without verification.
+	return msg, c.MsgType != event.MsgVerificationRequest
+}
+
+// messageFromJSON fills msg from a message event's raw content; ok as toMessage's. It reads
+// the fields we show straight from the JSON: decoding the whole content by reflection cost a
+// third of the allocations of applying a sync.
+func messageFromJSON(evt *event.Event, msg Message) (_ Message, ok bool) {
+	f := gjson.GetManyBytes(evt.Content.VeryRaw, "msgtype", "body", `m\.new_content`, "format", "formatted_body", `m\.relates_to.m\.in_reply_to`)
+	if f[0].Type != gjson.String || f[1].Type != gjson.String {
+		return msg, false // not a valid message
+	}
+	msg.MsgType, msg.Body = f[0].Str, f[1].Str
+	if f[3].Str == string(event.FormatHTML) && f[4].Type == gjson.String {
+		msg.HTML = f[4].Str
+	}
+	if f[2].Exists() {
+		msg.change = editOf(evt)
+		return msg, false
+	}
+	if isMediaType(f[0].Str) {
+		msg.Media = mediaFromJSON(f[0].Str, f[1].Str, evt.Content.VeryRaw)
+	}
+	if f[5].IsObject() {
+		msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
+		msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
+	}
+	return msg, f[0].Str != string(event.MsgVerificationRequest)
+}
+
+// redactionOf reads a deletion from a redaction event, nil when it names no event or was
+// itself deleted.
+func redactionOf(evt *event.Event) *store.Change {
+	target := evt.Redacts
+	if target == "" { // room version 11 moved it into the content
+		target = id.EventID(gjson.GetBytes(evt.Content.VeryRaw, "redacts").Str)
+	}
+	if target != "" && evt.Unsigned.RedactedBecause == nil {
+		return &store.Change{ID: evt.ID, Target: target, Sender: evt.Sender, TS: evt.Timestamp, Redact: true}
+	}
+	return nil
 }
 
 // editOf reads an edit (m.replace with m.new_content) from an event's JSON, nil if it is not a

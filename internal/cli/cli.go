@@ -185,37 +185,25 @@ func oneLine(err error) string {
 }
 
 func run(ctx context.Context, env Env, args []string) (int, error) {
-	global := flag.NewFlagSet("duet", flag.ContinueOnError)
-	global.SetOutput(io.Discard)
-	profile := global.String("profile", "default", "")
-	help := global.Bool("help", false, "")
-	resetCache := global.Bool("reset-cache", false, "")
-	global.BoolVar(help, "h", false, "")
-	if err := global.Parse(args); err != nil {
-		return 0, usagef("%w", err)
+	g, err := parseGlobal(args)
+	if err != nil {
+		return 0, err
 	}
-	if *help {
+	if g.help {
 		fmt.Fprint(env.Stdout, helpText)
 		return exitOK, nil
 	}
-	prof, err := env.Dirs.ForProfile(*profile)
+	prof, err := env.Dirs.ForProfile(g.profile)
 	if err != nil {
 		return 0, usagef("%w", err)
 	}
-	rest := global.Args()
+	rest := g.rest
 	if len(rest) == 0 || rest[0] != "demo" && rest[0] != "help" {
-		securePrivateFiles(env, prof)
-		// One duet per profile: two would both send the outbox and both write the stores.
-		unlock, err := lockProfile(prof)
+		unlock, err := takeProfile(ctx, env, prof, g.resetCache)
 		if err != nil {
 			return 0, err
 		}
 		defer unlock()
-		if *resetCache {
-			if err := resetLocalCache(ctx, env, prof); err != nil {
-				return 0, err
-			}
-		}
 	}
 	if len(rest) == 0 {
 		return 0, runUI(ctx, env, prof)
@@ -262,6 +250,48 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 		}
 	}
 	return exitOK, app.fail(err)
+}
+
+// globalFlags are the options before the command: duet [--profile P] [--reset-cache] [-h].
+type globalFlags struct {
+	profile    string
+	help       bool
+	resetCache bool
+	rest       []string // the command and its arguments
+}
+
+// parseGlobal reads the global options; an unknown one is a usage error.
+func parseGlobal(args []string) (globalFlags, error) {
+	var g globalFlags
+	global := flag.NewFlagSet("duet", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	global.StringVar(&g.profile, "profile", "default", "")
+	global.BoolVar(&g.help, "help", false, "")
+	global.BoolVar(&g.resetCache, "reset-cache", false, "")
+	global.BoolVar(&g.help, "h", false, "")
+	if err := global.Parse(args); err != nil {
+		return g, usagef("%w", err)
+	}
+	g.rest = global.Args()
+	return g, nil
+}
+
+// takeProfile makes the profile's private files private and locks the profile for this run,
+// then empties its local cache when resetCache asks. One duet per profile: two would both send
+// the outbox and both write the stores. unlock releases the lock.
+func takeProfile(ctx context.Context, env Env, prof paths.Profile, resetCache bool) (unlock func(), err error) {
+	securePrivateFiles(env, prof)
+	unlock, err = lockProfile(prof)
+	if err != nil {
+		return nil, err
+	}
+	if resetCache {
+		if err := resetLocalCache(ctx, env, prof); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	return unlock, nil
 }
 
 // flushOutbox sends what an earlier `send --queue` (or a UI that was closed or killed) left

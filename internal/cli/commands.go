@@ -173,30 +173,9 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	if !strings.HasPrefix(user, "@") && homeserver == "" {
 		return usagef("%q has no server: use --user @%s:example.org, or give --homeserver URL", user, user)
 	}
-	var password string
-	switch {
-	case fromStdin:
-		data, err := io.ReadAll(io.LimitReader(env.Stdin, 64<<10))
-		if err != nil {
-			return fmt.Errorf("read password: %w", err)
-		}
-		password = strings.TrimRight(string(data), "\r\n")
-	case env.ReadPassword != nil:
-		// A server that takes no password says so before one is asked for (piped in, the
-		// login itself says it).
-		if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
-			return err
-		}
-		p, err := env.ReadPassword(fmt.Sprintf("Password for %s: ", user))
-		if err != nil {
-			return fmt.Errorf("read password: %w", err)
-		}
-		password = p
-	default:
-		return usagef("standard input is not a terminal: pass --password-stdin and pipe the password")
-	}
-	if password == "" {
-		return errors.New("empty password: nothing to log in with")
+	password, err := loginPassword(ctx, env, homeserver, user, fromStdin)
+	if err != nil {
+		return err
 	}
 	log, logFile, err := openLog(prof)
 	if err != nil {
@@ -210,6 +189,37 @@ func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) e
 	log.Info().Stringer("user_id", sess.UserID).Stringer("device_id", sess.DeviceID).Msg("logged in")
 	fmt.Fprintf(env.Stdout, "Logged in as %s (device %s) on %s.\n", sess.UserID, sess.DeviceID, sess.Homeserver)
 	return nil
+}
+
+// loginPassword is the password `duet login` logs in with: piped in (fromStdin), or asked for
+// on the terminal once the server is known to take one.
+func loginPassword(ctx context.Context, env Env, homeserver, user string, fromStdin bool) (string, error) {
+	var password string
+	switch {
+	case fromStdin:
+		data, err := io.ReadAll(io.LimitReader(env.Stdin, 64<<10))
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		password = strings.TrimRight(string(data), "\r\n")
+	case env.ReadPassword != nil:
+		// A server that takes no password says so before one is asked for (piped in, the
+		// login itself says it).
+		if err := matrixsvc.CheckPasswordOffered(ctx, homeserver, user, zerolog.Nop()); err != nil {
+			return "", err
+		}
+		p, err := env.ReadPassword(fmt.Sprintf("Password for %s: ", user))
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		password = p
+	default:
+		return "", usagef("standard input is not a terminal: pass --password-stdin and pipe the password")
+	}
+	if password == "" {
+		return "", errors.New("empty password: nothing to log in with")
+	}
+	return password, nil
 }
 
 // login logs in and saves the session. Logging in again as the same user reuses this profile's
@@ -398,46 +408,7 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	type roomJSON struct {
-		RoomID       id.RoomID `json:"room_id"`
-		MemberCount  int       `json:"member_count"`
-		OneToOne     bool      `json:"one_to_one"`
-		Chosen       bool      `json:"chosen"`
-		Listed       bool      `json:"listed_in_m_direct"`
-		OtherLeft    bool      `json:"other_left"`
-		LastActivity int64     `json:"last_activity"`
-		Link         string    `json:"link"`
-		// Why it is not where messages go: "" for the current room, "upgraded", "left by
-		// them", "shared" (someone else came in), "older" (rooms of the one conversation,
-		// R22), or "not 1:1".
-		Why string `json:"why,omitempty"`
-	}
-	// The conversation's rooms first (R22: the current one, then the older ones), then the
-	// other direct rooms shared with x.
-	byID := map[id.RoomID]matrixsvc.DMRoomChoice{}
-	for _, r := range rooms {
-		byID[r.RoomID] = r
-	}
-	out := make([]roomJSON, 0, len(rooms)+len(chain))
-	seen := map[id.RoomID]bool{}
-	for _, c := range chain {
-		r := byID[c.RoomID]
-		seen[c.RoomID] = true
-		out = append(out, roomJSON{c.RoomID, r.MemberCount, r.OneToOne, c.Why == "", r.Listed, r.XLeft || c.Why == "left by them", r.LastActivity, matrixTo(c.RoomID), c.Why})
-	}
-	for _, r := range rooms {
-		if seen[r.RoomID] {
-			continue
-		}
-		why := "older"
-		if !r.OneToOne {
-			why = "not 1:1"
-		}
-		if r.Chosen {
-			why = ""
-		}
-		out = append(out, roomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID), why})
-	}
+	out := dmRoomsWith(rooms, chain)
 	if o.json {
 		return printJSON(env.Stdout, out)
 	}
@@ -461,6 +432,52 @@ func cmdDMsWith(ctx context.Context, env Env, app *App, o *opts) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.RoomID, r.MemberCount, one, r.Link)
 	}
 	return tw.Flush()
+}
+
+// dmRoomJSON is one room in `dms-with`.
+type dmRoomJSON struct {
+	RoomID       id.RoomID `json:"room_id"`
+	MemberCount  int       `json:"member_count"`
+	OneToOne     bool      `json:"one_to_one"`
+	Chosen       bool      `json:"chosen"`
+	Listed       bool      `json:"listed_in_m_direct"`
+	OtherLeft    bool      `json:"other_left"`
+	LastActivity int64     `json:"last_activity"`
+	Link         string    `json:"link"`
+	// Why it is not where messages go: "" for the current room, "upgraded", "left by
+	// them", "shared" (someone else came in), "older" (rooms of the one conversation,
+	// R22), or "not 1:1".
+	Why string `json:"why,omitempty"`
+}
+
+// dmRoomsWith lists the rooms of `dms-with`: the conversation's rooms first (R22: the current
+// one, then the older ones), then the other direct rooms shared with the person.
+func dmRoomsWith(rooms []matrixsvc.DMRoomChoice, chain []matrixsvc.ConversationRoom) []dmRoomJSON {
+	byID := map[id.RoomID]matrixsvc.DMRoomChoice{}
+	for _, r := range rooms {
+		byID[r.RoomID] = r
+	}
+	out := make([]dmRoomJSON, 0, len(rooms)+len(chain))
+	seen := map[id.RoomID]bool{}
+	for _, c := range chain {
+		r := byID[c.RoomID]
+		seen[c.RoomID] = true
+		out = append(out, dmRoomJSON{c.RoomID, r.MemberCount, r.OneToOne, c.Why == "", r.Listed, r.XLeft || c.Why == "left by them", r.LastActivity, matrixTo(c.RoomID), c.Why})
+	}
+	for _, r := range rooms {
+		if seen[r.RoomID] {
+			continue
+		}
+		why := "older"
+		if !r.OneToOne {
+			why = "not 1:1"
+		}
+		if r.Chosen {
+			why = ""
+		}
+		out = append(out, dmRoomJSON{r.RoomID, r.MemberCount, r.OneToOne, r.Chosen, r.Listed, r.XLeft, r.LastActivity, matrixTo(r.RoomID), why})
+	}
+	return out
 }
 
 func cmdCreateDM(ctx context.Context, env Env, app *App, o *opts) error {
@@ -745,56 +762,9 @@ func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
 // display name for duet's own lines.
 func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves []matrixsvc.Move, name func(id.UserID) string, asJSON bool) error {
 	if asJSON {
-		type msgJSON struct {
-			RoomID    id.RoomID  `json:"room_id"`
-			EventID   id.EventID `json:"event_id"`
-			Sender    id.UserID  `json:"sender"`
-			Timestamp int64      `json:"timestamp"`
-			Time      string     `json:"time"`
-			MsgType   string     `json:"msgtype,omitempty"`
-			Body      string     `json:"body"`
-			// Undecryptable: an encrypted message this device cannot read (yet); why says why.
-			Undecryptable bool   `json:"undecryptable,omitempty"`
-			Why           string `json:"decrypt_error,omitempty"`
-			E2E           bool   `json:"end_to_end_encrypted"`
-			Trust         string `json:"device_warning,omitempty"`
-			// Unauthenticated: decrypted with a key from the key backup, a key file or another
-			// device, not from the sender's: nothing proves the sender wrote it.
-			Unauthenticated bool `json:"authenticity_not_guaranteed,omitempty"`
-			Edited          bool `json:"edited,omitempty"`   // the body is the sender's latest edit
-			Redacted        bool `json:"redacted,omitempty"` // deleted: no body
-			// ReplyTo is the message this one answers; Reactions the reactions to it.
-			ReplyTo   id.EventID     `json:"reply_to,omitempty"`
-			Reactions []reactionJSON `json:"reactions,omitempty"`
-			File      *fileJSON      `json:"file,omitempty"`
-			// NotEncrypted: it came in plain text in an end-to-end encrypted room.
-			NotEncrypted bool `json:"not_encrypted,omitempty"`
-			// EncryptionChanged: not a message but duet's line saying that sender tried to
-			// change the room's encryption settings (refused: duet keeps encrypting).
-			EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
-			// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
-			MemberChange *memberChangeJSON `json:"member_change,omitempty"`
-		}
 		out := make([]msgJSON, 0, len(msgs))
 		for _, m := range msgs {
-			j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-				m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
-				m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
-			if c := m.EncryptionChange; c != nil {
-				j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
-			}
-			if c := m.Member; c != nil {
-				j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
-					Device: c.Device, DeviceName: c.DeviceName, Text: c.Text(name)}
-			}
-			for _, r := range m.Reactions {
-				j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
-			}
-			if md := m.Media; md != nil {
-				j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
-					Encrypted: md.File != nil}
-			}
-			out = append(out, j)
+			out = append(out, messageJSON(m, name))
 		}
 		return printJSON(w, map[string]any{"room_id": room, "messages": out})
 	}
@@ -817,47 +787,109 @@ func printMessages(w io.Writer, room id.RoomID, msgs []matrixsvc.Message, moves 
 			fmt.Fprintf(w, "%s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), c.Text(name))
 			continue
 		}
-		body := sanitize.Text(m.Body, true)
-		if m.Edited {
-			body += "  (edited)"
-		}
-		if m.Redacted {
-			body = "[message deleted]"
-		} else if m.Encrypted {
-			body = "[unable to decrypt: " + m.DecryptError + "]"
-		} else if m.MsgType == "m.emote" {
-			body = "* " + body
-		}
-		if m.Trust != "" {
-			body += "  [" + m.Trust + "]"
-		}
-		if md := m.Media; md != nil && !m.Redacted {
-			body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
-		}
-		if m.Unauthenticated && !m.Redacted {
-			body += "  [authenticity not guaranteed]"
-		}
-		if m.NotEncrypted { // after the file line, which replaces the body
-			body += "  [⚠ not encrypted]"
-		}
-		if m.ReplyTo != "" {
-			body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
-		}
-		if len(m.Reactions) > 0 && !m.Redacted {
-			var rs []string
-			for _, r := range m.Reactions {
-				mark := ""
-				if r.NotEncrypted {
-					mark = " ⚠ not encrypted"
-				}
-				rs = append(rs, fmt.Sprintf("%s %d%s", sanitize.Line(r.Key), len(r.Senders), mark))
-			}
-			body += "  [" + strings.Join(rs, ", ") + "]"
-		}
-		body = strings.ReplaceAll(body, "\n", "\n    ")
+		body := strings.ReplaceAll(messageText(m), "\n", "\n    ")
 		fmt.Fprintf(w, "%s  %s  %s\n", m.Timestamp.Local().Format("2006-01-02 15:04"), sanitize.Line(string(m.Sender)), body)
 	}
 	return nil
+}
+
+// msgJSON is one message in `messages --json`.
+type msgJSON struct {
+	RoomID    id.RoomID  `json:"room_id"`
+	EventID   id.EventID `json:"event_id"`
+	Sender    id.UserID  `json:"sender"`
+	Timestamp int64      `json:"timestamp"`
+	Time      string     `json:"time"`
+	MsgType   string     `json:"msgtype,omitempty"`
+	Body      string     `json:"body"`
+	// Undecryptable: an encrypted message this device cannot read (yet); why says why.
+	Undecryptable bool   `json:"undecryptable,omitempty"`
+	Why           string `json:"decrypt_error,omitempty"`
+	E2E           bool   `json:"end_to_end_encrypted"`
+	Trust         string `json:"device_warning,omitempty"`
+	// Unauthenticated: decrypted with a key from the key backup, a key file or another
+	// device, not from the sender's: nothing proves the sender wrote it.
+	Unauthenticated bool `json:"authenticity_not_guaranteed,omitempty"`
+	Edited          bool `json:"edited,omitempty"`   // the body is the sender's latest edit
+	Redacted        bool `json:"redacted,omitempty"` // deleted: no body
+	// ReplyTo is the message this one answers; Reactions the reactions to it.
+	ReplyTo   id.EventID     `json:"reply_to,omitempty"`
+	Reactions []reactionJSON `json:"reactions,omitempty"`
+	File      *fileJSON      `json:"file,omitempty"`
+	// NotEncrypted: it came in plain text in an end-to-end encrypted room.
+	NotEncrypted bool `json:"not_encrypted,omitempty"`
+	// EncryptionChanged: not a message but duet's line saying that sender tried to
+	// change the room's encryption settings (refused: duet keeps encrypting).
+	EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
+	// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
+	MemberChange *memberChangeJSON `json:"member_change,omitempty"`
+}
+
+// messageJSON is m as `messages --json` prints it; name gives a sender's display name for
+// duet's own lines.
+func messageJSON(m matrixsvc.Message, name func(id.UserID) string) msgJSON {
+	j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
+		m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
+		m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
+	if c := m.EncryptionChange; c != nil {
+		j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
+	}
+	if c := m.Member; c != nil {
+		j.MemberChange = &memberChangeJSON{User: c.User, Name: c.Name, Membership: string(c.Membership), Peer: c.Peer,
+			Device: c.Device, DeviceName: c.DeviceName, Text: c.Text(name)}
+	}
+	for _, r := range m.Reactions {
+		j.Reactions = append(j.Reactions, reactionJSON{Key: r.Key, Count: len(r.Senders), Senders: r.Senders, Mine: r.Mine != "", NotEncrypted: r.NotEncrypted})
+	}
+	if md := m.Media; md != nil {
+		j.File = &fileJSON{Kind: md.Kind, Name: md.Name, MimeType: md.MimeType, Size: md.Size, Width: md.Width, Height: md.Height,
+			Encrypted: md.File != nil}
+	}
+	return j
+}
+
+// messageText is the body of a message's line in `messages`, with its marks: deleted,
+// undecryptable, edited, the file it carries, the warnings about it, the message it answers
+// and its reactions.
+func messageText(m matrixsvc.Message) string {
+	body := sanitize.Text(m.Body, true)
+	if m.Edited {
+		body += "  (edited)"
+	}
+	if m.Redacted {
+		body = "[message deleted]"
+	} else if m.Encrypted {
+		body = "[unable to decrypt: " + m.DecryptError + "]"
+	} else if m.MsgType == "m.emote" {
+		body = "* " + body
+	}
+	if m.Trust != "" {
+		body += "  [" + m.Trust + "]"
+	}
+	if md := m.Media; md != nil && !m.Redacted {
+		body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
+	}
+	if m.Unauthenticated && !m.Redacted {
+		body += "  [authenticity not guaranteed]"
+	}
+	if m.NotEncrypted { // after the file line, which replaces the body
+		body += "  [⚠ not encrypted]"
+	}
+	if m.ReplyTo != "" {
+		body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
+	}
+	if len(m.Reactions) > 0 && !m.Redacted {
+		var rs []string
+		for _, r := range m.Reactions {
+			mark := ""
+			if r.NotEncrypted {
+				mark = " ⚠ not encrypted"
+			}
+			rs = append(rs, fmt.Sprintf("%s %d%s", sanitize.Line(r.Key), len(r.Senders), mark))
+		}
+		body += "  [" + strings.Join(rs, ", ") + "]"
+	}
+	return body
 }
 
 // encryptionChangeJSON is a refused change of a room's encryption settings in `messages --json`:

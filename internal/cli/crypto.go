@@ -128,31 +128,17 @@ func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, 
 	go func() { defer close(done); app.Svc.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 
-	var txn string
-	me := app.Svc.Me()
-	if accept && who == me {
-		fmt.Fprintln(env.Stderr, "Waiting for a verification request: start one on your other device (Ctrl+C stops).")
-	} else if accept {
-		fmt.Fprintf(env.Stderr, "Waiting for a verification request from %s: ask them to start one (Ctrl+C stops).\n", sanitize.Line(string(who)))
-	} else {
-		t, err := app.Svc.StartVerification(ctx, who)
-		if err != nil {
-			return err
-		}
-		txn = t
-		if who == app.Svc.Me() {
-			fmt.Fprintln(env.Stderr, "Asked your other devices to verify: accept there.")
-		} else {
-			fmt.Fprintf(env.Stderr, "Asked %s to verify: they accept on their device.\n", sanitize.Line(string(who)))
-		}
+	t := &terminalVerification{env: env, app: app, who: who, me: app.Svc.Me()}
+	if err := t.begin(ctx, accept); err != nil {
+		return err
 	}
-	answers := bufio.NewReader(env.Stdin)
+	t.answers = bufio.NewReader(env.Stdin)
 	for {
 		var evt matrixsvc.Event
 		select {
 		case <-ctx.Done():
-			if txn != "" {
-				_ = app.Svc.CancelVerification(context.WithoutCancel(ctx), txn, false)
+			if t.txn != "" {
+				_ = app.Svc.CancelVerification(context.WithoutCancel(ctx), t.txn, false)
 			}
 			return errors.New("verification stopped: no answer in time")
 		case evt = <-events:
@@ -161,63 +147,121 @@ func verifyInteractively(ctx context.Context, env Env, app *App, who id.UserID, 
 		if !ok {
 			continue
 		}
-		if txn == "" && v.Stage == matrixsvc.VerifyRequested {
-			from, device := sanitize.Line(string(v.User)), sanitize.Line(string(v.Device))
-			if v.User != who {
-				waiting := "one of your own devices"
-				if who != me {
-					waiting = sanitize.Line(string(who))
-				}
-				fmt.Fprintf(env.Stderr, "Refused a verification request from %s (device %s): waiting for %s.\n", from, device, waiting)
-				if err := app.Svc.RefuseVerification(ctx, v.Txn, "not the verification this device is waiting for"); err != nil {
-					fmt.Fprintf(env.Stderr, "Could not tell them: %s\n", sanitize.Line(err.Error()))
-				}
-				continue
-			}
-			if who == me {
-				fmt.Fprintf(env.Stderr, "Your device %s asks to verify; accepting.\n", device)
-			} else {
-				fmt.Fprintf(env.Stderr, "%s (device %s) asks to verify; accepting.\n", from, device)
-			}
-			if err := app.Svc.AcceptVerification(ctx, v.Txn); err != nil {
+		if t.txn == "" && v.Stage == matrixsvc.VerifyRequested {
+			if err := t.answerRequest(ctx, v); err != nil {
 				return err
 			}
-			txn = v.Txn
 			continue
 		}
-		if v.Txn != txn {
+		if v.Txn != t.txn {
 			continue
 		}
-		switch v.Stage {
-		case matrixsvc.VerifyEmoji:
-			fmt.Fprintln(env.Stdout, "Compare these emoji with the other screen:")
-			fmt.Fprintln(env.Stdout)
-			for _, e := range v.Emoji {
-				fmt.Fprintf(env.Stdout, "  %s  %s\n", e.Emoji, e.Name)
-			}
-			fmt.Fprint(env.Stdout, "\nDo they match, in the same order? [y/N] ")
-			line, _ := answers.ReadString('\n')
-			if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
-				if err := app.Svc.ConfirmVerification(ctx, txn); err != nil {
-					return err
-				}
-				fmt.Fprintln(env.Stderr, "Waiting for the other side to confirm…")
-			} else {
-				_ = app.Svc.CancelVerification(ctx, txn, true)
-				return errors.New("verification cancelled: the emoji did not match")
-			}
-		case matrixsvc.VerifyDone:
-			if v.Device != "" {
-				fmt.Fprintf(env.Stdout, "Verified %s (device %s).\n", sanitize.Line(string(v.User)), sanitize.Line(string(v.Device)))
-			} else {
-				fmt.Fprintf(env.Stdout, "Verified %s.\n", sanitize.Line(string(v.User)))
-			}
-			return nil
-		case matrixsvc.VerifyCancelled:
-			// The reason may be the other side's own words.
-			return fmt.Errorf("verification cancelled: %s", sanitize.Line(v.Reason))
+		if finished, err := t.step(ctx, v); finished || err != nil {
+			return err
 		}
 	}
+}
+
+// terminalVerification is one verifyInteractively: with whom, and the verification's
+// transaction once there is one.
+type terminalVerification struct {
+	env     Env
+	app     *App
+	who, me id.UserID
+	txn     string
+	answers *bufio.Reader // stdin, where the emoji comparison is answered
+}
+
+// begin says what is awaited, starting the verification unless it is one to accept.
+func (t *terminalVerification) begin(ctx context.Context, accept bool) error {
+	who := sanitize.Line(string(t.who))
+	switch {
+	case accept && t.who == t.me:
+		fmt.Fprintln(t.env.Stderr, "Waiting for a verification request: start one on your other device (Ctrl+C stops).")
+	case accept:
+		fmt.Fprintf(t.env.Stderr, "Waiting for a verification request from %s: ask them to start one (Ctrl+C stops).\n", who)
+	default:
+		txn, err := t.app.Svc.StartVerification(ctx, t.who)
+		if err != nil {
+			return err
+		}
+		t.txn = txn
+		if t.who == t.me {
+			fmt.Fprintln(t.env.Stderr, "Asked your other devices to verify: accept there.")
+		} else {
+			fmt.Fprintf(t.env.Stderr, "Asked %s to verify: they accept on their device.\n", who)
+		}
+	}
+	return nil
+}
+
+// answerRequest accepts a request from whom we wait for, and refuses (saying so) anyone
+// else's.
+func (t *terminalVerification) answerRequest(ctx context.Context, v matrixsvc.Verification) error {
+	from, device := sanitize.Line(string(v.User)), sanitize.Line(string(v.Device))
+	if v.User != t.who {
+		waiting := "one of your own devices"
+		if t.who != t.me {
+			waiting = sanitize.Line(string(t.who))
+		}
+		fmt.Fprintf(t.env.Stderr, "Refused a verification request from %s (device %s): waiting for %s.\n", from, device, waiting)
+		if err := t.app.Svc.RefuseVerification(ctx, v.Txn, "not the verification this device is waiting for"); err != nil {
+			fmt.Fprintf(t.env.Stderr, "Could not tell them: %s\n", sanitize.Line(err.Error()))
+		}
+		return nil
+	}
+	if t.who == t.me {
+		fmt.Fprintf(t.env.Stderr, "Your device %s asks to verify; accepting.\n", device)
+	} else {
+		fmt.Fprintf(t.env.Stderr, "%s (device %s) asks to verify; accepting.\n", from, device)
+	}
+	if err := t.app.Svc.AcceptVerification(ctx, v.Txn); err != nil {
+		return err
+	}
+	t.txn = v.Txn
+	return nil
+}
+
+// step follows the verification to its next stage: the emoji to compare, or its end (finished),
+// verified or cancelled.
+func (t *terminalVerification) step(ctx context.Context, v matrixsvc.Verification) (finished bool, err error) {
+	switch v.Stage {
+	case matrixsvc.VerifyEmoji:
+		return false, t.compare(ctx, v.Emoji)
+	case matrixsvc.VerifyDone:
+		if v.Device != "" {
+			fmt.Fprintf(t.env.Stdout, "Verified %s (device %s).\n", sanitize.Line(string(v.User)), sanitize.Line(string(v.Device)))
+		} else {
+			fmt.Fprintf(t.env.Stdout, "Verified %s.\n", sanitize.Line(string(v.User)))
+		}
+		return true, nil
+	case matrixsvc.VerifyCancelled:
+		// The reason may be the other side's own words.
+		return true, fmt.Errorf("verification cancelled: %s", sanitize.Line(v.Reason))
+	}
+	return false, nil
+}
+
+// compare shows the emoji and asks whether they match the other screen: yes confirms, anything
+// else cancels the verification.
+func (t *terminalVerification) compare(ctx context.Context, emoji []matrixsvc.SASEmoji) error {
+	out := t.env.Stdout
+	fmt.Fprintln(out, "Compare these emoji with the other screen:")
+	fmt.Fprintln(out)
+	for _, e := range emoji {
+		fmt.Fprintf(out, "  %s  %s\n", e.Emoji, e.Name)
+	}
+	fmt.Fprint(out, "\nDo they match, in the same order? [y/N] ")
+	line, _ := t.answers.ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		_ = t.app.Svc.CancelVerification(ctx, t.txn, true)
+		return errors.New("verification cancelled: the emoji did not match")
+	}
+	if err := t.app.Svc.ConfirmVerification(ctx, t.txn); err != nil {
+		return err
+	}
+	fmt.Fprintln(t.env.Stderr, "Waiting for the other side to confirm…")
+	return nil
 }
 
 func cmdKeys(ctx context.Context, env Env, app *App, o *opts) error {

@@ -33,40 +33,17 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 		}
 		run = ui.Run
 	}
-	cfg, err := config.Load(prof.ConfigFile())
+	cfg, km, err := loadUIConfig(&env, prof)
 	if err != nil {
 		return err
 	}
-	km := keys.DefaultKeyMap()
-	if err := keys.Apply(&km, cfg.Keys); err != nil {
-		return fmt.Errorf("config %s: %w", prof.ConfigFile(), err)
-	}
-	svcCfg := matrixsvc.DefaultConfig()
-	if env.Config != nil {
-		svcCfg = *env.Config
-	}
-	svcCfg.TimelineLimit = cfg.TimelineLimit
-	svcCfg.Encryption = cfg.EncryptNewDMs
-	env.Config = &svcCfg
 
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var apps []*App
+	loops := &syncLoops{ctx: ctx}
 	defer func() {
 		cancel()
-		wg.Wait() // the sync loop has stopped before the store closes
-		for _, a := range apps {
-			a.Close()
-		}
+		loops.stop()
 	}()
-	startSync := func(app *App) {
-		apps = append(apps, app)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			app.Svc.Run(ctx)
-		}()
-	}
 	opts := ui.Options{Keymap: &km, Context: ctx,
 		InlineImages: cfg.InlineImages, KittyImages: cfg.InlineImages && ui.KittyGraphics(os.Getenv),
 		NoTyping: !cfg.SendTyping, Bell: cfg.Notify.Bell,
@@ -84,33 +61,87 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 		if app != nil {
 			app.Close()
 		}
-		var mu sync.Mutex
-		model = ui.NewLogin(func(ctx context.Context, homeserver, user string, password string) (ui.Service, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			app, err := loginAndOpen(ctx, env, prof, homeserver, user, password)
-			if err != nil {
-				return nil, err
-			}
-			startSync(app)
-			return app.Svc, nil
-		}, opts).WithSSO(func(ctx context.Context, homeserver, user string, tell func(string, bool), paste func() (string, error)) (ui.Service, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			app, err := loginBrowserAndOpen(ctx, env, prof, homeserver, user, tell, paste)
-			if err != nil {
-				return nil, err
-			}
-			startSync(app)
-			return app.Svc, nil
-		})
+		model = loginScreen(env, prof, opts, loops.start)
 	case err != nil:
 		return err
 	default:
-		startSync(app)
+		loops.start(app)
 		model = ui.New(app.Svc, opts)
 	}
 	return run(ctx, model)
+}
+
+// loadUIConfig reads the profile's configuration: the key bindings, and the service settings
+// it sets (put in env.Config, over env's own or the defaults).
+func loadUIConfig(env *Env, prof paths.Profile) (config.Config, keys.KeyMap, error) {
+	cfg, err := config.Load(prof.ConfigFile())
+	if err != nil {
+		return cfg, keys.KeyMap{}, err
+	}
+	km := keys.DefaultKeyMap()
+	if err := keys.Apply(&km, cfg.Keys); err != nil {
+		return cfg, km, fmt.Errorf("config %s: %w", prof.ConfigFile(), err)
+	}
+	svcCfg := matrixsvc.DefaultConfig()
+	if env.Config != nil {
+		svcCfg = *env.Config
+	}
+	svcCfg.TimelineLimit = cfg.TimelineLimit
+	svcCfg.Encryption = cfg.EncryptNewDMs
+	env.Config = &svcCfg
+	return cfg, km, nil
+}
+
+// syncLoops runs the sync loop of each app the UI opens until ctx ends; stop waits for them
+// and closes the apps.
+type syncLoops struct {
+	ctx  context.Context
+	wg   sync.WaitGroup
+	apps []*App
+}
+
+// start runs app's sync loop.
+func (l *syncLoops) start(app *App) {
+	l.apps = append(l.apps, app)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		app.Svc.Run(l.ctx)
+	}()
+}
+
+// stop waits for the sync loops, once ctx has ended, then closes the apps: a sync loop has
+// stopped before its store closes.
+func (l *syncLoops) stop() {
+	l.wg.Wait()
+	for _, a := range l.apps {
+		a.Close()
+	}
+}
+
+// loginScreen is the UI's login form: with a password or single sign-on, each ending in a
+// saved session whose app is opened and handed to start.
+func loginScreen(env Env, prof paths.Profile, opts ui.Options, start func(*App)) tea.Model {
+	var mu sync.Mutex
+	return ui.NewLogin(func(ctx context.Context, homeserver, user string, password string) (ui.Service, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		app, err := loginAndOpen(ctx, env, prof, homeserver, user, password)
+		if err != nil {
+			return nil, err
+		}
+		start(app)
+		return app.Svc, nil
+	}, opts).WithSSO(func(ctx context.Context, homeserver, user string, tell func(string, bool), paste func() (string, error)) (ui.Service, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		app, err := loginBrowserAndOpen(ctx, env, prof, homeserver, user, tell, paste)
+		if err != nil {
+			return nil, err
+		}
+		start(app)
+		return app.Svc, nil
+	})
 }
 
 // loginAndOpen is `duet login` for the login form: log in, save the session, open it.

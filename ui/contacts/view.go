@@ -126,59 +126,78 @@ func (m Model) inSection(sec Section) int {
 	return n
 }
 
+// itemLine draws one of an item's two lines: its name with the time and unread count, or
+// (second) the line under it.
 func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
-	w := m.width
-	if w < 4 {
+	if m.width < 4 {
 		return ""
 	}
+	if second {
+		return m.detailLine(it, selected)
+	}
+	return m.nameLine(it, selected, now)
+}
+
+// nameLine is an item's first line: its name, then the time of its last activity and its
+// unread count at the right.
+func (m Model) nameLine(it Item, selected bool, now time.Time) string {
+	w := m.width
 	pick := func(s, plain string) string { // selected rows are drawn in one style
 		if selected {
 			return plain
 		}
 		return s
 	}
-	if !second {
-		right := ""
-		if it.TS > 0 {
-			right = textutil.When(time.UnixMilli(it.TS), now)
-		}
-		badge := ""
-		if it.Unread > 0 {
-			badge = fmt.Sprintf(" %d ", it.Unread)
-			if it.Unread > 999 {
-				badge = " 999+ "
-			}
-		}
-		rw := len(right) + len(badge)
-		if rw > 0 {
-			rw++
-		}
-		shown := it.Name
-		if it.Request {
-			// The user ID is the name, its server on the second line: both must be readable
-			// in full, as the server is what tells @bob:example.org from @bob:evil.example.
-			shown, _, _ = strings.Cut(it.Name, ":")
-		}
-		name := textutil.Fit(shown, max(w-1-rw, 1))
-		mark := " "
-		if selected {
-			mark = "›" // the highlight, for terminals without colour
-		}
-		line := mark + pick(m.styles.Name.Render(name), name)
-		if right != "" {
-			line += " " + pick(m.styles.Time.Render(right), right)
-		}
-		if badge != "" {
-			if right == "" {
-				line += " "
-			}
-			line += m.styles.Badge.Render(badge)
-		}
-		if selected {
-			return m.styles.Selected.Render(textutil.Fit(line, w))
-		}
-		return textutil.Fit(line, w)
+	right := ""
+	if it.TS > 0 {
+		right = textutil.When(time.UnixMilli(it.TS), now)
 	}
+	badge := unreadBadge(it.Unread)
+	rw := len(right) + len(badge)
+	if rw > 0 {
+		rw++
+	}
+	shown := it.Name
+	if it.Request {
+		// The user ID is the name, its server on the second line: both must be readable
+		// in full, as the server is what tells @bob:example.org from @bob:evil.example.
+		shown, _, _ = strings.Cut(it.Name, ":")
+	}
+	name := textutil.Fit(shown, max(w-1-rw, 1))
+	mark := " "
+	if selected {
+		mark = "›" // the highlight, for terminals without colour
+	}
+	line := mark + pick(m.styles.Name.Render(name), name)
+	if right != "" {
+		line += " " + pick(m.styles.Time.Render(right), right)
+	}
+	if badge != "" {
+		if right == "" {
+			line += " "
+		}
+		line += m.styles.Badge.Render(badge)
+	}
+	if selected {
+		return m.styles.Selected.Render(textutil.Fit(line, w))
+	}
+	return textutil.Fit(line, w)
+}
+
+// unreadBadge is the unread count as drawn in its badge, "" for none.
+func unreadBadge(unread int) string {
+	switch {
+	case unread > 999:
+		return " 999+ "
+	case unread > 0:
+		return fmt.Sprintf(" %d ", unread)
+	}
+	return ""
+}
+
+// detailLine is an item's second line: its latest message, or what it is (a request, an
+// invite, blocked, a group) with the keys that answer it.
+func (m Model) detailLine(it Item, selected bool) string {
 	text := it.Preview
 	st := m.styles.Preview
 	switch {
@@ -195,7 +214,7 @@ func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
 	case it.Kind == KindGroup:
 		text = fmt.Sprintf("%d members · %s", it.Members, it.Preview)
 	}
-	text = textutil.Fit("   "+text, w)
+	text = textutil.Fit("   "+text, m.width)
 	if selected {
 		return m.styles.Selected.Render(text)
 	}

@@ -25,75 +25,103 @@ import (
 // formatted turns a message's HTML into styled text: lines separated by "\n", each with the
 // styles' escape sequences and nothing else.
 func (m Model) formatted(html string) string {
+	html = scriptOrStyle.ReplaceAllString(sanitize.HTML(html), "")
+	// Whatever a converter let through, the result holds no escape sequence but SGR styling.
+	out := onlySGR(m.htmlParser().Parse(html, format.NewContext(context.Background())))
+	return m.packBlocks(out)
+}
+
+// htmlParser converts HTML to text in the styles: sanitized text, styled inline elements,
+// code blocks behind a bar, links with their address, mentions as names.
+func (m Model) htmlParser() *format.HTMLParser {
 	st := m.styles
 	inline := func(style lipgloss.Style) format.TextConverter {
 		return func(s string, _ format.Context) string { return styleLines(style, s) }
 	}
-	parser := &format.HTMLParser{
+	return &format.HTMLParser{
 		TabsToSpaces:   4,
 		Newline:        "\n",
 		HorizontalLine: "\n" + st.Quote.Render("───") + "\n",
 		TextConverter: func(s string, _ format.Context) string {
 			return sanitize.Text(s, true)
 		},
-		BoldConverter:          inline(st.Strong),
-		ItalicConverter:        inline(st.Emph),
-		StrikethroughConverter: inline(st.Strike),
-		UnderlineConverter:     inline(st.Under),
-		MonospaceConverter:     inline(st.Code),
-		MathConverter:          inline(st.Code),
-		MathBlockConverter:     inline(st.Code),
-		MonospaceBlockConverter: func(code, _ string, _ format.Context) string {
-			code = sanitize.Text(strings.TrimRight(code, "\n"), true)
-			lines := strings.Split(code, "\n")
-			for i, l := range lines {
-				lines[i] = st.Quote.Render("│ ") + styleLines(st.Code, l)
-			}
-			return strings.Join(lines, "\n")
-		},
-		LinkConverter: func(text, href string, _ format.Context) string {
-			href = sanitize.Line(href)
-			plain := strings.TrimSpace(ansi.Strip(text))
-			if plain == "" || plain == href || "mailto:"+plain == href {
-				return styleLines(st.Link, href)
-			}
-			return text + " " + st.Quote.Render("(") + styleLines(st.Link, href) + st.Quote.Render(")")
-		},
-		PillConverter: func(name, mxid, _ string, _ format.Context) string {
-			if mxid == "" {
-				return name
-			}
-			if strings.HasPrefix(mxid, "@") {
-				shown := m.names[id.UserID(mxid)]
-				if shown == "" {
-					shown = strings.TrimPrefix(ansi.Strip(name), "@")
-				}
-				return styleLines(st.Mention, "@"+sanitize.Line(shown))
-			}
-			return styleLines(st.Link, sanitize.Line(mxid))
-		},
-		SpoilerConverter: func(_, reason string, _ format.Context) string {
-			if reason = sanitize.Line(reason); reason != "" {
-				return styleLines(st.Quote, "[spoiler: "+reason+"]")
-			}
-			return st.Quote.Render("[spoiler]")
-		},
-		ImageConverter: func(_, alt, _, _, _ string, isEmoji bool) string {
-			alt = sanitize.Line(alt)
-			if isEmoji && alt != "" {
-				return alt
-			}
-			if alt == "" {
-				alt = "image"
-			}
-			return styleLines(st.Quote, "["+alt+"]")
-		},
+		BoldConverter:           inline(st.Strong),
+		ItalicConverter:         inline(st.Emph),
+		StrikethroughConverter:  inline(st.Strike),
+		UnderlineConverter:      inline(st.Under),
+		MonospaceConverter:      inline(st.Code),
+		MathConverter:           inline(st.Code),
+		MathBlockConverter:      inline(st.Code),
+		MonospaceBlockConverter: m.codeBlock,
+		LinkConverter:           m.link,
+		PillConverter:           m.pill,
+		SpoilerConverter:        m.spoiler,
+		ImageConverter:          m.image,
 	}
-	html = scriptOrStyle.ReplaceAllString(sanitize.HTML(html), "")
-	// Whatever a converter let through, the result holds no escape sequence but SGR styling.
-	out := onlySGR(parser.Parse(html, format.NewContext(context.Background())))
-	// Blocks come apart with empty lines between them, and quotes as "> " lines: the timeline
-	// packs the lines (a message's lines are already set apart) and draws a bar instead.
+}
+
+// codeBlock is a code block's lines in the code style, each behind a bar.
+func (m Model) codeBlock(code, _ string, _ format.Context) string {
+	code = sanitize.Text(strings.TrimRight(code, "\n"), true)
+	lines := strings.Split(code, "\n")
+	for i, l := range lines {
+		lines[i] = m.styles.Quote.Render("│ ") + styleLines(m.styles.Code, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// link is a link's text with its address after it, or the address alone when the text says
+// nothing more.
+func (m Model) link(text, href string, _ format.Context) string {
+	st := m.styles
+	href = sanitize.Line(href)
+	plain := strings.TrimSpace(ansi.Strip(text))
+	if plain == "" || plain == href || "mailto:"+plain == href {
+		return styleLines(st.Link, href)
+	}
+	return text + " " + st.Quote.Render("(") + styleLines(st.Link, href) + st.Quote.Render(")")
+}
+
+// pill is a mention: a user as the name we know them by (else the pill's text), a room or
+// event as its ID.
+func (m Model) pill(name, mxid, _ string, _ format.Context) string {
+	if mxid == "" {
+		return name
+	}
+	if strings.HasPrefix(mxid, "@") {
+		shown := m.names[id.UserID(mxid)]
+		if shown == "" {
+			shown = strings.TrimPrefix(ansi.Strip(name), "@")
+		}
+		return styleLines(m.styles.Mention, "@"+sanitize.Line(shown))
+	}
+	return styleLines(m.styles.Link, sanitize.Line(mxid))
+}
+
+// spoiler hides a spoiler's text, saying what it is about when the sender did.
+func (m Model) spoiler(_, reason string, _ format.Context) string {
+	if reason = sanitize.Line(reason); reason != "" {
+		return styleLines(m.styles.Quote, "[spoiler: "+reason+"]")
+	}
+	return m.styles.Quote.Render("[spoiler]")
+}
+
+// image is an image's alt text: an inline emoji as itself, else in brackets.
+func (m Model) image(_, alt, _, _, _ string, isEmoji bool) string {
+	alt = sanitize.Line(alt)
+	if isEmoji && alt != "" {
+		return alt
+	}
+	if alt == "" {
+		alt = "image"
+	}
+	return styleLines(m.styles.Quote, "["+alt+"]")
+}
+
+// packBlocks packs the parser's output for the timeline: blocks come apart with empty lines
+// between them, and quotes as "> " lines, but a message's lines are already set apart, so the
+// empty lines go and a quote gets a bar for each level instead.
+func (m Model) packBlocks(out string) string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		if strings.TrimSpace(ansi.Strip(l)) == "" {
@@ -104,7 +132,7 @@ func (m Model) formatted(html string) string {
 			l, depth = strings.TrimPrefix(l, "> "), depth+1
 		}
 		if depth > 0 {
-			l = strings.Repeat(st.Quote.Render("▏"), depth) + " " + l
+			l = strings.Repeat(m.styles.Quote.Render("▏"), depth) + " " + l
 		}
 		lines = append(lines, l)
 	}

@@ -3,6 +3,7 @@ package conversation
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -29,9 +30,52 @@ const timeWidth = 6 // "15:04 "
 // width with continuation lines indented under the body, then its delivery state.
 func (m Model) render(e *entry) []string {
 	w := max(m.width, 1)
-	st := m.styles
-	var out []string
 	ts := e.msg.Timestamp.In(m.now().Location())
+	out := m.separators(e, ts, w)
+	if e.msg.Note() {
+		// duet's own line (a refused encryption change, someone else in the 1:1, a new device),
+		// never a message. NoteText sanitizes the names; the style goes on after.
+		return append(out, m.noteLines(e, e.msg.NoteText(m.me, func(u id.UserID) string { return m.names[u] }), w)...)
+	}
+	s := m.show(e, w)
+	indent := timeWidth
+	if w < 24 {
+		indent = 0
+	}
+	pad := strings.Repeat(" ", indent)
+	if e.msg.ReplyTo != "" {
+		out = append(out, m.replyLine(e, pad, w))
+	}
+	out = append(out, m.bodyLines(e, s, ts, indent, w)...)
+	e.picFrom, e.picRows = 0, 0
+	if s.media {
+		pic := m.pictureLines(e, pad, w)
+		if len(pic) > 0 {
+			e.picFrom, e.picRows = len(out), len(pic)
+		}
+		out = append(out, pic...)
+	}
+	out = m.withMarks(out, e, pad, w)
+	if len(e.msg.Reactions) > 0 && !e.msg.Redacted {
+		out = append(out, m.reactionLines(e.msg.Reactions, pad, w)...)
+	}
+	out = m.withState(out, e, pad, w)
+	if e.selected && indent > 0 {
+		// A bar beside the picked message's other lines, so that all of it reads as picked.
+		bar := m.styles.Selected.Render("▌")
+		for i, l := range out {
+			if strings.HasPrefix(l, pad) {
+				out[i] = bar + l[1:]
+			}
+		}
+	}
+	return out
+}
+
+// separators are the lines above a message: the day it begins (or the room it moved from),
+// then the mark of the first message not read.
+func (m Model) separators(e *entry, ts time.Time, w int) []string {
+	var out []string
 	if e.moved != "" {
 		out = append(out, m.dayLine(e.moved+" · "+ts.Format("2 January 2006"), w))
 	} else if e.day {
@@ -40,25 +84,62 @@ func (m Model) render(e *entry) []string {
 	if e.unread {
 		out = append(out, m.unreadLine(w))
 	}
-	if e.msg.Note() {
-		// duet's own line (a refused encryption change, someone else in the 1:1, a new device),
-		// never a message. NoteText sanitizes the names; the style goes on after.
-		return append(out, m.noteLines(e, e.msg.NoteText(m.me, func(u id.UserID) string { return m.names[u] }), w)...)
-	}
+	return out
+}
 
-	own := e.msg.Sender == m.me
-	nameStyle, bodyStyle := st.Other, st.Body
-	name := m.names[e.msg.Sender]
-	if own {
+// shown is what a message's lines say: who wrote it, as the first line begins, and its body.
+type shown struct {
+	prefix      string // "Name: " or "* Name " for an emote, styled
+	plainPrefix string // the same unstyled, to measure
+	body        string
+	bodyStyle   lipgloss.Style
+	styled      bool // body carries its own styles (a formatted message), bodyStyle is not used
+	media       bool // a picture or file: its lines come after the body
+}
+
+// show is the sender and body of e as they are drawn: a deleted or undecryptable message shows
+// a placeholder in the notice style, an emote its sender's name in the sentence.
+func (m Model) show(e *entry, w int) shown {
+	name, nameStyle, bodyStyle := m.sender(e, w)
+	s := shown{bodyStyle: bodyStyle}
+	s.body, s.styled, s.media = m.body(e)
+	switch {
+	case e.msg.Redacted:
+		s.body, s.bodyStyle = "message deleted", m.styles.Notice
+	case e.msg.MsgType == "" || e.msg.Encrypted:
+		s.body, s.bodyStyle = undecryptable(e.msg.DecryptError), m.styles.Notice
+	case e.msg.MsgType == string(event.MsgEmote):
+		s.plainPrefix = "* " + name + " "
+		s.prefix = nameStyle.Render("* "+name) + " "
+		return s
+	case e.msg.MsgType == string(event.MsgNotice):
+		s.bodyStyle = m.styles.Notice
+	}
+	s.plainPrefix = name + ": "
+	s.prefix = nameStyle.Render(name) + ": "
+	return s
+}
+
+// sender is the name e is shown under, cut to a third of the width, with the styles of its
+// name and body: "you" in ours, else the sender's display name or, without one, user ID.
+func (m Model) sender(e *entry, w int) (name string, nameStyle, bodyStyle lipgloss.Style) {
+	st := m.styles
+	nameStyle, bodyStyle = st.Other, st.Body
+	name = m.names[e.msg.Sender]
+	if e.msg.Sender == m.me {
 		nameStyle, bodyStyle, name = st.Own, st.OwnBody, "you"
 	}
 	if name == "" {
 		name = string(e.msg.Sender)
 	}
-	name = textutil.Cut(sanitize.Line(name), max(w/3, 4))
-	body := sanitize.Text(e.msg.Body, true)
-	styled := false // body carries its own styles (a formatted message)
-	media := e.msg.Media != nil && !e.msg.Redacted && !e.msg.Encrypted
+	return textutil.Cut(sanitize.Line(name), max(w/3, 4)), nameStyle, bodyStyle
+}
+
+// body is e's text as drawn: sanitized plain text, the formatted text when there is some
+// (styled), or a media line with the caption under it (media).
+func (m Model) body(e *entry) (body string, styled, media bool) {
+	body = sanitize.Text(e.msg.Body, true)
+	media = e.msg.Media != nil && !e.msg.Redacted && !e.msg.Encrypted
 	if media {
 		body = mediaLine(e.msg.Media)
 		if caption := strings.TrimSpace(e.msg.Body); caption != "" && caption != e.msg.Media.Name {
@@ -69,45 +150,25 @@ func (m Model) render(e *entry) []string {
 			body, styled = f, true
 		}
 	}
-	prefix, plainPrefix := "", ""
-	switch {
-	case e.msg.Redacted:
-		body, bodyStyle = "message deleted", st.Notice
-		plainPrefix = name + ": "
-		prefix = nameStyle.Render(name) + ": "
-	case e.msg.MsgType == "" || e.msg.Encrypted:
-		body, bodyStyle = undecryptable(e.msg.DecryptError), st.Notice
-		plainPrefix = name + ": "
-		prefix = nameStyle.Render(name) + ": "
-	case e.msg.MsgType == string(event.MsgEmote):
-		plainPrefix = "* " + name + " "
-		prefix = nameStyle.Render("* "+name) + " "
-	default:
-		if e.msg.MsgType == string(event.MsgNotice) {
-			bodyStyle = st.Notice
-		}
-		plainPrefix = name + ": "
-		prefix = nameStyle.Render(name) + ": "
-	}
-	indent := timeWidth
-	if w < 24 {
-		indent = 0
-	}
-	timeStyle := st.Time
+	return body, styled, media
+}
+
+// bodyLines are the time, the sender and the body, each paragraph wrapped under the body's
+// start (indent cells in). When a long name leaves too little room, the body starts on the
+// next line.
+func (m Model) bodyLines(e *entry, s shown, ts time.Time, indent, w int) []string {
+	timeStyle := m.styles.Time
 	if e.marked {
 		timeStyle = timeStyle.Reverse(true) // the message a search led to
 	}
 	if e.selected {
-		timeStyle = st.Selected
+		timeStyle = m.styles.Selected
 	}
-	head := timeStyle.Render(ts.Format("15:04")) + " " + prefix
-	headW := timeWidth + lipgloss.Width(plainPrefix)
+	head := timeStyle.Render(ts.Format("15:04")) + " " + s.prefix
+	headW := timeWidth + lipgloss.Width(s.plainPrefix)
 	pad := strings.Repeat(" ", indent)
-	if e.msg.ReplyTo != "" {
-		out = append(out, m.replyLine(e, pad, w))
-	}
-
-	for p, para := range strings.Split(body, "\n") {
+	var out []string
+	for p, para := range strings.Split(s.body, "\n") {
 		first, rest := w-indent, w-indent
 		lead := pad
 		if p == 0 {
@@ -119,8 +180,8 @@ func (m Model) render(e *entry) []string {
 			}
 		}
 		for j, l := range wrapHanging(para, first, rest) {
-			if !styled {
-				l = bodyStyle.Render(l)
+			if !s.styled {
+				l = s.bodyStyle.Render(l)
 			}
 			if j == 0 {
 				out = append(out, lead+l)
@@ -129,14 +190,13 @@ func (m Model) render(e *entry) []string {
 			}
 		}
 	}
-	e.picFrom, e.picRows = 0, 0
-	if media {
-		pic := m.pictureLines(e, pad, w)
-		if len(pic) > 0 {
-			e.picFrom, e.picRows = len(out), len(pic)
-		}
-		out = append(out, pic...)
-	}
+	return out
+}
+
+// withMarks puts the marks about a message after its lines: edited, and the warnings about
+// where it came from.
+func (m Model) withMarks(out []string, e *entry, pad string, w int) []string {
+	st := m.styles
 	if e.msg.Edited && !e.msg.Redacted {
 		out = withMark(out, st.Notice.Render("(edited)"), pad, w)
 	}
@@ -154,19 +214,6 @@ func (m Model) render(e *entry) []string {
 	if e.msg.NotEncrypted {
 		// Plain text in an encrypted DM: the server, or anyone on the way, may have written it.
 		out = withMark(out, st.Trust.Render("⚠ not encrypted"), pad, w)
-	}
-	if len(e.msg.Reactions) > 0 && !e.msg.Redacted {
-		out = append(out, m.reactionLines(e.msg.Reactions, pad, w)...)
-	}
-	out = m.withState(out, e, pad, w)
-	if e.selected && indent > 0 {
-		// A bar beside the picked message's other lines, so that all of it reads as picked.
-		bar := st.Selected.Render("▌")
-		for i, l := range out {
-			if strings.HasPrefix(l, pad) {
-				out[i] = bar + l[1:]
-			}
-		}
 	}
 	return out
 }

@@ -128,62 +128,80 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
+	var cmd tea.Cmd
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m, tea.Quit
 	case m.busy && m.pasting && m.paste.Focused():
-		if k.Type != tea.KeyEnter {
-			var cmd tea.Cmd
-			m.paste, cmd = m.paste.Update(k)
-			return m, cmd
-		}
-		text := strings.TrimSpace(m.paste.Value())
-		if text == "" {
-			return m, nil
-		}
-		m.paste.Blur() // taken: the login checks it
-		return m, func() tea.Msg { return PastedMsg{Text: text} }
+		cmd = m.pasteKey(k)
 	case m.busy:
 		return m, nil
 	case key.Matches(k, m.keys.SSO):
-		s := SSOMsg{Homeserver: strings.TrimSpace(m.fields[fieldHomeserver].Value()), User: strings.TrimSpace(m.fields[fieldUser].Value())}
-		if s.Homeserver == "" && !(strings.HasPrefix(s.User, "@") && strings.Contains(s.User, ":")) {
-			m.err = "for single sign-on, enter the homeserver (or your full user ID, @name:server)"
-			return m, m.setFocus(fieldHomeserver)
-		}
-		m.busy, m.err, m.notice, m.pasting = true, "", "", false
-		return m, func() tea.Msg { return s }
+		cmd = m.startSSO()
 	case key.Matches(k, m.keys.Next):
-		return m, m.setFocus(m.focus + 1)
+		cmd = m.setFocus(m.focus + 1)
 	case key.Matches(k, m.keys.Prev):
-		return m, m.setFocus(m.focus - 1)
+		cmd = m.setFocus(m.focus - 1)
 	case key.Matches(k, m.keys.Submit):
-		if m.focus == fieldUser {
-			// A full user ID names its server: the homeserver can be found from it.
-			user := strings.TrimSpace(m.fields[fieldUser].Value())
-			if strings.HasPrefix(user, "@") && strings.Contains(user, ":") {
-				return m, m.setFocus(fieldPassword)
-			}
-			return m, m.setFocus(fieldHomeserver)
-		}
-		if m.focus != fieldPassword || m.fields[fieldPassword].Value() == "" {
-			return m, m.setFocus(m.focus + 1)
-		}
-		if strings.TrimSpace(m.fields[fieldUser].Value()) == "" {
-			m.err = "enter your user ID, for example @name:example.org"
-			return m, m.setFocus(fieldUser)
-		}
-		s := SubmitMsg{
-			Homeserver: strings.TrimSpace(m.fields[fieldHomeserver].Value()),
-			User:       strings.TrimSpace(m.fields[fieldUser].Value()),
-			Password:   m.fields[fieldPassword].Value(),
-		}
-		m.busy, m.err = true, ""
-		return m, func() tea.Msg { return s }
+		cmd = m.submit()
+	default:
+		m.fields[m.focus], cmd = m.fields[m.focus].Update(msg)
 	}
-	var cmd tea.Cmd
-	m.fields[m.focus], cmd = m.fields[m.focus].Update(msg)
 	return m, cmd
+}
+
+// pasteKey handles a key while the address single sign-on ended at is pasted: enter hands it
+// over, any other key edits it.
+func (m *Model) pasteKey(k tea.KeyMsg) tea.Cmd {
+	if k.Type != tea.KeyEnter {
+		var cmd tea.Cmd
+		m.paste, cmd = m.paste.Update(k)
+		return cmd
+	}
+	text := strings.TrimSpace(m.paste.Value())
+	if text == "" {
+		return nil
+	}
+	m.paste.Blur() // taken: the login checks it
+	return func() tea.Msg { return PastedMsg{Text: text} }
+}
+
+// startSSO asks for single sign-on at the homeserver given, or the one the user ID names.
+func (m *Model) startSSO() tea.Cmd {
+	s := SSOMsg{Homeserver: strings.TrimSpace(m.fields[fieldHomeserver].Value()), User: strings.TrimSpace(m.fields[fieldUser].Value())}
+	if s.Homeserver == "" && !(strings.HasPrefix(s.User, "@") && strings.Contains(s.User, ":")) {
+		m.err = "for single sign-on, enter the homeserver (or your full user ID, @name:server)"
+		return m.setFocus(fieldHomeserver)
+	}
+	m.busy, m.err, m.notice, m.pasting = true, "", "", false
+	return func() tea.Msg { return s }
+}
+
+// submit moves on to the next field that is needed, and logs in from the password field
+// once the user ID and password are there.
+func (m *Model) submit() tea.Cmd {
+	if m.focus == fieldUser {
+		// A full user ID names its server: the homeserver can be found from it.
+		user := strings.TrimSpace(m.fields[fieldUser].Value())
+		if strings.HasPrefix(user, "@") && strings.Contains(user, ":") {
+			return m.setFocus(fieldPassword)
+		}
+		return m.setFocus(fieldHomeserver)
+	}
+	if m.focus != fieldPassword || m.fields[fieldPassword].Value() == "" {
+		return m.setFocus(m.focus + 1)
+	}
+	if strings.TrimSpace(m.fields[fieldUser].Value()) == "" {
+		m.err = "enter your user ID, for example @name:example.org"
+		return m.setFocus(fieldUser)
+	}
+	s := SubmitMsg{
+		Homeserver: strings.TrimSpace(m.fields[fieldHomeserver].Value()),
+		User:       strings.TrimSpace(m.fields[fieldUser].Value()),
+		Password:   m.fields[fieldPassword].Value(),
+	}
+	m.busy, m.err = true, ""
+	return func() tea.Msg { return s }
 }
 
 func (m *Model) setFocus(i int) tea.Cmd {

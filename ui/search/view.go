@@ -95,19 +95,35 @@ func (m Model) list(w int) []string {
 
 // result draws one result: the conversation and the time, then the snippet.
 func (m Model) result(r row, selected bool, w int, now time.Time, bracket bool) (string, string) {
-	st := m.styles
-	name, tm, plain, match, snip, sender := st.Name, st.Time, st.Snippet, st.Match, st.Snippet, st.Time
-	mark := " "
-	if selected {
-		sel := st.Selected
-		name, tm, plain, match = name.Inherit(sel), sel, sel, match.Inherit(sel)
-		snip, sender = sel, sel
-		mark = "›" // the selection, for terminals without colour
-	}
+	st := m.resultStyles(selected)
 	if w < 2 {
 		return "", ""
 	}
+	return st.headLine(r, w, now), st.snippetLine(r, w, bracket)
+}
 
+// resultLook is how a result is drawn: its styles, and the mark before it.
+type resultLook struct {
+	name, tm, plain, match, snip, sender lipgloss.Style
+	mark                                 string
+}
+
+// resultStyles is the look of a result, selected or not.
+func (m Model) resultStyles(selected bool) resultLook {
+	st := m.styles
+	l := resultLook{name: st.Name, tm: st.Time, plain: st.Snippet, match: st.Match, snip: st.Snippet, sender: st.Time, mark: " "}
+	if selected {
+		sel := st.Selected
+		l.name, l.tm, l.plain, l.match = l.name.Inherit(sel), sel, sel, l.match.Inherit(sel)
+		l.snip, l.sender = sel, sel
+		l.mark = "›" // the selection, for terminals without colour
+	}
+	return l
+}
+
+// headLine is a result's first line: the conversation's name, and the time at the right when
+// it fits.
+func (l resultLook) headLine(r row, w int, now time.Time) string {
 	when := stamp(r.res.Timestamp, now)
 	tw := lipgloss.Width(when)
 	nw := w - 1
@@ -117,18 +133,22 @@ func (m Model) result(r row, selected bool, w int, now time.Time, bracket bool) 
 		when, tw = "", 0
 	}
 	n := textutil.Cut(r.name, nw)
-	first := plain.Render(mark) + name.Render(n)
+	first := l.plain.Render(l.mark) + l.name.Render(n)
 	if gap := w - 1 - lipgloss.Width(n) - tw; gap > 0 {
-		first += plain.Render(strings.Repeat(" ", gap))
+		first += l.plain.Render(strings.Repeat(" ", gap))
 	}
-	first += tm.Render(when)
+	return first + l.tm.Render(when)
+}
 
+// snippetLine is a result's second line, indented: the sender, then the snippet with its
+// matches (in brackets too when bracket says no styling shows), cut to fit.
+func (l resultLook) snippetLine(r row, w int, bracket bool) string {
 	const indent = "   "
-	second := plain.Render(indent)
+	second := l.plain.Render(indent)
 	room := max(w-len(indent), 0)
 	if r.sender != "" && room > 0 {
 		who := textutil.Cut(r.sender+": ", room)
-		second += sender.Render(who)
+		second += l.sender.Render(who)
 		room -= lipgloss.Width(who)
 	}
 	segs := r.snippet
@@ -143,17 +163,17 @@ func (m Model) result(r row, selected bool, w int, now time.Time, bracket bool) 
 	}
 	used := 0
 	for _, s := range fit(segs, room) {
-		style := snip
+		style := l.snip
 		if s.match {
-			style = match
+			style = l.match
 		}
 		second += style.Render(s.text)
 		used += lipgloss.Width(s.text)
 	}
 	if pad := room - used; pad > 0 {
-		second += plain.Render(strings.Repeat(" ", pad))
+		second += l.plain.Render(strings.Repeat(" ", pad))
 	}
-	return first, second
+	return second
 }
 
 // fit cuts a snippet to w cells. When the first match would fall beyond the end, text before

@@ -229,21 +229,8 @@ func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
 	keys := m.keys
 	switch m.stage {
 	case Asking, Waiting, Compare, Confirmed, Incoming:
-		txn, user, from := m.txn, m.user, m.stage
-		switch {
-		case key.Matches(k, keys.Cancel):
-			m.Close()
-			return m, emit(CancelMsg{Txn: txn, User: user, From: from})
-		case m.stage == Incoming && key.Matches(k, keys.Accept):
-			m.stage = Waiting
-			return m, emit(AcceptMsg{Txn: txn})
-		case m.stage == Compare && key.Matches(k, keys.Match):
-			m.stage = Confirmed
-			return m, emit(ConfirmMsg{Txn: txn})
-		case m.stage == Compare && key.Matches(k, keys.Mismatch):
-			m.Close()
-			return m, emit(CancelMsg{Txn: txn, User: user, Mismatch: true, From: from})
-		}
+		cmd := m.verificationKey(k)
+		return m, cmd
 	case Checking, Verifying:
 		if key.Matches(k, keys.Cancel) {
 			m.Close() // the answer, when it comes, goes to the status bar
@@ -256,35 +243,8 @@ func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
 			return m, m.askPassword()
 		}
 	case EnterKey, EnterPassword:
-		switch {
-		case key.Matches(k, keys.Cancel):
-			m.Close()
-		case key.Matches(k, keys.Submit):
-			text := m.input.Value()
-			if len(text) == 0 {
-				return m, nil
-			}
-			m.err = ""
-			m.input.Blur()
-			if m.stage == EnterPassword {
-				m.input.SetValue("") // not kept once handed over
-				m.stage = SettingUp
-				return m, emit(SetUpMsg{Password: text})
-			}
-			m.stage = Verifying
-			return m, emit(RecoveryKeyMsg{Key: text})
-		case m.stage == EnterKey && key.Matches(k, keys.Reveal):
-			m.revealed = !m.revealed
-			m.input.EchoMode = textinput.EchoPassword
-			if m.revealed {
-				m.input.EchoMode = textinput.EchoNormal
-			}
-		default:
-			var cmd tea.Cmd
-			m.input, cmd = m.input.Update(k)
-			m.err = ""
-			return m, cmd
-		}
+		cmd := m.entryKey(k)
+		return m, cmd
 	case SettingUp:
 		// Nothing: the recovery key is on its way and must not be missed.
 	case ShowKey:
@@ -293,6 +253,64 @@ func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// verificationKey handles a key during an emoji verification: cancel, accept a request, and
+// whether the emoji match.
+func (m *Dialog) verificationKey(k tea.KeyMsg) tea.Cmd {
+	keys := m.keys
+	txn, user, from := m.txn, m.user, m.stage
+	switch {
+	case key.Matches(k, keys.Cancel):
+		m.Close()
+		return emit(CancelMsg{Txn: txn, User: user, From: from})
+	case m.stage == Incoming && key.Matches(k, keys.Accept):
+		m.stage = Waiting
+		return emit(AcceptMsg{Txn: txn})
+	case m.stage == Compare && key.Matches(k, keys.Match):
+		m.stage = Confirmed
+		return emit(ConfirmMsg{Txn: txn})
+	case m.stage == Compare && key.Matches(k, keys.Mismatch):
+		m.Close()
+		return emit(CancelMsg{Txn: txn, User: user, Mismatch: true, From: from})
+	}
+	return nil
+}
+
+// entryKey handles a key while the recovery key or the password is typed: cancel, submit,
+// show or hide the key, or the key goes to the input.
+func (m *Dialog) entryKey(k tea.KeyMsg) tea.Cmd {
+	keys := m.keys
+	switch {
+	case key.Matches(k, keys.Cancel):
+		m.Close()
+	case key.Matches(k, keys.Submit):
+		text := m.input.Value()
+		if len(text) == 0 {
+			return nil
+		}
+		m.err = ""
+		m.input.Blur()
+		if m.stage == EnterPassword {
+			m.input.SetValue("") // not kept once handed over
+			m.stage = SettingUp
+			return emit(SetUpMsg{Password: text})
+		}
+		m.stage = Verifying
+		return emit(RecoveryKeyMsg{Key: text})
+	case m.stage == EnterKey && key.Matches(k, keys.Reveal):
+		m.revealed = !m.revealed
+		m.input.EchoMode = textinput.EchoPassword
+		if m.revealed {
+			m.input.EchoMode = textinput.EchoNormal
+		}
+	default:
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(k)
+		m.err = ""
+		return cmd
+	}
+	return nil
 }
 
 func emit(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

@@ -9,6 +9,7 @@ import (
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
 	"duet/ui/internal/textutil"
+	"duet/ui/styles"
 )
 
 // boxWidth is the widest box but one: the emoji box may take maxWidth, seven emoji with their
@@ -42,151 +43,196 @@ func (m Dialog) View() string {
 	return strings.Join(m.box(title, content, outer, m.height), "\n")
 }
 
+// content is the dialog's title and the lines of its box, w cells wide, for the current stage.
 func (m Dialog) content(w int) (string, []line) {
-	st := m.styles
-	var out []line
-	text := func(s string) {
-		for _, l := range strings.Split(ansi.Wrap(s, w, ""), "\n") {
-			out = append(out, line{text: l})
-		}
-	}
-	note := func(s string) { // an explanation: may go when space is short
-		for _, l := range strings.Split(ansi.Wrap(s, w, ""), "\n") {
-			out = append(out, line{text: st.Muted.Render(l), optional: true})
-		}
-	}
-	blank := func() { out = append(out, line{optional: true}) }
-	errLine := func() {
-		if m.err != "" {
-			for _, l := range strings.Split(ansi.Wrap(sanitize.Line(m.err), w, ""), "\n") {
-				out = append(out, line{text: st.Error.Render(l)})
-			}
-		}
-	}
-	hint := func(parts ...string) { // the keys: never cut, wrapped between keys
-		for _, l := range pack(parts, " · ", w) {
-			out = append(out, line{text: st.Muted.Render(textutil.Cut(l, w))})
-		}
-	}
+	p := &page{st: m.styles, w: w}
 	k := m.keys
 	cancel := k.Cancel.Help().Key
-
-	who, device := m.who, sanitize.Line(string(m.device))
-	title := "Verify " + who
-	if m.own {
-		title = "Verify this device"
-	}
 	switch m.stage {
 	case Asking:
-		if m.own {
-			text("Asked your other devices to verify this one.")
-			note("Accept the request on one of them; the emoji come next.")
-		} else {
-			text("Asked " + who + " to verify.")
-			note("Waiting for them to accept on their device; the emoji come next.")
-		}
-		blank()
-		hint(cancel + ": cancel")
+		m.asking(p)
+		p.blank()
+		p.hint(cancel + ": cancel")
 	case Incoming:
-		title = "Verification request"
-		if m.own {
-			s := "Your other device"
-			if device != "" {
-				s += " " + device
-			}
-			text(s + " wants to verify this one.")
-		} else {
-			s := who + " wants to verify"
-			if device != "" {
-				s += ", from their device " + device
-			}
-			text(s + ".")
-		}
-		note("You will compare seven emoji with the other screen.")
-		blank()
-		hint(k.Accept.Help().Key+": accept", cancel+": decline")
+		m.incoming(p)
+		p.note("You will compare seven emoji with the other screen.")
+		p.blank()
+		p.hint(k.Accept.Help().Key+": accept", cancel+": decline")
 	case Waiting:
-		text("Waiting for the emoji…")
-		blank()
-		hint(cancel + ": cancel")
+		p.text("Waiting for the emoji…")
+		p.blank()
+		p.hint(cancel + ": cancel")
 	case Compare:
-		note("Compare these emoji with the ones on the other screen:")
-		blank()
-		start := len(out)
-		for _, l := range EmojiGrid(m.emoji, w, st.Label) {
-			out = append(out, line{text: l})
-		}
-		grid := len(out) - start
-		blank()
-		text("Do these match the other screen, in the same order?")
-		hint(k.Match.Help().Key+": they match", k.Mismatch.Help().Key+": they don't", cancel+": cancel")
-		if required(out)+2 > m.height {
-			// A tiny pane: the emoji alone, which are what is compared.
-			compact := EmojiRow(m.emoji, w)
-			rest := append([]line(nil), out[start+grid:]...)
-			out = out[:start]
-			for _, l := range compact {
-				out = append(out, line{text: l})
-			}
-			out = append(out, rest...)
-		}
+		m.compare(p)
 	case Confirmed:
 		if m.own {
-			text("Waiting for your other device to confirm…")
+			p.text("Waiting for your other device to confirm…")
 		} else {
-			text("Waiting for " + who + " to confirm…")
+			p.text("Waiting for " + m.who + " to confirm…")
 		}
-		blank()
-		hint(cancel + ": cancel")
+		p.blank()
+		p.hint(cancel + ": cancel")
 	case Checking:
-		title = "Recovery key"
-		text("checking…")
+		p.text("checking…")
 	case EnterKey:
-		title = "Recovery key"
-		note("Enter your recovery key (or passphrase) to verify this device and read your encrypted history.")
-		blank()
-		out = append(out, line{text: m.input.View()})
-		errLine()
-		blank()
-		hint(k.Submit.Help().Key+": verify", k.Reveal.Help().Key+": show/hide", cancel+": cancel")
+		p.note("Enter your recovery key (or passphrase) to verify this device and read your encrypted history.")
+		m.entry(p, k.Submit.Help().Key+": verify", k.Reveal.Help().Key+": show/hide", cancel+": cancel")
 	case Verifying:
-		title = "Recovery key"
-		text("verifying…")
-		note("Restoring the keys of your encrypted history can take a moment.")
+		p.text("verifying…")
+		p.note("Restoring the keys of your encrypted history can take a moment.")
 	case OfferSetup:
-		title = "Set up a recovery key"
-		errLine()
-		text("This account has no recovery key yet.")
-		note("With one, this device is verified and your encrypted history can be read on your next devices.")
-		blank()
-		hint(k.Submit.Help().Key+": set one up", cancel+": not now")
+		p.styled(m.err, p.st.Error)
+		p.text("This account has no recovery key yet.")
+		p.note("With one, this device is verified and your encrypted history can be read on your next devices.")
+		p.blank()
+		p.hint(k.Submit.Help().Key+": set one up", cancel+": not now")
 	case EnterPassword:
-		title = "Set up a recovery key"
-		note("Your account password, to confirm:")
-		blank()
-		out = append(out, line{text: m.input.View()})
-		errLine()
-		blank()
-		hint(k.Submit.Help().Key+": continue", cancel+": cancel")
+		p.note("Your account password, to confirm:")
+		m.entry(p, k.Submit.Help().Key+": continue", cancel+": cancel")
 	case SettingUp:
-		title = "Set up a recovery key"
-		text("setting up…")
+		p.text("setting up…")
 	case ShowKey:
-		title = "Your recovery key"
-		for _, l := range groups(m.newKey, w) {
-			out = append(out, line{text: m.styles.Secret.Render(l)})
-		}
-		blank()
-		text("Write this down and keep it safe: it is shown only this once.")
-		if m.warn != "" {
-			for _, l := range strings.Split(ansi.Wrap(m.warn, w, ""), "\n") {
-				out = append(out, line{text: st.Warning.Render(l)})
-			}
-		}
-		blank()
-		hint(k.Submit.Help().Key + ": done")
+		m.showKey(p)
 	}
-	return title, out
+	return m.title(), p.out
+}
+
+// title is the box's title for the current stage.
+func (m Dialog) title() string {
+	switch m.stage {
+	case Incoming:
+		return "Verification request"
+	case Checking, EnterKey, Verifying:
+		return "Recovery key"
+	case OfferSetup, EnterPassword, SettingUp:
+		return "Set up a recovery key"
+	case ShowKey:
+		return "Your recovery key"
+	}
+	if m.own {
+		return "Verify this device"
+	}
+	return "Verify " + m.who
+}
+
+// asking says whom the request went to and what comes next.
+func (m Dialog) asking(p *page) {
+	if m.own {
+		p.text("Asked your other devices to verify this one.")
+		p.note("Accept the request on one of them; the emoji come next.")
+	} else {
+		p.text("Asked " + m.who + " to verify.")
+		p.note("Waiting for them to accept on their device; the emoji come next.")
+	}
+}
+
+// incoming says who asks to verify, and from which device when it is known.
+func (m Dialog) incoming(p *page) {
+	device := sanitize.Line(string(m.device))
+	if m.own {
+		s := "Your other device"
+		if device != "" {
+			s += " " + device
+		}
+		p.text(s + " wants to verify this one.")
+	} else {
+		s := m.who + " wants to verify"
+		if device != "" {
+			s += ", from their device " + device
+		}
+		p.text(s + ".")
+	}
+}
+
+// compare shows the emoji to compare and the keys to answer with. When the box would not fit
+// the height, the emoji grid gives way to the emoji alone, which are what is compared.
+func (m Dialog) compare(p *page) {
+	k := m.keys
+	p.note("Compare these emoji with the ones on the other screen:")
+	p.blank()
+	start := len(p.out)
+	p.add(EmojiGrid(m.emoji, p.w, p.st.Label)...)
+	grid := len(p.out) - start
+	p.blank()
+	p.text("Do these match the other screen, in the same order?")
+	p.hint(k.Match.Help().Key+": they match", k.Mismatch.Help().Key+": they don't", k.Cancel.Help().Key+": cancel")
+	if required(p.out)+2 > m.height {
+		rest := append([]line(nil), p.out[start+grid:]...)
+		p.out = p.out[:start]
+		p.add(EmojiRow(m.emoji, p.w)...)
+		p.out = append(p.out, rest...)
+	}
+}
+
+// entry is the text input with the error under it, then the keys.
+func (m Dialog) entry(p *page, keys ...string) {
+	p.blank()
+	p.add(m.input.View())
+	p.styled(m.err, p.st.Error)
+	p.blank()
+	p.hint(keys...)
+}
+
+// showKey shows the new recovery key, once, with any warning about it.
+func (m Dialog) showKey(p *page) {
+	for _, l := range groups(m.newKey, p.w) {
+		p.add(p.st.Secret.Render(l))
+	}
+	p.blank()
+	p.text("Write this down and keep it safe: it is shown only this once.")
+	if m.warn != "" {
+		p.wrapped(m.warn, p.st.Warning, false)
+	}
+	p.blank()
+	p.hint(m.keys.Submit.Help().Key + ": done")
+}
+
+// page collects the lines of the box's content, w cells wide.
+type page struct {
+	st  styles.Styles
+	w   int
+	out []line
+}
+
+// add appends lines as they are.
+func (p *page) add(ls ...string) {
+	for _, l := range ls {
+		p.out = append(p.out, line{text: l})
+	}
+}
+
+// wrapped appends s wrapped to the width, each line in style st.
+func (p *page) wrapped(s string, st lipgloss.Style, optional bool) {
+	for _, l := range strings.Split(ansi.Wrap(s, p.w, ""), "\n") {
+		p.out = append(p.out, line{text: st.Render(l), optional: optional})
+	}
+}
+
+// text appends s wrapped to the width.
+func (p *page) text(s string) {
+	for _, l := range strings.Split(ansi.Wrap(s, p.w, ""), "\n") {
+		p.out = append(p.out, line{text: l})
+	}
+}
+
+// note appends an explanation, which may go when space is short.
+func (p *page) note(s string) { p.wrapped(s, p.st.Muted, true) }
+
+// styled appends s, made one line of plain text and wrapped, in style st; nothing when s is "".
+func (p *page) styled(s string, st lipgloss.Style) {
+	if s != "" {
+		p.wrapped(sanitize.Line(s), st, false)
+	}
+}
+
+// blank appends an empty line, which may go when space is short.
+func (p *page) blank() { p.out = append(p.out, line{optional: true}) }
+
+// hint appends the keys: never cut, wrapped between keys.
+func (p *page) hint(parts ...string) {
+	for _, l := range pack(parts, " · ", p.w) {
+		p.out = append(p.out, line{text: p.st.Muted.Render(textutil.Cut(l, p.w))})
+	}
 }
 
 // box frames the content: a rounded border with the title in its top edge, exactly outer

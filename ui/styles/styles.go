@@ -161,99 +161,134 @@ func New(t Theme) Styles {
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
 	return Styles{
-		Contacts: Contacts{
-			Title:    base.Bold(true).Foreground(t.Muted),
-			TitleOn:  base.Bold(true).Foreground(t.Accent),
-			Section:  muted.Bold(true),
-			Name:     base.Foreground(t.Text).Bold(true),
-			Preview:  muted,
-			Time:     muted,
-			Badge:    base.Foreground(t.BadgeF).Background(t.BadgeB).Bold(true),
-			Pending:  base.Foreground(t.Warn).Bold(true),
-			Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
-			Filter:   base.Foreground(t.Accent),
-			Empty:    muted.Italic(true),
-		},
-		Conversation: Conversation{
-			Time:     muted,
-			Own:      base.Foreground(t.Own).Bold(true),
-			Other:    base.Foreground(t.Other).Bold(true),
-			Body:     base.Foreground(t.Text),
-			OwnBody:  base.Foreground(t.Own),
-			Notice:   muted.Italic(true),
-			Trust:    base.Foreground(t.Warn),
-			Day:      muted,
-			Sending:  muted.Italic(true),
-			Sent:     base.Foreground(t.Good),
-			Failed:   base.Foreground(t.Error).Bold(true),
-			Loading:  base.Foreground(t.Accent).Italic(true),
-			NewBelow: base.Foreground(t.BadgeF).Background(t.BadgeB),
-			Strong:   base.Bold(true),
-			Emph:     base.Italic(true),
-			Strike:   base.Strikethrough(true),
-			Under:    base.Underline(true),
-			Code:     base.Foreground(t.Accent),
-			Link:     base.Foreground(t.Accent).Underline(true),
-			Mention:  base.Foreground(t.Other).Bold(true),
-			Quote:    muted,
+		Contacts:     newContacts(t),
+		Conversation: newConversation(t),
+		Status:       newStatus(t),
+		Switcher:     newSwitcher(t),
+		Search:       newSearch(t),
+		Separator:    base.Foreground(t.Border),
+		Header:       base.Bold(true).Foreground(t.Text),
+		HeaderID:     muted,
+		HeaderOn:     base.Bold(true).Foreground(t.Accent),
+		Encrypted:    base.Foreground(t.Good),
+		Plain:        base.Foreground(t.Warn),
+		Verified:     base.Foreground(t.Good),
+		Unverified:   muted,
+		Warning:      base.Foreground(t.Warn).Bold(true),
+		Dialog:       base.Foreground(t.Accent),
+		Secret:       base.Foreground(t.Text).Bold(true),
+		Prompt:       base.Foreground(t.Accent).Bold(true),
+		Label:        base.Bold(true),
+		Error:        base.Foreground(t.Error),
+		Muted:        muted,
+		Title:        base.Bold(true).Foreground(t.Accent),
+	}
+}
 
-			Selected:     base.Foreground(t.SelectedF).Background(t.SelectedB).Bold(true),
-			Reply:        muted,
-			Reaction:     muted,
-			ReactionMine: base.Foreground(t.Accent),
-			Unread:       base.Foreground(t.Error),
-		},
-		Status: Status{
-			Bar:     base,
-			Live:    base.Foreground(t.Good),
-			Offline: base.Foreground(t.Error).Bold(true),
-			Waiting: base.Foreground(t.Warn),
-			Error:   base.Foreground(t.Error),
-			Info:    base.Foreground(t.Accent),
-			Hint:    muted,
-		},
-		Switcher: Switcher{
-			Border:   base.Foreground(t.Accent),
-			Title:    base.Bold(true).Foreground(t.Accent),
-			Prompt:   base.Foreground(t.Accent).Bold(true),
-			Name:     base.Foreground(t.Text),
-			Match:    base.Foreground(t.Accent).Bold(true).Underline(true),
-			UserID:   muted,
-			Detail:   muted,
-			Invite:   base.Foreground(t.Warn).Bold(true),
-			Heading:  muted.Bold(true),
-			Note:     muted.Italic(true),
-			Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
-		},
-		Search: Search{
-			Border:   base.Foreground(t.Accent),
-			Title:    base.Bold(true).Foreground(t.Accent),
-			Prompt:   base.Foreground(t.Accent).Bold(true),
-			Status:   muted,
-			Hint:     muted,
-			Warning:  base.Foreground(t.Warn).Bold(true),
-			Name:     base.Foreground(t.Text).Bold(true),
-			Time:     muted,
-			Snippet:  base.Foreground(t.Text),
-			Match:    base.Foreground(t.Accent).Bold(true),
-			Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
-		},
-		Separator:  base.Foreground(t.Border),
-		Header:     base.Bold(true).Foreground(t.Text),
-		HeaderID:   muted,
-		HeaderOn:   base.Bold(true).Foreground(t.Accent),
-		Encrypted:  base.Foreground(t.Good),
-		Plain:      base.Foreground(t.Warn),
-		Verified:   base.Foreground(t.Good),
-		Unverified: muted,
-		Warning:    base.Foreground(t.Warn).Bold(true),
-		Dialog:     base.Foreground(t.Accent),
-		Secret:     base.Foreground(t.Text).Bold(true),
-		Prompt:     base.Foreground(t.Accent).Bold(true),
-		Label:      base.Bold(true),
-		Error:      base.Foreground(t.Error),
-		Muted:      muted,
-		Title:      base.Bold(true).Foreground(t.Accent),
+// newContacts is the styles of the contacts list.
+func newContacts(t Theme) Contacts {
+	base := lipgloss.NewStyle()
+	muted := base.Foreground(t.Muted)
+	return Contacts{
+		Title:    base.Bold(true).Foreground(t.Muted),
+		TitleOn:  base.Bold(true).Foreground(t.Accent),
+		Section:  muted.Bold(true),
+		Name:     base.Foreground(t.Text).Bold(true),
+		Preview:  muted,
+		Time:     muted,
+		Badge:    base.Foreground(t.BadgeF).Background(t.BadgeB).Bold(true),
+		Pending:  base.Foreground(t.Warn).Bold(true),
+		Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
+		Filter:   base.Foreground(t.Accent),
+		Empty:    muted.Italic(true),
+	}
+}
+
+// newConversation is the styles of the conversation pane.
+func newConversation(t Theme) Conversation {
+	base := lipgloss.NewStyle()
+	muted := base.Foreground(t.Muted)
+	return Conversation{
+		Time:     muted,
+		Own:      base.Foreground(t.Own).Bold(true),
+		Other:    base.Foreground(t.Other).Bold(true),
+		Body:     base.Foreground(t.Text),
+		OwnBody:  base.Foreground(t.Own),
+		Notice:   muted.Italic(true),
+		Trust:    base.Foreground(t.Warn),
+		Day:      muted,
+		Sending:  muted.Italic(true),
+		Sent:     base.Foreground(t.Good),
+		Failed:   base.Foreground(t.Error).Bold(true),
+		Loading:  base.Foreground(t.Accent).Italic(true),
+		NewBelow: base.Foreground(t.BadgeF).Background(t.BadgeB),
+		Strong:   base.Bold(true),
+		Emph:     base.Italic(true),
+		Strike:   base.Strikethrough(true),
+		Under:    base.Underline(true),
+		Code:     base.Foreground(t.Accent),
+		Link:     base.Foreground(t.Accent).Underline(true),
+		Mention:  base.Foreground(t.Other).Bold(true),
+		Quote:    muted,
+
+		Selected:     base.Foreground(t.SelectedF).Background(t.SelectedB).Bold(true),
+		Reply:        muted,
+		Reaction:     muted,
+		ReactionMine: base.Foreground(t.Accent),
+		Unread:       base.Foreground(t.Error),
+	}
+}
+
+// newStatus is the styles of the status bar.
+func newStatus(t Theme) Status {
+	base := lipgloss.NewStyle()
+	muted := base.Foreground(t.Muted)
+	return Status{
+		Bar:     base,
+		Live:    base.Foreground(t.Good),
+		Offline: base.Foreground(t.Error).Bold(true),
+		Waiting: base.Foreground(t.Warn),
+		Error:   base.Foreground(t.Error),
+		Info:    base.Foreground(t.Accent),
+		Hint:    muted,
+	}
+}
+
+// newSwitcher is the styles of the switcher.
+func newSwitcher(t Theme) Switcher {
+	base := lipgloss.NewStyle()
+	muted := base.Foreground(t.Muted)
+	return Switcher{
+		Border:   base.Foreground(t.Accent),
+		Title:    base.Bold(true).Foreground(t.Accent),
+		Prompt:   base.Foreground(t.Accent).Bold(true),
+		Name:     base.Foreground(t.Text),
+		Match:    base.Foreground(t.Accent).Bold(true).Underline(true),
+		UserID:   muted,
+		Detail:   muted,
+		Invite:   base.Foreground(t.Warn).Bold(true),
+		Heading:  muted.Bold(true),
+		Note:     muted.Italic(true),
+		Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
+	}
+}
+
+// newSearch is the styles of the search dialog.
+func newSearch(t Theme) Search {
+	base := lipgloss.NewStyle()
+	muted := base.Foreground(t.Muted)
+	return Search{
+		Border:   base.Foreground(t.Accent),
+		Title:    base.Bold(true).Foreground(t.Accent),
+		Prompt:   base.Foreground(t.Accent).Bold(true),
+		Status:   muted,
+		Hint:     muted,
+		Warning:  base.Foreground(t.Warn).Bold(true),
+		Name:     base.Foreground(t.Text).Bold(true),
+		Time:     muted,
+		Snippet:  base.Foreground(t.Text),
+		Match:    base.Foreground(t.Accent).Bold(true),
+		Selected: base.Foreground(t.SelectedF).Background(t.SelectedB),
 	}
 }
 

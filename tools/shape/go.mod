@@ -1,0 +1,3 @@
+module duet/tools/shape
+
+go 1.24
