@@ -134,8 +134,10 @@ func printRootUI(fset *token.FileSet, root string) error {
 			} else {
 				valueMethods++
 			}
-			if fd.Name.Name == "Update" && fd.Body != nil {
-				direct, all = updateCases(fd.Body)
+			// Update, and route when Update hands every message to it first.
+			if (fd.Name.Name == "Update" || fd.Name.Name == "route") && fd.Body != nil {
+				d, a := updateCases(fd.Body)
+				direct, all = max(direct, 0)+d, max(all, 0)+a
 			}
 		}
 	}
@@ -143,7 +145,7 @@ func printRootUI(fset *token.FileSet, root string) error {
 	if direct < 0 {
 		fmt.Println("Model.Update: not found")
 	} else {
-		fmt.Printf("Model.Update case clauses: %d in its top-level switches, %d in all its switches\n", direct, all)
+		fmt.Printf("Model.Update (with route) case clauses: %d in its top-level switches, %d in all its switches\n", direct, all)
 	}
 	fmt.Printf("methods on ui.Model: %d value receivers, %d pointer receivers\n", valueMethods, pointerMethods)
 	return nil
