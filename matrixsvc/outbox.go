@@ -257,40 +257,16 @@ func (s *Service) FlushOutbox(ctx context.Context) (sent int, err error) {
 	return sent, nil
 }
 
+// sendOutgoing sends one outbox entry: to the room its conversation is in now, not again when
+// an earlier attempt arrived, then out of the outbox.
 func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	kind := kindNamed(o.Kind)
 	if kind == 0 {
 		// Written by a newer duet, maybe: what it is cannot be sent as something else.
 		return s.outgoingFailed(ctx, o, fmt.Errorf("duet cannot send an outbox entry of the kind %q: a newer duet wrote it", o.Kind))
 	}
-	if o.Room != "" && o.Target != "" {
-		// Written to a contact's room: where the conversation goes on now (R5-R9, R23), in
-		// case it moved since the message was typed.
-		room, err := s.redirect(ctx, o.Room, o.Target)
-		if err != nil {
-			return err
-		}
-		if room != o.Room {
-			s.log.Info().Str("txn_id", o.TxnID).Stringer("room_id", o.Room).Stringer("now", room).Msg("the conversation moved: the message goes where it is now")
-			o.Room = room
-			if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
-				return err
-			}
-		}
-	}
-	if o.Room == "" {
-		room, _, err := s.OpenDM(ctx, o.Target)
-		if room == "" {
-			return s.outgoingFailed(ctx, o, err)
-		}
-		if err != nil {
-			// The room works; only m.direct was not updated (R11). Said, not fatal.
-			s.log.Warn().Err(err).Stringer("room_id", room).Msg("new DM not recorded in m.direct")
-		}
-		o.Room = room
-		if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
-			return err
-		}
+	if stop, err := s.settleRoom(ctx, o); stop {
+		return err
 	}
 	// An earlier attempt that broke off may have arrived: sending again could post it twice.
 	evt, err := s.arrived(ctx, o)
@@ -301,40 +277,7 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	if evt != "" {
 		s.log.Info().Str("txn_id", o.TxnID).Stringer("event_id", evt).Msg("an attempt that broke off had arrived; not sending again")
 	} else {
-		s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
-		// Where the room's stored timeline ends before the attempt: if the attempt breaks off,
-		// a copy of the message stored after this point may be it (arrived, contentEcho).
-		if byText(o) {
-			if top, terr := s.store.TopPos(ctx, o.Room); terr == nil {
-				s.deliv.attempting(o.TxnID, top)
-			}
-		}
-		timeout := sendTimeout
-		if kind == KindFile && o.Media == "" {
-			timeout += uploadTime(o.File) // a large file takes long to upload
-		}
-		attemptCtx, cancel := context.WithTimeout(withPeer(ctx, o.Target), timeout)
-		switch kind {
-		case KindText, KindEmote:
-			evt, err = s.SendText(attemptCtx, o.Room, o.Body, kind == KindEmote, o.TxnID)
-		case KindEdit:
-			evt, err = s.sendContent(attemptCtx, o.Room, editContent(o.Body, o.Emote, o.Of), o.TxnID)
-		case KindReply:
-			evt, err = s.SendReply(attemptCtx, o.Room, o.Body, o.Emote, o.ReplyTo, o.TxnID)
-		case KindReaction:
-			evt, err = s.sendEvent(attemptCtx, o.Room, event.EventReaction, reactionContent(o.Of, o.Key), o.TxnID)
-		case KindRedaction:
-			var resp *mautrix.RespSendEvent
-			if resp, err = s.cli.RedactEvent(attemptCtx, o.Room, o.Of, mautrix.ReqRedact{TxnID: o.TxnID}); err == nil {
-				evt = resp.EventID
-			} else {
-				err = fmt.Errorf("delete %s: %w", o.Of, s.wrap(err))
-			}
-		case KindFile:
-			evt, err = s.sendFile(attemptCtx, o)
-		}
-		cancel()
-		if err != nil {
+		if evt, err = s.attempt(ctx, o, kind); err != nil {
 			s.deliv.failed(o.TxnID, err)
 			return s.outgoingFailed(ctx, o, err)
 		}
@@ -346,6 +289,83 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 	o.SentAs = evt
 	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSent, EventID: evt})
 	return nil
+}
+
+// settleRoom decides the room an entry goes to: where a contact's conversation goes on now
+// (R5-R9, R23), in case it moved since the message was typed, or a DM found or made for it
+// (R11). stop says the caller returns err now (the entry could not be placed).
+func (s *Service) settleRoom(ctx context.Context, o *store.Outgoing) (stop bool, err error) {
+	if o.Room != "" && o.Target != "" {
+		room, err := s.redirect(ctx, o.Room, o.Target)
+		if err != nil {
+			return true, err
+		}
+		if room != o.Room {
+			s.log.Info().Str("txn_id", o.TxnID).Stringer("room_id", o.Room).Stringer("now", room).Msg("the conversation moved: the message goes where it is now")
+			o.Room = room
+			if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
+				return true, err
+			}
+		}
+	}
+	if o.Room != "" {
+		return false, nil
+	}
+	room, _, err := s.OpenDM(ctx, o.Target)
+	if room == "" {
+		return true, s.outgoingFailed(ctx, o, err)
+	}
+	if err != nil {
+		// The room works; only m.direct was not updated (R11). Said, not fatal.
+		s.log.Warn().Err(err).Stringer("room_id", room).Msg("new DM not recorded in m.direct")
+	}
+	o.Room = room
+	if err := s.store.SetOutgoingRoom(ctx, o.TxnID, room); err != nil {
+		return true, err
+	}
+	return false, nil
+}
+
+// attempt sends an entry once, within its time (longer for a file to upload).
+func (s *Service) attempt(ctx context.Context, o *store.Outgoing, kind Kind) (id.EventID, error) {
+	s.publishOutgoing(ctx, OutgoingChanged{TxnID: o.TxnID, Room: o.Room, State: OutgoingSending})
+	// Where the room's stored timeline ends before the attempt: if the attempt breaks off, a
+	// copy of the message stored after this point may be it (arrived, contentEcho).
+	if byText(o) {
+		if top, err := s.store.TopPos(ctx, o.Room); err == nil {
+			s.deliv.attempting(o.TxnID, top)
+		}
+	}
+	timeout := sendTimeout
+	if kind == KindFile && o.Media == "" {
+		timeout += uploadTime(o.File) // a large file takes long to upload
+	}
+	ctx, cancel := context.WithTimeout(withPeer(ctx, o.Target), timeout)
+	defer cancel()
+	return s.dispatch(ctx, o, kind)
+}
+
+// dispatch sends an entry as the event its kind is.
+func (s *Service) dispatch(ctx context.Context, o *store.Outgoing, kind Kind) (id.EventID, error) {
+	switch kind {
+	case KindText, KindEmote:
+		return s.SendText(ctx, o.Room, o.Body, kind == KindEmote, o.TxnID)
+	case KindEdit:
+		return s.sendContent(ctx, o.Room, editContent(o.Body, o.Emote, o.Of), o.TxnID)
+	case KindReply:
+		return s.SendReply(ctx, o.Room, o.Body, o.Emote, o.ReplyTo, o.TxnID)
+	case KindReaction:
+		return s.sendEvent(ctx, o.Room, event.EventReaction, reactionContent(o.Of, o.Key), o.TxnID)
+	case KindRedaction:
+		resp, err := s.cli.RedactEvent(ctx, o.Room, o.Of, mautrix.ReqRedact{TxnID: o.TxnID})
+		if err != nil {
+			return "", fmt.Errorf("delete %s: %w", o.Of, s.wrap(err))
+		}
+		return resp.EventID, nil
+	case KindFile:
+		return s.sendFile(ctx, o)
+	}
+	return "", fmt.Errorf("duet cannot send an outbox entry of the kind %q", o.Kind)
 }
 
 // Unqueue takes an entry out of the outbox unsent (a command that was not asked to keep it).

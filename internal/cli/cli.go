@@ -226,14 +226,20 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return exitOK, runCommand(ctx, env, prof, name, cmd, opts)
+}
+
+// runCommand opens the profile's app, catches up with the server (offline, only send --queue
+// and search go on), sends what the outbox holds, then runs the command.
+func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, cmd command, opts *opts) error {
 	app, err := OpenApp(ctx, env, prof)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer app.Close()
 	if _, err := app.Svc.CatchUp(ctx); err != nil {
 		if !(opts.queue || name == "search") || !matrixsvc.Temporary(err) {
-			return 0, app.fail(err)
+			return app.fail(err)
 		}
 		opts.offline = err // send --queue stores the message for the next run
 		if name == "search" {
@@ -249,7 +255,7 @@ func run(ctx context.Context, env Env, args []string) (int, error) {
 			app.Log.Warn().Err(berr).Msg("key backup upload failed")
 		}
 	}
-	return exitOK, app.fail(err)
+	return app.fail(err)
 }
 
 // globalFlags are the options before the command: duet [--profile P] [--reset-cache] [-h].

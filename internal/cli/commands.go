@@ -520,6 +520,8 @@ func target(ctx context.Context, app *App, raw string, create bool) (room id.Roo
 	}
 }
 
+// cmdSend sends TEXT (or standard input) to TARGET: a message, or with one of --edit,
+// --reply-to, --react and --file, that instead.
 func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	kinds := 0
 	for _, f := range []string{o.edit, o.replyTo, o.react, o.file} {
@@ -538,36 +540,57 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, TxnID: txn})
 		})
 	}
+	text, err := sendArgText(env, o)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.edit != "":
+		return sendEdit(ctx, env, app, o, text)
+	case o.replyTo != "" || o.react != "":
+		return sendAnswer(ctx, env, app, o, text)
+	}
+	return sendText(ctx, env, app, o, text)
+}
+
+// sendArgText is the TEXT argument, or standard input for none or "-".
+func sendArgText(env Env, o *opts) (string, error) {
 	var text string
 	if len(o.pos) == 2 && o.pos[1] != "-" {
 		text = o.pos[1]
 	} else {
 		data, err := io.ReadAll(io.LimitReader(env.Stdin, 1<<20))
 		if err != nil {
-			return fmt.Errorf("read message from standard input: %w", err)
+			return "", fmt.Errorf("read message from standard input: %w", err)
 		}
 		text = strings.TrimRight(string(data), "\n")
 	}
 	if strings.TrimSpace(text) == "" {
-		return usagef("nothing to send: give TEXT, or pipe it on standard input")
+		return "", usagef("nothing to send: give TEXT, or pipe it on standard input")
 	}
-	if o.edit != "" {
-		return sendEdit(ctx, env, app, o, text)
+	return text, nil
+}
+
+// sendAnswer sends a reply (--reply-to) or a reaction (--react) to a message, through the
+// outbox.
+func sendAnswer(ctx context.Context, env Env, app *App, o *opts, text string) error {
+	evt := id.EventID(strings.TrimSpace(o.replyTo + o.react))
+	if !strings.HasPrefix(string(evt), "$") {
+		return usagef("%q is not an event ID (they start with $; `duet messages TARGET --json` shows them)", evt)
 	}
-	if o.replyTo != "" || o.react != "" {
-		evt := id.EventID(strings.TrimSpace(o.replyTo + o.react))
-		if !strings.HasPrefix(string(evt), "$") {
-			return usagef("%q is not an event ID (they start with $; `duet messages TARGET --json` shows them)", evt)
-		}
-		if o.react != "" {
-			return sendQueued(ctx, env, app, o, "reaction", evt, func(room id.RoomID, _ id.UserID, txn string) error {
-				return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, Of: evt, Key: strings.TrimSpace(text), TxnID: txn})
-			})
-		}
-		return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt, TxnID: txn})
+	if o.react != "" {
+		return sendQueued(ctx, env, app, o, "reaction", evt, func(room id.RoomID, _ id.UserID, txn string) error {
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: room, Of: evt, Key: strings.TrimSpace(text), TxnID: txn})
 		})
 	}
+	return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
+		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt, TxnID: txn})
+	})
+}
+
+// sendText sends a message at once, finding or making the DM as the UI does; with --queue, one
+// that cannot go now waits in the outbox.
+func sendText(ctx context.Context, env Env, app *App, o *opts, text string) error {
 	if o.offline != nil {
 		return queueSend(ctx, env, app, o, "", text, o.offline)
 	}
@@ -578,8 +601,7 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		}
 		return err
 	}
-	txn := app.Svc.NewTxnID()
-	evt, err := app.Svc.SendText(ctx, room, text, false, txn)
+	evt, err := app.Svc.SendText(ctx, room, text, false, app.Svc.NewTxnID())
 	if err != nil {
 		if o.queue && matrixsvc.Temporary(err) {
 			return queueSend(ctx, env, app, o, room, text, err)
