@@ -180,7 +180,7 @@ func (m *Model) contactsKey(k tea.KeyMsg) tea.Cmd {
 		return m.handleIntent(intent)
 	}
 	var cmd tea.Cmd
-	m.contacts, cmd = m.contacts.Update(k)
+	cmd = m.contacts.Update(k)
 	return cmd
 }
 

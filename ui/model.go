@@ -265,7 +265,7 @@ func (m *Model) updateList(msg tea.Msg) tea.Cmd {
 func (m *Model) updateComposer(msg tea.Msg) tea.Cmd {
 	before := m.composer.Value()
 	var cmd tea.Cmd
-	m.composer, cmd = m.composer.Update(msg)
+	cmd = m.composer.Update(msg)
 	if c := m.openChat(); m.composer.Value() != before && c != nil {
 		cmd = tea.Batch(cmd, c.DraftChanged())
 	}
@@ -297,7 +297,7 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 			}
 		}
 	default:
-		m.contacts, cmd = m.contacts.Update(msg)
+		cmd = m.contacts.Update(msg)
 	}
 	return cmd
 }

@@ -218,7 +218,7 @@ func (c *Model) Scroll(n int) {
 // HandleKey handles a key of the timeline (paging, bottom, retry).
 func (c *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
 	var cmd tea.Cmd
-	c.conv, cmd = c.conv.Update(k)
+	cmd = c.conv.Update(k)
 	return cmd
 }
 

@@ -79,10 +79,10 @@ func (m *Model) Focus() tea.Cmd { return m.ta.Focus() }
 func (m *Model) Blur() { m.ta.Blur() }
 
 // Focused reports whether the composer has the keyboard.
-func (m Model) Focused() bool { return m.ta.Focused() }
+func (m *Model) Focused() bool { return m.ta.Focused() }
 
 // Value is the text typed so far.
-func (m Model) Value() string { return m.ta.Value() }
+func (m *Model) Value() string { return m.ta.Value() }
 
 // SetValue replaces the text.
 func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
@@ -91,7 +91,7 @@ func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
 func (m *Model) SetPlaceholder(s string) { m.ta.Placeholder = s }
 
 // KeyMap returns the composer's keys, for help.
-func (m Model) KeyMap() KeyMap { return m.keys }
+func (m *Model) KeyMap() KeyMap { return m.keys }
 
 // Take empties the composer and returns what was typed, when there is anything to send. The
 // root calls it on the Send key, so that the text is sent with what holds at that key (the
@@ -106,14 +106,14 @@ func (m *Model) Take() (string, bool) {
 }
 
 // Update handles keys while focused.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, m.keys.Send) {
-		return m, nil // the root sends, with Take; the key is no text
+		return nil // the root sends, with Take; the key is no text
 	}
 	var cmd tea.Cmd
 	m.ta, cmd = m.ta.Update(msg)
-	return m, cmd
+	return cmd
 }
 
 // View draws the composer.
-func (m Model) View() string { return m.ta.View() }
+func (m *Model) View() string { return m.ta.View() }

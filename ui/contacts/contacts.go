@@ -121,22 +121,22 @@ func (m *Model) Focus() { m.focused = true }
 func (m *Model) Blur()  { m.focused = false; m.filtering = false; m.filter.Blur() }
 
 // Focused reports whether the pane has the keyboard.
-func (m Model) Focused() bool { return m.focused }
+func (m *Model) Focused() bool { return m.focused }
 
 // Filtering reports whether keys go to the filter input (so `q` types a q).
-func (m Model) Filtering() bool { return m.filtering }
+func (m *Model) Filtering() bool { return m.filtering }
 
 // KeyMap returns the pane's keys, for help.
-func (m Model) KeyMap() KeyMap { return m.keys }
+func (m *Model) KeyMap() KeyMap { return m.keys }
 
 // Items returns the rows shown, in order.
-func (m Model) Items() []Item { return m.shown }
+func (m *Model) Items() []Item { return m.shown }
 
 // All returns every row, filtered out or not.
-func (m Model) All() []Item { return m.all }
+func (m *Model) All() []Item { return m.all }
 
 // Selected returns the selected row.
-func (m Model) Selected() (Item, bool) {
+func (m *Model) Selected() (Item, bool) {
 	i := m.selectedIndex()
 	if i < 0 {
 		return Item{}, false
@@ -145,7 +145,7 @@ func (m Model) Selected() (Item, bool) {
 }
 
 // Find returns the row for a key among all rows (the filter aside).
-func (m Model) Find(key string) (Item, bool) {
+func (m *Model) Find(key string) (Item, bool) {
 	for _, it := range m.all {
 		if it.Key() == key {
 			return it, true
@@ -231,10 +231,10 @@ func preview(p matrixsvc.Preview, me id.UserID) string {
 }
 
 // Update handles keys when focused.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok || !m.focused {
-		return m, nil
+		return nil
 	}
 	if m.filtering {
 		switch {
@@ -243,19 +243,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			m.filtering = false
 			m.filter.Blur()
 			m.applyFilter()
-			return m, nil
+			return nil
 		case k.Type == tea.KeyEnter:
 			m.filtering = false
 			m.filter.Blur()
-			return m, nil
+			return nil
 		case k.Type == tea.KeyUp, k.Type == tea.KeyDown:
 			m.move(map[bool]int{true: -1, false: 1}[k.Type == tea.KeyUp])
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.filter, cmd = m.filter.Update(msg)
 		m.applyFilter()
-		return m, cmd
+		return cmd
 	}
 	switch {
 	case key.Matches(k, m.keys.Up):
@@ -264,23 +264,23 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.move(1)
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
-		return m, m.filter.Focus()
+		return m.filter.Focus()
 	case key.Matches(k, m.keys.Clear) && m.filter.Value() != "":
 		m.filter.SetValue("")
 		m.applyFilter()
 	default:
 		if intent := m.Intent(k); intent != nil {
-			return m, func() tea.Msg { return intent }
+			return func() tea.Msg { return intent }
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // Intent is what a key asks of the root (OpenMsg, NewDMMsg, AcceptMsg, DeclineMsg, BlockMsg,
 // UnblockMsg), or nil. The root acts on it within the same Update, before the next key is read:
 // a key typed right after Enter or n (a paste, a fast typist) must reach the composer or the
 // prompt, not the list, where a "q" would quit.
-func (m Model) Intent(k tea.KeyMsg) tea.Msg {
+func (m *Model) Intent(k tea.KeyMsg) tea.Msg {
 	if !m.focused || m.filtering {
 		return nil
 	}
@@ -327,7 +327,7 @@ func (m *Model) move(n int) {
 	m.keepSelection()
 }
 
-func (m Model) selectedIndex() int {
+func (m *Model) selectedIndex() int {
 	for i, it := range m.shown {
 		if it.Key() == m.selected {
 			return i

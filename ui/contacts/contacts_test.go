@@ -57,14 +57,14 @@ func newList(w, h int) Model {
 
 func press(m Model, s string) Model {
 	for _, r := range s {
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		_ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 	}
 	return m
 }
 
 func TestViewList(t *testing.T) {
 	m := newList(30, 16)
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	_ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
 	golden.RequireEqual(t, m.View())
 }
 
@@ -80,7 +80,7 @@ func TestViewFiltered(t *testing.T) {
 func TestViewScrollsToSelection(t *testing.T) {
 	m := newList(24, 6)
 	for range 5 {
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+		_ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
 	}
 	view := m.View()
 	if !strings.Contains(view, "›Weekend trip") {
@@ -114,21 +114,21 @@ func TestOrder(t *testing.T) {
 
 func TestKeysEmit(t *testing.T) {
 	m := newList(30, 20)
-	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
 	if open, ok := cmd().(OpenMsg); !ok || open.Item.UserID != "@carol:example.org" {
 		t.Fatalf("enter gave %#v", cmd())
 	}
-	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
+	cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
 	if acc, ok := cmd().(AcceptMsg); !ok || acc.Item.InviteRooms[0] != "!i" {
 		t.Fatalf("a gave %#v", cmd())
 	}
 	m = press(m, "j")
-	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
+	cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
 	if _, ok := cmd().(NewDMMsg); !ok {
 		t.Fatalf("n gave %#v", cmd())
 	}
 	m = press(m, "jj")
-	if _, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")}); cmd != nil {
+	if cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")}); cmd != nil {
 		t.Fatal("a on a contact without an invite did something")
 	}
 }

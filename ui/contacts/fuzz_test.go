@@ -61,10 +61,10 @@ func FuzzView(f *testing.F) {
 		m.SetOverview(ov, me)
 		for range len(m.Items()) + 1 {
 			checkView(t, m.View(), width, height, ascii)
-			m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+			_ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
 		}
 		m = press(m, "/")
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
+		_ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
 		checkView(t, m.View(), width, height, ascii)
 		m.Blur()
 		checkView(t, m.View(), width, height, ascii)

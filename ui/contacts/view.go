@@ -15,7 +15,7 @@ type row struct {
 	second  bool
 }
 
-func (m Model) rows() []row {
+func (m *Model) rows() []row {
 	var rows []row
 	last := Section(-1)
 	for i, it := range m.shown {
@@ -28,14 +28,14 @@ func (m Model) rows() []row {
 	return rows
 }
 
-func (m Model) headerLines() int {
+func (m *Model) headerLines() int {
 	if m.filtering || m.filter.Value() != "" {
 		return 2
 	}
 	return 1
 }
 
-func (m Model) listHeight() int { return max(m.height-m.headerLines(), 0) }
+func (m *Model) listHeight() int { return max(m.height-m.headerLines(), 0) }
 
 func (m *Model) clampOffset() {
 	rows := m.rows()
@@ -65,7 +65,7 @@ func (m *Model) clampOffset() {
 }
 
 // View draws the pane at its size.
-func (m Model) View() string {
+func (m *Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
@@ -105,7 +105,7 @@ func (m Model) View() string {
 	return strings.Join(textutil.Lines(lines, m.width, m.height), "\n")
 }
 
-func (m Model) count() int {
+func (m *Model) count() int {
 	n := 0
 	for _, it := range m.all {
 		if it.Kind == KindContact && !it.Request {
@@ -116,7 +116,7 @@ func (m Model) count() int {
 }
 
 // inSection counts the rows shown in a section.
-func (m Model) inSection(sec Section) int {
+func (m *Model) inSection(sec Section) int {
 	n := 0
 	for _, it := range m.shown {
 		if it.Section == sec {
@@ -128,7 +128,7 @@ func (m Model) inSection(sec Section) int {
 
 // itemLine draws one of an item's two lines: its name with the time and unread count, or
 // (second) the line under it.
-func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
+func (m *Model) itemLine(it Item, second, selected bool, now time.Time) string {
 	if m.width < 4 {
 		return ""
 	}
@@ -140,7 +140,7 @@ func (m Model) itemLine(it Item, second, selected bool, now time.Time) string {
 
 // nameLine is an item's first line: its name, then the time of its last activity and its
 // unread count at the right.
-func (m Model) nameLine(it Item, selected bool, now time.Time) string {
+func (m *Model) nameLine(it Item, selected bool, now time.Time) string {
 	w := m.width
 	pick := func(s, plain string) string { // selected rows are drawn in one style
 		if selected {
@@ -197,7 +197,7 @@ func unreadBadge(unread int) string {
 
 // detailLine is an item's second line: its latest message, or what it is (a request, an
 // invite, blocked, a group) with the keys that answer it.
-func (m Model) detailLine(it Item, selected bool) string {
+func (m *Model) detailLine(it Item, selected bool) string {
 	text := it.Preview
 	st := m.styles.Preview
 	switch {

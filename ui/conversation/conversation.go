@@ -126,11 +126,11 @@ func (m *Model) SetName(user id.UserID, name string) {
 }
 
 // Len is the number of messages loaded.
-func (m Model) Len() int { return len(m.entries) }
+func (m *Model) Len() int { return len(m.entries) }
 
 // Loaded reports whether the newest page has arrived; Loading whether a page is on its way.
-func (m Model) Loaded() bool  { return m.loaded }
-func (m Model) Loading() bool { return m.loading }
+func (m *Model) Loaded() bool  { return m.loaded }
+func (m *Model) Loading() bool { return m.loading }
 
 // SetLoading marks a page request as under way (shown as a loading line).
 func (m *Model) SetLoading() { m.loading = true; m.loadFailed = false }
@@ -155,7 +155,7 @@ func (m *Model) SetRooms(current id.RoomID, order []id.RoomID, notes map[id.Room
 }
 
 // NeedsOlder reports whether the top of the history is in view and an older page can be loaded.
-func (m Model) NeedsOlder() bool {
+func (m *Model) NeedsOlder() bool {
 	return m.loaded && !m.loading && !m.loadFailed && !m.atStart && m.atTop()
 }
 
@@ -218,7 +218,7 @@ func (m *Model) AddPage(msgs []matrixsvc.Message, more bool) {
 
 // NewestEventID is the event ID of the newest message the server has (our unsent echoes have
 // none), or "".
-func (m Model) NewestEventID() id.EventID {
+func (m *Model) NewestEventID() id.EventID {
 	for i := len(m.entries) - 1; i >= 0; i-- {
 		if evt := m.entries[i].msg.EventID; evt != "" {
 			return evt
@@ -291,7 +291,7 @@ func (m *Model) markDay(i int) {
 }
 
 // Undecrypted lists the event IDs of the messages shown as undecryptable, oldest first.
-func (m Model) Undecrypted() []id.EventID {
+func (m *Model) Undecrypted() []id.EventID {
 	var out []id.EventID
 	for _, e := range m.entries {
 		if e.msg.Encrypted && e.msg.EventID != "" {
@@ -327,7 +327,7 @@ func (m *Model) Redecrypted(msgs []matrixsvc.Message) int {
 }
 
 // LastOwn is our newest message that can be edited (Editable).
-func (m Model) LastOwn() (matrixsvc.Message, bool) {
+func (m *Model) LastOwn() (matrixsvc.Message, bool) {
 	for i := len(m.entries) - 1; i >= 0; i-- {
 		if msg := m.entries[i].msg; m.Editable(msg) {
 			return msg, true
@@ -338,7 +338,7 @@ func (m Model) LastOwn() (matrixsvc.Message, bool) {
 
 // Editable reports whether msg is a message of ours whose text can be edited: sent, text (an
 // emote or a notice too, not a file), not deleted, not waiting for a key.
-func (m Model) Editable(msg matrixsvc.Message) bool {
+func (m *Model) Editable(msg matrixsvc.Message) bool {
 	switch event.MessageType(msg.MsgType) {
 	case event.MsgText, event.MsgEmote, event.MsgNotice:
 	default:
@@ -463,7 +463,7 @@ func (m *Model) Confirm(txn string, evt id.EventID, room id.RoomID) {
 }
 
 // Echo returns the body and kind of a local echo.
-func (m Model) Echo(txn string) (body string, emote bool, state State, ok bool) {
+func (m *Model) Echo(txn string) (body string, emote bool, state State, ok bool) {
 	e := m.byTxn[txn]
 	if e == nil {
 		return "", false, 0, false
@@ -491,7 +491,7 @@ func (m *Model) remove(i int) {
 }
 
 // lastFailed is the newest failed local echo.
-func (m Model) lastFailed() string {
+func (m *Model) lastFailed() string {
 	for i := len(m.entries) - 1; i >= 0; i-- {
 		if e := m.entries[i]; e.state == Failed {
 			return e.txn
@@ -501,10 +501,10 @@ func (m Model) lastFailed() string {
 }
 
 // Update handles the timeline's keys.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.PageUp):
@@ -515,11 +515,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.ScrollToBottom()
 	case key.Matches(k, m.keys.Retry):
 		if txn := m.lastFailed(); txn != "" {
-			return m, func() tea.Msg { return RetryMsg{Txn: txn} }
+			return func() tea.Msg { return RetryMsg{Txn: txn} }
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // KeyMap returns the timeline's keys, for help.
-func (m Model) KeyMap() KeyMap { return m.keys }
+func (m *Model) KeyMap() KeyMap { return m.keys }

@@ -24,7 +24,7 @@ import (
 
 // formatted turns a message's HTML into styled text: lines separated by "\n", each with the
 // styles' escape sequences and nothing else.
-func (m Model) formatted(html string) string {
+func (m *Model) formatted(html string) string {
 	html = scriptOrStyle.ReplaceAllString(sanitize.HTML(html), "")
 	// Whatever a converter let through, the result holds no escape sequence but SGR styling.
 	out := onlySGR(m.htmlParser().Parse(html, format.NewContext(context.Background())))
@@ -33,7 +33,7 @@ func (m Model) formatted(html string) string {
 
 // htmlParser converts HTML to text in the styles: sanitized text, styled inline elements,
 // code blocks behind a bar, links with their address, mentions as names.
-func (m Model) htmlParser() *format.HTMLParser {
+func (m *Model) htmlParser() *format.HTMLParser {
 	st := m.styles
 	inline := func(style lipgloss.Style) format.TextConverter {
 		return func(s string, _ format.Context) string { return styleLines(style, s) }
@@ -61,7 +61,7 @@ func (m Model) htmlParser() *format.HTMLParser {
 }
 
 // codeBlock is a code block's lines in the code style, each behind a bar.
-func (m Model) codeBlock(code, _ string, _ format.Context) string {
+func (m *Model) codeBlock(code, _ string, _ format.Context) string {
 	code = sanitize.Text(strings.TrimRight(code, "\n"), true)
 	lines := strings.Split(code, "\n")
 	for i, l := range lines {
@@ -72,7 +72,7 @@ func (m Model) codeBlock(code, _ string, _ format.Context) string {
 
 // link is a link's text with its address after it, or the address alone when the text says
 // nothing more.
-func (m Model) link(text, href string, _ format.Context) string {
+func (m *Model) link(text, href string, _ format.Context) string {
 	st := m.styles
 	href = sanitize.Line(href)
 	plain := strings.TrimSpace(ansi.Strip(text))
@@ -84,7 +84,7 @@ func (m Model) link(text, href string, _ format.Context) string {
 
 // pill is a mention: a user as the name we know them by (else the pill's text), a room or
 // event as its ID.
-func (m Model) pill(name, mxid, _ string, _ format.Context) string {
+func (m *Model) pill(name, mxid, _ string, _ format.Context) string {
 	if mxid == "" {
 		return name
 	}
@@ -99,7 +99,7 @@ func (m Model) pill(name, mxid, _ string, _ format.Context) string {
 }
 
 // spoiler hides a spoiler's text, saying what it is about when the sender did.
-func (m Model) spoiler(_, reason string, _ format.Context) string {
+func (m *Model) spoiler(_, reason string, _ format.Context) string {
 	if reason = sanitize.Line(reason); reason != "" {
 		return styleLines(m.styles.Quote, "[spoiler: "+reason+"]")
 	}
@@ -107,7 +107,7 @@ func (m Model) spoiler(_, reason string, _ format.Context) string {
 }
 
 // image is an image's alt text: an inline emoji as itself, else in brackets.
-func (m Model) image(_, alt, _, _, _ string, isEmoji bool) string {
+func (m *Model) image(_, alt, _, _, _ string, isEmoji bool) string {
 	alt = sanitize.Line(alt)
 	if isEmoji && alt != "" {
 		return alt
@@ -121,7 +121,7 @@ func (m Model) image(_, alt, _, _, _ string, isEmoji bool) string {
 // packBlocks packs the parser's output for the timeline: blocks come apart with empty lines
 // between them, and quotes as "> " lines, but a message's lines are already set apart, so the
 // empty lines go and a quote gets a bar for each level instead.
-func (m Model) packBlocks(out string) string {
+func (m *Model) packBlocks(out string) string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		if strings.TrimSpace(ansi.Strip(l)) == "" {

@@ -136,10 +136,10 @@ func humanSize(n int64) string {
 // PictureLimit is how many rows a picture may take: PictureRows, or half the window in a
 // small terminal, so that one picture never fills the conversation. (A kitty picture is sized
 // when it is fetched, by the limit then.)
-func (m Model) PictureLimit() int { return min(PictureRows, max(m.height/2, 3)) }
+func (m *Model) PictureLimit() int { return min(PictureRows, max(m.height/2, 3)) }
 
 // pictureLines draws an entry's picture under its message, indented by pad.
-func (m Model) pictureLines(e *entry, pad string, w int) []string {
+func (m *Model) pictureLines(e *entry, pad string, w int) []string {
 	if !m.images || e.img == nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // lines returns entry i rendered at the current width, from the cache when it can.
-func (m Model) lines(i int) []string {
+func (m *Model) lines(i int) []string {
 	e := m.entries[i]
 	if e.lines == nil || e.width != m.width || (e.img != nil && e.picLimit != m.PictureLimit()) {
 		e.lines, e.width, e.picLimit = m.render(e), m.width, m.PictureLimit()
@@ -28,7 +28,7 @@ const timeWidth = 6 // "15:04 "
 
 // render draws one message: an optional day separator, then "15:04 Name: body" wrapped to the
 // width with continuation lines indented under the body, then its delivery state.
-func (m Model) render(e *entry) []string {
+func (m *Model) render(e *entry) []string {
 	w := max(m.width, 1)
 	ts := e.msg.Timestamp.In(m.now().Location())
 	out := m.separators(e, ts, w)
@@ -74,7 +74,7 @@ func (m Model) render(e *entry) []string {
 
 // separators are the lines above a message: the day it begins (or the room it moved from),
 // then the mark of the first message not read.
-func (m Model) separators(e *entry, ts time.Time, w int) []string {
+func (m *Model) separators(e *entry, ts time.Time, w int) []string {
 	var out []string
 	if e.moved != "" {
 		out = append(out, m.dayLine(e.moved+" · "+ts.Format("2 January 2006"), w))
@@ -99,7 +99,7 @@ type shown struct {
 
 // show is the sender and body of e as they are drawn: a deleted or undecryptable message shows
 // a placeholder in the notice style, an emote its sender's name in the sentence.
-func (m Model) show(e *entry, w int) shown {
+func (m *Model) show(e *entry, w int) shown {
 	name, nameStyle, bodyStyle := m.sender(e, w)
 	s := shown{bodyStyle: bodyStyle}
 	s.body, s.styled, s.media = m.body(e)
@@ -122,7 +122,7 @@ func (m Model) show(e *entry, w int) shown {
 
 // sender is the name e is shown under, cut to a third of the width, with the styles of its
 // name and body: "you" in ours, else the sender's display name or, without one, user ID.
-func (m Model) sender(e *entry, w int) (name string, nameStyle, bodyStyle lipgloss.Style) {
+func (m *Model) sender(e *entry, w int) (name string, nameStyle, bodyStyle lipgloss.Style) {
 	st := m.styles
 	nameStyle, bodyStyle = st.Other, st.Body
 	name = m.names[e.msg.Sender]
@@ -137,7 +137,7 @@ func (m Model) sender(e *entry, w int) (name string, nameStyle, bodyStyle lipglo
 
 // body is e's text as drawn: sanitized plain text, the formatted text when there is some
 // (styled), or a media line with the caption under it (media).
-func (m Model) body(e *entry) (body string, styled, media bool) {
+func (m *Model) body(e *entry) (body string, styled, media bool) {
 	body = sanitize.Text(e.msg.Body, true)
 	media = e.msg.Media != nil && !e.msg.Redacted && !e.msg.Encrypted
 	if media {
@@ -156,7 +156,7 @@ func (m Model) body(e *entry) (body string, styled, media bool) {
 // bodyLines are the time, the sender and the body, each paragraph wrapped under the body's
 // start (indent cells in). When a long name leaves too little room, the body starts on the
 // next line.
-func (m Model) bodyLines(e *entry, s shown, ts time.Time, indent, w int) []string {
+func (m *Model) bodyLines(e *entry, s shown, ts time.Time, indent, w int) []string {
 	timeStyle := m.styles.Time
 	if e.marked {
 		timeStyle = timeStyle.Reverse(true) // the message a search led to
@@ -195,7 +195,7 @@ func (m Model) bodyLines(e *entry, s shown, ts time.Time, indent, w int) []strin
 
 // withMarks puts the marks about a message after its lines: edited, and the warnings about
 // where it came from.
-func (m Model) withMarks(out []string, e *entry, pad string, w int) []string {
+func (m *Model) withMarks(out []string, e *entry, pad string, w int) []string {
 	st := m.styles
 	if e.msg.Edited && !e.msg.Redacted {
 		out = withMark(out, st.Notice.Render("(edited)"), pad, w)
@@ -221,7 +221,7 @@ func (m Model) withMarks(out []string, e *entry, pad string, w int) []string {
 // noteLines draws one of duet's own warning lines (someone else came into the 1:1, a new
 // device, a refused encryption change): its time, then the warning, wrapped under itself. text
 // is sanitized already; the style goes on after.
-func (m Model) noteLines(e *entry, text string, w int) []string {
+func (m *Model) noteLines(e *entry, text string, w int) []string {
 	st := m.styles
 	timeStyle := st.Time
 	if e.selected {
@@ -245,7 +245,7 @@ func (m Model) noteLines(e *entry, text string, w int) []string {
 
 // replyLine is the line above a reply quoting what it answers: the message as it is now when
 // it is loaded, else as the store had it.
-func (m Model) replyLine(e *entry, pad string, w int) string {
+func (m *Model) replyLine(e *entry, pad string, w int) string {
 	who, what := "", "an earlier message"
 	var q *matrixsvc.Quote
 	if orig := m.byEvent[e.msg.ReplyTo]; orig != nil {
@@ -281,7 +281,7 @@ func (m Model) replyLine(e *entry, pad string, w int) string {
 
 // reactionLines draws a message's reactions under it: each key with who reacted when they are
 // few, else how many; ours stand out. They wrap at the width.
-func (m Model) reactionLines(rs []matrixsvc.Reaction, pad string, w int) []string {
+func (m *Model) reactionLines(rs []matrixsvc.Reaction, pad string, w int) []string {
 	var out []string
 	line, lineW := pad, len(pad)
 	for _, r := range rs {
@@ -344,7 +344,7 @@ func withMark(out []string, mark, pad string, w int) []string {
 	return append(out, pad+mark)
 }
 
-func (m Model) withState(out []string, e *entry, pad string, w int) []string {
+func (m *Model) withState(out []string, e *entry, pad string, w int) []string {
 	st := m.styles
 	mark := ""
 	switch e.state {
@@ -382,7 +382,7 @@ func (m Model) withState(out []string, e *entry, pad string, w int) []string {
 }
 
 // unreadLine is the line above the first message not read when the conversation was opened.
-func (m Model) unreadLine(w int) string {
+func (m *Model) unreadLine(w int) string {
 	label := " new messages "
 	if lipgloss.Width(label)+2 > w {
 		return m.styles.NewBelow.Render(textutil.Cut("new", w))
@@ -391,7 +391,7 @@ func (m Model) unreadLine(w int) string {
 	return m.styles.Unread.Render(strings.Repeat("─", side) + label + strings.Repeat("─", w-side-lipgloss.Width(label)))
 }
 
-func (m Model) dayLine(label string, w int) string {
+func (m *Model) dayLine(label string, w int) string {
 	label = " " + label + " "
 	side := (w - lipgloss.Width(label)) / 2
 	if side < 1 {

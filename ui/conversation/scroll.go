@@ -44,7 +44,7 @@ func (m *Model) ScrollDown(n int) {
 }
 
 // Has reports whether the message evt is loaded.
-func (m Model) Has(evt id.EventID) bool { return evt != "" && m.byEvent[evt] != nil }
+func (m *Model) Has(evt id.EventID) bool { return evt != "" && m.byEvent[evt] != nil }
 
 // ShowMessage scrolls so that the message evt is in the middle of the window, and marks it
 // (a search result) until another is marked. It reports whether the message is loaded.
@@ -72,10 +72,10 @@ func (m *Model) ScrollToBottom() {
 }
 
 // AtBottom reports whether the newest message is in view.
-func (m Model) AtBottom() bool { return m.follow }
+func (m *Model) AtBottom() bool { return m.follow }
 
 // bottom is the window's bottom position.
-func (m Model) bottom() (anchor, skip int) {
+func (m *Model) bottom() (anchor, skip int) {
 	if m.follow {
 		return len(m.entries) - 1, 0
 	}
@@ -84,7 +84,7 @@ func (m Model) bottom() (anchor, skip int) {
 
 // above counts the lines from the top of the history to the bottom of the window, stopping at
 // limit.
-func (m Model) above(limit int) int {
+func (m *Model) above(limit int) int {
 	a, skip := m.bottom()
 	n := -skip
 	for i := a; i >= 0 && n < limit; i-- {
@@ -94,7 +94,7 @@ func (m Model) above(limit int) int {
 }
 
 // atTop reports whether the oldest loaded line is in view.
-func (m Model) atTop() bool { return m.above(m.textHeight()+1) <= m.textHeight() }
+func (m *Model) atTop() bool { return m.above(m.textHeight()+1) <= m.textHeight() }
 
 // clamp keeps the window from scrolling past the oldest line.
 func (m *Model) clamp() {
@@ -109,7 +109,7 @@ func (m *Model) clamp() {
 
 // textHeight is the number of lines messages get: the loading line and, when scrolled up, the
 // "below" hint take one each.
-func (m Model) textHeight() int {
+func (m *Model) textHeight() int {
 	h := m.height
 	if m.loading {
 		h--

@@ -34,7 +34,7 @@ func (m *Model) MovePick(d int) (atOldest bool) {
 }
 
 // Picked returns the picked message and whether one is picked.
-func (m Model) Picked() (matrixsvc.Message, bool) {
+func (m *Model) Picked() (matrixsvc.Message, bool) {
 	if m.picked == nil {
 		return matrixsvc.Message{}, false
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // View draws the visible window: only the entries that reach it are rendered (from the cache).
-func (m Model) View() string {
+func (m *Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}

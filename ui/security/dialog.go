@@ -99,23 +99,23 @@ func (m *Dialog) SetSize(w, h int) {
 }
 
 // Stage is what the dialog shows; Active whether it is open.
-func (m Dialog) Stage() Stage { return m.stage }
-func (m Dialog) Active() bool { return m.stage != Closed }
+func (m *Dialog) Stage() Stage { return m.stage }
+func (m *Dialog) Active() bool { return m.stage != Closed }
 
 // Verification reports whether the dialog is about a verification.
-func (m Dialog) Verification() bool { return m.stage >= Asking && m.stage <= Confirmed }
+func (m *Dialog) Verification() bool { return m.stage >= Asking && m.stage <= Confirmed }
 
 // Txn is the verification's transaction ("" while the one we asked for is starting).
-func (m Dialog) Txn() string { return m.txn }
+func (m *Dialog) Txn() string { return m.txn }
 
 // User is the other side of the verification.
-func (m Dialog) User() id.UserID { return m.user }
+func (m *Dialog) User() id.UserID { return m.user }
 
 // Who names the other side of the verification.
-func (m Dialog) Who() string { return m.who }
+func (m *Dialog) Who() string { return m.who }
 
 // TakesText reports whether keys are typed into a field: text typed fast is text then.
-func (m Dialog) TakesText() bool { return m.stage == EnterKey || m.stage == EnterPassword }
+func (m *Dialog) TakesText() bool { return m.stage == EnterKey || m.stage == EnterPassword }
 
 // Close closes the dialog and forgets what was typed.
 func (m *Dialog) Close() {
@@ -221,16 +221,16 @@ func (m *Dialog) ShowKey(recoveryKey, warn string) {
 }
 
 // Update handles the keys while the dialog is open.
-func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
+func (m *Dialog) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok || m.stage == Closed {
-		return m, nil
+		return nil
 	}
 	keys := m.keys
 	switch m.stage {
 	case Asking, Waiting, Compare, Confirmed, Incoming:
 		cmd := m.verificationKey(k)
-		return m, cmd
+		return cmd
 	case Checking, Verifying:
 		if key.Matches(k, keys.Cancel) {
 			m.Close() // the answer, when it comes, goes to the status bar
@@ -240,11 +240,11 @@ func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
 		case key.Matches(k, keys.Cancel):
 			m.Close()
 		case key.Matches(k, keys.Submit):
-			return m, m.askPassword()
+			return m.askPassword()
 		}
 	case EnterKey, EnterPassword:
 		cmd := m.entryKey(k)
-		return m, cmd
+		return cmd
 	case SettingUp:
 		// Nothing: the recovery key is on its way and must not be missed.
 	case ShowKey:
@@ -252,7 +252,7 @@ func (m Dialog) Update(msg tea.Msg) (Dialog, tea.Cmd) {
 			m.Close()
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // verificationKey handles a key during an emoji verification: cancel, accept a request, and

@@ -31,7 +31,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 }
 
 // ShortHelp is the status bar's hint for the dialog at its current stage.
-func (m Dialog) ShortHelp() []key.Binding {
+func (m *Dialog) ShortHelp() []key.Binding {
 	k := m.keys
 	cancel := func(desc string) key.Binding {
 		b := k.Cancel

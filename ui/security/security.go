@@ -123,7 +123,7 @@ func (s *Model) Update(msg tea.Msg) tea.Cmd {
 		return s.dialogAsked(msg)
 	default:
 		var cmd tea.Cmd
-		s.dialog, cmd = s.dialog.Update(msg)
+		cmd = s.dialog.Update(msg)
 		return cmd
 	}
 	return nil
@@ -133,7 +133,7 @@ func (s *Model) Update(msg tea.Msg) tea.Cmd {
 func (s *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
 	was := s.dialog.Stage()
 	var cmd tea.Cmd
-	s.dialog, cmd = s.dialog.Update(k)
+	cmd = s.dialog.Update(k)
 	if was == Verifying && !s.dialog.Active() {
 		s.host.Info("still checking the recovery key…")
 	}

@@ -42,7 +42,7 @@ func press(t *testing.T, m Dialog, keys ...tea.KeyMsg) (Dialog, []tea.Msg) {
 	var msgs []tea.Msg
 	for _, k := range keys {
 		var cmd tea.Cmd
-		m, cmd = m.Update(k)
+		cmd = m.Update(k)
 		if cmd != nil {
 			if msg := cmd(); msg != nil {
 				msgs = append(msgs, msg)

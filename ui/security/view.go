@@ -30,7 +30,7 @@ type line struct {
 }
 
 // View draws the dialog as a box no wider and no taller than its size; "" when closed.
-func (m Dialog) View() string {
+func (m *Dialog) View() string {
 	if m.stage == Closed {
 		return ""
 	}
@@ -44,7 +44,7 @@ func (m Dialog) View() string {
 }
 
 // content is the dialog's title and the lines of its box, w cells wide, for the current stage.
-func (m Dialog) content(w int) (string, []line) {
+func (m *Dialog) content(w int) (string, []line) {
 	p := &page{st: m.styles, w: w}
 	k := m.keys
 	cancel := k.Cancel.Help().Key
@@ -98,7 +98,7 @@ func (m Dialog) content(w int) (string, []line) {
 }
 
 // title is the box's title for the current stage.
-func (m Dialog) title() string {
+func (m *Dialog) title() string {
 	switch m.stage {
 	case Incoming:
 		return "Verification request"
@@ -116,7 +116,7 @@ func (m Dialog) title() string {
 }
 
 // asking says whom the request went to and what comes next.
-func (m Dialog) asking(p *page) {
+func (m *Dialog) asking(p *page) {
 	if m.own {
 		p.text("Asked your other devices to verify this one.")
 		p.note("Accept the request on one of them; the emoji come next.")
@@ -127,7 +127,7 @@ func (m Dialog) asking(p *page) {
 }
 
 // incoming says who asks to verify, and from which device when it is known.
-func (m Dialog) incoming(p *page) {
+func (m *Dialog) incoming(p *page) {
 	device := sanitize.Line(string(m.device))
 	if m.own {
 		s := "Your other device"
@@ -146,7 +146,7 @@ func (m Dialog) incoming(p *page) {
 
 // compare shows the emoji to compare and the keys to answer with. When the box would not fit
 // the height, the emoji grid gives way to the emoji alone, which are what is compared.
-func (m Dialog) compare(p *page) {
+func (m *Dialog) compare(p *page) {
 	k := m.keys
 	p.note("Compare these emoji with the ones on the other screen:")
 	p.blank()
@@ -165,7 +165,7 @@ func (m Dialog) compare(p *page) {
 }
 
 // entry is the text input with the error under it, then the keys.
-func (m Dialog) entry(p *page, keys ...string) {
+func (m *Dialog) entry(p *page, keys ...string) {
 	p.blank()
 	p.add(m.input.View())
 	p.styled(m.err, p.st.Error)
@@ -174,7 +174,7 @@ func (m Dialog) entry(p *page, keys ...string) {
 }
 
 // showKey shows the new recovery key, once, with any warning about it.
-func (m Dialog) showKey(p *page) {
+func (m *Dialog) showKey(p *page) {
 	for _, l := range groups(m.newKey, p.w) {
 		p.add(p.st.Secret.Render(l))
 	}
@@ -238,7 +238,7 @@ func (p *page) hint(parts ...string) {
 // box frames the content: a rounded border with the title in its top edge, exactly outer
 // cells wide and at most maxH lines. When it is too tall, optional lines go first, then lines
 // from the end of the content above the last one (the keys).
-func (m Dialog) box(title string, content []line, outer, maxH int) []string {
+func (m *Dialog) box(title string, content []line, outer, maxH int) []string {
 	st := m.styles
 	inner := max(outer-4, 0)
 	if len(content)+2 > maxH {

@@ -35,7 +35,7 @@ func New(st styles.Status) Model { return Model{styles: st, now: time.Now} }
 func (m *Model) SetClock(now func() time.Time) { m.now = now }
 
 // Offline reports whether the bar shows the connection as down.
-func (m Model) Offline() bool { return m.sync.State == matrixsvc.SyncOffline }
+func (m *Model) Offline() bool { return m.sync.State == matrixsvc.SyncOffline }
 
 // SetWidth sets the width.
 func (m *Model) SetWidth(w int) { m.width = w }
@@ -74,10 +74,10 @@ func (m *Model) SetHint(s string) { m.hint = s }
 func (m *Model) SetAccount(s string) { m.account = sanitize.Line(s) }
 
 // Error returns the error shown, if any.
-func (m Model) Error() string { return m.err }
+func (m *Model) Error() string { return m.err }
 
 // View draws the bar.
-func (m Model) View() string {
+func (m *Model) View() string {
 	if m.width <= 0 {
 		return ""
 	}
