@@ -103,7 +103,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		tail: &tailBuffer{max: tailSize},
 	}
 	if opts.StateDir == "" {
-		dir, err := newStateDir()
+		dir, err := NewStateDir()
 		if err != nil {
 			return nil, err
 		}
@@ -316,8 +316,9 @@ func (s *Server) PID() int {
 // LogTail returns the last few KiB Dendrite wrote, for a failing test to print.
 func (s *Server) LogTail() string { return s.tail.String() }
 
-// newStateDir creates a fresh directory under /dev/shm when possible, else under os.TempDir().
-func newStateDir() (string, error) {
+// NewStateDir creates a fresh directory for a server's state under /dev/shm when possible
+// (SQLite's fsyncs are free there), else under os.TempDir().
+func NewStateDir() (string, error) {
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		if dir, err := os.MkdirTemp("/dev/shm", "duet-homeserver-"); err == nil {
 			return dir, nil

@@ -42,7 +42,7 @@ type FaultServer struct {
 // StartFaulty starts a FaultServer from the binaries in binDir (see BinDir), with its state in a
 // fresh directory that Stop removes. ctx bounds the start only; the caller must call Stop.
 func StartFaulty(ctx context.Context, binDir string) (*FaultServer, error) {
-	dir, err := newStateDir()
+	dir, err := homeserver.NewStateDir()
 	if err != nil {
 		return nil, err
 	}
@@ -168,19 +168,4 @@ func (f *FaultServer) Stop() error {
 		}
 	})
 	return f.stopErr
-}
-
-// newStateDir creates a fresh directory under /dev/shm when possible (SQLite's fsyncs are free
-// there), else under os.TempDir().
-func newStateDir() (string, error) {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if dir, err := os.MkdirTemp("/dev/shm", "duet-homeserver-"); err == nil {
-			return dir, nil
-		}
-	}
-	dir, err := os.MkdirTemp("", "duet-homeserver-")
-	if err != nil {
-		return "", fmt.Errorf("dendrite: %w", err)
-	}
-	return dir, nil
 }
