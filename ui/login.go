@@ -16,7 +16,7 @@ type SubmitLogin func(ctx context.Context, homeserver, user, password string) (S
 // Login is the sign-in form shown when there is no session. On success it hands over to the
 // main Model in the same program.
 type Login struct {
-	form   login.Model
+	form   *login.Form
 	submit SubmitLogin
 	sso    SubmitSSO     // nil: no login in the browser (loginsso.go)
 	pasted chan<- string // to the login in the browser under way, when it asks for a paste
@@ -32,7 +32,7 @@ type loggedInMsg struct {
 // NewLogin returns the sign-in form. opts are used for the main model once logged in.
 func NewLogin(submit SubmitLogin, opts Options) Login {
 	opts = opts.withDefaults()
-	l := Login{form: login.New(login.DefaultKeyMap(), *opts.Styles), submit: submit, opts: opts,
+	l := Login{form: login.NewForm(login.DefaultKeyMap(), *opts.Styles), submit: submit, opts: opts,
 		size: tea.WindowSizeMsg{Width: 80, Height: 24}}
 	l.form.SetSize(80, 24)
 	return l
@@ -74,9 +74,7 @@ func (l Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		next, _ := main.Update(l.size)
 		return next, next.Init()
 	}
-	var cmd tea.Cmd
-	l.form, cmd = l.form.Update(msg)
-	return l, cmd
+	return l, l.form.Update(msg)
 }
 
 // View implements tea.Model.
