@@ -1,5 +1,7 @@
-// Package login is the sign-in form shown when there is no saved session: homeserver, user and
-// a masked password, or single sign-on in the browser (OAuth 2.0 or m.login.sso).
+// Package login is what duet shows when there is no saved session. Form is the sign-in form:
+// homeserver, user and a masked password, or single sign-on in the browser (OAuth 2.0 or
+// m.login.sso). Screen is the tea.Model around it: it runs the login the form asks for, shows
+// the instructions of a login in the browser, and hands over to the main model once logged in.
 package login
 
 import (
