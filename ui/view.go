@@ -158,32 +158,13 @@ func (m *Model) promptView(w int) []string {
 	case m.prompt.busy:
 		lines = append(lines, st.Muted.Render(" checking…"))
 	case m.prompt.err != "":
-		for _, l := range strings.Split(wrapPlain(m.prompt.err, w-2), "\n") {
+		for _, l := range strings.Split(textutil.Wrap(m.prompt.err, w-2), "\n") {
 			lines = append(lines, " "+st.Error.Render(l))
 		}
 	default:
 		lines = append(lines, st.Muted.Render(" enter: check and open · esc: cancel"))
 	}
 	return lines
-}
-
-// wrapPlain wraps sanitized one-line text at w cells.
-func wrapPlain(s string, w int) string {
-	var out []string
-	for len(s) > 0 && w > 0 {
-		cut := textutil.Cut(s, w)
-		if cut == s {
-			out = append(out, s)
-			break
-		}
-		cut = strings.TrimSuffix(cut, "…")
-		if i := strings.LastIndexByte(cut, ' '); i > w/2 {
-			cut = cut[:i]
-		}
-		out = append(out, cut)
-		s = strings.TrimLeft(s[len(cut):], " ")
-	}
-	return strings.Join(out, "\n")
 }
 
 func (m *Model) helpView(l layout) []string {
@@ -218,7 +199,7 @@ func (m *Model) helpView(l layout) []string {
 		row = append(row, block)
 	}
 	flush()
-	for _, l := range strings.Split(wrapPlain("composer: /dm @user · /me text · /upload PATH · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
+	for _, l := range strings.Split(textutil.Wrap("composer: /dm @user · /me text · /upload PATH · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
 		lines = append(lines, m.styles.Muted.Render(" "+l))
 	}
 	return textutil.Lines(lines, l.width, l.mainH)
