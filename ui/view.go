@@ -45,7 +45,7 @@ func (m *Model) layout() {
 	m.contacts.SetSize(l.leftW, l.mainH)
 	m.composer.SetSize(l.rightW, l.composerH)
 	m.status.SetWidth(l.width)
-	m.prompt.input.Width = max(l.rightW-12, 4)
+	m.newDM.SetWidth(l.rightW)
 	m.security.SetSize(l.rightW, l.mainH)
 	m.search.SetSize(min(l.rightW, 90), min(l.mainH, 24))
 	m.finder.SetSize(min(l.rightW, 72), min(l.mainH, 20))
@@ -93,8 +93,8 @@ func (m *Model) rightPane(l layout) []string {
 	w := l.rightW
 	c := m.openChat()
 	switch {
-	case m.prompt.on:
-		return textutil.Lines(m.promptView(w), w, l.mainH)
+	case m.newDM.Active():
+		return textutil.Lines(strings.Split(m.newDM.View(), "\n"), w, l.mainH)
 	case c == nil:
 		return textutil.Lines(m.welcome(w), w, l.mainH)
 	}
@@ -117,7 +117,7 @@ func (m *Model) rightPane(l layout) []string {
 func (m *Model) overlay(pane []string, l layout, view string) {
 	box := strings.Split(view, "\n")
 	top, h := 0, l.mainH
-	if m.openChat() != nil && !m.prompt.on && len(box) <= l.timelineH {
+	if m.openChat() != nil && !m.newDM.Active() && len(box) <= l.timelineH {
 		top, h = 2, l.timelineH
 	}
 	start := top + max((h-len(box))/2, 0)
@@ -142,27 +142,6 @@ func (m *Model) welcome(w int) []string {
 	}
 	for i := range lines {
 		lines[i] = textutil.Cut(lines[i], w)
-	}
-	return lines
-}
-
-func (m *Model) promptView(w int) []string {
-	st := m.styles
-	lines := []string{
-		" " + st.Title.Render("New conversation"),
-		"",
-		" " + m.prompt.input.View(),
-		"",
-	}
-	switch {
-	case m.prompt.busy:
-		lines = append(lines, st.Muted.Render(" checking…"))
-	case m.prompt.err != "":
-		for _, l := range strings.Split(textutil.Wrap(m.prompt.err, w-2), "\n") {
-			lines = append(lines, " "+st.Error.Render(l))
-		}
-	default:
-		lines = append(lines, st.Muted.Render(" enter: check and open · esc: cancel"))
 	}
 	return lines
 }
