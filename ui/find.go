@@ -9,6 +9,7 @@ import (
 
 	"duet/matrixsvc"
 	"duet/ui/contacts"
+	"duet/ui/newdm"
 	"duet/ui/search"
 	"duet/ui/switcher"
 )
@@ -180,6 +181,6 @@ func (m *Model) chosen(e switcher.Entry) tea.Cmd {
 	if e.Kind == switcher.KindNewDM {
 		name = ""
 	}
-	it := contacts.Item{Kind: contacts.KindContact, Section: contacts.SectionContacts, UserID: e.UserID, Name: userLabel(e.UserID, name)}
+	it := contacts.Item{Kind: contacts.KindContact, Section: contacts.SectionContacts, UserID: e.UserID, Name: newdm.Label(e.UserID, name)}
 	return tea.Batch(m.openItem(it, true), m.dmTo(string(e.UserID)))
 }

@@ -20,6 +20,7 @@ import (
 	"duet/ui/contacts"
 	"duet/ui/conversation"
 	"duet/ui/keys"
+	"duet/ui/newdm"
 	"duet/ui/search"
 	"duet/ui/security"
 	"duet/ui/statusbar"
@@ -90,7 +91,7 @@ type Model struct {
 	composer composer.Model
 	status   statusbar.Model
 	help     help.Model
-	prompt   newDMPrompt
+	newDM    *newdm.Model    // the new-DM prompt and the check of a user ID
 	security *security.Model // verification and recovery key: its dialog is over the right pane
 	search   search.Model    // message search, over the right pane
 	finder   switcher.Model  // the quick switcher, over the right pane
@@ -103,7 +104,6 @@ type Model struct {
 	txnBase   string
 	txnSeq    int
 	lastRetry time.Time // the last key-press retry while offline
-	checking  string    // the user ID being checked for a new DM ("" = none)
 	confirm   tea.Cmd   // asked in the status bar: run on y, dropped on any other key
 	confirmNo string    // what the status bar says when the answer is no
 
@@ -126,7 +126,6 @@ func New(svc Service, opts Options) *Model {
 		composer: composer.New(km.Composer, st),
 		status:   statusbar.New(st.Status),
 		help:     help.New(),
-		prompt:   newPrompt(st),
 		search:   search.New(km.Search, st.Search, opts.Now),
 		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat.Model{},
@@ -134,6 +133,7 @@ func New(svc Service, opts Options) *Model {
 	}
 	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
 		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
+	m.newDM = newdm.New(svc, host{m}, newdm.Options{Styles: st, Context: m.ctx})
 	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
 	m.help.Styles.ShortDesc = st.Status.Hint
 	m.help.Styles.ShortSeparator = st.Status.Hint
@@ -222,11 +222,13 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		}
 	case chat.TypingSentMsg:
 		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
-	case overviewMsg, inviteDoneMsg, blockDoneMsg, userCheckedMsg, chat.MarkedReadMsg,
+	case overviewMsg, inviteDoneMsg, blockDoneMsg, chat.MarkedReadMsg,
 		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
 		return m.updateList(msg)
 	case security.Msg:
 		return m.security.Update(msg)
+	case newdm.Msg:
+		return m.userChecked(msg)
 	case search.TickMsg, search.QueryMsg, searchDoneMsg, search.OpenMsg, search.ClosedMsg,
 		switcher.TickMsg, switcher.DirectoryMsg, directoryDoneMsg, switcher.ChosenMsg, switcher.ClosedMsg:
 		return m.updateFind(msg)
@@ -239,7 +241,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 }
 
 // updateList handles the contacts list's messages: the list read again, its intents, and
-// what an answer to an invite, a block or a new DM's user check brought.
+// what an answer to an invite or a block brought.
 func (m *Model) updateList(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case overviewMsg:
@@ -248,8 +250,6 @@ func (m *Model) updateList(msg tea.Msg) tea.Cmd {
 		return m.inviteDone(msg)
 	case blockDoneMsg:
 		return m.blockDone(msg)
-	case userCheckedMsg:
-		return m.userChecked(msg)
 	case chat.MarkedReadMsg:
 		if msg.Err == nil {
 			return m.refreshOverview()
@@ -289,7 +289,7 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	case focusComposer:
 		cmd = m.updateComposer(msg)
 	case focusPrompt:
-		m.prompt, cmd = m.prompt.update(msg)
+		cmd = m.newDM.Update(msg)
 	case focusPick:
 		if c := m.openChat(); c != nil {
 			if in := c.ReactInput(); in != nil {
@@ -340,12 +340,12 @@ func (m *Model) setFocus(f focus) tea.Cmd {
 	m.focus = f
 	m.contacts.Blur()
 	m.composer.Blur()
-	m.prompt.blur()
+	m.newDM.Blur()
 	switch f {
 	case focusComposer:
 		return m.composer.Focus()
 	case focusPrompt:
-		return m.prompt.focus()
+		return m.newDM.Focus()
 	case focusPick: // the keys go to the chat's PickKey
 	default:
 		m.contacts.Focus()

@@ -9,6 +9,7 @@ import (
 
 	"duet/matrixsvc"
 	"duet/ui/chat"
+	"duet/ui/newdm"
 	"duet/ui/security"
 )
 
@@ -23,13 +24,13 @@ type Service interface {
 // Account is the account and its contacts list: events, the list, new DMs, invites, blocking,
 // search.
 type Account interface {
+	newdm.Users // checks the user ID of a new DM
 	Me() id.UserID
 	Events() <-chan matrixsvc.Event
 	RetryNow()
 	Overview(ctx context.Context) (matrixsvc.Overview, error)
 	LastOpen(ctx context.Context) string
 	SetLastOpen(ctx context.Context, key string) error
-	CheckUser(ctx context.Context, raw string) (id.UserID, string, error)
 	Accept(ctx context.Context, room id.RoomID) error
 	Decline(ctx context.Context, room id.RoomID) error
 	Block(ctx context.Context, user string) (id.UserID, bool, error)
@@ -51,12 +52,6 @@ type (
 		ov       matrixsvc.Overview
 		err      error
 		lastOpen string // at start: the conversation open when duet last ran
-	}
-	userCheckedMsg struct {
-		raw  string
-		user id.UserID
-		name string
-		err  error
 	}
 	inviteDoneMsg struct {
 		accepted bool
@@ -126,14 +121,6 @@ func (m *Model) rememberOpen(key string) tea.Cmd {
 	return m.call(func(ctx context.Context) tea.Msg {
 		_ = svc.SetLastOpen(ctx, key)
 		return nil
-	})
-}
-
-func (m *Model) checkUser(raw string) tea.Cmd {
-	svc := m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		user, name, err := svc.CheckUser(ctx, raw)
-		return userCheckedMsg{raw: raw, user: user, name: name, err: err}
 	})
 }
 

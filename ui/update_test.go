@@ -186,7 +186,7 @@ func TestNewDMValidation(t *testing.T) {
 				t.Fatal("the prompt should stay open to fix the ID")
 			}
 			h.key(tea.KeyEsc)
-			if h.m.focus != focusContacts || h.m.prompt.on {
+			if h.m.focus != focusContacts || h.m.newDM.Active() {
 				t.Fatal("esc should close the prompt")
 			}
 			if v := h.view(); strings.Contains(v, tc.want) {
@@ -590,7 +590,7 @@ func TestFastTypedWordsAreText(t *testing.T) {
 	for _, part := range []string{"@", "left", ":example.org"} {
 		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(part)})
 	}
-	if got := h.m.prompt.input.Value(); got != "@left:example.org" {
+	if got := h.m.newDM.Value(); got != "@left:example.org" {
 		t.Fatalf("prompt holds %q", got)
 	}
 }

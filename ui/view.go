@@ -45,7 +45,7 @@ func (m *Model) layout() {
 	m.contacts.SetSize(l.leftW, l.mainH)
 	m.composer.SetSize(l.rightW, l.composerH)
 	m.status.SetWidth(l.width)
-	m.prompt.input.Width = max(l.rightW-12, 4)
+	m.newDM.SetWidth(l.rightW)
 	m.security.SetSize(l.rightW, l.mainH)
 	m.search.SetSize(min(l.rightW, 90), min(l.mainH, 24))
 	m.finder.SetSize(min(l.rightW, 72), min(l.mainH, 20))
@@ -93,8 +93,8 @@ func (m *Model) rightPane(l layout) []string {
 	w := l.rightW
 	c := m.openChat()
 	switch {
-	case m.prompt.on:
-		return textutil.Lines(m.promptView(w), w, l.mainH)
+	case m.newDM.Active():
+		return textutil.Lines(strings.Split(m.newDM.View(), "\n"), w, l.mainH)
 	case c == nil:
 		return textutil.Lines(m.welcome(w), w, l.mainH)
 	}
@@ -117,7 +117,7 @@ func (m *Model) rightPane(l layout) []string {
 func (m *Model) overlay(pane []string, l layout, view string) {
 	box := strings.Split(view, "\n")
 	top, h := 0, l.mainH
-	if m.openChat() != nil && !m.prompt.on && len(box) <= l.timelineH {
+	if m.openChat() != nil && !m.newDM.Active() && len(box) <= l.timelineH {
 		top, h = 2, l.timelineH
 	}
 	start := top + max((h-len(box))/2, 0)
@@ -144,46 +144,6 @@ func (m *Model) welcome(w int) []string {
 		lines[i] = textutil.Cut(lines[i], w)
 	}
 	return lines
-}
-
-func (m *Model) promptView(w int) []string {
-	st := m.styles
-	lines := []string{
-		" " + st.Title.Render("New conversation"),
-		"",
-		" " + m.prompt.input.View(),
-		"",
-	}
-	switch {
-	case m.prompt.busy:
-		lines = append(lines, st.Muted.Render(" checking…"))
-	case m.prompt.err != "":
-		for _, l := range strings.Split(wrapPlain(m.prompt.err, w-2), "\n") {
-			lines = append(lines, " "+st.Error.Render(l))
-		}
-	default:
-		lines = append(lines, st.Muted.Render(" enter: check and open · esc: cancel"))
-	}
-	return lines
-}
-
-// wrapPlain wraps sanitized one-line text at w cells.
-func wrapPlain(s string, w int) string {
-	var out []string
-	for len(s) > 0 && w > 0 {
-		cut := textutil.Cut(s, w)
-		if cut == s {
-			out = append(out, s)
-			break
-		}
-		cut = strings.TrimSuffix(cut, "…")
-		if i := strings.LastIndexByte(cut, ' '); i > w/2 {
-			cut = cut[:i]
-		}
-		out = append(out, cut)
-		s = strings.TrimLeft(s[len(cut):], " ")
-	}
-	return strings.Join(out, "\n")
 }
 
 func (m *Model) helpView(l layout) []string {
@@ -218,7 +178,7 @@ func (m *Model) helpView(l layout) []string {
 		row = append(row, block)
 	}
 	flush()
-	for _, l := range strings.Split(wrapPlain("composer: /dm @user · /me text · /upload PATH · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
+	for _, l := range strings.Split(textutil.Wrap("composer: /dm @user · /me text · /upload PATH · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
 		lines = append(lines, m.styles.Muted.Render(" "+l))
 	}
 	return textutil.Lines(lines, l.width, l.mainH)

@@ -1,5 +1,6 @@
 // Package textutil has the small helpers the UI components share: fitting styled text to a
-// width, formatting times relative to now, and the finders' one-line text field.
+// width, wrapping plain text, formatting times relative to now, and the finders' one-line text
+// field.
 package textutil
 
 import (
@@ -51,6 +52,25 @@ func Lines(block []string, w, h int) []string {
 		}
 	}
 	return out
+}
+
+// Wrap wraps sanitized one-line text at w cells, at a space where one is near the end of a line.
+func Wrap(s string, w int) string {
+	var out []string
+	for len(s) > 0 && w > 0 {
+		cut := Cut(s, w)
+		if cut == s {
+			out = append(out, s)
+			break
+		}
+		cut = strings.TrimSuffix(cut, "…")
+		if i := strings.LastIndexByte(cut, ' '); i > w/2 {
+			cut = cut[:i]
+		}
+		out = append(out, cut)
+		s = strings.TrimLeft(s[len(cut):], " ")
+	}
+	return strings.Join(out, "\n")
 }
 
 // When formats a timestamp for a list row: the time today, the weekday within a week, the date

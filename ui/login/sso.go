@@ -1,24 +1,22 @@
-package ui
+package login
 
 import (
 	"context"
 
 	tea "github.com/charmbracelet/bubbletea"
-
-	"duet/ui/login"
 )
 
 // SubmitSSO logs in in the browser (OAuth 2.0 or single sign-on), saves the session and
-// starts the sync loop, like SubmitLogin. tell shows an instruction on the login screen: the
+// starts the sync loop, like Submit. tell shows an instruction on the login screen: the
 // address to open, a code to enter; with paste set, it asks for the address the browser ended
 // on, which paste then returns once typed (where no browser opens here: over SSH). The UI
 // owns the terminal, so nothing is printed.
-type SubmitSSO func(ctx context.Context, homeserver, user string, tell func(text string, paste bool), paste func() (string, error)) (Service, error)
+type SubmitSSO[S any] func(ctx context.Context, homeserver, user string, tell func(text string, paste bool), paste func() (string, error)) (S, error)
 
 // WithSSO lets the login screen log in in the browser (ctrl+o).
-func (l Login) WithSSO(f SubmitSSO) Login {
-	l.sso = f
-	return l
+func (s *Screen[S]) WithSSO(f SubmitSSO[S]) *Screen[S] {
+	s.sso = f
+	return s
 }
 
 // ssoNoticeMsg is an instruction from a login in the browser that is under way.
@@ -33,15 +31,15 @@ type notice struct {
 }
 
 // startSSO runs the login in a Cmd; its instructions come back one by one on notices.
-func (l Login) startSSO(msg login.SSOMsg) (tea.Model, tea.Cmd) {
-	if l.sso == nil {
-		l.form.SetError("logging in in the browser is not available here")
-		return l, nil
+func (s *Screen[S]) startSSO(msg SSOMsg) tea.Cmd {
+	if s.sso == nil {
+		s.form.SetError("logging in in the browser is not available here")
+		return nil
 	}
 	notices := make(chan notice, 8)
 	pasted := make(chan string, 1)
-	l.pasted = pasted
-	sso, ctx := l.sso, l.opts.Context
+	s.pasted = pasted
+	sso, ctx := s.sso, s.ctx
 	run := func() tea.Msg {
 		defer close(notices)
 		svc, err := sso(ctx, msg.Homeserver, msg.User, func(text string, paste bool) {
@@ -57,15 +55,15 @@ func (l Login) startSSO(msg login.SSOMsg) (tea.Model, tea.Cmd) {
 				return "", ctx.Err()
 			}
 		})
-		return loggedInMsg{svc: svc, err: err}
+		return loggedInMsg[S]{svc: svc, err: err}
 	}
-	return l, tea.Batch(run, waitNotice(notices))
+	return tea.Batch(run, waitNotice(notices))
 }
 
 // paste hands what was pasted on the login screen to the login waiting for it.
-func (l Login) paste(text string) {
+func (s *Screen[S]) paste(text string) {
 	select {
-	case l.pasted <- text:
+	case s.pasted <- text:
 	default: // one address per login: a second enter finds the first on its way
 	}
 }

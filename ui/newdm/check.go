@@ -1,0 +1,81 @@
+package newdm
+
+import (
+	"context"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"duet/matrixsvc"
+)
+
+// HandleKey handles a key while the prompt has the keyboard: enter checks the user ID typed,
+// anything else edits it.
+func (p *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
+	if k.Type == tea.KeyEnter {
+		if p.busy {
+			return nil
+		}
+		raw := strings.TrimSpace(p.input.Value())
+		p.busy, p.err = true, ""
+		p.checking = raw
+		return p.check(raw)
+	}
+	cmd := p.Update(k)
+	p.err = ""
+	return cmd
+}
+
+// Update hands other messages (cursor, paste) to the prompt's field.
+func (p *Model) Update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	return cmd
+}
+
+// Check checks a user ID given without the prompt (`/dm @user`, the quick switcher), saying so
+// in the status bar. It cancels a check under way.
+func (p *Model) Check(raw string) tea.Cmd {
+	p.checking = raw
+	p.host.Info("checking " + raw + "…")
+	return p.check(raw)
+}
+
+// Checked takes the answer of a check. It returns the user when the user exists and the check
+// is still wanted (neither cancelled nor replaced by another); the prompt then closes. Why the
+// ID is no good goes to the status bar, and to the prompt while it is open.
+func (p *Model) Checked(msg Msg) (User, bool) {
+	c, ok := msg.(checkedMsg)
+	if !ok || c.raw != p.checking {
+		return User{}, false // cancelled
+	}
+	p.checking = ""
+	if c.err != nil {
+		why := explain(c.err)
+		if p.on {
+			p.busy, p.err = false, why
+		}
+		p.host.Error(why)
+		return User{}, false
+	}
+	p.on, p.busy = false, false
+	return User{ID: c.user, Name: c.name}, true
+}
+
+func (p *Model) check(raw string) tea.Cmd {
+	svc, parent := p.svc, p.opts.Context
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, requestTimeout)
+		defer cancel()
+		user, name, err := svc.CheckUser(ctx, raw)
+		return checkedMsg{raw: raw, user: user, name: name, err: err}
+	}
+}
+
+// explain is one line for the status bar.
+func explain(err error) string {
+	if matrixsvc.IsLoggedOut(err) {
+		return matrixsvc.ErrLoggedOut.Error()
+	}
+	return matrixsvc.Explain(err)
+}

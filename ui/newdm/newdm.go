@@ -1,0 +1,131 @@
+// Package newdm is a new conversation by user ID (R12, R21): the prompt over the right pane
+// that asks for the user ID, and the check that the user exists, for an ID typed there or
+// given by `/dm @user` or the quick switcher.
+//
+// Model owns the prompt (open, busy, its error) and the check under way; its Cmds answer with
+// messages of one family, Msg, which the root hands back to Checked. A user found to exist
+// goes back to the root as a User, and the root opens the conversation. What belongs to the
+// screen around it (the status bar) it asks through Host; the keyboard's focus and the key
+// that closes the prompt stay with the root.
+package newdm
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/sanitize"
+	"duet/ui/styles"
+)
+
+// Users is the check of a user ID on the Matrix side: the user it names, with a display name,
+// or why there is none to talk to.
+type Users interface {
+	CheckUser(ctx context.Context, raw string) (id.UserID, string, error)
+}
+
+// Host is what the prompt asks of the screen around it. The root model implements it.
+type Host interface {
+	Error(text string) // an error in the status bar
+	Info(text string)  // a notice in the status bar
+}
+
+// Options are the prompt's settings.
+type Options struct {
+	Styles  styles.Styles
+	Context context.Context // bounds every request; nil: context.Background()
+}
+
+// Msg is the family of the prompt's messages: the answers of its checks. The root hands every
+// one to Checked.
+type Msg interface{ newDMMsg() }
+
+// checkedMsg is the answer of the check of raw.
+type checkedMsg struct {
+	raw  string
+	user id.UserID
+	name string
+	err  error
+}
+
+func (checkedMsg) newDMMsg() {}
+
+// User is a user found to exist: the new conversation's other side.
+type User struct {
+	ID   id.UserID
+	Name string // the display name, as the server gave it ("" if none)
+}
+
+// Label is what the conversation with the user is called until the contacts list knows it.
+func (u User) Label() string { return Label(u.ID, u.Name) }
+
+// Label is a user's display name, or the user ID when it has none.
+func Label(user id.UserID, name string) string {
+	if n := strings.TrimSpace(sanitize.Line(name)); n != "" {
+		return n
+	}
+	return sanitize.Line(string(user))
+}
+
+// requestTimeout bounds a check.
+const requestTimeout = 2 * time.Minute
+
+// Model is the prompt and the check of a user ID. Create it with New.
+type Model struct {
+	svc      Users
+	host     Host
+	opts     Options
+	input    textinput.Model
+	on       bool   // the prompt is shown
+	busy     bool   // the ID typed in the prompt is being checked
+	err      string // why the ID typed is no good
+	checking string // the user ID being checked ("" = none): other answers are cancelled ones
+	width    int
+}
+
+// New returns the prompt, closed.
+func New(svc Users, host Host, opts Options) *Model {
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	ti := textinput.New()
+	ti.Prompt = "User ID: "
+	ti.PromptStyle = opts.Styles.Label
+	ti.Placeholder = "@name:example.org"
+	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks: the screen changes only when something happens
+	return &Model{svc: svc, host: host, opts: opts, input: ti}
+}
+
+// Active reports whether the prompt is shown.
+func (p *Model) Active() bool { return p.on }
+
+// Value is the user ID typed in the prompt so far.
+func (p *Model) Value() string { return p.input.Value() }
+
+// Focus gives the prompt's field the keyboard; Blur takes it away.
+func (p *Model) Focus() tea.Cmd { return p.input.Focus() }
+func (p *Model) Blur()          { p.input.Blur() }
+
+// SetWidth sets the width of the pane the prompt is drawn in.
+func (p *Model) SetWidth(w int) {
+	p.width = w
+	p.input.Width = max(w-12, 4)
+}
+
+// Open shows the prompt, empty, and cancels a check under way.
+func (p *Model) Open() {
+	p.on, p.busy, p.err = true, false, ""
+	p.input.SetValue("")
+	p.checking = ""
+}
+
+// Close hides the prompt and cancels a check under way.
+func (p *Model) Close() {
+	p.on, p.busy = false, false
+	p.checking = ""
+}
