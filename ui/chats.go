@@ -156,7 +156,7 @@ func (h host) Ask(question string, yes tea.Cmd, no string) {
 }
 func (h host) Draft() string                 { return h.m.composer.Value() }
 func (h host) SetDraft(text string)          { h.m.composer.SetValue(text) }
-func (h host) Copy(text string) tea.Cmd      { return h.m.toClipboard(text) }
+func (h host) Copy(text string) tea.Cmd      { return h.m.term.Copy(text) }
 func (h host) RefreshList() tea.Cmd          { return h.m.refreshOverview() }
 func (h host) NewTxn() string                { return h.m.newTxn() }
 func (h host) ImageID() uint32               { return h.m.nextImageID() }

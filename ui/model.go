@@ -19,6 +19,7 @@ import (
 	"duet/ui/composer"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
+	"duet/ui/internal/terminal"
 	"duet/ui/keys"
 	"duet/ui/newdm"
 	"duet/ui/search"
@@ -110,8 +111,8 @@ type Model struct {
 	overviewSeq     int
 	overviewApplied int
 
-	term     terminal // what goes out with the frame: title, bell, clipboard
-	imageSeq uint32   // the last kitty graphics image id given out
+	term     terminal.Model // what goes out with the frame: title, bell, clipboard
+	imageSeq uint32         // the last kitty graphics image id given out
 
 	width, height int
 }
@@ -232,8 +233,13 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 	case search.TickMsg, search.QueryMsg, searchDoneMsg, search.OpenMsg, search.ClosedMsg,
 		switcher.TickMsg, switcher.DirectoryMsg, directoryDoneMsg, switcher.ChosenMsg, switcher.ClosedMsg:
 		return m.updateFind(msg)
-	case countdownMsg, bellOffMsg, clipOffMsg, notified, tea.FocusMsg, tea.BlurMsg:
-		return m.updateTerminal(msg)
+	case terminal.Msg, tea.FocusMsg, tea.BlurMsg:
+		m.term.Update(msg)
+	case countdownMsg:
+		if m.status.Offline() {
+			return countdown() // redraws the countdown; stops once back online
+		}
+	case notified:
 	default:
 		return m.forwardToFocused(msg)
 	}
@@ -436,7 +442,7 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		return nil
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
-	m.term.title = m.unreadTitle()
+	m.term.SetTitle(m.unreadTitle())
 	var cmds []tea.Cmd
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {

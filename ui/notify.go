@@ -3,8 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strings"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -14,53 +12,8 @@ import (
 
 // Telling of new messages not on screen: the terminal's bell and a desktop notification, for
 // the messages the push rules say notify (muted rooms stay quiet); and the terminal's title,
-// which says how many messages are unread.
-//
-// The bell and the title go out with the frame, as part of the view (a BEL at the end of the
-// status line, an OSC 0 before the first line), so that they are written under the renderer's
-// lock and never behind its back: bubbletea v1's SetWindowTitle writes from the event loop
-// while the renderer flushes.
-
-// bellFor is how long the BEL stays in the frame: the renderer writes a line only when it
-// changed, so it is written once.
-const bellFor = 250 * time.Millisecond
-
-// bellOffMsg takes the BEL out of the frame again.
-type bellOffMsg struct{ seq int }
-
-// terminal is what the UI tells the terminal itself, with the frame.
-type terminal struct {
-	blurred bool   // the terminal is in the background (focus reporting)
-	bell    bool   // the bell rings with the next frame
-	bellSeq int    // the ring the bell's reset belongs to
-	title   string // the terminal's title
-	clip    string // an OSC 52 clipboard write, sent with the next frame
-	clipSeq int    // the copy the clip's reset belongs to
-}
-
-// updateTerminal handles the terminal's messages: focus, the bell's and the clipboard's ends,
-// the offline countdown.
-func (m *Model) updateTerminal(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case countdownMsg:
-		if m.status.Offline() {
-			return countdown() // redraws the countdown; stops once back online
-		}
-	case bellOffMsg:
-		if msg.seq == m.term.bellSeq {
-			m.term.bell = false
-		}
-	case clipOffMsg:
-		if msg.seq == m.term.clipSeq {
-			m.term.clip = ""
-		}
-	case tea.FocusMsg:
-		m.term.blurred = false
-	case tea.BlurMsg:
-		m.term.blurred = true
-	}
-	return nil
-}
+// which says how many messages are unread. The bell and the title go out with the frame
+// (ui/internal/terminal).
 
 // notified is a desktop notification's result; it is not shown: a terminal without a
 // notification daemon is normal.
@@ -76,10 +29,7 @@ func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
 		}
 		if m.opts.Bell && !rang {
 			rang = true
-			m.term.bell = true
-			m.term.bellSeq++
-			seq := m.term.bellSeq
-			cmds = append(cmds, tea.Tick(bellFor, func(time.Time) tea.Msg { return bellOffMsg{seq: seq} }))
+			cmds = append(cmds, m.term.Ring())
 		}
 		if d := m.opts.Desktop; d != nil {
 			summary, body := m.notification(msg)
@@ -96,7 +46,7 @@ func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
 // front.
 func (m *Model) onScreen(msg matrixsvc.Message) bool {
 	c := m.openChat()
-	return c != nil && !m.term.blurred && !m.showHelp && c.Shows(msg.RoomID)
+	return c != nil && !m.term.Blurred() && !m.showHelp && c.Shows(msg.RoomID)
 }
 
 // notification is a message's desktop notification: who, and what they said.
@@ -131,18 +81,4 @@ func (m *Model) unreadTitle() string {
 		return "duet"
 	}
 	return fmt.Sprintf("duet (%d unread)", n)
-}
-
-// withTerminalControls adds the title, a clipboard write and the bell to a frame.
-func (m *Model) withTerminalControls(frame string) string {
-	var b strings.Builder
-	if m.term.title != "" {
-		b.WriteString("\x1b]0;" + sanitize.Line(m.term.title) + "\a")
-	}
-	b.WriteString(m.term.clip)
-	b.WriteString(frame)
-	if m.term.bell {
-		b.WriteByte('\a')
-	}
-	return b.String()
 }

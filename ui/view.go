@@ -55,7 +55,7 @@ func (m *Model) layout() {
 }
 
 // View draws the screen: exactly height lines, none wider than width.
-func (m *Model) View() string { return m.withTerminalControls(m.screen()) }
+func (m *Model) View() string { return m.term.Frame(m.screen()) }
 
 // screen is what the frame draws: the panes and the status bar.
 func (m *Model) screen() string {
