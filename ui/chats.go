@@ -64,20 +64,27 @@ func (m *Model) openAt(key string, evt id.EventID) tea.Cmd {
 }
 
 // submit handles what was typed in the composer: an edit or a reply (the conversation's), a
-// command, or a message.
+// command (a /word), or a message.
 func (m *Model) submit(text string) tea.Cmd {
+	c := m.openChat()
 	var stop tea.Cmd
-	if c := m.openChat(); c != nil {
+	if c != nil {
 		cmd, handled := c.Submit(text)
 		if handled {
 			return cmd
 		}
 		stop = cmd
 	}
-	if cmd, handled := m.command(text); handled {
-		return tea.Batch(stop, cmd)
+	if strings.HasPrefix(text, "/") {
+		if cmd, handled := m.command(text); handled {
+			return tea.Batch(stop, cmd)
+		}
 	}
-	return tea.Batch(stop, m.send(text, false))
+	if c == nil {
+		m.status.SetError("open a conversation first")
+		return nil
+	}
+	return tea.Batch(stop, c.Send(text, false))
 }
 
 // send sends a message in the open conversation.
