@@ -30,7 +30,7 @@ func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case search.TickMsg:
-		m.search, cmd = m.search.Update(msg)
+		cmd = m.search.Update(msg)
 	case search.QueryMsg:
 		cmd = m.runSearch(msg)
 	case searchDoneMsg:

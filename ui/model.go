@@ -92,7 +92,7 @@ type Model struct {
 	help     help.Model
 	prompt   newDMPrompt
 	security *security.Model // verification and recovery key: its dialog is over the right pane
-	search   search.Model    // message search, over the right pane
+	search   *search.Model   // message search, over the right pane
 	finder   switcher.Model  // the quick switcher, over the right pane
 
 	focus    focus
@@ -279,8 +279,7 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	case m.security.Active():
 		return m.security.Update(msg)
 	case m.search.Active():
-		m.search, cmd = m.search.Update(msg)
-		return cmd
+		return m.search.Update(msg)
 	case m.finder.Active():
 		m.finder, cmd = m.finder.Update(msg)
 		return cmd

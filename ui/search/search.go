@@ -113,12 +113,12 @@ type Model struct {
 }
 
 // New returns a closed dialog. now is the clock the results' times are shown against.
-func New(km KeyMap, st styles.Search, now func() time.Time) Model {
+func New(km KeyMap, st styles.Search, now func() time.Time) *Model {
 	ti := textutil.QueryInput("› ", "words to find", maxQuery, st.Prompt)
 	if now == nil {
 		now = time.Now
 	}
-	m := Model{keys: km, styles: st, now: now, input: ti}
+	m := &Model{keys: km, styles: st, now: now, input: ti}
 	m.SetSize(70, 18)
 	return m
 }
@@ -132,7 +132,7 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // Active reports whether the dialog is open.
-func (m Model) Active() bool { return m.active }
+func (m *Model) Active() bool { return m.active }
 
 // Open shows the dialog with an empty query, searching scope.
 func (m *Model) Open(scope Scope) tea.Cmd {
@@ -207,7 +207,7 @@ func (m *Model) SetError(seq int, err string) {
 	}
 }
 
-func (m Model) answers(seq int) bool { return m.active && m.waiting && seq == m.asked }
+func (m *Model) answers(seq int) bool { return m.active && m.waiting && seq == m.asked }
 
 func newRow(r Result) row {
 	out := row{res: r, name: sanitize.Line(r.Name), snippet: parseSnippet(r.Snippet)}
@@ -250,10 +250,10 @@ func parseSnippet(s string) []segment {
 }
 
 // query is the query as it is searched for.
-func (m Model) query() string { return strings.TrimSpace(m.input.Value()) }
+func (m *Model) query() string { return strings.TrimSpace(m.input.Value()) }
 
 // user is whose messages are searched: "" for all conversations.
-func (m Model) user() id.UserID {
+func (m *Model) user() id.UserID {
 	if m.everywhere {
 		return ""
 	}
@@ -261,12 +261,12 @@ func (m Model) user() id.UserID {
 }
 
 // current reports whether the rows shown answer the query as it is now.
-func (m Model) current() bool {
+func (m *Model) current() bool {
 	return m.shown && m.shownQuery == m.query() && m.shownUser == m.user()
 }
 
 // canOpen reports whether enter opens a result.
-func (m Model) canOpen() bool { return m.current() && len(m.rows) > 0 }
+func (m *Model) canOpen() bool { return m.current() && len(m.rows) > 0 }
 
 // ask sends the query now, unless it is already out or answered.
 func (m *Model) ask() tea.Cmd {
@@ -281,46 +281,46 @@ func (m *Model) ask() tea.Cmd {
 }
 
 // Update handles keys and the ends of pauses in typing while the dialog is open.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if !m.active {
-		return m, nil
+		return nil
 	}
 	switch msg := msg.(type) {
 	case TickMsg:
 		if msg.seq != m.typed {
-			return m, nil
+			return nil
 		}
-		return m, m.ask()
+		return m.ask()
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
-func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	keys := m.keys
 	switch {
 	case key.Matches(k, keys.Close):
 		m.Close()
-		return m, emit(ClosedMsg{})
+		return emit(ClosedMsg{})
 	case key.Matches(k, keys.Open):
 		if m.canOpen() {
 			res := m.rows[m.selected].res
 			m.Close()
-			return m, emit(OpenMsg{Result: res})
+			return emit(OpenMsg{Result: res})
 		}
 		// Enter that starts the search shows its results; enter while the search for what is
 		// typed is already under way (started by a pause in typing, or tab) opens the first
 		// result when it comes, as it would have opened the first result shown.
 		cmd := m.ask()
 		m.openNext = cmd == nil && m.waiting && m.askedQuery == m.query() && m.askedUser == m.user()
-		return m, cmd
+		return cmd
 	case key.Matches(k, keys.Scope):
 		if m.scope.User == "" {
-			return m, nil
+			return nil
 		}
 		m.everywhere = !m.everywhere
-		return m, m.ask()
+		return m.ask()
 	case key.Matches(k, keys.Up):
 		m.move(-1)
 	case key.Matches(k, keys.Down):
@@ -330,28 +330,34 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(k, keys.PageDown):
 		m.move(m.visible())
 	default:
-		before := m.input.Value()
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(k)
-		if v := m.input.Value(); sanitize.Line(v) != v {
-			// Pasted text may hold what the input does not filter out (bidi controls).
-			m.input.SetValue(sanitize.Line(v))
-		}
-		if m.input.Value() == before {
-			return m, cmd
-		}
-		m.typed++
-		if m.query() == "" {
-			// Nothing to search for: what was shown and what is on its way no longer apply.
-			m.waiting = false
-			m.clearResults()
-			m.err = ""
-			return m, cmd
-		}
-		seq := m.typed
-		return m, tea.Batch(cmd, tea.Tick(Debounce, func(time.Time) tea.Msg { return TickMsg{seq: seq} }))
+		return m.edit(k)
 	}
-	return m, nil
+	return nil
+}
+
+// edit hands a key to the query's input; a change of the query starts the pause before it is
+// searched for.
+func (m *Model) edit(k tea.KeyMsg) tea.Cmd {
+	before := m.input.Value()
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	if v := m.input.Value(); sanitize.Line(v) != v {
+		// Pasted text may hold what the input does not filter out (bidi controls).
+		m.input.SetValue(sanitize.Line(v))
+	}
+	if m.input.Value() == before {
+		return cmd
+	}
+	m.typed++
+	if m.query() == "" {
+		// Nothing to search for: what was shown and what is on its way no longer apply.
+		m.waiting = false
+		m.clearResults()
+		m.err = ""
+		return cmd
+	}
+	seq := m.typed
+	return tea.Batch(cmd, tea.Tick(Debounce, func(time.Time) tea.Msg { return TickMsg{seq: seq} }))
 }
 
 func (m *Model) move(by int) {
@@ -360,10 +366,10 @@ func (m *Model) move(by int) {
 }
 
 // visible is how many results the list shows at once.
-func (m Model) visible() int { return max(m.listHeight()/2, 1) }
+func (m *Model) visible() int { return max(m.listHeight()/2, 1) }
 
 // listHeight is the lines under the query and the status line, inside the border.
-func (m Model) listHeight() int { return max(m.height-4, 0) }
+func (m *Model) listHeight() int { return max(m.height-4, 0) }
 
 // clamp keeps the selection on a result and in view.
 func (m *Model) clamp() {

@@ -12,7 +12,7 @@ import (
 )
 
 // View draws the dialog as a bordered box of exactly its size; "" when closed.
-func (m Model) View() string {
+func (m *Model) View() string {
 	if !m.active || m.width <= 0 || m.height <= 0 {
 		return ""
 	}
@@ -23,7 +23,7 @@ func (m Model) View() string {
 }
 
 // title says where the dialog searches.
-func (m Model) title() string {
+func (m *Model) title() string {
 	if m.user() == "" {
 		return "Search all conversations"
 	}
@@ -32,7 +32,7 @@ func (m Model) title() string {
 
 // status is the line under the query: how the search went on the left, the scope key on the
 // right when there is room.
-func (m Model) status(w int) string {
+func (m *Model) status(w int) string {
 	st := m.styles
 	left, style := m.statusText()
 	if m.err != "" {
@@ -53,7 +53,7 @@ func (m Model) status(w int) string {
 	return style.Render(left) + strings.Repeat(" ", w-lw-hw) + st.Hint.Render(hint)
 }
 
-func (m Model) statusText() (string, lipgloss.Style) {
+func (m *Model) statusText() (string, lipgloss.Style) {
 	st := m.styles
 	switch {
 	case m.err != "":
@@ -78,7 +78,7 @@ func (m Model) statusText() (string, lipgloss.Style) {
 }
 
 // list is the results in view, two lines each.
-func (m Model) list(w int) []string {
+func (m *Model) list(w int) []string {
 	h := m.listHeight()
 	if h == 0 || len(m.rows) == 0 {
 		return nil
@@ -94,7 +94,7 @@ func (m Model) list(w int) []string {
 }
 
 // result draws one result: the conversation and the time, then the snippet.
-func (m Model) result(r row, selected bool, w int, now time.Time, bracket bool) (string, string) {
+func (m *Model) result(r row, selected bool, w int, now time.Time, bracket bool) (string, string) {
 	st := m.styles
 	name, tm, plain, match, snip, sender := st.Name, st.Time, st.Snippet, st.Match, st.Snippet, st.Time
 	mark := " "
@@ -262,7 +262,7 @@ func stamp(ts, now time.Time) string {
 
 // box frames the content in a rounded border with the title in its top edge: exactly the
 // dialog's size, the content cut or padded to fit.
-func (m Model) box(title string, content []string) []string {
+func (m *Model) box(title string, content []string) []string {
 	st := m.styles
 	w, h := m.width, m.height
 	inner := max(w-4, 0)
