@@ -38,7 +38,7 @@ func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
 	case search.OpenMsg:
 		cmd = m.openResult(msg.Result)
 	case switcher.TickMsg:
-		m.finder, cmd = m.finder.Update(msg)
+		cmd = m.finder.Update(msg)
 	case switcher.DirectoryMsg:
 		cmd = m.searchDirectory(msg)
 	case directoryDoneMsg:

@@ -121,9 +121,7 @@ func (m *Model) finderKey(k tea.KeyMsg) tea.Cmd {
 		m.finder.Close()
 		return m.chosen(e)
 	}
-	var cmd tea.Cmd
-	m.finder, cmd = m.finder.Update(k)
-	return cmd
+	return m.finder.Update(k)
 }
 
 // composerKey handles a key in the composer. The root handles Send itself:

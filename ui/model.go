@@ -93,7 +93,7 @@ type Model struct {
 	prompt   newDMPrompt
 	security *security.Model // verification and recovery key: its dialog is over the right pane
 	search   *search.Model   // message search, over the right pane
-	finder   switcher.Model  // the quick switcher, over the right pane
+	finder   *switcher.Model // the quick switcher, over the right pane
 
 	focus    focus
 	showHelp bool
@@ -281,8 +281,7 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	case m.search.Active():
 		return m.search.Update(msg)
 	case m.finder.Active():
-		m.finder, cmd = m.finder.Update(msg)
-		return cmd
+		return m.finder.Update(msg)
 	}
 	switch m.focus {
 	case focusComposer:

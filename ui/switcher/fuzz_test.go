@@ -43,7 +43,7 @@ func FuzzView(f *testing.F) {
 			}
 		}
 		check("open")
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
 		check("query")
 		q := m.Query()
 		m.pending = q
@@ -55,7 +55,7 @@ func FuzzView(f *testing.F) {
 		})
 		check("directory")
 		for range len(m.shown) + 1 {
-			m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+			m.Update(tea.KeyMsg{Type: tea.KeyDown})
 			check("down")
 		}
 		m.DirectoryFailed(q, name)
@@ -78,7 +78,7 @@ func TestViewHugeFields(t *testing.T) {
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {
 		t.Fatal(err)
 	}
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hel"), Paste: true})
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hel"), Paste: true})
 	m.SetDirectory("hel", []Entry{{Name: big, UserID: id.UserID(big)}})
 	m.DirectoryFailed("hel", big)
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {

@@ -122,9 +122,9 @@ type Model struct {
 }
 
 // New returns a closed switcher. me is the user, who is never offered a DM with themselves.
-func New(km KeyMap, st styles.Switcher, me id.UserID) Model {
+func New(km KeyMap, st styles.Switcher, me id.UserID) *Model {
 	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, st.Prompt)
-	m := Model{keys: km, styles: st, me: me, input: ti}
+	m := &Model{keys: km, styles: st, me: me, input: ti}
 	m.SetSize(60, 16)
 	return m
 }
@@ -137,13 +137,13 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // Active reports whether the switcher is open (and takes the keyboard).
-func (m Model) Active() bool { return m.active }
+func (m *Model) Active() bool { return m.active }
 
 // Query is the query as typed, trimmed.
-func (m Model) Query() string { return m.query }
+func (m *Model) Query() string { return m.query }
 
 // Selected is the entry Enter would choose.
-func (m Model) Selected() (Entry, bool) {
+func (m *Model) Selected() (Entry, bool) {
 	if m.selected < 0 || m.selected >= len(m.shown) {
 		return Entry{}, false
 	}
@@ -272,52 +272,57 @@ func (m *Model) DirectoryFailed(query, reason string) {
 }
 
 // Update handles the keys and the debounce timer while the switcher is open.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if !m.active {
-		return m, nil
+		return nil
 	}
 	switch msg := msg.(type) {
 	case TickMsg:
 		q := m.query
 		if msg.Seq != m.seq || utf8.RuneCountInString(q) < minDirectoryQuery || m.pending == q || m.dirQuery == q {
-			return m, nil
+			return nil
 		}
 		m.pending = q
-		return m, emit(DirectoryMsg{Query: q, Seq: msg.Seq})
+		return emit(DirectoryMsg{Query: q, Seq: msg.Seq})
 	case tea.KeyMsg:
-		page := max(m.listHeight()-1, 1)
-		switch {
-		case key.Matches(msg, m.keys.Close):
-			m.Close()
-			return m, emit(ClosedMsg{})
-		case key.Matches(msg, m.keys.Choose):
-			e, ok := m.Selected()
-			if !ok {
-				return m, nil
-			}
-			m.Close()
-			return m, emit(ChosenMsg{Entry: e})
-		case key.Matches(msg, m.keys.Up):
-			m.move(-1)
-		case key.Matches(msg, m.keys.Down):
-			m.move(1)
-		case key.Matches(msg, m.keys.PageUp):
-			m.move(-page)
-		case key.Matches(msg, m.keys.PageDown):
-			m.move(page)
-		default:
-			var cmd tea.Cmd
-			m.input, cmd = m.input.Update(msg)
-			if v := m.input.Value(); sanitize.Line(v) != v {
-				m.input.SetValue(sanitize.Line(v)) // a paste with escape sequences or bidi controls
-			}
-			if q := strings.TrimSpace(m.input.Value()); q != m.query {
-				cmd = tea.Batch(cmd, m.setQuery(q))
-			}
-			return m, cmd
-		}
+		return m.key(msg)
 	}
-	return m, nil
+	return nil
+}
+
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
+	page := max(m.listHeight()-1, 1)
+	switch {
+	case key.Matches(k, m.keys.Close):
+		m.Close()
+		return emit(ClosedMsg{})
+	case key.Matches(k, m.keys.Choose):
+		e, ok := m.Selected()
+		if !ok {
+			return nil
+		}
+		m.Close()
+		return emit(ChosenMsg{Entry: e})
+	case key.Matches(k, m.keys.Up):
+		m.move(-1)
+	case key.Matches(k, m.keys.Down):
+		m.move(1)
+	case key.Matches(k, m.keys.PageUp):
+		m.move(-page)
+	case key.Matches(k, m.keys.PageDown):
+		m.move(page)
+	default:
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(k)
+		if v := m.input.Value(); sanitize.Line(v) != v {
+			m.input.SetValue(sanitize.Line(v)) // a paste with escape sequences or bidi controls
+		}
+		if q := strings.TrimSpace(m.input.Value()); q != m.query {
+			cmd = tea.Batch(cmd, m.setQuery(q))
+		}
+		return cmd
+	}
+	return nil
 }
 
 // setQuery filters for q and starts the directory's debounce timer when q is long enough.
@@ -359,7 +364,7 @@ func (m *Model) refilter(prev string) {
 
 // newDMTarget is the user ID the query names, when it is well formed, not the user's own and
 // not anyone's in the list.
-func (m Model) newDMTarget() (id.UserID, bool) {
+func (m *Model) newDMTarget() (id.UserID, bool) {
 	if !strings.HasPrefix(m.query, "@") {
 		return "", false
 	}
@@ -372,7 +377,7 @@ func (m Model) newDMTarget() (id.UserID, bool) {
 
 // directoryChoices is the directory's answer for the query, in the server's order, without
 // the user and without people already listed above it (local).
-func (m Model) directoryChoices(local []choice) []choice {
+func (m *Model) directoryChoices(local []choice) []choice {
 	if m.dirQuery != m.query || m.query == "" {
 		return nil
 	}
