@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -15,28 +14,15 @@ import (
 
 // Message search (issue 11): a dialog over the right pane, answered from the local index.
 
-// searchLimit is how many results one search shows.
-const searchLimit = 50
-
-type searchDoneMsg struct {
-	seq     int
-	results []matrixsvc.SearchResult
-	more    bool
-	err     error
-}
-
-// updateFind handles the messages of the message search and the quick switcher.
+// updateFind handles the messages of the message search and the quick switcher: what they
+// hand back to open, and the rest to them.
 func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
-	case search.TickMsg:
-		cmd = m.search.Update(msg)
-	case search.QueryMsg:
-		cmd = m.runSearch(msg)
-	case searchDoneMsg:
-		cmd = m.searchDone(msg)
 	case search.OpenMsg:
 		cmd = m.openResult(msg.Result)
+	case search.Msg:
+		cmd = m.search.Update(msg)
 	case switcher.TickMsg:
 		cmd = m.finder.Update(msg)
 	case switcher.DirectoryMsg:
@@ -58,32 +44,6 @@ func (m *Model) openSearch() tea.Cmd {
 	}
 	m.layout()
 	return m.search.Open(scope)
-}
-
-// runSearch asks the index in a command.
-func (m *Model) runSearch(q search.QueryMsg) tea.Cmd {
-	svc, query, user, seq := m.svc, q.Query, q.User, q.Seq
-	return m.call(func(ctx context.Context) tea.Msg {
-		results, more, err := svc.Search(ctx, query, user, searchLimit)
-		return searchDoneMsg{seq: seq, results: results, more: more, err: err}
-	})
-}
-
-func (m *Model) searchDone(msg searchDoneMsg) tea.Cmd {
-	if msg.err != nil {
-		why := explain(msg.err)
-		if errors.Is(msg.err, matrixsvc.ErrBadSearch) {
-			why = msg.err.Error()
-		}
-		m.search.SetError(msg.seq, why)
-		return nil
-	}
-	out := make([]search.Result, len(msg.results))
-	for i, r := range msg.results {
-		out[i] = search.Result{RoomID: r.RoomID, EventID: r.EventID, Person: r.Person, Name: r.Name,
-			Sender: r.Sender, Mine: r.Sender == m.me, Timestamp: r.Timestamp, Snippet: r.Snippet}
-	}
-	return m.search.SetResults(msg.seq, out, msg.more)
 }
 
 // openResult opens the conversation a search result is in, at the message.

@@ -9,6 +9,7 @@ import (
 
 	"duet/matrixsvc"
 	"duet/ui/chat"
+	"duet/ui/search"
 	"duet/ui/security"
 )
 
@@ -23,6 +24,7 @@ type Service interface {
 // Account is the account and its contacts list: events, the list, new DMs, invites, blocking,
 // search.
 type Account interface {
+	search.Index // the local index of messages
 	Me() id.UserID
 	Events() <-chan matrixsvc.Event
 	RetryNow()
@@ -34,7 +36,6 @@ type Account interface {
 	Decline(ctx context.Context, room id.RoomID) error
 	Block(ctx context.Context, user string) (id.UserID, bool, error)
 	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
-	Search(ctx context.Context, query string, with id.UserID, limit int) ([]matrixsvc.SearchResult, bool, error)
 	SearchUsers(ctx context.Context, term string, limit int) ([]matrixsvc.DirectoryUser, error)
 }
 

@@ -55,7 +55,7 @@ func FuzzView(f *testing.F) {
 				rs[i].Snippet = strings.Repeat(snippet, i)
 			}
 		}
-		m.SetResults(seq, rs, mine)
+		m.setResults(seq, rs, mine)
 		check("results")
 		press(t, m, down, down, down)
 		check("moved")
@@ -63,7 +63,7 @@ func FuzzView(f *testing.F) {
 		check("toggled")
 		msgs, _ = press(t, m, enter)
 		if qs := queries(msgs); len(qs) > 0 {
-			m.SetError(qs[0].Seq, errText)
+			m.setError(qs[0].Seq, errText)
 			check("error")
 		}
 	})

@@ -1,9 +1,11 @@
 // Package search is the message search dialog: a query typed into a box, the matching messages
-// listed under it. It does no I/O: it asks the root model for a search with a QueryMsg, the root
-// runs it in the service and hands the answer back with SetResults or SetError.
+// listed under it, found in the local index (the service's Index role). Its messages are one
+// family, Msg: the root hands them to Update, except OpenMsg, which asks the root to open a
+// result.
 package search
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -46,10 +48,20 @@ type Result struct {
 	Snippet string
 }
 
-// Messages the dialog sends to the root.
+// Msg is the family of the dialog's messages: what its Cmds answer (TickMsg, QueryMsg, the
+// index's answer), and what it hands back to the root (OpenMsg, ClosedMsg). The root acts on
+// OpenMsg and hands every other one to Update.
+type Msg interface{ searchMsg() }
+
+func (QueryMsg) searchMsg()  {}
+func (OpenMsg) searchMsg()   {}
+func (ClosedMsg) searchMsg() {}
+func (TickMsg) searchMsg()   {}
+
+// Messages of the dialog.
 type (
-	// QueryMsg asks for a search for Query in User's messages, or everywhere when User is "".
-	// Answer with SetResults or SetError, passing Seq back.
+	// QueryMsg asks the index for Query in User's messages, or everywhere when User is "".
+	// Update runs it; the answer is shown when Seq is still the newest query.
 	QueryMsg struct {
 		Seq   int
 		Query string
@@ -61,8 +73,7 @@ type (
 	ClosedMsg struct{}
 )
 
-// TickMsg ends a pause in typing. The root passes it to Update; one from an earlier burst of
-// typing does nothing.
+// TickMsg ends a pause in typing. One from an earlier burst of typing does nothing.
 type TickMsg struct{ seq int }
 
 // row is a result as it is drawn: its text sanitized, the snippet split at the matches.
@@ -79,8 +90,20 @@ type segment struct {
 	match bool
 }
 
-// Model is the dialog.
+// Options are the dialog's settings.
+type Options struct {
+	Keys    KeyMap
+	Styles  styles.Search
+	Me      id.UserID        // the user: their messages are "you"
+	Now     func() time.Time // the clock the results' times are shown against; nil: time.Now
+	Context context.Context  // bounds every search; nil: context.Background()
+}
+
+// Model is the dialog. Create it with New.
 type Model struct {
+	svc    Index
+	ctx    context.Context
+	me     id.UserID
 	keys   KeyMap
 	styles styles.Search
 	now    func() time.Time
@@ -112,13 +135,16 @@ type Model struct {
 	width, height int
 }
 
-// New returns a closed dialog. now is the clock the results' times are shown against.
-func New(km KeyMap, st styles.Search, now func() time.Time) *Model {
-	ti := textutil.QueryInput("› ", "words to find", maxQuery, st.Prompt)
-	if now == nil {
-		now = time.Now
+// New returns a closed dialog that searches svc.
+func New(svc Index, opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	m := &Model{keys: km, styles: st, now: now, input: ti}
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	ti := textutil.QueryInput("› ", "words to find", maxQuery, opts.Styles.Prompt)
+	m := &Model{svc: svc, ctx: opts.Context, me: opts.Me, keys: opts.Keys, styles: opts.Styles, now: opts.Now, input: ti}
 	m.SetSize(70, 18)
 	return m
 }
@@ -165,12 +191,12 @@ func (m *Model) clearResults() {
 	m.selected, m.offset = 0, 0
 }
 
-// SetResults shows the answer to the QueryMsg with Seq seq; more says there may be more than
+// setResults shows the answer to the QueryMsg with Seq seq; more says there may be more than
 // these. An answer to an older query than the newest is ignored.
 //
 // When enter was pressed while the search was under way, the first result is opened now: the
 // returned command says so (OpenMsg), and the dialog closes.
-func (m *Model) SetResults(seq int, results []Result, more bool) tea.Cmd {
+func (m *Model) setResults(seq int, results []Result, more bool) tea.Cmd {
 	if !m.answers(seq) {
 		return nil
 	}
@@ -193,9 +219,9 @@ func (m *Model) SetResults(seq int, results []Result, more bool) tea.Cmd {
 	return nil
 }
 
-// SetError shows why the search with Seq seq failed. The query stays, to be fixed. An answer to
+// setError shows why the search with Seq seq failed. The query stays, to be fixed. An answer to
 // an older query than the newest is ignored.
-func (m *Model) SetError(seq int, err string) {
+func (m *Model) setError(seq int, err string) {
 	if !m.answers(seq) {
 		return
 	}
@@ -280,8 +306,16 @@ func (m *Model) ask() tea.Cmd {
 	return emit(QueryMsg{Seq: m.asked, Query: q, User: u})
 }
 
-// Update handles keys and the ends of pauses in typing while the dialog is open.
+// Update handles the dialog's messages (Msg) and, while it is open, keys. A query is run
+// and its answer taken even after the dialog has closed; an answer it no longer waits for is
+// dropped.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case QueryMsg:
+		return m.run(msg)
+	case answerMsg:
+		return m.answered(msg)
+	}
 	if !m.active {
 		return nil
 	}

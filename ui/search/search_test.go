@@ -60,7 +60,7 @@ func results() []Result {
 }
 
 func newDialog(w, h int) *Model {
-	m := New(DefaultKeyMap(), styles.Default().Search, clock)
+	m := New(nil, Options{Keys: DefaultKeyMap(), Styles: styles.Default().Search, Now: clock})
 	m.SetSize(w, h)
 	return m
 }
@@ -197,7 +197,7 @@ func TestDebounceOneQueryPerBurst(t *testing.T) {
 	}
 
 	// Typing and deleting back to what was asked: nothing new to ask.
-	m.SetResults(2, results(), false)
+	m.setResults(2, results(), false)
 	_, later = press(t, m, append(runes("x"), bs)...)
 	if sent = wait(m, later); len(sent) != 0 {
 		t.Fatalf("the same query again: %v", sent)
@@ -223,28 +223,28 @@ func TestStaleResultsIgnored(t *testing.T) {
 		t.Fatalf("queries %v then %v", first, second)
 	}
 
-	m.SetResults(first[0].Seq, results()[:1], false)
+	m.setResults(first[0].Seq, results()[:1], false)
 	if v := m.View(); strings.Contains(v, "Alice") || !strings.Contains(v, "searching…") {
 		t.Fatalf("the older answer was shown:\n%s", v)
 	}
-	m.SetError(first[0].Seq, "the older query failed")
+	m.setError(first[0].Seq, "the older query failed")
 	if strings.Contains(m.View(), "failed") {
 		t.Fatalf("the older error was shown:\n%s", m.View())
 	}
 
-	m.SetResults(second[0].Seq, results()[1:2], false)
+	m.setResults(second[0].Seq, results()[1:2], false)
 	v := m.View()
 	if !strings.Contains(v, "1 message ") || !strings.Contains(v, "you: ok!") || strings.Contains(v, "searching") {
 		t.Fatalf("the newest answer is not shown:\n%s", v)
 	}
-	m.SetResults(first[0].Seq, results(), true)
+	m.setResults(first[0].Seq, results(), true)
 	if v2 := m.View(); v2 != v {
 		t.Fatalf("a late older answer replaced the newest:\n%s", v2)
 	}
 
 	// Closed: what comes in is ignored, and does not show when the dialog opens again.
 	m.Close()
-	m.SetResults(second[0].Seq, results(), false)
+	m.setResults(second[0].Seq, results(), false)
 	m.Open(Scope{})
 	if strings.Contains(m.View(), "Alice") {
 		t.Fatalf("an answer that came while closed shows:\n%s", m.View())
@@ -304,7 +304,7 @@ func TestEnterAndEsc(t *testing.T) {
 		t.Fatalf("the pause after enter asked again: %v", sent)
 	}
 
-	m.SetResults(1, results(), false)
+	m.setResults(1, results(), false)
 	msgs, _ = press(t, m, down, down, up)
 	if len(msgs) != 0 {
 		t.Fatalf("moving: %v", msgs)
@@ -321,7 +321,7 @@ func TestEnterAndEsc(t *testing.T) {
 	m.Open(Scope{})
 	msgs, _ = press(t, m, append(runes("meet\"ing"), enter)...)
 	seq := queries(msgs)[0].Seq
-	m.SetError(seq, "bad query: unbalanced \"")
+	m.setError(seq, "bad query: unbalanced \"")
 	v := m.View()
 	if !strings.Contains(v, "bad query: unbalanced \"") || !strings.Contains(v, "meet\"ing") {
 		t.Fatalf("the error or the query is not shown:\n%s", v)
@@ -332,7 +332,7 @@ func TestEnterAndEsc(t *testing.T) {
 	}
 
 	// Edited after results came: enter searches for the new text instead of opening.
-	m.SetResults(seq+1, nil, false)
+	m.setResults(seq+1, nil, false)
 	if !strings.Contains(m.View(), "no messages match") {
 		t.Fatalf("no results:\n%s", m.View())
 	}
@@ -359,7 +359,7 @@ func TestScrollAndCount(t *testing.T) {
 		r.EventID = id.EventID("$" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
 		many = append(many, r)
 	}
-	m.SetResults(queries(msgs)[0].Seq, many, true)
+	m.setResults(queries(msgs)[0].Seq, many, true)
 	if !strings.Contains(m.View(), "50+ messages") {
 		t.Fatalf("no 50+:\n%s", m.View())
 	}
@@ -392,7 +392,7 @@ func TestMarkersAndEscapes(t *testing.T) {
 	m := newDialog(100, 12)
 	m.Open(Scope{User: alice, Name: "Alice\x1b]0;pwned\x07"})
 	msgs, _ := press(t, m, append(runes("meet"), enter)...)
-	m.SetResults(queries(msgs)[0].Seq, []Result{{
+	m.setResults(queries(msgs)[0].Seq, []Result{{
 		Person: alice, Name: "Ali\x1b[2Jce\u202e", Sender: alice, Timestamp: now,
 		Snippet: "\x1b]52;c;ZXZpbA==\x07 we \x01meet\x02 \x1b[31mhere\x1b[0m \x02 stray \x01 open",
 	}}, false)
@@ -469,7 +469,7 @@ func goldenDialog(t *testing.T, w, h int, scope Scope, toggle, more bool, moves 
 	}
 	msgs, _ := press(t, m, keys...)
 	qs := queries(msgs)
-	m.SetResults(qs[len(qs)-1].Seq, results(), more)
+	m.setResults(qs[len(qs)-1].Seq, results(), more)
 	for range moves {
 		press(t, m, down)
 	}
@@ -504,7 +504,7 @@ func TestViewGolden100x24(t *testing.T) {
 // Enter pressed while the search for what is typed is already under way opens the first
 // result when it comes; enter that starts the search only shows the results.
 func TestEnterWhileSearchingOpensTheFirstResult(t *testing.T) {
-	m := New(DefaultKeyMap(), styles.Default().Search, func() time.Time { return now })
+	m := New(nil, Options{Keys: DefaultKeyMap(), Styles: styles.Default().Search, Now: func() time.Time { return now }})
 	m.SetSize(70, 18)
 	m.Open(Scope{})
 	for _, r := range "jam" {
@@ -519,7 +519,7 @@ func TestEnterWhileSearchingOpensTheFirstResult(t *testing.T) {
 	if cmd != nil {
 		t.Fatalf("a second enter asked again: %#v", cmd())
 	}
-	cmd = m.SetResults(q.Seq, []Result{{EventID: "$1", Name: "Alice", Snippet: "\x01jam\x02"}}, false)
+	cmd = m.setResults(q.Seq, []Result{{EventID: "$1", Name: "Alice", Snippet: "\x01jam\x02"}}, false)
 	if cmd == nil {
 		t.Fatal("the answer did not open the first result")
 	}
