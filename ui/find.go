@@ -1,21 +1,19 @@
 package ui
 
 import (
-	"context"
-	"fmt"
-
 	tea "github.com/charmbracelet/bubbletea"
 
-	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/search"
 	"duet/ui/switcher"
 )
 
-// Message search (issue 11): a dialog over the right pane, answered from the local index.
+// Message search (issue 11) and the quick switcher (ctrl+k), each a box over the right pane:
+// the components search and ask the directory themselves; the root opens them with what is
+// its own (the open conversation, the list's rows) and opens what they hand back.
 
-// updateFind handles the messages of the message search and the quick switcher: what they
-// hand back to open, and the rest to them.
+// updateFind routes the messages of the message search and the quick switcher: what they hand
+// back is opened here, the rest goes to them.
 func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
@@ -23,14 +21,10 @@ func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
 		cmd = m.openResult(msg.Result)
 	case search.Msg:
 		cmd = m.search.Update(msg)
-	case switcher.TickMsg:
-		cmd = m.finder.Update(msg)
-	case switcher.DirectoryMsg:
-		cmd = m.searchDirectory(msg)
-	case directoryDoneMsg:
-		m.directoryDone(msg)
 	case switcher.ChosenMsg:
 		cmd = m.chosen(msg.Entry)
+	case switcher.Msg:
+		cmd = m.finder.Update(msg)
 	}
 	return cmd
 }
@@ -55,68 +49,11 @@ func (m *Model) openResult(r search.Result) tea.Cmd {
 	return m.openAt(key, r.EventID)
 }
 
-// The quick switcher (ctrl+k): a fuzzy finder over the contacts, group DMs and invites, with
-// the server's user directory below, and a new DM by user ID.
-
-// directoryLimit is how many people one user directory search lists.
-const directoryLimit = 20
-
-type directoryDoneMsg struct {
-	query string
-	users []matrixsvc.DirectoryUser
-	err   error
-}
-
 // openSwitcher opens the quick switcher over every row of the list.
 func (m *Model) openSwitcher() tea.Cmd {
-	all := m.contacts.All()
-	entries := make([]switcher.Entry, 0, len(all))
-	for _, it := range all {
-		e := switcher.Entry{Key: it.Key(), Name: it.Name, UserID: it.UserID, LastActivity: it.TS}
-		switch {
-		case it.Kind == contacts.KindGroup:
-			e.Kind, e.Detail = switcher.KindGroup, fmt.Sprintf("%d members", it.Members)
-		case it.Kind == contacts.KindRoomInvite:
-			e.Kind, e.Detail = switcher.KindInvite, "room invite"
-		case it.Request:
-			e.Kind, e.Detail = switcher.KindInvite, "request"
-		case it.Pending:
-			e.Kind, e.Detail = switcher.KindInvite, "invite"
-		default:
-			e.Kind = switcher.KindContact
-		}
-		if it.Blocked {
-			e.Detail = "blocked"
-		}
-		entries = append(entries, e)
-	}
+	entries := switcher.EntriesOf(m.contacts.All())
 	m.layout()
 	return m.finder.Open(entries)
-}
-
-// searchDirectory asks the server's user directory in a command.
-func (m *Model) searchDirectory(q switcher.DirectoryMsg) tea.Cmd {
-	svc, query := m.svc, q.Query
-	return m.call(func(ctx context.Context) tea.Msg {
-		users, err := svc.SearchUsers(ctx, query, directoryLimit)
-		return directoryDoneMsg{query: query, users: users, err: err}
-	})
-}
-
-func (m *Model) directoryDone(msg directoryDoneMsg) {
-	if msg.err != nil {
-		m.finder.DirectoryFailed(msg.query, explain(msg.err))
-		return
-	}
-	out := make([]switcher.Entry, len(msg.users))
-	for i, u := range msg.users {
-		name := u.DisplayName
-		if name == "" {
-			name = string(u.UserID)
-		}
-		out[i] = switcher.Entry{Kind: switcher.KindDirectory, Name: name, UserID: u.UserID}
-	}
-	m.finder.SetDirectory(msg.query, out)
 }
 
 // chosen opens what was picked in the quick switcher: a row of the list, or a DM with a user

@@ -127,11 +127,11 @@ func New(svc Service, opts Options) *Model {
 		status:   statusbar.New(st.Status),
 		help:     help.New(),
 		prompt:   newPrompt(st),
-		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat.Model{},
 		txnBase:  newTxnBase(),
 	}
 	m.search = search.New(svc, search.Options{Keys: km.Search, Styles: st.Search, Me: m.me, Now: m.now, Context: m.ctx})
+	m.finder = switcher.New(svc, switcher.Options{Keys: km.Switcher, Styles: st.Switcher, Me: m.me, Context: m.ctx})
 	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
 		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
 	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
@@ -227,7 +227,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		return m.updateList(msg)
 	case security.Msg:
 		return m.security.Update(msg)
-	case search.Msg, switcher.TickMsg, switcher.DirectoryMsg, directoryDoneMsg, switcher.ChosenMsg, switcher.ClosedMsg:
+	case search.Msg, switcher.Msg:
 		return m.updateFind(msg)
 	case countdownMsg, bellOffMsg, clipOffMsg, notified, tea.FocusMsg, tea.BlurMsg:
 		return m.updateTerminal(msg)

@@ -48,7 +48,7 @@ func FuzzView(f *testing.F) {
 		q := m.Query()
 		m.pending = q
 		check("searching")
-		m.SetDirectory(q, []Entry{
+		m.setDirectory(q, []Entry{
 			{Name: name, UserID: uid + "4", Detail: detail},
 			{Name: detail, UserID: uid},
 			{Name: name, UserID: uid + "4"},
@@ -58,7 +58,7 @@ func FuzzView(f *testing.F) {
 			m.Update(tea.KeyMsg{Type: tea.KeyDown})
 			check("down")
 		}
-		m.DirectoryFailed(q, name)
+		m.directoryFailed(q, name)
 		check("failed")
 	})
 }
@@ -79,8 +79,8 @@ func TestViewHugeFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hel"), Paste: true})
-	m.SetDirectory("hel", []Entry{{Name: big, UserID: id.UserID(big)}})
-	m.DirectoryFailed("hel", big)
+	m.setDirectory("hel", []Entry{{Name: big, UserID: id.UserID(big)}})
+	m.directoryFailed("hel", big)
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {
 		t.Fatal(err)
 	}

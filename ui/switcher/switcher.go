@@ -1,12 +1,15 @@
 // Package switcher is the quick switcher (ctrl+k): a box with a query over the user's contacts,
 // group DMs and pending invites, matched fuzzily, with the people the server's user directory
 // finds below them and, when the query is a Matrix user ID nobody in the list has, a row to
-// start a DM with it. It does no I/O: the root opens it with the entries, answers its
-// DirectoryMsg with SetDirectory or DirectoryFailed, and acts on ChosenMsg.
+// start a DM with it. The root opens it with the entries (EntriesOf the contacts list's rows);
+// the switcher asks the directory itself (the service's Directory role). Its messages are one
+// family, Msg: the root hands them to Update, except ChosenMsg, which asks the root to open an
+// entry.
 package switcher
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -47,20 +50,30 @@ type Entry struct {
 	LastActivity int64     // ms; the most recent first when the query is empty, and among equal matches
 }
 
-// Messages the switcher sends to the root.
+// Msg is the family of the switcher's messages: what its Cmds answer (TickMsg, DirectoryMsg,
+// the directory's answer), and what it hands back to the root (ChosenMsg, ClosedMsg). The root
+// acts on ChosenMsg and hands every other one to Update.
+type Msg interface{ switcherMsg() }
+
+func (ChosenMsg) switcherMsg()    {}
+func (ClosedMsg) switcherMsg()    {}
+func (DirectoryMsg) switcherMsg() {}
+func (TickMsg) switcherMsg()      {}
+
+// Messages of the switcher.
 type (
 	// ChosenMsg asks to open Entry; the switcher has closed. Entry is as the root gave it
 	// (names unsanitized), or a KindNewDM entry whose UserID is the person to start a DM with.
 	ChosenMsg struct{ Entry Entry }
 	// ClosedMsg says the switcher was closed without a choice.
 	ClosedMsg struct{}
-	// DirectoryMsg asks to search the server's user directory for Query. The root answers with
-	// SetDirectory(Query, …) or DirectoryFailed(Query, …), whenever the answer comes.
+	// DirectoryMsg asks the server's user directory for Query. Update runs it; the answer is
+	// listed while Query is still the query.
 	DirectoryMsg struct {
 		Query string
 		Seq   int
 	}
-	// TickMsg is the switcher's debounce timer; the root passes it to Update.
+	// TickMsg is the switcher's debounce timer.
 	TickMsg struct{ Seq int }
 )
 
@@ -92,8 +105,18 @@ type choice struct {
 	matched []int
 }
 
-// Model is the switcher.
+// Options are the switcher's settings.
+type Options struct {
+	Keys    KeyMap
+	Styles  styles.Switcher
+	Me      id.UserID       // the user, who is never offered a DM with themselves
+	Context context.Context // bounds every directory search; nil: context.Background()
+}
+
+// Model is the switcher. Create it with New.
 type Model struct {
+	svc    Directory
+	ctx    context.Context
 	keys   KeyMap
 	styles styles.Switcher
 	me     id.UserID
@@ -121,10 +144,13 @@ type Model struct {
 	width, height int
 }
 
-// New returns a closed switcher. me is the user, who is never offered a DM with themselves.
-func New(km KeyMap, st styles.Switcher, me id.UserID) *Model {
-	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, st.Prompt)
-	m := &Model{keys: km, styles: st, me: me, input: ti}
+// New returns a closed switcher that asks svc's user directory.
+func New(svc Directory, opts Options) *Model {
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, opts.Styles.Prompt)
+	m := &Model{svc: svc, ctx: opts.Context, keys: opts.Keys, styles: opts.Styles, me: opts.Me, input: ti}
 	m.SetSize(60, 16)
 	return m
 }
@@ -237,9 +263,9 @@ func capField(s string) string {
 	return ansi.Truncate(s, maxField, "…")
 }
 
-// SetDirectory takes the directory's answer for query. It is listed only while query is still
+// setDirectory takes the directory's answer for query. It is listed only while query is still
 // the query; people among the local matches are left out. Each entry is shown as KindDirectory.
-func (m *Model) SetDirectory(query string, users []Entry) {
+func (m *Model) setDirectory(query string, users []Entry) {
 	if query == m.pending {
 		m.pending = ""
 	}
@@ -260,8 +286,8 @@ func (m *Model) SetDirectory(query string, users []Entry) {
 	m.clamp()
 }
 
-// DirectoryFailed says the directory search for query failed, and why (one dim line).
-func (m *Model) DirectoryFailed(query, reason string) {
+// directoryFailed says the directory search for query failed, and why (one dim line).
+func (m *Model) directoryFailed(query, reason string) {
 	if query == m.pending {
 		m.pending = ""
 	}
@@ -271,8 +297,17 @@ func (m *Model) DirectoryFailed(query, reason string) {
 	m.failQuery, m.failReason = query, strings.TrimSpace(sanitize.Line(reason))
 }
 
-// Update handles the keys and the debounce timer while the switcher is open.
+// Update handles the switcher's messages (Msg) and, while it is open, keys. A directory search
+// is run and its answer taken even after the switcher has closed; an answer for another query
+// than the one typed is dropped.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case DirectoryMsg:
+		return m.run(msg)
+	case answerMsg:
+		m.answered(msg)
+		return nil
+	}
 	if !m.active {
 		return nil
 	}

@@ -42,7 +42,7 @@ func entries() []Entry {
 }
 
 func open(w, h int, es []Entry) *Model {
-	m := New(DefaultKeyMap(), styles.Default().Switcher, me)
+	m := New(nil, Options{Keys: DefaultKeyMap(), Styles: styles.Default().Switcher, Me: me})
 	m.SetSize(w, h)
 	m.Open(es)
 	return m
@@ -375,14 +375,14 @@ func TestSetDirectory(t *testing.T) {
 	if len(dms) != 1 {
 		t.Fatalf("asked %+v", dms)
 	}
-	m.SetDirectory("ca", directory()) // an older query's answer
+	m.setDirectory("ca", directory()) // an older query's answer
 	if strings.Contains(m.View(), "directory\n") || strings.Contains(m.View(), "Carlos") {
 		t.Fatalf("a stale answer is shown:\n%s", m.View())
 	}
 	if !strings.Contains(m.View(), "searching the directory…") {
 		t.Fatal("a stale answer ended the search")
 	}
-	m.SetDirectory("car", directory())
+	m.setDirectory("car", directory())
 	want := []string{
 		"› Carol  @carol:example.org",
 		"Alice Liddell  @alice:example.org             2 unread", // c…a…r, scattered, last
@@ -417,7 +417,7 @@ func TestSetDirectory(t *testing.T) {
 	}
 	// An answer after the switcher closed is dropped.
 	m.Close()
-	m.SetDirectory("car", directory())
+	m.setDirectory("car", directory())
 	m.Open(entries())
 	m = typeIn(m, "car")
 	if strings.Contains(m.View(), "Caroline") {
@@ -429,7 +429,7 @@ func TestSetDirectory(t *testing.T) {
 // listed once.
 func TestDirectoryDedupNewDM(t *testing.T) {
 	m := typeIn(open(60, 16, entries()), "@carlos:example.com")
-	m.SetDirectory("@carlos:example.com", directory()[3:4])
+	m.setDirectory("@carlos:example.com", directory()[3:4])
 	if got := listed(m); len(got) != 1 || got[0] != "› start a DM with @carlos:example.com" {
 		t.Fatalf("listed %q", got)
 	}
@@ -439,7 +439,7 @@ func TestDirectoryFailed(t *testing.T) {
 	m := open(100, 16, entries())
 	cmds := press(m, typed("zzz")...)
 	directoryMsgs(t, m, cmds)
-	m.DirectoryFailed("zzz", "M_LIMIT_EXCEEDED:\x1b[31m too many requests\n")
+	m.directoryFailed("zzz", "M_LIMIT_EXCEEDED:\x1b[31m too many requests\n")
 	got := listed(m)
 	want := []string{"no match", "the directory search failed: M_LIMIT_EXCEEDED:␛[31m too many requests"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -522,7 +522,7 @@ func TestScrollKeepsSelectionVisible(t *testing.T) {
 	// Rows that arrive below do not move the selection.
 	m = typeIn(open(40, 10, es), "person")
 	press(m, down, down)
-	m.SetDirectory("person", []Entry{{Name: "Persona", UserID: "@persona:example.org"}})
+	m.setDirectory("person", []Entry{{Name: "Persona", UserID: "@persona:example.org"}})
 	check(2)
 	for range 40 {
 		press(m, down)
@@ -576,7 +576,7 @@ func TestViewGolden60x16(t *testing.T) {
 
 func TestViewGolden100x24(t *testing.T) {
 	m := typeIn(open(100, 24, entries()), "car")
-	m.SetDirectory("car", directory())
+	m.setDirectory("car", directory())
 	golden.RequireEqual(t, m.View())
 }
 
