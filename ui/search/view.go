@@ -93,21 +93,33 @@ func (m *Model) list(w int) []string {
 	return out[:min(len(out), h)]
 }
 
+// look is how one result is drawn: its styles, and its mark for terminals without colour.
+type look struct {
+	name, time, plain, match, snippet, sender lipgloss.Style
+	mark                                      string
+}
+
+func (m *Model) lookOf(selected bool) look {
+	st := m.styles
+	if !selected {
+		return look{name: st.Name, time: st.Time, plain: st.Snippet, match: st.Match, snippet: st.Snippet, sender: st.Time, mark: " "}
+	}
+	sel := st.Selected
+	return look{name: st.Name.Inherit(sel), time: sel, plain: sel, match: st.Match.Inherit(sel), snippet: sel, sender: sel, mark: "›"}
+}
+
 // result draws one result: the conversation and the time, then the snippet.
 func (m *Model) result(r row, selected bool, w int, now time.Time, bracket bool) (string, string) {
-	st := m.styles
-	name, tm, plain, match, snip, sender := st.Name, st.Time, st.Snippet, st.Match, st.Snippet, st.Time
-	mark := " "
-	if selected {
-		sel := st.Selected
-		name, tm, plain, match = name.Inherit(sel), sel, sel, match.Inherit(sel)
-		snip, sender = sel, sel
-		mark = "›" // the selection, for terminals without colour
-	}
 	if w < 2 {
 		return "", ""
 	}
+	lk := m.lookOf(selected)
+	return heading(r, lk, w, now), snippetLine(r, lk, w, bracket)
+}
 
+// heading is a result's first line: the conversation, and the time on the right when there
+// is room.
+func heading(r row, lk look, w int, now time.Time) string {
 	when := stamp(r.res.Timestamp, now)
 	tw := lipgloss.Width(when)
 	nw := w - 1
@@ -117,18 +129,22 @@ func (m *Model) result(r row, selected bool, w int, now time.Time, bracket bool)
 		when, tw = "", 0
 	}
 	n := textutil.Cut(r.name, nw)
-	first := plain.Render(mark) + name.Render(n)
+	first := lk.plain.Render(lk.mark) + lk.name.Render(n)
 	if gap := w - 1 - lipgloss.Width(n) - tw; gap > 0 {
-		first += plain.Render(strings.Repeat(" ", gap))
+		first += lk.plain.Render(strings.Repeat(" ", gap))
 	}
-	first += tm.Render(when)
+	return first + lk.time.Render(when)
+}
 
+// snippetLine is a result's second line: the sender when it is said, then the snippet, its
+// matches set apart (in brackets when no styling shows).
+func snippetLine(r row, lk look, w int, bracket bool) string {
 	const indent = "   "
-	second := plain.Render(indent)
+	second := lk.plain.Render(indent)
 	room := max(w-len(indent), 0)
 	if r.sender != "" && room > 0 {
 		who := textutil.Cut(r.sender+": ", room)
-		second += sender.Render(who)
+		second += lk.sender.Render(who)
 		room -= lipgloss.Width(who)
 	}
 	segs := r.snippet
@@ -143,17 +159,17 @@ func (m *Model) result(r row, selected bool, w int, now time.Time, bracket bool)
 	}
 	used := 0
 	for _, s := range fit(segs, room) {
-		style := snip
+		style := lk.snippet
 		if s.match {
-			style = match
+			style = lk.match
 		}
 		second += style.Render(s.text)
 		used += lipgloss.Width(s.text)
 	}
 	if pad := room - used; pad > 0 {
-		second += plain.Render(strings.Repeat(" ", pad))
+		second += lk.plain.Render(strings.Repeat(" ", pad))
 	}
-	return first, second
+	return second
 }
 
 // fit cuts a snippet to w cells. When the first match would fall beyond the end, text before
