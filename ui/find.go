@@ -1,51 +1,31 @@
 package ui
 
 import (
-	"context"
-	"errors"
-	"fmt"
-
 	tea "github.com/charmbracelet/bubbletea"
 
-	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/newdm"
 	"duet/ui/search"
 	"duet/ui/switcher"
 )
 
-// Message search (issue 11): a dialog over the right pane, answered from the local index.
+// Message search (issue 11) and the quick switcher (ctrl+k), each a box over the right pane:
+// the components search and ask the directory themselves; the root opens them with what is
+// its own (the open conversation, the list's rows) and opens what they hand back.
 
-// searchLimit is how many results one search shows.
-const searchLimit = 50
-
-type searchDoneMsg struct {
-	seq     int
-	results []matrixsvc.SearchResult
-	more    bool
-	err     error
-}
-
-// updateFind handles the messages of the message search and the quick switcher.
+// updateFind routes the messages of the message search and the quick switcher: what they hand
+// back is opened here, the rest goes to them.
 func (m *Model) updateFind(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
-	case search.TickMsg:
-		m.search, cmd = m.search.Update(msg)
-	case search.QueryMsg:
-		cmd = m.runSearch(msg)
-	case searchDoneMsg:
-		cmd = m.searchDone(msg)
 	case search.OpenMsg:
 		cmd = m.openResult(msg.Result)
-	case switcher.TickMsg:
-		m.finder, cmd = m.finder.Update(msg)
-	case switcher.DirectoryMsg:
-		cmd = m.searchDirectory(msg)
-	case directoryDoneMsg:
-		m.directoryDone(msg)
+	case search.Msg:
+		cmd = m.search.Update(msg)
 	case switcher.ChosenMsg:
 		cmd = m.chosen(msg.Entry)
+	case switcher.Msg:
+		cmd = m.finder.Update(msg)
 	}
 	return cmd
 }
@@ -61,32 +41,6 @@ func (m *Model) openSearch() tea.Cmd {
 	return m.search.Open(scope)
 }
 
-// runSearch asks the index in a command.
-func (m *Model) runSearch(q search.QueryMsg) tea.Cmd {
-	svc, query, user, seq := m.svc, q.Query, q.User, q.Seq
-	return m.call(func(ctx context.Context) tea.Msg {
-		results, more, err := svc.Search(ctx, query, user, searchLimit)
-		return searchDoneMsg{seq: seq, results: results, more: more, err: err}
-	})
-}
-
-func (m *Model) searchDone(msg searchDoneMsg) tea.Cmd {
-	if msg.err != nil {
-		why := explain(msg.err)
-		if errors.Is(msg.err, matrixsvc.ErrBadSearch) {
-			why = msg.err.Error()
-		}
-		m.search.SetError(msg.seq, why)
-		return nil
-	}
-	out := make([]search.Result, len(msg.results))
-	for i, r := range msg.results {
-		out[i] = search.Result{RoomID: r.RoomID, EventID: r.EventID, Person: r.Person, Name: r.Name,
-			Sender: r.Sender, Mine: r.Sender == m.me, Timestamp: r.Timestamp, Snippet: r.Snippet}
-	}
-	return m.search.SetResults(msg.seq, out, msg.more)
-}
-
 // openResult opens the conversation a search result is in, at the message.
 func (m *Model) openResult(r search.Result) tea.Cmd {
 	key := "r:" + string(r.RoomID)
@@ -96,68 +50,11 @@ func (m *Model) openResult(r search.Result) tea.Cmd {
 	return m.openAt(key, r.EventID)
 }
 
-// The quick switcher (ctrl+k): a fuzzy finder over the contacts, group DMs and invites, with
-// the server's user directory below, and a new DM by user ID.
-
-// directoryLimit is how many people one user directory search lists.
-const directoryLimit = 20
-
-type directoryDoneMsg struct {
-	query string
-	users []matrixsvc.DirectoryUser
-	err   error
-}
-
 // openSwitcher opens the quick switcher over every row of the list.
 func (m *Model) openSwitcher() tea.Cmd {
-	all := m.contacts.All()
-	entries := make([]switcher.Entry, 0, len(all))
-	for _, it := range all {
-		e := switcher.Entry{Key: it.Key(), Name: it.Name, UserID: it.UserID, LastActivity: it.TS}
-		switch {
-		case it.Kind == contacts.KindGroup:
-			e.Kind, e.Detail = switcher.KindGroup, fmt.Sprintf("%d members", it.Members)
-		case it.Kind == contacts.KindRoomInvite:
-			e.Kind, e.Detail = switcher.KindInvite, "room invite"
-		case it.Request:
-			e.Kind, e.Detail = switcher.KindInvite, "request"
-		case it.Pending:
-			e.Kind, e.Detail = switcher.KindInvite, "invite"
-		default:
-			e.Kind = switcher.KindContact
-		}
-		if it.Blocked {
-			e.Detail = "blocked"
-		}
-		entries = append(entries, e)
-	}
+	entries := switcher.EntriesOf(m.contacts.All())
 	m.layout()
 	return m.finder.Open(entries)
-}
-
-// searchDirectory asks the server's user directory in a command.
-func (m *Model) searchDirectory(q switcher.DirectoryMsg) tea.Cmd {
-	svc, query := m.svc, q.Query
-	return m.call(func(ctx context.Context) tea.Msg {
-		users, err := svc.SearchUsers(ctx, query, directoryLimit)
-		return directoryDoneMsg{query: query, users: users, err: err}
-	})
-}
-
-func (m *Model) directoryDone(msg directoryDoneMsg) {
-	if msg.err != nil {
-		m.finder.DirectoryFailed(msg.query, explain(msg.err))
-		return
-	}
-	out := make([]switcher.Entry, len(msg.users))
-	for i, u := range msg.users {
-		name := u.DisplayName
-		if name == "" {
-			name = string(u.UserID)
-		}
-		out[i] = switcher.Entry{Kind: switcher.KindDirectory, Name: name, UserID: u.UserID}
-	}
-	m.finder.SetDirectory(msg.query, out)
 }
 
 // chosen opens what was picked in the quick switcher: a row of the list, or a DM with a user

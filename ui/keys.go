@@ -96,7 +96,7 @@ func (m *Model) overlayKey(k tea.KeyMsg) (tea.Cmd, bool) {
 	case m.security.Active():
 		cmd = m.security.HandleKey(k) // the dialog has the keyboard; the composer keeps what was typed
 	case m.search.Active():
-		m.search, cmd = m.search.Update(k)
+		cmd = m.search.Update(k)
 	case m.finder.Active():
 		cmd = m.finderKey(k)
 	default:
@@ -121,9 +121,7 @@ func (m *Model) finderKey(k tea.KeyMsg) tea.Cmd {
 		m.finder.Close()
 		return m.chosen(e)
 	}
-	var cmd tea.Cmd
-	m.finder, cmd = m.finder.Update(k)
-	return cmd
+	return m.finder.Update(k)
 }
 
 // composerKey handles a key in the composer. The root handles Send itself:

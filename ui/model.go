@@ -94,8 +94,8 @@ type Model struct {
 	help     help.Model
 	newDM    *newdm.Model    // the new-DM prompt and the check of a user ID
 	security *security.Model // verification and recovery key: its dialog is over the right pane
-	search   search.Model    // message search, over the right pane
-	finder   switcher.Model  // the quick switcher, over the right pane
+	search   *search.Model   // message search, over the right pane
+	finder   *switcher.Model // the quick switcher, over the right pane
 
 	focus    focus
 	showHelp bool
@@ -127,11 +127,11 @@ func New(svc Service, opts Options) *Model {
 		composer: composer.New(km.Composer, st),
 		status:   statusbar.New(st.Status),
 		help:     help.New(),
-		search:   search.New(km.Search, st.Search, opts.Now),
-		finder:   switcher.New(km.Switcher, st.Switcher, svc.Me()),
 		chats:    map[string]*chat.Model{},
 		txnBase:  newTxnBase(),
 	}
+	m.search = search.New(svc, search.Options{Keys: km.Search, Styles: st.Search, Me: m.me, Now: m.now, Context: m.ctx})
+	m.finder = switcher.New(svc, switcher.Options{Keys: km.Switcher, Styles: st.Switcher, Me: m.me, Context: m.ctx})
 	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
 		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
 	m.newDM = newdm.New(svc, host{m}, newdm.Options{Styles: st, Context: m.ctx})
@@ -230,8 +230,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		return m.security.Update(msg)
 	case newdm.Msg:
 		return m.userChecked(msg)
-	case search.TickMsg, search.QueryMsg, searchDoneMsg, search.OpenMsg, search.ClosedMsg,
-		switcher.TickMsg, switcher.DirectoryMsg, directoryDoneMsg, switcher.ChosenMsg, switcher.ClosedMsg:
+	case search.Msg, switcher.Msg:
 		return m.updateFind(msg)
 	case terminal.Msg, tea.FocusMsg, tea.BlurMsg:
 		m.term.Update(msg)
@@ -285,11 +284,9 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	case m.security.Active():
 		return m.security.Update(msg)
 	case m.search.Active():
-		m.search, cmd = m.search.Update(msg)
-		return cmd
+		return m.search.Update(msg)
 	case m.finder.Active():
-		m.finder, cmd = m.finder.Update(msg)
-		return cmd
+		return m.finder.Update(msg)
 	}
 	switch m.focus {
 	case focusComposer:

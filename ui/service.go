@@ -10,7 +10,9 @@ import (
 	"duet/matrixsvc"
 	"duet/ui/chat"
 	"duet/ui/newdm"
+	"duet/ui/search"
 	"duet/ui/security"
+	"duet/ui/switcher"
 )
 
 // Service is what the UI needs from the Matrix side, by role. *matrixsvc.Service satisfies it;
@@ -24,7 +26,9 @@ type Service interface {
 // Account is the account and its contacts list: events, the list, new DMs, invites, blocking,
 // search.
 type Account interface {
-	newdm.Users // checks the user ID of a new DM
+	newdm.Users        // checks the user ID of a new DM
+	search.Index       // the local index of messages
+	switcher.Directory // the homeserver's user directory
 	Me() id.UserID
 	Events() <-chan matrixsvc.Event
 	RetryNow()
@@ -35,8 +39,6 @@ type Account interface {
 	Decline(ctx context.Context, room id.RoomID) error
 	Block(ctx context.Context, user string) (id.UserID, bool, error)
 	Unblock(ctx context.Context, user string) (id.UserID, bool, error)
-	Search(ctx context.Context, query string, with id.UserID, limit int) ([]matrixsvc.SearchResult, bool, error)
-	SearchUsers(ctx context.Context, term string, limit int) ([]matrixsvc.DirectoryUser, error)
 }
 
 var _ Service = (*matrixsvc.Service)(nil)

@@ -38,7 +38,7 @@ func FuzzView(f *testing.F) {
 		m.Open(Scope{User: id.UserID(sender), Name: name})
 		check("empty")
 		paste := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(snippet), Paste: true}
-		m, msgs, _ := press(t, m, paste, enter)
+		msgs, _ := press(t, m, paste, enter)
 		check("typed")
 		seq := 0
 		if qs := queries(msgs); len(qs) > 0 {
@@ -55,15 +55,15 @@ func FuzzView(f *testing.F) {
 				rs[i].Snippet = strings.Repeat(snippet, i)
 			}
 		}
-		m.SetResults(seq, rs, mine)
+		m.setResults(seq, rs, mine)
 		check("results")
-		m, _, _ = press(t, m, down, down, down)
+		press(t, m, down, down, down)
 		check("moved")
-		m, _, _ = press(t, m, tab)
+		press(t, m, tab)
 		check("toggled")
-		m, msgs, _ = press(t, m, enter)
+		msgs, _ = press(t, m, enter)
 		if qs := queries(msgs); len(qs) > 0 {
-			m.SetError(qs[0].Seq, errText)
+			m.setError(qs[0].Seq, errText)
 			check("error")
 		}
 	})

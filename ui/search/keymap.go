@@ -34,7 +34,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 
 // ShortHelp is the status bar's hint while the dialog is open: what enter does now, and tab
 // only when there is a person to toggle to.
-func (m Model) ShortHelp() []key.Binding {
+func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	open := k.Open
 	if m.canOpen() {
@@ -59,4 +59,4 @@ func (m Model) ShortHelp() []key.Binding {
 }
 
 // FullHelp is the dialog's keys, for a help view of the dialog alone.
-func (m Model) FullHelp() [][]key.Binding { return m.keys.FullHelp() }
+func (m *Model) FullHelp() [][]key.Binding { return m.keys.FullHelp() }

@@ -1,9 +1,11 @@
 // Package search is the message search dialog: a query typed into a box, the matching messages
-// listed under it. It does no I/O: it asks the root model for a search with a QueryMsg, the root
-// runs it in the service and hands the answer back with SetResults or SetError.
+// listed under it, found in the local index (the service's Index role). Its messages are one
+// family, Msg: the root hands them to Update, except OpenMsg, which asks the root to open a
+// result.
 package search
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -46,10 +48,20 @@ type Result struct {
 	Snippet string
 }
 
-// Messages the dialog sends to the root.
+// Msg is the family of the dialog's messages: what its Cmds answer (TickMsg, QueryMsg, the
+// index's answer), and what it hands back to the root (OpenMsg, ClosedMsg). The root acts on
+// OpenMsg and hands every other one to Update.
+type Msg interface{ searchMsg() }
+
+func (QueryMsg) searchMsg()  {}
+func (OpenMsg) searchMsg()   {}
+func (ClosedMsg) searchMsg() {}
+func (TickMsg) searchMsg()   {}
+
+// Messages of the dialog.
 type (
-	// QueryMsg asks for a search for Query in User's messages, or everywhere when User is "".
-	// Answer with SetResults or SetError, passing Seq back.
+	// QueryMsg asks the index for Query in User's messages, or everywhere when User is "".
+	// Update runs it; the answer is shown when Seq is still the newest query.
 	QueryMsg struct {
 		Seq   int
 		Query string
@@ -61,8 +73,7 @@ type (
 	ClosedMsg struct{}
 )
 
-// TickMsg ends a pause in typing. The root passes it to Update; one from an earlier burst of
-// typing does nothing.
+// TickMsg ends a pause in typing. One from an earlier burst of typing does nothing.
 type TickMsg struct{ seq int }
 
 // row is a result as it is drawn: its text sanitized, the snippet split at the matches.
@@ -79,8 +90,20 @@ type segment struct {
 	match bool
 }
 
-// Model is the dialog.
+// Options are the dialog's settings.
+type Options struct {
+	Keys    KeyMap
+	Styles  styles.Search
+	Me      id.UserID        // the user: their messages are "you"
+	Now     func() time.Time // the clock the results' times are shown against; nil: time.Now
+	Context context.Context  // bounds every search; nil: context.Background()
+}
+
+// Model is the dialog. Create it with New.
 type Model struct {
+	svc    Index
+	ctx    context.Context
+	me     id.UserID
 	keys   KeyMap
 	styles styles.Search
 	now    func() time.Time
@@ -112,13 +135,16 @@ type Model struct {
 	width, height int
 }
 
-// New returns a closed dialog. now is the clock the results' times are shown against.
-func New(km KeyMap, st styles.Search, now func() time.Time) Model {
-	ti := textutil.QueryInput("› ", "words to find", maxQuery, st.Prompt)
-	if now == nil {
-		now = time.Now
+// New returns a closed dialog that searches svc.
+func New(svc Index, opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	m := Model{keys: km, styles: st, now: now, input: ti}
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	ti := textutil.QueryInput("› ", "words to find", maxQuery, opts.Styles.Prompt)
+	m := &Model{svc: svc, ctx: opts.Context, me: opts.Me, keys: opts.Keys, styles: opts.Styles, now: opts.Now, input: ti}
 	m.SetSize(70, 18)
 	return m
 }
@@ -132,7 +158,7 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // Active reports whether the dialog is open.
-func (m Model) Active() bool { return m.active }
+func (m *Model) Active() bool { return m.active }
 
 // Open shows the dialog with an empty query, searching scope.
 func (m *Model) Open(scope Scope) tea.Cmd {
@@ -165,12 +191,12 @@ func (m *Model) clearResults() {
 	m.selected, m.offset = 0, 0
 }
 
-// SetResults shows the answer to the QueryMsg with Seq seq; more says there may be more than
+// setResults shows the answer to the QueryMsg with Seq seq; more says there may be more than
 // these. An answer to an older query than the newest is ignored.
 //
 // When enter was pressed while the search was under way, the first result is opened now: the
 // returned command says so (OpenMsg), and the dialog closes.
-func (m *Model) SetResults(seq int, results []Result, more bool) tea.Cmd {
+func (m *Model) setResults(seq int, results []Result, more bool) tea.Cmd {
 	if !m.answers(seq) {
 		return nil
 	}
@@ -193,9 +219,9 @@ func (m *Model) SetResults(seq int, results []Result, more bool) tea.Cmd {
 	return nil
 }
 
-// SetError shows why the search with Seq seq failed. The query stays, to be fixed. An answer to
+// setError shows why the search with Seq seq failed. The query stays, to be fixed. An answer to
 // an older query than the newest is ignored.
-func (m *Model) SetError(seq int, err string) {
+func (m *Model) setError(seq int, err string) {
 	if !m.answers(seq) {
 		return
 	}
@@ -207,7 +233,7 @@ func (m *Model) SetError(seq int, err string) {
 	}
 }
 
-func (m Model) answers(seq int) bool { return m.active && m.waiting && seq == m.asked }
+func (m *Model) answers(seq int) bool { return m.active && m.waiting && seq == m.asked }
 
 func newRow(r Result) row {
 	out := row{res: r, name: sanitize.Line(r.Name), snippet: parseSnippet(r.Snippet)}
@@ -250,10 +276,10 @@ func parseSnippet(s string) []segment {
 }
 
 // query is the query as it is searched for.
-func (m Model) query() string { return strings.TrimSpace(m.input.Value()) }
+func (m *Model) query() string { return strings.TrimSpace(m.input.Value()) }
 
 // user is whose messages are searched: "" for all conversations.
-func (m Model) user() id.UserID {
+func (m *Model) user() id.UserID {
 	if m.everywhere {
 		return ""
 	}
@@ -261,12 +287,12 @@ func (m Model) user() id.UserID {
 }
 
 // current reports whether the rows shown answer the query as it is now.
-func (m Model) current() bool {
+func (m *Model) current() bool {
 	return m.shown && m.shownQuery == m.query() && m.shownUser == m.user()
 }
 
 // canOpen reports whether enter opens a result.
-func (m Model) canOpen() bool { return m.current() && len(m.rows) > 0 }
+func (m *Model) canOpen() bool { return m.current() && len(m.rows) > 0 }
 
 // ask sends the query now, unless it is already out or answered.
 func (m *Model) ask() tea.Cmd {
@@ -280,47 +306,55 @@ func (m *Model) ask() tea.Cmd {
 	return emit(QueryMsg{Seq: m.asked, Query: q, User: u})
 }
 
-// Update handles keys and the ends of pauses in typing while the dialog is open.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+// Update handles the dialog's messages (Msg) and, while it is open, keys. A query is run
+// and its answer taken even after the dialog has closed; an answer it no longer waits for is
+// dropped.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case QueryMsg:
+		return m.run(msg)
+	case answerMsg:
+		return m.answered(msg)
+	}
 	if !m.active {
-		return m, nil
+		return nil
 	}
 	switch msg := msg.(type) {
 	case TickMsg:
 		if msg.seq != m.typed {
-			return m, nil
+			return nil
 		}
-		return m, m.ask()
+		return m.ask()
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
-func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	keys := m.keys
 	switch {
 	case key.Matches(k, keys.Close):
 		m.Close()
-		return m, emit(ClosedMsg{})
+		return emit(ClosedMsg{})
 	case key.Matches(k, keys.Open):
 		if m.canOpen() {
 			res := m.rows[m.selected].res
 			m.Close()
-			return m, emit(OpenMsg{Result: res})
+			return emit(OpenMsg{Result: res})
 		}
 		// Enter that starts the search shows its results; enter while the search for what is
 		// typed is already under way (started by a pause in typing, or tab) opens the first
 		// result when it comes, as it would have opened the first result shown.
 		cmd := m.ask()
 		m.openNext = cmd == nil && m.waiting && m.askedQuery == m.query() && m.askedUser == m.user()
-		return m, cmd
+		return cmd
 	case key.Matches(k, keys.Scope):
 		if m.scope.User == "" {
-			return m, nil
+			return nil
 		}
 		m.everywhere = !m.everywhere
-		return m, m.ask()
+		return m.ask()
 	case key.Matches(k, keys.Up):
 		m.move(-1)
 	case key.Matches(k, keys.Down):
@@ -330,28 +364,34 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(k, keys.PageDown):
 		m.move(m.visible())
 	default:
-		before := m.input.Value()
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(k)
-		if v := m.input.Value(); sanitize.Line(v) != v {
-			// Pasted text may hold what the input does not filter out (bidi controls).
-			m.input.SetValue(sanitize.Line(v))
-		}
-		if m.input.Value() == before {
-			return m, cmd
-		}
-		m.typed++
-		if m.query() == "" {
-			// Nothing to search for: what was shown and what is on its way no longer apply.
-			m.waiting = false
-			m.clearResults()
-			m.err = ""
-			return m, cmd
-		}
-		seq := m.typed
-		return m, tea.Batch(cmd, tea.Tick(Debounce, func(time.Time) tea.Msg { return TickMsg{seq: seq} }))
+		return m.edit(k)
 	}
-	return m, nil
+	return nil
+}
+
+// edit hands a key to the query's input; a change of the query starts the pause before it is
+// searched for.
+func (m *Model) edit(k tea.KeyMsg) tea.Cmd {
+	before := m.input.Value()
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	if v := m.input.Value(); sanitize.Line(v) != v {
+		// Pasted text may hold what the input does not filter out (bidi controls).
+		m.input.SetValue(sanitize.Line(v))
+	}
+	if m.input.Value() == before {
+		return cmd
+	}
+	m.typed++
+	if m.query() == "" {
+		// Nothing to search for: what was shown and what is on its way no longer apply.
+		m.waiting = false
+		m.clearResults()
+		m.err = ""
+		return cmd
+	}
+	seq := m.typed
+	return tea.Batch(cmd, tea.Tick(Debounce, func(time.Time) tea.Msg { return TickMsg{seq: seq} }))
 }
 
 func (m *Model) move(by int) {
@@ -360,10 +400,10 @@ func (m *Model) move(by int) {
 }
 
 // visible is how many results the list shows at once.
-func (m Model) visible() int { return max(m.listHeight()/2, 1) }
+func (m *Model) visible() int { return max(m.listHeight()/2, 1) }
 
 // listHeight is the lines under the query and the status line, inside the border.
-func (m Model) listHeight() int { return max(m.height-4, 0) }
+func (m *Model) listHeight() int { return max(m.height-4, 0) }
 
 // clamp keeps the selection on a result and in view.
 func (m *Model) clamp() {

@@ -59,8 +59,8 @@ func results() []Result {
 	}
 }
 
-func newDialog(w, h int) Model {
-	m := New(DefaultKeyMap(), styles.Default().Search, clock)
+func newDialog(w, h int) *Model {
+	m := New(nil, Options{Keys: DefaultKeyMap(), Styles: styles.Default().Search, Now: clock})
 	m.SetSize(w, h)
 	return m
 }
@@ -98,13 +98,12 @@ func run(cmd tea.Cmd) []tea.Msg {
 
 // press sends keys and returns the messages they produce at once, leaving tick commands
 // unrun: they are returned to be run when the test says time has passed.
-func press(t *testing.T, m Model, keys ...tea.KeyMsg) (Model, []tea.Msg, []tea.Cmd) {
+func press(t *testing.T, m *Model, keys ...tea.KeyMsg) ([]tea.Msg, []tea.Cmd) {
 	t.Helper()
 	var msgs []tea.Msg
 	var later []tea.Cmd
 	for _, k := range keys {
-		var cmd tea.Cmd
-		m, cmd = m.Update(k)
+		cmd := m.Update(k)
 		if cmd == nil {
 			continue
 		}
@@ -114,12 +113,12 @@ func press(t *testing.T, m Model, keys ...tea.KeyMsg) (Model, []tea.Msg, []tea.C
 		}
 		msgs = append(msgs, run(cmd)...)
 	}
-	return m, msgs, later
+	return msgs, later
 }
 
 // wait runs the pending ticks together, as if typing had paused, and feeds what they produce
 // back in order; it returns what the dialog sent.
-func wait(m Model, later []tea.Cmd) (Model, []tea.Msg) {
+func wait(m *Model, later []tea.Cmd) []tea.Msg {
 	outs := make([][]tea.Msg, len(later))
 	var wg sync.WaitGroup
 	for i, c := range later {
@@ -133,12 +132,10 @@ func wait(m Model, later []tea.Cmd) (Model, []tea.Msg) {
 	var sent []tea.Msg
 	for _, o := range outs {
 		for _, msg := range o {
-			var cmd tea.Cmd
-			m, cmd = m.Update(msg)
-			sent = append(sent, run(cmd)...)
+			sent = append(sent, run(m.Update(msg))...)
 		}
 	}
-	return m, sent
+	return sent
 }
 
 func runes(s string) []tea.KeyMsg {
@@ -174,14 +171,14 @@ func TestDebounceOneQueryPerBurst(t *testing.T) {
 	m := newDialog(70, 18)
 	m.Open(Scope{User: alice, Name: "Alice"})
 	start := time.Now()
-	m, msgs, later := press(t, m, runes("meet")...)
+	msgs, later := press(t, m, runes("meet")...)
 	if len(msgs) != 0 || len(later) != 4 {
 		t.Fatalf("typing: sent %v at once, %d ticks", msgs, len(later))
 	}
 	if !strings.Contains(m.View(), "meet") || strings.Contains(m.View(), "searching") {
 		t.Fatalf("the query is not shown, or searching before the pause:\n%s", m.View())
 	}
-	m, sent := wait(m, later)
+	sent := wait(m, later)
 	if d := time.Since(start); d < Debounce {
 		t.Fatalf("the ticks came after %v, before the pause of %v", d, Debounce)
 	}
@@ -193,23 +190,23 @@ func TestDebounceOneQueryPerBurst(t *testing.T) {
 		t.Fatalf("no searching… while the query is out:\n%s", m.View())
 	}
 
-	m, _, later = press(t, m, runes(" up")...)
-	m, sent = wait(m, later)
+	_, later = press(t, m, runes(" up")...)
+	sent = wait(m, later)
 	if qs := queries(sent); len(qs) != 1 || qs[0] != (QueryMsg{Seq: 2, Query: "meet up", User: alice}) {
 		t.Fatalf("after the second burst: %v", sent)
 	}
 
 	// Typing and deleting back to what was asked: nothing new to ask.
-	m.SetResults(2, results(), false)
-	m, _, later = press(t, m, append(runes("x"), bs)...)
-	if _, sent = wait(m, later); len(sent) != 0 {
+	m.setResults(2, results(), false)
+	_, later = press(t, m, append(runes("x"), bs)...)
+	if sent = wait(m, later); len(sent) != 0 {
 		t.Fatalf("the same query again: %v", sent)
 	}
 
 	// Blanks alone are nothing to search for.
 	m.Open(Scope{})
-	m, _, later = press(t, m, runes("   ")...)
-	if _, sent = wait(m, later); len(sent) != 0 {
+	_, later = press(t, m, runes("   ")...)
+	if sent = wait(m, later); len(sent) != 0 {
 		t.Fatalf("a blank query: %v", sent)
 	}
 }
@@ -218,36 +215,36 @@ func TestDebounceOneQueryPerBurst(t *testing.T) {
 func TestStaleResultsIgnored(t *testing.T) {
 	m := newDialog(70, 18)
 	m.Open(Scope{})
-	m, msgs, _ := press(t, m, append(runes("meet"), enter)...)
+	msgs, _ := press(t, m, append(runes("meet"), enter)...)
 	first := queries(msgs)
-	m, msgs, _ = press(t, m, append(runes("ing"), enter)...)
+	msgs, _ = press(t, m, append(runes("ing"), enter)...)
 	second := queries(msgs)
 	if len(first) != 1 || len(second) != 1 || second[0].Seq <= first[0].Seq || second[0].Query != "meeting" {
 		t.Fatalf("queries %v then %v", first, second)
 	}
 
-	m.SetResults(first[0].Seq, results()[:1], false)
+	m.setResults(first[0].Seq, results()[:1], false)
 	if v := m.View(); strings.Contains(v, "Alice") || !strings.Contains(v, "searching…") {
 		t.Fatalf("the older answer was shown:\n%s", v)
 	}
-	m.SetError(first[0].Seq, "the older query failed")
+	m.setError(first[0].Seq, "the older query failed")
 	if strings.Contains(m.View(), "failed") {
 		t.Fatalf("the older error was shown:\n%s", m.View())
 	}
 
-	m.SetResults(second[0].Seq, results()[1:2], false)
+	m.setResults(second[0].Seq, results()[1:2], false)
 	v := m.View()
 	if !strings.Contains(v, "1 message ") || !strings.Contains(v, "you: ok!") || strings.Contains(v, "searching") {
 		t.Fatalf("the newest answer is not shown:\n%s", v)
 	}
-	m.SetResults(first[0].Seq, results(), true)
+	m.setResults(first[0].Seq, results(), true)
 	if v2 := m.View(); v2 != v {
 		t.Fatalf("a late older answer replaced the newest:\n%s", v2)
 	}
 
 	// Closed: what comes in is ignored, and does not show when the dialog opens again.
 	m.Close()
-	m.SetResults(second[0].Seq, results(), false)
+	m.setResults(second[0].Seq, results(), false)
 	m.Open(Scope{})
 	if strings.Contains(m.View(), "Alice") {
 		t.Fatalf("an answer that came while closed shows:\n%s", m.View())
@@ -261,25 +258,25 @@ func TestScopeToggle(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "Search in Alice's messages") || !strings.Contains(v, "tab: all conversations") {
 		t.Fatalf("the scope is not shown:\n%s", v)
 	}
-	m, msgs, _ := press(t, m, append(runes("meet"), enter)...)
+	msgs, _ := press(t, m, append(runes("meet"), enter)...)
 	if qs := queries(msgs); len(qs) != 1 || qs[0].User != alice {
 		t.Fatalf("in Alice's messages: %v", msgs)
 	}
-	m, msgs, _ = press(t, m, tab)
+	msgs, _ = press(t, m, tab)
 	if qs := queries(msgs); len(qs) != 1 || qs[0].User != "" || qs[0].Query != "meet" {
 		t.Fatalf("tab: %v", msgs)
 	}
 	if v := m.View(); !strings.Contains(v, "Search all conversations") || !strings.Contains(v, "tab: Alice's messages") {
 		t.Fatalf("the scope did not change:\n%s", v)
 	}
-	m, msgs, _ = press(t, m, tab)
+	msgs, _ = press(t, m, tab)
 	if qs := queries(msgs); len(qs) != 1 || qs[0].User != alice {
 		t.Fatalf("tab back: %v", msgs)
 	}
 
 	// Without a person there is nothing to toggle to.
 	m.Open(Scope{})
-	m, msgs, _ = press(t, m, append(runes("meet"), tab, enter)...)
+	msgs, _ = press(t, m, append(runes("meet"), tab, enter)...)
 	if qs := queries(msgs); len(qs) != 1 || qs[0].User != "" || len(msgs) != 1 {
 		t.Fatalf("without a person: %v", msgs)
 	}
@@ -293,26 +290,26 @@ func TestScopeToggle(t *testing.T) {
 func TestEnterAndEsc(t *testing.T) {
 	m := newDialog(70, 18)
 	m.Open(Scope{User: alice, Name: "Alice"})
-	m, msgs, later := press(t, m, enter)
+	msgs, later := press(t, m, enter)
 	if len(msgs) != 0 {
 		t.Fatalf("enter on an empty query: %v", msgs)
 	}
-	m, msgs, later = press(t, m, append(runes("meet"), enter)...)
+	msgs, later = press(t, m, append(runes("meet"), enter)...)
 	qs := queries(msgs)
 	if len(qs) != 1 || qs[0] != (QueryMsg{Seq: 1, Query: "meet", User: alice}) {
 		t.Fatalf("enter: %v", msgs)
 	}
-	m, sent := wait(m, later)
+	sent := wait(m, later)
 	if len(sent) != 0 {
 		t.Fatalf("the pause after enter asked again: %v", sent)
 	}
 
-	m.SetResults(1, results(), false)
-	m, msgs, _ = press(t, m, down, down, up)
+	m.setResults(1, results(), false)
+	msgs, _ = press(t, m, down, down, up)
 	if len(msgs) != 0 {
 		t.Fatalf("moving: %v", msgs)
 	}
-	m, msgs, _ = press(t, m, enter)
+	msgs, _ = press(t, m, enter)
 	if len(msgs) != 1 || msgs[0] != (OpenMsg{Result: results()[1]}) || m.Active() {
 		t.Fatalf("enter on the second result: %v, active %v", msgs, m.Active())
 	}
@@ -322,29 +319,29 @@ func TestEnterAndEsc(t *testing.T) {
 
 	// An error keeps the query; enter tries again.
 	m.Open(Scope{})
-	m, msgs, _ = press(t, m, append(runes("meet\"ing"), enter)...)
+	msgs, _ = press(t, m, append(runes("meet\"ing"), enter)...)
 	seq := queries(msgs)[0].Seq
-	m.SetError(seq, "bad query: unbalanced \"")
+	m.setError(seq, "bad query: unbalanced \"")
 	v := m.View()
 	if !strings.Contains(v, "bad query: unbalanced \"") || !strings.Contains(v, "meet\"ing") {
 		t.Fatalf("the error or the query is not shown:\n%s", v)
 	}
-	m, msgs, _ = press(t, m, enter)
+	msgs, _ = press(t, m, enter)
 	if qs := queries(msgs); len(qs) != 1 || qs[0].Seq != seq+1 || qs[0].Query != "meet\"ing" {
 		t.Fatalf("enter after an error: %v", msgs)
 	}
 
 	// Edited after results came: enter searches for the new text instead of opening.
-	m.SetResults(seq+1, nil, false)
+	m.setResults(seq+1, nil, false)
 	if !strings.Contains(m.View(), "no messages match") {
 		t.Fatalf("no results:\n%s", m.View())
 	}
-	m, msgs, _ = press(t, m, enter)
+	msgs, _ = press(t, m, enter)
 	if len(msgs) != 0 || !m.Active() {
 		t.Fatalf("enter with no results: %v, active %v", msgs, m.Active())
 	}
 
-	m, msgs, _ = press(t, m, esc)
+	msgs, _ = press(t, m, esc)
 	if len(msgs) != 1 || msgs[0] != (ClosedMsg{}) || m.Active() {
 		t.Fatalf("esc: %v, active %v", msgs, m.Active())
 	}
@@ -354,7 +351,7 @@ func TestEnterAndEsc(t *testing.T) {
 func TestScrollAndCount(t *testing.T) {
 	m := newDialog(60, 10) // three results in view
 	m.Open(Scope{})
-	m, msgs, _ := press(t, m, append(runes("meet"), enter)...)
+	msgs, _ := press(t, m, append(runes("meet"), enter)...)
 	var many []Result
 	for i := range 50 {
 		r := results()[i%4]
@@ -362,28 +359,28 @@ func TestScrollAndCount(t *testing.T) {
 		r.EventID = id.EventID("$" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
 		many = append(many, r)
 	}
-	m.SetResults(queries(msgs)[0].Seq, many, true)
+	m.setResults(queries(msgs)[0].Seq, many, true)
 	if !strings.Contains(m.View(), "50+ messages") {
 		t.Fatalf("no 50+:\n%s", m.View())
 	}
 	for range 10 {
-		m, _, _ = press(t, m, down)
+		press(t, m, down)
 	}
 	if !strings.Contains(m.View(), "›"+many[10].Name) {
 		t.Fatalf("the selected 11th result is not in view:\n%s", m.View())
 	}
-	m, _, _ = press(t, m, tea.KeyMsg{Type: tea.KeyPgDown}, tea.KeyMsg{Type: tea.KeyCtrlN})
+	press(t, m, tea.KeyMsg{Type: tea.KeyPgDown}, tea.KeyMsg{Type: tea.KeyCtrlN})
 	if !strings.Contains(m.View(), "›"+many[14].Name) {
 		t.Fatalf("pgdown and ctrl+n:\n%s", m.View())
 	}
-	m, _, _ = press(t, m, tea.KeyMsg{Type: tea.KeyPgUp}, tea.KeyMsg{Type: tea.KeyPgUp}, tea.KeyMsg{Type: tea.KeyCtrlP})
+	press(t, m, tea.KeyMsg{Type: tea.KeyPgUp}, tea.KeyMsg{Type: tea.KeyPgUp}, tea.KeyMsg{Type: tea.KeyCtrlP})
 	if !strings.Contains(m.View(), "›"+many[7].Name) {
 		t.Fatalf("pgup and ctrl+p:\n%s", m.View())
 	}
 	for range 60 {
-		m, _, _ = press(t, m, down)
+		press(t, m, down)
 	}
-	m, msgs, _ = press(t, m, enter)
+	msgs, _ = press(t, m, enter)
 	if len(msgs) != 1 || msgs[0] != (OpenMsg{Result: many[49]}) {
 		t.Fatalf("enter on the last: %v", msgs)
 	}
@@ -394,8 +391,8 @@ func TestScrollAndCount(t *testing.T) {
 func TestMarkersAndEscapes(t *testing.T) {
 	m := newDialog(100, 12)
 	m.Open(Scope{User: alice, Name: "Alice\x1b]0;pwned\x07"})
-	m, msgs, _ := press(t, m, append(runes("meet"), enter)...)
-	m.SetResults(queries(msgs)[0].Seq, []Result{{
+	msgs, _ := press(t, m, append(runes("meet"), enter)...)
+	m.setResults(queries(msgs)[0].Seq, []Result{{
 		Person: alice, Name: "Ali\x1b[2Jce\u202e", Sender: alice, Timestamp: now,
 		Snippet: "\x1b]52;c;ZXZpbA==\x07 we \x01meet\x02 \x1b[31mhere\x1b[0m \x02 stray \x01 open",
 	}}, false)
@@ -462,7 +459,7 @@ func TestStamp(t *testing.T) {
 	}
 }
 
-func goldenDialog(t *testing.T, w, h int, scope Scope, toggle, more bool, moves int) Model {
+func goldenDialog(t *testing.T, w, h int, scope Scope, toggle, more bool, moves int) *Model {
 	t.Helper()
 	m := newDialog(w, h)
 	m.Open(scope)
@@ -470,11 +467,11 @@ func goldenDialog(t *testing.T, w, h int, scope Scope, toggle, more bool, moves 
 	if toggle {
 		keys = append(runes("meet"), tab) // tab asks at once
 	}
-	m, msgs, _ := press(t, m, keys...)
+	msgs, _ := press(t, m, keys...)
 	qs := queries(msgs)
-	m.SetResults(qs[len(qs)-1].Seq, results(), more)
+	m.setResults(qs[len(qs)-1].Seq, results(), more)
 	for range moves {
-		m, _, _ = press(t, m, down)
+		press(t, m, down)
 	}
 	return m
 }
@@ -507,22 +504,22 @@ func TestViewGolden100x24(t *testing.T) {
 // Enter pressed while the search for what is typed is already under way opens the first
 // result when it comes; enter that starts the search only shows the results.
 func TestEnterWhileSearchingOpensTheFirstResult(t *testing.T) {
-	m := New(DefaultKeyMap(), styles.Default().Search, func() time.Time { return now })
+	m := New(nil, Options{Keys: DefaultKeyMap(), Styles: styles.Default().Search, Now: func() time.Time { return now }})
 	m.SetSize(70, 18)
 	m.Open(Scope{})
 	for _, r := range "jam" {
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 	}
-	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
 	q, ok := cmd().(QueryMsg)
 	if !ok || q.Query != "jam" {
 		t.Fatalf("enter did not search at once: %#v", cmd())
 	}
-	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter}) // again, while it is under way
+	cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter}) // again, while it is under way
 	if cmd != nil {
 		t.Fatalf("a second enter asked again: %#v", cmd())
 	}
-	cmd = m.SetResults(q.Seq, []Result{{EventID: "$1", Name: "Alice", Snippet: "\x01jam\x02"}}, false)
+	cmd = m.setResults(q.Seq, []Result{{EventID: "$1", Name: "Alice", Snippet: "\x01jam\x02"}}, false)
 	if cmd == nil {
 		t.Fatal("the answer did not open the first result")
 	}

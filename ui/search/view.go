@@ -12,7 +12,7 @@ import (
 )
 
 // View draws the dialog as a bordered box of exactly its size; "" when closed.
-func (m Model) View() string {
+func (m *Model) View() string {
 	if !m.active || m.width <= 0 || m.height <= 0 {
 		return ""
 	}
@@ -23,7 +23,7 @@ func (m Model) View() string {
 }
 
 // title says where the dialog searches.
-func (m Model) title() string {
+func (m *Model) title() string {
 	if m.user() == "" {
 		return "Search all conversations"
 	}
@@ -32,7 +32,7 @@ func (m Model) title() string {
 
 // status is the line under the query: how the search went on the left, the scope key on the
 // right when there is room.
-func (m Model) status(w int) string {
+func (m *Model) status(w int) string {
 	st := m.styles
 	left, style := m.statusText()
 	if m.err != "" {
@@ -53,7 +53,7 @@ func (m Model) status(w int) string {
 	return style.Render(left) + strings.Repeat(" ", w-lw-hw) + st.Hint.Render(hint)
 }
 
-func (m Model) statusText() (string, lipgloss.Style) {
+func (m *Model) statusText() (string, lipgloss.Style) {
 	st := m.styles
 	switch {
 	case m.err != "":
@@ -78,7 +78,7 @@ func (m Model) statusText() (string, lipgloss.Style) {
 }
 
 // list is the results in view, two lines each.
-func (m Model) list(w int) []string {
+func (m *Model) list(w int) []string {
 	h := m.listHeight()
 	if h == 0 || len(m.rows) == 0 {
 		return nil
@@ -93,37 +93,33 @@ func (m Model) list(w int) []string {
 	return out[:min(len(out), h)]
 }
 
+// look is how one result is drawn: its styles, and its mark for terminals without colour.
+type look struct {
+	name, time, plain, match, snippet, sender lipgloss.Style
+	mark                                      string
+}
+
+func (m *Model) lookOf(selected bool) look {
+	st := m.styles
+	if !selected {
+		return look{name: st.Name, time: st.Time, plain: st.Snippet, match: st.Match, snippet: st.Snippet, sender: st.Time, mark: " "}
+	}
+	sel := st.Selected
+	return look{name: st.Name.Inherit(sel), time: sel, plain: sel, match: st.Match.Inherit(sel), snippet: sel, sender: sel, mark: "›"}
+}
+
 // result draws one result: the conversation and the time, then the snippet.
-func (m Model) result(r row, selected bool, w int, now time.Time, bracket bool) (string, string) {
-	st := m.resultStyles(selected)
+func (m *Model) result(r row, selected bool, w int, now time.Time, bracket bool) (string, string) {
 	if w < 2 {
 		return "", ""
 	}
-	return st.headLine(r, w, now), st.snippetLine(r, w, bracket)
+	lk := m.lookOf(selected)
+	return heading(r, lk, w, now), snippetLine(r, lk, w, bracket)
 }
 
-// resultLook is how a result is drawn: its styles, and the mark before it.
-type resultLook struct {
-	name, tm, plain, match, snip, sender lipgloss.Style
-	mark                                 string
-}
-
-// resultStyles is the look of a result, selected or not.
-func (m Model) resultStyles(selected bool) resultLook {
-	st := m.styles
-	l := resultLook{name: st.Name, tm: st.Time, plain: st.Snippet, match: st.Match, snip: st.Snippet, sender: st.Time, mark: " "}
-	if selected {
-		sel := st.Selected
-		l.name, l.tm, l.plain, l.match = l.name.Inherit(sel), sel, sel, l.match.Inherit(sel)
-		l.snip, l.sender = sel, sel
-		l.mark = "›" // the selection, for terminals without colour
-	}
-	return l
-}
-
-// headLine is a result's first line: the conversation's name, and the time at the right when
-// it fits.
-func (l resultLook) headLine(r row, w int, now time.Time) string {
+// heading is a result's first line: the conversation, and the time on the right when there
+// is room.
+func heading(r row, lk look, w int, now time.Time) string {
 	when := stamp(r.res.Timestamp, now)
 	tw := lipgloss.Width(when)
 	nw := w - 1
@@ -133,22 +129,22 @@ func (l resultLook) headLine(r row, w int, now time.Time) string {
 		when, tw = "", 0
 	}
 	n := textutil.Cut(r.name, nw)
-	first := l.plain.Render(l.mark) + l.name.Render(n)
+	first := lk.plain.Render(lk.mark) + lk.name.Render(n)
 	if gap := w - 1 - lipgloss.Width(n) - tw; gap > 0 {
-		first += l.plain.Render(strings.Repeat(" ", gap))
+		first += lk.plain.Render(strings.Repeat(" ", gap))
 	}
-	return first + l.tm.Render(when)
+	return first + lk.time.Render(when)
 }
 
-// snippetLine is a result's second line, indented: the sender, then the snippet with its
-// matches (in brackets too when bracket says no styling shows), cut to fit.
-func (l resultLook) snippetLine(r row, w int, bracket bool) string {
+// snippetLine is a result's second line: the sender when it is said, then the snippet, its
+// matches set apart (in brackets when no styling shows).
+func snippetLine(r row, lk look, w int, bracket bool) string {
 	const indent = "   "
-	second := l.plain.Render(indent)
+	second := lk.plain.Render(indent)
 	room := max(w-len(indent), 0)
 	if r.sender != "" && room > 0 {
 		who := textutil.Cut(r.sender+": ", room)
-		second += l.sender.Render(who)
+		second += lk.sender.Render(who)
 		room -= lipgloss.Width(who)
 	}
 	segs := r.snippet
@@ -163,15 +159,15 @@ func (l resultLook) snippetLine(r row, w int, bracket bool) string {
 	}
 	used := 0
 	for _, s := range fit(segs, room) {
-		style := l.snip
+		style := lk.snippet
 		if s.match {
-			style = l.match
+			style = lk.match
 		}
 		second += style.Render(s.text)
 		used += lipgloss.Width(s.text)
 	}
 	if pad := room - used; pad > 0 {
-		second += l.plain.Render(strings.Repeat(" ", pad))
+		second += lk.plain.Render(strings.Repeat(" ", pad))
 	}
 	return second
 }
@@ -282,7 +278,7 @@ func stamp(ts, now time.Time) string {
 
 // box frames the content in a rounded border with the title in its top edge: exactly the
 // dialog's size, the content cut or padded to fit.
-func (m Model) box(title string, content []string) []string {
+func (m *Model) box(title string, content []string) []string {
 	st := m.styles
 	w, h := m.width, m.height
 	inner := max(w-4, 0)

@@ -43,22 +43,22 @@ func FuzzView(f *testing.F) {
 			}
 		}
 		check("open")
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
 		check("query")
 		q := m.Query()
 		m.pending = q
 		check("searching")
-		m.SetDirectory(q, []Entry{
+		m.setDirectory(q, []Entry{
 			{Name: name, UserID: uid + "4", Detail: detail},
 			{Name: detail, UserID: uid},
 			{Name: name, UserID: uid + "4"},
 		})
 		check("directory")
 		for range len(m.shown) + 1 {
-			m, _ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+			m.Update(tea.KeyMsg{Type: tea.KeyDown})
 			check("down")
 		}
-		m.DirectoryFailed(q, name)
+		m.directoryFailed(q, name)
 		check("failed")
 	})
 }
@@ -78,9 +78,9 @@ func TestViewHugeFields(t *testing.T) {
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {
 		t.Fatal(err)
 	}
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hel"), Paste: true})
-	m.SetDirectory("hel", []Entry{{Name: big, UserID: id.UserID(big)}})
-	m.DirectoryFailed("hel", big)
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hel"), Paste: true})
+	m.setDirectory("hel", []Entry{{Name: big, UserID: id.UserID(big)}})
+	m.directoryFailed("hel", big)
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 
 // ShortHelp is the switcher's keys for the status bar (with FullHelp, the switcher is a
 // help.KeyMap the root can delegate to while it is open).
-func (m Model) ShortHelp() []key.Binding { return m.keys.ShortHelp() }
+func (m *Model) ShortHelp() []key.Binding { return m.keys.ShortHelp() }
 
 // FullHelp is the switcher's keys for the help screen.
-func (m Model) FullHelp() [][]key.Binding { return m.keys.FullHelp() }
+func (m *Model) FullHelp() [][]key.Binding { return m.keys.FullHelp() }

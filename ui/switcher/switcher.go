@@ -1,12 +1,15 @@
 // Package switcher is the quick switcher (ctrl+k): a box with a query over the user's contacts,
 // group DMs and pending invites, matched fuzzily, with the people the server's user directory
 // finds below them and, when the query is a Matrix user ID nobody in the list has, a row to
-// start a DM with it. It does no I/O: the root opens it with the entries, answers its
-// DirectoryMsg with SetDirectory or DirectoryFailed, and acts on ChosenMsg.
+// start a DM with it. The root opens it with the entries (EntriesOf the contacts list's rows);
+// the switcher asks the directory itself (the service's Directory role). Its messages are one
+// family, Msg: the root hands them to Update, except ChosenMsg, which asks the root to open an
+// entry.
 package switcher
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -47,20 +50,30 @@ type Entry struct {
 	LastActivity int64     // ms; the most recent first when the query is empty, and among equal matches
 }
 
-// Messages the switcher sends to the root.
+// Msg is the family of the switcher's messages: what its Cmds answer (TickMsg, DirectoryMsg,
+// the directory's answer), and what it hands back to the root (ChosenMsg, ClosedMsg). The root
+// acts on ChosenMsg and hands every other one to Update.
+type Msg interface{ switcherMsg() }
+
+func (ChosenMsg) switcherMsg()    {}
+func (ClosedMsg) switcherMsg()    {}
+func (DirectoryMsg) switcherMsg() {}
+func (TickMsg) switcherMsg()      {}
+
+// Messages of the switcher.
 type (
 	// ChosenMsg asks to open Entry; the switcher has closed. Entry is as the root gave it
 	// (names unsanitized), or a KindNewDM entry whose UserID is the person to start a DM with.
 	ChosenMsg struct{ Entry Entry }
 	// ClosedMsg says the switcher was closed without a choice.
 	ClosedMsg struct{}
-	// DirectoryMsg asks to search the server's user directory for Query. The root answers with
-	// SetDirectory(Query, …) or DirectoryFailed(Query, …), whenever the answer comes.
+	// DirectoryMsg asks the server's user directory for Query. Update runs it; the answer is
+	// listed while Query is still the query.
 	DirectoryMsg struct {
 		Query string
 		Seq   int
 	}
-	// TickMsg is the switcher's debounce timer; the root passes it to Update.
+	// TickMsg is the switcher's debounce timer.
 	TickMsg struct{ Seq int }
 )
 
@@ -92,8 +105,18 @@ type choice struct {
 	matched []int
 }
 
-// Model is the switcher.
+// Options are the switcher's settings.
+type Options struct {
+	Keys    KeyMap
+	Styles  styles.Switcher
+	Me      id.UserID       // the user, who is never offered a DM with themselves
+	Context context.Context // bounds every directory search; nil: context.Background()
+}
+
+// Model is the switcher. Create it with New.
 type Model struct {
+	svc    Directory
+	ctx    context.Context
 	keys   KeyMap
 	styles styles.Switcher
 	me     id.UserID
@@ -121,10 +144,13 @@ type Model struct {
 	width, height int
 }
 
-// New returns a closed switcher. me is the user, who is never offered a DM with themselves.
-func New(km KeyMap, st styles.Switcher, me id.UserID) Model {
-	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, st.Prompt)
-	m := Model{keys: km, styles: st, me: me, input: ti}
+// New returns a closed switcher that asks svc's user directory.
+func New(svc Directory, opts Options) *Model {
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, opts.Styles.Prompt)
+	m := &Model{svc: svc, ctx: opts.Context, keys: opts.Keys, styles: opts.Styles, me: opts.Me, input: ti}
 	m.SetSize(60, 16)
 	return m
 }
@@ -137,13 +163,13 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // Active reports whether the switcher is open (and takes the keyboard).
-func (m Model) Active() bool { return m.active }
+func (m *Model) Active() bool { return m.active }
 
 // Query is the query as typed, trimmed.
-func (m Model) Query() string { return m.query }
+func (m *Model) Query() string { return m.query }
 
 // Selected is the entry Enter would choose.
-func (m Model) Selected() (Entry, bool) {
+func (m *Model) Selected() (Entry, bool) {
 	if m.selected < 0 || m.selected >= len(m.shown) {
 		return Entry{}, false
 	}
@@ -237,9 +263,9 @@ func capField(s string) string {
 	return ansi.Truncate(s, maxField, "…")
 }
 
-// SetDirectory takes the directory's answer for query. It is listed only while query is still
+// setDirectory takes the directory's answer for query. It is listed only while query is still
 // the query; people among the local matches are left out. Each entry is shown as KindDirectory.
-func (m *Model) SetDirectory(query string, users []Entry) {
+func (m *Model) setDirectory(query string, users []Entry) {
 	if query == m.pending {
 		m.pending = ""
 	}
@@ -260,8 +286,8 @@ func (m *Model) SetDirectory(query string, users []Entry) {
 	m.clamp()
 }
 
-// DirectoryFailed says the directory search for query failed, and why (one dim line).
-func (m *Model) DirectoryFailed(query, reason string) {
+// directoryFailed says the directory search for query failed, and why (one dim line).
+func (m *Model) directoryFailed(query, reason string) {
 	if query == m.pending {
 		m.pending = ""
 	}
@@ -271,53 +297,67 @@ func (m *Model) DirectoryFailed(query, reason string) {
 	m.failQuery, m.failReason = query, strings.TrimSpace(sanitize.Line(reason))
 }
 
-// Update handles the keys and the debounce timer while the switcher is open.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+// Update handles the switcher's messages (Msg) and, while it is open, keys. A directory search
+// is run and its answer taken even after the switcher has closed; an answer for another query
+// than the one typed is dropped.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case DirectoryMsg:
+		return m.run(msg)
+	case answerMsg:
+		m.answered(msg)
+		return nil
+	}
 	if !m.active {
-		return m, nil
+		return nil
 	}
 	switch msg := msg.(type) {
 	case TickMsg:
 		q := m.query
 		if msg.Seq != m.seq || utf8.RuneCountInString(q) < minDirectoryQuery || m.pending == q || m.dirQuery == q {
-			return m, nil
+			return nil
 		}
 		m.pending = q
-		return m, emit(DirectoryMsg{Query: q, Seq: msg.Seq})
+		return emit(DirectoryMsg{Query: q, Seq: msg.Seq})
 	case tea.KeyMsg:
-		page := max(m.listHeight()-1, 1)
-		switch {
-		case key.Matches(msg, m.keys.Close):
-			m.Close()
-			return m, emit(ClosedMsg{})
-		case key.Matches(msg, m.keys.Choose):
-			e, ok := m.Selected()
-			if !ok {
-				return m, nil
-			}
-			m.Close()
-			return m, emit(ChosenMsg{Entry: e})
-		case key.Matches(msg, m.keys.Up):
-			m.move(-1)
-		case key.Matches(msg, m.keys.Down):
-			m.move(1)
-		case key.Matches(msg, m.keys.PageUp):
-			m.move(-page)
-		case key.Matches(msg, m.keys.PageDown):
-			m.move(page)
-		default:
-			var cmd tea.Cmd
-			m.input, cmd = m.input.Update(msg)
-			if v := m.input.Value(); sanitize.Line(v) != v {
-				m.input.SetValue(sanitize.Line(v)) // a paste with escape sequences or bidi controls
-			}
-			if q := strings.TrimSpace(m.input.Value()); q != m.query {
-				cmd = tea.Batch(cmd, m.setQuery(q))
-			}
-			return m, cmd
-		}
+		return m.key(msg)
 	}
-	return m, nil
+	return nil
+}
+
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
+	page := max(m.listHeight()-1, 1)
+	switch {
+	case key.Matches(k, m.keys.Close):
+		m.Close()
+		return emit(ClosedMsg{})
+	case key.Matches(k, m.keys.Choose):
+		e, ok := m.Selected()
+		if !ok {
+			return nil
+		}
+		m.Close()
+		return emit(ChosenMsg{Entry: e})
+	case key.Matches(k, m.keys.Up):
+		m.move(-1)
+	case key.Matches(k, m.keys.Down):
+		m.move(1)
+	case key.Matches(k, m.keys.PageUp):
+		m.move(-page)
+	case key.Matches(k, m.keys.PageDown):
+		m.move(page)
+	default:
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(k)
+		if v := m.input.Value(); sanitize.Line(v) != v {
+			m.input.SetValue(sanitize.Line(v)) // a paste with escape sequences or bidi controls
+		}
+		if q := strings.TrimSpace(m.input.Value()); q != m.query {
+			cmd = tea.Batch(cmd, m.setQuery(q))
+		}
+		return cmd
+	}
+	return nil
 }
 
 // setQuery filters for q and starts the directory's debounce timer when q is long enough.
@@ -359,7 +399,7 @@ func (m *Model) refilter(prev string) {
 
 // newDMTarget is the user ID the query names, when it is well formed, not the user's own and
 // not anyone's in the list.
-func (m Model) newDMTarget() (id.UserID, bool) {
+func (m *Model) newDMTarget() (id.UserID, bool) {
 	if !strings.HasPrefix(m.query, "@") {
 		return "", false
 	}
@@ -372,7 +412,7 @@ func (m Model) newDMTarget() (id.UserID, bool) {
 
 // directoryChoices is the directory's answer for the query, in the server's order, without
 // the user and without people already listed above it (local).
-func (m Model) directoryChoices(local []choice) []choice {
+func (m *Model) directoryChoices(local []choice) []choice {
 	if m.dirQuery != m.query || m.query == "" {
 		return nil
 	}

@@ -41,8 +41,8 @@ func entries() []Entry {
 	}
 }
 
-func open(w, h int, es []Entry) Model {
-	m := New(DefaultKeyMap(), styles.Default().Switcher, me)
+func open(w, h int, es []Entry) *Model {
+	m := New(nil, Options{Keys: DefaultKeyMap(), Styles: styles.Default().Switcher, Me: me})
 	m.SetSize(w, h)
 	m.Open(es)
 	return m
@@ -50,16 +50,14 @@ func open(w, h int, es []Entry) Model {
 
 // press sends keys and returns what they asked for, without running it: a debounce timer
 // sleeps.
-func press(m Model, keys ...tea.KeyMsg) (Model, []tea.Cmd) {
+func press(m *Model, keys ...tea.KeyMsg) []tea.Cmd {
 	var cmds []tea.Cmd
 	for _, k := range keys {
-		var cmd tea.Cmd
-		m, cmd = m.Update(k)
-		if cmd != nil {
+		if cmd := m.Update(k); cmd != nil {
 			cmds = append(cmds, cmd)
 		}
 	}
-	return m, cmds
+	return cmds
 }
 
 func typed(s string) []tea.KeyMsg {
@@ -70,8 +68,8 @@ func typed(s string) []tea.KeyMsg {
 	return out
 }
 
-func typeIn(m Model, s string) Model {
-	m, _ = press(m, typed(s)...)
+func typeIn(m *Model, s string) *Model {
+	press(m, typed(s)...)
 	return m
 }
 
@@ -117,7 +115,7 @@ var (
 )
 
 // listed is the list as the user reads it: the text of each list line of the box, trimmed.
-func listed(m Model) []string {
+func listed(m *Model) []string {
 	lines := strings.Split(m.View(), "\n")
 	var out []string
 	for _, l := range lines[3 : len(lines)-1] {
@@ -130,7 +128,7 @@ func listed(m Model) []string {
 }
 
 // order is the names of the rows, in order.
-func order(m Model) []string {
+func order(m *Model) []string {
 	var out []string
 	for _, c := range m.shown {
 		out = append(out, c.it.name)
@@ -139,7 +137,7 @@ func order(m Model) []string {
 }
 
 // selectedLine is the text of the list line marked as selected.
-func selectedLine(t *testing.T, m Model) string {
+func selectedLine(t *testing.T, m *Model) string {
 	t.Helper()
 	var found []string
 	for _, l := range listed(m) {
@@ -285,7 +283,7 @@ func TestNewDMRow(t *testing.T) {
 					t.Fatalf("%q: a second new-DM row", tt.query)
 				}
 			}
-			_, cmds := press(m, enter)
+			cmds := press(m, enter)
 			if msgs := run(cmds...); len(msgs) != 1 || msgs[0] != (ChosenMsg{Entry{Kind: KindNewDM, Name: string(tt.want), UserID: tt.want}}) {
 				t.Fatalf("%q: enter gives %v", tt.query, msgs)
 			}
@@ -300,7 +298,7 @@ func TestNewDMRow(t *testing.T) {
 
 // directoryMsgs runs what the keys asked for, hands the timers' ticks back to the switcher and
 // returns the directory searches that asked for, with the time it took.
-func directoryMsgs(t *testing.T, m Model, cmds []tea.Cmd) (Model, []DirectoryMsg, time.Duration) {
+func directoryMsgs(t *testing.T, m *Model, cmds []tea.Cmd) ([]DirectoryMsg, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	msgs := run(cmds...)
@@ -311,9 +309,7 @@ func directoryMsgs(t *testing.T, m Model, cmds []tea.Cmd) (Model, []DirectoryMsg
 		if !ok {
 			continue
 		}
-		var cmd tea.Cmd
-		m, cmd = m.Update(tick)
-		for _, msg := range run(cmd) {
+		for _, msg := range run(m.Update(tick)) {
 			d, ok := msg.(DirectoryMsg)
 			if !ok {
 				t.Fatalf("a tick gave %T", msg)
@@ -321,13 +317,13 @@ func directoryMsgs(t *testing.T, m Model, cmds []tea.Cmd) (Model, []DirectoryMsg
 			out = append(out, d)
 		}
 	}
-	return m, out, took
+	return out, took
 }
 
 func TestDirectoryDebounce(t *testing.T) {
 	m := open(60, 16, entries())
-	m, cmds := press(m, typed("alic")...)
-	m, dms, took := directoryMsgs(t, m, cmds)
+	cmds := press(m, typed("alic")...)
+	dms, took := directoryMsgs(t, m, cmds)
 	if len(dms) != 1 || dms[0].Query != "alic" {
 		t.Fatalf("typing alic asked the directory for %+v, want once for alic", dms)
 	}
@@ -338,25 +334,25 @@ func TestDirectoryDebounce(t *testing.T) {
 		t.Fatalf("no sign of the search:\n%s", m.View())
 	}
 	// The same tick again, or one more for the same query, asks nothing more.
-	m, dms, _ = directoryMsgs(t, m, []tea.Cmd{func() tea.Msg { return TickMsg{Seq: dms[0].Seq} }})
+	dms, _ = directoryMsgs(t, m, []tea.Cmd{func() tea.Msg { return TickMsg{Seq: dms[0].Seq} }})
 	if len(dms) != 0 {
 		t.Fatalf("a repeated tick asked again: %+v", dms)
 	}
 	// Two characters never ask; neither does a query whose tick is overtaken by a key.
 	m = open(60, 16, entries())
-	m, cmds = press(m, typed("al")...)
-	if _, dms, _ = directoryMsgs(t, m, cmds); len(dms) != 0 {
+	cmds = press(m, typed("al")...)
+	if dms, _ = directoryMsgs(t, m, cmds); len(dms) != 0 {
 		t.Fatalf("al asked the directory: %+v", dms)
 	}
-	m, cmds = press(m, typed("i")...)
-	m, _ = press(m, bksp)
-	if _, dms, _ = directoryMsgs(t, m, cmds); len(dms) != 0 {
+	cmds = press(m, typed("i")...)
+	press(m, bksp)
+	if dms, _ = directoryMsgs(t, m, cmds); len(dms) != 0 {
 		t.Fatalf("the tick for ali asked after the query went back to al: %+v", dms)
 	}
 	// Spaces around the query are not a new query.
 	m = typeIn(open(60, 16, entries()), "car")
-	m, cmds = press(m, typed("  ")...)
-	if _, dms, _ = directoryMsgs(t, m, cmds); len(dms) != 0 {
+	cmds = press(m, typed("  ")...)
+	if dms, _ = directoryMsgs(t, m, cmds); len(dms) != 0 {
 		t.Fatalf("trailing spaces asked again: %+v", dms)
 	}
 }
@@ -374,19 +370,19 @@ func directory() []Entry {
 
 func TestSetDirectory(t *testing.T) {
 	m := open(60, 16, entries())
-	m, cmds := press(m, typed("car")...)
-	m, dms, _ := directoryMsgs(t, m, cmds)
+	cmds := press(m, typed("car")...)
+	dms, _ := directoryMsgs(t, m, cmds)
 	if len(dms) != 1 {
 		t.Fatalf("asked %+v", dms)
 	}
-	m.SetDirectory("ca", directory()) // an older query's answer
+	m.setDirectory("ca", directory()) // an older query's answer
 	if strings.Contains(m.View(), "directory\n") || strings.Contains(m.View(), "Carlos") {
 		t.Fatalf("a stale answer is shown:\n%s", m.View())
 	}
 	if !strings.Contains(m.View(), "searching the directory…") {
 		t.Fatal("a stale answer ended the search")
 	}
-	m.SetDirectory("car", directory())
+	m.setDirectory("car", directory())
 	want := []string{
 		"› Carol  @carol:example.org",
 		"Alice Liddell  @alice:example.org             2 unread", // c…a…r, scattered, last
@@ -398,28 +394,30 @@ func TestSetDirectory(t *testing.T) {
 		t.Fatalf("listed %q, want %q", got, want)
 	}
 	// Choosing one hands back the server's entry as a directory entry.
-	m2, cmds := press(m, down, down, down)
+	c := *m // a copy moves down and chooses; m goes on from here
+	m2 := &c
+	cmds = press(m2, down, down, down)
 	if msgs := run(cmds...); len(msgs) != 0 {
 		t.Fatalf("moving sent %v", msgs)
 	}
-	_, cmds = press(m2, enter)
+	cmds = press(m2, enter)
 	msgs := run(cmds...)
 	wantChosen := ChosenMsg{Entry{Kind: KindDirectory, Name: "Carlos", UserID: "@carlos:example.com", Key: "d:@carlos:example.com"}}
 	if len(msgs) != 1 || msgs[0] != wantChosen {
 		t.Fatalf("enter on Carlos: %v", msgs)
 	}
 	// The answer belongs to "car": a longer query hides it, coming back shows it without asking.
-	m, _ = press(m, typed("o")...)
+	press(m, typed("o")...)
 	if strings.Contains(m.View(), "Caroline") {
 		t.Fatalf("the answer for car is shown for caro:\n%s", m.View())
 	}
-	m, cmds = press(m, bksp)
-	if _, dms, _ := directoryMsgs(t, m, cmds); len(dms) != 0 || !strings.Contains(m.View(), "Caroline Herschel") {
+	cmds = press(m, bksp)
+	if dms, _ := directoryMsgs(t, m, cmds); len(dms) != 0 || !strings.Contains(m.View(), "Caroline Herschel") {
 		t.Fatalf("back to car: asked %v\n%s", dms, m.View())
 	}
 	// An answer after the switcher closed is dropped.
 	m.Close()
-	m.SetDirectory("car", directory())
+	m.setDirectory("car", directory())
 	m.Open(entries())
 	m = typeIn(m, "car")
 	if strings.Contains(m.View(), "Caroline") {
@@ -431,7 +429,7 @@ func TestSetDirectory(t *testing.T) {
 // listed once.
 func TestDirectoryDedupNewDM(t *testing.T) {
 	m := typeIn(open(60, 16, entries()), "@carlos:example.com")
-	m.SetDirectory("@carlos:example.com", directory()[3:4])
+	m.setDirectory("@carlos:example.com", directory()[3:4])
 	if got := listed(m); len(got) != 1 || got[0] != "› start a DM with @carlos:example.com" {
 		t.Fatalf("listed %q", got)
 	}
@@ -439,21 +437,21 @@ func TestDirectoryDedupNewDM(t *testing.T) {
 
 func TestDirectoryFailed(t *testing.T) {
 	m := open(100, 16, entries())
-	m, cmds := press(m, typed("zzz")...)
-	m, _, _ = directoryMsgs(t, m, cmds)
-	m.DirectoryFailed("zzz", "M_LIMIT_EXCEEDED:\x1b[31m too many requests\n")
+	cmds := press(m, typed("zzz")...)
+	directoryMsgs(t, m, cmds)
+	m.directoryFailed("zzz", "M_LIMIT_EXCEEDED:\x1b[31m too many requests\n")
 	got := listed(m)
 	want := []string{"no match", "the directory search failed: M_LIMIT_EXCEEDED:␛[31m too many requests"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("listed %q, want %q", got, want)
 	}
 	// Typing on clears it; coming back asks again.
-	m, _ = press(m, typed("z")...)
-	m, cmds = press(m, bksp)
+	press(m, typed("z")...)
+	cmds = press(m, bksp)
 	if strings.Contains(m.View(), "failed") {
 		t.Fatalf("the failure stays:\n%s", m.View())
 	}
-	m, dms, _ := directoryMsgs(t, m, cmds)
+	dms, _ := directoryMsgs(t, m, cmds)
 	if len(dms) != 1 || dms[0].Query != "zzz" {
 		t.Fatalf("after a failure the directory is not asked again: %+v", dms)
 	}
@@ -461,7 +459,7 @@ func TestDirectoryFailed(t *testing.T) {
 
 func TestEnterAndEsc(t *testing.T) {
 	m := typeIn(open(60, 16, entries()), "mal")
-	m, cmds := press(m, enter)
+	cmds := press(m, enter)
 	msgs := run(cmds...)
 	if len(msgs) != 1 || msgs[0] != (ChosenMsg{entries()[6]}) {
 		t.Fatalf("enter: %v, want the entry as given", msgs)
@@ -469,16 +467,16 @@ func TestEnterAndEsc(t *testing.T) {
 	if m.Active() || m.View() != "" {
 		t.Fatal("enter left the switcher open")
 	}
-	if m, cmds = press(m, enter); len(cmds) != 0 {
+	if cmds = press(m, enter); len(cmds) != 0 {
 		t.Fatalf("a closed switcher answered enter")
 	}
 
 	m.Open(entries())
 	m = typeIn(m, "xyz")
-	if m, cmds = press(m, enter); len(cmds) != 0 || !m.Active() {
+	if cmds = press(m, enter); len(cmds) != 0 || !m.Active() {
 		t.Fatal("enter with nothing listed did something")
 	}
-	m, cmds = press(m, esc)
+	cmds = press(m, esc)
 	if msgs := run(cmds...); len(msgs) != 1 || msgs[0] != (ClosedMsg{}) || m.Active() {
 		t.Fatalf("esc: %v, active %v", msgs, m.Active())
 	}
@@ -506,35 +504,35 @@ func TestScrollKeepsSelectionVisible(t *testing.T) {
 		}
 	}
 	for i := range 39 {
-		m, _ = press(m, down)
+		press(m, down)
 		check(i + 1)
 	}
-	m, _ = press(m, down) // stays at the end
+	press(m, down) // stays at the end
 	check(39)
-	m, _ = press(m, pgUp)
+	press(m, pgUp)
 	check(34)
-	m, _ = press(m, ctrlP, ctrlP)
+	press(m, ctrlP, ctrlP)
 	check(32)
 	for range 20 {
-		m, _ = press(m, pgUp)
+		press(m, pgUp)
 	}
 	check(0)
-	m, _ = press(m, pgDn, ctrlN)
+	press(m, pgDn, ctrlN)
 	check(6)
 	// Rows that arrive below do not move the selection.
 	m = typeIn(open(40, 10, es), "person")
-	m, _ = press(m, down, down)
-	m.SetDirectory("person", []Entry{{Name: "Persona", UserID: "@persona:example.org"}})
+	press(m, down, down)
+	m.setDirectory("person", []Entry{{Name: "Persona", UserID: "@persona:example.org"}})
 	check(2)
 	for range 40 {
-		m, _ = press(m, down)
+		press(m, down)
 	}
 	if l := selectedLine(t, m); !strings.HasPrefix(l, "› Persona") {
 		t.Fatalf("the last directory row is not reachable: %q", l)
 	}
-	m, _ = press(m, up)
+	press(m, up)
 	check(39)
-	m, _ = press(m, down)
+	press(m, down)
 	if got := listed(m); got[len(got)-2] != "from the server's directory" {
 		t.Fatalf("the heading is not shown above its row: %q", got)
 	}
@@ -543,7 +541,7 @@ func TestScrollKeepsSelectionVisible(t *testing.T) {
 // A sync while the switcher is open keeps the query and the selected entry.
 func TestSetEntriesKeepsSelection(t *testing.T) {
 	m := typeIn(open(60, 16, entries()), "o")
-	m, _ = press(m, down)
+	press(m, down)
 	was, _ := m.Selected()
 	es := append(entries(), Entry{Kind: KindContact, Key: "u:@olive:example.org", Name: "Olive", UserID: "@olive:example.org", LastActivity: base})
 	m.SetEntries(es)
@@ -572,13 +570,13 @@ func TestHighlight(t *testing.T) {
 
 func TestViewGolden60x16(t *testing.T) {
 	m := typeIn(open(60, 16, entries()), "a")
-	m, _ = press(m, down)
+	press(m, down)
 	golden.RequireEqual(t, m.View())
 }
 
 func TestViewGolden100x24(t *testing.T) {
 	m := typeIn(open(100, 24, entries()), "car")
-	m.SetDirectory("car", directory())
+	m.setDirectory("car", directory())
 	golden.RequireEqual(t, m.View())
 }
 

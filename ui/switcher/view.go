@@ -28,7 +28,7 @@ type row struct {
 }
 
 // rows is the list as drawn, top to bottom.
-func (m Model) rows() []row {
+func (m *Model) rows() []row {
 	rows := make([]row, 0, len(m.shown)+3)
 	note := func(s string) { rows = append(rows, row{kind: rowNote, text: s}) }
 	for i := range m.split {
@@ -70,7 +70,7 @@ func selectedRow(rows []row, sel int) int {
 
 // listHeight is the number of list lines the box has: the height less the top edge, the
 // query, the rule under it (from 5 lines) and the bottom edge.
-func (m Model) listHeight() int {
+func (m *Model) listHeight() int {
 	switch {
 	case m.height >= 5:
 		return m.height - 4
@@ -108,7 +108,7 @@ func scroll(off, sel int, rows []row, h int) int {
 }
 
 // View draws the switcher as a box exactly the size set; "" when closed.
-func (m Model) View() string {
+func (m *Model) View() string {
 	w, h := m.width, m.height
 	if !m.active || w <= 0 || h <= 0 {
 		return ""
@@ -153,7 +153,7 @@ func (m Model) View() string {
 }
 
 // leading is 1 when the first row is the new-DM row, which is no match of the list.
-func (m Model) leading() int {
+func (m *Model) leading() int {
 	if len(m.shown) > 0 && m.shown[0].it.Kind == KindNewDM {
 		return 1
 	}
@@ -179,7 +179,7 @@ const (
 	lookNote
 )
 
-func (m Model) style(l look) lipgloss.Style {
+func (m *Model) style(l look) lipgloss.Style {
 	st := m.styles
 	switch l {
 	case lookName:
@@ -199,7 +199,7 @@ func (m Model) style(l look) lipgloss.Style {
 }
 
 // rowLine draws one row of the list exactly w cells wide.
-func (m Model) rowLine(r row, selected bool, w int) string {
+func (m *Model) rowLine(r row, selected bool, w int) string {
 	st := m.styles
 	switch r.kind {
 	case rowHeading:
