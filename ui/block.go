@@ -8,6 +8,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/ui/contacts"
+	"duet/ui/internal/textutil"
 )
 
 // Blocking (R25) from the list: b asks in the status bar, y blocks, any other key does not.
@@ -66,7 +67,7 @@ func (m *Model) setBlocked(user id.UserID, block bool) tea.Cmd {
 
 func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
 	if msg.err != nil {
-		m.status.SetError(explain(msg.err))
+		m.status.SetError(textutil.Explain(msg.err))
 		return m.refreshOverview()
 	}
 	wasRequest := false

@@ -9,6 +9,7 @@ import (
 
 	"duet/ui/chat"
 	"duet/ui/contacts"
+	"duet/ui/internal/textutil"
 )
 
 // The conversations: which one is open, opening one, and what the composer's text becomes.
@@ -140,7 +141,7 @@ func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
 	}
 	switch {
 	case msg.err != nil:
-		m.status.SetError(explain(msg.err))
+		m.status.SetError(textutil.Explain(msg.err))
 	case msg.accepted:
 		m.status.SetInfo("joined the conversation with " + msg.name)
 	default:

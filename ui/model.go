@@ -20,6 +20,7 @@ import (
 	"duet/ui/contacts"
 	"duet/ui/conversation"
 	"duet/ui/internal/terminal"
+	"duet/ui/internal/textutil"
 	"duet/ui/keys"
 	"duet/ui/newdm"
 	"duet/ui/search"
@@ -435,7 +436,7 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 	}
 	m.overviewApplied = msg.seq
 	if msg.err != nil {
-		m.status.SetError(explain(msg.err))
+		m.status.SetError(textutil.Explain(msg.err))
 		return nil
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
@@ -459,12 +460,4 @@ type countdownMsg struct{}
 
 func countdown() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return countdownMsg{} })
-}
-
-// explain is one line for the status bar.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
 }

@@ -11,6 +11,7 @@ import (
 	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/internal/merge"
+	"duet/ui/internal/textutil"
 )
 
 // jumpPage is how many older messages are asked for at a time while going to a message.
@@ -128,7 +129,7 @@ func (c *Model) historyLoaded(msg historyMsg) tea.Cmd {
 	if msg.err != nil {
 		c.pager.Failed(msg.room)
 		c.conv.LoadFailed()
-		c.host.Error(explain(msg.err))
+		c.host.Error(textutil.Explain(msg.err))
 		return nil
 	}
 	c.pager.Add(msg.room, msg.msgs, msg.next)
@@ -276,7 +277,7 @@ func (c *Model) redecryptedLoaded(msg redecryptedMsg) {
 	}
 	c.conv.Redecrypted(msg.msgs)
 	if msg.err != nil {
-		c.host.Error("could not read the decrypted messages: " + explain(msg.err))
+		c.host.Error("could not read the decrypted messages: " + textutil.Explain(msg.err))
 	}
 }
 
@@ -285,10 +286,10 @@ func (c *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 	var notRecorded *matrixsvc.NotRecordedError
 	switch {
 	case msg.err != nil && (msg.room == "" || !errors.As(msg.err, &notRecorded)):
-		c.host.Error(explain(msg.err))
+		c.host.Error(textutil.Explain(msg.err))
 		return nil
 	case msg.err != nil:
-		c.host.Error("warning: " + explain(msg.err))
+		c.host.Error("warning: " + textutil.Explain(msg.err))
 	}
 	if c.room != "" { // sync or the outbox brought it first
 		return nil
@@ -300,12 +301,4 @@ func (c *Model) dmOpened(msg dmOpenedMsg) tea.Cmd {
 		cmds = append(cmds, c.startHistory())
 	}
 	return tea.Batch(cmds...)
-}
-
-// explain is one line for the status bar.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
 }

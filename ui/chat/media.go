@@ -143,9 +143,9 @@ func (c *Model) mediaAction(msg matrixsvc.Message, open bool) tea.Cmd {
 func (c *Model) mediaDone(msg mediaDoneMsg) {
 	switch {
 	case msg.err != nil && errors.Is(msg.err, opener.ErrNoOpener):
-		c.host.Error(explain(msg.err) + " (the file is in " + msg.path + ")")
+		c.host.Error(textutil.Explain(msg.err) + " (the file is in " + msg.path + ")")
 	case msg.err != nil:
-		c.host.Error(explain(msg.err))
+		c.host.Error(textutil.Explain(msg.err))
 	case msg.opened:
 		c.host.Info("opened " + filepath.Base(msg.path))
 	default:
@@ -201,6 +201,6 @@ func (c *Model) openLink(msg matrixsvc.Message) tea.Cmd {
 
 func (c *Model) linkOpened(msg linkOpenedMsg) {
 	if msg.err != nil {
-		c.host.Error("could not open " + textutil.Cut(sanitize.Line(msg.url), 40) + ": " + explain(msg.err))
+		c.host.Error("could not open " + textutil.Cut(sanitize.Line(msg.url), 40) + ": " + textutil.Explain(msg.err))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"duet/matrixsvc"
 	"duet/ui/contacts"
 	"duet/ui/conversation"
+	"duet/ui/internal/textutil"
 )
 
 // Submit takes what was typed in the composer. An edit or a reply is sent here (handled);
@@ -67,7 +68,7 @@ func (c *Model) Upload(path string) tea.Cmd {
 	}
 	size, err := matrixsvc.CheckFile(path) // a local look: no such file, a folder, empty, unreadable
 	if err != nil {
-		c.host.Error(explain(err))
+		c.host.Error(textutil.Explain(err))
 		return nil
 	}
 	txn := c.host.NewTxn()
@@ -203,7 +204,7 @@ func (c *Model) OutgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 			delete(c.edits, o.TxnID)
 		case matrixsvc.OutgoingFailed:
 			delete(c.edits, o.TxnID)
-			c.host.Error("edit or deletion not done: " + explain(o.Err))
+			c.host.Error("edit or deletion not done: " + textutil.Explain(o.Err))
 		}
 		return nil
 	}
@@ -220,11 +221,11 @@ func (c *Model) OutgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 	case matrixsvc.OutgoingQueued:
 		why := ""
 		if o.Err != nil {
-			why = "waiting: " + explain(o.Err)
+			why = "waiting: " + textutil.Explain(o.Err)
 		}
 		c.conv.SetState(o.TxnID, conversation.Queued, why)
 	case matrixsvc.OutgoingFailed:
-		why := explain(o.Err)
+		why := textutil.Explain(o.Err)
 		c.conv.SetState(o.TxnID, conversation.Failed, why)
 		c.host.Error("not sent: " + why)
 	}
@@ -238,9 +239,9 @@ func (c *Model) enqueued(msg enqueuedMsg) {
 		return
 	}
 	if _, _, _, ok := c.conv.Echo(msg.txn); ok {
-		c.conv.SetState(msg.txn, conversation.Failed, explain(msg.err))
+		c.conv.SetState(msg.txn, conversation.Failed, textutil.Explain(msg.err))
 	}
-	c.host.Error("not saved: " + explain(msg.err))
+	c.host.Error("not saved: " + textutil.Explain(msg.err))
 }
 
 // Retry sends a failed message again with the same transaction ID, so that it cannot arrive

@@ -4,11 +4,11 @@ package contacts
 
 import (
 	"cmp"
-	"github.com/charmbracelet/bubbles/cursor"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"

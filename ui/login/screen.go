@@ -6,7 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
 
@@ -87,7 +87,7 @@ func (s *Screen[S]) loggedIn(msg loggedInMsg[S]) (tea.Model, tea.Cmd) {
 		msg.err = errors.New("login did not return a session")
 	}
 	if msg.err != nil {
-		s.form.SetError(explain(msg.err))
+		s.form.SetError(textutil.Explain(msg.err))
 		return s, nil
 	}
 	main := s.main(msg.svc)
@@ -97,11 +97,3 @@ func (s *Screen[S]) loggedIn(msg loggedInMsg[S]) (tea.Model, tea.Cmd) {
 
 // View implements tea.Model.
 func (s *Screen[S]) View() string { return s.form.View() }
-
-// explain is one line for the form.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
-}

@@ -6,7 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 )
 
 // HandleKey handles a key while the prompt has the keyboard: enter checks the user ID typed,
@@ -51,7 +51,7 @@ func (p *Model) Checked(msg Msg) (User, bool) {
 	}
 	p.checking = ""
 	if c.err != nil {
-		why := explain(c.err)
+		why := textutil.Explain(c.err)
 		if p.on {
 			p.busy, p.err = false, why
 		}
@@ -70,12 +70,4 @@ func (p *Model) check(raw string) tea.Cmd {
 		user, name, err := svc.CheckUser(ctx, raw)
 		return checkedMsg{raw: raw, user: user, name: name, err: err}
 	}
-}
-
-// explain is one line for the status bar.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
 }

@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 )
 
 // Index is the role of the Matrix side the dialog asks: the local index of messages.
@@ -46,7 +47,7 @@ func (m *Model) run(q QueryMsg) tea.Cmd {
 // answered shows the index's answer: the results, or why there are none.
 func (m *Model) answered(a answerMsg) tea.Cmd {
 	if a.err != nil {
-		why := explain(a.err)
+		why := textutil.Explain(a.err)
 		if errors.Is(a.err, matrixsvc.ErrBadSearch) {
 			why = a.err.Error()
 		}
@@ -59,12 +60,4 @@ func (m *Model) answered(a answerMsg) tea.Cmd {
 			Sender: r.Sender, Mine: r.Sender == m.me, Timestamp: r.Timestamp, Snippet: r.Snippet}
 	}
 	return m.setResults(a.seq, out, a.more)
-}
-
-// explain is one line for the dialog.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
 }

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 )
 
 // The recovery key: entering it verifies this device and restores the key backup; an account
@@ -53,7 +54,7 @@ func (s *Model) recoveryChecked(msg recoveryCheckedMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		s.dialog.Close()
-		s.host.Error("recovery key: " + explain(msg.err))
+		s.host.Error("recovery key: " + textutil.Explain(msg.err))
 		return nil
 	}
 	return s.dialog.RecoveryChecked(msg.has)
@@ -75,9 +76,9 @@ func (s *Model) recovered(msg recoveredMsg) tea.Cmd {
 		s.dialog.OfferSetup("")
 		return nil
 	case msg.err != nil && inDialog:
-		return s.dialog.KeyFailed(explain(msg.err))
+		return s.dialog.KeyFailed(textutil.Explain(msg.err))
 	case msg.err != nil:
-		s.host.Error("recovery key: " + explain(msg.err))
+		s.host.Error("recovery key: " + textutil.Explain(msg.err))
 		return nil
 	}
 	if inDialog {
@@ -118,14 +119,14 @@ func (s *Model) recoverySetUp(msg recoverySetUpMsg) tea.Cmd {
 			err = errors.New("no recovery key came back")
 		}
 		if s.dialog.Stage() == SettingUp {
-			return s.dialog.SetupFailed(explain(err))
+			return s.dialog.SetupFailed(textutil.Explain(err))
 		}
-		s.host.Error("recovery key: " + explain(err))
+		s.host.Error("recovery key: " + textutil.Explain(err))
 		return nil
 	}
 	warn := ""
 	if msg.err != nil {
-		warn = explain(msg.err)
+		warn = textutil.Explain(msg.err)
 	}
 	s.dialog.ShowKey(msg.key, warn) // shown once, whatever else was open: it cannot be asked for again
 	return s.host.RefreshTrust()

@@ -175,11 +175,3 @@ func (s *Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
 		return fn(ctx)
 	}
 }
-
-// explain is one line for the status bar.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
-}

@@ -10,6 +10,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 )
 
 // Emoji verification: the one we ask for, the requests of others, and their progress.
@@ -61,7 +62,7 @@ func (s *Model) verifyStarted(msg verifyStartedMsg) tea.Cmd {
 		if msg.noDevices {
 			s.host.Error(fmt.Sprintf("no other device to verify with: use your recovery key (%s)", s.opts.RecoveryKey))
 		} else {
-			s.host.Error("could not start the verification: " + explain(msg.err))
+			s.host.Error("could not start the verification: " + textutil.Explain(msg.err))
 		}
 		return nil
 	}
@@ -97,7 +98,7 @@ func (s *Model) verifyActed(msg verifyActedMsg) {
 	if s.dialog.Verification() && s.dialog.Txn() == msg.txn {
 		s.dialog.Close()
 	}
-	s.host.Error(fmt.Sprintf("could not %s the verification: %s", msg.what, explain(msg.err)))
+	s.host.Error(fmt.Sprintf("could not %s the verification: %s", msg.what, textutil.Explain(msg.err)))
 }
 
 // dialogAsked carries out what the dialog asks for.

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 )
 
 // Directory is the role of the Matrix side the switcher asks: the homeserver's user directory.
@@ -43,7 +44,7 @@ func (m *Model) run(q DirectoryMsg) tea.Cmd {
 // answered lists the people the directory found, or says why it failed.
 func (m *Model) answered(a answerMsg) {
 	if a.err != nil {
-		m.directoryFailed(a.query, explain(a.err))
+		m.directoryFailed(a.query, textutil.Explain(a.err))
 		return
 	}
 	out := make([]Entry, len(a.users))
@@ -55,12 +56,4 @@ func (m *Model) answered(a answerMsg) {
 		out[i] = Entry{Kind: KindDirectory, Name: name, UserID: u.UserID}
 	}
 	m.setDirectory(a.query, out)
-}
-
-// explain is one line for the switcher.
-func explain(err error) string {
-	if matrixsvc.IsLoggedOut(err) {
-		return matrixsvc.ErrLoggedOut.Error()
-	}
-	return matrixsvc.Explain(err)
 }
