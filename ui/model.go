@@ -175,10 +175,55 @@ func (m *Model) Init() tea.Cmd {
 }
 
 // Update routes a message to the part that owns its family, then does what follows every
-// message: the next verification request, older history, read marks, pictures, the hint.
+// message (afterMessage).
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmds := []tea.Cmd{m.route(msg)}
-	cmds = append(cmds, m.afterDialog())
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+	case tea.KeyMsg:
+		cmd = m.handleKey(msg)
+	case tea.MouseMsg:
+		cmd = m.handleMouse(msg)
+	case eventsMsg:
+		cmd = tea.Batch(m.handleEvents(msg.events), listen(m.svc.Events()))
+	case chat.Msg:
+		if c := m.chats[msg.ChatKey()]; c != nil {
+			cmd = c.Update(msg)
+		}
+	case conversation.RetryMsg:
+		if c := m.openChat(); c != nil {
+			cmd = c.Retry(msg.Txn)
+		}
+	case chat.TypingSentMsg:
+		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
+	case overviewMsg, inviteDoneMsg, blockDoneMsg, chat.MarkedReadMsg,
+		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
+		cmd = m.updateList(msg)
+	case security.Msg:
+		cmd = m.security.Update(msg)
+	case newdm.Msg:
+		cmd = m.userChecked(msg)
+	case search.Msg, switcher.Msg:
+		cmd = m.updateFind(msg)
+	case terminal.Msg, tea.FocusMsg, tea.BlurMsg:
+		m.term.Update(msg)
+	case countdownMsg:
+		if m.status.Offline() {
+			cmd = countdown() // redraws the countdown; stops once back online
+		}
+	case notified:
+	default:
+		cmd = m.forwardToFocused(msg)
+	}
+	return m, tea.Batch(cmd, m.afterMessage())
+}
+
+// afterMessage is what follows every message: the next verification request, older history
+// when the top is in view, read marks, pictures in view, the status bar's hint.
+func (m *Model) afterMessage() tea.Cmd {
+	cmds := []tea.Cmd{m.afterDialog()}
 	if c := m.openChat(); c != nil {
 		cmds = append(cmds, c.LoadOlderIfNeeded())
 		if !m.showHelp && !m.security.Active() {
@@ -187,7 +232,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, c.FetchPictures())
 	}
 	m.status.SetHint(m.hint())
-	return m, tea.Batch(cmds...)
+	return tea.Batch(cmds...)
 }
 
 // afterDialog shows the next verification request once the dialog is free, and gives the
@@ -199,49 +244,6 @@ func (m *Model) afterDialog() tea.Cmd {
 		m.composer.Blur() // what was typed stays
 	case !m.security.Active() && m.focus == focusComposer && !m.composer.Focused():
 		return m.composer.Focus()
-	}
-	return nil
-}
-
-func (m *Model) route(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
-		m.layout()
-	case tea.KeyMsg:
-		return m.handleKey(msg)
-	case tea.MouseMsg:
-		return m.handleMouse(msg)
-	case eventsMsg:
-		return tea.Batch(m.handleEvents(msg.events), listen(m.svc.Events()))
-	case chat.Msg:
-		if c := m.chats[msg.ChatKey()]; c != nil {
-			return c.Update(msg)
-		}
-	case conversation.RetryMsg:
-		if c := m.openChat(); c != nil {
-			return c.Retry(msg.Txn)
-		}
-	case chat.TypingSentMsg:
-		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
-	case overviewMsg, inviteDoneMsg, blockDoneMsg, chat.MarkedReadMsg,
-		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
-		return m.updateList(msg)
-	case security.Msg:
-		return m.security.Update(msg)
-	case newdm.Msg:
-		return m.userChecked(msg)
-	case search.Msg, switcher.Msg:
-		return m.updateFind(msg)
-	case terminal.Msg, tea.FocusMsg, tea.BlurMsg:
-		m.term.Update(msg)
-	case countdownMsg:
-		if m.status.Offline() {
-			return countdown() // redraws the countdown; stops once back online
-		}
-	case notified:
-	default:
-		return m.forwardToFocused(msg)
 	}
 	return nil
 }

@@ -134,7 +134,7 @@ func printRootUI(fset *token.FileSet, root string) error {
 			} else {
 				valueMethods++
 			}
-			// Update, and route when Update hands every message to it first.
+			// Update, and route where Update hands every message to it first (as it once did).
 			if (fd.Name.Name == "Update" || fd.Name.Name == "route") && fd.Body != nil {
 				d, a := updateCases(fd.Body)
 				direct, all = max(direct, 0)+d, max(all, 0)+a
