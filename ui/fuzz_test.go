@@ -5,9 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/termtest"
@@ -28,7 +26,7 @@ func FuzzScreen(f *testing.F) {
 	}
 	f.Add("Alice", string(alice), "hello", "PHONE", "Book club", "connection refused", uint8(60), uint8(4), true, uint8(0))
 	f.Add("", "", "", "", "", "", uint8(0), uint8(0), false, uint8(2))
-	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Cleanup(func() { termtest.Plain() }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, name, user, body, device, roomName, serverErr string, w, h uint8, verified bool, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width, height := 20+int(w)%181, 6+int(h)%55
@@ -64,29 +62,29 @@ func FuzzScreen(f *testing.F) {
 		hs.m.contacts.Select("u:" + string(uid))
 		hs.key(tea.KeyEnter)
 		check("conversation")
-		hs.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+		hs.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 		hs.typeText("r")
 		check("replying to a formatted message")
 		if height >= 20 && width >= 60 && !strings.Contains(hs.view(), "↳ repl") {
 			t.Fatalf("no reply line:\n%s", hs.view())
 		}
-		hs.key(tea.KeyEsc)
+		hs.key(tea.KeyEscape)
 		hs.typeText("/verify")
 		hs.key(tea.KeyEnter)
 		check("verification dialog")
-		hs.key(tea.KeyEsc)
+		hs.key(tea.KeyEscape)
 		// Straight to the bar: through Update, going offline arms a one-second countdown tick
 		// that the harness would wait for.
 		hs.m.status.SetSync(matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New(serverErr)})
 		check("offline")
 		hs.event(matrixsvc.SyncFailed{Err: errors.New(serverErr)})
 		check("sync failed")
-		hs.key(tea.KeyEsc)
+		hs.key(tea.KeyEscape)
 		for _, key := range []string{"r:!grp:example.org", "r:!club:example.org"} {
 			hs.m.contacts.Select(key)
 			hs.key(tea.KeyEnter)
 			check(key)
-			hs.key(tea.KeyEsc)
+			hs.key(tea.KeyEscape)
 		}
 	})
 }

@@ -1,17 +1,21 @@
 package ui
 
 import (
+	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"duet/internal/testkit/termtest"
 )
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	os.Exit(m.Run())
 }
 
@@ -24,6 +28,10 @@ type harness struct {
 	quit bool
 	hold func(tea.Msg) bool
 	held []tea.Msg
+
+	// written is what commands had the program write to the terminal (the bell, the
+	// clipboard), which Bubble Tea writes just before its next frame.
+	written strings.Builder
 }
 
 func newHarness(t testing.TB, svc *fakeSvc, w, h int) *harness {
@@ -58,12 +66,21 @@ func (h *harness) run(cmd tea.Cmd) {
 	if cmd == nil {
 		return
 	}
-	switch msg := cmd().(type) {
-	case nil:
+	msg := cmd()
+	switch t := reflect.TypeOf(msg); {
+	case t == nil:
+		return
+	case t.String() == "tea.setClipboardMsg": // tea.SetClipboard: the program writes OSC 52
+		h.written.WriteString(ansi.SetSystemClipboard(reflect.ValueOf(msg).String()))
+		return
+	}
+	switch msg := msg.(type) {
 	case tea.BatchMsg:
 		for _, c := range msg {
 			h.run(c)
 		}
+	case tea.RawMsg:
+		h.written.WriteString(fmt.Sprint(msg.Msg))
 	case tea.QuitMsg:
 		h.quit = true
 	case countdownMsg:
@@ -83,11 +100,11 @@ func (h *harness) release() {
 	}
 }
 
-func (h *harness) key(k tea.KeyType) { h.send(tea.KeyMsg{Type: k}) }
+func (h *harness) key(code rune) { h.send(tea.KeyPressMsg{Code: code}) }
 
 func (h *harness) typeText(s string) {
 	for _, r := range s {
-		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 }
 

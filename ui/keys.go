@@ -3,22 +3,23 @@ package ui
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/ui/chat"
 )
 
 // handleKey routes a key: to the question in the status bar, the help screen, a dialog over
 // the right pane, the picked message, the timeline, then the focused pane.
-func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	m.beforeKey(k)
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && m.security.Active() && !m.security.TakesText() {
+	if utf8.RuneCountInString(k.Text) > 1 && m.security.Active() && !m.security.TakesText() {
 		// Typed fast while a dialog popped up: meant for the composer, not answers to it.
 		return nil
 	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && m.takesText() {
+	if utf8.RuneCountInString(k.Text) > 1 && m.takesText() {
 		return m.typedFast(k)
 	}
 	switch {
@@ -56,13 +57,37 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	return m.contactsKey(k)
 }
 
+// handlePaste routes a paste (bracketed: it comes whole, apart from the keys) as a key would
+// go: it answers no question in the status bar, closes the help screen, and is text for what
+// has the keyboard.
+func (m *Model) handlePaste(p tea.PasteMsg) tea.Cmd {
+	m.beforeInput()
+	switch {
+	case m.confirm != nil:
+		m.confirm = nil
+		m.status.Ask("")
+		m.status.SetInfo(m.confirmNo)
+		return nil
+	case m.showHelp:
+		m.showHelp = false
+		return nil
+	}
+	return m.forwardToFocused(p)
+}
+
 // beforeKey is what any key does first: notices read by now go, esc dismisses the error, and
 // while offline a key press retries at once.
-func (m *Model) beforeKey(k tea.KeyMsg) {
-	m.status.ClearInfo() // "joined …", "retrying…": read by now; errors stay until replaced or dismissed
+func (m *Model) beforeKey(k tea.KeyPressMsg) {
+	m.beforeInput()
 	if key.Matches(k, m.keys.Global.Back) {
 		m.status.ClearError()
 	}
+}
+
+// beforeInput is what a key or a paste does first: notices read by now go, and while offline
+// it retries at once.
+func (m *Model) beforeInput() {
+	m.status.ClearInfo() // "joined …", "retrying…": read by now; errors stay until replaced or dismissed
 	if m.status.Offline() && m.now().Sub(m.lastRetry) > 3*time.Second {
 		// At most every 3 s: typing must not hammer a server that is struggling. RetryNow
 		// does no I/O.
@@ -77,20 +102,20 @@ func (m *Model) takesText() bool {
 	return m.focus != focusContacts || m.contacts.Filtering() || m.security.TakesText() || m.search.Active() || m.finder.Active()
 }
 
-// typedFast hands on several runes in one message one at a time. They are text typed faster
-// than the terminal is read (or a paste without bracketed paste). Its String() can spell a key
+// typedFast hands on several runes in one key one at a time. They are text typed faster than
+// the terminal is read, or text an input method composed. Its String() can spell a key
 // ("down", "enter", "tab"), which every key binding down to the text input would take for that
 // key: a word vanished from the message. One rune at a time, they are only text.
-func (m *Model) typedFast(k tea.KeyMsg) tea.Cmd {
-	cmds := make([]tea.Cmd, 0, len(k.Runes))
-	for _, r := range k.Runes {
-		cmds = append(cmds, m.forwardToFocused(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt}))
+func (m *Model) typedFast(k tea.KeyPressMsg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, len(k.Text))
+	for _, r := range k.Text {
+		cmds = append(cmds, m.forwardToFocused(tea.KeyPressMsg{Code: r, Text: string(r), Mod: k.Mod}))
 	}
 	return tea.Batch(cmds...)
 }
 
 // overlayKey gives the key to the dialog, the search or the quick switcher when one is open.
-func (m *Model) overlayKey(k tea.KeyMsg) (tea.Cmd, bool) {
+func (m *Model) overlayKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	var cmd tea.Cmd
 	switch {
 	case m.security.Active():
@@ -106,7 +131,7 @@ func (m *Model) overlayKey(k tea.KeyMsg) (tea.Cmd, bool) {
 }
 
 // finderKey handles a key in the quick switcher.
-func (m *Model) finderKey(k tea.KeyMsg) tea.Cmd {
+func (m *Model) finderKey(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Global.Switcher) { // the same key closes it
 		m.finder.Close()
 		return nil
@@ -126,7 +151,7 @@ func (m *Model) finderKey(k tea.KeyMsg) tea.Cmd {
 
 // composerKey handles a key in the composer. The root handles Send itself:
 // composer.Model.Update ignores it.
-func (m *Model) composerKey(k tea.KeyMsg) tea.Cmd {
+func (m *Model) composerKey(k tea.KeyPressMsg) tea.Cmd {
 	g, ck := m.keys.Global, m.keys.Composer
 	c := m.openChat()
 	switch {
@@ -155,7 +180,7 @@ func (m *Model) composerKey(k tea.KeyMsg) tea.Cmd {
 
 // contactsKey handles a key in the contacts list: the global keys that are letters work only
 // here, and only while the list is not being filtered.
-func (m *Model) contactsKey(k tea.KeyMsg) tea.Cmd {
+func (m *Model) contactsKey(k tea.KeyPressMsg) tea.Cmd {
 	g := m.keys.Global
 	if !m.contacts.Filtering() {
 		switch {
@@ -191,7 +216,7 @@ func (m *Model) startPick() tea.Cmd {
 }
 
 // pickKey hands a key to the open conversation while a message is picked.
-func (m *Model) pickKey(k tea.KeyMsg) tea.Cmd {
+func (m *Model) pickKey(k tea.KeyPressMsg) tea.Cmd {
 	c := m.openChat()
 	if c == nil {
 		return m.focusComposer()

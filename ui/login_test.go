@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 func TestLoginFormHandsOverToMain(t *testing.T) {
@@ -45,21 +45,21 @@ func TestLoginFormHandsOverToMain(t *testing.T) {
 	}
 	step(tea.WindowSizeMsg{Width: 60, Height: 15})
 	for _, r := range "@me:example.org" {
-		step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		step(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	step(tea.KeyMsg{Type: tea.KeyEnter}) // to the password
+	step(tea.KeyPressMsg{Code: tea.KeyEnter}) // to the password
 	for _, r := range "hunter2" {
-		step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		step(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	view := m.View()
+	view := m.View().Content
 	if strings.Contains(view, "hunter2") || !strings.Contains(view, "•••••••") {
 		t.Fatalf("password not masked:\n%s", view)
 	}
-	step(tea.KeyMsg{Type: tea.KeyEnter})
-	if !strings.Contains(m.View(), "wrong user ID or password") {
-		t.Fatalf("no error shown:\n%s", m.View())
+	step(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if !strings.Contains(m.View().Content, "wrong user ID or password") {
+		t.Fatalf("no error shown:\n%s", m.View().Content)
 	}
-	step(tea.KeyMsg{Type: tea.KeyEnter})
+	step(tea.KeyPressMsg{Code: tea.KeyEnter})
 	if got[1] != "@me:example.org" || got[2] != "hunter2" || got[0] != "" {
 		t.Fatalf("submitted %q", got)
 	}
@@ -67,8 +67,8 @@ func TestLoginFormHandsOverToMain(t *testing.T) {
 	if !ok {
 		t.Fatalf("still on %T after logging in", m)
 	}
-	requireFits(t, main.View(), 60, 15)
-	if !strings.Contains(main.View(), "Alice") {
-		t.Fatalf("contacts not loaded after login:\n%s", main.View())
+	requireFits(t, main.View().Content, 60, 15)
+	if !strings.Contains(main.View().Content, "Alice") {
+		t.Fatalf("contacts not loaded after login:\n%s", main.View().Content)
 	}
 }

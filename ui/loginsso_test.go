@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // ctrl+o on the login screen logs in in the browser: the address to open is shown whole on
@@ -31,20 +31,20 @@ func TestLoginScreenSingleSignOn(t *testing.T) {
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 50, Height: 16})
 
 	// Nothing to find the server from: the screen says what is missing.
-	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlO})
-	if !strings.Contains(m.View(), "enter the homeserver") {
-		t.Fatalf("ctrl+o with empty fields:\n%s", m.View())
+	m, cmd := m.Update(tea.KeyPressMsg{Code: 'o', Mod: tea.ModCtrl})
+	if !strings.Contains(m.View().Content, "enter the homeserver") {
+		t.Fatalf("ctrl+o with empty fields:\n%s", m.View().Content)
 	}
 	_ = cmd
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyShiftTab}) // back to the user ID
+	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}) // back to the user ID
 	for _, r := range "@me:example.org" {
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m, _ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	view := func() string { return m.View() }
+	view := func() string { return m.View().Content }
 
 	login := func(result error) tea.Model {
 		var cmd tea.Cmd
-		m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyCtrlO})
+		m, cmd = m.Update(tea.KeyPressMsg{Code: 'o', Mod: tea.ModCtrl})
 		m, cmd = m.Update(cmd()) // the SSO request: a batch of the login and its notices
 		batch, ok := cmd().(tea.BatchMsg)
 		if !ok || len(batch) != 2 {

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -112,7 +112,7 @@ type Model struct {
 	overviewSeq     int
 	overviewApplied int
 
-	term     terminal.Model // what goes out with the frame: title, bell, clipboard
+	term     terminal.Model // what the terminal is told: title, modes, bell, clipboard
 	imageSeq uint32         // the last kitty graphics image id given out
 
 	width, height int
@@ -136,12 +136,15 @@ func New(svc Service, opts Options) *Model {
 	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
 		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
 	m.newDM = newdm.New(svc, host{m}, newdm.Options{Styles: st, Context: m.ctx})
-	m.help.Styles.ShortKey = st.Status.Hint.Bold(true)
+	m.help.Styles.ShortKey = st.Status.HintKey
 	m.help.Styles.ShortDesc = st.Status.Hint
 	m.help.Styles.ShortSeparator = st.Status.Hint
 	m.help.Styles.FullKey = st.Label
 	m.help.Styles.FullDesc = st.Muted
 	m.help.Styles.FullSeparator = st.Muted
+	if st.Terminal.Plain() {
+		m.help.Styles.Ellipsis = st.Muted // else Bubbles' own grey
+	}
 	m.status.SetAccount(string(m.me))
 	m.status.SetClock(opts.Now)
 	m.contacts.Focus()
@@ -182,8 +185,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		cmd = m.handleKey(msg)
+	case tea.PasteMsg:
+		cmd = m.handlePaste(msg)
 	case tea.MouseMsg:
 		cmd = m.handleMouse(msg)
 	case eventsMsg:
@@ -207,7 +212,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.userChecked(msg)
 	case search.Msg, switcher.Msg:
 		cmd = m.updateFind(msg)
-	case terminal.Msg, tea.FocusMsg, tea.BlurMsg:
+	case tea.FocusMsg, tea.BlurMsg:
 		m.term.Update(msg)
 	case countdownMsg:
 		if m.status.Offline() {
@@ -359,20 +364,23 @@ func (m *Model) setFocus(f focus) tea.Cmd {
 	return nil
 }
 
-func (m *Model) handleMouse(ev tea.MouseMsg) tea.Cmd {
+func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 	l := m.computeLayout()
+	ev := msg.Mouse()
 	onLeft := ev.X < l.leftW
 	c := m.openChat()
+	_, wheel := msg.(tea.MouseWheelMsg)
+	_, click := msg.(tea.MouseClickMsg)
 	switch {
-	case ev.Button == tea.MouseButtonWheelUp && onLeft:
+	case wheel && ev.Button == tea.MouseWheelUp && onLeft:
 		m.contacts.Scroll(-1)
-	case ev.Button == tea.MouseButtonWheelDown && onLeft:
+	case wheel && ev.Button == tea.MouseWheelDown && onLeft:
 		m.contacts.Scroll(1)
-	case ev.Button == tea.MouseButtonWheelUp && c != nil:
+	case wheel && ev.Button == tea.MouseWheelUp && c != nil:
 		c.Scroll(-3)
-	case ev.Button == tea.MouseButtonWheelDown && c != nil:
+	case wheel && ev.Button == tea.MouseWheelDown && c != nil:
 		c.Scroll(3)
-	case ev.Button == tea.MouseButtonLeft && ev.Action == tea.MouseActionPress:
+	case click && ev.Button == tea.MouseLeft:
 		if onLeft && ev.Y < l.mainH {
 			cmd := m.setFocus(focusContacts)
 			m.contacts.Click(ev.Y)

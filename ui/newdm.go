@@ -3,8 +3,8 @@ package ui
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/ui/contacts"
 	"duet/ui/newdm"
@@ -23,7 +23,7 @@ func (m *Model) closePrompt() tea.Cmd {
 	return m.setFocus(focusContacts)
 }
 
-func (m *Model) promptKey(k tea.KeyMsg) tea.Cmd {
+func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Global.Back) {
 		return m.closePrompt()
 	}

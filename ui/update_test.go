@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -31,9 +31,8 @@ func isSent(msg tea.Msg) bool {
 }
 
 // The conversation's answers are its own unexported types: told apart by name.
-func isOpened(msg tea.Msg) bool     { return fmt.Sprintf("%T", msg) == "chat.dmOpenedMsg" }
-func isHistory(msg tea.Msg) bool    { return fmt.Sprintf("%T", msg) == "chat.historyMsg" }
-func ctrl(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
+func isOpened(msg tea.Msg) bool  { return fmt.Sprintf("%T", msg) == "chat.dmOpenedMsg" }
+func isHistory(msg tea.Msg) bool { return fmt.Sprintf("%T", msg) == "chat.historyMsg" }
 
 func requireContains(t *testing.T, view string, parts ...string) {
 	t.Helper()
@@ -111,7 +110,7 @@ func TestFailedSendRetriesWithSameTxn(t *testing.T) {
 	requireContains(t, view, "✗ failed: the homeserver refused", "ctrl+r to retry", "not sent: the homeserver refused")
 
 	svc.sendErr = nil
-	h.send(ctrl(tea.KeyCtrlR))
+	h.send(tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl})
 	if len(svc.sends) != 2 {
 		t.Fatalf("sends = %+v", svc.sends)
 	}
@@ -185,7 +184,7 @@ func TestNewDMValidation(t *testing.T) {
 			if h.m.focus != focusPrompt {
 				t.Fatal("the prompt should stay open to fix the ID")
 			}
-			h.key(tea.KeyEsc)
+			h.key(tea.KeyEscape)
 			if h.m.focus != focusContacts || h.m.newDM.Active() {
 				t.Fatal("esc should close the prompt")
 			}
@@ -241,9 +240,9 @@ func TestFilterNarrowsList(t *testing.T) {
 	if len(items) != 1 || items[0].UserID != alice {
 		t.Fatalf("filter \"ali\" shows %+v", items)
 	}
-	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
-	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
-	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
+	h.send(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	h.send(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	h.send(tea.KeyPressMsg{Code: tea.KeyBackspace})
 	h.typeText("@bob")
 	if items := h.m.contacts.Items(); len(items) != 1 || items[0].UserID != bob {
 		t.Fatalf("filter by user ID shows %+v", items)
@@ -252,7 +251,7 @@ func TestFilterNarrowsList(t *testing.T) {
 	if h.quit {
 		t.Fatal("q in the filter quit")
 	}
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	if n := len(h.m.contacts.Items()); n != 6 {
 		t.Fatalf("esc should clear the filter: %d items", n)
 	}
@@ -265,14 +264,14 @@ func TestQuitKeys(t *testing.T) {
 	if h.quit || h.m.composer.Value() != "q" {
 		t.Fatalf("q in the composer: quit=%v value=%q", h.quit, h.m.composer.Value())
 	}
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("q")
 	if !h.quit {
 		t.Fatal("q in the contacts should quit")
 	}
 	h2 := newHarness(t, fixture(), 80, 24)
 	openAlice(h2)
-	h2.send(ctrl(tea.KeyCtrlC))
+	h2.send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	if !h2.quit {
 		t.Fatal("ctrl+c in the composer should quit")
 	}
@@ -285,7 +284,7 @@ func TestFocusKeys(t *testing.T) {
 		t.Fatal("tab with nothing open should stay in the contacts")
 	}
 	openAlice(h)
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	if h.m.focus != focusContacts || h.m.composer.Focused() {
 		t.Fatal("esc should return to the contacts")
 	}
@@ -315,7 +314,7 @@ func TestResizeFits(t *testing.T) {
 		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		requireFits(t, h.view(), size[0], size[1])
 	}
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("?")
 	requireFits(t, h.view(), 100, 30)
 }
@@ -375,7 +374,7 @@ func TestScrollUpLoadsOlder(t *testing.T) {
 	}
 	h.hold = isHistory
 	for i := 0; i < 30 && len(h.held) == 0; i++ {
-		h.send(ctrl(tea.KeyPgUp))
+		h.send(tea.KeyPressMsg{Code: tea.KeyPgUp})
 	}
 	if len(h.held) != 1 {
 		t.Fatalf("scrolling to the top requested %d pages", len(h.held))
@@ -389,7 +388,7 @@ func TestScrollUpLoadsOlder(t *testing.T) {
 	}
 	requireLacks(t, h.view(), "loading older")
 	requireContains(t, h.view(), "message number 70 ") // the window stays where it was
-	h.send(ctrl(tea.KeyPgUp))
+	h.send(tea.KeyPressMsg{Code: tea.KeyPgUp})
 	requireContains(t, h.view(), "message number 69 ")
 	if svc.pages[len(svc.pages)-1] != string(aliceRoom)+" 70" {
 		t.Fatalf("History calls: %v", svc.pages)
@@ -404,13 +403,13 @@ func TestNewMessagesBelowHint(t *testing.T) {
 	svc.history[aliceRoom] = longHistory(60)
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
-	h.send(ctrl(tea.KeyPgUp))
+	h.send(tea.KeyPressMsg{Code: tea.KeyPgUp})
 	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(aliceRoom, "$new", alice, testNow, "are you there?"),
 	}}}})
 	requireContains(t, h.view(), "↓ 1 new message below")
 	requireLacks(t, h.view(), "are you there?")
-	h.send(ctrl(tea.KeyCtrlEnd))
+	h.send(tea.KeyPressMsg{Code: tea.KeyEnd, Mod: tea.ModCtrl})
 	requireContains(t, h.view(), "are you there?")
 	requireLacks(t, h.view(), "new message below")
 }
@@ -439,11 +438,11 @@ func TestPendingInvite(t *testing.T) {
 
 func TestMouse(t *testing.T) {
 	h := newHarness(t, fixture(), 80, 24)
-	h.send(tea.MouseMsg{X: 3, Y: 9, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	h.send(tea.MouseClickMsg{X: 3, Y: 9, Button: tea.MouseLeft})
 	if it, _ := h.m.contacts.Selected(); it.UserID != bob {
 		t.Fatalf("click selected %v", it.UserID)
 	}
-	h.send(tea.MouseMsg{X: 3, Y: 9, Button: tea.MouseButtonWheelDown})
+	h.send(tea.MouseWheelMsg{X: 3, Y: 9, Button: tea.MouseWheelDown})
 	if it, _ := h.m.contacts.Selected(); it.UserID != dave {
 		t.Fatalf("wheel selected %v", it.UserID)
 	}
@@ -524,7 +523,7 @@ func TestOpeningMarksRead(t *testing.T) {
 	if len(svc.read) != 2 || svc.read[1] != string(aliceRoom)+" $live" {
 		t.Fatalf("read receipts after a live message: %v", svc.read)
 	}
-	h.send(tea.KeyMsg{Type: tea.KeyPgUp})
+	h.send(tea.KeyPressMsg{Code: tea.KeyPgUp})
 	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(aliceRoom, "$later", alice, testNow, "hello?"),
 	}}}})
@@ -576,7 +575,7 @@ func TestFastTypedWordsAreText(t *testing.T) {
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
 	for _, word := range []string{"going ", "down", " ", "tab", " ", "esc", " ", "enter", " now"} {
-		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(word)})
+		h.send(tea.KeyPressMsg{Code: tea.KeyExtended, Text: word})
 	}
 	if got := h.m.composer.Value(); got != "going down tab esc enter now" {
 		t.Fatalf("composer holds %q", got)
@@ -585,10 +584,10 @@ func TestFastTypedWordsAreText(t *testing.T) {
 		t.Fatal("a typed word moved the focus")
 	}
 	// The same in the new-DM prompt.
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("n")
 	for _, part := range []string{"@", "left", ":example.org"} {
-		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(part)})
+		h.send(tea.KeyPressMsg{Code: tea.KeyExtended, Text: part})
 	}
 	if got := h.m.newDM.Value(); got != "@left:example.org" {
 		t.Fatalf("prompt holds %q", got)
@@ -621,7 +620,7 @@ func TestScrollUpCrossesIntoOlderRooms(t *testing.T) {
 	h := newHarness(t, svc, 100, 40)
 	openAlice(h)
 	for i := 0; i < 20 && !strings.Contains(h.view(), "in the very first room"); i++ {
-		h.send(ctrl(tea.KeyPgUp))
+		h.send(tea.KeyPressMsg{Code: tea.KeyPgUp})
 	}
 	v := h.view()
 	requireContains(t, v, "in the very first room")
@@ -730,7 +729,7 @@ func TestSearchDialog(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlF})
+	h.send(tea.KeyPressMsg{Code: 'f', Mod: tea.ModCtrl})
 	requireContains(t, h.view(), "Alice")
 	h.typeText("station")
 	v := h.view()
@@ -744,10 +743,10 @@ func TestSearchDialog(t *testing.T) {
 	if c := h.m.openChat(); c == nil || c.Item().UserID != alice || c.Jumping() {
 		t.Fatalf("the result's conversation is not open at it: %+v", c)
 	}
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlF})
+	h.send(tea.KeyPressMsg{Code: 'f', Mod: tea.ModCtrl})
 	h.typeText(`"unclosed`)
 	requireContains(t, h.view(), "quote is not closed")
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	requireLacks(t, h.view(), "quote is not closed")
 }
 
@@ -760,7 +759,7 @@ func TestQuickSwitcher(t *testing.T) {
 	svc.directory = []matrixsvc.DirectoryUser{{UserID: "@bobby:example.org", DisplayName: "Bobby Tables"}}
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	h.send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	v := h.view()
 	requireContains(t, v, "Bob", "Weekend trip")
 	requireFits(t, v, 100, 30)
@@ -776,7 +775,7 @@ func TestQuickSwitcher(t *testing.T) {
 	}
 	requireLacks(t, h.view(), "Bobby Tables")
 
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	h.send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	h.typeText("@zed:example.org")
 	requireContains(t, h.view(), "@zed:example.org")
 	h.key(tea.KeyEnter)
@@ -787,11 +786,11 @@ func TestQuickSwitcher(t *testing.T) {
 		t.Fatalf("zed's conversation is not open: %+v", c)
 	}
 	// ctrl+k again closes it.
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	h.send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	if !h.m.finder.Active() {
 		t.Fatal("ctrl+k did not open the switcher")
 	}
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlK})
+	h.send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	if h.m.finder.Active() {
 		t.Fatal("ctrl+k did not close the switcher")
 	}
@@ -807,13 +806,13 @@ func TestEditLastMessage(t *testing.T) {
 	h.key(tea.KeyUp)
 	v := h.view()
 	requireContains(t, v, "editing your message", "› Yes, 10 o'clock at the station.")
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	requireLacks(t, h.view(), "editing your message")
 	if h.m.focus != focusComposer {
 		t.Fatal("esc during an edit left the composer")
 	}
 	h.key(tea.KeyUp)
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlU}) // clear the line, as a person would, and retype
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // clear the line, as a person would, and retype
 	h.typeText("Yes, **11** o'clock at the station.")
 	h.key(tea.KeyEnter)
 	v = h.view()
@@ -827,13 +826,13 @@ func TestEditLastMessage(t *testing.T) {
 	}
 	// Emptied, the edit is a deletion, asked first: any other key keeps the message.
 	h.key(tea.KeyUp)
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	h.key(tea.KeyEnter)
 	requireContains(t, h.view(), "Delete your message? y: delete")
 	h.typeText("n")
 	requireContains(t, h.view(), "11 o'clock", "kept")
 	h.key(tea.KeyUp)
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	h.key(tea.KeyEnter)
 	h.typeText("y")
 	v = h.view()
@@ -915,7 +914,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
 	h.typeText("half a thought")
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	if h.m.focus != focusPick {
 		t.Fatal("shift+up did not start picking")
 	}
@@ -934,7 +933,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 		t.Fatalf("after r: focus %v, composer %q", h.m.focus, h.m.composer.Value())
 	}
 	requireContains(t, h.view(), "↳ replying to Alice: This is a rather long")
-	h.send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	h.typeText("indeed it wraps")
 	h.key(tea.KeyEnter)
 	if len(svc.replies) != 1 || svc.replies[0].Target != "$a3" || svc.replies[0].Body != "indeed it wraps" || svc.replies[0].Room != aliceRoom {
@@ -945,7 +944,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 	requireLacks(t, v, "replying to")
 
 	// React with a quick reaction; the same again takes it back.
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.key(tea.KeyUp) // from our reply to "see you tomorrow"
 	h.typeText("+")
 	requireContains(t, h.view(), "react:", "1 👍")
@@ -970,9 +969,9 @@ func TestPickReplyReactEdit(t *testing.T) {
 	requireLacks(t, v, "Alice, you")
 
 	// Edit our older message; the draft comes back after.
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	h.typeText("my draft")
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	for range 4 { // from our reply, past alice's three
 		h.key(tea.KeyUp)
 	}
@@ -992,7 +991,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 		t.Fatalf("the draft after the edit: %q", h.m.composer.Value())
 	}
 	// Others' messages cannot be edited or deleted; ours can be deleted.
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.key(tea.KeyUp)
 	h.typeText("e")
 	requireContains(t, h.view(), "only your own sent text messages can be edited")
@@ -1005,7 +1004,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 	if last := svc.redacts[len(svc.redacts)-1]; last.Target != "$a2" {
 		t.Fatalf("deleted: %+v", last)
 	}
-	h.key(tea.KeyEsc)
+	h.key(tea.KeyEscape)
 	if h.m.focus != focusComposer {
 		t.Fatal("esc did not end picking")
 	}
@@ -1025,15 +1024,15 @@ func TestEnterSendsAtOnce(t *testing.T) {
 	h.typeText("ring me")
 	h.hold = func(tea.Msg) bool { return true } // nothing comes back yet
 	h.key(tea.KeyEnter)
-	h.send(tea.KeyMsg{Type: tea.KeyShiftUp})
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.key(tea.KeyEnter)
 	h.release()
 	if len(svc.sends) != 1 || svc.sends[0].Body != "ring me" || len(svc.replies) != 0 {
 		t.Fatalf("sends %+v, replies %+v", svc.sends, svc.replies)
 	}
 	// esc then up typed quickly arrives as alt+up: that is not a pick.
-	h.key(tea.KeyEsc) // the reply picked above is dropped
-	h.send(tea.KeyMsg{Type: tea.KeyUp, Alt: true})
+	h.key(tea.KeyEscape) // the reply picked above is dropped
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModAlt})
 	if h.m.focus == focusPick {
 		t.Fatal("alt+up picked a message")
 	}

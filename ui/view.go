@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"duet/ui/chat"
 	"duet/ui/internal/textutil"
@@ -54,8 +55,9 @@ func (m *Model) layout() {
 	}
 }
 
-// View draws the screen: exactly height lines, none wider than width.
-func (m *Model) View() string { return m.term.Frame(m.screen()) }
+// View draws the screen (exactly height lines, none wider than width) with the terminal's
+// title and modes.
+func (m *Model) View() tea.View { return m.term.View(m.screen()) }
 
 // screen is what the frame draws: the panes and the status bar.
 func (m *Model) screen() string {
@@ -149,7 +151,7 @@ func (m *Model) welcome(w int) []string {
 func (m *Model) helpView(l layout) []string {
 	groups := m.focusedHelp().FullHelp()
 	h := m.help
-	h.Width = l.width - 2
+	h.SetWidth(l.width - 2)
 	lines := []string{" " + m.styles.Title.Render("Keys") + m.styles.Muted.Render(" · any key closes"), ""}
 	// The groups side by side, as many to a row as fit.
 	const gap = "    "
@@ -187,6 +189,6 @@ func (m *Model) helpView(l layout) []string {
 // hint is the status bar's short help for the focused pane.
 func (m *Model) hint() string {
 	h := m.help
-	h.Width = max(m.computeLayout().width/2, 10)
+	h.SetWidth(max(m.computeLayout().width/2, 10))
 	return h.ShortHelpView(m.focusedHelp().ShortHelp())
 }

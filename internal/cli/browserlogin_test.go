@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/paths"
@@ -715,7 +715,7 @@ func TestLoginScreenPasteOverSSH(t *testing.T) {
 				return err
 			}
 			f.typeText(addr)
-			if paste := f.step(tea.KeyMsg{Type: tea.KeyEnter}); paste != nil {
+			if paste := f.step(tea.KeyPressMsg{Code: tea.KeyEnter}); paste != nil {
 				f.step(paste())
 			}
 			select {
@@ -757,7 +757,7 @@ func (f *loginForm) step(msg tea.Msg) tea.Cmd {
 
 func (f *loginForm) typeText(s string) {
 	for _, r := range s {
-		f.step(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		f.step(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 }
 
@@ -765,7 +765,7 @@ func (f *loginForm) typeText(s string) {
 // wrapped address reads whole.
 func (f *loginForm) screen() string {
 	var lines []string
-	for _, l := range strings.Split(f.m.View(), "\n") {
+	for _, l := range strings.Split(f.m.View().Content, "\n") {
 		lines = append(lines, strings.TrimRight(l, " "))
 	}
 	return strings.Join(lines, "")
@@ -777,9 +777,9 @@ func (f *loginForm) screen() string {
 func (f *loginForm) startSSO(user, homeserver string, height int) (done <-chan tea.Msg, next tea.Cmd, err error) {
 	f.step(tea.WindowSizeMsg{Width: 80, Height: height})
 	f.typeText(user)
-	f.step(tea.KeyMsg{Type: tea.KeyTab})
+	f.step(tea.KeyPressMsg{Code: tea.KeyTab})
 	f.typeText(homeserver)
-	cmd := f.step(tea.KeyMsg{Type: tea.KeyCtrlO})
+	cmd := f.step(tea.KeyPressMsg{Code: 'o', Mod: tea.ModCtrl})
 	batch, ok := f.step(cmd())().(tea.BatchMsg)
 	if !ok {
 		return nil, nil, errors.New("ctrl+o started no login")

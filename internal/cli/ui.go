@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"golang.org/x/term"
 	"maunium.net/go/mautrix/id"
 
@@ -32,6 +32,7 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 			return usagef("the UI needs a terminal; in scripts use a command (duet --help lists them)")
 		}
 		run = ui.Run
+		ui.DetectTerminal()
 	}
 	cfg, km, err := loadUIConfig(&env, prof)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"context"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -216,7 +216,7 @@ func (c *Model) Scroll(n int) {
 }
 
 // HandleKey handles a key of the timeline (paging, bottom, retry).
-func (c *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
+func (c *Model) HandleKey(k tea.KeyPressMsg) tea.Cmd {
 	var cmd tea.Cmd
 	cmd = c.conv.Update(k)
 	return cmd

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
@@ -161,12 +161,12 @@ func TestReactionIsSentOnceAndNotTakenBackWhilePending(t *testing.T) {
 	if !c.StartPick() {
 		t.Fatalf("nothing to pick: %s", host.info)
 	}
-	cmd, next := c.PickKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'+'}})
+	cmd, next := c.PickKey(tea.KeyPressMsg{Code: '+', Text: "+"})
 	run(c, cmd)
 	if next != StayPicking || !c.Reacting() {
 		t.Fatalf("+ did not start a reaction (next %v)", next)
 	}
-	cmd, _ = c.PickKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'1'}})
+	cmd, _ = c.PickKey(tea.KeyPressMsg{Code: '1', Text: "1"})
 	run(c, cmd)
 	if len(svc.sent) != 1 || svc.sent[0].Kind != matrixsvc.KindReaction || svc.sent[0].Of != first || svc.sent[0].Key != "👍" {
 		t.Fatalf("enqueued %+v", svc.sent)
@@ -181,7 +181,7 @@ func TestReactionIsSentOnceAndNotTakenBackWhilePending(t *testing.T) {
 
 func mustPick(t *testing.T, c *Model, r rune) tea.Cmd {
 	t.Helper()
-	cmd, _ := c.PickKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	cmd, _ := c.PickKey(tea.KeyPressMsg{Code: r, Text: string(r)})
 	return cmd
 }
 

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"github.com/kyokomi/emoji/v2"
 	"maunium.net/go/mautrix/id"
 
@@ -72,7 +72,7 @@ func (c *Model) ReactInput() *textinput.Model {
 }
 
 // PickKey handles a key while a message is picked.
-func (c *Model) PickKey(k tea.KeyMsg) (tea.Cmd, Next) {
+func (c *Model) PickKey(k tea.KeyPressMsg) (tea.Cmd, Next) {
 	if c.react != nil {
 		return c.reactKey(k), StayPicking
 	}
@@ -102,7 +102,7 @@ func (c *Model) PickKey(k tea.KeyMsg) (tea.Cmd, Next) {
 }
 
 // change answers, reacts to, edits or deletes the picked message.
-func (c *Model) change(k tea.KeyMsg, msg matrixsvc.Message) (tea.Cmd, Next) {
+func (c *Model) change(k tea.KeyPressMsg, msg matrixsvc.Message) (tea.Cmd, Next) {
 	pk := c.opts.Keys.Pick
 	switch {
 	case msg.Note() && (key.Matches(k, pk.Reply) || key.Matches(k, pk.React)):
@@ -122,8 +122,8 @@ func (c *Model) change(k tea.KeyMsg, msg matrixsvc.Message) (tea.Cmd, Next) {
 			c.host.Error("only a message that is sent and not deleted can get a reaction")
 			return nil, StayPicking
 		}
-		in := textutil.QueryInput("", "an emoji or :shortcode:", 64, c.opts.Styles.Muted)
-		in.Width = 24
+		in := textutil.QueryInput("", "an emoji or :shortcode:", 64, c.opts.Styles.Muted, c.opts.Styles.Terminal)
+		in.SetWidth(24)
 		c.react = &reacting{msg: msg, input: in}
 		return c.react.input.Focus(), StayPicking
 	case key.Matches(k, pk.Edit):
@@ -146,16 +146,16 @@ func (c *Model) change(k tea.KeyMsg, msg matrixsvc.Message) (tea.Cmd, Next) {
 
 // reactKey handles a key while a reaction is typed: a number picks a quick one, enter sends
 // what was typed (":tada:" becomes 🎉), esc goes back to picking.
-func (c *Model) reactKey(k tea.KeyMsg) tea.Cmd {
+func (c *Model) reactKey(k tea.KeyPressMsg) tea.Cmd {
 	r := c.react
 	switch {
 	case key.Matches(k, c.opts.Keys.Global.Back):
 		c.react = nil
 		return nil
-	case k.Type == tea.KeyEnter:
+	case k.Code == tea.KeyEnter:
 		return c.sendReaction(r.msg, reactionKey(r.input.Value()))
-	case k.Type == tea.KeyRunes && len(k.Runes) == 1 && r.input.Value() == "" && k.Runes[0] >= '1' && int(k.Runes[0]-'1') < len(quickReactions):
-		return c.sendReaction(r.msg, quickReactions[k.Runes[0]-'1'])
+	case len(k.Text) == 1 && r.input.Value() == "" && k.Text[0] >= '1' && int(k.Text[0]-'1') < len(quickReactions):
+		return c.sendReaction(r.msg, quickReactions[k.Text[0]-'1'])
 	}
 	var cmd tea.Cmd
 	r.input, cmd = r.input.Update(k)

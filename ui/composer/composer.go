@@ -4,11 +4,10 @@ package composer
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textarea"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"duet/ui/styles"
 )
@@ -46,22 +45,25 @@ func New(km KeyMap, st styles.Styles) Model {
 	ta := textarea.New()
 	ta.ShowLineNumbers = false
 	ta.CharLimit = 0
-	ta.SetPromptFunc(2, func(line int) string {
-		if line == 0 {
+	ta.SetPromptFunc(2, func(p textarea.PromptInfo) string {
+		if p.LineNumber == 0 {
 			return "› "
 		}
 		return "  "
 	})
 	ta.Placeholder = "Write a message…"
 	ta.KeyMap.InsertNewline = km.Newline
-	ta.Cursor.SetMode(cursor.CursorStatic)
-	none := lipgloss.NewStyle()
-	for _, s := range []*textarea.Style{&ta.FocusedStyle, &ta.BlurredStyle} {
-		s.Base, s.CursorLine, s.EndOfBuffer = none, none, none
-		s.Placeholder = st.Muted
-		s.Prompt = st.Muted
+	// Unstyled but for the prompt and the placeholder; the cursor does not blink (no blink
+	// ticks) and, where no styling shows, is not drawn (see textutil.Input).
+	var s textarea.Styles
+	s.Focused.Placeholder, s.Blurred.Placeholder = st.Muted, st.Muted
+	s.Focused.Prompt, s.Blurred.Prompt = st.Prompt, st.Muted
+	if !st.Terminal.Plain() {
+		// The grey of Bubbles' blurred text area, as it has always been.
+		s.Blurred.Text = lipgloss.NewStyle().Foreground(lipgloss.LightDark(!st.Terminal.Light)(lipgloss.Color("245"), lipgloss.Color("7")))
 	}
-	ta.FocusedStyle.Prompt = st.Prompt
+	ta.SetStyles(s)
+	ta.SetVirtualCursor(!st.Terminal.Plain())
 	ta.Blur()
 	return Model{keys: km, ta: ta}
 }
@@ -107,7 +109,7 @@ func (m *Model) Take() (string, bool) {
 
 // Update handles keys while focused.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, m.keys.Send) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.keys.Send) {
 		return nil // the root sends, with Take; the key is no text
 	}
 	var cmd tea.Cmd

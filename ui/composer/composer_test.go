@@ -3,7 +3,7 @@ package composer
 import (
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/ui/styles"
 )
@@ -14,16 +14,16 @@ func TestEnterSendsAltEnterBreaksLine(t *testing.T) {
 	m.Focus()
 	typeIn := func(s string) {
 		for _, r := range s {
-			_ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			_ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 		}
 	}
 	typeIn("one")
-	_ = m.Update(tea.KeyMsg{Type: tea.KeyEnter, Alt: true})
+	_ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter, Mod: tea.ModAlt})
 	typeIn("two")
 	if m.Value() != "one\ntwo" {
 		t.Fatalf("value %q", m.Value())
 	}
-	if _ = m.Update(tea.KeyMsg{Type: tea.KeyEnter}); m.Value() != "one\ntwo" {
+	if _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter}); m.Value() != "one\ntwo" {
 		t.Fatalf("enter changed the text (the root sends it): %q", m.Value())
 	}
 	if text, ok := m.Take(); !ok || text != "one\ntwo" {

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
 
@@ -101,18 +101,14 @@ type Model struct {
 
 // New returns an empty pane.
 func New(km KeyMap, st styles.Contacts, now func() time.Time) Model {
-	ti := textinput.New()
-	ti.Prompt = "/"
-	ti.Placeholder = "name or @user:server"
-	ti.PromptStyle = st.Filter
-	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks: the screen changes only when something happens
+	ti := textutil.Input("/", "name or @user:server", st.Filter, st.Terminal)
 	return Model{keys: km, styles: st, now: now, filter: ti}
 }
 
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	m.filter.Width = max(w-3, 1)
+	m.filter.SetWidth(max(w-3, 1))
 	m.clampOffset()
 }
 
@@ -232,7 +228,13 @@ func preview(p matrixsvc.Preview, me id.UserID) string {
 
 // Update handles keys when focused.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
-	k, ok := msg.(tea.KeyMsg)
+	if p, ok := msg.(tea.PasteMsg); ok && m.focused && m.filtering {
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(p) // a paste while filtering is typed into the filter
+		m.applyFilter()
+		return cmd
+	}
+	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || !m.focused {
 		return nil
 	}
@@ -244,12 +246,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.filter.Blur()
 			m.applyFilter()
 			return nil
-		case k.Type == tea.KeyEnter:
+		case k.Code == tea.KeyEnter:
 			m.filtering = false
 			m.filter.Blur()
 			return nil
-		case k.Type == tea.KeyUp, k.Type == tea.KeyDown:
-			m.move(map[bool]int{true: -1, false: 1}[k.Type == tea.KeyUp])
+		case k.Code == tea.KeyUp, k.Code == tea.KeyDown:
+			m.move(map[bool]int{true: -1, false: 1}[k.Code == tea.KeyUp])
 			return nil
 		}
 		var cmd tea.Cmd
@@ -280,7 +282,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // UnblockMsg), or nil. The root acts on it within the same Update, before the next key is read:
 // a key typed right after Enter or n (a paste, a fast typist) must reach the composer or the
 // prompt, not the list, where a "q" would quit.
-func (m *Model) Intent(k tea.KeyMsg) tea.Msg {
+func (m *Model) Intent(k tea.KeyPressMsg) tea.Msg {
 	if !m.focused || m.filtering {
 		return nil
 	}

@@ -6,18 +6,17 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	os.Exit(m.Run())
 }
 
@@ -57,14 +56,14 @@ func newList(w, h int) Model {
 
 func press(m Model, s string) Model {
 	for _, r := range s {
-		_ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		_ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return m
 }
 
 func TestViewList(t *testing.T) {
 	m := newList(30, 16)
-	_ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	_ = m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
 	golden.RequireEqual(t, m.View())
 }
 
@@ -80,7 +79,7 @@ func TestViewFiltered(t *testing.T) {
 func TestViewScrollsToSelection(t *testing.T) {
 	m := newList(24, 6)
 	for range 5 {
-		_ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+		_ = m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
 	}
 	view := m.View()
 	if !strings.Contains(view, "›Weekend trip") {
@@ -114,21 +113,21 @@ func TestOrder(t *testing.T) {
 
 func TestKeysEmit(t *testing.T) {
 	m := newList(30, 20)
-	cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	if open, ok := cmd().(OpenMsg); !ok || open.Item.UserID != "@carol:example.org" {
 		t.Fatalf("enter gave %#v", cmd())
 	}
-	cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
+	cmd = m.Update(tea.KeyPressMsg{Code: 'a', Text: "a"})
 	if acc, ok := cmd().(AcceptMsg); !ok || acc.Item.InviteRooms[0] != "!i" {
 		t.Fatalf("a gave %#v", cmd())
 	}
 	m = press(m, "j")
-	cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
+	cmd = m.Update(tea.KeyPressMsg{Code: 'n', Text: "n"})
 	if _, ok := cmd().(NewDMMsg); !ok {
 		t.Fatalf("n gave %#v", cmd())
 	}
 	m = press(m, "jj")
-	if cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")}); cmd != nil {
+	if cmd = m.Update(tea.KeyPressMsg{Code: 'a', Text: "a"}); cmd != nil {
 		t.Fatal("a on a contact without an invite did something")
 	}
 }

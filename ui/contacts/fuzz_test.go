@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/termtest"
@@ -26,7 +24,7 @@ func FuzzView(f *testing.F) {
 	}
 	f.Add("Alice", "see you", "@alice:example.org", "Book club", "Weekend trip", "!r:example.org", "al", uint8(20), uint8(16), at(time.Hour), uint8(0))
 	f.Add("", "", "", "", "", "", "\x1b[2J", uint8(0), uint8(0), int64(0), uint8(1))
-	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Cleanup(func() { termtest.Plain() }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, name, body, user, roomName, groupName, room, query string, w, h uint8, unread int64, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width, height := 10+int(w)%191, 1+int(h)%30
@@ -61,10 +59,10 @@ func FuzzView(f *testing.F) {
 		m.SetOverview(ov, me)
 		for range len(m.Items()) + 1 {
 			checkView(t, m.View(), width, height, ascii)
-			_ = m.Update(tea.KeyMsg{Type: tea.KeyDown})
+			_ = m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
 		}
 		m = press(m, "/")
-		_ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
+		_ = m.Update(tea.PasteMsg{Content: query})
 		checkView(t, m.View(), width, height, ascii)
 		m.Blur()
 		checkView(t, m.View(), width, height, ascii)

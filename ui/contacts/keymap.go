@@ -1,6 +1,6 @@
 package contacts
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // KeyMap is the contacts pane's keys.
 type KeyMap struct {

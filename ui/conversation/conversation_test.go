@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/termtest"
@@ -19,7 +18,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	os.Exit(m.Run())
 }
 
@@ -358,7 +357,7 @@ func TestKittyPicture(t *testing.T) {
 // picture at its full size again.
 func TestPictureFitsASmallWindow(t *testing.T) {
 	termtest.SetProfile(3)
-	t.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
+	t.Cleanup(func() { termtest.Plain() })
 	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
 	m.SetSize(60, 12)
 	m.ShowImages(true)

@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
@@ -33,7 +31,7 @@ func FuzzRender(f *testing.F) {
 	// ansi.Wrap keeps leading spaces uncounted, or drops them before a word too long.
 	f.Add(" "+strings.Repeat("w", 40), "", "", "", string(alice), "", "m.text", uint8(40), uint8(9), now.UnixMilli(), uint8(0))
 	f.Add("    "+strings.Repeat("w", 90)+"  x  "+strings.Repeat(" ", 60), "", "", "", string(alice), "", "m.text", uint8(50), uint8(9), now.UnixMilli(), uint8(0))
-	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Cleanup(func() { termtest.Plain() }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, body, name, reason, trust, sender, sendErr, msgType string, w, h uint8, ts int64, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width, height := 10+int(w)%191, 1+int(h)%40

@@ -1,6 +1,6 @@
 package conversation
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // KeyMap is the timeline's keys. They work while the composer has focus, so none of them is a
 // printable character.

@@ -5,8 +5,7 @@ import (
 	"image"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/colorprofile"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -27,7 +26,10 @@ const (
 
 // Kitty is a picture for terminals with the kitty graphics protocol: the escape sequence that
 // sends it (made once, off the UI's path: it costs milliseconds) and the cells it was placed
-// in; the timeline draws it with Unicode placeholders, which the renderer treats as text.
+// in; the timeline draws it with Unicode placeholders, which the renderer treats as text. The
+// transmission goes in the frame, before the first row in view: Bubble Tea v2's renderer
+// keeps an APC sequence with the cell that follows it and writes it whenever it paints that
+// cell (after a clear too, which a terminal may take as leave to drop its pictures).
 type Kitty struct {
 	ID         uint32
 	Transmit   string
@@ -158,10 +160,10 @@ func (m *Model) pictureLines(e *entry, pad string, w int) []string {
 		return out
 	}
 	var palette imageview.Palette
-	switch lipgloss.ColorProfile() {
-	case termenv.TrueColor:
+	switch m.styles.Terminal.Profile {
+	case colorprofile.TrueColor:
 		palette = imageview.TrueColor
-	case termenv.ANSI256:
+	case colorprofile.ANSI256:
 		palette = imageview.Colors256
 	default:
 		return nil // sixteen colours or none: the file's line says what it is

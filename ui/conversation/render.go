@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -159,7 +159,7 @@ func (m *Model) body(e *entry) (body string, styled, media bool) {
 func (m *Model) bodyLines(e *entry, s shown, ts time.Time, indent, w int) []string {
 	timeStyle := m.styles.Time
 	if e.marked {
-		timeStyle = timeStyle.Reverse(true) // the message a search led to
+		timeStyle = m.styles.Marked // the message a search led to
 	}
 	if e.selected {
 		timeStyle = m.styles.Selected

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 

@@ -5,8 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/exp/teatest"
+	tea "charm.land/bubbletea/v2"
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
@@ -42,7 +41,7 @@ func TestDemoWalkthrough(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); svc.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	s := &screen{t: t, svc: svc, tm: teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: ctx}), teatest.WithInitialTermSize(100, 30))}
+	s := newScreen(t, svc, ui.New(svc, ui.Options{Context: ctx}))
 	defer s.tm.Quit()
 
 	// Carol shares no room with you: her invite waits under Requests, by her user ID (R24).

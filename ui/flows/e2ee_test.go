@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/internal/testkit/hstest"
 )
@@ -91,7 +91,7 @@ func TestVerifyContactFromConversation(t *testing.T) {
 	b.typeText("a")
 	b.waitFor("joined", "joined the conversation")
 
-	a.key(tea.KeyEsc)
+	a.key(tea.KeyEscape)
 	a.typeText("v")
 	a.waitFor("asked", "Asked Bob Builder (")
 	b.waitFor("the request", "esc: decline")

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/dendrite"
@@ -164,7 +164,7 @@ func TestServerFaults(t *testing.T) {
 	s.waitWithin(time.Minute, "offline during the cut", "offline")
 	t.Logf("offline shown %s into the cut", time.Since(frozen).Round(time.Second))
 	worst = max(worst, keyLatency(s, "and still"))
-	s.key(tea.KeyCtrlU) // clear what keyLatency typed
+	s.tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // clear what keyLatency typed
 	time.Sleep(time.Until(frozen.Add(time.Minute)))
 	srv.Thaw()
 	waitForBodies(t, bob, room, all)
@@ -204,7 +204,7 @@ func keyLatency(s *screen, text string) time.Duration {
 	if took > 2*time.Second {
 		s.t.Fatalf("the UI took %s to show typed keys while the server was unreachable", took)
 	}
-	s.key(tea.KeyCtrlU)
+	s.tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	return took
 }
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
@@ -27,7 +27,7 @@ func TestSwitcherAndSearch(t *testing.T) {
 	s := start(t, alice)
 	s.waitFor("carol in the list", "live", "Carol Plain", "meet me at")
 
-	s.key(tea.KeyCtrlK)
+	s.tm.Send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	s.typeText(string(bob.ID))
 	s.waitFor("the new DM row", "start a DM with")
 	s.forget()
@@ -50,12 +50,12 @@ func TestSwitcherAndSearch(t *testing.T) {
 		t.Fatalf("bob got the message unencrypted: %+v", got)
 	}
 
-	s.key(tea.KeyCtrlK)
+	s.tm.Send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	s.typeText("Caro")
 	s.key(tea.KeyEnter)
 	s.waitFor("carol's conversation", "Carol Plain ·")
 	s.forget()
-	s.key(tea.KeyCtrlF)
+	s.tm.Send(tea.KeyPressMsg{Code: 'f', Mod: tea.ModCtrl})
 	s.waitFor("the search, limited to carol", "Carol Plain")
 	s.typeText("lightho")
 	s.waitFor("carol's message found", "old")

@@ -13,16 +13,15 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/homeserver"
 	"duet/internal/testkit/dendrite"
 	"duet/internal/testkit/hstest"
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 	"duet/store"
 	"duet/ui"
@@ -31,7 +30,7 @@ import (
 var hs *homeserver.Server
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	hstest.Main(m, &hs)
 }
 
@@ -41,8 +40,17 @@ type screen struct {
 	t     *testing.T
 	svc   *matrixsvc.Service
 	tm    *teatest.TestModel
-	out   bytes.Buffer // everything drawn so far
+	rec   *termtest.Frames
+	out   bytes.Buffer // the text of every frame drawn so far, one after the other
+	raw   bytes.Buffer // everything written to the terminal so far
 	floor int          // waitFor looks at what was drawn from here on
+}
+
+// newScreen runs the UI model m in a test program 100×30, recording its frames.
+func newScreen(t *testing.T, svc *matrixsvc.Service, m tea.Model) *screen {
+	rm, rec := termtest.Record(m)
+	tm := teatest.NewTestModel(t, rm, teatest.WithInitialTermSize(100, 30))
+	return &screen{t: t, svc: svc, tm: tm, rec: rec}
 }
 
 func start(t *testing.T, p *hstest.Person) *screen {
@@ -73,19 +81,19 @@ func startVia(t *testing.T, p *hstest.Person, via string) *screen {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); svc.Run(ctx) }()
-	tm := teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: ctx}), teatest.WithInitialTermSize(100, 30))
+	s := newScreen(t, svc, ui.New(svc, ui.Options{Context: ctx}))
 	t.Cleanup(func() {
-		_ = tm.Quit()
+		_ = s.tm.Quit()
 		cancel()
 		<-done
 		svc.Close()
 		st.Close()
 	})
-	return &screen{t: t, svc: svc, tm: tm}
+	return s
 }
 
-// waitFor waits until everything drawn so far contains all of want. The renderer draws only
-// lines that change, so what was drawn once is not drawn again: the output is kept whole.
+// waitFor waits until everything drawn so far contains all of want: the text of the frames, one
+// after the other (what was drawn once is not drawn again).
 func (s *screen) waitFor(what string, want ...string) {
 	s.t.Helper()
 	s.waitWithin(20*time.Second, what, want...)
@@ -94,15 +102,27 @@ func (s *screen) waitFor(what string, want ...string) {
 // waitWithin is waitFor with its own time limit.
 func (s *screen) waitWithin(limit time.Duration, what string, want ...string) {
 	s.t.Helper()
-	teatest.WaitFor(s.t, s.tm.Output(), func(b []byte) bool {
-		s.out.Write(b)
-		for _, w := range want {
-			if !bytes.Contains(s.out.Bytes()[s.floor:], []byte(w)) {
-				return false
-			}
+	deadline := time.Now().Add(limit)
+	for {
+		_, _ = s.raw.ReadFrom(s.tm.Output())
+		s.out.Write(s.rec.Take())
+		if containsAll(s.out.Bytes()[s.floor:], want) {
+			return
 		}
-		return true
-	}, teatest.WithDuration(limit), teatest.WithCheckInterval(50*time.Millisecond))
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waiting for %s: not drawn after %s: %q. Drawn:\n%s", what, limit, want, s.out.Bytes()[s.floor:])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func containsAll(b []byte, want []string) bool {
+	for _, w := range want {
+		if !bytes.Contains(b, []byte(w)) {
+			return false
+		}
+	}
+	return true
 }
 
 // forget makes later waitFor calls look only at what is drawn from now on.
@@ -112,10 +132,10 @@ func (s *screen) forget() {
 	s.floor = s.out.Len()
 }
 
-func (s *screen) key(k tea.KeyType) { s.tm.Send(tea.KeyMsg{Type: k}) }
+func (s *screen) key(code rune) { s.tm.Send(tea.KeyPressMsg{Code: code}) }
 func (s *screen) typeText(text string) {
 	for _, r := range text {
-		s.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		s.tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 }
 
@@ -275,7 +295,7 @@ func TestRestartOffline(t *testing.T) {
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); svc.Run(runCtx) }()
-		sc := &screen{t: t, svc: svc, tm: teatest.NewTestModel(t, ui.New(svc, ui.Options{Context: runCtx}), teatest.WithInitialTermSize(100, 30))}
+		sc := newScreen(t, svc, ui.New(svc, ui.Options{Context: runCtx}))
 		t.Cleanup(func() { _ = sc.tm.Quit(); cancel(); <-done; svc.Close(); st.Close() })
 		return sc
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/event"
 
 	"duet/internal/testkit/hstest"
@@ -38,10 +38,10 @@ func TestHostileFormattedMessageIsDrawnInert(t *testing.T) {
 	s.waitFor("the message, drawn inert", "maths", "␛]52;c;aGk=␇m", "(https://e.org/␛]52;c;aGk=␇)", "end")
 	s.forget()
 	// Picked and answered: the reply line above the composer quotes it too.
-	s.key(tea.KeyShiftUp)
+	s.tm.Send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	s.typeText("r")
 	s.waitFor("the reply line", "␛]52;c;aGk=␇")
-	if bytes.Contains(s.out.Bytes(), []byte("\x1b]52;")) {
-		t.Fatalf("a clipboard write (OSC 52) reached the terminal:\n%q", s.out.String())
+	if bytes.Contains(s.raw.Bytes(), []byte("\x1b]52;")) {
+		t.Fatalf("a clipboard write (OSC 52) reached the terminal:\n%q", s.raw.String())
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"golang.org/x/sync/errgroup"
 	"maunium.net/go/mautrix/id"
 
@@ -78,7 +78,7 @@ func TestBurstWhileTyping(t *testing.T) {
 	go func() {
 		defer typing.Done()
 		for _, r := range typed {
-			s.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			s.tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
 			time.Sleep(15 * time.Millisecond)
 		}
 	}()

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
 func TestApply(t *testing.T) {
@@ -14,16 +14,16 @@ func TestApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !key.Matches(tea.KeyMsg{Type: tea.KeyCtrlN}, km.Contacts.New) {
+	if !key.Matches(tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl}, km.Contacts.New) {
 		t.Fatal("ctrl+n does not start a DM")
 	}
-	if key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")}, km.Contacts.New) {
+	if key.Matches(tea.KeyPressMsg{Code: 'n', Text: "n"}, km.Contacts.New) {
 		t.Fatal("n still starts a DM")
 	}
 	if km.Contacts.New.Help().Key != "ctrl+n/N" {
 		t.Fatalf("help shows %q", km.Contacts.New.Help().Key)
 	}
-	if key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")}, km.Contacts.Quit) {
+	if key.Matches(tea.KeyPressMsg{Code: 'q', Text: "q"}, km.Contacts.Quit) {
 		t.Fatal("an empty list should unbind")
 	}
 	if DefaultKeyMap().Contacts.New.Keys()[0] != "n" {

@@ -7,10 +7,9 @@ package login
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"duet/internal/sanitize"
@@ -76,12 +75,7 @@ type Form struct {
 // NewForm returns an empty form with the user field focused.
 func NewForm(km KeyMap, st styles.Styles) *Form {
 	mk := func(prompt, placeholder string) textinput.Model {
-		ti := textinput.New()
-		ti.Prompt = prompt
-		ti.Placeholder = placeholder
-		ti.PromptStyle = st.Label
-		ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks: the screen changes only when something happens
-		return ti
+		return textutil.Input(prompt, placeholder, st.Label, st.Terminal)
 	}
 	hs := mk("Homeserver ", "found from the user ID when empty")
 	user := mk("User       ", "@name:example.org")
@@ -98,9 +92,9 @@ func NewForm(km KeyMap, st styles.Styles) *Form {
 func (f *Form) SetSize(w, h int) {
 	f.width, f.height = w, h
 	for i := range f.fields {
-		f.fields[i].Width = max(w-14, 4)
+		f.fields[i].SetWidth(max(w-14, 4))
 	}
-	f.paste.Width = max(w-14, 4)
+	f.paste.SetWidth(max(w-14, 4))
 }
 
 // SetBusy shows that a login is under way.
@@ -127,7 +121,17 @@ func (f *Form) SetNotice(s string, paste bool) tea.Cmd {
 
 // Update handles the form's keys.
 func (f *Form) Update(msg tea.Msg) tea.Cmd {
-	k, ok := msg.(tea.KeyMsg)
+	if p, ok := msg.(tea.PasteMsg); ok {
+		var cmd tea.Cmd
+		switch {
+		case f.busy && f.pasting && f.paste.Focused():
+			f.paste, cmd = f.paste.Update(p)
+		case !f.busy:
+			f.fields[f.focus], cmd = f.fields[f.focus].Update(p)
+		}
+		return cmd
+	}
+	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
 	}
@@ -159,8 +163,8 @@ func (f *Form) Update(msg tea.Msg) tea.Cmd {
 }
 
 // pasteKey types in the paste field; enter hands the address to the login waiting for it.
-func (f *Form) pasteKey(k tea.KeyMsg) tea.Cmd {
-	if k.Type != tea.KeyEnter {
+func (f *Form) pasteKey(k tea.KeyPressMsg) tea.Cmd {
+	if k.Code != tea.KeyEnter {
 		var cmd tea.Cmd
 		f.paste, cmd = f.paste.Update(k)
 		return cmd

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
+	"duet/ui/internal/terminal"
 	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
@@ -95,5 +96,5 @@ func (s *Screen[S]) loggedIn(msg loggedInMsg[S]) (tea.Model, tea.Cmd) {
 	return next, next.Init()
 }
 
-// View implements tea.Model.
-func (s *Screen[S]) View() string { return s.form.View() }
+// View implements tea.Model: the form, full screen.
+func (s *Screen[S]) View() tea.View { return terminal.Screen(s.form.View()) }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/ui/styles"
 )
@@ -31,7 +31,7 @@ func (m *mainModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	return m, nil
 }
-func (m *mainModel) View() string { return "main: " + m.svc.Name() }
+func (m *mainModel) View() tea.View { return tea.NewView("main: " + m.svc.Name()) }
 
 func newScreen(submit Submit[session]) *Screen[session] {
 	main := func(svc session) tea.Model { return &mainModel{svc: svc} }
@@ -41,7 +41,7 @@ func newScreen(submit Submit[session]) *Screen[session] {
 func typeIn(t *testing.T, m tea.Model, text string) tea.Model {
 	t.Helper()
 	for _, r := range text {
-		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m, _ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return m
 }
@@ -57,17 +57,17 @@ func TestScreenHandsOverWithASession(t *testing.T) {
 	})
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 70, Height: 12})
 	m = typeIn(t, m, "@me:example.org")
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	m = typeIn(t, m, "pw")
 	login := func() {
 		var cmd tea.Cmd
-		m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+		m, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 		m, cmd = m.Update(cmd()) // SubmitMsg
 		m, _ = m.Update(cmd())   // the login's answer
 	}
 	login()
-	if !strings.Contains(m.View(), "login did not return a session") {
-		t.Fatalf("a nil session is not an error:\n%s", m.View())
+	if !strings.Contains(m.View().Content, "login did not return a session") {
+		t.Fatalf("a nil session is not an error:\n%s", m.View().Content)
 	}
 	login()
 	main, ok := m.(*mainModel)
@@ -87,7 +87,7 @@ func TestScreenPasteReachesTheLogin(t *testing.T) {
 		return named(text), err
 	})
 	var m tea.Model = typeIn(t, s, "@me:example.org")
-	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlO})
+	m, cmd := m.Update(tea.KeyPressMsg{Code: 'o', Mod: tea.ModCtrl})
 	m, cmd = m.Update(cmd()) // SSOMsg
 	batch, ok := cmd().(tea.BatchMsg)
 	if !ok || len(batch) != 2 {
@@ -96,11 +96,11 @@ func TestScreenPasteReachesTheLogin(t *testing.T) {
 	done := make(chan tea.Msg, 1)
 	go func() { done <- batch[0]() }()
 	m, _ = m.Update(batch[1]()) // the notice
-	if !strings.Contains(m.View(), "paste the address and press enter") {
-		t.Fatalf("no paste field:\n%s", m.View())
+	if !strings.Contains(m.View().Content, "paste the address and press enter") {
+		t.Fatalf("no paste field:\n%s", m.View().Content)
 	}
 	m = typeIn(t, m, "http://127.0.0.1/cb?code=1")
-	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	m, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	m, _ = m.Update(cmd())                           // PastedMsg
 	m, _ = m.Update(PastedMsg{Text: "a second one"}) // the login takes the first only
 	m, _ = m.Update(<-done)

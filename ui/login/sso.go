@@ -3,7 +3,7 @@ package login
 import (
 	"context"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // SubmitSSO logs in in the browser (OAuth 2.0 or single sign-on), saves the session and

@@ -4,15 +4,15 @@ import (
 	"context"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/ui/internal/textutil"
 )
 
 // HandleKey handles a key while the prompt has the keyboard: enter checks the user ID typed,
 // anything else edits it.
-func (p *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
-	if k.Type == tea.KeyEnter {
+func (p *Model) HandleKey(k tea.KeyPressMsg) tea.Cmd {
+	if k.Code == tea.KeyEnter {
 		if p.busy {
 			return nil
 		}

@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
+	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
 
@@ -93,11 +93,7 @@ func New(svc Users, host Host, opts Options) *Model {
 	if opts.Context == nil {
 		opts.Context = context.Background()
 	}
-	ti := textinput.New()
-	ti.Prompt = "User ID: "
-	ti.PromptStyle = opts.Styles.Label
-	ti.Placeholder = "@name:example.org"
-	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks: the screen changes only when something happens
+	ti := textutil.Input("User ID: ", "@name:example.org", opts.Styles.Label, opts.Styles.Terminal)
 	return &Model{svc: svc, host: host, opts: opts, input: ti}
 }
 
@@ -114,7 +110,7 @@ func (p *Model) Blur()          { p.input.Blur() }
 // SetWidth sets the width of the pane the prompt is drawn in.
 func (p *Model) SetWidth(w int) {
 	p.width = w
-	p.input.Width = max(w-12, 4)
+	p.input.SetWidth(max(w-12, 4))
 }
 
 // Open shows the prompt, empty, and cancels a check under way.

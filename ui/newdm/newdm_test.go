@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/ui/styles"
@@ -37,7 +37,7 @@ func newPrompt() (*Model, *notes) {
 
 func typeIn(p *Model, text string) {
 	for _, r := range text {
-		p.HandleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		p.HandleKey(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 }
 
@@ -48,8 +48,8 @@ func TestPromptChecksTheID(t *testing.T) {
 	p.Open()
 	p.Focus()
 	typeIn(p, " @nobody:example.org ")
-	cmd := p.HandleKey(tea.KeyMsg{Type: tea.KeyEnter})
-	if !strings.Contains(p.View(), "checking…") || p.HandleKey(tea.KeyMsg{Type: tea.KeyEnter}) != nil {
+	cmd := p.HandleKey(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if !strings.Contains(p.View(), "checking…") || p.HandleKey(tea.KeyPressMsg{Code: tea.KeyEnter}) != nil {
 		t.Fatalf("not busy while checking:\n%s", p.View())
 	}
 	if _, ok := p.Checked(cmd().(Msg)); ok || !p.Active() {
@@ -60,7 +60,7 @@ func TestPromptChecksTheID(t *testing.T) {
 	}
 	p.Open()
 	typeIn(p, "@erin:example.org")
-	u, ok := p.Checked(p.HandleKey(tea.KeyMsg{Type: tea.KeyEnter})().(Msg))
+	u, ok := p.Checked(p.HandleKey(tea.KeyPressMsg{Code: tea.KeyEnter})().(Msg))
 	if !ok || u.ID != "@erin:example.org" || u.Label() != "Erin" || p.Active() {
 		t.Fatalf("checked %+v, %v; prompt open: %v", u, ok, p.Active())
 	}

@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/termtest"
@@ -24,7 +22,7 @@ func FuzzView(f *testing.F) {
 	}
 	f.Add("Alice", results()[2].Snippet, string(bob), "bad query", false, uint8(70), uint8(18), uint8(0))
 	f.Add("Zoë", "\x01\x01\x02\x02\x02\x01", "", "", true, uint8(3), uint8(2), uint8(1))
-	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Cleanup(func() { termtest.Plain() }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, name, snippet, sender, errText string, mine bool, w, h, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width, height := 1+int(w)%200, 1+int(h)%40
@@ -37,8 +35,8 @@ func FuzzView(f *testing.F) {
 		}
 		m.Open(Scope{User: id.UserID(sender), Name: name})
 		check("empty")
-		paste := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(snippet), Paste: true}
-		msgs, _ := press(t, m, paste, enter)
+		_ = m.Update(tea.PasteMsg{Content: snippet}) // its pause before searching is not waited for
+		msgs, _ := press(t, m, enter)
 		check("typed")
 		seq := 0
 		if qs := queries(msgs); len(qs) > 0 {

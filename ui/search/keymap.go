@@ -1,6 +1,6 @@
 package search
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // KeyMap is the dialog's keys. While it is open it has the keyboard, and every key not bound
 // here edits the query, so these are keys that do not type text.

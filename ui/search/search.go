@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
@@ -143,7 +143,7 @@ func New(svc Index, opts Options) *Model {
 	if opts.Context == nil {
 		opts.Context = context.Background()
 	}
-	ti := textutil.QueryInput("› ", "words to find", maxQuery, opts.Styles.Prompt)
+	ti := textutil.QueryInput("› ", "words to find", maxQuery, opts.Styles.Prompt, opts.Styles.Terminal)
 	m := &Model{svc: svc, ctx: opts.Context, me: opts.Me, keys: opts.Keys, styles: opts.Styles, now: opts.Now, input: ti}
 	m.SetSize(70, 18)
 	return m
@@ -153,7 +153,7 @@ func New(svc Index, opts Options) *Model {
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)
 	// The box's inner width, less the prompt and the cursor.
-	m.input.Width = max(m.width-4-lipgloss.Width(m.input.Prompt)-1, 1)
+	m.input.SetWidth(max(m.width-4-lipgloss.Width(m.input.Prompt)-1, 1))
 	m.clamp()
 }
 
@@ -325,13 +325,15 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return m.ask()
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.PasteMsg:
+		return m.edit(msg)
 	}
 	return nil
 }
 
-func (m *Model) key(k tea.KeyMsg) tea.Cmd {
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.keys
 	switch {
 	case key.Matches(k, keys.Close):
@@ -369,9 +371,9 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// edit hands a key to the query's input; a change of the query starts the pause before it is
-// searched for.
-func (m *Model) edit(k tea.KeyMsg) tea.Cmd {
+// edit hands a key or a paste to the query's input; a change of the query starts the pause
+// before it is searched for.
+func (m *Model) edit(k tea.Msg) tea.Cmd {
 	before := m.input.Value()
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(k)

@@ -7,18 +7,19 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/testkit/termtest"
 	"duet/ui/styles"
 )
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	os.Exit(m.Run())
 }
 
@@ -98,7 +99,7 @@ func run(cmd tea.Cmd) []tea.Msg {
 
 // press sends keys and returns the messages they produce at once, leaving tick commands
 // unrun: they are returned to be run when the test says time has passed.
-func press(t *testing.T, m *Model, keys ...tea.KeyMsg) ([]tea.Msg, []tea.Cmd) {
+func press(t *testing.T, m *Model, keys ...tea.KeyPressMsg) ([]tea.Msg, []tea.Cmd) {
 	t.Helper()
 	var msgs []tea.Msg
 	var later []tea.Cmd
@@ -107,7 +108,7 @@ func press(t *testing.T, m *Model, keys ...tea.KeyMsg) ([]tea.Msg, []tea.Cmd) {
 		if cmd == nil {
 			continue
 		}
-		if k.Type == tea.KeyRunes || k.Type == tea.KeyBackspace || k.Type == tea.KeySpace {
+		if k.Text != "" || k.Code == tea.KeyBackspace {
 			later = append(later, cmd) // a tick: 250 ms
 			continue
 		}
@@ -138,21 +139,21 @@ func wait(m *Model, later []tea.Cmd) []tea.Msg {
 	return sent
 }
 
-func runes(s string) []tea.KeyMsg {
-	var out []tea.KeyMsg
+func runes(s string) []tea.KeyPressMsg {
+	var out []tea.KeyPressMsg
 	for _, r := range s {
-		out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return out
 }
 
 var (
-	esc   = tea.KeyMsg{Type: tea.KeyEsc}
-	enter = tea.KeyMsg{Type: tea.KeyEnter}
-	tab   = tea.KeyMsg{Type: tea.KeyTab}
-	down  = tea.KeyMsg{Type: tea.KeyDown}
-	up    = tea.KeyMsg{Type: tea.KeyUp}
-	bs    = tea.KeyMsg{Type: tea.KeyBackspace}
+	esc   = tea.KeyPressMsg{Code: tea.KeyEscape}
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
+	tab   = tea.KeyPressMsg{Code: tea.KeyTab}
+	down  = tea.KeyPressMsg{Code: tea.KeyDown}
+	up    = tea.KeyPressMsg{Code: tea.KeyUp}
+	bs    = tea.KeyPressMsg{Code: tea.KeyBackspace}
 )
 
 // queries picks the QueryMsgs out of msgs.
@@ -369,11 +370,11 @@ func TestScrollAndCount(t *testing.T) {
 	if !strings.Contains(m.View(), "›"+many[10].Name) {
 		t.Fatalf("the selected 11th result is not in view:\n%s", m.View())
 	}
-	press(t, m, tea.KeyMsg{Type: tea.KeyPgDown}, tea.KeyMsg{Type: tea.KeyCtrlN})
+	press(t, m, tea.KeyPressMsg{Code: tea.KeyPgDown}, tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl})
 	if !strings.Contains(m.View(), "›"+many[14].Name) {
 		t.Fatalf("pgdown and ctrl+n:\n%s", m.View())
 	}
-	press(t, m, tea.KeyMsg{Type: tea.KeyPgUp}, tea.KeyMsg{Type: tea.KeyPgUp}, tea.KeyMsg{Type: tea.KeyCtrlP})
+	press(t, m, tea.KeyPressMsg{Code: tea.KeyPgUp}, tea.KeyPressMsg{Code: tea.KeyPgUp}, tea.KeyPressMsg{Code: 'p', Mod: tea.ModCtrl})
 	if !strings.Contains(m.View(), "›"+many[7].Name) {
 		t.Fatalf("pgup and ctrl+p:\n%s", m.View())
 	}
@@ -409,8 +410,7 @@ func TestMarkersAndEscapes(t *testing.T) {
 	}
 
 	// In colour, the match is styled instead of bracketed.
-	lipgloss.SetColorProfile(termenv.ANSI256)
-	defer lipgloss.SetColorProfile(termenv.Ascii)
+	m.styles = styles.For(styles.DefaultTheme(), styles.Terminal{Profile: colorprofile.ANSI256}).Search
 	v = m.View()
 	if strings.Contains(ansi.Strip(v), "[meet]") || !strings.Contains(ansi.Strip(v), " meet ") {
 		t.Fatalf("in colour the match is bracketed:\n%s", v)
@@ -508,14 +508,14 @@ func TestEnterWhileSearchingOpensTheFirstResult(t *testing.T) {
 	m.SetSize(70, 18)
 	m.Open(Scope{})
 	for _, r := range "jam" {
-		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	q, ok := cmd().(QueryMsg)
 	if !ok || q.Query != "jam" {
 		t.Fatalf("enter did not search at once: %#v", cmd())
 	}
-	cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter}) // again, while it is under way
+	cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter}) // again, while it is under way
 	if cmd != nil {
 		t.Fatalf("a second enter asked again: %#v", cmd())
 	}

@@ -1,15 +1,15 @@
 package security
 
 import (
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 	"duet/ui/styles"
 )
 
@@ -84,10 +84,8 @@ type Dialog struct {
 
 // NewDialog returns a closed dialog.
 func NewDialog(km KeyMap, st styles.Styles) Dialog {
-	ti := textinput.New()
-	ti.PromptStyle = st.Label
+	ti := textutil.Input("", "", st.Label, st.Terminal)
 	ti.EchoCharacter = '•'
-	ti.Cursor.SetMode(cursor.CursorStatic) // no blink ticks
 	return Dialog{keys: km, styles: st, input: ti, width: 60, height: 20}
 }
 
@@ -95,7 +93,7 @@ func NewDialog(km KeyMap, st styles.Styles) Dialog {
 func (m *Dialog) SetSize(w, h int) {
 	m.width, m.height = max(w, 1), max(h, 1)
 	// The box's inner width, less the prompt and the cursor.
-	m.input.Width = max(min(m.width, boxWidth)-4-lipgloss.Width(m.input.Prompt)-1, 4)
+	m.input.SetWidth(max(min(m.width, boxWidth)-4-lipgloss.Width(m.input.Prompt)-1, 4))
 }
 
 // Stage is what the dialog shows; Active whether it is open.
@@ -220,9 +218,16 @@ func (m *Dialog) ShowKey(recoveryKey, warn string) {
 	m.stage, m.newKey, m.warn = ShowKey, recoveryKey, sanitize.Line(warn)
 }
 
-// Update handles the keys while the dialog is open.
+// Update handles the keys, and a paste into the recovery key or the password, while the dialog
+// is open.
 func (m *Dialog) Update(msg tea.Msg) tea.Cmd {
-	k, ok := msg.(tea.KeyMsg)
+	if p, ok := msg.(tea.PasteMsg); ok && (m.stage == EnterKey || m.stage == EnterPassword) {
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(p)
+		m.err = ""
+		return cmd
+	}
+	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || m.stage == Closed {
 		return nil
 	}
@@ -257,7 +262,7 @@ func (m *Dialog) Update(msg tea.Msg) tea.Cmd {
 
 // verificationKey handles a key during an emoji verification: cancel, accept a request, and
 // whether the emoji match.
-func (m *Dialog) verificationKey(k tea.KeyMsg) tea.Cmd {
+func (m *Dialog) verificationKey(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.keys
 	txn, user, from := m.txn, m.user, m.stage
 	switch {
@@ -279,7 +284,7 @@ func (m *Dialog) verificationKey(k tea.KeyMsg) tea.Cmd {
 
 // entryKey handles a key while the recovery key or the password is typed: cancel, submit,
 // show or hide the key, or the key goes to the input.
-func (m *Dialog) entryKey(k tea.KeyMsg) tea.Cmd {
+func (m *Dialog) entryKey(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.keys
 	switch {
 	case key.Matches(k, keys.Cancel):

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/termtest"
@@ -22,7 +20,7 @@ func FuzzDialog(f *testing.F) {
 		f.Add(s, "@"+other+":example.org", s, other, s, other, uint8(i*11), uint8(i), uint8(i))
 	}
 	f.Add("Alice (@alice:example.org)", string(alice), "PHONE", "🐶", "Dog", "wrong key", uint8(50), uint8(20), uint8(0))
-	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Cleanup(func() { termtest.Plain() }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, who, user, device, emoji, emojiName, errText string, w, h, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width, height := 10+int(w)%191, 1+int(h)%40

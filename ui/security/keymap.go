@@ -1,6 +1,6 @@
 package security
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // KeyMap is the dialog's keys. While the dialog is open it has the keyboard, so they may be
 // letters that mean something else elsewhere.

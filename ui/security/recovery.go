@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"duet/matrixsvc"
 	"duet/ui/internal/textutil"

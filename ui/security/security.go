@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
@@ -130,7 +130,7 @@ func (s *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 // HandleKey handles a key while the dialog is open: it has the keyboard.
-func (s *Model) HandleKey(k tea.KeyMsg) tea.Cmd {
+func (s *Model) HandleKey(k tea.KeyPressMsg) tea.Cmd {
 	was := s.dialog.Stage()
 	var cmd tea.Cmd
 	cmd = s.dialog.Update(k)

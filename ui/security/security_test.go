@@ -5,19 +5,19 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/testkit/termtest"
 	"duet/matrixsvc"
 	"duet/ui/styles"
 )
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	os.Exit(m.Run())
 }
 
@@ -37,7 +37,7 @@ func newDialog(w, h int) Dialog {
 	return m
 }
 
-func press(t *testing.T, m Dialog, keys ...tea.KeyMsg) (Dialog, []tea.Msg) {
+func press(t *testing.T, m Dialog, keys ...tea.KeyPressMsg) (Dialog, []tea.Msg) {
 	t.Helper()
 	var msgs []tea.Msg
 	for _, k := range keys {
@@ -52,17 +52,17 @@ func press(t *testing.T, m Dialog, keys ...tea.KeyMsg) (Dialog, []tea.Msg) {
 	return m, msgs
 }
 
-func runes(s string) []tea.KeyMsg {
-	var out []tea.KeyMsg
+func runes(s string) []tea.KeyPressMsg {
+	var out []tea.KeyPressMsg
 	for _, r := range s {
-		out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return out
 }
 
 var (
-	esc   = tea.KeyMsg{Type: tea.KeyEsc}
-	enter = tea.KeyMsg{Type: tea.KeyEnter}
+	esc   = tea.KeyPressMsg{Code: tea.KeyEscape}
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
 )
 
 // Each emoji sits centred above its name, whatever its width, and no row is wider than asked.
@@ -177,7 +177,7 @@ func TestRecoveryKeyInput(t *testing.T) {
 	if v := m.View(); strings.Contains(v, "EsTc") || !strings.Contains(v, "•••••••••") {
 		t.Fatalf("the key is not masked:\n%s", v)
 	}
-	m, _ = press(t, m, tea.KeyMsg{Type: tea.KeyCtrlT})
+	m, _ = press(t, m, tea.KeyPressMsg{Code: 't', Mod: tea.ModCtrl})
 	if !strings.Contains(m.View(), "EsTc 1234") {
 		t.Fatalf("ctrl+t does not show the key:\n%s", m.View())
 	}
@@ -209,7 +209,7 @@ func TestShowKeyOnce(t *testing.T) {
 	if strings.Contains(m.View(), "hunter2") {
 		t.Fatalf("the password shows:\n%s", m.View())
 	}
-	m, _ = press(t, m, tea.KeyMsg{Type: tea.KeyCtrlT})
+	m, _ = press(t, m, tea.KeyPressMsg{Code: 't', Mod: tea.ModCtrl})
 	if strings.Contains(m.View(), "hunter2") {
 		t.Fatal("ctrl+t shows the password")
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
@@ -102,7 +102,7 @@ func (m *Model) View() string {
 	msg := ""
 	switch {
 	case m.ask != "":
-		msg = st.Error.Bold(true).Render(m.ask)
+		msg = st.Ask.Render(m.ask)
 	case m.err != "":
 		msg = st.Error.Render(m.err)
 	case m.info != "":

@@ -1,48 +1,104 @@
-// Package styles holds the one Styles value the UI is drawn with. It is built from a Theme and
-// passed down to every component; no component keeps style variables of its own.
+// Package styles holds the one Styles value the UI is drawn with. It is built from a Theme for
+// the terminal at hand and passed down to every component; no component keeps style variables
+// of its own.
 package styles
 
-import "github.com/charmbracelet/lipgloss"
+import (
+	"image/color"
+	"os"
+	"reflect"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+)
+
+// Adaptive is a colour for a dark and for a light background (ANSI 256 numbers).
+type Adaptive struct{ Light, Dark string }
 
 // Theme is the palette. Every colour is adaptive so that the UI reads on dark and light
 // terminals alike.
 type Theme struct {
-	Text      lipgloss.AdaptiveColor
-	Muted     lipgloss.AdaptiveColor
-	Accent    lipgloss.AdaptiveColor
-	Own       lipgloss.AdaptiveColor // own messages and name
-	Other     lipgloss.AdaptiveColor // the other person's name
-	Error     lipgloss.AdaptiveColor
-	Warn      lipgloss.AdaptiveColor
-	Good      lipgloss.AdaptiveColor
-	SelectedF lipgloss.AdaptiveColor
-	SelectedB lipgloss.AdaptiveColor
-	BadgeF    lipgloss.AdaptiveColor
-	BadgeB    lipgloss.AdaptiveColor
-	Border    lipgloss.AdaptiveColor
+	Text      Adaptive
+	Muted     Adaptive
+	Accent    Adaptive
+	Own       Adaptive // own messages and name
+	Other     Adaptive // the other person's name
+	Error     Adaptive
+	Warn      Adaptive
+	Good      Adaptive
+	SelectedF Adaptive
+	SelectedB Adaptive
+	BadgeF    Adaptive
+	BadgeB    Adaptive
+	Border    Adaptive
 }
+
+// palette is a Theme with its colours picked for the terminal's background.
+type palette struct {
+	Text, Muted, Accent, Own, Other, Error, Warn, Good color.Color
+	SelectedF, SelectedB, BadgeF, BadgeB, Border       color.Color
+}
+
+func (t Theme) pick(light bool) palette {
+	c := func(a Adaptive) color.Color {
+		if light {
+			return lipgloss.Color(a.Light)
+		}
+		return lipgloss.Color(a.Dark)
+	}
+	return palette{Text: c(t.Text), Muted: c(t.Muted), Accent: c(t.Accent), Own: c(t.Own), Other: c(t.Other),
+		Error: c(t.Error), Warn: c(t.Warn), Good: c(t.Good), SelectedF: c(t.SelectedF), SelectedB: c(t.SelectedB),
+		BadgeF: c(t.BadgeF), BadgeB: c(t.BadgeB), Border: c(t.Border)}
+}
+
+// Terminal is what the styles are drawn for: the terminal's colour profile and whether its
+// background is light. Lip Gloss v2 styles always write their colours and the renderer brings
+// them down to the profile; the profile here decides what duet draws differently without
+// colour (no styling at all, marks in text instead) and how pictures are drawn.
+type Terminal struct {
+	Profile colorprofile.Profile
+	Light   bool
+}
+
+// Plain reports whether the terminal shows no styling: no colours, and then duet drops bold,
+// italics and underlines too, and marks in text what colour would show.
+func (t Terminal) Plain() bool { return t.Profile <= colorprofile.ASCII }
+
+// current is what Default and New draw for until SetTerminal says otherwise: the colour
+// profile of standard output as its environment describes it (plain when it is not a
+// terminal: a test), on a dark background.
+var current = Terminal{Profile: colorprofile.Detect(os.Stdout, os.Environ())}
+
+// SetTerminal sets the terminal that New and Default draw for (duet sets it once at start, from
+// the terminal; tests set a plain profile).
+func SetTerminal(t Terminal) { current = t }
+
+// Current is the terminal New and Default draw for.
+func Current() Terminal { return current }
 
 // DefaultTheme is the built-in palette.
 func DefaultTheme() Theme {
 	return Theme{
-		Text:      lipgloss.AdaptiveColor{Light: "235", Dark: "252"},
-		Muted:     lipgloss.AdaptiveColor{Light: "243", Dark: "245"},
-		Accent:    lipgloss.AdaptiveColor{Light: "25", Dark: "75"},
-		Own:       lipgloss.AdaptiveColor{Light: "28", Dark: "114"},
-		Other:     lipgloss.AdaptiveColor{Light: "92", Dark: "177"},
-		Error:     lipgloss.AdaptiveColor{Light: "160", Dark: "203"},
-		Warn:      lipgloss.AdaptiveColor{Light: "130", Dark: "214"},
-		Good:      lipgloss.AdaptiveColor{Light: "28", Dark: "114"},
-		SelectedF: lipgloss.AdaptiveColor{Light: "232", Dark: "255"},
-		SelectedB: lipgloss.AdaptiveColor{Light: "153", Dark: "24"},
-		BadgeF:    lipgloss.AdaptiveColor{Light: "255", Dark: "232"},
-		BadgeB:    lipgloss.AdaptiveColor{Light: "25", Dark: "75"},
-		Border:    lipgloss.AdaptiveColor{Light: "250", Dark: "238"},
+		Text:      Adaptive{Light: "235", Dark: "252"},
+		Muted:     Adaptive{Light: "243", Dark: "245"},
+		Accent:    Adaptive{Light: "25", Dark: "75"},
+		Own:       Adaptive{Light: "28", Dark: "114"},
+		Other:     Adaptive{Light: "92", Dark: "177"},
+		Error:     Adaptive{Light: "160", Dark: "203"},
+		Warn:      Adaptive{Light: "130", Dark: "214"},
+		Good:      Adaptive{Light: "28", Dark: "114"},
+		SelectedF: Adaptive{Light: "232", Dark: "255"},
+		SelectedB: Adaptive{Light: "153", Dark: "24"},
+		BadgeF:    Adaptive{Light: "255", Dark: "232"},
+		BadgeB:    Adaptive{Light: "25", Dark: "75"},
+		Border:    Adaptive{Light: "250", Dark: "238"},
 	}
 }
 
 // Contacts styles the contacts pane.
 type Contacts struct {
+	Terminal Terminal // what they are drawn for
+
 	Title    lipgloss.Style
 	TitleOn  lipgloss.Style // the pane has focus
 	Section  lipgloss.Style
@@ -58,6 +114,8 @@ type Contacts struct {
 
 // Conversation styles the timeline.
 type Conversation struct {
+	Terminal Terminal // what they are drawn for
+
 	Time     lipgloss.Style
 	Own      lipgloss.Style // own name
 	Other    lipgloss.Style // other senders' names
@@ -66,6 +124,7 @@ type Conversation struct {
 	Notice   lipgloss.Style // undecryptable, m.notice
 	Trust    lipgloss.Style // a warning about the sender's device
 	Day      lipgloss.Style
+	Marked   lipgloss.Style // the time of the message a search led to
 	Sending  lipgloss.Style
 	Sent     lipgloss.Style
 	Failed   lipgloss.Style
@@ -91,17 +150,23 @@ type Conversation struct {
 
 // Status styles the status bar.
 type Status struct {
+	Terminal Terminal // what they are drawn for
+
 	Bar     lipgloss.Style
 	Live    lipgloss.Style
 	Offline lipgloss.Style
 	Waiting lipgloss.Style
 	Error   lipgloss.Style
+	Ask     lipgloss.Style // a question (y to confirm)
 	Info    lipgloss.Style
 	Hint    lipgloss.Style
+	HintKey lipgloss.Style // the keys in the hint
 }
 
 // Switcher styles the quick switcher (ctrl+k).
 type Switcher struct {
+	Terminal Terminal // what they are drawn for
+
 	Border   lipgloss.Style // the box
 	Title    lipgloss.Style // the title in the box's top edge
 	Prompt   lipgloss.Style // the query's prompt
@@ -117,6 +182,8 @@ type Switcher struct {
 
 // Search styles the message search dialog.
 type Search struct {
+	Terminal Terminal // what they are drawn for
+
 	Border   lipgloss.Style // the box
 	Title    lipgloss.Style // the title in the box's top edge: where it searches
 	Prompt   lipgloss.Style // the query's prompt
@@ -132,6 +199,8 @@ type Search struct {
 
 // Styles is everything the UI draws with.
 type Styles struct {
+	Terminal Terminal // what they are drawn for
+
 	Contacts     Contacts
 	Conversation Conversation
 	Status       Status
@@ -156,11 +225,17 @@ type Styles struct {
 	Title      lipgloss.Style
 }
 
-// New builds Styles from a theme.
-func New(t Theme) Styles {
+// New builds Styles from a theme for the current terminal (SetTerminal).
+func New(t Theme) Styles { return For(t, current) }
+
+// For builds Styles from a theme for a terminal. For one that shows no styling every style is
+// plain, so that what is drawn carries no escape sequence at all.
+func For(th Theme, term Terminal) Styles {
+	t := th.pick(term.Light)
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
-	return Styles{
+	s := Styles{
+		Terminal:     term,
 		Contacts:     newContacts(t),
 		Conversation: newConversation(t),
 		Status:       newStatus(t),
@@ -183,10 +258,30 @@ func New(t Theme) Styles {
 		Muted:        muted,
 		Title:        base.Bold(true).Foreground(t.Accent),
 	}
+	s.Contacts.Terminal, s.Conversation.Terminal, s.Status.Terminal = term, term, term
+	s.Switcher.Terminal, s.Search.Terminal = term, term
+	if term.Plain() {
+		plain(reflect.ValueOf(&s).Elem())
+	}
+	return s
+}
+
+// plain makes every style in v (a struct, and the structs in it) a style without properties.
+func plain(v reflect.Value) {
+	styleType := reflect.TypeFor[lipgloss.Style]()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Type() == styleType:
+			f.Set(reflect.ValueOf(lipgloss.NewStyle()))
+		case f.Kind() == reflect.Struct:
+			plain(f)
+		}
+	}
 }
 
 // newContacts is the styles of the contacts list.
-func newContacts(t Theme) Contacts {
+func newContacts(t palette) Contacts {
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
 	return Contacts{
@@ -205,7 +300,7 @@ func newContacts(t Theme) Contacts {
 }
 
 // newConversation is the styles of the conversation pane.
-func newConversation(t Theme) Conversation {
+func newConversation(t palette) Conversation {
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
 	return Conversation{
@@ -217,6 +312,7 @@ func newConversation(t Theme) Conversation {
 		Notice:   muted.Italic(true),
 		Trust:    base.Foreground(t.Warn),
 		Day:      muted,
+		Marked:   muted.Reverse(true),
 		Sending:  muted.Italic(true),
 		Sent:     base.Foreground(t.Good),
 		Failed:   base.Foreground(t.Error).Bold(true),
@@ -240,7 +336,7 @@ func newConversation(t Theme) Conversation {
 }
 
 // newStatus is the styles of the status bar.
-func newStatus(t Theme) Status {
+func newStatus(t palette) Status {
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
 	return Status{
@@ -249,13 +345,15 @@ func newStatus(t Theme) Status {
 		Offline: base.Foreground(t.Error).Bold(true),
 		Waiting: base.Foreground(t.Warn),
 		Error:   base.Foreground(t.Error),
+		Ask:     base.Foreground(t.Error).Bold(true),
 		Info:    base.Foreground(t.Accent),
 		Hint:    muted,
+		HintKey: muted.Bold(true),
 	}
 }
 
 // newSwitcher is the styles of the switcher.
-func newSwitcher(t Theme) Switcher {
+func newSwitcher(t palette) Switcher {
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
 	return Switcher{
@@ -274,7 +372,7 @@ func newSwitcher(t Theme) Switcher {
 }
 
 // newSearch is the styles of the search dialog.
-func newSearch(t Theme) Search {
+func newSearch(t palette) Search {
 	base := lipgloss.NewStyle()
 	muted := base.Foreground(t.Muted)
 	return Search{

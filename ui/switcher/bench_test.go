@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -37,7 +37,7 @@ func BenchmarkFilter1000(b *testing.B) {
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			m := typeIn(open(100, 24, many(1000)), bm.before)
-			k := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(bm.key)}
+			k := tea.KeyPressMsg{Code: tea.KeyExtended, Text: bm.key}
 			// Each key goes to a copy of m, so that every one is typed after bm.before.
 			got := *m
 			if got.Update(k); got.Query() != bm.before+bm.key || len(got.shown) == 0 {

@@ -4,9 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/termtest"
@@ -24,7 +22,7 @@ func FuzzView(f *testing.F) {
 	f.Add("Alice", "@alice:example.org", "2 unread", "al", uint8(60), uint8(16), uint8(0))
 	f.Add("Dana", "@dana:example.org", "", "@dana:example.org", uint8(100), uint8(24), uint8(1))
 	f.Add("", "", "", "", uint8(0), uint8(0), uint8(2))
-	f.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) }) // what the package's tests expect
+	f.Cleanup(func() { termtest.Plain() }) // what the package's tests expect
 	f.Fuzz(func(t *testing.T, name, user, detail, query string, w, h, profile uint8) {
 		ascii := termtest.SetProfile(profile)
 		width, height := 1+int(w)%200, 1+int(h)%40
@@ -43,7 +41,7 @@ func FuzzView(f *testing.F) {
 			}
 		}
 		check("open")
-		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(query), Paste: true})
+		m.Update(tea.PasteMsg{Content: query})
 		check("query")
 		q := m.Query()
 		m.pending = q
@@ -55,7 +53,7 @@ func FuzzView(f *testing.F) {
 		})
 		check("directory")
 		for range len(m.shown) + 1 {
-			m.Update(tea.KeyMsg{Type: tea.KeyDown})
+			m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
 			check("down")
 		}
 		m.directoryFailed(q, name)
@@ -78,7 +76,7 @@ func TestViewHugeFields(t *testing.T) {
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {
 		t.Fatal(err)
 	}
-	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hel"), Paste: true})
+	m.Update(tea.PasteMsg{Content: "hel"})
 	m.setDirectory("hel", []Entry{{Name: big, UserID: id.UserID(big)}})
 	m.directoryFailed("hel", big)
 	if err := termtest.View(m.View(), 50, 12, true); err != nil {

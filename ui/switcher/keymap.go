@@ -1,6 +1,6 @@
 package switcher
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // KeyMap is the switcher's keys. While it is open every other key is typed into the query, so
 // none of these may be a printable character.

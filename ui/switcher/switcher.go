@@ -15,10 +15,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/sahilm/fuzzy"
 	"maunium.net/go/mautrix/id"
@@ -149,7 +149,7 @@ func New(svc Directory, opts Options) *Model {
 	if opts.Context == nil {
 		opts.Context = context.Background()
 	}
-	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, opts.Styles.Prompt)
+	ti := textutil.QueryInput("> ", "name or @user:server", id.UserIDMaxLength, opts.Styles.Prompt, opts.Styles.Terminal)
 	m := &Model{svc: svc, ctx: opts.Context, keys: opts.Keys, styles: opts.Styles, me: opts.Me, input: ti}
 	m.SetSize(60, 16)
 	return m
@@ -158,7 +158,7 @@ func New(svc Directory, opts Options) *Model {
 // SetSize sets the size of the box; View fills exactly that.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)
-	m.input.Width = max(m.width-4-lipgloss.Width(m.input.Prompt)-1, 1)
+	m.input.SetWidth(max(m.width-4-lipgloss.Width(m.input.Prompt)-1, 1))
 	m.clamp()
 }
 
@@ -319,13 +319,15 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 		m.pending = q
 		return emit(DirectoryMsg{Query: q, Seq: msg.Seq})
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.PasteMsg:
+		return m.edit(msg)
 	}
 	return nil
 }
 
-func (m *Model) key(k tea.KeyMsg) tea.Cmd {
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	page := max(m.listHeight()-1, 1)
 	switch {
 	case key.Matches(k, m.keys.Close):
@@ -347,17 +349,22 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, m.keys.PageDown):
 		m.move(page)
 	default:
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(k)
-		if v := m.input.Value(); sanitize.Line(v) != v {
-			m.input.SetValue(sanitize.Line(v)) // a paste with escape sequences or bidi controls
-		}
-		if q := strings.TrimSpace(m.input.Value()); q != m.query {
-			cmd = tea.Batch(cmd, m.setQuery(q))
-		}
-		return cmd
+		return m.edit(k)
 	}
 	return nil
+}
+
+// edit hands a key or a paste to the query's input.
+func (m *Model) edit(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	if v := m.input.Value(); sanitize.Line(v) != v {
+		m.input.SetValue(sanitize.Line(v)) // a paste with escape sequences or bidi controls
+	}
+	if q := strings.TrimSpace(m.input.Value()); q != m.query {
+		cmd = tea.Batch(cmd, m.setQuery(q))
+	}
+	return cmd
 }
 
 // setQuery filters for q and starts the directory's debounce timer when q is long enough.

@@ -8,17 +8,16 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/muesli/termenv"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/testkit/termtest"
 	"duet/ui/styles"
 )
 
 func TestMain(m *testing.M) {
-	lipgloss.SetColorProfile(termenv.Ascii)
+	termtest.Plain()
 	os.Exit(m.Run())
 }
 
@@ -50,7 +49,7 @@ func open(w, h int, es []Entry) *Model {
 
 // press sends keys and returns what they asked for, without running it: a debounce timer
 // sleeps.
-func press(m *Model, keys ...tea.KeyMsg) []tea.Cmd {
+func press(m *Model, keys ...tea.KeyPressMsg) []tea.Cmd {
 	var cmds []tea.Cmd
 	for _, k := range keys {
 		if cmd := m.Update(k); cmd != nil {
@@ -60,10 +59,10 @@ func press(m *Model, keys ...tea.KeyMsg) []tea.Cmd {
 	return cmds
 }
 
-func typed(s string) []tea.KeyMsg {
-	var out []tea.KeyMsg
+func typed(s string) []tea.KeyPressMsg {
+	var out []tea.KeyPressMsg
 	for _, r := range s {
-		out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return out
 }
@@ -103,15 +102,15 @@ func run(cmds ...tea.Cmd) []tea.Msg {
 }
 
 var (
-	esc   = tea.KeyMsg{Type: tea.KeyEsc}
-	enter = tea.KeyMsg{Type: tea.KeyEnter}
-	down  = tea.KeyMsg{Type: tea.KeyDown}
-	up    = tea.KeyMsg{Type: tea.KeyUp}
-	ctrlN = tea.KeyMsg{Type: tea.KeyCtrlN}
-	ctrlP = tea.KeyMsg{Type: tea.KeyCtrlP}
-	pgDn  = tea.KeyMsg{Type: tea.KeyPgDown}
-	pgUp  = tea.KeyMsg{Type: tea.KeyPgUp}
-	bksp  = tea.KeyMsg{Type: tea.KeyBackspace}
+	esc   = tea.KeyPressMsg{Code: tea.KeyEscape}
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
+	down  = tea.KeyPressMsg{Code: tea.KeyDown}
+	up    = tea.KeyPressMsg{Code: tea.KeyUp}
+	ctrlN = tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl}
+	ctrlP = tea.KeyPressMsg{Code: 'p', Mod: tea.ModCtrl}
+	pgDn  = tea.KeyPressMsg{Code: tea.KeyPgDown}
+	pgUp  = tea.KeyPressMsg{Code: tea.KeyPgUp}
+	bksp  = tea.KeyPressMsg{Code: tea.KeyBackspace}
 )
 
 // listed is the list as the user reads it: the text of each list line of the box, trimmed.

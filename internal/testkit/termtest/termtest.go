@@ -4,14 +4,18 @@
 package termtest
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
+
+	"duet/ui/styles"
 )
 
 // Hostile is text a server may send to make a terminal do something other than draw it, or to
@@ -40,15 +44,18 @@ func Hostile() []string {
 	}
 }
 
-// SetProfile draws in one of the colour profiles, chosen by b; it reports whether that is plain
-// ASCII (no styling at all). The background is said to be dark so that lipgloss never asks the
-// terminal.
+// SetProfile draws in one of the colour profiles, chosen by b, on a dark background; it reports
+// whether that is plain ASCII (no styling at all). The styles built from then on (styles.New,
+// styles.Default) are the profile's.
 func SetProfile(b uint8) bool {
-	p := [...]termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor}[b%4]
-	lipgloss.SetHasDarkBackground(true)
-	lipgloss.SetColorProfile(p)
-	return p == termenv.Ascii
+	p := [...]colorprofile.Profile{colorprofile.ASCII, colorprofile.ANSI, colorprofile.ANSI256, colorprofile.TrueColor}[b%4]
+	styles.SetTerminal(styles.Terminal{Profile: p})
+	return p == colorprofile.ASCII
 }
+
+// Plain draws with no styling at all, as the tests that read the text of views expect: the
+// styles built from then on are plain.
+func Plain() { styles.SetTerminal(styles.Terminal{Profile: colorprofile.ASCII}) }
 
 // sgr is the styling lipgloss writes: Select Graphic Rendition, parameters only.
 var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
@@ -147,4 +154,55 @@ func Output(out string) error {
 func acted(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) ||
 		(r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+// Frames keeps the text of every frame a model draws (Record), one after the other, each
+// followed by a line break; a frame the same as the one before is kept once. Bubble Tea v2's
+// renderer writes only the cells that changed, so what a program writes to the terminal holds
+// no line whole: tests that wait for text on the screen read the frames, taken where they are
+// made.
+type Frames struct {
+	mu     sync.Mutex
+	frames bytes.Buffer
+	last   string
+}
+
+// Take returns what was recorded since the last Take.
+func (f *Frames) Take() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := bytes.Clone(f.frames.Bytes())
+	f.frames.Reset()
+	return b
+}
+
+// Record wraps m: the model it returns hands everything to m, and records the text of its
+// views (without styling) in frames.
+func Record(m tea.Model) (tea.Model, *Frames) {
+	f := &Frames{}
+	return recording{m, f}, f
+}
+
+type recording struct {
+	tea.Model
+	f *Frames
+}
+
+func (r recording) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := r.Model.Update(msg)
+	r.Model = m
+	return r, cmd
+}
+
+func (r recording) View() tea.View {
+	v := r.Model.View()
+	text := ansi.Strip(v.Content)
+	r.f.mu.Lock()
+	if text != r.f.last {
+		r.f.last = text
+		r.f.frames.WriteString(text)
+		r.f.frames.WriteByte('\n')
+	}
+	r.f.mu.Unlock()
+	return v
 }

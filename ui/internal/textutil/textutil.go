@@ -7,10 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"duet/ui/styles"
 )
 
 // Fit truncates s (which may hold styling) to w cells, with an ellipsis when cut, and pads it
@@ -98,16 +99,33 @@ func SameDay(a, b time.Time, loc *time.Location) bool {
 	return y1 == y2 && m1 == m2 && d1 == d2
 }
 
-// QueryInput is the one-line text field of a finder (search, quick switcher): a static cursor
-// (no blink ticks), at most limit characters, and no clipboard reads (ctrl+v): the terminal's
-// own paste still arrives, as keys.
-func QueryInput(prompt, placeholder string, limit int, promptStyle lipgloss.Style) textinput.Model {
+// Input is a one-line text field as duet draws them: the prompt in promptStyle, the
+// placeholder in the grey Bubbles' fields have always had, the text unstyled, and a cursor
+// that does not blink (no blink ticks: the screen changes only when something happens). Where
+// the terminal shows no styling, nothing is styled and the field draws no cursor of its own
+// (its reverse video would be the one escape sequence in the frame).
+func Input(prompt, placeholder string, promptStyle lipgloss.Style, term styles.Terminal) textinput.Model {
 	ti := textinput.New()
 	ti.Prompt = prompt
-	ti.PromptStyle = promptStyle
 	ti.Placeholder = placeholder
+	var st textinput.Styles
+	st.Focused.Prompt, st.Blurred.Prompt = promptStyle, promptStyle
+	if !term.Plain() {
+		ph := lipgloss.NewStyle().Foreground(lipgloss.Color("240"))
+		st.Focused.Placeholder, st.Blurred.Placeholder = ph, ph
+		st.Focused.Suggestion, st.Blurred.Suggestion = ph, ph
+	}
+	ti.SetStyles(st) // the cursor: reverse video, no colour of its own, no blinking
+	ti.SetVirtualCursor(!term.Plain())
+	return ti
+}
+
+// QueryInput is the one-line text field of a finder (search, quick switcher): an Input of at
+// most limit characters, and no clipboard reads (ctrl+v): the terminal's own paste still
+// arrives, as a paste.
+func QueryInput(prompt, placeholder string, limit int, promptStyle lipgloss.Style, term styles.Terminal) textinput.Model {
+	ti := Input(prompt, placeholder, promptStyle, term)
 	ti.CharLimit = limit
-	ti.Cursor.SetMode(cursor.CursorStatic)
 	ti.KeyMap.Paste.SetEnabled(false)
 	return ti
 }
