@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,6 +95,16 @@ func (m *Model) beforeInput() {
 		m.lastRetry = m.now()
 		m.svc.RetryNow()
 		m.status.RetryingNow()
+	}
+}
+
+// keysTold takes in whether the terminal tells keys apart that legacy terminals send alike
+// (the kitty keyboard protocol: shift+enter from enter, esc from alt): the help then shows
+// shift+enter as the composer's new line, where it is bound.
+func (m *Model) keysTold(apart bool) {
+	nl := &m.keys.Composer.Newline
+	if apart && slices.Contains(nl.Keys(), "shift+enter") {
+		nl.SetHelp("shift+enter", nl.Help().Desc)
 	}
 }
 

@@ -212,6 +212,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.userChecked(msg)
 	case search.Msg, switcher.Msg:
 		cmd = m.updateFind(msg)
+	case tea.KeyboardEnhancementsMsg:
+		m.keysTold(msg.SupportsKeyDisambiguation())
 	case tea.FocusMsg, tea.BlurMsg:
 		m.term.Update(msg)
 	case countdownMsg:

@@ -1037,3 +1037,15 @@ func TestEnterSendsAtOnce(t *testing.T) {
 		t.Fatal("alt+up picked a message")
 	}
 }
+
+// Where the terminal reports keyboard enhancements (it tells shift+enter from enter), the help
+// names shift+enter as the composer's new line; elsewhere alt+enter, which works everywhere.
+func TestHelpNamesShiftEnterWhereItWorks(t *testing.T) {
+	h := newHarness(t, fixture(), 100, 30)
+	openAlice(h)
+	requireContains(t, h.m.status.View(), "alt+enter new line")
+	h.send(tea.KeyboardEnhancementsMsg{Flags: 0})
+	requireContains(t, h.m.status.View(), "alt+enter new line")
+	h.send(tea.KeyboardEnhancementsMsg{Flags: 1})
+	requireContains(t, h.m.status.View(), "shift+enter new line")
+}

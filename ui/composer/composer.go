@@ -1,4 +1,5 @@
-// Package composer is the message input: Enter sends, Alt+Enter starts a new line.
+// Package composer is the message input: Enter sends, Alt+Enter (and Shift+Enter where the
+// terminal tells it from Enter) starts a new line.
 package composer
 
 import (
@@ -23,7 +24,7 @@ type KeyMap struct {
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Send:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
-		Newline:  key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
+		Newline:  key.NewBinding(key.WithKeys("alt+enter", "shift+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
 		EditLast: key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "edit your last message (empty composer)")),
 	}
 }

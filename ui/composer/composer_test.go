@@ -36,3 +36,22 @@ func TestEnterSendsAltEnterBreaksLine(t *testing.T) {
 		t.Fatal("an empty composer gave something to send")
 	}
 }
+
+// Where the terminal tells shift+enter from enter (the kitty keyboard protocol), shift+enter
+// breaks the line too, as in every chat program; so does ctrl+j, which legacy terminals send as
+// a line feed.
+func TestShiftEnterAndCtrlJBreakLine(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default())
+	m.SetSize(40, 3)
+	m.Focus()
+	for _, k := range []tea.KeyPressMsg{
+		{Code: 'a', Text: "a"}, {Code: tea.KeyEnter, Mod: tea.ModShift},
+		{Code: 'b', Text: "b"}, {Code: 'j', Mod: tea.ModCtrl},
+		{Code: 'c', Text: "c"},
+	} {
+		_ = m.Update(k)
+	}
+	if m.Value() != "a\nb\nc" {
+		t.Fatalf("value %q", m.Value())
+	}
+}
