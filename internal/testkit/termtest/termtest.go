@@ -76,7 +76,13 @@ func Inert(line string, w int, ascii bool) error {
 			return fmt.Errorf("control character %U at byte %d", r, i)
 		}
 	}
-	if lw := ansi.StringWidth(plain); lw > w {
+	// The width as the renderer takes it, with the styling in place (only SGR is left by now):
+	// Bubble Tea v2 parses the frame into cells, and a mark after a style change (a variation
+	// selector, a combining mark) joins the cell before it without widening it; so does
+	// ansi.StringWidth. With the styling stripped, the mark would make a new cluster with the
+	// character before it instead, which x/ansi measures differently (a space and U+FE0F: two
+	// cells since v0.11.9).
+	if lw := ansi.StringWidth(line); lw > w {
 		return fmt.Errorf("%d cells wide, more than %d", lw, w)
 	}
 	return nil
