@@ -147,7 +147,10 @@ func (s *Service) restoreBackup(ctx context.Context, e *e2ee, raw []byte) (found
 	if version == "" {
 		return false, nil
 	}
-	if err := e.mach.GetAndStoreKeyBackup(ctx, version, bk); err != nil {
+	t := s.track(TaskKeys, UnitKeys, "", 0) // mautrix restores the whole backup in one call
+	err = e.mach.GetAndStoreKeyBackup(ctx, version, bk)
+	t.End()
+	if err != nil {
 		return true, fmt.Errorf("restore from key backup: %w", s.wrap(err))
 	}
 	e.setBackupVersion(version)

@@ -323,7 +323,9 @@ func (s *Service) upload(ctx context.Context, room id.RoomID, path string) (*eve
 	if err != nil {
 		return nil, err
 	}
-	body := io.LimitReader(f, size) // what the server is told it gets, if the file grew since
+	t := s.track(TaskUpload, UnitBytes, name, size)
+	defer t.End()
+	body := t.Reader(io.LimitReader(f, size)) // what the server is told it gets, if the file grew since
 	if !encrypted {
 		uri, err := s.uploadBytes(ctx, body, size, mimeType, name)
 		if err != nil {
@@ -551,7 +553,9 @@ func (s *Service) SaveMedia(ctx context.Context, m *Media, dir string) (string, 
 	if err != nil {
 		return "", err
 	}
-	_, err = s.fetch(ctx, m, maxSave, f)
+	t := s.track(TaskDownload, UnitBytes, m.Name, m.Size)
+	_, err = s.fetch(ctx, m, maxSave, t.Writer(f))
+	t.End()
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write %s: %w", path, cerr)
 	}

@@ -216,6 +216,7 @@ func (s *Service) historyStart(ctx context.Context, room id.RoomID, from string)
 // when nothing was read.
 func (s *Service) eventsBelow(ctx context.Context, room id.RoomID, below float64, limit int) ([]store.Event, float64, error) {
 	var out []store.Event // newest first
+	var t *tracker        // reports the gaps filled, once there is one
 	for fills := 0; len(out) < limit; {
 		evts, gap, err := s.store.EventsBelow(ctx, room, below, limit-len(out))
 		if err != nil {
@@ -236,7 +237,11 @@ func (s *Service) eventsBelow(ctx context.Context, room id.RoomID, below float64
 			break
 		}
 		fills++
-		if err := s.fillGap(ctx, room, *gap, limit-len(out)); err != nil {
+		if t == nil {
+			t = s.track(TaskHistory, UnitMessages, "", 0)
+			defer t.End()
+		}
+		if err := s.fillGap(ctx, room, *gap, limit-len(out), t); err != nil {
 			if len(out) == 0 {
 				return nil, 0, err
 			}
@@ -249,7 +254,7 @@ func (s *Service) eventsBelow(ctx context.Context, room id.RoomID, below float64
 }
 
 // fillGap fetches one page of the server's history below a gap and stores it.
-func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int) error {
+func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int, t *tracker) error {
 	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction, event.EventReaction, event.StateMember}}
 	resp, err := s.cli.Messages(ctx, room, gap.Token, "", mautrix.DirectionBackward, filter, max(limit, 20))
 	if err != nil {
@@ -273,6 +278,7 @@ func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, li
 	if s.roomEncrypted(ctx, room) {
 		markPlain(page, changes)
 	}
+	t.Add(int64(len(resp.Chunk)))
 	next := resp.End
 	if len(resp.Chunk) == 0 {
 		next = ""

@@ -62,6 +62,7 @@ type Service struct {
 	outboxWake chan struct{} // something was queued, or the server may be back
 	syncWake   chan struct{} // retry the sync now rather than after the backoff
 	listening  atomic.Bool   // someone reads Events (the UI); commands do not
+	firstSync  *tracker      // the initial sync's progress while it runs (under syncMu)
 	deliv      delivery      // what to check before a request whose fate is unknown is repeated
 	recount    recounter     // unread counts to ask again after a burst (recount.go)
 	upgrades   upgrades      // replacements of upgraded DM rooms not joined yet (upgrade.go)

@@ -86,10 +86,12 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	ctx = s.log.WithContext(ctx) // mautrix's crypto and verification log through the context
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	defer s.endFirstSync()
 	since, resp, accountData, err := s.fetchSync(ctx, timeout)
 	if err != nil {
 		return SyncApplied{}, err
 	}
+	s.firstSync.Phase(UnitRooms, int64(len(resp.Rooms.Join)))
 	// To-device events first: room keys in this response decrypt its messages.
 	added := s.processCrypto(ctx, resp, since)
 	duplicates := s.deliv.dropDuplicates(s.me, resp)
@@ -99,6 +101,12 @@ func (s *Service) syncOnce(ctx context.Context, timeout time.Duration) (SyncAppl
 	}
 	s.followSync(ctx, resp, since, applied, joined, duplicates)
 	return applied, nil
+}
+
+// endFirstSync reports the initial sync over, if this was it.
+func (s *Service) endFirstSync() {
+	s.firstSync.End()
+	s.firstSync = nil
 }
 
 // fetchSync makes the /sync request from the stored position (since, "" for the initial sync)
@@ -338,6 +346,7 @@ func (s *Service) applySync(ctx context.Context, resp *mautrix.RespSync, account
 		s.setPushRules(content) // before the rooms: a room muted in this response is quiet already
 	}
 	for roomID, room := range resp.Rooms.Join {
+		s.firstSync.Add(1)
 		msgs, updated, changed, inviter, err := s.applyRoom(ctx, roomID, event.MembershipJoin, room.Summary, room.State.Events, room.Timeline, room.UnreadNotifications, live)
 		if err != nil {
 			return out, nil, err

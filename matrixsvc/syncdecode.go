@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -16,6 +17,9 @@ import (
 // JSON object (a corrupt m.direct, R1): mautrix would refuse the whole response, and sync would
 // stop for good. Such content is kept raw in accountData and replaced by {} before decoding.
 func (s *Service) syncRequest(ctx context.Context, req mautrix.ReqSync) (*mautrix.RespSync, map[string]json.RawMessage, error) {
+	if req.Since == "" {
+		return s.firstSyncRequest(ctx, req)
+	}
 	var raw json.RawMessage
 	_, err := s.cli.MakeFullRequest(ctx, mautrix.FullRequest{
 		Method:       http.MethodGet,
@@ -25,6 +29,35 @@ func (s *Service) syncRequest(ctx context.Context, req mautrix.ReqSync) (*mautri
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	return decodeSync(raw)
+}
+
+// firstSyncRequest is the initial sync, which for a large account takes a while: what has
+// come of its response is reported as it comes (TaskSync, bytes), and the rooms it brings
+// as they are taken in (saveSync). The caller ends s.firstSync.
+func (s *Service) firstSyncRequest(ctx context.Context, req mautrix.ReqSync) (*mautrix.RespSync, map[string]json.RawMessage, error) {
+	_, resp, err := s.cli.MakeFullRequestWithResp(ctx, mautrix.FullRequest{
+		Method:           http.MethodGet,
+		URL:              s.cli.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "sync"}, req.BuildQuery()),
+		DontReadResponse: true,
+		MaxAttempts:      1, // Run has its own backoff
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	s.firstSync = s.track(TaskSync, UnitBytes, "", max(resp.ContentLength, 0))
+	limit := s.cli.ResponseSizeLimit
+	if limit <= 0 {
+		limit = mautrix.DefaultResponseSizeLimit
+	}
+	raw, err := io.ReadAll(io.LimitReader(s.firstSync.Reader(resp.Body), limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the sync response: %w", err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, nil, fmt.Errorf("the sync response is larger than %d bytes", limit)
 	}
 	return decodeSync(raw)
 }

@@ -420,6 +420,8 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 			if c := m.chatOfTxn(evt.TxnID); c != nil {
 				cmds = append(cmds, c.OutgoingChanged(evt))
 			}
+		case matrixsvc.Progress:
+			m.status.SetProgress(evt)
 		case matrixsvc.SyncFailed:
 			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
 		case matrixsvc.Verification:

@@ -13,6 +13,7 @@ import (
 	"duet/matrixsvc"
 	"duet/ui/internal/imageview"
 	"duet/ui/internal/kittyimg"
+	"duet/ui/internal/textutil"
 )
 
 // Files in the timeline: a line with the file's name, kind and size; an image also gets its
@@ -109,7 +110,7 @@ func mediaLine(md *matrixsvc.Media) string {
 		about = append(about, sanitize.Line(md.MimeType))
 	}
 	if md.Size > 0 {
-		about = append(about, humanSize(md.Size))
+		about = append(about, textutil.Size(md.Size))
 	}
 	if md.Width > 0 && md.Height > 0 {
 		about = append(about, fmt.Sprintf("%d×%d", md.Width, md.Height))
@@ -121,18 +122,6 @@ func mediaLine(md *matrixsvc.Media) string {
 		return icon + " " + name
 	}
 	return icon + " " + name + " (" + strings.Join(about, ", ") + ")"
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n < 1024:
-		return fmt.Sprintf("%d B", n)
-	case n < 1024*1024:
-		return fmt.Sprintf("%.1f KB", float64(n)/1024)
-	case n < 1024*1024*1024:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
-	}
-	return fmt.Sprintf("%.1f GB", float64(n)/(1024*1024*1024))
 }
 
 // PictureLimit is how many rows a picture may take: PictureRows, or half the window in a

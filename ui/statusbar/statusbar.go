@@ -25,7 +25,8 @@ type Model struct {
 	hint    string
 	account string
 	now     func() time.Time
-	retryAt time.Time // offline: when the next attempt is due (for the countdown)
+	retryAt time.Time       // offline: when the next attempt is due (for the countdown)
+	tasks   map[string]task // long work under way (progress.go)
 }
 
 // New returns a status bar in the connecting state.
@@ -113,6 +114,9 @@ func (m *Model) View() string {
 		msg = st.Hint.Render(m.account)
 	}
 	line := state
+	if p := m.progressText(); p != "" {
+		line += "  " + st.Info.Render(p)
+	}
 	if msg != "" {
 		line += "  " + msg
 	}

@@ -1,0 +1,44 @@
+package idlebench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseStat(t *testing.T) {
+	// A command name with a space and parentheses of its own: fields count from the last ')'.
+	line := "4242 (du et) (x)) S 1 4242 4242 34816 4242 4194304 1234 0 0 0 157 23 0 0 20 0 9 0 123456 1000000 2000 18446744073709551615\n"
+	utime, stime, err := parseStat(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if utime != 157 || stime != 23 {
+		t.Fatalf("utime, stime = %d, %d; want 157, 23", utime, stime)
+	}
+	for _, bad := range []string{"", "4242 no parentheses", "4242 (duet) S 1 2 3"} {
+		if _, _, err := parseStat(bad); err == nil {
+			t.Errorf("parseStat(%q) took it", bad)
+		}
+	}
+}
+
+func TestAnswer(t *testing.T) {
+	var term Term
+	var got []string
+	write := func(s string) {
+		term.out = append(term.out, s...)
+		got = append(got, term.answer()...)
+	}
+	// termenv's question (background colour, then the cursor as a fallback), a frame, then a
+	// question cut in two by a read, and one asked again.
+	write("\x1b]11;?\x1b\\\x1b[6n")
+	write("frame\r\n\x1b[38;2;1;2;3mtext\x1b[m\x1b[")
+	write("c more \x1b[6n")
+	want := []string{"\x1b]11;rgb:0000/0000/0000\x1b\\", "\x1b[1;1R", "\x1b[?62;22c", "\x1b[1;1R"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("answers %q, want %q", got, want)
+	}
+	if extra := term.answer(); len(extra) > 0 {
+		t.Fatalf("answered again: %q", extra)
+	}
+}
