@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"duet/ui/internal/kittyimg"
+	"duet/ui/internal/terminal"
 )
 
 // KittyGraphics reports whether the terminal draws pictures with the kitty graphics protocol's
@@ -24,3 +25,7 @@ func (m *Model) nextImageID() uint32 {
 	}
 	return m.imageSeq
 }
+
+// TerminalProgress reports whether the terminal shows long work in its own progress indicator
+// (OSC 9;4); see terminal.ProgressSupported.
+func TerminalProgress(getenv func(string) string) bool { return terminal.ProgressSupported(getenv) }

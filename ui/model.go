@@ -39,6 +39,7 @@ type Options struct {
 
 	InlineImages bool     // draw images in the timeline (block characters)
 	KittyImages  bool     // the terminal speaks the kitty graphics protocol: draw images with it
+	ProgressBar  bool     // the terminal has its own progress indicator (OSC 9;4): long work shows there too
 	NoTyping     bool     // never tell others that we type
 	Bell         bool     // ring the terminal's bell for a message not on screen
 	Desktop      Notifier // desktop notifications for a message not on screen; nil: none

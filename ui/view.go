@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"duet/ui/chat"
+	"duet/ui/internal/terminal"
 	"duet/ui/internal/textutil"
 )
 
@@ -57,7 +58,14 @@ func (m *Model) layout() {
 
 // View draws the screen (exactly height lines, none wider than width) with the terminal's
 // title and modes.
-func (m *Model) View() tea.View { return m.term.View(m.screen()) }
+func (m *Model) View() tea.View {
+	v := m.term.View(m.screen())
+	if m.opts.ProgressBar {
+		_, fraction, running := m.status.Progress()
+		v.ProgressBar = terminal.ProgressBar(fraction, running)
+	}
+	return v
+}
 
 // screen is what the frame draws: the panes and the status bar.
 func (m *Model) screen() string {

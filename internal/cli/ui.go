@@ -47,7 +47,8 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 	}()
 	opts := ui.Options{Keymap: &km, Context: ctx,
 		InlineImages: cfg.InlineImages, KittyImages: cfg.InlineImages && ui.KittyGraphics(os.Getenv),
-		NoTyping: !cfg.SendTyping, Bell: cfg.Notify.Bell,
+		ProgressBar: ui.TerminalProgress(os.Getenv),
+		NoTyping:    !cfg.SendTyping, Bell: cfg.Notify.Bell,
 		Downloads: paths.Downloads(), OpenDir: prof.OpenDir()}
 	if cfg.Notify.Desktop {
 		desktop := notify.NewDesktop() // connects on the first notification
