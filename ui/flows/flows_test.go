@@ -62,6 +62,16 @@ func start(t *testing.T, p *hstest.Person) *screen {
 // when it is not "".
 func startVia(t *testing.T, p *hstest.Person, via string) *screen {
 	t.Helper()
+	svc, ctx := runService(t, p, via)
+	s := newScreen(t, svc, ui.New(svc, ui.Options{Context: ctx}))
+	t.Cleanup(func() { _ = s.tm.Quit() })
+	return s
+}
+
+// runService logs p in (through via when it is not "") on a fresh store and runs the sync
+// loop until the test ends; ctx ends then too.
+func runService(t *testing.T, p *hstest.Person, via string) (*matrixsvc.Service, context.Context) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sess, err := matrixsvc.Login(ctx, matrixsvc.LoginParams{Homeserver: p.Client.HomeserverURL.String(), User: string(p.ID), Password: p.Password}, zerolog.Nop())
 	if err != nil {
@@ -81,15 +91,13 @@ func startVia(t *testing.T, p *hstest.Person, via string) *screen {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); svc.Run(ctx) }()
-	s := newScreen(t, svc, ui.New(svc, ui.Options{Context: ctx}))
 	t.Cleanup(func() {
-		_ = s.tm.Quit()
 		cancel()
 		<-done
 		svc.Close()
 		st.Close()
 	})
-	return s
+	return svc, ctx
 }
 
 // waitFor waits until everything drawn so far contains all of want: the text of the frames, one
