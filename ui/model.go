@@ -112,6 +112,7 @@ type Model struct {
 
 	overviewSeq     int
 	overviewApplied int
+	directBad       bool // the account's m.direct could not be read (R1): said in the status bar
 
 	term     terminal.Model // what the terminal is told: title, modes, bell, clipboard
 	imageSeq uint32         // the last kitty graphics image id given out
@@ -456,6 +457,12 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
 	m.term.SetTitle(m.unreadTitle())
+	if bad := !msg.ov.DirectWellFormed; bad != m.directBad {
+		m.directBad = bad // said once when it turns bad, not at every refresh
+		if bad {
+			m.status.SetError("your DM list (m.direct) is malformed: duet shows what it can read and will not change it")
+		}
+	}
 	var cmds []tea.Cmd
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {

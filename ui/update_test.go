@@ -1049,3 +1049,31 @@ func TestHelpNamesShiftEnterWhereItWorks(t *testing.T) {
 	h.send(tea.KeyboardEnhancementsMsg{Flags: 1})
 	requireContains(t, h.m.status.View(), "shift+enter new line")
 }
+
+// An m.direct that cannot be read is said once in the status bar (R1), not at every refresh,
+// and said again if it turns bad after being mended.
+func TestMalformedDirectIsSaid(t *testing.T) {
+	svc := fixture()
+	svc.ov.DirectWellFormed = false
+	h := newHarness(t, svc, 120, 30)
+	const said = "m.direct) is malformed"
+	if !strings.Contains(h.view(), said) {
+		t.Fatalf("no word of the malformed m.direct:\n%s", h.view())
+	}
+	h.send(tea.KeyPressMsg{Code: tea.KeyEscape}) // dismissed
+	h.run(h.m.refreshOverview())
+	if strings.Contains(h.view(), said) {
+		t.Fatal("said again at a refresh")
+	}
+	svc.mu.Lock()
+	svc.ov.DirectWellFormed = true
+	svc.mu.Unlock()
+	h.run(h.m.refreshOverview())
+	svc.mu.Lock()
+	svc.ov.DirectWellFormed = false
+	svc.mu.Unlock()
+	h.run(h.m.refreshOverview())
+	if !strings.Contains(h.view(), said) {
+		t.Fatal("not said when it turned bad again")
+	}
+}
