@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,7 @@ func Command(getenv func(string) string) []string {
 // reads the result and removes the file.
 type Session struct {
 	Cmd  *exec.Cmd // the editor on the file; nothing runs until the caller runs it
-	name string    // the editor, for messages
+	name string    // the editor's program name (no directory), for messages
 	dir  string    // private (0700), removed by Finish
 	path string    // the draft (0600)
 }
@@ -67,7 +68,7 @@ func Start(argv []string, text string) (*Session, error) {
 		return nil, fmt.Errorf("write the draft: %w", err)
 	}
 	args := append(append([]string(nil), argv[1:]...), path)
-	return &Session{Cmd: exec.Command(argv[0], args...), name: argv[0], dir: dir, path: path}, nil
+	return &Session{Cmd: exec.Command(argv[0], args...), name: filepath.Base(argv[0]), dir: dir, path: path}, nil
 }
 
 // Path is the draft's file.
@@ -86,6 +87,9 @@ func (s *Session) Finish(runErr error) (string, error) {
 				return "", fmt.Errorf("%s exited with status %d", s.name, code)
 			}
 			return "", fmt.Errorf("%s was stopped (%v)", s.name, exit)
+		}
+		if errors.Is(runErr, exec.ErrNotFound) || errors.Is(runErr, fs.ErrNotExist) {
+			return "", fmt.Errorf("could not run %s: not found", s.name)
 		}
 		return "", fmt.Errorf("could not run %s: %w", s.name, runErr)
 	}
