@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -28,6 +29,8 @@ type harness struct {
 	quit bool
 	hold func(tea.Msg) bool
 	held []tea.Msg
+
+	execs int // commands run by tea.ExecProcess (an editor)
 
 	// written is what commands had the program write to the terminal (the bell, the
 	// clipboard), which Bubble Tea writes just before its next frame.
@@ -73,6 +76,9 @@ func (h *harness) run(cmd tea.Cmd) {
 	case t.String() == "tea.setClipboardMsg": // tea.SetClipboard: the program writes OSC 52
 		h.written.WriteString(ansi.SetSystemClipboard(reflect.ValueOf(msg).String()))
 		return
+	case t.String() == "tea.execMsg": // tea.ExecProcess: the program runs it, then calls back
+		h.exec(msg)
+		return
 	}
 	switch msg := msg.(type) {
 	case tea.BatchMsg:
@@ -89,6 +95,41 @@ func (h *harness) run(cmd tea.Cmd) {
 	default:
 		h.deliver(msg)
 	}
+}
+
+// exec does what the program does with tea.ExecProcess's message, but for the terminal: it
+// runs the command (for real, with no terminal: stdin empty, output to the test's log) and
+// delivers the callback's message. The message's fields are unexported; they are read here
+// as the program reads them.
+func (h *harness) exec(msg tea.Msg) {
+	h.t.Helper()
+	v := reflect.New(reflect.TypeOf(msg)).Elem()
+	v.Set(reflect.ValueOf(msg))
+	field := func(name string) any {
+		f := v.FieldByName(name)
+		return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface()
+	}
+	c, _ := field("cmd").(tea.ExecCommand)
+	fn, _ := field("fn").(tea.ExecCallback)
+	if c == nil {
+		h.t.Fatalf("tea.execMsg without a command: %#v", msg)
+	}
+	out := testWriter{h.t}
+	c.SetStdout(out)
+	c.SetStderr(out)
+	err := c.Run()
+	h.execs++
+	if fn != nil {
+		h.deliver(fn(err))
+	}
+}
+
+// testWriter writes to the test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("exec: %s", p)
+	return len(p), nil
 }
 
 // release delivers the held messages.

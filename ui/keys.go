@@ -179,6 +179,8 @@ func (m *Model) composerKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, ck.EditLast) && m.composer.Value() == "" && c != nil && c.EditLast():
 		return nil
+	case key.Matches(k, ck.Editor):
+		return m.openEditor() // the draft, or the message being edited
 	case key.Matches(k, ck.Send):
 		// Sent here and now: a key right after enter (a pick, esc) must not change how.
 		if text, ok := m.composer.Take(); ok {

@@ -45,6 +45,8 @@ type Options struct {
 	Desktop      Notifier // desktop notifications for a message not on screen; nil: none
 	Downloads    string   // where saved files go
 	OpenDir      string   // where files to open are fetched (private)
+
+	Getenv func(string) string // reads $VISUAL and $EDITOR for the composer's editor; nil: os.Getenv
 }
 
 // Notifier shows desktop notifications (internal/notify.Desktop).
@@ -222,6 +224,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.status.Offline() {
 			cmd = countdown() // redraws the countdown; stops once back online
 		}
+	case editorDoneMsg:
+		m.editorDone(msg)
 	case notified:
 	default:
 		cmd = m.forwardToFocused(msg)

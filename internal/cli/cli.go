@@ -45,7 +45,8 @@ type Env struct {
 	RunUI func(ctx context.Context, m tea.Model) error
 	// Config for the service; zero value means matrixsvc.DefaultConfig().
 	Config *matrixsvc.Config
-	// Getenv reads the environment ($BROWSER, $DISPLAY for a login in the browser); nil: os.Getenv.
+	// Getenv reads the environment ($BROWSER, $DISPLAY for a login in the browser; $VISUAL,
+	// $EDITOR for a message written in the editor); nil: os.Getenv.
 	Getenv func(string) string
 	// LoginTimeout bounds the wait for the browser in `login --sso`; 0: five minutes.
 	LoginTimeout time.Duration
@@ -109,7 +110,8 @@ Commands:
   send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH]
        [--queue] [--json]
                               send to @user (finds or creates the DM) or !room;
-                              no TEXT or "-" reads standard input; with --queue, a message
+                              no TEXT or "-" reads standard input (no TEXT on a terminal:
+                              write it in $VISUAL/$EDITOR); with --queue, a message
                               that cannot be sent now is kept and sent by the next duet run;
                               --edit replaces the text of your message EVENT instead;
                               --reply-to answers EVENT; --react EVENT reacts with TEXT

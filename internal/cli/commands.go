@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/editor"
 	"duet/internal/paths"
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
@@ -553,11 +555,21 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	return sendText(ctx, env, app, o, text)
 }
 
-// sendArgText is the TEXT argument, or standard input for none or "-".
+// sendArgText is the TEXT argument; with none, the message written in $VISUAL/$EDITOR when
+// standard input is a terminal, else standard input (also for "-").
 func sendArgText(env Env, o *opts) (string, error) {
 	var text string
 	if len(o.pos) == 2 && o.pos[1] != "-" {
 		text = o.pos[1]
+	} else if tty := terminalStdin(env); tty != nil && len(o.pos) < 2 {
+		written, err := editor.Run(editor.Command(env.Getenv), "", tty, os.Stdout, os.Stderr)
+		switch {
+		case errors.Is(err, editor.ErrEmpty):
+			return "", usagef("nothing to send: the editor saved an empty message")
+		case err != nil:
+			return "", fmt.Errorf("write the message in the editor: %w", err)
+		}
+		text = written
 	} else {
 		data, err := io.ReadAll(io.LimitReader(env.Stdin, 1<<20))
 		if err != nil {
@@ -569,6 +581,15 @@ func sendArgText(env Env, o *opts) (string, error) {
 		return "", usagef("nothing to send: give TEXT, or pipe it on standard input")
 	}
 	return text, nil
+}
+
+// terminalStdin is standard input when it is a terminal (someone at the keyboard, who may
+// write the message in the editor), else nil (a pipe or a file: read as it is).
+func terminalStdin(env Env) *os.File {
+	if f, ok := env.Stdin.(*os.File); ok && f != nil && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
 
 // sendAnswer sends a reply (--reply-to) or a reaction (--react) to a message, through the

@@ -49,7 +49,7 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 		InlineImages: cfg.InlineImages, KittyImages: cfg.InlineImages && ui.KittyGraphics(os.Getenv),
 		ProgressBar: ui.TerminalProgress(os.Getenv),
 		NoTyping:    !cfg.SendTyping, Bell: cfg.Notify.Bell,
-		Downloads: paths.Downloads(), OpenDir: prof.OpenDir()}
+		Downloads: paths.Downloads(), OpenDir: prof.OpenDir(), Getenv: env.Getenv}
 	if cfg.Notify.Desktop {
 		desktop := notify.NewDesktop() // connects on the first notification
 		defer desktop.Close()

@@ -18,6 +18,7 @@ type KeyMap struct {
 	Send     key.Binding
 	Newline  key.Binding
 	EditLast key.Binding // in an empty composer: edit our last message
+	Editor   key.Binding // write the draft in $VISUAL/$EDITOR (before the text area's ctrl+e, line end)
 }
 
 // DefaultKeyMap is the default composer keys.
@@ -26,6 +27,7 @@ func DefaultKeyMap() KeyMap {
 		Send:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		Newline:  key.NewBinding(key.WithKeys("alt+enter", "shift+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
 		EditLast: key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "edit your last message (empty composer)")),
+		Editor:   key.NewBinding(key.WithKeys("ctrl+e"), key.WithHelp("ctrl+e", "write in your editor ($EDITOR)")),
 	}
 }
 
@@ -33,7 +35,9 @@ func DefaultKeyMap() KeyMap {
 func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Send, k.Newline} }
 
 // FullHelp is the help screen.
-func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Send, k.Newline, k.EditLast}} }
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Send, k.Newline, k.EditLast, k.Editor}}
+}
 
 // Model is the composer.
 type Model struct {
@@ -110,8 +114,10 @@ func (m *Model) Take() (string, bool) {
 
 // Update handles keys while focused.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.keys.Send) {
-		return nil // the root sends, with Take; the key is no text
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.keys.Send, m.keys.Editor) {
+		// The root sends, with Take, and opens the editor; the keys are no text, and ctrl+e
+		// is not the text area's line end while it opens the editor.
+		return nil
 	}
 	var cmd tea.Cmd
 	m.ta, cmd = m.ta.Update(msg)

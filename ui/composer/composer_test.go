@@ -55,3 +55,27 @@ func TestShiftEnterAndCtrlJBreakLine(t *testing.T) {
 		t.Fatalf("value %q", m.Value())
 	}
 }
+
+// ctrl+e opens the editor (the root does it): the composer must not also take it as the text
+// area's line end. Unbound, it is the line end again.
+func TestCtrlEIsTheEditorNotLineEnd(t *testing.T) {
+	for _, bound := range []bool{true, false} {
+		km := DefaultKeyMap()
+		if !bound {
+			km.Editor.Unbind()
+		}
+		m := New(km, styles.Default())
+		m.SetSize(40, 3)
+		m.Focus()
+		for _, r := range "ab" {
+			_ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+		_ = m.Update(tea.KeyPressMsg{Code: 'a', Mod: tea.ModCtrl}) // line start
+		_ = m.Update(tea.KeyPressMsg{Code: 'e', Mod: tea.ModCtrl})
+		_ = m.Update(tea.KeyPressMsg{Code: 'x', Text: "x"})
+		want := map[bool]string{true: "xab", false: "abx"}[bound]
+		if m.Value() != want {
+			t.Fatalf("editor bound %v: value %q, want %q", bound, m.Value(), want)
+		}
+	}
+}

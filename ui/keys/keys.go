@@ -113,6 +113,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,
 		"composer.edit-last":  &km.Composer.EditLast,
+		"composer.editor":     &km.Composer.Editor,
 		"security.accept":     &km.Security.Accept,
 		"security.match":      &km.Security.Match,
 		"security.mismatch":   &km.Security.Mismatch,
