@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,23 +25,12 @@ type terminal struct {
 	out bytes.Buffer // the text of every frame drawn so far
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 func startTerminal(t *testing.T, p *hstest.Person) *terminal {
 	t.Helper()
 	svc, ctx := runService(t, p, "")
 	m, rec := termtest.Record(ui.New(svc, ui.Options{Context: ctx}))
 	r, w := io.Pipe()
-	prog := tea.NewProgram(m, tea.WithInput(r), tea.WithOutput(&lockedBuffer{}), tea.WithoutSignals(),
+	prog := tea.NewProgram(m, tea.WithInput(r), tea.WithOutput(&hstest.LogBuffer{}), tea.WithoutSignals(),
 		tea.WithWindowSize(100, 30), tea.WithContext(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); _, _ = prog.Run() }()
