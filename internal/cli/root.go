@@ -193,6 +193,9 @@ func newRoot(inv *invocation) *cobra.Command {
 			return nil
 		},
 		RunE: inv.wrap(func(cmd *cobra.Command, args []string) error {
+			if inv.version {
+				return printVersion(inv.env.Stdout, false)
+			}
 			prof, unlock, err := inv.take(true)
 			if err != nil {
 				return err
@@ -201,6 +204,7 @@ func newRoot(inv *invocation) *cobra.Command {
 			return runUI(inv.ctx, inv.env, prof)
 		}),
 	}
+	root.Flags().BoolVar(&inv.version, "version", false, "print the version of duet and the revision it was built from")
 	pf := root.PersistentFlags()
 	pf.StringVar(&inv.profile, "profile", "default", "keep several accounts apart: use the profile `NAME`")
 	pf.BoolVar(&inv.resetCache, "reset-cache", false, "rebuild the local database from the server (after it was damaged, or written by a newer duet); queued messages are kept")
@@ -209,6 +213,10 @@ func newRoot(inv *invocation) *cobra.Command {
 	for _, s := range specs {
 		root.AddCommand(s.command(inv))
 	}
+	root.AddCommand(versionCommand(inv))
+	root.AddCommand(completionCommand(inv))
+	root.CompletionOptions.DisableDefaultCmd = true // completionCommand is duet's
+	root.SetHelpCommand(helpCommand(inv))
 	root.AddCommand(&cobra.Command{
 		Use:                   "demo",
 		Short:                 "try duet on a throwaway local homeserver with people to talk to",
@@ -327,7 +335,7 @@ func loginCommand(inv *invocation) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.homeserver, "homeserver", "", "the homeserver's `URL`")
-	fs.StringVar(&f.user, "user", "", "your user ID: @local:server, or local with --homeserver")
+	fs.StringVar(&f.user, "user", "", "your user ID `USER`: @local:server, or local with --homeserver")
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from standard input")
 	f.sso.register(fs)
 	return cmd
@@ -369,4 +377,37 @@ func execute(ctx context.Context, env Env, args []string) error {
 		return usageError{msg: err.Error(), err: err}
 	}
 	return err
+}
+
+// helpCommand is `duet help [COMMAND]`: cobra's own says an unknown topic with exit 0.
+func helpCommand(inv *invocation) *cobra.Command {
+	return &cobra.Command{
+		Use:                   "help [COMMAND]",
+		Short:                 "help for duet, or for one command",
+		Long:                  "Help for duet, or for one command: its arguments, options, examples and exit status.",
+		Annotations:           map[string]string{"args": "  COMMAND  the command to explain"},
+		Example:               "  duet help send",
+		DisableFlagsInUseLine: true,
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, c := range cmd.Root().Commands() {
+				if c.IsAvailableCommand() && strings.HasPrefix(c.Name(), toComplete) {
+					names = append(names, cobra.CompletionWithDesc(c.Name(), c.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: inv.wrap(func(cmd *cobra.Command, args []string) error {
+			root := cmd.Root()
+			c, _, err := root.Find(args)
+			if err != nil || c == root && len(args) > 0 {
+				return usagef("unknown command %q", args[0])
+			}
+			c.InitDefaultHelpFlag()
+			return c.Help()
+		}),
+	}
 }
