@@ -64,6 +64,7 @@ type spec struct {
 	example string
 	minPos  int
 	maxPos  int
+	kinds   []argKind // what each positional argument is, for completion
 	flags   func(fs *pflag.FlagSet, o *opts)
 	check   func(o *opts) error // more rules on the parsed options: usage errors
 	run     func(ctx context.Context, env Env, app *App, o *opts) error
@@ -86,14 +87,14 @@ var specs = []spec{
 		run: cmdLogout},
 	{use: "whoami [--json]", short: "who you are logged in as",
 		flags: withJSON, run: cmdWhoami},
-	{use: "dms [@user] [--json]", args: "  @user    a Matrix user ID: @local:server", short: "your contacts, or every DM room shared with @user",
+	{kinds: []argKind{kindUser}, use: "dms [@user] [--json]", args: "  @user    a Matrix user ID: @local:server", short: "your contacts, or every DM room shared with @user",
 		long: "With no argument: your contacts (user, name, chosen room, unread count) and your group DMs.\n" +
 			"With @user: every DM room shared with @user, best first.",
 		example: "  duet dms\n  duet dms @bob:example.org --json",
 		maxPos:  1, flags: withJSON, run: cmdDMs},
-	{use: "create-dm @user [--json]", args: "  @user    a Matrix user ID: @local:server", short: "create a new direct room with @user",
+	{kinds: []argKind{kindUser}, use: "create-dm @user [--json]", args: "  @user    a Matrix user ID: @local:server", short: "create a new direct room with @user",
 		minPos: 1, maxPos: 1, flags: withJSON, run: cmdCreateDM},
-	{use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]",
+	{kinds: []argKind{kindUser}, use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]",
 		args: "  TARGET   @user:server (finds or creates the DM with them) or !room:server\n" +
 			"  TEXT     the message (with --react: the emoji); none, or \"-\", reads standard input",
 		short: "send to @user (finds or creates the DM) or !room",
@@ -112,7 +113,7 @@ var specs = []spec{
 			fs.StringVar(&o.react, "react", "", "react to the message `EVENT` with TEXT (an emoji)")
 			fs.StringVar(&o.file, "file", "", "send the file at `PATH` (encrypted in encrypted DMs)")
 		}, run: cmdSend},
-	{use: "messages TARGET [--limit N] [--json]",
+	{kinds: []argKind{kindUser}, use: "messages TARGET [--limit N] [--json]",
 		args: "  TARGET   @user:server (the whole conversation with them, across rooms) or !room:server", short: "recent messages of that DM, oldest first",
 		example: "  duet messages @bob:example.org --limit 50",
 		minPos:  1, maxPos: 1, flags: func(fs *pflag.FlagSet, o *opts) {
@@ -134,18 +135,18 @@ var specs = []spec{
 		long: "Pending invites; direct ones marked with their inviter, and \"request\" when they come from\n" +
 			"someone you share no room with.",
 		flags: withJSON, run: cmdInvites},
-	{use: "accept ROOM_ID", args: "  ROOM_ID  a pending invite's room ID (!opaque:server), as `duet invites` lists it", short: "join an invite (a direct one becomes a DM with its inviter)",
+	{kinds: []argKind{kindInvite}, use: "accept ROOM_ID", args: "  ROOM_ID  a pending invite's room ID (!opaque:server), as `duet invites` lists it", short: "join an invite (a direct one becomes a DM with its inviter)",
 		minPos: 1, maxPos: 1, run: cmdAccept},
-	{use: "decline ROOM_ID", args: "  ROOM_ID  a pending invite's room ID (!opaque:server), as `duet invites` lists it", short: "reject an invite",
+	{kinds: []argKind{kindInvite}, use: "decline ROOM_ID", args: "  ROOM_ID  a pending invite's room ID (!opaque:server), as `duet invites` lists it", short: "reject an invite",
 		minPos: 1, maxPos: 1, run: cmdDecline},
-	{use: "block @user", args: "  @user    a Matrix user ID: @local:server", short: "ignore @user everywhere and decline their pending invites",
+	{kinds: []argKind{kindUser}, use: "block @user", args: "  @user    a Matrix user ID: @local:server", short: "ignore @user everywhere and decline their pending invites",
 		long:   "Ignore @user everywhere (the server drops their messages and invites) and decline their pending invites.",
 		minPos: 1, maxPos: 1, run: cmdBlock},
-	{use: "unblock @user", args: "  @user    a Matrix user ID: @local:server", short: "stop ignoring @user",
+	{kinds: []argKind{kindBlocked}, use: "unblock @user", args: "  @user    a Matrix user ID: @local:server", short: "stop ignoring @user",
 		minPos: 1, maxPos: 1, run: cmdUnblock},
 	{use: "blocked [--json]", short: "the users you have blocked",
 		flags: withJSON, run: cmdBlocked},
-	{use: "verify [--recovery-key | --setup | --accept | @user] [--stdin]",
+	{kinds: []argKind{kindUser}, use: "verify [--recovery-key | --setup | --accept | @user] [--stdin]",
 		args:  "  @user    the person to compare emoji with (none: your other devices)",
 		short: "verify this device, or compare emoji with someone",
 		long: "verify --recovery-key: verify this device with your recovery key or passphrase and restore\n" +
@@ -161,7 +162,7 @@ var specs = []spec{
 			fs.BoolVar(&o.accept, "accept", false, "answer a verification started elsewhere")
 			fs.BoolVar(&o.secretStdin, "stdin", false, "read the key or password from standard input")
 		}, run: cmdVerify},
-	{use: "keys export|import FILE [--stdin]",
+	{kinds: []argKind{kindKeysVerb, kindFile}, use: "keys export|import FILE [--stdin]",
 		args:    "  export   save this device's room keys to FILE (never overwrites it)\n  import   load room keys from FILE\n  FILE     a key file in Element's format",
 		short:   "save or load room keys in Element's format (asks a passphrase)",
 		example: "  duet keys export element-keys.txt",
@@ -209,6 +210,7 @@ func newRoot(inv *invocation) *cobra.Command {
 	pf.StringVar(&inv.profile, "profile", "default", "keep several accounts apart: use the profile `NAME`")
 	pf.BoolVar(&inv.resetCache, "reset-cache", false, "rebuild the local database from the server (after it was damaged, or written by a newer duet); queued messages are kept")
 
+	_ = root.RegisterFlagCompletionFunc("profile", inv.completeProfiles)
 	root.AddCommand(loginCommand(inv))
 	for _, s := range specs {
 		root.AddCommand(s.command(inv))
@@ -275,6 +277,12 @@ func (s spec) command(inv *invocation) *cobra.Command {
 	}
 	if s.flags != nil {
 		s.flags(cmd.Flags(), o)
+	}
+	cmd.ValidArgsFunction = inv.completeArgs(s.kinds)
+	for name, kind := range flagKinds {
+		if cmd.Flags().Lookup(name) != nil {
+			_ = cmd.RegisterFlagCompletionFunc(name, inv.completeFlag(kind))
+		}
 	}
 	count := argCount(s.use, s.minPos, s.maxPos)
 	cmd.Args = func(cmd *cobra.Command, args []string) error {
