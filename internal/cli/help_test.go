@@ -146,7 +146,7 @@ func TestCompletionScripts(t *testing.T) {
 		t.Fatalf("commands: exit %d, %q", r.code, r.stdout)
 	}
 	r = runOffline(t, "__complete", "send", "@a:b", "--re")
-	if r.code != 0 || !strings.Contains(r.stdout, "--reply-to\t") || !strings.Contains(r.stdout, "--react\t") || strings.Contains(r.stdout, "--json") {
+	if r.code != 0 || !strings.Contains(r.stdout, "--reply-to\tanswer the message EVENT\n") || !strings.Contains(r.stdout, "--react\t") || strings.Contains(r.stdout, "--json") {
 		t.Fatalf("send's options: exit %d, %q", r.code, r.stdout)
 	}
 }

@@ -378,6 +378,9 @@ func execute(ctx context.Context, env Env, args []string) error {
 	if args == nil {
 		args = []string{} // nil would make cobra read os.Args
 	}
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		plainFlagUsages(root) // the shell shows the usage as the description: no `NAME` quotes
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ue usageError
@@ -417,5 +420,15 @@ func helpCommand(inv *invocation) *cobra.Command {
 			c.InitDefaultHelpFlag()
 			return c.Help()
 		}),
+	}
+}
+
+// plainFlagUsages drops the backquotes that name a flag's value in help (pflag's `NAME`).
+func plainFlagUsages(cmd *cobra.Command) {
+	strip := func(f *pflag.Flag) { f.Usage = strings.ReplaceAll(f.Usage, "`", "") }
+	cmd.Flags().VisitAll(strip)
+	cmd.PersistentFlags().VisitAll(strip)
+	for _, c := range cmd.Commands() {
+		plainFlagUsages(c)
 	}
 }
