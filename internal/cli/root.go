@@ -88,8 +88,11 @@ var specs = []spec{
 	{use: "whoami [--json]", short: "who you are logged in as",
 		flags: withJSON, run: cmdWhoami},
 	{kinds: []argKind{kindUser}, use: "dms [@user] [--json]", args: "  @user    a Matrix user ID: @local:server", short: "your contacts, or every DM room shared with @user",
-		long: "With no argument: your contacts (user, name, chosen room, unread count) and your group DMs.\n" +
-			"With @user: every DM room shared with @user, best first.",
+		long: "With no argument: your contacts (user ID, display name, chosen room, unread count) and your\n" +
+			"group DMs.\n\n" +
+			"With @user: every DM room shared with @user: the current one first, then the older rooms of the\n" +
+			"same conversation and why each is not current (upgraded, left by them, older), then direct\n" +
+			"rooms that are not 1:1.",
 		example: "  duet dms\n  duet dms @bob:example.org --json",
 		maxPos:  1, flags: withJSON, run: cmdDMs},
 	{kinds: []argKind{kindUser}, use: "create-dm @user [--json]", args: "  @user    a Matrix user ID: @local:server", short: "create a new direct room with @user",
@@ -98,8 +101,13 @@ var specs = []spec{
 		args: "  TARGET   @user:server (finds or creates the DM with them) or !room:server\n" +
 			"  TEXT     the message (with --react: the emoji); none, or \"-\", reads standard input",
 		short: "send to @user (finds or creates the DM) or !room",
-		long: "Send TEXT to @user (finds or creates the DM) or to a !room. No TEXT, or \"-\", reads standard input.\n" +
-			"With --queue, a message that cannot be sent now is kept and sent by the next duet run.",
+		long: "Send TEXT to @user (finds or creates the DM) or to a !room. No TEXT, or \"-\", reads standard\n" +
+			"input. TEXT is Markdown (sent with HTML when it formats anything).\n\n" +
+			"Offline it fails, unless --queue: then the message is kept and the next duet run sends it (once).\n\n" +
+			"--edit replaces the text of your message EVENT; --reply-to answers EVENT; --react EVENT reacts\n" +
+			"with TEXT (an emoji); --file sends a file, no TEXT (image, video, audio or file by its type;\n" +
+			"encrypted in encrypted rooms). Replies, reactions and files go through the outbox in order and\n" +
+			"the command waits for them. Event IDs come from `duet messages --json` (and complete with TAB).",
 		example: "  duet send @bob:example.org 'see you at noon'\n" +
 			"  echo 'from a script' | duet send @bob:example.org\n" +
 			"  duet send @bob:example.org 'see you at one' --edit '$event'\n" +
@@ -115,6 +123,12 @@ var specs = []spec{
 		}, run: cmdSend},
 	{kinds: []argKind{kindUser}, use: "messages TARGET [--limit N] [--json]",
 		args: "  TARGET   @user:server (the whole conversation with them, across rooms) or !room:server", short: "recent messages of that DM, oldest first",
+		long: "Recent messages, oldest first. For @user, across every room that is or was a 1:1 with them (a\n" +
+			"line marks each move to a new room or an upgrade).\n\n" +
+			"--json gives each message its room_id, and reply_to, reactions (key, count, senders, mine),\n" +
+			"file (kind, name, mimetype, size, encrypted), edited and redacted where they apply;\n" +
+			"authenticity_not_guaranteed (and \"[authenticity not guaranteed]\" in the plain output) when\n" +
+			"its key came from key backup, a key file or another device rather than from the sender's.",
 		example: "  duet messages @bob:example.org --limit 50",
 		minPos:  1, maxPos: 1, flags: func(fs *pflag.FlagSet, o *opts) {
 			withJSON(fs, o)
@@ -123,8 +137,10 @@ var specs = []spec{
 	{use: "search QUERY [--with @user] [--limit N] [--json]",
 		args:  "  QUERY    words to find; \"quoted words\" together",
 		short: "find messages by their words on this device, newest first",
-		long: "Find messages by their words on this device (encrypted ones too; nothing is sent to the\n" +
-			"server), newest first. Every word matches as a word or its start, \"quoted words\" together.",
+		long: "Find messages by their words on this device (encrypted ones too; offline too; nothing is sent\n" +
+			"to the server), newest first: time, person, room, snippet. Every word matches as a word or its\n" +
+			"start, case and accents aside; \"quoted words\" must be together. No match: nothing on stdout,\n" +
+			"a line on stderr, exit 0. A query it cannot take: exit 2, saying why.",
 		example: "  duet search 'lunch friday'\n  duet search '\"train station\"' --with @bob:example.org",
 		minPos:  1, maxPos: 1, flags: func(fs *pflag.FlagSet, o *opts) {
 			withJSON(fs, o)
@@ -154,7 +170,8 @@ var specs = []spec{
 			"verify --setup: no recovery key yet: make one (asks your account password).\n" +
 			"verify [@user]: compare emoji with @user, or with your other devices.\n" +
 			"verify --accept [@user]: wait for a verification started on one of your other devices (or by\n" +
-			"  @user) and answer it; requests from anyone else are refused.",
+			"  @user) and answer it; a request from anyone else is refused (the sender is told, and a line\n" +
+			"  on stderr says who), and duet keeps waiting.",
 		example: "  duet verify --recovery-key\n  duet verify @bob:example.org",
 		maxPos:  1, flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.BoolVar(&o.recovery, "recovery-key", false, "verify with your recovery key or passphrase")
@@ -183,7 +200,10 @@ func newRoot(inv *invocation) *cobra.Command {
 		Use:   "duet [--profile NAME] [COMMAND]",
 		Short: "direct messages on Matrix, in your terminal",
 		Long: "duet: direct messages on Matrix, in your terminal\n\n" +
-			"With no command, duet starts the terminal UI (a login form when not logged in).",
+			"With no command, duet starts the terminal UI (a login form when not logged in).\n\n" +
+			"Every command first catches up with the server from the stored sync position. Everything a\n" +
+			"command prints goes through one writer that shows control characters as visible stand-ins\n" +
+			"(ESC as ␛); --json escapes them instead, still valid JSON with every value as sent.",
 		SilenceUsage:          true,
 		SilenceErrors:         true,
 		DisableFlagsInUseLine: true,
@@ -319,9 +339,11 @@ func loginCommand(inv *invocation) *cobra.Command {
 		Use:   "login --homeserver URL --user USER [--password-stdin] | --sso [--user USER] [--paste] [--port N] [--idp ID]",
 		Short: "log in with a password, or in the browser",
 		Long: "Log in with a password (USER: @local:server, or local with --homeserver); it is asked for on\n" +
-			"the terminal, or read from standard input with --password-stdin.\n\n" +
+			"the terminal, or read from standard input with --password-stdin. Without --homeserver, the\n" +
+			"homeserver is found from the user ID's server (.well-known).\n\n" +
 			"With --sso, log in in the browser: OAuth 2.0 or single sign-on (for accounts without a\n" +
-			"password); --paste for a browser on another machine (SSH): paste the address it ends on.",
+			"password); --paste for a browser on another machine (SSH): paste the address it ends on.\n" +
+			"See docs/login.md.",
 		Example: "  duet login --homeserver https://matrix.example.org --user alice\n" +
 			"  pass matrix | duet login --user @alice:example.org --password-stdin\n" +
 			"  duet login --homeserver https://matrix.example.org --sso",
