@@ -217,7 +217,7 @@ func newRoot(inv *invocation) *cobra.Command {
 			if inv.version {
 				return printVersion(inv.env.Stdout, false)
 			}
-			prof, unlock, err := inv.take(true)
+			prof, unlock, err := inv.take()
 			if err != nil {
 				return err
 			}
@@ -316,7 +316,7 @@ func (s spec) command(inv *invocation) *cobra.Command {
 	}
 	cmd.RunE = inv.wrap(func(cmd *cobra.Command, args []string) error {
 		o.pos = args
-		prof, unlock, err := inv.take(false)
+		prof, unlock, err := inv.take()
 		if err != nil {
 			return err
 		}
@@ -355,7 +355,7 @@ func loginCommand(inv *invocation) *cobra.Command {
 			return nil
 		},
 		RunE: inv.wrap(func(cmd *cobra.Command, args []string) error {
-			prof, unlock, err := inv.take(false)
+			prof, unlock, err := inv.take()
 			if err != nil {
 				return err
 			}
@@ -380,7 +380,7 @@ func (inv *invocation) wrap(run func(cmd *cobra.Command, args []string) error) f
 }
 
 // take opens the profile the options name and locks it for this run (see takeProfile).
-func (inv *invocation) take(ui bool) (paths.Profile, func(), error) {
+func (inv *invocation) take() (paths.Profile, func(), error) {
 	prof, err := inv.env.Dirs.ForProfile(inv.profile)
 	if err != nil {
 		return prof, nil, usagef("%w", err)
