@@ -26,6 +26,7 @@ type argKind int
 const (
 	kindNone     argKind = iota
 	kindUser             // @user ID of a contact (display name as the description)
+	kindTarget           // a contact's @user ID, or a joined group DM's !room ID
 	kindBlocked          // @user ID on the ignore list
 	kindInvite           // room ID of a pending invite
 	kindEvent            // event ID of a recent message in the target's conversation
@@ -88,6 +89,11 @@ func (inv *invocation) complete(cmd *cobra.Command, kind argKind, args []string,
 	switch kind {
 	case kindUser:
 		out = src.users(ctx)
+	case kindTarget:
+		out = src.users(ctx)
+		if strings.HasPrefix(toComplete, "!") {
+			out = src.groups(ctx)
+		}
 	case kindBlocked:
 		out = src.blocked(ctx)
 	case kindInvite:
@@ -164,6 +170,20 @@ func (s *completionSource) users(ctx context.Context) []cobra.Completion {
 	for _, u := range users {
 		out = append(out, candidate(string(u), names[u]))
 	}
+	return out
+}
+
+// groups are the joined rooms with more than two members, by name: the targets that are no
+// person (a 1:1 is reached by its @user).
+func (s *completionSource) groups(ctx context.Context) []cobra.Completion {
+	rooms, _ := s.st.Rooms(ctx)
+	var out []cobra.Completion
+	for _, r := range rooms {
+		if r.Membership == "join" && r.JoinedCount+r.InvitedCount > 2 && r.Tombstone == "" {
+			out = append(out, candidate(string(r.ID), r.Name))
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

@@ -50,6 +50,8 @@ func TestCompletionFromTheStore(t *testing.T) {
 	bob.Join(t, mine.RoomID)
 	theirs := bob.Say(t, mine.RoomID, "noon works")
 	invite := carol.CreateRoom(t, true, alice.ID)
+	group := carol.CreateRoom(t, false, alice.ID, bob.ID)
+	alice.accept(t, string(group))
 	alice.ok(t, "", "block", string(dave.ID))
 	hstest.Eventually(t, 15*time.Second, func() string {
 		out := alice.ok(t, "", "messages", string(bob.ID))
@@ -75,6 +77,9 @@ func TestCompletionFromTheStore(t *testing.T) {
 	}
 	if got := alice.complete(t, "send", "@bo"); len(got) != 1 || !hasCandidate(got, string(bob.ID), "Bob") {
 		t.Fatalf("send @bo<TAB>: %q", got)
+	}
+	if got := alice.complete(t, "messages", "!"); len(got) != 1 || !hasCandidate(got, string(group), "") {
+		t.Fatalf("messages !<TAB> (the group DM): %q", got)
 	}
 	if got := alice.complete(t, "search", "lunch", "--with", "@"); !hasCandidate(got, string(bob.ID), "Bob") {
 		t.Fatalf("search --with @<TAB>: %q", got)

@@ -76,13 +76,15 @@ func TestVersion(t *testing.T) {
 			t.Fatalf("duet %v: exit %d, %q, %q; want %q", args, r.code, r.stdout, r.stderr, want)
 		}
 	}
-	r := runOffline(t, "version", "--json")
-	var v map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != 0 {
-		t.Fatalf("version --json: exit %d, %v: %q", r.code, err, r.stdout)
-	}
-	if v["version"] != "v1.2.3" || v["revision"] != "0123456789abcdef" || v["time"] != "2026-12-01T10:00:00Z" || v["modified"] != true || v["go"] != "go1.26.0" {
-		t.Fatalf("version --json: %v", v)
+	for _, args := range [][]string{{"version", "--json"}, {"--version", "--json"}} {
+		r := runOffline(t, args...)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != 0 {
+			t.Fatalf("%v: exit %d, %v: %q", args, r.code, err, r.stdout)
+		}
+		if v["version"] != "v1.2.3" || v["revision"] != "0123456789abcdef" || v["time"] != "2026-12-01T10:00:00Z" || v["modified"] != true || v["go"] != "go1.26.0" {
+			t.Fatalf("%v: %v", args, v)
+		}
 	}
 	// Without build info (a stripped build), it still answers.
 	readBuildInfo = func() (*debug.BuildInfo, bool) { return nil, false }
@@ -98,7 +100,7 @@ func TestUsageExitCodes(t *testing.T) {
 		{"nosuchcommand"}, {"--nosuchflag"}, {"send"}, {"send", "@a:b", "--nosuchflag"}, {"whoami", "extra"},
 		{"messages", "@a:b", "--limit", "0"}, {"messages", "@a:b", "--limit", "x"}, {"keys", "export"},
 		{"login", "extra"}, {"demo", "extra"}, {"version", "extra"}, {"--profile", "../x", "whoami"},
-		{"completion"}, {"completion", "nosuchshell"}, {"help", "nosuchcommand"},
+		{"completion"}, {"completion", "nosuchshell"}, {"help", "nosuchcommand"}, {"--json"},
 	} {
 		r := runOffline(t, args...)
 		if r.code != 2 || r.stdout != "" || strings.Count(r.stderr, "\n") != 2 || !strings.HasSuffix(r.stderr, "Run `duet --help` for usage.\n") {

@@ -52,6 +52,7 @@ type invocation struct {
 	profile    string
 	resetCache bool
 	version    bool
+	json       bool // duet --version --json
 	ran        bool
 }
 
@@ -97,7 +98,7 @@ var specs = []spec{
 		maxPos:  1, flags: withJSON, run: cmdDMs},
 	{kinds: []argKind{kindUser}, use: "create-dm @user [--json]", args: "  @user    a Matrix user ID: @local:server", short: "create a new direct room with @user",
 		minPos: 1, maxPos: 1, flags: withJSON, run: cmdCreateDM},
-	{kinds: []argKind{kindUser}, use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]",
+	{kinds: []argKind{kindTarget}, use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]",
 		args: "  TARGET   @user:server (finds or creates the DM with them) or !room:server\n" +
 			"  TEXT     the message (with --react: the emoji); none, or \"-\", reads standard input",
 		short: "send to @user (finds or creates the DM) or !room",
@@ -121,7 +122,7 @@ var specs = []spec{
 			fs.StringVar(&o.react, "react", "", "react to the message `EVENT` with TEXT (an emoji)")
 			fs.StringVar(&o.file, "file", "", "send the file at `PATH` (encrypted in encrypted DMs)")
 		}, run: cmdSend},
-	{kinds: []argKind{kindUser}, use: "messages TARGET [--limit N] [--json]",
+	{kinds: []argKind{kindTarget}, use: "messages TARGET [--limit N] [--json]",
 		args: "  TARGET   @user:server (the whole conversation with them, across rooms) or !room:server", short: "recent messages of that DM, oldest first",
 		long: "Recent messages, oldest first. For @user, across every room that is or was a 1:1 with them (a\n" +
 			"line marks each move to a new room or an upgrade).\n\n" +
@@ -215,7 +216,10 @@ func newRoot(inv *invocation) *cobra.Command {
 		},
 		RunE: inv.wrap(func(cmd *cobra.Command, args []string) error {
 			if inv.version {
-				return printVersion(inv.env.Stdout, false)
+				return printVersion(inv.env.Stdout, inv.json)
+			}
+			if inv.json {
+				return usagef("--json goes with --version or a command (usage: duet --version [--json])")
 			}
 			prof, unlock, err := inv.take()
 			if err != nil {
@@ -226,6 +230,7 @@ func newRoot(inv *invocation) *cobra.Command {
 		}),
 	}
 	root.Flags().BoolVar(&inv.version, "version", false, "print the version of duet and the revision it was built from")
+	root.Flags().BoolVar(&inv.json, "json", false, "with --version: print one JSON document")
 	pf := root.PersistentFlags()
 	pf.StringVar(&inv.profile, "profile", "default", "keep several accounts apart: use the profile `NAME`")
 	pf.BoolVar(&inv.resetCache, "reset-cache", false, "rebuild the local database from the server (after it was damaged, or written by a newer duet); queued messages are kept")
