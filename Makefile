@@ -4,10 +4,38 @@
 GO   ?= go
 TAGS := goolm
 
-.PHONY: build homeserver demo test fuzz vet fmt bench
+.PHONY: build homeserver demo test fuzz vet fmt bench man install uninstall
 
 build:
 	$(GO) build -tags $(TAGS) -o duet .
+
+# The man pages, duet.1 and duet-COMMAND.1, into man/, made from the command definitions;
+# duet.1 also here, for `man ./duet.1`.
+man:
+	$(GO) run -tags $(TAGS) ./internal/cli/mangen man
+	cp man/duet.1 duet.1
+
+# make install PREFIX=~/.local: the binary, the man pages and the bash, zsh and fish
+# completion scripts where each shell looks for them under PREFIX (zsh: add
+# $(PREFIX)/share/zsh/site-functions to fpath when PREFIX is not a system one).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+install: build man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 duet $(DESTDIR)$(BINDIR)/duet
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	./duet completion bash > $(DESTDIR)$(BASHCOMPDIR)/duet
+	./duet completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_duet
+	./duet completion fish > $(DESTDIR)$(FISHCOMPDIR)/duet.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/duet $(DESTDIR)$(MANDIR)/man1/duet.1 $(DESTDIR)$(MANDIR)/man1/duet-*.1
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/duet $(DESTDIR)$(ZSHCOMPDIR)/_duet $(DESTDIR)$(FISHCOMPDIR)/duet.fish
 
 homeserver:
 	$(GO) run ./internal/homeserver/cmd/prepare

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/browser"
@@ -31,11 +31,11 @@ type ssoFlags struct {
 	idp   string // --idp: the identity provider of the legacy single sign-on
 }
 
-func (f *ssoFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.on, "sso", false, "")
-	fs.BoolVar(&f.paste, "paste", false, "")
-	fs.IntVar(&f.port, "port", 0, "")
-	fs.StringVar(&f.idp, "idp", "", "")
+func (f *ssoFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.on, "sso", false, "log in in the browser: OAuth 2.0 or single sign-on")
+	fs.BoolVar(&f.paste, "paste", false, "the browser is on another machine (SSH): paste the address it ends on")
+	fs.IntVar(&f.port, "port", 0, "listen for the browser on this loopback port `N` (an SSH tunnel)")
+	fs.StringVar(&f.idp, "idp", "", "the identity provider `ID` of a single sign-on")
 }
 
 func (f ssoFlags) used() bool { return f.on || f.paste || f.port != 0 || f.idp != "" }

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -89,66 +88,6 @@ func usagef(format string, args ...any) error {
 	return usageError{msg: err.Error(), err: errors.Unwrap(err)}
 }
 
-const helpText = `duet: direct messages on Matrix, in your terminal
-
-Usage: duet [--profile NAME] [COMMAND]
-
-With no command, duet starts the terminal UI (a login form when not logged in).
-
-Commands:
-  login --homeserver URL --user USER [--password-stdin]
-                              log in (USER: @local:server, or local with --homeserver)
-  login --homeserver URL --sso [--user USER] [--paste] [--port N] [--idp ID]
-                              log in in the browser: OAuth 2.0 or single sign-on (for
-                              accounts without a password); --paste for a browser on
-                              another machine (SSH): paste the address it ends on
-  logout                      end this session on the server and forget it here
-  whoami [--json]             who you are logged in as
-  dms [--json]                your contacts: user, name, chosen room, unread count
-  dms @user [--json]          every DM room shared with @user, best first
-  create-dm @user [--json]    create a new direct room with @user
-  send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH]
-       [--queue] [--json]
-                              send to @user (finds or creates the DM) or !room;
-                              no TEXT or "-" reads standard input (no TEXT on a terminal:
-                              write it in $VISUAL/$EDITOR); with --queue, a message
-                              that cannot be sent now is kept and sent by the next duet run;
-                              --edit replaces the text of your message EVENT instead;
-                              --reply-to answers EVENT; --react EVENT reacts with TEXT
-                              (an emoji); --file sends a file (encrypted in encrypted DMs)
-  messages TARGET [--limit N] [--json]
-                              recent messages of that DM, oldest first
-  search QUERY [--with @user] [--limit N] [--json]
-                              find messages by their words on this device (encrypted ones
-                              too; nothing is sent to the server), newest first; every
-                              word matches as a word or its start, "quoted words" together
-  invites [--json]            pending invites; direct ones marked with their inviter, and
-                              "request" when they come from someone you share no room with
-  accept ROOM_ID              join an invite (a direct one becomes a DM with its inviter)
-  decline ROOM_ID             reject an invite
-  block @user                 ignore @user everywhere (the server drops their messages and
-                              invites) and decline their pending invites
-  unblock @user               stop ignoring @user
-  blocked [--json]            the users you have blocked
-  verify --recovery-key [--stdin]
-                              verify this device with your recovery key or passphrase and
-                              restore older messages from key backup
-  verify --setup [--stdin]    no recovery key yet: make one (asks your account password)
-  verify [@user]              compare emoji with @user, or with your other devices
-  verify --accept [@user]     wait for a verification started on one of your other devices
-                              (or by @user) and answer it; requests from anyone else are refused
-  keys export|import FILE [--stdin]
-                              save or load room keys in Element's format (asks a passphrase)
-  demo                        try duet on a throwaway local homeserver with people to talk to
-
-Options:
-  --profile NAME              keep several accounts apart (default: default)
-  --reset-cache               rebuild the local database from the server (after it was damaged,
-                              or written by a newer duet); queued messages are kept
-
-Exit status: 0 success, 1 failure, 2 bad usage.
-`
-
 // Run runs duet with the given arguments (without the program name) and returns the exit code.
 func Run(ctx context.Context, env Env, args []string) int {
 	env, flush := safeOutput(env)
@@ -187,53 +126,15 @@ func oneLine(err error) string {
 }
 
 func run(ctx context.Context, env Env, args []string) (int, error) {
-	g, err := parseGlobal(args)
-	if err != nil {
+	if err := execute(ctx, env, args); err != nil {
 		return 0, err
 	}
-	if g.help {
-		fmt.Fprint(env.Stdout, helpText)
-		return exitOK, nil
-	}
-	prof, err := env.Dirs.ForProfile(g.profile)
-	if err != nil {
-		return 0, usagef("%w", err)
-	}
-	rest := g.rest
-	if len(rest) == 0 || rest[0] != "demo" && rest[0] != "help" {
-		unlock, err := takeProfile(ctx, env, prof, g.resetCache)
-		if err != nil {
-			return 0, err
-		}
-		defer unlock()
-	}
-	if len(rest) == 0 {
-		return 0, runUI(ctx, env, prof)
-	}
-	name, cmdArgs := rest[0], rest[1:]
-	switch name {
-	case "help":
-		fmt.Fprint(env.Stdout, helpText)
-		return exitOK, nil
-	case "login":
-		return exitOK, cmdLogin(ctx, env, prof, cmdArgs)
-	case "demo":
-		return exitOK, cmdDemo(ctx, env, cmdArgs)
-	}
-	cmd, ok := commands[name]
-	if !ok {
-		return 0, usagef("unknown command %q", name)
-	}
-	opts, err := cmd.parse(cmdArgs)
-	if err != nil {
-		return 0, err
-	}
-	return exitOK, runCommand(ctx, env, prof, name, cmd, opts)
+	return exitOK, nil
 }
 
 // runCommand opens the profile's app, catches up with the server (offline, only send --queue
 // and search go on), sends what the outbox holds, then runs the command.
-func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, cmd command, opts *opts) error {
+func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, run func(context.Context, Env, *App, *opts) error, opts *opts) error {
 	app, err := OpenApp(ctx, env, prof)
 	if err != nil {
 		return err
@@ -250,7 +151,7 @@ func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, c
 	} else {
 		flushOutbox(ctx, env, app)
 	}
-	err = cmd.run(ctx, env, app, opts)
+	err = run(ctx, env, app, opts)
 	if opts.offline == nil {
 		// Room keys this run received go to the key backup, as the UI's key worker does.
 		if berr := app.Svc.BackUpKeys(ctx); berr != nil {
@@ -258,30 +159,6 @@ func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, c
 		}
 	}
 	return app.fail(err)
-}
-
-// globalFlags are the options before the command: duet [--profile P] [--reset-cache] [-h].
-type globalFlags struct {
-	profile    string
-	help       bool
-	resetCache bool
-	rest       []string // the command and its arguments
-}
-
-// parseGlobal reads the global options; an unknown one is a usage error.
-func parseGlobal(args []string) (globalFlags, error) {
-	var g globalFlags
-	global := flag.NewFlagSet("duet", flag.ContinueOnError)
-	global.SetOutput(io.Discard)
-	global.StringVar(&g.profile, "profile", "default", "")
-	global.BoolVar(&g.help, "help", false, "")
-	global.BoolVar(&g.resetCache, "reset-cache", false, "")
-	global.BoolVar(&g.help, "h", false, "")
-	if err := global.Parse(args); err != nil {
-		return g, usagef("%w", err)
-	}
-	g.rest = global.Args()
-	return g, nil
 }
 
 // takeProfile makes the profile's private files private and locks the profile for this run,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -43,97 +42,6 @@ type opts struct {
 	accept      bool // verify --accept
 }
 
-type command struct {
-	minPos, maxPos int
-	usage          string
-	flags          func(fs *flag.FlagSet, o *opts)
-	run            func(ctx context.Context, env Env, app *App, o *opts) error
-}
-
-var commands map[string]command
-
-func init() {
-	withJSON := func(fs *flag.FlagSet, o *opts) { fs.BoolVar(&o.json, "json", false, "") }
-	commands = map[string]command{
-		"logout":    {0, 0, "logout", nil, cmdLogout},
-		"whoami":    {0, 0, "whoami [--json]", withJSON, cmdWhoami},
-		"dms":       {0, 1, "dms [@user] [--json]", withJSON, cmdDMs},
-		"create-dm": {1, 1, "create-dm @user [--json]", withJSON, cmdCreateDM},
-		"send": {1, 2, "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]", func(fs *flag.FlagSet, o *opts) {
-			withJSON(fs, o)
-			fs.BoolVar(&o.queue, "queue", false, "")
-			fs.StringVar(&o.edit, "edit", "", "")
-			fs.StringVar(&o.replyTo, "reply-to", "", "")
-			fs.StringVar(&o.react, "react", "", "")
-			fs.StringVar(&o.file, "file", "", "")
-		}, cmdSend},
-		"messages": {1, 1, "messages TARGET [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
-			withJSON(fs, o)
-			fs.IntVar(&o.limit, "limit", 20, "")
-		}, cmdMessages},
-		"search": {1, 1, "search QUERY [--with @user] [--limit N] [--json]", func(fs *flag.FlagSet, o *opts) {
-			withJSON(fs, o)
-			fs.IntVar(&o.limit, "limit", 20, "")
-			fs.StringVar(&o.with, "with", "", "")
-		}, cmdSearch},
-		"invites": {0, 0, "invites [--json]", withJSON, cmdInvites},
-		"accept":  {1, 1, "accept ROOM_ID", nil, cmdAccept},
-		"decline": {1, 1, "decline ROOM_ID", nil, cmdDecline},
-		"block":   {1, 1, "block @user", nil, cmdBlock},
-		"unblock": {1, 1, "unblock @user", nil, cmdUnblock},
-		"blocked": {0, 0, "blocked [--json]", withJSON, cmdBlocked},
-		"verify": {0, 1, "verify [--recovery-key | --setup | --accept | @user] [--stdin]", func(fs *flag.FlagSet, o *opts) {
-			fs.BoolVar(&o.recovery, "recovery-key", false, "")
-			fs.BoolVar(&o.setup, "setup", false, "")
-			fs.BoolVar(&o.accept, "accept", false, "")
-			fs.BoolVar(&o.secretStdin, "stdin", false, "")
-		}, cmdVerify},
-		"keys": {2, 2, "keys export|import FILE [--stdin]", func(fs *flag.FlagSet, o *opts) {
-			fs.BoolVar(&o.secretStdin, "stdin", false, "")
-		}, cmdKeys},
-	}
-}
-
-// parse accepts flags before, between and after the positional arguments ("--" ends flags).
-func (c command) parse(args []string) (*opts, error) {
-	o := &opts{}
-	fs := flag.NewFlagSet(c.usage, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if c.flags != nil {
-		c.flags(fs, o)
-	}
-	if err := parseInterleaved(fs, args, &o.pos); err != nil {
-		return nil, usagef("%w (usage: duet %s)", err, c.usage)
-	}
-	if len(o.pos) < c.minPos || len(o.pos) > c.maxPos {
-		return nil, usagef("wrong number of arguments (usage: duet %s)", c.usage)
-	}
-	if o.limit < 0 || (o.limit == 0 && (strings.HasPrefix(c.usage, "messages") || strings.HasPrefix(c.usage, "search"))) {
-		return nil, usagef("--limit must be a positive number")
-	}
-	return o, nil
-}
-
-func parseInterleaved(fs *flag.FlagSet, args []string, pos *[]string) error {
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return nil
-		}
-		// fs.Parse stops at the first positional or after "--".
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			*pos = append(*pos, rest...)
-			return nil
-		}
-		*pos = append(*pos, rest[0])
-		args = rest[1:]
-	}
-}
-
 // printJSON prints v as JSON that a terminal shows inert (sanitize.JSON) and a parser reads
 // as it was: what is printed goes through the output writer unchanged.
 func printJSON(w io.Writer, v any) error {
@@ -149,23 +57,8 @@ func printJSON(w io.Writer, v any) error {
 
 func matrixTo(room id.RoomID) string { return "https://matrix.to/#/" + string(room) }
 
-func cmdLogin(ctx context.Context, env Env, prof paths.Profile, args []string) error {
-	var homeserver, user string
-	var fromStdin bool
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&homeserver, "homeserver", "", "")
-	fs.StringVar(&user, "user", "", "")
-	fs.BoolVar(&fromStdin, "password-stdin", false, "")
-	var sso ssoFlags // --sso, --paste, --port, --idp: browserlogin.go
-	sso.register(fs)
-	var pos []string
-	if err := parseInterleaved(fs, args, &pos); err != nil || len(pos) > 0 {
-		if err == nil {
-			err = fmt.Errorf("unexpected argument %q", pos[0])
-		}
-		return usagef("%w (usage: duet login --homeserver URL --user USER [--password-stdin], or duet login --homeserver URL --sso [--user USER] [--paste])", err)
-	}
+func cmdLogin(ctx context.Context, env Env, prof paths.Profile, f loginFlags) error {
+	homeserver, user, fromStdin, sso := f.homeserver, f.user, f.passwordStdin, f.sso
 	if sso.used() {
 		return cmdLoginBrowser(ctx, env, prof, homeserver, user, fromStdin, sso)
 	}
