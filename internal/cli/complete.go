@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/sanitize"
 	"duet/store"
 )
 
@@ -253,7 +254,7 @@ func candidate(value, desc string) cobra.Completion {
 	if strings.ContainsFunc(value, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return ""
 	}
-	desc = strings.Join(strings.Fields(desc), " ")
+	desc = strings.Join(strings.Fields(sanitize.Line(desc)), " ") // shown by the shell, as sent by others
 	if desc == "" {
 		return value
 	}

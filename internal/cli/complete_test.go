@@ -48,6 +48,7 @@ func TestCompletionFromTheStore(t *testing.T) {
 	alice.login(t)
 	mine := alice.send(t, string(bob.ID), "lunch at noon?")
 	bob.Join(t, mine.RoomID)
+	hostile := bob.Say(t, mine.RoomID, "\x1b]52;c;ZXZpbA==\a\x1b[2Jwiped\u202e")
 	theirs := bob.Say(t, mine.RoomID, "noon works")
 	invite := carol.CreateRoom(t, true, alice.ID)
 	group := carol.CreateRoom(t, false, alice.ID, bob.ID)
@@ -90,6 +91,15 @@ func TestCompletionFromTheStore(t *testing.T) {
 	replies := alice.complete(t, "send", string(bob.ID), "x", "--reply-to", "")
 	if len(replies) < 2 || !hasCandidate(replies, string(theirs), "noon works") || !hasCandidate(replies, string(mine.EventID), "lunch at noon?") {
 		t.Fatalf("--reply-to <TAB>: %q", replies)
+	}
+	// What the server sent cannot steer the terminal the shell shows the candidates in.
+	for _, c := range replies {
+		if strings.ContainsAny(c, "\x1b\a\u202e") {
+			t.Fatalf("a candidate carries a control character: %q", c)
+		}
+	}
+	if !hasCandidate(replies, string(hostile), "wiped") {
+		t.Fatalf("--reply-to <TAB> lacks the hostile message, shown inert: %q", replies)
 	}
 	if !strings.HasPrefix(replies[0], string(theirs)+"\t") {
 		t.Fatalf("--reply-to <TAB> is not newest first: %q", replies)
