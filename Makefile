@@ -7,7 +7,7 @@ TAGS := goolm
 .PHONY: build homeserver demo test fuzz vet fmt bench man install uninstall
 
 build:
-	$(GO) build -tags $(TAGS) -o duet .
+	$(GO) build -buildvcs=auto -tags $(TAGS) -o duet .
 
 # The man pages, duet.1 and duet-COMMAND.1, into man/, made from the command definitions;
 # duet.1 also here, for `man ./duet.1`.
