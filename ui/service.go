@@ -2,13 +2,13 @@ package ui
 
 import (
 	"context"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
 	"duet/ui/chat"
+	"duet/ui/internal/request"
 	"duet/ui/newdm"
 	"duet/ui/search"
 	"duet/ui/security"
@@ -42,9 +42,6 @@ type Account interface {
 }
 
 var _ Service = (*matrixsvc.Service)(nil)
-
-// requestTimeout bounds every network request the UI makes.
-const requestTimeout = 2 * time.Minute
 
 // Messages from the Cmds below: the service's events, and the answers about the list.
 type (
@@ -89,12 +86,7 @@ func listen(ch <-chan matrixsvc.Event) tea.Cmd {
 
 // call runs fn in a Cmd with a bounded context. The caller copies what fn needs into locals.
 func (m *Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
-	parent := m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, requestTimeout)
-		defer cancel()
-		return fn(ctx)
-	}
+	return request.Cmd(m.ctx, fn)
 }
 
 func (m *Model) refreshOverview() tea.Cmd {

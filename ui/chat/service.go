@@ -9,6 +9,7 @@ import (
 
 	"duet/matrixsvc"
 	"duet/ui/contacts"
+	"duet/ui/internal/request"
 )
 
 // History is what a conversation reads: its pages, its rooms, receipts, names, encryption.
@@ -49,9 +50,6 @@ type Service interface {
 
 // historyPage is how many messages one History request asks for.
 const historyPage = 50
-
-// requestTimeout bounds every request a conversation makes.
-const requestTimeout = 2 * time.Minute
 
 // typingTimeout is how long "typing" lasts at the server unless said again; typingEvery is
 // how often it is said again while the composer changes.
@@ -130,15 +128,7 @@ type (
 
 // call runs fn in a Cmd with a bounded context. The caller copies what fn needs into locals.
 func (c *Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
-	parent := c.opts.Context
-	if parent == nil {
-		parent = context.Background()
-	}
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, requestTimeout)
-		defer cancel()
-		return fn(ctx)
-	}
+	return request.Cmd(c.opts.Context, fn)
 }
 
 func (c *Model) loadHistory(room id.RoomID, from string) tea.Cmd {

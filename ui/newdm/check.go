@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"duet/ui/internal/request"
 	"duet/ui/internal/textutil"
 )
 
@@ -63,11 +64,9 @@ func (p *Model) Checked(msg Msg) (User, bool) {
 }
 
 func (p *Model) check(raw string) tea.Cmd {
-	svc, parent := p.svc, p.opts.Context
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, requestTimeout)
-		defer cancel()
+	svc := p.svc
+	return request.Cmd(p.opts.Context, func(ctx context.Context) tea.Msg {
 		user, name, err := svc.CheckUser(ctx, raw)
 		return checkedMsg{raw: raw, user: user, name: name, err: err}
-	}
+	})
 }

@@ -12,7 +12,6 @@ package newdm
 import (
 	"context"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -71,9 +70,6 @@ func Label(user id.UserID, name string) string {
 	}
 	return sanitize.Line(string(user))
 }
-
-// requestTimeout bounds a check.
-const requestTimeout = 2 * time.Minute
 
 // Model is the prompt and the check of a user ID. Create it with New.
 type Model struct {

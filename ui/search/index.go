@@ -3,12 +3,12 @@ package search
 import (
 	"context"
 	"errors"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
+	"duet/ui/internal/request"
 	"duet/ui/internal/textutil"
 )
 
@@ -19,9 +19,6 @@ type Index interface {
 
 // limit is how many results one search shows.
 const limit = 50
-
-// requestTimeout bounds every search.
-const requestTimeout = 2 * time.Minute
 
 // answerMsg is the index's answer to the QueryMsg with Seq seq.
 type answerMsg struct {
@@ -35,13 +32,11 @@ func (answerMsg) searchMsg() {}
 
 // run asks the index in a command.
 func (m *Model) run(q QueryMsg) tea.Cmd {
-	svc, parent := m.svc, m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, requestTimeout)
-		defer cancel()
+	svc := m.svc
+	return request.Cmd(m.ctx, func(ctx context.Context) tea.Msg {
 		results, more, err := svc.Search(ctx, q.Query, q.User, limit)
 		return answerMsg{seq: q.Seq, results: results, more: more, err: err}
-	}
+	})
 }
 
 // answered shows the index's answer: the results, or why there are none.

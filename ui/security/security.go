@@ -12,7 +12,6 @@ package security
 import (
 	"context"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -20,6 +19,7 @@ import (
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/internal/request"
 	"duet/ui/styles"
 )
 
@@ -163,15 +163,7 @@ func (s *Model) whoIs(user id.UserID) string {
 	return label
 }
 
-// requestTimeout bounds every request the flow makes.
-const requestTimeout = 2 * time.Minute
-
 // call runs fn in a Cmd with a bounded context. The caller copies what fn needs into locals.
 func (s *Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
-	parent := s.opts.Context
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, requestTimeout)
-		defer cancel()
-		return fn(ctx)
-	}
+	return request.Cmd(s.opts.Context, fn)
 }

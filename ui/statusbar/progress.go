@@ -24,6 +24,11 @@ func (m *Model) SetProgress(p matrixsvc.Progress) {
 	if m.tasks == nil {
 		m.tasks = map[string]task{}
 	}
+	for key, t := range m.tasks { // forgotten here, not in View: drawing changes nothing
+		if m.now().Sub(t.seen) > staleAfter {
+			delete(m.tasks, key)
+		}
+	}
 	key := fmt.Sprintf("%d/%s", p.Task, p.ID)
 	if p.Ended {
 		delete(m.tasks, key)
@@ -36,10 +41,9 @@ func (m *Model) SetProgress(p matrixsvc.Progress) {
 // not known); ok is false when no task runs.
 func (m *Model) Progress() (p matrixsvc.Progress, fraction float64, ok bool) {
 	var newest task
-	for key, t := range m.tasks {
+	for _, t := range m.tasks {
 		if m.now().Sub(t.seen) > staleAfter {
-			delete(m.tasks, key)
-			continue
+			continue // its end was never heard of
 		}
 		if !ok || t.seen.After(newest.seen) {
 			newest, ok = t, true

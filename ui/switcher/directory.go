@@ -2,11 +2,11 @@ package switcher
 
 import (
 	"context"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"duet/matrixsvc"
+	"duet/ui/internal/request"
 	"duet/ui/internal/textutil"
 )
 
@@ -17,9 +17,6 @@ type Directory interface {
 
 // directoryLimit is how many people one user directory search lists.
 const directoryLimit = 20
-
-// requestTimeout bounds every directory search.
-const requestTimeout = 2 * time.Minute
 
 // answerMsg is the directory's answer for query.
 type answerMsg struct {
@@ -32,13 +29,11 @@ func (answerMsg) switcherMsg() {}
 
 // run asks the directory in a command.
 func (m *Model) run(q DirectoryMsg) tea.Cmd {
-	svc, parent, query := m.svc, m.ctx, q.Query
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, requestTimeout)
-		defer cancel()
+	svc, query := m.svc, q.Query
+	return request.Cmd(m.ctx, func(ctx context.Context) tea.Msg {
 		users, err := svc.SearchUsers(ctx, query, directoryLimit)
 		return answerMsg{query: query, users: users, err: err}
-	}
+	})
 }
 
 // answered lists the people the directory found, or says why it failed.
