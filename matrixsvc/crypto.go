@@ -483,6 +483,11 @@ func (s *Service) retryDecrypt(ctx context.Context, stored *store.Event) (change
 		if err := s.store.ReplaceEvent(ctx, &upd); err != nil {
 			return false, err
 		}
+		if msg.change != nil { // a poll end: its poll changed too
+			if _, err := s.store.RecordChanges(ctx, stored.Room, []store.Change{*msg.change}); err != nil {
+				return false, err
+			}
+		}
 	}
 	return true, nil
 }

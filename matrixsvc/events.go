@@ -113,6 +113,23 @@ type Message struct {
 	Reply     *Quote     // what ReplyTo says, when it is stored here
 	Reactions []Reaction // the reactions to it, grouped by key in the order they first came
 
+	// Kind is what it is when it is no m.room.message (a sticker, a poll, a call, ...; see
+	// kinds.go), with what that kind carries: Poll, Location, Call; OtherType is the event type
+	// of a KindOther line, shown by its fallback text (Body). MsgType is the event type then.
+	Kind      EventKind
+	Poll      *Poll
+	Location  *Location
+	Call      *Call
+	OtherType string
+	Rel       id.EventID // the poll a poll end ends
+
+	// Thread is the root of the thread it is in (m.thread), "" in the main timeline;
+	// ThreadRoot what the root says, when it is stored here. ThreadReplies, on a root, is how
+	// many replies of its thread are stored.
+	Thread        id.EventID
+	ThreadRoot    *Quote
+	ThreadReplies int
+
 	// Member is set, and nothing else of the text, when this is no message but someone other
 	// than the two people joining, invited to or knocking on a 1:1 room (membership.go).
 	Member *MemberChange

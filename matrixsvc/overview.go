@@ -297,7 +297,7 @@ func toStored(msgs []Message) []store.Event {
 			MsgType: m.MsgType, Body: m.Body, Encrypted: m.Encrypted, E2E: m.E2E, Trust: m.Trust,
 			SessionID: m.sessionID, Raw: m.raw, DecryptError: m.DecryptError, Redacted: m.Redacted, HTML: m.HTML,
 			ReplyTo: m.ReplyTo, Media: mediaJSON(m.Media), NotEncrypted: m.NotEncrypted, Unauthenticated: m.Unauthenticated,
-			Notice: noticeOf(m)}
+			Notice: noticeOf(m), Kind: string(m.Kind), Extra: extraJSON(&m), Thread: m.Thread, Rel: m.Rel}
 	}
 	return out
 }
@@ -307,11 +307,15 @@ func fromStored(e store.Event) Message {
 	if !e.Redacted { // a deleted file is not shown, whatever the store kept
 		media = storedMedia(e.Media)
 	}
-	return Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
+	m := Message{RoomID: e.Room, EventID: e.ID, Sender: e.Sender, Timestamp: time.UnixMilli(e.TS),
 		MsgType: e.MsgType, Body: e.Body, Encrypted: e.Encrypted, E2E: e.E2E, Trust: e.Trust,
 		DecryptError: e.DecryptError, sessionID: e.SessionID, Edited: e.Edited, Redacted: e.Redacted, HTML: e.HTML,
 		ReplyTo: e.ReplyTo, Media: media, NotEncrypted: e.NotEncrypted, Unauthenticated: e.Unauthenticated, EncryptionChange: encryptionChangeOf(e.Notice),
-		Member: memberChangeOf(e.Notice)}
+		Member: memberChangeOf(e.Notice), Kind: EventKind(e.Kind), Thread: e.Thread, Rel: e.Rel}
+	if !e.Redacted {
+		m.setExtra(e.Extra)
+	}
+	return m
 }
 
 // noticeOf is how the store keeps duet's own line m (store.Event.Notice); "" for a message.

@@ -31,6 +31,12 @@ func (s *Service) relations(ctx context.Context, room id.RoomID, msgs []Message)
 		if m.ReplyTo != "" {
 			answered = append(answered, m.ReplyTo)
 		}
+		if m.Thread != "" {
+			answered = append(answered, m.Thread)
+		}
+	}
+	if err := s.threadsAndPolls(ctx, room, msgs, ids); err != nil {
+		return err
 	}
 	reactions, err := s.store.Reactions(ctx, room, ids)
 	if err != nil {
@@ -50,6 +56,9 @@ func (s *Service) relations(ctx context.Context, room id.RoomID, msgs []Message)
 		m := &msgs[i]
 		if m.ReplyTo != "" {
 			m.Reply = quotes[m.ReplyTo]
+		}
+		if m.Thread != "" {
+			m.ThreadRoot = quotes[m.Thread]
 		}
 		m.Reactions = s.groupReactions(reactions[m.EventID])
 	}

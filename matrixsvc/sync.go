@@ -500,7 +500,8 @@ func (s *Service) applyTimeline(ctx context.Context, roomID id.RoomID, r *store.
 				s.pushActions(ctx, r, src, &msg)
 			}
 			msgs = append(msgs, msg)
-		} else if msg.change != nil {
+		}
+		if msg.change != nil { // a poll end is a line and a change to its poll
 			changes = append(changes, *msg.change)
 		}
 	}
@@ -558,6 +559,9 @@ func (s *Service) storeChunk(ctx context.Context, roomID id.RoomID, r *store.Roo
 func previewOf(msg Message) string {
 	if msg.Encrypted || msg.Redacted {
 		return ""
+	}
+	if msg.Kind != KindMessage {
+		return msg.KindText()
 	}
 	return PlainText(msg.Body, msg.HTML)
 }
@@ -824,6 +828,8 @@ func toMessage(evt *event.Event) (Message, bool) {
 		}
 	case event.EventRedaction:
 		msg.change = redactionOf(evt)
+	default:
+		return otherMessage(evt, msg)
 	}
 	return msg, false
 }
@@ -847,9 +853,18 @@ func messageFromParsed(evt *event.Event, c *event.MessageEventContent, msg Messa
 		}
 		return msg, false // an edit changes its message; it is not one itself
 	}
+	msg.Thread = c.RelatesTo.GetThreadParent()
 	if c.RelatesTo != nil && c.RelatesTo.InReplyTo != nil {
-		msg.ReplyTo = c.RelatesTo.InReplyTo.EventID
+		// In a thread, a reply that is only the thread's fallback for older clients answers
+		// nothing: it is the thread that it follows.
+		msg.ReplyTo = c.RelatesTo.GetNonFallbackReplyTo()
 		msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
+	}
+	if c.MsgType == event.MsgLocation {
+		msg.Location = locationOf(evt.Content.VeryRaw, c.Body)
+		if msg.Location != nil {
+			msg.Kind = KindLocation
+		}
 	}
 	// A verification request is a step of a protocol, shown by the verification
 	// dialog; its body is a fallback for clients without verification.
@@ -875,9 +890,18 @@ func messageFromJSON(evt *event.Event, msg Message) (_ Message, ok bool) {
 	if isMediaType(f[0].Str) {
 		msg.Media = mediaFromJSON(f[0].Str, f[1].Str, evt.Content.VeryRaw)
 	}
+	msg.Thread = threadOf(evt.Content.VeryRaw)
 	if f[5].IsObject() {
-		msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
+		// A thread's fallback reply (is_falling_back) answers nothing: see messageFromParsed.
+		if msg.Thread == "" || !gjson.GetBytes(evt.Content.VeryRaw, `m\.relates_to.is_falling_back`).Bool() {
+			msg.ReplyTo = id.EventID(f[5].Get("event_id").Str)
+		}
 		msg.Body, msg.HTML = withoutReplyFallback(msg.Body, msg.HTML)
+	}
+	if f[0].Str == string(event.MsgLocation) {
+		if msg.Location = locationOf(evt.Content.VeryRaw, msg.Body); msg.Location != nil {
+			msg.Kind = KindLocation
+		}
 	}
 	return msg, f[0].Str != string(event.MsgVerificationRequest)
 }
@@ -994,7 +1018,7 @@ func markPlain(msgs []Message, changes []store.Change) {
 		}
 	}
 	for i := range changes {
-		if c := &changes[i]; c.Reaction != "" && !c.E2E {
+		if c := &changes[i]; (c.Reaction != "" || c.Vote) && !c.E2E {
 			c.NotEncrypted = true
 		}
 	}

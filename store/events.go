@@ -43,10 +43,20 @@ type Event struct {
 	// NoticeDevice and what follows the prefix); "" for every message. Only duet's sync code
 	// sets it, from state events and key queries: no message content can.
 	Notice string
+
+	// Kind is what the event is when it is not an m.room.message ("" for one): "sticker",
+	// "poll", "poll_end", "call_invite", ... as matrixsvc names them. Extra is what that kind
+	// carries (a poll's question and answers, a location), as JSON, "" when nothing.
+	Kind  string
+	Extra string
+	// Thread is the root of the thread the event is in (m.thread), "" when none. Rel is the
+	// event this one is about without being a reply or an edit: the poll a poll end ends.
+	Thread id.EventID
+	Rel    id.EventID
 }
 
 // eventSelect is the columns scanArgs reads, in its order.
-const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media, not_encrypted, notice, unauthenticated"
+const eventSelect = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, decrypt_error, trust, edited, redacted, html, reply_to, media, not_encrypted, notice, unauthenticated, kind, extra, thread, rel"
 
 // eventSelectAs is eventSelect with each column of table t.
 func eventSelectAs(t string) string {
@@ -58,7 +68,7 @@ func eventSelectAs(t string) string {
 }
 
 func (e *Event) scanArgs() []any {
-	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media, &e.NotEncrypted, &e.Notice, &e.Unauthenticated}
+	return []any{&e.Room, &e.ID, &e.Pos, &e.TS, &e.Sender, &e.MsgType, &e.Body, &e.Encrypted, &e.E2E, &e.SessionID, &e.DecryptError, &e.Trust, &e.Edited, &e.Redacted, &e.HTML, &e.ReplyTo, &e.Media, &e.NotEncrypted, &e.Notice, &e.Unauthenticated, &e.Kind, &e.Extra, &e.Thread, &e.Rel}
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -132,8 +142,8 @@ func (s *Store) changesOf(ctx context.Context, room id.RoomID, evts []Event) err
 }
 
 const (
-	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media, not_encrypted, notice, unauthenticated"
-	eventColumnCount = 19
+	eventColumns     = "room_id, event_id, pos, ts, sender, msgtype, body, encrypted, e2e, session_id, raw, decrypt_error, trust, html, reply_to, media, not_encrypted, notice, unauthenticated, kind, extra, thread, rel"
+	eventColumnCount = 23
 	insertBatch      = 500
 )
 
@@ -156,7 +166,7 @@ var eventPlaceholders = func() []string {
 }()
 
 func eventArgs(room id.RoomID, e *Event) []any {
-	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.Unauthenticated}
+	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.Unauthenticated, e.Kind, e.Extra, e.Thread, e.Rel}
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
@@ -212,8 +222,9 @@ func (s *Store) undecrypted(ctx context.Context, where string, args ...any) ([]E
 // been decrypted, or whose reason for not being decrypted changed.
 func (s *Store) ReplaceEvent(ctx context.Context, e *Event) error {
 	_, err := s.db.Exec(ctx, `UPDATE duet_event SET msgtype=$3, body=$4, encrypted=$5, e2e=$6, session_id=$7, raw=$8, decrypt_error=$9, trust=$10, html=$11,
-		reply_to=$12, media=$13, unauthenticated=$14
-		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.Unauthenticated)
+		reply_to=$12, media=$13, unauthenticated=$14, kind=$15, extra=$16, thread=$17, rel=$18
+		WHERE room_id=$1 AND event_id=$2 AND redacted=0`, e.Room, e.ID, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.Unauthenticated,
+		e.Kind, e.Extra, e.Thread, e.Rel)
 	if err != nil {
 		return err
 	}

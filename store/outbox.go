@@ -22,6 +22,8 @@ type Outgoing struct {
 	Key     string     // a reaction's key (the column react)
 	File    string     // a file to upload and send (Body is its name)
 	Media   string     // the file's message content once uploaded (JSON), so a retry does not upload again
+	Thread  id.EventID // the root of the thread it goes into, "" for the main timeline
+	Extra   string     // what a kind carries besides (a vote's answers, a poll), as JSON
 
 	SentAs id.EventID // not stored: the event it became, once sent
 }
@@ -40,20 +42,20 @@ const (
 
 // outboxColumns is what AddOutgoing writes. redact is kept up to date with kind for an older
 // duet that opens this database: it still tells a deletion by it.
-const outboxColumns = "txn_id, kind, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media"
+const outboxColumns = "txn_id, kind, room_id, target, body, emote, created, failed, edit_of, redact, reply_to, react, file, media, thread, extra"
 
 // outboxSelect is what scanArgs reads, in its order.
-const outboxSelect = "txn_id, CASE WHEN kind != '' THEN kind ELSE " + kindFromFlags + " END, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media"
+const outboxSelect = "txn_id, CASE WHEN kind != '' THEN kind ELSE " + kindFromFlags + " END, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media, thread, extra"
 
 func (o *Outgoing) scanArgs() []any {
-	return []any{&o.TxnID, &o.Kind, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.Of, &o.ReplyTo, &o.Key, &o.File, &o.Media}
+	return []any{&o.TxnID, &o.Kind, &o.Room, &o.Target, &o.Body, &o.Emote, &o.Created, &o.Failed, &o.Of, &o.ReplyTo, &o.Key, &o.File, &o.Media, &o.Thread, &o.Extra}
 }
 
 // AddOutgoing appends a message to the outbox.
 func (s *Store) AddOutgoing(ctx context.Context, o *Outgoing) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO duet_outbox (`+outboxColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		o.TxnID, o.Kind, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.Of, o.Kind == "redaction", o.ReplyTo, o.Key, o.File, o.Media)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		o.TxnID, o.Kind, o.Room, o.Target, o.Body, o.Emote, o.Created, o.Failed, o.Of, o.Kind == "redaction", o.ReplyTo, o.Key, o.File, o.Media, o.Thread, o.Extra)
 	return err
 }
 

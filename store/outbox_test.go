@@ -30,7 +30,10 @@ var oldOutbox = []struct {
 func back12(t *testing.T, st *Store) {
 	t.Helper()
 	ctx := context.Background()
-	for _, q := range []string{"ALTER TABLE duet_outbox DROP COLUMN kind", "UPDATE duet_version SET version=12"} {
+	for _, q := range []string{"ALTER TABLE duet_outbox DROP COLUMN kind", "DROP INDEX duet_event_thread_idx", "DROP INDEX duet_event_rel_idx",
+		"DROP TABLE duet_vote", "ALTER TABLE duet_event DROP COLUMN kind", "ALTER TABLE duet_event DROP COLUMN extra",
+		"ALTER TABLE duet_event DROP COLUMN thread", "ALTER TABLE duet_event DROP COLUMN rel",
+		"ALTER TABLE duet_outbox DROP COLUMN thread", "ALTER TABLE duet_outbox DROP COLUMN extra", "UPDATE duet_version SET version=12"} {
 		if _, err := st.db.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -71,8 +71,19 @@ type Change struct {
 	Unauthenticated bool
 
 	Reaction string // not a change but a reaction (m.annotation) with this key to Target
-	// NotEncrypted: a reaction that came in plain text in a room that was encrypted then.
+	// NotEncrypted: a reaction or a vote that came in plain text in a room that was encrypted then.
 	NotEncrypted bool
+
+	// Vote: not a change but a poll response to the poll Target, picking Answers (none: a
+	// spoiled vote, which still replaces the sender's earlier one).
+	Vote    bool
+	Answers []string
+	// Related: not a change but an event that is about Target (a poll end): Target is
+	// reported changed when it is stored.
+	Related bool
+	// Location: not a change but a new point (a geo: URI, at TS) of the live location Target,
+	// which only its own sender can move.
+	Location string
 }
 
 // RecordChanges keeps edits and redactions of a room and applies them to the messages they
@@ -87,17 +98,46 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 		if c.Target == "" || c.ID == "" {
 			continue
 		}
-		if c.Reaction != "" {
+		switch {
+		case c.Reaction != "":
 			if err := s.addReaction(ctx, room, c); err != nil {
 				return nil, err
 			}
 			reacted = append(reacted, c.Target)
+			continue
+		case c.Vote:
+			if err := s.addVote(ctx, room, c); err != nil {
+				return nil, err
+			}
+			reacted = append(reacted, c.Target)
+			continue
+		case c.Related:
+			reacted = append(reacted, c.Target)
+			continue
+		case c.Location != "":
+			moved, err := s.moveLocation(ctx, room, c)
+			if err != nil {
+				return nil, err
+			}
+			if moved {
+				reacted = append(reacted, c.Target)
+			}
 			continue
 		}
 		if c.Redact {
 			of, err := s.reactionTarget(ctx, room, c.Target)
 			if err != nil {
 				return nil, err
+			}
+			if of == "" {
+				if of, err = s.voteTarget(ctx, room, c.Target); err != nil {
+					return nil, err
+				}
+			}
+			if of == "" {
+				if of, err = s.relTarget(ctx, room, c.Target); err != nil {
+					return nil, err
+				}
 			}
 			if of != "" {
 				reacted = append(reacted, of)
@@ -135,7 +175,7 @@ func (s *Store) applyChanges(ctx context.Context, room id.RoomID, ids []id.Event
 	}
 	var out []id.EventID
 	for _, evt := range changed {
-		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', html='', msgtype='', media='', redacted=1, edited=0,
+		res, err := s.db.Exec(ctx, `UPDATE duet_event SET body='', html='', msgtype='', media='', extra='', redacted=1, edited=0,
 				encrypted=0, raw='', session_id='', decrypt_error=''
 			WHERE room_id=$1 AND event_id=$2 AND redacted=0
 			AND EXISTS (SELECT 1 FROM duet_change WHERE room_id=$1 AND target=$2 AND redact=1)`, room, evt)

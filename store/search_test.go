@@ -211,6 +211,11 @@ func TestUpgradeIndexesStoredMessages(t *testing.T) {
 		"ALTER TABLE duet_event DROP COLUMN unauthenticated",
 		// nor version 13's outbox kinds
 		"ALTER TABLE duet_outbox DROP COLUMN kind",
+		// nor version 14's kinds of events, threads and votes
+		"DROP INDEX duet_event_thread_idx", "DROP INDEX duet_event_rel_idx", "DROP TABLE duet_vote",
+		"ALTER TABLE duet_event DROP COLUMN kind", "ALTER TABLE duet_event DROP COLUMN extra",
+		"ALTER TABLE duet_event DROP COLUMN thread", "ALTER TABLE duet_event DROP COLUMN rel",
+		"ALTER TABLE duet_outbox DROP COLUMN thread", "ALTER TABLE duet_outbox DROP COLUMN extra",
 		"UPDATE duet_version SET version=6",
 	} {
 		if _, err := st.db.Exec(ctx, q); err != nil {

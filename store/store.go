@@ -209,6 +209,10 @@ ALTER TABLE duet_outbox ADD COLUMN redact INTEGER NOT NULL DEFAULT 0;`)
 		_, err := db.Exec(ctx, `ALTER TABLE duet_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 UPDATE duet_outbox SET kind = `+kindFromFlags)
 		return err
+	}).WithRaw(13, 14, 1, "stickers, polls, threads and other kinds of events", dbutil.TxnModeOn,
+	func(ctx context.Context, db *dbutil.Database) error {
+		_, err := db.Exec(ctx, kindsSchema)
+		return err
 	}).Finish()
 
 // ErrUnusable means the database cannot be used: it is damaged, or a newer duet wrote it. The
@@ -244,18 +248,21 @@ func SalvageOutbox(ctx context.Context, path string) ([]*Outgoing, error) {
 		return nil, err
 	}
 	defer raw.Close()
-	// kind came with version 13, reply_to, react, file and media with 11, edit_of and redact
+	// thread and extra came with version 14, kind with 13, reply_to, react, file and media with 11, edit_of and redact
 	// with 9: an older database has not all of them (and nothing of the kinds they say in its
 	// outbox); its entries' kinds are told from the columns it has.
 	rows, err := raw.QueryContext(ctx, `SELECT `+outboxSelect+` FROM duet_outbox ORDER BY seq`)
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags+`, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, CASE WHEN kind != '' THEN kind ELSE `+kindFromFlags+` END, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media, '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags9+`, room_id, target, body, emote, created, failed, edit_of, '', '', '', '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags+`, room_id, target, body, emote, created, failed, edit_of, reply_to, react, file, media, '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
-		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags2+`, room_id, target, body, emote, created, failed, '', '', '', '', '' FROM duet_outbox ORDER BY seq`)
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags9+`, room_id, target, body, emote, created, failed, edit_of, '', '', '', '', '', '' FROM duet_outbox ORDER BY seq`)
+	}
+	if err != nil {
+		rows, err = raw.QueryContext(ctx, `SELECT txn_id, `+kindFromFlags2+`, room_id, target, body, emote, created, failed, '', '', '', '', '', '', '' FROM duet_outbox ORDER BY seq`)
 	}
 	if err != nil {
 		return nil, err
