@@ -40,11 +40,15 @@ const (
 	KindReaction                  // Key on the message Of in Room (m.annotation)
 	KindRedaction                 // the deletion of our event Of in Room (a message, or a reaction taken back)
 	KindFile                      // the file at the path File, to Room or the DM with Target
+	KindVote                      // Answers to the poll Of in Room (m.poll.response); none takes the vote back
+	KindEndPoll                   // the end of our poll Of in Room (m.poll.end)
+	KindNewPoll                      // a new poll (Poll: its question and answers), to Room or the DM with Target
 )
 
 var kindNames = [...]string{
 	KindText: "text", KindEmote: "emote", KindEdit: "edit", KindReply: "reply",
 	KindReaction: "reaction", KindRedaction: "redaction", KindFile: "file",
+	KindVote: "vote", KindEndPoll: "poll_end", KindNewPoll: "poll",
 }
 
 func (k Kind) String() string {
@@ -77,6 +81,11 @@ type Outgoing struct {
 	ReplyTo id.EventID // the message a reply answers
 	Key     string     // a reaction's key
 	File    string     // the path of a file to send; Enqueue makes it absolute
+	// Thread is the root of the thread a message, reply, file or poll goes into ("" for the
+	// main timeline).
+	Thread  id.EventID
+	Answers []string // a vote's answers, by their IDs
+	Poll    *Poll    // a new poll's question, answers (IDs made by Enqueue when empty), kind and max selections
 	Created time.Time  // when it was written (Outbox; Enqueue sets it)
 	Failed  string     // why it was given up on (Outbox; Enqueue ignores it)
 }
@@ -109,6 +118,13 @@ func (o *Outgoing) check() error {
 			return errors.New("a deletion needs the room and the message")
 		}
 		return nil
+	case KindVote, KindEndPoll:
+		if o.Room == "" || o.Of == "" {
+			return fmt.Errorf("a %s needs the room and the poll", o.Kind)
+		}
+		return nil
+	case KindNewPoll:
+		return checkPoll(o.Poll)
 	}
 	if o.Kind != KindFile && strings.TrimSpace(o.Body) == "" {
 		return errors.New("nothing to send: the message is empty")
@@ -121,17 +137,23 @@ func (o *Outgoing) check() error {
 func (o *Outgoing) stray() string {
 	k := o.Kind
 	switch {
-	case o.Target != "" && k != KindText && k != KindEmote && k != KindReply && k != KindFile:
+	case o.Target != "" && k != KindText && k != KindEmote && k != KindReply && k != KindFile && k != KindNewPoll:
 		return "contact: it goes to the room of the message it is about"
-	case o.Of != "" && k != KindEdit && k != KindReaction && k != KindRedaction:
+	case o.Of != "" && k != KindEdit && k != KindReaction && k != KindRedaction && k != KindVote && k != KindEndPoll:
 		return "message to change"
+	case o.Thread != "" && k != KindText && k != KindEmote && k != KindReply && k != KindFile && k != KindNewPoll:
+		return "thread: only messages, files and polls go into a thread"
+	case len(o.Answers) > 0 && k != KindVote:
+		return "answers"
+	case o.Poll != nil && k != KindNewPoll:
+		return "poll"
 	case o.ReplyTo != "" && k != KindReply:
 		return "message to answer"
 	case o.Key != "" && k != KindReaction:
 		return "reaction key"
 	case o.File != "" && k != KindFile:
 		return "file"
-	case o.Body != "" && (k == KindReaction || k == KindRedaction || k == KindFile):
+	case o.Body != "" && (k == KindReaction || k == KindRedaction || k == KindFile || k == KindVote || k == KindEndPoll || k == KindNewPoll):
 		return "text"
 	case o.Emote && k != KindEmote && k != KindEdit && k != KindReply:
 		return "emote flag (a message said as an action is a KindEmote)"
@@ -176,15 +198,20 @@ func (s *Service) Enqueue(ctx context.Context, o Outgoing) error {
 	if o.Room == "" && o.Target == "" {
 		return errors.New("a message needs a room or a contact")
 	}
+	extra, err := o.extra()
+	if err != nil {
+		return err
+	}
 	if o.Kind == KindEmote {
 		o.Emote = true
 	}
 	if o.TxnID == "" {
 		o.TxnID = s.cli.TxnID()
 	}
-	err := s.store.AddOutgoing(ctx, &store.Outgoing{
+	err = s.store.AddOutgoing(ctx, &store.Outgoing{
 		TxnID: o.TxnID, Kind: o.Kind.String(), Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
 		Created: time.Now().UnixMilli(), Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File,
+		Thread: o.Thread, Extra: extra,
 	})
 	if err != nil {
 		return fmt.Errorf("save the message: %w", err)
@@ -202,7 +229,9 @@ func (s *Service) Outbox(ctx context.Context) ([]Outgoing, error) {
 	out := make([]Outgoing, len(stored))
 	for i, o := range stored {
 		out[i] = Outgoing{Kind: kindNamed(o.Kind), TxnID: o.TxnID, Room: o.Room, Target: o.Target, Body: o.Body, Emote: o.Emote,
-			Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File, Created: time.UnixMilli(o.Created), Failed: o.Failed}
+			Of: o.Of, ReplyTo: o.ReplyTo, Key: o.Key, File: o.File, Created: time.UnixMilli(o.Created), Failed: o.Failed,
+			Thread: o.Thread}
+		out[i].setExtra(o.Extra)
 	}
 	return out, nil
 }
@@ -349,11 +378,19 @@ func (s *Service) attempt(ctx context.Context, o *store.Outgoing, kind Kind) (id
 func (s *Service) dispatch(ctx context.Context, o *store.Outgoing, kind Kind) (id.EventID, error) {
 	switch kind {
 	case KindText, KindEmote:
+		if o.Thread != "" {
+			return s.sendContent(ctx, o.Room, s.inThread(ctx, o.Room, messageContent(o.Body, kind == KindEmote), o.Thread, ""), o.TxnID)
+		}
 		return s.SendText(ctx, o.Room, o.Body, kind == KindEmote, o.TxnID)
 	case KindEdit:
 		return s.sendContent(ctx, o.Room, editContent(o.Body, o.Emote, o.Of), o.TxnID)
 	case KindReply:
+		if o.Thread != "" {
+			return s.sendContent(ctx, o.Room, s.inThread(ctx, o.Room, messageContent(o.Body, o.Emote), o.Thread, o.ReplyTo), o.TxnID)
+		}
 		return s.SendReply(ctx, o.Room, o.Body, o.Emote, o.ReplyTo, o.TxnID)
+	case KindVote, KindEndPoll, KindNewPoll:
+		return s.sendPollEvent(ctx, o, kind)
 	case KindReaction:
 		return s.sendEvent(ctx, o.Room, event.EventReaction, reactionContent(o.Of, o.Key), o.TxnID)
 	case KindRedaction:
