@@ -42,7 +42,7 @@ const (
 	KindFile                      // the file at the path File, to Room or the DM with Target
 	KindVote                      // Answers to the poll Of in Room (m.poll.response); none takes the vote back
 	KindEndPoll                   // the end of our poll Of in Room (m.poll.end)
-	KindNewPoll                      // a new poll (Poll: its question and answers), to Room or the DM with Target
+	KindNewPoll                   // a new poll (Poll: its question and answers), to Room or the DM with Target
 )
 
 var kindNames = [...]string{
@@ -84,10 +84,10 @@ type Outgoing struct {
 	// Thread is the root of the thread a message, reply, file or poll goes into ("" for the
 	// main timeline).
 	Thread  id.EventID
-	Answers []string // a vote's answers, by their IDs
-	Poll    *Poll    // a new poll's question, answers (IDs made by Enqueue when empty), kind and max selections
-	Created time.Time  // when it was written (Outbox; Enqueue sets it)
-	Failed  string     // why it was given up on (Outbox; Enqueue ignores it)
+	Answers []string  // a vote's answers, by their IDs
+	Poll    *Poll     // a new poll's question, answers (IDs made by Enqueue when empty), kind and max selections
+	Created time.Time // when it was written (Outbox; Enqueue sets it)
+	Failed  string    // why it was given up on (Outbox; Enqueue ignores it)
 }
 
 // check says what is wrong with o for its kind, before anything is written.

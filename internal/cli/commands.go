@@ -736,8 +736,13 @@ type msgJSON struct {
 	Sender    id.UserID  `json:"sender"`
 	Timestamp int64      `json:"timestamp"`
 	Time      string     `json:"time"`
-	MsgType   string     `json:"msgtype,omitempty"`
-	Body      string     `json:"body"`
+	// Kind is what it is: "message" (an m.room.message), "sticker", "poll", "poll_end",
+	// "call_invite", "call_hangup", "location", "live_location", or "other" (an event type
+	// duet does not know, shown by its text fallback; type names it).
+	Kind    string `json:"kind"`
+	Type    string `json:"type,omitempty"`
+	MsgType string `json:"msgtype,omitempty"`
+	Body    string `json:"body"`
 	// Undecryptable: an encrypted message this device cannot read (yet); why says why.
 	Undecryptable bool   `json:"undecryptable,omitempty"`
 	Why           string `json:"decrypt_error,omitempty"`
@@ -759,14 +764,100 @@ type msgJSON struct {
 	EncryptionChanged *encryptionChangeJSON `json:"encryption_changed,omitempty"`
 	// MemberChange: no message but someone else coming into a 1:1 room (issue 19).
 	MemberChange *memberChangeJSON `json:"member_change,omitempty"`
+
+	// Thread is the root of the thread it is in; ThreadReplies, on a root, how many replies
+	// of its thread are stored.
+	Thread        id.EventID `json:"thread,omitempty"`
+	ThreadReplies int        `json:"thread_replies,omitempty"`
+	Poll          *pollJSON  `json:"poll,omitempty"`
+	Ends          id.EventID `json:"ends_poll,omitempty"` // a poll_end: the poll it ends
+	Location      *locJSON   `json:"location,omitempty"`
+	Call          *callJSON  `json:"call,omitempty"`
+}
+
+// pollJSON is a poll in `messages --json`: its answers, with their counts while they may be
+// shown (a disclosed poll's always, an undisclosed one's once it ended), and who voted for
+// them in a disclosed poll.
+type pollJSON struct {
+	Question      string           `json:"question"`
+	Disclosed     bool             `json:"disclosed"`
+	MaxSelections int              `json:"max_selections"`
+	Ended         bool             `json:"ended"`
+	Voters        *int             `json:"voters,omitempty"`
+	Mine          []string         `json:"my_answers,omitempty"`
+	Answers       []pollAnswerJSON `json:"answers"`
+}
+
+type pollAnswerJSON struct {
+	ID     string      `json:"id"`
+	Text   string      `json:"text"`
+	Count  *int        `json:"count,omitempty"`
+	Voters []id.UserID `json:"voters,omitempty"`
+}
+
+// locJSON is a shared place: its geo: URI, an OpenStreetMap link, and for a live location
+// whether it is still shared and until when.
+type locJSON struct {
+	URI         string `json:"uri,omitempty"`
+	Map         string `json:"map,omitempty"`
+	Description string `json:"description,omitempty"`
+	Live        bool   `json:"live,omitempty"`
+	Until       int64  `json:"until,omitempty"`
+}
+
+// callJSON is a call someone started or ended (duet takes no calls).
+type callJSON struct {
+	Video  bool   `json:"video,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// kindJSON fills in j what m's kind carries.
+func kindJSON(j *msgJSON, m matrixsvc.Message) {
+	j.Kind, j.Thread, j.ThreadReplies, j.Ends = m.Kind.Name(), m.Thread, m.ThreadReplies, m.Rel
+	if m.Kind == matrixsvc.KindOther {
+		j.Type = m.OtherType
+	}
+	if m.Kind != matrixsvc.KindMessage && m.Kind != matrixsvc.KindLocation {
+		j.MsgType = ""
+	}
+	if p := m.Poll; p != nil {
+		pj := &pollJSON{Question: p.Question, Disclosed: p.Disclosed, MaxSelections: p.MaxSelections, Ended: p.Ended, Mine: p.Mine}
+		visible := p.ResultsVisible() && p.Tallied
+		if visible {
+			pj.Voters = &p.Voters
+		}
+		for _, a := range p.Answers {
+			aj := pollAnswerJSON{ID: a.ID, Text: a.Text}
+			if visible {
+				aj.Count = &a.Count
+			}
+			if visible && p.Disclosed {
+				aj.Voters = a.Voters
+			}
+			pj.Answers = append(pj.Answers, aj)
+		}
+		j.Poll = pj
+	}
+	if l := m.Location; l != nil {
+		lj := &locJSON{URI: l.URI, Map: l.MapURL(), Description: l.Description, Live: l.Live}
+		if !l.Until.IsZero() {
+			lj.Until = l.Until.UnixMilli()
+		}
+		j.Location = lj
+	}
+	if c := m.Call; c != nil {
+		j.Call = &callJSON{Video: c.Video, Reason: c.Reason}
+	}
 }
 
 // messageJSON is m as `messages --json` prints it; name gives a sender's display name for
 // duet's own lines.
 func messageJSON(m matrixsvc.Message, name func(id.UserID) string) msgJSON {
-	j := msgJSON{m.RoomID, m.EventID, m.Sender, m.Timestamp.UnixMilli(), m.Timestamp.UTC().Format(time.RFC3339),
-		m.MsgType, m.Body, m.Encrypted, m.DecryptError, m.E2E || m.Encrypted, m.Trust, m.Unauthenticated, m.Edited, m.Redacted,
-		m.ReplyTo, nil, nil, m.NotEncrypted, nil, nil}
+	j := msgJSON{RoomID: m.RoomID, EventID: m.EventID, Sender: m.Sender, Timestamp: m.Timestamp.UnixMilli(),
+		Time: m.Timestamp.UTC().Format(time.RFC3339), MsgType: m.MsgType, Body: m.Body, Undecryptable: m.Encrypted,
+		Why: m.DecryptError, E2E: m.E2E || m.Encrypted, Trust: m.Trust, Unauthenticated: m.Unauthenticated,
+		Edited: m.Edited, Redacted: m.Redacted, ReplyTo: m.ReplyTo, NotEncrypted: m.NotEncrypted}
+	kindJSON(&j, m)
 	if c := m.EncryptionChange; c != nil {
 		j.EncryptionChanged = &encryptionChangeJSON{Algorithm: c.Algorithm}
 	}
@@ -805,6 +896,9 @@ func messageText(m matrixsvc.Message) string {
 	if md := m.Media; md != nil && !m.Redacted {
 		body = fmt.Sprintf("[%s %s, %s, %d bytes]", strings.TrimPrefix(md.Kind, "m."), sanitize.Line(md.Name), sanitize.Line(md.MimeType), md.Size)
 	}
+	if m.Kind != matrixsvc.KindMessage && !m.Redacted && !m.Encrypted {
+		body = kindText(m)
+	}
 	if m.Unauthenticated && !m.Redacted {
 		body += "  [authenticity not guaranteed]"
 	}
@@ -813,6 +907,12 @@ func messageText(m matrixsvc.Message) string {
 	}
 	if m.ReplyTo != "" {
 		body = "(reply to " + sanitize.Line(string(m.ReplyTo)) + ") " + body
+	}
+	if m.Thread != "" {
+		body = "(in thread " + sanitize.Line(string(m.Thread)) + ") " + body
+	}
+	if m.ThreadReplies > 0 {
+		body += fmt.Sprintf("  [thread: %d %s]", m.ThreadReplies, plural(m.ThreadReplies, "reply", "replies"))
 	}
 	if len(m.Reactions) > 0 && !m.Redacted {
 		var rs []string

@@ -171,7 +171,10 @@ func (c *Model) copyText(msg matrixsvc.Message) tea.Cmd {
 func (c *Model) openLink(msg matrixsvc.Message) tea.Cmd {
 	var links []string
 	if !msg.Redacted && !msg.Encrypted {
-		links = matrixsvc.Links(msg.Body, msg.HTML)
+		if l := msg.Location; l != nil && l.MapURL() != "" {
+			links = append(links, l.MapURL()) // a shared place opens on a map
+		}
+		links = append(links, matrixsvc.Links(msg.Body, msg.HTML)...)
 	}
 	if len(links) == 0 {
 		c.host.Error("that message has no file or web link to open")

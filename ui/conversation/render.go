@@ -138,6 +138,9 @@ func (m *Model) sender(e *entry, w int) (name string, nameStyle, bodyStyle lipgl
 // body is e's text as drawn: sanitized plain text, the formatted text when there is some
 // (styled), or a media line with the caption under it (media).
 func (m *Model) body(e *entry) (body string, styled, media bool) {
+	if e.msg.Kind != matrixsvc.KindMessage && !e.msg.Redacted && !e.msg.Encrypted {
+		return m.kindBody(e)
+	}
 	body = sanitize.Text(e.msg.Body, true)
 	media = e.msg.Media != nil && !e.msg.Redacted && !e.msg.Encrypted
 	if media {

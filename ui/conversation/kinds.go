@@ -1,0 +1,105 @@
+package conversation
+
+import (
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/id"
+
+	"duet/internal/sanitize"
+	"duet/matrixsvc"
+)
+
+// kindBody is the body of a line that is not an m.room.message: a sticker (its text, and its
+// picture like an image's), a poll, a call, a place, or an unknown type's fallback text
+// marked with its type. Everything from the sender is sanitized here.
+func (m *Model) kindBody(e *entry) (body string, styled, media bool) {
+	msg := &e.msg
+	switch msg.Kind {
+	case matrixsvc.KindSticker:
+		text := strings.TrimSpace(sanitize.Line(msg.Body))
+		if text == "" {
+			text = "a sticker"
+		}
+		return "🏷 Sticker: " + text, false, msg.Media != nil
+	case matrixsvc.KindPoll:
+		if msg.Poll != nil {
+			return m.pollBody(msg), false, false
+		}
+	case matrixsvc.KindLocation, matrixsvc.KindLiveLocation:
+		return locationBody(msg), false, false
+	case matrixsvc.KindOther:
+		return "[" + sanitize.Line(msg.OtherType) + "] " + sanitize.Text(msg.Body, true), false, false
+	case matrixsvc.KindPollEnd:
+		return "📊 " + sanitize.Line(pollEndText(msg, m.byEvent)), false, false
+	case matrixsvc.KindCallInvite, matrixsvc.KindCallHangup:
+		return "📞 " + sanitize.Line(msg.KindText()), false, false
+	}
+	return sanitize.Line(msg.KindText()), false, false
+}
+
+// pollEndText says which poll ended, when it is loaded.
+func pollEndText(msg *matrixsvc.Message, byEvent map[id.EventID]*entry) string {
+	if p := byEvent[msg.Rel]; p != nil && p.msg.Poll != nil {
+		return "Ended the poll: " + p.msg.Poll.Question
+	}
+	return "Ended a poll"
+}
+
+// pollBody is a poll: its question, then each answer numbered (the number votes for it), with
+// its count and a bar while the results may be shown, our own votes marked.
+func (m *Model) pollBody(msg *matrixsvc.Message) string {
+	p := msg.Poll
+	var b strings.Builder
+	b.WriteString("📊 " + sanitize.Line(p.Question))
+	switch {
+	case p.Ended:
+		b.WriteString("  (ended)")
+	case !p.Disclosed:
+		b.WriteString("  (results when it ends)")
+	}
+	visible := p.ResultsVisible() && p.Tallied
+	for i, a := range p.Answers {
+		mark := "○"
+		for _, mine := range p.Mine {
+			if mine == a.ID {
+				mark = "●"
+			}
+		}
+		fmt.Fprintf(&b, "\n%s %d. %s", mark, i+1, sanitize.Line(a.Text))
+		if visible {
+			fmt.Fprintf(&b, "  %s %d", bar(a.Count, p.Voters), a.Count)
+		}
+	}
+	if visible {
+		fmt.Fprintf(&b, "\n%d %s", p.Voters, "vote"+plural(p.Voters))
+	}
+	return b.String()
+}
+
+// bar is a count as a short bar of eighths, out of total.
+func bar(n, total int) string {
+	const width = 8
+	if total <= 0 {
+		return strings.Repeat("░", width)
+	}
+	full := n * width / total
+	return strings.Repeat("█", full) + strings.Repeat("░", width-full)
+}
+
+// locationBody is a shared place: what the sender said of it, the point, and that o opens it
+// on a map.
+func locationBody(msg *matrixsvc.Message) string {
+	text := "📍 " + sanitize.Line(msg.KindText())
+	l := msg.Location
+	if l == nil {
+		return text
+	}
+	if l.Live && !l.Until.IsZero() {
+		text += ", until " + l.Until.Local().Format("15:04")
+	}
+	if lat, lon, ok := l.LatLon(); ok {
+		text += fmt.Sprintf("\n%.5f, %.5f · o opens the map", lat, lon)
+	}
+	return text
+}
