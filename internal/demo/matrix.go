@@ -98,6 +98,70 @@ func (p *person) sendImage(ctx context.Context, room id.RoomID, at time.Time, na
 	return resp.EventID, nil
 }
 
+// inThread sends a text message into the thread on root, as Element does: rel_type m.thread,
+// and a reply to the thread's latest event (latest) marked as the fallback for clients that
+// show no threads.
+func (p *person) inThread(ctx context.Context, room id.RoomID, at time.Time, root, latest id.EventID, text string) (id.EventID, error) {
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: text,
+		RelatesTo: (&event.RelatesTo{}).SetThread(root, latest)}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventMessage, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s answers in the thread on %s in %s: %w", p.id, root, room, err)
+	}
+	return resp.EventID, nil
+}
+
+// sendSticker uploads a PNG and sends it as a sticker (m.sticker), as Element's sticker picker does.
+func (p *person) sendSticker(ctx context.Context, room id.RoomID, at time.Time, body string, png []byte, w, h int) (id.EventID, error) {
+	up, err := p.cli.UploadBytesWithName(ctx, png, "image/png", "sticker.png")
+	if err != nil {
+		return "", fmt.Errorf("%s uploads a sticker: %w", p.id, err)
+	}
+	content := map[string]any{"body": body, "url": up.ContentURI.CUString(),
+		"info": map[string]any{"mimetype": "image/png", "size": len(png), "w": w, "h": h}}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventSticker, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s sends a sticker in %s: %w", p.id, room, err)
+	}
+	return resp.EventID, nil
+}
+
+// askPoll starts a disclosed single-choice poll in Element's (unstable, MSC3381) form; the
+// answers get the IDs "1", "2", ...
+func (p *person) askPoll(ctx context.Context, room id.RoomID, at time.Time, question string, answers []string) (id.EventID, error) {
+	list := make([]map[string]string, len(answers))
+	fallback := question
+	for i, a := range answers {
+		list[i] = map[string]string{"id": fmt.Sprint(i + 1), "org.matrix.msc1767.text": a}
+		fallback += fmt.Sprintf("\n%d. %s", i+1, a)
+	}
+	content := map[string]any{
+		"org.matrix.msc3381.poll.start": map[string]any{
+			"kind": "org.matrix.msc3381.poll.disclosed", "max_selections": 1,
+			"question": map[string]string{"org.matrix.msc1767.text": question}, "answers": list,
+		},
+		"org.matrix.msc1767.text": fallback,
+	}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s asks a poll in %s: %w", p.id, room, err)
+	}
+	return resp.EventID, nil
+}
+
+// vote answers a poll (Element's unstable form) with the answer IDs given.
+func (p *person) vote(ctx context.Context, room id.RoomID, at time.Time, poll id.EventID, answers ...string) (id.EventID, error) {
+	content := map[string]any{
+		"org.matrix.msc3381.poll.response": map[string]any{"answers": answers},
+		"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
+	}
+	resp, err := p.cli.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, content, mautrix.ReqSendEvent{Timestamp: at.UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("%s votes in %s: %w", p.id, room, err)
+	}
+	return resp.EventID, nil
+}
+
 // addDirect lists room under each of users in p's m.direct, by read-modify-write (R13): the
 // current content is fetched from the server (not found = empty), entries we do not change are
 // kept byte for byte, and nothing is written when nothing changed (R14). An entry we must change

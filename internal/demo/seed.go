@@ -163,10 +163,22 @@ func (s *seeder) seedBob(ctx context.Context) (id.RoomID, error) {
 	if err := bob.addDirect(ctx, room, you.id); err != nil { // R16
 		return "", err
 	}
-	return room, talk(ctx, room, []line{
+	said, err := talkIDs(ctx, room, []line{
 		{bob, s.day(1, 12, 21), "Can we fix it? Yes we can! Does Saturday morning work for you?"},
 		{you, s.day(1, 12, 25), "Saturday morning is great, thanks!"},
-	})
+	}, nil)
+	if err != nil {
+		return room, err
+	}
+	// Bob answers in a thread, as Element does: the thread on our message, with the reply
+	// fallback for clients without threads.
+	ev, err := bob.inThread(ctx, room, s.day(1, 12, 27), said[1], said[1], "Around ten, then. I'll text when I'm outside.")
+	if err != nil {
+		return room, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return room, bob.waitVisible(wctx, room, ev)
 }
 
 // seedBobUpgrade: Bob upgrades his DM with You (as Element's /upgrade does) and invites You to
@@ -199,9 +211,35 @@ func (s *seeder) seedBobUpgrade(ctx context.Context, old id.RoomID) (id.RoomID, 
 	if err != nil {
 		return resp.Replacement, err
 	}
+	// And a sticker, as Element sends one from its sticker picker.
+	drill, dw, dh := drillSticker()
+	if ev, err = bob.sendSticker(ctx, resp.Replacement, now.Add(3*time.Second), "🔧 Drill time!", drill, dw, dh); err != nil {
+		return resp.Replacement, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return resp.Replacement, bob.waitVisible(wctx, resp.Replacement, ev)
+}
+
+// drillSticker draws the sticker Bob sends: a drill on a transparent ground.
+func drillSticker() ([]byte, int, int) {
+	const w, h = 48, 48
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			switch {
+			case x >= 8 && x < 32 && y >= 12 && y < 24:
+				img.Set(x, y, color.RGBA{R: 230, G: 160, B: 30, A: 255}) // the body
+			case x >= 32 && x < 44 && y >= 16 && y < 20:
+				img.Set(x, y, color.RGBA{R: 150, G: 150, B: 160, A: 255}) // the bit
+			case x >= 14 && x < 22 && y >= 24 && y < 42:
+				img.Set(x, y, color.RGBA{R: 40, G: 40, B: 45, A: 255}) // the grip
+			}
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img) // an in-memory image always encodes
+	return b.Bytes(), w, h
 }
 
 // shelfPicture draws the wobbly shelf Bob sends a photo of: a wall, three planks, a vase.
@@ -254,13 +292,28 @@ func (s *seeder) seedGroup(ctx context.Context) (id.RoomID, error) {
 	if err := you.addDirect(ctx, room, bob.id, alice.id); err != nil {
 		return "", err
 	}
-	return room, talk(ctx, room, []line{
+	if err := talk(ctx, room, []line{
 		{bob, s.day(1, 17, 44), "Picnic planning! Who's bringing what on Saturday?"},
 		{alice, s.day(1, 17, 46), "Strawberries and bread from me."},
 		{you, s.day(1, 17, 47), "Lemonade and the blanket."},
 		{bob, s.day(1, 17, 52), "I'll bring the folding table. Built it myself, naturally."},
 		{alice, s.day(1, 17, 53), "Of course you did 😄"},
-	})
+	}); err != nil {
+		return room, err
+	}
+	// Alice asks a poll, in the form Element sends today, and Bob votes in it.
+	poll, err := alice.askPoll(ctx, room, s.day(1, 17, 55), "Where shall we have the picnic?",
+		[]string{"The park by the river", "The beach", "Alice's garden"})
+	if err != nil {
+		return room, err
+	}
+	ev, err := bob.vote(ctx, room, s.day(1, 17, 58), poll, "2")
+	if err != nil {
+		return room, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return room, bob.waitVisible(wctx, room, ev)
 }
 
 // seedCarol: Carol, whom You have never talked to, sends a direct invite a little while ago
