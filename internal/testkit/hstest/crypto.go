@@ -45,9 +45,46 @@ type Message struct {
 // Undecryptable reports whether the event arrived encrypted and this device has no plaintext.
 func (m Message) Undecryptable() bool { return m.Encrypted && !m.Decrypted }
 
+// Event is any room event a CryptoPerson's device received in a sync timeline: message-class
+// events of every type, decrypted ones included, and state events that came in the timeline.
+// An encrypted event is recorded as m.room.encrypted when it arrives and replaced by its
+// plaintext once the device decrypts it.
+type Event struct {
+	ID       id.EventID
+	Sender   id.UserID
+	Type     string  // after decryption; m.room.encrypted while undecrypted
+	StateKey *string // nil for a message event
+	// Content is the event's content JSON as the device has it: the plaintext once decrypted
+	// (with the m.relates_to of the encrypted wrapper, as mautrix copies it in), else the
+	// ciphertext.
+	Content   json.RawMessage
+	Encrypted bool // arrived as m.room.encrypted
+	Decrypted bool // Type and Content come from decrypting it on this device
+	// DecryptErr is the latest failure to decrypt it, kept after a later success, as in Message.
+	DecryptErr error
+	// ParseErr is set when mautrix could not parse the content of this (known) type; the sync
+	// then hands the event to no handler, so only this record shows it arrived.
+	ParseErr error
+}
+
+// Undecryptable reports whether the event arrived encrypted and this device has no plaintext.
+func (e Event) Undecryptable() bool { return e.Encrypted && !e.Decrypted }
+
+// ContentMap decodes Content into generic JSON values (numbers are float64); a content that is
+// not a JSON object fails the test.
+func (e Event) ContentMap(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(e.Content, &m); err != nil {
+		t.Fatalf("content of %s (%s) is not a JSON object: %v: %s", e.ID, e.Type, err, e.Content)
+	}
+	return m
+}
+
 // CryptoPerson is a Person whose device does end-to-end encryption the way mautrix-go clients
 // do: its own syncing client with a cryptohelper over a SQLite file (olm account, sessions,
-// room state, sync token). It records the messages it receives per room.
+// room state, sync token). It records what it receives per room: the text messages (Message)
+// and every event of any type (Event).
 type CryptoPerson struct {
 	*Person
 	// CryptoClient syncs and encrypts for the person's device. Person.Client shares its access
@@ -66,6 +103,7 @@ type CryptoPerson struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever the fields below change
 	rooms    map[id.RoomID][]Message
+	events   map[id.RoomID][]Event
 	invites  map[id.RoomID]bool // invites seen; true once this helper joined
 	autoJoin bool
 	problems []string // failures inside sync handlers, shown when a wait times out
@@ -97,12 +135,25 @@ func (p *Person) EnableCryptoAt(t testing.TB, dbPath string) *CryptoPerson {
 		logs:         logs,
 		changed:      make(chan struct{}),
 		rooms:        map[id.RoomID][]Message{},
+		events:       map[id.RoomID][]Event{},
 		invites:      map[id.RoomID]bool{},
 	}
 
 	// The syncer's handler lists are not safe to change once the sync runs: register all first.
 	syncer := mautrix.NewDefaultSyncer()
 	cli.Syncer = syncer
+	// A global listener runs before the typed ones for each event, so onEvent records an
+	// m.room.encrypted before the helper's handler decrypts it and dispatches the plaintext,
+	// which onEvent then records over it.
+	syncer.OnEvent(c.onEvent)
+	dropUnparsable := syncer.ParseErrorHandler
+	syncer.ParseErrorHandler = func(evt *event.Event, err error) bool {
+		keep := dropUnparsable(evt, err)
+		if !keep {
+			c.onUnparsable(evt, err)
+		}
+		return keep
+	}
 	syncer.OnEventType(event.EventMessage, c.onMessage)
 	syncer.OnEventType(event.StateMember, c.onMember)
 	// With cli.StateStore nil the helper keeps the room state in the same SQLite file.
@@ -236,12 +287,44 @@ func (c *CryptoPerson) addDirect(t testing.TB, other id.UserID, room id.RoomID) 
 	c.SetDirectRaw(t, string(raw))
 }
 
-// SendText sends an encrypted text message. It first waits until the device's own sync has
-// shown the room as encrypted and loads the member list, so mautrix shares the room key with
-// every joined and invited member; it never falls back to plaintext.
+// SendText sends an encrypted text message. It first waits until the device can encrypt for
+// the room (waitCanEncrypt), so it never falls back to plaintext.
 func (c *CryptoPerson) SendText(t testing.TB, room id.RoomID, body string) id.EventID {
 	t.Helper()
 	ctx := Ctx(t)
+	c.waitCanEncrypt(ctx, t, room)
+	resp, err := c.CryptoClient.SendText(ctx, room, body)
+	if err != nil {
+		t.Fatalf("%s sends %q to %s: %v", c.ID, body, room, err)
+	}
+	return resp.EventID
+}
+
+// SendEvent sends a message event of any type, end-to-end encrypted, after the same waits as
+// SendText. It encrypts the content itself and sends the m.room.encrypted, rather than leaving
+// the choice to CryptoClient.SendMessageEvent: that sends m.reaction in plaintext, and so would
+// anything else whenever its state store did not say the room is encrypted. It never sends
+// plaintext. Person.SendEvent sends the same content in plaintext.
+func (c *CryptoPerson) SendEvent(t testing.TB, room id.RoomID, typ string, content map[string]any) id.EventID {
+	t.Helper()
+	ctx := Ctx(t)
+	c.waitCanEncrypt(ctx, t, room)
+	evtType := event.Type{Type: typ, Class: event.MessageEventType}
+	encrypted, err := c.CryptoClient.Crypto.Encrypt(ctx, room, evtType, content)
+	if err != nil {
+		t.Fatalf("%s encrypts a %s for %s: %v", c.ID, typ, room, err)
+	}
+	resp, err := c.CryptoClient.SendMessageEvent(ctx, room, event.EventEncrypted, encrypted)
+	if err != nil {
+		t.Fatalf("%s sends an encrypted %s to %s: %v", c.ID, typ, room, err)
+	}
+	return resp.EventID
+}
+
+// waitCanEncrypt waits until the device's own sync has shown room as encrypted and it has
+// loaded the member list, so mautrix shares the room key with every joined and invited member.
+func (c *CryptoPerson) waitCanEncrypt(ctx context.Context, t testing.TB, room id.RoomID) {
+	t.Helper()
 	Eventually(t, stateTimeout, func() string {
 		encrypted, err := c.CryptoClient.StateStore.IsEncrypted(ctx, room)
 		if err != nil {
@@ -269,11 +352,6 @@ func (c *CryptoPerson) SendText(t testing.TB, room id.RoomID, body string) id.Ev
 		}
 		return fmt.Sprintf("%s knows no other member of %s yet", c.ID, room)
 	})
-	resp, err := c.CryptoClient.SendText(ctx, room, body)
-	if err != nil {
-		t.Fatalf("%s sends %q to %s: %v", c.ID, body, room, err)
-	}
-	return resp.EventID
 }
 
 // WaitMessage waits until the device has the plaintext of a message with this body in room and
@@ -328,6 +406,73 @@ func (c *CryptoPerson) Messages(room id.RoomID) []Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Message(nil), c.rooms[room]...)
+}
+
+// WaitEvent waits until the device has received an event in room that match accepts and
+// returns it; match sees the events in arrival order, undecryptable ones included (check
+// Decrypted when the plaintext matters). On timeout it fails the test with what the device did
+// receive.
+func (c *CryptoPerson) WaitEvent(t testing.TB, room id.RoomID, timeout time.Duration, match func(Event) bool) Event {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		changed := c.changed
+		events := append([]Event(nil), c.events[room]...)
+		c.mu.Unlock()
+		// match runs outside the lock: it may call t or the CryptoPerson.
+		for _, e := range events {
+			if match(e) {
+				return e
+			}
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("%s received no matching event in %s within %s; %s", c.ID, room, timeout, c.describeEvents(room))
+		}
+	}
+}
+
+// Events returns the events the device received in room so far, in arrival order.
+func (c *CryptoPerson) Events(room id.RoomID) []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.events[room]...)
+}
+
+// describeEvents summarises the events the device received in room, for failure messages.
+func (c *CryptoPerson) describeEvents(room id.RoomID) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var lines []string
+	for _, e := range c.events[room] {
+		line := fmt.Sprintf("%s %s from %s", e.ID, e.Type, e.Sender)
+		switch {
+		case e.Decrypted:
+			line += " (decrypted)"
+		case e.Encrypted:
+			line += fmt.Sprintf(" (undecryptable: %v)", e.DecryptErr)
+		}
+		if e.ParseErr != nil {
+			line += fmt.Sprintf(" (unparsable: %v)", e.ParseErr)
+		}
+		if len(e.Content) > 200 {
+			line += fmt.Sprintf(": %s…", e.Content[:200])
+		} else {
+			line += fmt.Sprintf(": %s", e.Content)
+		}
+		lines = append(lines, line)
+	}
+	s := fmt.Sprintf("%d events received", len(lines))
+	if len(lines) > 0 {
+		s += ":\n  " + strings.Join(lines, "\n  ")
+	}
+	if len(c.problems) > 0 {
+		s += "\nsync handler problems: " + strings.Join(c.problems, "; ")
+	}
+	return s
 }
 
 // JoinWhenInvited waits for the device's sync to show an invite to room, then joins it.
@@ -405,6 +550,19 @@ func (c *CryptoPerson) message(evt *event.Event) *Message {
 	return &c.rooms[evt.RoomID][len(list)]
 }
 
+// recorded returns a pointer to the recorded event with this ID in room, adding it if new. Call
+// it inside update.
+func (c *CryptoPerson) recorded(room id.RoomID, evtID id.EventID, sender id.UserID) *Event {
+	list := c.events[room]
+	for i := range list {
+		if list[i].ID == evtID {
+			return &list[i]
+		}
+	}
+	c.events[room] = append(list, Event{ID: evtID, Sender: sender})
+	return &c.events[room][len(list)]
+}
+
 // The handlers below run on the sync goroutine, and the decrypting ones also on goroutines the
 // crypto helper starts while it waits for room keys; they must not call t.
 
@@ -421,13 +579,61 @@ func (c *CryptoPerson) onMessage(_ context.Context, evt *event.Event) {
 	})
 }
 
+func (c *CryptoPerson) onEvent(_ context.Context, evt *event.Event) {
+	if evt.RoomID == "" || evt.ID == "" {
+		return
+	}
+	source := evt.Mautrix.EventSource
+	switch {
+	case evt.Type.Class == event.MessageEventType:
+	case evt.Type.Class == event.StateEventType && source&event.SourceTimeline != 0:
+	default:
+		return // room state outside the timeline, ephemeral events, account data, to-device
+	}
+	decrypted := source&event.SourceDecrypted != 0
+	encrypted := decrypted || evt.Type == event.EventEncrypted
+	raw := append(json.RawMessage(nil), evt.Content.VeryRaw...)
+	var stateKey *string
+	if evt.StateKey != nil {
+		key := *evt.StateKey
+		stateKey = &key
+	}
+	c.update(func() {
+		e := c.recorded(evt.RoomID, evt.ID, evt.Sender)
+		if e.Decrypted && !decrypted {
+			return // the plaintext is already here; a repeat of the ciphertext changes nothing
+		}
+		e.Type, e.StateKey, e.Content = evt.Type.Type, stateKey, raw
+		e.Encrypted = e.Encrypted || encrypted
+		e.Decrypted = decrypted
+	})
+}
+
+// onUnparsable records a message event whose content mautrix could not parse and so dropped.
+func (c *CryptoPerson) onUnparsable(evt *event.Event, err error) {
+	if evt.RoomID == "" || evt.ID == "" || evt.Type.Class != event.MessageEventType {
+		return
+	}
+	raw := append(json.RawMessage(nil), evt.Content.VeryRaw...)
+	c.update(func() {
+		e := c.recorded(evt.RoomID, evt.ID, evt.Sender)
+		e.Type, e.Content, e.ParseErr = evt.Type.Type, raw, err
+		e.Encrypted = e.Encrypted || evt.Type == event.EventEncrypted
+	})
+}
+
 func (c *CryptoPerson) onEncrypted(_ context.Context, evt *event.Event) {
+	waiting := fmt.Errorf("%w (waiting for the room key)", crypto.ErrNoSessionFound)
 	c.update(func() {
 		m := c.message(evt)
 		m.Encrypted = true
 		if !m.Decrypted && m.DecryptErr == nil {
 			// The helper neither decrypted it nor reported an error: it is waiting for the key.
-			m.DecryptErr = fmt.Errorf("%w (waiting for the room key)", crypto.ErrNoSessionFound)
+			m.DecryptErr = waiting
+		}
+		e := c.recorded(evt.RoomID, evt.ID, evt.Sender)
+		if !e.Decrypted && e.DecryptErr == nil {
+			e.DecryptErr = waiting
 		}
 	})
 }
@@ -436,6 +642,11 @@ func (c *CryptoPerson) onDecryptError(evt *event.Event, err error) {
 	c.update(func() {
 		m := c.message(evt)
 		m.Encrypted, m.DecryptErr = true, err
+		e := c.recorded(evt.RoomID, evt.ID, evt.Sender)
+		e.Encrypted, e.DecryptErr = true, err
+		if e.Type == "" {
+			e.Type, e.Content = evt.Type.Type, append(json.RawMessage(nil), evt.Content.VeryRaw...)
+		}
 	})
 }
 

@@ -186,6 +186,46 @@ func (p *Person) Say(t testing.TB, room id.RoomID, text string) id.EventID {
 	return resp.EventID
 }
 
+// SendEvent sends a message event of any type with content as given, in plaintext (Client has
+// no encryption), and returns its ID.
+func (p *Person) SendEvent(t testing.TB, room id.RoomID, typ string, content map[string]any) id.EventID {
+	t.Helper()
+	evtType := event.Type{Type: typ, Class: event.MessageEventType}
+	resp, err := p.Client.SendMessageEvent(Ctx(t), room, evtType, content)
+	if err != nil {
+		t.Fatalf("%s sends a %s to %s: %v", p.ID, typ, room, err)
+	}
+	return resp.EventID
+}
+
+// SendState sets the room state of type typ and key stateKey to content and returns the event's
+// ID.
+func (p *Person) SendState(t testing.TB, room id.RoomID, typ, stateKey string, content map[string]any) id.EventID {
+	t.Helper()
+	evtType := event.Type{Type: typ, Class: event.StateEventType}
+	resp, err := p.Client.SendStateEvent(Ctx(t), room, evtType, stateKey, content)
+	if err != nil {
+		t.Fatalf("%s sets %s %q in %s: %v", p.ID, typ, stateKey, room, err)
+	}
+	return resp.EventID
+}
+
+// RawEvents returns the newest 50 events of the room as the server hands them to p's plain
+// client, oldest first: for checking what was put on the server (its type, its relation, that
+// it is ciphertext). Contents are not parsed; read Content.VeryRaw.
+func (p *Person) RawEvents(t testing.TB, room id.RoomID) []*event.Event {
+	t.Helper()
+	resp, err := p.Client.Messages(Ctx(t), room, "", "", mautrix.DirectionBackward, nil, 50)
+	if err != nil {
+		t.Fatalf("%s reads %s: %v", p.ID, room, err)
+	}
+	out := make([]*event.Event, 0, len(resp.Chunk))
+	for i := len(resp.Chunk) - 1; i >= 0; i-- {
+		out = append(out, resp.Chunk[i])
+	}
+	return out
+}
+
 // Bodies returns the text bodies of the newest messages in a room, oldest first: what can be
 // read there, so deleted messages are left out.
 func (p *Person) Bodies(t testing.TB, room id.RoomID) []string {
