@@ -255,7 +255,7 @@ func (s *Service) eventsBelow(ctx context.Context, room id.RoomID, below float64
 
 // fillGap fetches one page of the server's history below a gap and stores it.
 func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, limit int, t *tracker) error {
-	filter := &mautrix.FilterPart{LazyLoadMembers: true, Types: []event.Type{event.EventMessage, event.EventEncrypted, event.EventRedaction, event.EventReaction, event.StateMember}}
+	filter := &mautrix.FilterPart{LazyLoadMembers: true, NotTypes: historyNoise}
 	resp, err := s.cli.Messages(ctx, room, gap.Token, "", mautrix.DirectionBackward, filter, max(limit, 20))
 	if err != nil {
 		return fmt.Errorf("history of %s: %w", room, s.wrap(err))
@@ -271,7 +271,8 @@ func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, li
 		msg, ok := s.message(ctx, evt)
 		if ok {
 			page = append(page, msg)
-		} else if msg.change != nil {
+		}
+		if msg.change != nil { // a poll end is a line and a change to its poll
 			changes = append(changes, *msg.change)
 		}
 	}
@@ -283,11 +284,30 @@ func (s *Service) fillGap(ctx context.Context, room id.RoomID, gap store.Gap, li
 	if len(resp.Chunk) == 0 {
 		next = ""
 	}
-	// The changes first: their messages are older and come in later pages, or in this one.
+	// The changes first: their messages are older and come in later pages, or in this one. A
+	// live location's new points go after: they move a line that must be stored (one in an
+	// older page than its point is left where it started).
+	moves := slices.DeleteFunc(slices.Clone(changes), func(c store.Change) bool { return c.Location == "" })
+	changes = slices.DeleteFunc(changes, func(c store.Change) bool { return c.Location != "" })
 	if _, err := s.store.RecordChanges(ctx, room, changes); err != nil {
 		return err
 	}
-	return s.store.FillGap(ctx, room, gap, toStored(page), next)
+	if err := s.store.FillGap(ctx, room, gap, toStored(page), next); err != nil {
+		return err
+	}
+	_, err = s.store.RecordChanges(ctx, room, moves)
+	return err
+}
+
+// historyNoise is what a page of history leaves out: the steps of a call and state that duet
+// shows nothing of. Everything else comes, so that an event type duet does not know yet is
+// shown by its text (a type list would drop it).
+var historyNoise = []event.Type{
+	{Type: "m.call.candidates"}, {Type: "m.call.answer"}, {Type: "m.call.select_answer"}, {Type: "m.call.negotiate"},
+	{Type: "m.call.sdp_stream_metadata_changed"}, {Type: "org.matrix.call.sdp_stream_metadata_changed"},
+	event.StatePowerLevels, event.StateJoinRules, event.StateHistoryVisibility, event.StateGuestAccess,
+	event.StateRoomAvatar, event.StateTopic, event.StateCanonicalAlias, {Type: "m.room.server_acl"},
+	{Type: "m.room.pinned_events"}, {Type: "im.vector.modular.widgets"}, {Type: "io.element.widgets.layout"},
 }
 
 func toStored(msgs []Message) []store.Event {
