@@ -392,6 +392,8 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 		}
 		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
 		e.msg.Reactions = msg.Reactions
+		// What its votes, its thread or its live location's points changed.
+		e.msg.Poll, e.msg.Location, e.msg.ThreadReplies = msg.Poll, msg.Location, msg.ThreadReplies
 		if msg.Redacted {
 			e.msg.Media, e.img, e.kitty = nil, nil, nil
 		}
