@@ -58,6 +58,8 @@ func (m *Model) notification(msg matrixsvc.Message) (summary, body string) {
 	switch {
 	case msg.Encrypted:
 		body = "sent an encrypted message"
+	case msg.Kind != matrixsvc.KindMessage:
+		body = msg.KindText() // a sticker, a poll, a call, a place: said as what it is
 	case msg.Media != nil:
 		body = "sent " + sanitize.Line(msg.Media.Name)
 	case msg.MsgType == "m.emote":

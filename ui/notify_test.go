@@ -78,4 +78,13 @@ func TestNotifications(t *testing.T) {
 		t.Fatalf("in the background: %v", got)
 	}
 	h.send(tea.FocusMsg{})
+	// A poll notifies as what it is, not by an empty body.
+	poll := msg(bobRoom, "$b11", bob, testNow, "Lunch?")
+	poll.Kind, poll.Poll, poll.Notify = matrixsvc.KindPoll, &matrixsvc.Poll{Question: "Lunch?"}, true
+	call := msg(bobRoom, "$b12", bob, testNow, "")
+	call.Kind, call.Call, call.Notify = matrixsvc.KindCallInvite, &matrixsvc.Call{Video: true}, true
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{poll, call}}}})
+	if got := desk.got(); len(got) != 4 || !strings.Contains(got[2], "Poll: Lunch?") || !strings.Contains(got[3], "Started a video call") {
+		t.Fatalf("a poll and a call: %v", got)
+	}
 }
