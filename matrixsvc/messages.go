@@ -135,6 +135,10 @@ func (s *Service) MarkRead(ctx context.Context, room id.RoomID, eventID id.Event
 func (s *Service) seal(ctx context.Context, room id.RoomID, evtType event.Type, content any) (event.Type, any, error) {
 	// The room's first encryption settings: a later m.room.encryption event never turns
 	// encryption off (store.StateStore).
+	// A room known only from Bootstrap: its state first, encryption above all.
+	if err := s.ensureRoomState(ctx, room); err != nil {
+		return evtType, nil, err
+	}
 	alg, encrypted, err := s.store.State.EncryptionAlgorithm(ctx, room)
 	if err != nil {
 		return evtType, nil, err

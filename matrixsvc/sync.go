@@ -147,6 +147,8 @@ func (s *Service) fetchSync(ctx context.Context, timeout time.Duration) (since s
 // (added), the messages that keys arriving with it decrypt now, and the next position.
 func (s *Service) saveSync(ctx context.Context, resp *mautrix.RespSync, accountData map[string]json.RawMessage, since string,
 	added []newDevice) (applied SyncApplied, joined map[id.RoomID]id.UserID, err error) {
+	s.bootMu.Lock() // what Bootstrap writes goes before the sync, never after it
+	defer s.bootMu.Unlock()
 	err = s.store.Txn(ctx, func(ctx context.Context) error {
 		var err error
 		applied, joined, err = s.applySync(ctx, resp, accountData, since == "", since != "" && s.deliv.hasSynced())
@@ -253,6 +255,15 @@ func (s *Service) Run(ctx context.Context) {
 	defer func() { <-recountDone }()
 	state := SyncConnecting
 	s.publish(ctx, SyncStateChanged{State: state})
+	if synced, err := s.synced(ctx); err == nil && !synced {
+		// A new device: the contacts list from a few small requests while the initial sync
+		// runs (it takes the server seconds to minutes on a large account).
+		go func() {
+			if err := s.Bootstrap(ctx, true); err != nil && ctx.Err() == nil {
+				s.log.Warn().Err(err).Msg("no contacts list before the initial sync; it comes with the sync")
+			}
+		}()
+	}
 	backoff := time.Second
 	timeout := time.Duration(0) // the first request returns at once, so the UI fills quickly
 	for ctx.Err() == nil {
