@@ -52,14 +52,14 @@ type Service struct {
 
 	events chan Event
 
-	syncMu    sync.Mutex         // one /sync at a time: the stored token moves forward only
-	bootMu    sync.Mutex         // Bootstrap's writes and the saving of a sync exclude each other
+	syncMu sync.Mutex // one /sync at a time: the stored token moves forward only
+	bootMu sync.Mutex // Bootstrap's writes and the saving of a sync exclude each other
 	// stateFetched: rooms known from Bootstrap whose state this process fetched before sending.
 	stateFetched sync.Map
-	directMu  sync.Mutex         // the one m.direct writer (R13)
-	ignoreMu  sync.Mutex         // the one m.ignored_user_list writer (R25)
-	creations singleflight.Group // CreateDM by contact
-	opens     singleflight.Group // OpenDM by contact
+	directMu     sync.Mutex         // the one m.direct writer (R13)
+	ignoreMu     sync.Mutex         // the one m.ignored_user_list writer (R25)
+	creations    singleflight.Group // CreateDM by contact
+	opens        singleflight.Group // OpenDM by contact
 
 	outboxMu   sync.Mutex    // one sender at a time keeps messages in order
 	outboxWake chan struct{} // something was queued, or the server may be back
