@@ -65,6 +65,9 @@ func (s *Service) Bootstrap(ctx context.Context, names bool) error {
 	return nil
 }
 
+// Synced reports whether this device's first sync has been saved.
+func (s *Service) Synced(ctx context.Context) (bool, error) { return s.synced(ctx) }
+
 // synced reports whether a sync has been saved: the store's own state, not the bootstrap's.
 func (s *Service) synced(ctx context.Context) (bool, error) {
 	since, err := s.store.Get(ctx, keyNextBatch)

@@ -140,6 +140,21 @@ func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, r
 		return err
 	}
 	defer app.Close()
+	if name == "dms" && len(opts.pos) == 0 {
+		// A new device answers from m.direct, the joined rooms and their members, without
+		// waiting for the initial sync (minutes on a large account).
+		synced, err := app.Svc.Synced(ctx)
+		if err != nil {
+			return app.fail(err)
+		}
+		if !synced {
+			if err := app.Svc.Bootstrap(ctx, true); err != nil {
+				return app.fail(err)
+			}
+			opts.bootstrapped = true
+			return app.fail(run(ctx, env, app, opts))
+		}
+	}
 	if _, err := app.Svc.CatchUp(ctx); err != nil {
 		if !(opts.queue || name == "search") || !matrixsvc.Temporary(err) {
 			return app.fail(err)

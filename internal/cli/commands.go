@@ -35,6 +35,9 @@ type opts struct {
 	file    string // send --file PATH
 	pos     []string
 	offline error // the catch-up failed for a passing reason (send --queue goes on)
+	// bootstrapped: dms on a device whose first sync has not been saved answers from the
+	// small requests (matrixsvc.Bootstrap): no unread counts or activity yet.
+	bootstrapped bool
 
 	secretStdin bool // verify, keys: read the key, password or passphrase from standard input
 	recovery    bool // verify --recovery-key
@@ -241,14 +244,19 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 	if err != nil {
 		return err
 	}
-	return printDMs(env, contacts, groups, list.NotesToSelf, wellFormed, o.json)
+	if o.bootstrapped {
+		fmt.Fprintln(env.Stderr, "duet: this device's first sync has not been done yet: names and rooms are known, "+
+			"unread counts and activity come with it (run duet, or any other command, to do it)")
+	}
+	return printDMs(env, contacts, groups, list.NotesToSelf, wellFormed, !o.bootstrapped, o.json)
 }
 
 // printDMs prints `dms`: one JSON document, or the contacts and the group DMs as tables.
-func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.RoomID, wellFormed, asJSON bool) error {
+func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.RoomID, wellFormed, synced, asJSON bool) error {
 	if asJSON {
 		return printJSON(env.Stdout, map[string]any{
 			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(notes), "direct_well_formed": wellFormed,
+			"synced": synced,
 		})
 	}
 	if !wellFormed {

@@ -106,7 +106,7 @@ func FuzzOutput(f *testing.F) {
 				same(t, "file type", m[3].File.MimeType, c)
 				out.Reset()
 			}
-			check("dms", printDMs(env, contacts, groups, []id.RoomID{id.RoomID(b)}, n%3 == 0, asJSON))
+			check("dms", printDMs(env, contacts, groups, []id.RoomID{id.RoomID(b)}, n%3 == 0, n%2 == 0, asJSON))
 			if !asJSON {
 				// A heading and a row a contact, a blank line, a title, a heading and a row a group.
 				if got, want := strings.Count(out.String(), "\n"), 1+len(contacts)+3+len(groups); got != want {

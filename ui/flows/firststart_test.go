@@ -2,13 +2,8 @@ package flows
 
 import (
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,47 +13,6 @@ import (
 	"duet/internal/testkit/hstest"
 	"duet/matrixsvc"
 )
-
-// slowFirstSync is a proxy in front of the homeserver that holds back the answer to an initial
-// /sync (one without since) until release, as a large account's first sync takes minutes; every
-// other request goes through at once.
-type slowFirstSync struct {
-	url     string
-	release chan struct{}
-	once    sync.Once
-	held    chan struct{} // closed when the first initial sync is being held
-	heldOne sync.Once
-}
-
-func newSlowFirstSync(t *testing.T, target string, limit time.Duration) *slowFirstSync {
-	t.Helper()
-	u, _ := url.Parse(target)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	p := &slowFirstSync{release: make(chan struct{}), held: make(chan struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/sync") && r.URL.Query().Get("since") == "" {
-			p.heldOne.Do(func() { close(p.held) })
-			select {
-			case <-p.release:
-			case <-time.After(limit):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		rp.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { p.Release(); _ = srv.Close() })
-	p.url = "http://" + ln.Addr().String()
-	return p
-}
-
-// Release lets the initial syncs through.
-func (p *slowFirstSync) Release() { p.once.Do(func() { close(p.release) }) }
 
 // Issue 24: on a new device whose first sync the server holds back for 20 s, the contacts list
 // (with names) is on screen at once, from m.direct, the joined rooms and their members; a
@@ -79,17 +33,15 @@ func TestFirstStartShowsContactsBeforeTheSync(t *testing.T) {
 	carol.Say(t, carolRoom, "are you there?")
 	bob.SendText(t, bobRoom, "the shelf is fixed")
 
-	proxy := newSlowFirstSync(t, alice.Client.HomeserverURL.String(), 20*time.Second)
+	proxy := hstest.NewSlowFirstSync(t, alice.Client.HomeserverURL.String(), 20*time.Second)
 	began := time.Now()
-	s := startVia(t, alice, proxy.url)
-	<-proxy.held
+	s := startVia(t, alice, proxy.URL)
+	<-proxy.Held
 	s.waitWithin(5*time.Second, "contacts with their names before the first sync", "Bob Builder", "Carol Singer")
 	took := time.Since(began)
 	t.Logf("contacts drawn %s after start, the initial sync still held", took.Round(time.Millisecond))
-	select {
-	case <-proxy.release:
+	if proxy.Released() {
 		t.Fatal("the initial sync was let through before the list was drawn")
-	default:
 	}
 
 	// Bob's DM is encrypted (and first: no activity is known yet, the list goes by user ID):
@@ -118,10 +70,8 @@ func TestFirstStartShowsContactsBeforeTheSync(t *testing.T) {
 	s.typeText("yes, here")
 	s.key(tea.KeyEnter)
 	waitForBody(t, carol, carolRoom, "yes, here")
-	select {
-	case <-proxy.release:
+	if proxy.Released() {
 		t.Fatal("the initial sync was let through before the conversations were used")
-	default:
 	}
 
 	// The sync lands: the list is what a device that waited has.
