@@ -95,6 +95,40 @@ func (t *tracker) Phase(unit Unit, total int64) {
 	t.report(false)
 }
 
+// keepReporting reports the task every interval until the returned stop is called: for a
+// wait in which nothing is counted (so that a UI that starts listening meanwhile hears of it,
+// and does not take it for a task whose end was lost).
+func (t *tracker) keepReporting(interval time.Duration) (stop func()) {
+	if t == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				t.report(false)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// setTotal sets how many units the task has in all, once that is known.
+func (t *tracker) setTotal(total int64) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.p.Total = total
+	t.mu.Unlock()
+}
+
 // End reports the task over. A nil tracker does nothing, so callers may defer it freely.
 func (t *tracker) End() {
 	if t == nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -37,17 +38,22 @@ func (s *Service) syncRequest(ctx context.Context, req mautrix.ReqSync) (*mautri
 // come of its response is reported as it comes (TaskSync, bytes), and the rooms it brings
 // as they are taken in (saveSync). The caller ends s.firstSync.
 func (s *Service) firstSyncRequest(ctx context.Context, req mautrix.ReqSync) (*mautrix.RespSync, map[string]json.RawMessage, error) {
+	// Reported from the start: the server prepares the whole answer before its first byte
+	// (seconds, minutes on a large account), and the UI says it is waiting for that.
+	s.firstSync = s.track(TaskSync, UnitBytes, "", 0)
+	waiting := s.firstSync.keepReporting(time.Second)
 	_, resp, err := s.cli.MakeFullRequestWithResp(ctx, mautrix.FullRequest{
 		Method:           http.MethodGet,
 		URL:              s.cli.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "sync"}, req.BuildQuery()),
 		DontReadResponse: true,
 		MaxAttempts:      1, // Run has its own backoff
 	})
+	waiting()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	s.firstSync = s.track(TaskSync, UnitBytes, "", max(resp.ContentLength, 0))
+	s.firstSync.setTotal(max(resp.ContentLength, 0))
 	limit := s.cli.ResponseSizeLimit
 	if limit <= 0 {
 		limit = mautrix.DefaultResponseSizeLimit

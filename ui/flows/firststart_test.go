@@ -37,7 +37,8 @@ func TestFirstStartShowsContactsBeforeTheSync(t *testing.T) {
 	began := time.Now()
 	s := startVia(t, alice, proxy.URL)
 	<-proxy.Held
-	s.waitWithin(5*time.Second, "contacts with their names before the first sync", "Bob Builder", "Carol Singer")
+	s.waitWithin(5*time.Second, "contacts with their names before the first sync, and what is going on",
+		"Bob Builder", "Carol Singer", "○ syncing", "first sync: waiting for the server…")
 	took := time.Since(began)
 	t.Logf("contacts drawn %s after start, the initial sync still held", took.Round(time.Millisecond))
 	if proxy.Released() {

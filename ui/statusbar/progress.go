@@ -85,6 +85,10 @@ func howFar(p matrixsvc.Progress, f float64) string {
 		return fmt.Sprintf(" %d%%", int(f*100))
 	case p.Unit == matrixsvc.UnitBytes && p.Done > 0:
 		return " " + textutil.Size(p.Done)
+	case p.Done == 0 && p.Task == matrixsvc.TaskSync && p.Unit == matrixsvc.UnitBytes:
+		// The server prepares the answer before a byte comes: seconds, minutes on a large
+		// account. The contacts are there meanwhile (matrixsvc.Bootstrap).
+		return ": waiting for the server…"
 	case p.Done == 0:
 		return "…"
 	}

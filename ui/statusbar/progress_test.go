@@ -29,6 +29,7 @@ func TestProgressShowsWhileATaskRuns(t *testing.T) {
 		p    matrixsvc.Progress
 		want string
 	}{
+		{matrixsvc.Progress{Task: matrixsvc.TaskSync, ID: "2", Unit: matrixsvc.UnitBytes}, "first sync: waiting for the server…"},
 		{matrixsvc.Progress{Task: matrixsvc.TaskSync, ID: "2", Unit: matrixsvc.UnitBytes, Done: 3 << 20}, "first sync 3.0 MB"},
 		{matrixsvc.Progress{Task: matrixsvc.TaskSync, ID: "2", Unit: matrixsvc.UnitRooms, Done: 120, Total: 400}, "first sync 120/400 rooms"},
 		{matrixsvc.Progress{Task: matrixsvc.TaskHistory, ID: "3", Unit: matrixsvc.UnitMessages, Done: 50}, "loading history 50 messages"},

@@ -98,7 +98,11 @@ func (m *Model) View() string {
 		}
 		state = st.Offline.Render(s)
 	default:
-		state = st.Waiting.Render("○ connecting…")
+		label := "○ connecting…"
+		if p, _, ok := m.Progress(); ok && p.Task == matrixsvc.TaskSync {
+			label = "○ syncing" // connected: the first sync is on its way
+		}
+		state = st.Waiting.Render(label)
 	}
 	msg := ""
 	switch {
