@@ -392,6 +392,9 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 		}
 		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
 		e.msg.Reactions = msg.Reactions
+		if msg.Poll != nil { // a vote or an end: the poll as it is counted now
+			e.msg.Poll = msg.Poll
+		}
 		if msg.Redacted {
 			e.msg.Media, e.img, e.kitty = nil, nil, nil
 		}
