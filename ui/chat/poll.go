@@ -132,3 +132,20 @@ func (c *Model) endPollConfirmed(e endPollMsg) tea.Cmd {
 	c.edits[txn] = true
 	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindEndPoll, Room: e.msg.RoomID, Of: e.msg.EventID, TxnID: txn})
 }
+
+// SendPoll starts a poll with question and answers (IDs made by the outbox) in the
+// conversation: disclosed, one answer each. It shows when the server has it.
+func (c *Model) SendPoll(question string, answers []string) tea.Cmd {
+	target, ok := c.target()
+	if !ok {
+		return nil
+	}
+	p := &matrixsvc.Poll{Question: question, Disclosed: true, MaxSelections: 1}
+	for _, a := range answers {
+		p.Answers = append(p.Answers, matrixsvc.PollAnswer{Text: a})
+	}
+	txn := c.host.NewTxn()
+	c.edits[txn] = true
+	c.host.Info("sending the poll…")
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindNewPoll, Room: c.room, Target: target, Poll: p, TxnID: txn})
+}
