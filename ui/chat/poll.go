@@ -20,6 +20,12 @@ type endPollMsg struct {
 	msg matrixsvc.Message
 }
 
+// PickedPoll reports whether the picked message is a poll: the status bar then offers its keys.
+func (c *Model) PickedPoll() bool {
+	msg, ok := c.conv.Picked()
+	return ok && msg.Poll != nil && !msg.Redacted
+}
+
 // pollHint is what the status bar says on enter or space on a poll: how to vote.
 func pollHint(p *matrixsvc.Poll) string {
 	n := min(len(p.Answers), 9)

@@ -57,6 +57,7 @@ func TestVoteOnAPollInTheUI(t *testing.T) {
 	s.forget()
 
 	s.tm.Send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
+	s.waitFor("the poll's keys in the status bar", "1-9 vote on a poll", "x end your poll")
 	s.key(tea.KeyEnter)
 	s.waitFor("how to vote", "press 1-2 to vote")
 	s.typeText("2")
