@@ -51,7 +51,7 @@ func TestTallyFollowsTheSpec(t *testing.T) {
 			votes: []store.Vote{vote(bob, 10, "pizza"), vote(carol, 30, "soup")},
 			ends:  []store.Event{end(alice, 40), end(alice, 20)}, counts: "1 0 0", voters: 1, ended: true},
 		{name: "a spoiled vote cancels the earlier one",
-			votes: []store.Vote{vote(bob, 10, "pizza"), vote(bob, 20), vote(carol, 15, "soup"), vote(carol, 25, "nope")},
+			votes:  []store.Vote{vote(bob, 10, "pizza"), vote(bob, 20), vote(carol, 15, "soup"), vote(carol, 25, "nope")},
 			counts: "0 0 0", voters: 0},
 		{name: "max_selections keeps the first answers", max: 2,
 			votes: []store.Vote{vote(bob, 10, "salad", "pizza", "soup")}, counts: "1 0 1", voters: 1},
