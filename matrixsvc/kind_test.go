@@ -21,9 +21,9 @@ func offlineService(t *testing.T) *Service {
 
 // The outbox stores a kind by its name; the store's upgrade writes the same names.
 func TestOutboxKindNames(t *testing.T) {
-	want := []string{"text", "emote", "edit", "reply", "reaction", "redaction", "file"}
+	want := []string{"text", "emote", "edit", "reply", "reaction", "redaction", "file", "vote", "poll_end", "poll"}
 	var got []string
-	for k := KindText; k <= KindFile; k++ {
+	for k := KindText; k <= KindNewPoll; k++ {
 		got = append(got, k.String())
 		if kindNamed(k.String()) != k {
 			t.Errorf("%s does not read back", k)
@@ -54,7 +54,10 @@ func TestOutboxEnqueueChecksEachKind(t *testing.T) {
 		is   error
 	}{
 		{o: Outgoing{Room: room, Body: "no kind"}, says: "an outgoing message needs a kind, not Kind(0)"},
-		{o: Outgoing{Kind: KindFile + 1, Target: bob, Body: "no kind"}, says: "an outgoing message needs a kind, not Kind(8)"},
+		{o: Outgoing{Kind: KindNewPoll + 1, Target: bob, Body: "no kind"}, says: "an outgoing message needs a kind, not Kind(11)"},
+		{o: Outgoing{Kind: KindVote, Room: room, Answers: []string{"1"}}, says: "a vote needs the room and the poll"},
+		{o: Outgoing{Kind: KindEndPoll, Of: evt}, says: "a poll_end needs the room and the poll"},
+		{o: Outgoing{Kind: KindNewPoll, Target: bob, Poll: &Poll{Question: "Tea?", Answers: []PollAnswer{{Text: "yes"}}}}, says: "it needs 2 to 20 answers", is: ErrBadPoll},
 		{o: Outgoing{Kind: KindText, Room: room, Body: "  "}, says: "nothing to send: the message is empty"},
 		{o: Outgoing{Kind: KindText, Body: "to nobody"}, says: "a message needs a room or a contact"},
 		{o: Outgoing{Kind: KindEmote, Room: room}, says: "nothing to send: the message is empty"},
