@@ -25,16 +25,22 @@ import (
 
 // opts are a command's parsed arguments.
 type opts struct {
-	json    bool
-	queue   bool
-	limit   int
-	with    string // search --with @user
-	edit    string // send --edit $event
-	replyTo string // send --reply-to $event
-	react   string // send --react $event (TEXT is the reaction)
-	file    string // send --file PATH
-	pos     []string
-	offline error // the catch-up failed for a passing reason (send --queue goes on)
+	json        bool
+	queue       bool
+	limit       int
+	with        string   // search --with @user
+	edit        string   // send --edit $event
+	replyTo     string   // send --reply-to $event
+	react       string   // send --react $event (TEXT is the reaction)
+	file        string   // send --file PATH
+	vote        string   // send --vote $poll (TEXT is the answers)
+	endPoll     string   // send --end-poll $poll
+	poll        string   // send --poll QUESTION
+	answers     []string // send --answer (of --poll)
+	maxAnswers  int      // send --max (of --poll)
+	undisclosed bool     // send --undisclosed (of --poll)
+	pos         []string
+	offline     error // the catch-up failed for a passing reason (send --queue goes on)
 
 	secretStdin bool // verify, keys: read the key, password or passphrase from standard input
 	recovery    bool // verify --recovery-key
@@ -416,16 +422,25 @@ func target(ctx context.Context, app *App, raw string, create bool) (room id.Roo
 }
 
 // cmdSend sends TEXT (or standard input) to TARGET: a message, or with one of --edit,
-// --reply-to, --react and --file, that instead.
+// --reply-to, --react, --file, --vote, --end-poll and --poll, that instead.
 func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	kinds := 0
-	for _, f := range []string{o.edit, o.replyTo, o.react, o.file} {
+	for _, f := range []string{o.edit, o.replyTo, o.react, o.file, o.vote, o.endPoll, o.poll} {
 		if f != "" {
 			kinds++
 		}
 	}
-	if kinds > 1 {
-		return usagef("give one of --edit, --reply-to, --react and --file")
+	switch {
+	case kinds > 1:
+		return usagef("give one of --edit, --reply-to, --react, --file, --vote, --end-poll and --poll")
+	case o.poll == "" && (len(o.answers) > 0 || o.undisclosed || o.maxAnswers != 1):
+		return usagef("--answer, --undisclosed and --max go with --poll")
+	case o.vote != "":
+		return sendVote(ctx, env, app, o)
+	case o.endPoll != "":
+		return sendEndPoll(ctx, env, app, o)
+	case o.poll != "":
+		return sendNewPoll(ctx, env, app, o)
 	}
 	if o.file != "" {
 		if len(o.pos) == 2 {
@@ -571,7 +586,7 @@ func sendQueued(ctx context.Context, env Env, app *App, o *opts, what string, to
 		if o.json {
 			out := map[string]any{"room_id": room, "event_id": evt}
 			if to != "" {
-				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to"}[what]] = to
+				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to", "vote": "votes_on", "poll end": "ends_poll"}[what]] = to
 			}
 			return printJSON(env.Stdout, out)
 		}

@@ -40,6 +40,8 @@ const (
 var flagKinds = map[string]argKind{
 	"reply-to": kindEvent,
 	"react":    kindEvent,
+	"vote":     kindEvent,
+	"end-poll": kindOwnEvent,
 	"edit":     kindOwnEvent,
 	"with":     kindUser,
 	"file":     kindFile,

@@ -247,6 +247,8 @@ func (c *Model) Update(msg Msg) tea.Cmd {
 		return c.dmOpened(msg)
 	case deleteMsg:
 		return c.deleteConfirmed(msg)
+	case endPollMsg:
+		return c.endPollConfirmed(msg)
 	case imageMsg:
 		c.pictureCame(msg)
 	case mediaDoneMsg:

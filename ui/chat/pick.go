@@ -16,8 +16,8 @@ import (
 )
 
 // Picking a message in the timeline (shift+up): then r replies to it, + reacts, e edits it,
-// d deletes it, o and s open or save its file (o opens a text's link), y copies its text. The
-// composer keeps its draft throughout.
+// d deletes it, o and s open or save its file (o opens a text's link), y copies its text; on a
+// poll, 1-9 vote and x ends our own (poll.go). The composer keeps its draft throughout.
 
 // quickReactions are offered by number while reacting.
 // (None with a variation selector: terminals disagree on how wide those are.)
@@ -89,6 +89,12 @@ func (c *Model) PickKey(k tea.KeyPressMsg) (tea.Cmd, Next) {
 		}
 	case key.Matches(k, pk.Down):
 		c.conv.MovePick(1)
+	case msg.Poll != nil && (k.String() == "enter" || k.String() == "space"):
+		c.host.Info(pollHint(msg.Poll))
+	case msg.Poll != nil && key.Matches(k, pk.Vote) && len(k.Text) == 1:
+		return c.vote(msg, int(k.Text[0]-'0')), StayPicking
+	case key.Matches(k, pk.EndPoll):
+		c.askEndPoll(msg)
 	case key.Matches(k, pk.Reply), key.Matches(k, pk.React), key.Matches(k, pk.Edit), key.Matches(k, pk.Delete):
 		return c.change(k, msg)
 	case key.Matches(k, pk.Open) && msg.Media == nil:

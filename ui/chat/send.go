@@ -204,7 +204,7 @@ func (c *Model) OutgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 			delete(c.edits, o.TxnID)
 		case matrixsvc.OutgoingFailed:
 			delete(c.edits, o.TxnID)
-			c.host.Error("edit or deletion not done: " + textutil.Explain(o.Err))
+			c.host.Error("edit, deletion, reaction or poll action not done: " + textutil.Explain(o.Err))
 		}
 		return nil
 	}

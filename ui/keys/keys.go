@@ -110,6 +110,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"pick.save":           &km.Pick.Save,
 		"pick.copy":           &km.Pick.Copy,
 		"pick.done":           &km.Pick.Done,
+		"pick.end-poll":       &km.Pick.EndPoll,
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,
 		"composer.edit-last":  &km.Composer.EditLast,
