@@ -94,6 +94,9 @@ type Model struct {
 	moveNotes map[id.RoomID]string // what the line above a room's first message says (R22)
 	room      id.RoomID            // where our echoes without a room went (the current room)
 	rank      map[id.RoomID]int    // the conversation's rooms, 0 = current, higher = older
+
+	thread    id.EventID // the root of the thread this timeline shows (ForThread), "" for a conversation's
+	threadKey string     // the key that opens a thread, named under a root
 }
 
 // New returns an empty timeline.
@@ -391,7 +394,7 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 			continue
 		}
 		e.msg.Body, e.msg.HTML, e.msg.MsgType, e.msg.Edited, e.msg.Redacted = msg.Body, msg.HTML, msg.MsgType, msg.Edited, msg.Redacted
-		e.msg.Reactions = msg.Reactions
+		e.msg.Reactions, e.msg.ThreadReplies = msg.Reactions, msg.ThreadReplies
 		if msg.Redacted {
 			e.msg.Media, e.img, e.kitty = nil, nil, nil
 		}
@@ -401,7 +404,9 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 	if n > 0 {
 		// Replies quoting a changed message show it as it is now.
 		for _, e := range m.entries {
-			if e.msg.ReplyTo != "" && slices.ContainsFunc(msgs, func(c matrixsvc.Message) bool { return c.EventID == e.msg.ReplyTo }) {
+			if slices.ContainsFunc(msgs, func(c matrixsvc.Message) bool {
+				return c.EventID != "" && (c.EventID == e.msg.ReplyTo || c.EventID == e.msg.Thread)
+			}) {
 				e.invalidate()
 			}
 		}
