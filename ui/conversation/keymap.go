@@ -24,6 +24,7 @@ type PickKeyMap struct {
 	Open   key.Binding // a file: open it with the system's program; a text: open its link
 	Save   key.Binding // a file: save it in the downloads folder
 	Copy   key.Binding // copy its text to the clipboard (through the terminal)
+	Thread key.Binding // open the thread it is the root of or is in
 	Done   key.Binding
 }
 
@@ -39,6 +40,7 @@ func DefaultPickKeyMap() PickKeyMap {
 		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open file or link")),
 		Save:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save its file")),
 		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy its text")),
+		Thread: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "open its thread")),
 		Done:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop picking")),
 	}
 }
@@ -50,7 +52,7 @@ func (k PickKeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help screen while picking.
 func (k PickKeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save, k.Copy}}
+	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save, k.Copy, k.Thread}}
 }
 
 // DefaultKeyMap is the default timeline keys.

@@ -109,6 +109,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"pick.open":           &km.Pick.Open,
 		"pick.save":           &km.Pick.Save,
 		"pick.copy":           &km.Pick.Copy,
+		"pick.thread":         &km.Pick.Thread,
 		"pick.done":           &km.Pick.Done,
 		"composer.send":       &km.Composer.Send,
 		"composer.newline":    &km.Composer.Newline,
