@@ -83,7 +83,9 @@ func TestThreadsFromTheShell(t *testing.T) {
 
 	hstest.Eventually(t, 20*time.Second, func() string {
 		msgs := alice.threadMessages(t, string(bob.ID))
-		at := func(e id.EventID) int { return slices.IndexFunc(msgs, func(m threadMsgOut) bool { return m.EventID == e }) }
+		at := func(e id.EventID) int {
+			return slices.IndexFunc(msgs, func(m threadMsgOut) bool { return m.EventID == e })
+		}
 		i, j, k := at(root), at(r1), at(r2)
 		if i < 0 || j < 0 || k < 0 {
 			return fmt.Sprintf("not all there: %+v", msgs)
