@@ -266,6 +266,9 @@ func (c *Model) Retry(txn string) tea.Cmd {
 	c.conv.SetState(txn, conversation.Queued, "")
 	c.host.Info("retrying…")
 	svc, key, o := c.svc, c.key, textOutgoing(c.room, c.item.UserID, body, emote, txn)
+	if c.thread != "" { // one that never reached the outbox goes into the thread it was written in
+		o.Room, o.Thread = c.threadRoom, c.thread
+	}
 	return c.call(func(ctx context.Context) tea.Msg {
 		return enqueuedMsg{to: to{key}, txn: txn, err: retryOutgoing(ctx, svc, o)}
 	})
