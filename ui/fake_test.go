@@ -131,6 +131,20 @@ func (f *fakeSvc) OpenDM(_ context.Context, x id.UserID) (id.RoomID, bool, error
 	return f.openRoom, true, nil
 }
 
+func (f *fakeSvc) ThreadMessages(_ context.Context, room id.RoomID, root id.EventID, _ int) ([]matrixsvc.Message, bool, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []matrixsvc.Message
+	found := false
+	for _, m := range f.history[room] {
+		if m.EventID == root || m.Thread == root {
+			found = found || m.EventID == root
+			out = append(out, m)
+		}
+	}
+	return out, found, false, nil
+}
+
 func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -33,6 +33,7 @@ type opts struct {
 	replyTo     string   // send --reply-to $event
 	react       string   // send --react $event (TEXT is the reaction)
 	file        string   // send --file PATH
+	thread      string   // send, messages --thread $root
 	vote        string   // send --vote $poll (TEXT is the answers)
 	endPoll     string   // send --end-poll $poll
 	poll        string   // send --poll QUESTION
@@ -430,6 +431,15 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 			kinds++
 		}
 	}
+	thread := id.EventID(strings.TrimSpace(o.thread))
+	if o.thread != "" {
+		if !strings.HasPrefix(string(thread), "$") {
+			return usagef("%q is not an event ID (they start with $; `duet messages TARGET --json` shows them)", thread)
+		}
+		if o.edit != "" || o.react != "" || o.vote != "" || o.endPoll != "" {
+			return usagef("--thread goes with TEXT, --reply-to, --file or --poll: an edit, a reaction or a vote stays where its message is")
+		}
+	}
 	switch {
 	case kinds > 1:
 		return usagef("give one of --edit, --reply-to, --react, --file, --vote, --end-poll and --poll")
@@ -446,8 +456,8 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		if len(o.pos) == 2 {
 			return usagef("--file sends the file alone: no TEXT")
 		}
-		return sendQueued(ctx, env, app, o, "file", "", func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, TxnID: txn})
+		return sendQueued(ctx, env, app, o, "file", thread, func(room id.RoomID, user id.UserID, txn string) error {
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, Thread: thread, TxnID: txn})
 		})
 	}
 	text, err := sendArgText(env, o)
@@ -459,6 +469,10 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		return sendEdit(ctx, env, app, o, text)
 	case o.replyTo != "" || o.react != "":
 		return sendAnswer(ctx, env, app, o, text)
+	case thread != "":
+		return sendQueued(ctx, env, app, o, "thread message", thread, func(room id.RoomID, user id.UserID, txn string) error {
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindText, Room: room, Target: user, Body: text, Thread: thread, TxnID: txn})
+		})
 	}
 	return sendText(ctx, env, app, o, text)
 }
@@ -513,7 +527,8 @@ func sendAnswer(ctx context.Context, env Env, app *App, o *opts, text string) er
 		})
 	}
 	return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
-		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt, TxnID: txn})
+		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt,
+			Thread: id.EventID(strings.TrimSpace(o.thread)), TxnID: txn})
 	})
 }
 
@@ -586,7 +601,8 @@ func sendQueued(ctx context.Context, env Env, app *App, o *opts, what string, to
 		if o.json {
 			out := map[string]any{"room_id": room, "event_id": evt}
 			if to != "" {
-				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to", "vote": "votes_on", "poll end": "ends_poll"}[what]] = to
+				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to", "vote": "votes_on", "poll end": "ends_poll",
+					"thread message": "thread", "file": "thread"}[what]] = to
 			}
 			return printJSON(env.Stdout, out)
 		}
@@ -673,6 +689,9 @@ func queueSend(ctx context.Context, env Env, app *App, o *opts, room id.RoomID, 
 }
 
 func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
+	if o.thread != "" {
+		return cmdThread(ctx, env, app, o)
+	}
 	var room id.RoomID
 	var msgs []matrixsvc.Message
 	var moves []matrixsvc.Move

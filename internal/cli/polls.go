@@ -162,6 +162,7 @@ func sendNewPoll(ctx context.Context, env Env, app *App, o *opts) error {
 		return usagef("--max %d: give 1 to %d (the number of answers)", o.maxAnswers, len(p.Answers))
 	}
 	return sendQueued(ctx, env, app, o, "poll", "", func(room id.RoomID, user id.UserID, txn string) error {
-		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindNewPoll, Room: room, Target: user, Poll: p, TxnID: txn})
+		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindNewPoll, Room: room, Target: user, Poll: p,
+			Thread: id.EventID(strings.TrimSpace(o.thread)), TxnID: txn})
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/conversation"
 	"duet/ui/internal/textutil"
 )
 
@@ -103,6 +104,8 @@ func (c *Model) PickKey(k tea.KeyPressMsg) (tea.Cmd, Next) {
 		return c.mediaAction(msg, key.Matches(k, pk.Open)), StayPicking
 	case key.Matches(k, pk.Copy):
 		return c.copyText(msg), StayPicking
+	case key.Matches(k, pk.Thread):
+		return c.pickThread(msg)
 	}
 	return nil, StayPicking
 }
@@ -195,10 +198,10 @@ func (c *Model) sendReaction(msg matrixsvc.Message, key string) tea.Cmd {
 	txn := c.host.NewTxn()
 	c.edits[txn] = true
 	if mine != "" {
-		c.conv.Changed([]matrixsvc.Message{now})
+		c.each(func(t *conversation.Model) { t.Changed([]matrixsvc.Message{now}) })
 		return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: msg.RoomID, Of: mine, TxnID: txn})
 	}
-	c.conv.Changed([]matrixsvc.Message{withOurReaction(now, key, c.opts.Me)})
+	c.each(func(t *conversation.Model) { t.Changed([]matrixsvc.Message{withOurReaction(now, key, c.opts.Me)}) })
 	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: msg.RoomID, Of: msg.EventID, Key: key, TxnID: txn})
 }
 

@@ -109,6 +109,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"pick.open":           &km.Pick.Open,
 		"pick.save":           &km.Pick.Save,
 		"pick.copy":           &km.Pick.Copy,
+		"pick.thread":         &km.Pick.Thread,
 		"pick.done":           &km.Pick.Done,
 		"pick.end-poll":       &km.Pick.EndPoll,
 		"composer.send":       &km.Composer.Send,
