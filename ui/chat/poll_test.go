@@ -54,7 +54,7 @@ func TestNumberVotesAndAnotherNumberChangesTheVote(t *testing.T) {
 	if len(svc.sent) != 2 || !slices.Equal(svc.sent[1].Answers, []string{"soup"}) {
 		t.Fatalf("enqueued %+v", svc.sent)
 	}
-	if v := view(c); !strings.Contains(v, "○ 1. Pizza") || !strings.Contains(v, "● 2. Soup  ████████ 2") {
+	if v := view(c); !strings.Contains(v, "○ 1. Pizza") || !strings.Contains(v, "● 2. Soup   ████████ 2") {
 		t.Fatalf("the changed vote does not show:\n%s", v)
 	}
 	// No such answer: said, nothing sent.
