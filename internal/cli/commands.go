@@ -439,6 +439,9 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		if o.edit != "" || o.react != "" || o.vote != "" || o.endPoll != "" {
 			return usagef("--thread goes with TEXT, --reply-to, --file or --poll: an edit, a reaction or a vote stays where its message is")
 		}
+		if err := toThreadRoom(ctx, app, o, thread); err != nil {
+			return err
+		}
 	}
 	switch {
 	case kinds > 1:

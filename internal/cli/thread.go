@@ -103,3 +103,32 @@ func findThread(ctx context.Context, app *App, rooms []id.RoomID, root id.EventI
 	}
 	return bestRoom, best, nil
 }
+
+// toThreadRoom makes a send to @user --thread ROOT go to the room the thread is in: a thread
+// cannot span rooms, and the conversation may have moved on to a newer room (R22, R23) since
+// ROOT was written. A root found nowhere leaves the target as it is (the server says no).
+func toThreadRoom(ctx context.Context, app *App, o *opts, root id.EventID) error {
+	if !strings.HasPrefix(o.pos[0], "@") || o.offline != nil {
+		return nil
+	}
+	x, err := parseUser(app, o.pos[0])
+	if err != nil {
+		return err
+	}
+	chain, err := app.Svc.Conversation(ctx, x)
+	if err != nil || len(chain) == 0 {
+		return err
+	}
+	rooms := make([]id.RoomID, 0, len(chain))
+	for _, r := range chain {
+		rooms = append(rooms, r.RoomID)
+	}
+	room, msgs, err := findThread(ctx, app, rooms, root, 1)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(msgs, func(m matrixsvc.Message) bool { return m.EventID == root }) {
+		o.pos[0] = string(room)
+	}
+	return nil
+}

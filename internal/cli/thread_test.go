@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/testkit/hstest"
@@ -180,4 +181,50 @@ func TestThreadMessageEncrypted(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// A thread stays in the room of its first message: after bob upgrades the DM (the
+// conversation goes on in the new room), an answer in a thread of the old room is sent there,
+// or refused by the server with a clear error, never into the new room with a relation to an
+// event it does not have.
+func TestThreadAnswerStaysInItsRoom(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := hstest.NewPerson(t, hs, "bob", "Bob")
+	alice.login(t)
+	old := alice.send(t, string(bob.ID), "hi bob").RoomID
+	bob.Join(t, old)
+	root := bob.Say(t, old, "shall we plan the trip?")
+	alice.waitDuetMessage(t, string(bob.ID), "shall we plan the trip?")
+	next := bob.Upgrade(t, old)
+	if _, err := bob.Client.InviteUser(hstest.Ctx(t), next, &mautrix.ReqInviteUser{UserID: alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string { // alice follows the upgrade (R23)
+		var sent sendOut
+		alice.jsonOut(t, &sent, "send", string(bob.ID), "in the new room")
+		if sent.RoomID != next {
+			return fmt.Sprintf("sent to %s, not yet to the new room %s", sent.RoomID, next)
+		}
+		return ""
+	})
+	r := alice.run(t, "", "send", string(bob.ID), "in the old thread", "--thread", string(root), "--json")
+	t.Logf("send --thread into an upgraded room: exit %d, %s %s", r.code, r.stdout, r.stderr)
+	for _, evt := range bob.RawEvents(t, next) {
+		if strings.Contains(string(evt.Content.VeryRaw), "in the old thread") {
+			t.Fatalf("the thread answer went to the new room, away from its thread: %s", evt.Content.VeryRaw)
+		}
+	}
+	if r.code == 0 {
+		found := false
+		for _, evt := range bob.RawEvents(t, old) {
+			if strings.Contains(string(evt.Content.VeryRaw), "in the old thread") &&
+				gjson.GetBytes(evt.Content.VeryRaw, `m\.relates_to.event_id`).Str == string(root) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("sent, but not in the old room's thread")
+		}
+	}
 }
