@@ -79,12 +79,31 @@ func (m *Model) pollBody(msg *matrixsvc.Message) string {
 		if visible {
 			pad := max(col-ansi.StringWidth(texts[i]), 0)
 			fmt.Fprintf(&b, "%s  %s %d", strings.Repeat(" ", pad), bar(a.Count, p.Voters), a.Count)
+			if p.Disclosed && len(a.Voters) > 0 && len(a.Voters) <= 3 {
+				b.WriteString(" · " + m.voterNames(a.Voters)) // who, where the poll discloses it
+			}
 		}
 	}
 	if visible {
 		fmt.Fprintf(&b, "\n%d %s", p.Voters, "vote"+plural(p.Voters))
 	}
 	return b.String()
+}
+
+// voterNames names the people who picked an answer: "you", else their display names.
+func (m *Model) voterNames(users []id.UserID) string {
+	names := make([]string, len(users))
+	for i, u := range users {
+		switch n := m.names[u]; {
+		case u == m.me:
+			names[i] = "you"
+		case n != "":
+			names[i] = sanitize.Line(n)
+		default:
+			names[i] = sanitize.Line(string(u))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // maxAnswerCol bounds the column the bars line up at: a longer answer has its bar after it.
