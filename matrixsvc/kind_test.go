@@ -55,6 +55,9 @@ func TestOutboxEnqueueChecksEachKind(t *testing.T) {
 	}{
 		{o: Outgoing{Room: room, Body: "no kind"}, says: "an outgoing message needs a kind, not Kind(0)"},
 		{o: Outgoing{Kind: KindNewPoll + 1, Target: bob, Body: "no kind"}, says: "an outgoing message needs a kind, not Kind(11)"},
+		{o: Outgoing{Kind: KindVote, Room: room, Answers: []string{"1"}}, says: "a vote needs the room and the poll"},
+		{o: Outgoing{Kind: KindEndPoll, Of: evt}, says: "a poll_end needs the room and the poll"},
+		{o: Outgoing{Kind: KindNewPoll, Target: bob, Poll: &Poll{Question: "Tea?", Answers: []PollAnswer{{Text: "yes"}}}}, says: "it needs 2 to 20 answers", is: ErrBadPoll},
 		{o: Outgoing{Kind: KindText, Room: room, Body: "  "}, says: "nothing to send: the message is empty"},
 		{o: Outgoing{Kind: KindText, Body: "to nobody"}, says: "a message needs a room or a contact"},
 		{o: Outgoing{Kind: KindEmote, Room: room}, says: "nothing to send: the message is empty"},

@@ -279,6 +279,9 @@ func (s *Service) sendFile(ctx context.Context, o *store.Outgoing) (id.EventID, 
 		}
 		o.Media, content = string(raw), *c
 	}
+	if o.Thread != "" {
+		return s.sendContent(ctx, o.Room, s.inThread(ctx, o.Room, &content, o.Thread, ""), o.TxnID)
+	}
 	return s.sendContent(ctx, o.Room, &content, o.TxnID)
 }
 

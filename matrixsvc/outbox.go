@@ -324,7 +324,8 @@ func (s *Service) sendOutgoing(ctx context.Context, o *store.Outgoing) error {
 // (R5-R9, R23), in case it moved since the message was typed, or a DM found or made for it
 // (R11). stop says the caller returns err now (the entry could not be placed).
 func (s *Service) settleRoom(ctx context.Context, o *store.Outgoing) (stop bool, err error) {
-	if o.Room != "" && o.Target != "" {
+	// A thread stays in its room: its root is there, whatever room the conversation goes on in.
+	if o.Room != "" && o.Target != "" && o.Thread == "" {
 		room, err := s.redirect(ctx, o.Room, o.Target)
 		if err != nil {
 			return true, err

@@ -2,6 +2,8 @@ package matrixsvc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -135,4 +137,27 @@ func tally(p *Poll, own pollOwn, votes []store.Vote, ends []store.Event) {
 			p.Mine = picked
 		}
 	}
+}
+
+// ErrNoPoll is an event duet does not have as a poll in that room.
+var ErrNoPoll = errors.New("no such poll")
+
+// PollMessage is the poll evt of room as it is counted now (its votes and end), with who made
+// it; ErrNoPoll when the store has no poll by that ID there (not synced, or not a poll).
+func (s *Service) PollMessage(ctx context.Context, room id.RoomID, evt id.EventID) (Message, error) {
+	evts, err := s.store.EventsByID(ctx, room, []id.EventID{evt})
+	if err != nil {
+		return Message{}, err
+	}
+	if len(evts) != 1 || evts[0].Kind != string(KindPoll) {
+		return Message{}, fmt.Errorf("%w: %s in %s", ErrNoPoll, evt, room)
+	}
+	msgs := []Message{fromStored(evts[0])}
+	if msgs[0].Poll == nil || msgs[0].Redacted {
+		return Message{}, fmt.Errorf("%w: %s was deleted", ErrNoPoll, evt)
+	}
+	if err := s.threadsAndPolls(ctx, room, msgs, []id.EventID{evt}); err != nil {
+		return Message{}, err
+	}
+	return msgs[0], nil
 }

@@ -556,13 +556,43 @@ func (s *Service) storeChunk(ctx context.Context, roomID id.RoomID, r *store.Roo
 			return nil, err
 		}
 	}
-	// The chunk's messages as they are now: what replies answer, reactions that came with them.
-	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" }) {
+	// The chunk's messages as they are now: what replies answer, reactions that came with them,
+	// the roots of their threads.
+	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" || m.Thread != "" }) {
 		if err := s.relations(ctx, roomID, msgs); err != nil {
 			return nil, err
 		}
 	}
-	return updated, nil
+	return s.threadRootsOf(ctx, roomID, msgs, updated)
+}
+
+// threadRootsOf adds to updated the earlier roots of the threads msgs went into, as they are
+// now: their reply counts changed. A root of the same chunk was counted by relations already.
+func (s *Service) threadRootsOf(ctx context.Context, room id.RoomID, msgs, updated []Message) ([]Message, error) {
+	var roots []id.EventID
+	for _, m := range msgs {
+		if m.Thread == "" || slices.Contains(roots, m.Thread) ||
+			slices.ContainsFunc(msgs, func(x Message) bool { return x.EventID == m.Thread }) ||
+			slices.ContainsFunc(updated, func(x Message) bool { return x.EventID == m.Thread }) {
+			continue
+		}
+		roots = append(roots, m.Thread)
+	}
+	if len(roots) == 0 {
+		return updated, nil
+	}
+	evts, err := s.store.EventsByID(ctx, room, roots)
+	if err != nil || len(evts) == 0 {
+		return updated, err
+	}
+	now := make([]Message, 0, len(evts))
+	for _, e := range evts {
+		now = append(now, fromStored(e))
+	}
+	if err := s.relations(ctx, room, now); err != nil {
+		return nil, err
+	}
+	return append(updated, now...), nil
 }
 
 // previewOf is what the contacts list shows of a room's newest message: its text, or nothing

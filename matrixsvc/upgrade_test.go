@@ -88,6 +88,23 @@ func TestUpgradedDMIsFollowed(t *testing.T) {
 	if slices.Contains(bob.Bodies(t, old), "queued to the old room") {
 		t.Fatalf("the queued message went to the old room too: %q", bob.Bodies(t, old))
 	}
+	// But an answer in a thread of the old room stays there, with its thread.
+	root := bob.Say(t, old, "a thread before the upgrade")
+	if err := svc.Enqueue(ctx, Outgoing{Kind: KindText, Room: old, Target: bob.ID, Thread: root, Body: "in the old thread"}); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.FlushOutbox(ctx); sent != 1 || err != nil {
+		t.Fatalf("flush: %d sent, %v", sent, err)
+	}
+	hstest.Eventually(t, 20*time.Second, func() string {
+		if !slices.Contains(bob.Bodies(t, old), "in the old thread") {
+			return fmt.Sprintf("not in the old room: %q", bob.Bodies(t, old))
+		}
+		return ""
+	})
+	if slices.Contains(bob.Bodies(t, repl), "in the old thread") {
+		t.Fatal("the thread answer went to the replacement, away from its thread")
+	}
 }
 
 // R9 at send time: a message queued to bob's room after he left it goes to a new DM instead.

@@ -111,3 +111,36 @@ func TestCopiedTextCannotEndABracketedPaste(t *testing.T) {
 		t.Fatalf("the clipboard got %q", got)
 	}
 }
+
+// o on a shared place opens it on OpenStreetMap, a link made from its numbers alone, whatever
+// its sender's text says.
+func TestOpenAPlaceOnAMap(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 30)
+	openAlice(h)
+	log := filepath.Join(t.TempDir(), "browsed")
+	script := filepath.Join(t.TempDir(), "browser")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+log+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROWSER", script)
+	place := msg(aliceRoom, "$place", alice, testNow.Add(-time.Minute), "Location geo:51.5,-0.12")
+	place.Kind, place.MsgType = matrixsvc.KindLocation, "m.location"
+	place.Location = &matrixsvc.Location{URI: "geo:51.5,-0.12;u=10", Description: "The pub\x1b]8;;https://evil.example\a"}
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{place}}}})
+	requireContains(t, h.view(), "📍 Location: The pub")
+	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
+	h.typeText("o")
+	want := "https://www.openstreetmap.org/?mlat=51.5&mlon=-0.12#map=16/51.5/-0.12\n"
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _ := os.ReadFile(log)
+		if string(got) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser got %q, want %q", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

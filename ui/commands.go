@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -12,7 +14,7 @@ import (
 
 var commandWord = regexp.MustCompile(`^/[A-Za-z]+$`)
 
-// command runs a composer command (/dm, /me, /upload, /verify, /recovery, /help, /quit). handled is
+// command runs a composer command (/dm, /me, /upload, /poll, /verify, /recovery, /help, /quit). handled is
 // false for text to send. "//text" sends "/text".
 func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	if strings.HasPrefix(text, "//") {
@@ -46,6 +48,8 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 		return nil, true
 	case "/upload":
 		return m.upload(arg), true
+	case "/poll":
+		return m.poll(text, arg), true
 	case "/recovery":
 		return m.security.StartRecovery(), true
 	case "/help":
@@ -54,7 +58,7 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	case "/quit":
 		return tea.Quit, true
 	}
-	m.status.SetError("unknown command " + word + ": try /dm, /me, /upload, /verify, /recovery, /help, /quit (start with // to send a /)")
+	m.status.SetError("unknown command " + word + ": try /dm, /me, /upload, /poll, /verify, /recovery, /help, /quit (start with // to send a /)")
 	m.composer.SetValue(text)
 	return nil, true
 }
@@ -71,4 +75,33 @@ func (m *Model) verifyOpen() tea.Cmd {
 		return nil
 	}
 	return m.security.Verify(c.Item().UserID, false)
+}
+
+// pollUsage is what /poll alone, or a poll that cannot be made, says.
+const pollUsage = "/poll Question | answer | answer …: a poll everyone sees the results of, one answer each"
+
+// poll starts a poll in the open conversation (/poll Question | answer | answer): results
+// shown as votes come, one answer per person. A poll that cannot be made stays in the composer.
+func (m *Model) poll(text, arg string) tea.Cmd {
+	parts := strings.Split(arg, "|")
+	for i := range parts {
+		parts[i] = strings.Join(strings.Fields(parts[i]), " ")
+	}
+	parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+	c := m.openChat()
+	switch {
+	case strings.TrimSpace(arg) == "":
+		m.status.SetInfo(pollUsage)
+		return nil
+	case c == nil:
+		m.status.SetError("open a conversation first")
+	case len(parts) < 3:
+		m.status.SetError(fmt.Sprintf("a poll needs a question and at least 2 answers, each after a |: %s", pollUsage))
+	case len(parts) > 21:
+		m.status.SetError("a poll has at most 20 answers")
+	default:
+		return c.SendPoll(parts[0], parts[1:])
+	}
+	m.composer.SetValue(text)
+	return nil
 }

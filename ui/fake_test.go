@@ -70,6 +70,7 @@ type fakeSvc struct {
 	redacts   []sendCall                // deletions enqueued (Target holds the deleted event)
 	replies   []sendCall                // replies enqueued (Target holds the event answered)
 	reacts    []sendCall                // reactions enqueued (Target holds the event, Body the key)
+	polls     []matrixsvc.Outgoing      // votes, poll ends and new polls enqueued
 	files     []sendCall                // files enqueued (Body holds the path)
 	media     map[string][]byte         // files on the fake server by mxc URL
 	typing    []string                  // SetTyping calls: "room true|false"
@@ -128,6 +129,20 @@ func (f *fakeSvc) OpenDM(_ context.Context, x id.UserID) (id.RoomID, bool, error
 	defer f.mu.Unlock()
 	f.opened = append(f.opened, x)
 	return f.openRoom, true, nil
+}
+
+func (f *fakeSvc) ThreadMessages(_ context.Context, room id.RoomID, root id.EventID, _ int) ([]matrixsvc.Message, bool, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []matrixsvc.Message
+	found := false
+	for _, m := range f.history[room] {
+		if m.EventID == root || m.Thread == root {
+			found = found || m.EventID == root
+			out = append(out, m)
+		}
+	}
+	return out, found, false, nil
 }
 
 func (f *fakeSvc) History(_ context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error) {
@@ -215,6 +230,8 @@ func (f *fakeSvc) Enqueue(_ context.Context, o matrixsvc.Outgoing) error {
 		f.deliver(o.TxnID, o.Room, o.Body)
 	case matrixsvc.KindReaction:
 		f.reacts = append(f.reacts, sendCall{Room: o.Room, Body: o.Key, Txn: o.TxnID, Target: id.UserID(o.Of)})
+	case matrixsvc.KindVote, matrixsvc.KindEndPoll, matrixsvc.KindNewPoll:
+		f.polls = append(f.polls, o)
 	case matrixsvc.KindFile:
 		if _, err := os.Stat(o.File); err != nil {
 			return fmt.Errorf("no such file: %s", o.File)

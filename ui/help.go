@@ -37,7 +37,11 @@ func (m *Model) focusedHelp() keys.Help {
 			back := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
 			return keys.Help{Short: []key.Binding{pick, send, back}, Full: [][]key.Binding{{pick, send, back, g.Quit}}}
 		}
-		return keys.Help{Short: pk.ShortHelp(), Full: append(pk.FullHelp(), []key.Binding{g.Help, g.Quit})}
+		short := pk.ShortHelp()
+		if c := m.openChat(); c != nil && c.PickedPoll() {
+			short = []key.Binding{pk.Vote, pk.EndPoll, pk.Reply, pk.React, pk.Done}
+		}
+		return keys.Help{Short: short, Full: append(pk.FullHelp(), []key.Binding{g.Help, g.Quit})}
 	case focusPrompt:
 		return keys.Help{
 			Short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check")), g.Back},

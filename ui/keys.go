@@ -172,6 +172,9 @@ func (m *Model) composerKey(k tea.KeyPressMsg) tea.Cmd {
 	case c != nil && c.Replying() && key.Matches(k, g.Back):
 		c.CancelReply() // esc drops the reply, not the text
 		return nil
+	case c != nil && c.Thread() != "" && key.Matches(k, g.Back):
+		c.CloseThread() // esc leaves the thread for the conversation, not the composer
+		return nil
 	case c != nil && c.Editing() && key.Matches(k, ck.Send) && strings.TrimSpace(m.composer.Value()) == "":
 		return c.SendEmptiedEdit() // the composer sends nothing empty: an emptied edit is a deletion
 	case key.Matches(k, g.Back), key.Matches(k, g.Switch):

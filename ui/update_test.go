@@ -233,6 +233,33 @@ func TestSlashMeAndQuit(t *testing.T) {
 	}
 }
 
+func TestSlashPoll(t *testing.T) {
+	svc := fixture()
+	h := newHarness(t, svc, 100, 24)
+	openAlice(h)
+	h.typeText("/poll")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "/poll Question | answer | answer")
+	h.typeText("/poll Lunch? | pizza")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "at least 2 answers")
+	if len(svc.polls) != 0 || h.m.composer.Value() != "/poll Lunch? | pizza" {
+		t.Fatalf("a poll of one answer: %+v, composer %q", svc.polls, h.m.composer.Value())
+	}
+	h.m.composer.SetValue("")
+	h.typeText("/poll  Lunch at  noon? | pizza |  | soup ")
+	h.key(tea.KeyEnter)
+	if len(svc.polls) != 1 {
+		t.Fatalf("polls = %+v", svc.polls)
+	}
+	o := svc.polls[0]
+	if o.Kind != matrixsvc.KindNewPoll || o.Target != alice || o.Poll == nil || o.Poll.Question != "Lunch at noon?" ||
+		!o.Poll.Disclosed || o.Poll.MaxSelections != 1 || len(o.Poll.Answers) != 2 ||
+		o.Poll.Answers[0].Text != "pizza" || o.Poll.Answers[1].Text != "soup" {
+		t.Fatalf("enqueued %+v (poll %+v)", o, o.Poll)
+	}
+}
+
 func TestFilterNarrowsList(t *testing.T) {
 	h := newHarness(t, fixture(), 80, 24)
 	h.typeText("/ali")

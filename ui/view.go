@@ -188,7 +188,7 @@ func (m *Model) helpView(l layout) []string {
 		row = append(row, block)
 	}
 	flush()
-	for _, l := range strings.Split(textutil.Wrap("composer: /dm @user · /me text · /upload PATH · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
+	for _, l := range strings.Split(textutil.Wrap("composer: /dm @user · /me text · /upload PATH · /poll Q | A | B · /verify · /verify me · /recovery · /help · /quit", l.width-2), "\n") {
 		lines = append(lines, m.styles.Muted.Render(" "+l))
 	}
 	return textutil.Lines(lines, l.width, l.mainH)

@@ -25,16 +25,23 @@ import (
 
 // opts are a command's parsed arguments.
 type opts struct {
-	json    bool
-	queue   bool
-	limit   int
-	with    string // search --with @user
-	edit    string // send --edit $event
-	replyTo string // send --reply-to $event
-	react   string // send --react $event (TEXT is the reaction)
-	file    string // send --file PATH
-	pos     []string
-	offline error // the catch-up failed for a passing reason (send --queue goes on)
+	json        bool
+	queue       bool
+	limit       int
+	with        string   // search --with @user
+	edit        string   // send --edit $event
+	replyTo     string   // send --reply-to $event
+	react       string   // send --react $event (TEXT is the reaction)
+	file        string   // send --file PATH
+	thread      string   // send, messages --thread $root
+	vote        string   // send --vote $poll (TEXT is the answers)
+	endPoll     string   // send --end-poll $poll
+	poll        string   // send --poll QUESTION
+	answers     []string // send --answer (of --poll)
+	maxAnswers  int      // send --max (of --poll)
+	undisclosed bool     // send --undisclosed (of --poll)
+	pos         []string
+	offline     error // the catch-up failed for a passing reason (send --queue goes on)
 	// bootstrapped: dms on a device whose first sync has not been saved answers from the
 	// small requests (matrixsvc.Bootstrap): no unread counts or activity yet.
 	bootstrapped bool
@@ -424,23 +431,44 @@ func target(ctx context.Context, app *App, raw string, create bool) (room id.Roo
 }
 
 // cmdSend sends TEXT (or standard input) to TARGET: a message, or with one of --edit,
-// --reply-to, --react and --file, that instead.
+// --reply-to, --react, --file, --vote, --end-poll and --poll, that instead.
 func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 	kinds := 0
-	for _, f := range []string{o.edit, o.replyTo, o.react, o.file} {
+	for _, f := range []string{o.edit, o.replyTo, o.react, o.file, o.vote, o.endPoll, o.poll} {
 		if f != "" {
 			kinds++
 		}
 	}
-	if kinds > 1 {
-		return usagef("give one of --edit, --reply-to, --react and --file")
+	thread := id.EventID(strings.TrimSpace(o.thread))
+	if o.thread != "" {
+		if !strings.HasPrefix(string(thread), "$") {
+			return usagef("%q is not an event ID (they start with $; `duet messages TARGET --json` shows them)", thread)
+		}
+		if o.edit != "" || o.react != "" || o.vote != "" || o.endPoll != "" {
+			return usagef("--thread goes with TEXT, --reply-to, --file or --poll: an edit, a reaction or a vote stays where its message is")
+		}
+		if err := toThreadRoom(ctx, app, o, thread); err != nil {
+			return err
+		}
+	}
+	switch {
+	case kinds > 1:
+		return usagef("give one of --edit, --reply-to, --react, --file, --vote, --end-poll and --poll")
+	case o.poll == "" && (len(o.answers) > 0 || o.undisclosed || o.maxAnswers != 1):
+		return usagef("--answer, --undisclosed and --max go with --poll")
+	case o.vote != "":
+		return sendVote(ctx, env, app, o)
+	case o.endPoll != "":
+		return sendEndPoll(ctx, env, app, o)
+	case o.poll != "":
+		return sendNewPoll(ctx, env, app, o)
 	}
 	if o.file != "" {
 		if len(o.pos) == 2 {
 			return usagef("--file sends the file alone: no TEXT")
 		}
-		return sendQueued(ctx, env, app, o, "file", "", func(room id.RoomID, user id.UserID, txn string) error {
-			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, TxnID: txn})
+		return sendQueued(ctx, env, app, o, "file", thread, func(room id.RoomID, user id.UserID, txn string) error {
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindFile, Room: room, Target: user, File: o.file, Thread: thread, TxnID: txn})
 		})
 	}
 	text, err := sendArgText(env, o)
@@ -452,6 +480,10 @@ func cmdSend(ctx context.Context, env Env, app *App, o *opts) error {
 		return sendEdit(ctx, env, app, o, text)
 	case o.replyTo != "" || o.react != "":
 		return sendAnswer(ctx, env, app, o, text)
+	case thread != "":
+		return sendQueued(ctx, env, app, o, "thread message", thread, func(room id.RoomID, user id.UserID, txn string) error {
+			return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindText, Room: room, Target: user, Body: text, Thread: thread, TxnID: txn})
+		})
 	}
 	return sendText(ctx, env, app, o, text)
 }
@@ -506,7 +538,8 @@ func sendAnswer(ctx context.Context, env Env, app *App, o *opts, text string) er
 		})
 	}
 	return sendQueued(ctx, env, app, o, "reply", evt, func(room id.RoomID, user id.UserID, txn string) error {
-		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt, TxnID: txn})
+		return app.Svc.Enqueue(ctx, matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: user, Body: text, ReplyTo: evt,
+			Thread: id.EventID(strings.TrimSpace(o.thread)), TxnID: txn})
 	})
 }
 
@@ -579,7 +612,8 @@ func sendQueued(ctx context.Context, env Env, app *App, o *opts, what string, to
 		if o.json {
 			out := map[string]any{"room_id": room, "event_id": evt}
 			if to != "" {
-				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to"}[what]] = to
+				out[map[string]string{"reply": "reply_to", "reaction": "reacts_to", "vote": "votes_on", "poll end": "ends_poll",
+					"thread message": "thread", "file": "thread"}[what]] = to
 			}
 			return printJSON(env.Stdout, out)
 		}
@@ -666,6 +700,9 @@ func queueSend(ctx context.Context, env Env, app *App, o *opts, room id.RoomID, 
 }
 
 func cmdMessages(ctx context.Context, env Env, app *App, o *opts) error {
+	if o.thread != "" {
+		return cmdThread(ctx, env, app, o)
+	}
 	var room id.RoomID
 	var msgs []matrixsvc.Message
 	var moves []matrixsvc.Move

@@ -39,7 +39,10 @@ const (
 // flagKinds are the options whose values complete, wherever a command has them.
 var flagKinds = map[string]argKind{
 	"reply-to": kindEvent,
+	"thread":   kindEvent,
 	"react":    kindEvent,
+	"vote":     kindEvent,
+	"end-poll": kindOwnEvent,
 	"edit":     kindOwnEvent,
 	"with":     kindUser,
 	"file":     kindFile,

@@ -98,9 +98,10 @@ var specs = []spec{
 		maxPos:  1, flags: withJSON, run: cmdDMs},
 	{kinds: []argKind{kindUser}, use: "create-dm @user [--json]", args: "  @user    a Matrix user ID: @local:server", short: "create a new direct room with @user",
 		minPos: 1, maxPos: 1, flags: withJSON, run: cmdCreateDM},
-	{kinds: []argKind{kindTarget}, use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH] [--queue] [--json]",
+	{kinds: []argKind{kindTarget}, use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH | --vote EVENT | --end-poll EVENT | --poll QUESTION --answer A --answer B] [--thread ROOT] [--queue] [--json]",
 		args: "  TARGET   @user:server (finds or creates the DM with them) or !room:server\n" +
-			"  TEXT     the message (with --react: the emoji); none, or \"-\", reads standard input;\n" +
+			"  TEXT     the message (with --react: the emoji; with --vote: the answers, by number or ID,\n" +
+			"           separated by commas); none, or \"-\", reads standard input;\n" +
 			"           none on a terminal: write it in $VISUAL or $EDITOR",
 		short: "send to @user (finds or creates the DM) or !room",
 		long: "Send TEXT to @user (finds or creates the DM) or to a !room. No TEXT, or \"-\", reads standard\n" +
@@ -109,13 +110,21 @@ var specs = []spec{
 			"Offline it fails, unless --queue: then the message is kept and the next duet run sends it (once).\n\n" +
 			"--edit replaces the text of your message EVENT; --reply-to answers EVENT; --react EVENT reacts\n" +
 			"with TEXT (an emoji); --file sends a file, no TEXT (image, video, audio or file by its type;\n" +
-			"encrypted in encrypted rooms). Replies, reactions and files go through the outbox in order and\n" +
-			"the command waits for them. Event IDs come from `duet messages --json` (and complete with TAB).",
+			"encrypted in encrypted rooms). --vote EVENT votes on a poll with the answers TEXT (1 is the\n" +
+			"first; a new vote replaces yours); --end-poll EVENT ends a poll of yours; --poll QUESTION starts a\n" +
+			"poll with two or more --answer (results shown as votes come unless --undisclosed; --max N\n" +
+			"answers per person, 1 by default). --thread ROOT writes in the thread on the message ROOT (with\n" +
+			"TEXT, --reply-to, --file or --poll). Replies, reactions, files, polls and thread messages go\n" +
+			"through the outbox in order and the command waits for them. Event IDs come from\n" +
+			"`duet messages --json` (and complete with TAB).",
 		example: "  duet send @bob:example.org 'see you at noon'\n" +
 			"  echo 'from a script' | duet send @bob:example.org\n" +
 			"  duet send @bob:example.org 'see you at one' --edit '$event'\n" +
 			"  duet send @bob:example.org 👍 --react '$event'\n" +
-			"  duet send @bob:example.org --file notes.pdf",
+			"  duet send @bob:example.org --file notes.pdf\n" +
+			"  duet send @bob:example.org --poll 'Lunch?' --answer pizza --answer soup\n" +
+			"  duet send @bob:example.org --vote '$poll' 2\n" +
+			"  duet send @bob:example.org 'count me in' --thread '$root'",
 		minPos: 1, maxPos: 2, flags: func(fs *pflag.FlagSet, o *opts) {
 			withJSON(fs, o)
 			fs.BoolVar(&o.queue, "queue", false, "keep a message that cannot be sent now; the next duet run sends it")
@@ -123,19 +132,30 @@ var specs = []spec{
 			fs.StringVar(&o.replyTo, "reply-to", "", "answer the message `EVENT`")
 			fs.StringVar(&o.react, "react", "", "react to the message `EVENT` with TEXT (an emoji)")
 			fs.StringVar(&o.file, "file", "", "send the file at `PATH` (encrypted in encrypted DMs)")
+			fs.StringVar(&o.vote, "vote", "", "vote on the poll `EVENT` for the answers TEXT (numbers or IDs: 1,3)")
+			fs.StringVar(&o.endPoll, "end-poll", "", "end your poll `EVENT`")
+			fs.StringVar(&o.poll, "poll", "", "start a poll asking `QUESTION` (with --answer)")
+			fs.StringArrayVar(&o.answers, "answer", nil, "an `ANSWER` of --poll (give it twice or more)")
+			fs.BoolVar(&o.undisclosed, "undisclosed", false, "--poll: results only once the poll ends")
+			fs.IntVar(&o.maxAnswers, "max", 1, "--poll: let each person pick up to `N` answers")
+			fs.StringVar(&o.thread, "thread", "", "write in the thread on the message `ROOT`")
 		}, run: cmdSend},
-	{kinds: []argKind{kindTarget}, use: "messages TARGET [--limit N] [--json]",
+	{kinds: []argKind{kindTarget}, use: "messages TARGET [--limit N] [--thread ROOT] [--json]",
 		args: "  TARGET   @user:server (the whole conversation with them, across rooms) or !room:server", short: "recent messages of that DM, oldest first",
 		long: "Recent messages, oldest first. For @user, across every room that is or was a 1:1 with them (a\n" +
 			"line marks each move to a new room or an upgrade).\n\n" +
 			"--json gives each message its room_id, and reply_to, reactions (key, count, senders, mine),\n" +
 			"file (kind, name, mimetype, size, encrypted), edited and redacted where they apply;\n" +
 			"authenticity_not_guaranteed (and \"[authenticity not guaranteed]\" in the plain output) when\n" +
-			"its key came from key backup, a key file or another device rather than from the sender's.",
-		example: "  duet messages @bob:example.org --limit 50",
+			"its key came from key backup, a key file or another device rather than from the sender's;\n" +
+			"thread (the root of the thread a message is in) and thread_replies (on a root).\n\n" +
+			"--thread ROOT shows the thread on the message ROOT instead: ROOT, then its newest --limit\n" +
+			"replies, oldest first (the history is read back to find ROOT when it is not here yet).",
+		example: "  duet messages @bob:example.org --limit 50\n  duet messages @bob:example.org --thread '$root' --json",
 		minPos:  1, maxPos: 1, flags: func(fs *pflag.FlagSet, o *opts) {
 			withJSON(fs, o)
 			fs.IntVar(&o.limit, "limit", 20, "show at most `N` messages")
+			fs.StringVar(&o.thread, "thread", "", "show the thread on the message `ROOT`")
 		}, check: positiveLimit, run: cmdMessages},
 	{use: "search QUERY [--with @user] [--limit N] [--json]",
 		args:  "  QUERY    words to find; \"quoted words\" together",

@@ -63,7 +63,16 @@ type Model struct {
 	room      id.RoomID // "" until the DM room is known (R9-R11)
 	encrypted bool
 	encKnown  bool
-	conv      conversation.Model
+	conv      conversation.Model // what is on screen: the conversation's timeline, or a thread's
+
+	// A thread shown instead of the conversation (thread.go): main keeps the conversation's
+	// timeline meanwhile.
+	thread      id.EventID // its root, "" when the conversation is shown
+	threadRoom  id.RoomID
+	threadLimit int  // how many replies are asked for
+	threadWait  bool // the conversation's history is paged back to find the root
+	threadPages int  // pages asked for to find it
+	main        conversation.Model
 
 	trust        matrixsvc.PeerTrust // the contact's devices, for the header
 	trustKnown   bool
@@ -98,6 +107,7 @@ func New(svc Service, host Host, opts Options, it contacts.Item) *Model {
 	c := &Model{svc: svc, host: host, opts: opts, key: it.Key(), item: it, edits: map[string]bool{},
 		conv: conversation.New(opts.Keys.Conversation, opts.Styles.Conversation, opts.Me, opts.Now)}
 	c.conv.ShowImages(opts.Images)
+	c.conv.SetThreadKey(opts.Keys.Pick.Thread.Help().Key)
 	if it.Kind == contacts.KindContact {
 		c.conv.SetName(it.UserID, it.Name)
 	}
@@ -115,7 +125,7 @@ func (c *Model) Start() tea.Cmd {
 		cmds = append(cmds, c.loadOutbox())
 	}
 	if c.room == "" {
-		c.conv.AddPage(nil, false) // nothing to load until the room exists or the invite is accepted
+		c.tl().AddPage(nil, false) // nothing to load until the room exists or the invite is accepted
 		return tea.Batch(cmds...)
 	}
 	cmds = append(cmds, c.startHistory(), c.checkEncrypted(), c.loadChainOf())
@@ -154,7 +164,7 @@ func (c *Model) Jumping() bool { return c.jumpTo != "" }
 func (c *Model) Resolving() bool { return c.resolving }
 
 // SetSize gives the timeline its size.
-func (c *Model) SetSize(w, h int) { c.conv.SetSize(w, h) }
+func (c *Model) SetSize(w, h int) { c.each(func(t *conversation.Model) { t.SetSize(w, h) }) }
 
 // SetItem takes in a fresh list row: the name, an invite that was accepted, a room that
 // arrived through sync.
@@ -162,7 +172,7 @@ func (c *Model) SetItem(it contacts.Item) tea.Cmd {
 	wasPending := c.item.Pending
 	c.item = it
 	if it.Kind == contacts.KindContact {
-		c.conv.SetName(it.UserID, it.Name)
+		c.each(func(t *conversation.Model) { t.SetName(it.UserID, it.Name) })
 	}
 	if c.room != "" && it.Kind == contacts.KindContact && it.RoomID != c.room && it.RoomID != c.chainFor {
 		// The list says the conversation goes on elsewhere now (an upgrade, R23), or nowhere
@@ -175,7 +185,7 @@ func (c *Model) SetItem(it contacts.Item) tea.Cmd {
 	}
 	c.room = it.RoomID
 	cmds := []tea.Cmd{c.checkEncrypted()}
-	if c.pager == nil || wasPending || !c.conv.Loaded() || c.conv.Len() == 0 {
+	if c.pager == nil || wasPending || !c.tl().Loaded() || c.tl().Len() == 0 {
 		cmds = append(cmds, c.startHistory())
 	}
 	cmds = append(cmds, c.loadChainOf()) // older rooms of the conversation (R22)
@@ -186,7 +196,7 @@ func (c *Model) SetItem(it contacts.Item) tea.Cmd {
 // was shown before, its trust again (a device may have come or been verified meanwhile) and
 // the messages that became readable while it was not.
 func (c *Model) Enter(unread int, shownBefore bool) tea.Cmd {
-	c.conv.MarkUnread(unread)
+	c.tl().MarkUnread(unread)
 	var cmds []tea.Cmd
 	if shownBefore {
 		cmds = append(cmds, c.FetchTrust())
@@ -200,7 +210,7 @@ func (c *Model) Enter(unread int, shownBefore bool) tea.Cmd {
 // Leave is another conversation being shown instead: read now, no longer typing, and the text
 // being edited goes back to what it was.
 func (c *Model) Leave() tea.Cmd {
-	c.conv.MarkUnread(0)
+	c.tl().MarkUnread(0)
 	cmd := c.StopTyping()
 	c.CancelEdit()
 	return cmd
@@ -247,12 +257,16 @@ func (c *Model) Update(msg Msg) tea.Cmd {
 		return c.dmOpened(msg)
 	case deleteMsg:
 		return c.deleteConfirmed(msg)
+	case endPollMsg:
+		return c.endPollConfirmed(msg)
 	case imageMsg:
 		c.pictureCame(msg)
 	case mediaDoneMsg:
 		c.mediaDone(msg)
 	case linkOpenedMsg:
 		c.linkOpened(msg)
+	case threadMsg:
+		return c.threadLoaded(msg)
 	}
 	return nil
 }
@@ -263,7 +277,7 @@ func (c *Model) Update(msg Msg) tea.Cmd {
 func (c *Model) Synced(evt matrixsvc.SyncApplied, open bool) tea.Cmd {
 	c.appendLive(evt.Messages)
 	if len(evt.Changed) > 0 {
-		c.conv.Changed(evt.Changed)
+		c.each(func(t *conversation.Model) { t.Changed(evt.Changed) })
 	}
 	for room, users := range evt.Typing {
 		if c.Shows(room) {
@@ -272,7 +286,7 @@ func (c *Model) Synced(evt matrixsvc.SyncApplied, open bool) tea.Cmd {
 	}
 	if c.item.Kind == contacts.KindContact && c.room != "" {
 		if evt, ok := evt.Read[c.room][c.item.UserID]; ok {
-			c.conv.SetRead(evt)
+			c.tl().SetRead(evt)
 		}
 	}
 	return c.redecrypted(evt.Redecrypted, open)
@@ -291,7 +305,8 @@ func (c *Model) appendLive(msgs []matrixsvc.Message) {
 		}
 	}
 	if len(mine) > 0 {
-		c.conv.Append(mine)
+		c.tl().Append(mine)
+		c.appendThread(mine)
 	}
 }
 

@@ -36,6 +36,17 @@ type fakeService struct {
 func (f *fakeService) History(context.Context, id.RoomID, string, int) ([]matrixsvc.Message, string, error) {
 	return f.history, "", nil
 }
+func (f *fakeService) ThreadMessages(_ context.Context, _ id.RoomID, root id.EventID, _ int) ([]matrixsvc.Message, bool, bool, error) {
+	var out []matrixsvc.Message
+	found := false
+	for _, m := range f.history {
+		if m.EventID == root || m.Thread == root {
+			found = found || m.EventID == root
+			out = append(out, m)
+		}
+	}
+	return out, found, false, nil
+}
 func (f *fakeService) Conversation(context.Context, id.UserID) ([]matrixsvc.ConversationRoom, error) {
 	return []matrixsvc.ConversationRoom{{RoomID: room}}, nil
 }

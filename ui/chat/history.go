@@ -40,7 +40,7 @@ func (c *Model) chainLoaded(msg chainMsg) tea.Cmd {
 			notes[r.RoomID] = "room upgraded"
 		}
 	}
-	c.conv.SetRooms(c.room, order, notes)
+	c.tl().SetRooms(c.room, order, notes)
 	cmds := []tea.Cmd{cmd}
 	if c.pager == nil && c.room != "" {
 		// The room came after the chat was shown (made by the first message sent): page
@@ -51,7 +51,7 @@ func (c *Model) chainLoaded(msg chainMsg) tea.Cmd {
 		for _, r := range msg.rooms {
 			c.pager.AddRoom(r.RoomID, r.LastActivity)
 		}
-		if !c.pager.Loading() && c.conv.NeedsOlder() {
+		if !c.pager.Loading() && c.tl().NeedsOlder() {
 			c.pager.Want(historyPage) // the screen is not full yet
 		}
 		cmds = append(cmds, c.pageIn())
@@ -80,12 +80,12 @@ func (c *Model) followRooms(rooms []matrixsvc.ConversationRoom) tea.Cmd {
 func (c *Model) pageIn() tea.Cmd {
 	msgs, f := c.pager.Next()
 	if len(msgs) > 0 || (f == nil && !c.pager.Loading()) {
-		c.conv.AddPage(msgs, c.pager.More())
+		c.tl().AddPage(msgs, c.pager.More())
 	}
 	if f == nil {
 		return c.jump()
 	}
-	c.conv.SetLoading()
+	c.tl().SetLoading()
 	return c.loadHistory(f.Room, f.From)
 }
 
@@ -99,10 +99,10 @@ func (c *Model) JumpTo(evt id.EventID) tea.Cmd {
 // jump goes on towards the message a search led to: shown once it is loaded, else the next
 // older messages are asked for; when the conversation has no more, it says so.
 func (c *Model) jump() tea.Cmd {
-	if c.jumpTo == "" || c.pager == nil || c.pager.Loading() || !c.conv.Loaded() {
+	if c.jumpTo == "" || c.pager == nil || c.pager.Loading() || !c.tl().Loaded() {
 		return nil
 	}
-	if c.conv.ShowMessage(c.jumpTo) {
+	if c.tl().ShowMessage(c.jumpTo) {
 		c.jumpTo = ""
 		return nil
 	}
@@ -118,7 +118,7 @@ func (c *Model) jump() tea.Cmd {
 // startHistory starts paging the history from the room's newest page.
 func (c *Model) startHistory() tea.Cmd {
 	c.pager = merge.New(c.room, historyPage)
-	c.conv.SetLoading()
+	c.tl().SetLoading()
 	return tea.Batch(c.pageIn(), c.loadReceipts())
 }
 
@@ -128,17 +128,26 @@ func (c *Model) historyLoaded(msg historyMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		c.pager.Failed(msg.room)
-		c.conv.LoadFailed()
+		c.tl().LoadFailed()
 		c.host.Error(textutil.Explain(msg.err))
 		return nil
 	}
 	c.pager.Add(msg.room, msg.msgs, msg.next)
-	return c.pageIn()
+	cmd := c.pageIn()
+	if c.threadWait && !c.pager.Loading() {
+		// The page looked for the thread's root: read the thread again.
+		c.threadWait = false
+		return tea.Batch(cmd, c.loadThread())
+	}
+	return cmd
 }
 
 // LoadOlderIfNeeded asks for the messages before the oldest shown when the top is in view.
 func (c *Model) LoadOlderIfNeeded() tea.Cmd {
-	if c.pager == nil || c.pager.Loading() || !c.conv.NeedsOlder() {
+	if c.thread != "" {
+		return c.olderInThread()
+	}
+	if c.pager == nil || c.pager.Loading() || !c.tl().NeedsOlder() {
 		return nil
 	}
 	c.pager.Want(historyPage)
@@ -149,10 +158,10 @@ func (c *Model) LoadOlderIfNeeded() tea.Cmd {
 // in view: opening a conversation, or a message arriving while it is shown, clears its unread
 // badge, here and in other clients. The root calls it only while the conversation is seen.
 func (c *Model) MarkRead() tea.Cmd {
-	if c.room == "" || c.item.Pending || !c.conv.AtBottom() {
+	if c.room == "" || c.item.Pending || !c.tl().AtBottom() {
 		return nil
 	}
-	newest := c.conv.NewestEventID()
+	newest := c.tl().NewestEventID()
 	if newest == "" || newest == c.readUpTo {
 		return nil
 	}
@@ -169,14 +178,14 @@ func (c *Model) receiptsLoaded(msg receiptsMsg) {
 		return
 	}
 	if evt, ok := msg.read[c.item.UserID]; ok {
-		c.conv.SetRead(evt)
+		c.tl().SetRead(evt)
 	}
 }
 
 func (c *Model) memberNamesLoaded(msg memberNamesMsg) {
 	for u, name := range msg.names {
 		if u != c.opts.Me {
-			c.conv.SetName(u, name)
+			c.tl().SetName(u, name)
 		}
 	}
 }
@@ -226,7 +235,7 @@ func (c *Model) redecrypted(rooms []id.RoomID, open bool) tea.Cmd {
 // undecryptable has been seen again.
 func (c *Model) reloadDecrypted() tea.Cmd {
 	c.stale = false
-	want := c.conv.Undecrypted()
+	want := c.tl().Undecrypted()
 	if len(want) == 0 {
 		return nil
 	}
@@ -275,7 +284,7 @@ func (c *Model) redecryptedLoaded(msg redecryptedMsg) {
 	if c.room != msg.room {
 		return
 	}
-	c.conv.Redecrypted(msg.msgs)
+	c.tl().Redecrypted(msg.msgs)
 	if msg.err != nil {
 		c.host.Error("could not read the decrypted messages: " + textutil.Explain(msg.err))
 	}

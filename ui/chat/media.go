@@ -108,7 +108,7 @@ func (c *Model) pictureCame(msg imageMsg) {
 	if msg.err != nil {
 		return // the message still says what the file is; o opens it
 	}
-	c.conv.SetImage(msg.evt, msg.img, msg.kitty)
+	c.each(func(t *conversation.Model) { t.SetImage(msg.evt, msg.img, msg.kitty) })
 }
 
 // mediaAction opens (o) or saves (s) the file of a picked message.

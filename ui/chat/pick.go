@@ -12,12 +12,13 @@ import (
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/conversation"
 	"duet/ui/internal/textutil"
 )
 
 // Picking a message in the timeline (shift+up): then r replies to it, + reacts, e edits it,
-// d deletes it, o and s open or save its file (o opens a text's link), y copies its text. The
-// composer keeps its draft throughout.
+// d deletes it, o and s open or save its file (o opens a text's link), y copies its text; on a
+// poll, 1-9 vote and x ends our own (poll.go). The composer keeps its draft throughout.
 
 // quickReactions are offered by number while reacting.
 // (None with a variation selector: terminals disagree on how wide those are.)
@@ -89,6 +90,12 @@ func (c *Model) PickKey(k tea.KeyPressMsg) (tea.Cmd, Next) {
 		}
 	case key.Matches(k, pk.Down):
 		c.conv.MovePick(1)
+	case msg.Poll != nil && (k.String() == "enter" || k.String() == "space"):
+		c.host.Info(pollHint(msg.Poll))
+	case msg.Poll != nil && key.Matches(k, pk.Vote) && len(k.Text) == 1:
+		return c.vote(msg, int(k.Text[0]-'0')), StayPicking
+	case key.Matches(k, pk.EndPoll):
+		c.askEndPoll(msg)
 	case key.Matches(k, pk.Reply), key.Matches(k, pk.React), key.Matches(k, pk.Edit), key.Matches(k, pk.Delete):
 		return c.change(k, msg)
 	case key.Matches(k, pk.Open) && msg.Media == nil:
@@ -97,6 +104,8 @@ func (c *Model) PickKey(k tea.KeyPressMsg) (tea.Cmd, Next) {
 		return c.mediaAction(msg, key.Matches(k, pk.Open)), StayPicking
 	case key.Matches(k, pk.Copy):
 		return c.copyText(msg), StayPicking
+	case key.Matches(k, pk.Thread):
+		return c.pickThread(msg)
 	}
 	return nil, StayPicking
 }
@@ -189,10 +198,10 @@ func (c *Model) sendReaction(msg matrixsvc.Message, key string) tea.Cmd {
 	txn := c.host.NewTxn()
 	c.edits[txn] = true
 	if mine != "" {
-		c.conv.Changed([]matrixsvc.Message{now})
+		c.each(func(t *conversation.Model) { t.Changed([]matrixsvc.Message{now}) })
 		return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: msg.RoomID, Of: mine, TxnID: txn})
 	}
-	c.conv.Changed([]matrixsvc.Message{withOurReaction(now, key, c.opts.Me)})
+	c.each(func(t *conversation.Model) { t.Changed([]matrixsvc.Message{withOurReaction(now, key, c.opts.Me)}) })
 	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindReaction, Room: msg.RoomID, Of: msg.EventID, Key: key, TxnID: txn})
 }
 

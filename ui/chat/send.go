@@ -40,7 +40,11 @@ func (c *Model) Send(body string, emote bool) tea.Cmd {
 	}
 	txn := c.host.NewTxn()
 	c.conv.AddEcho(txn, body, emote, conversation.Queued)
-	return c.enqueue(textOutgoing(c.room, target, body, emote, txn))
+	o := textOutgoing(c.room, target, body, emote, txn)
+	if c.thread != "" {
+		o.Room, o.Thread = c.threadRoom, c.thread
+	}
+	return c.enqueue(o)
 }
 
 // target is who a new message goes to: for a contact, the person (the outbox sends where the
@@ -144,7 +148,7 @@ func (c *Model) sendEdit(text string) tea.Cmd {
 	emote := orig.MsgType == string(event.MsgEmote)
 	now := orig
 	now.Body, now.HTML, now.Edited = text, matrixsvc.MarkdownHTML(text), true
-	c.conv.Changed([]matrixsvc.Message{now})
+	c.each(func(t *conversation.Model) { t.Changed([]matrixsvc.Message{now}) })
 	txn := c.host.NewTxn()
 	c.edits[txn] = true
 	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindEdit, Room: orig.RoomID, Of: orig.EventID, Body: text, Emote: emote, TxnID: txn})
@@ -162,7 +166,7 @@ func (c *Model) askDelete(orig matrixsvc.Message) {
 func (c *Model) deleteConfirmed(d deleteMsg) tea.Cmd {
 	gone := d.msg
 	gone.Body, gone.HTML, gone.Redacted, gone.Edited = "", "", true, false
-	c.conv.Changed([]matrixsvc.Message{gone})
+	c.each(func(t *conversation.Model) { t.Changed([]matrixsvc.Message{gone}) })
 	txn := c.host.NewTxn()
 	c.edits[txn] = true
 	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindRedaction, Room: d.msg.RoomID, Of: d.msg.EventID, TxnID: txn})
@@ -181,9 +185,14 @@ func (c *Model) sendReply(text string, emote bool) tea.Cmd {
 	if room == "" {
 		room = c.room
 	}
+	thread := orig.Thread // an answer to a message in a thread goes into the thread
+	if c.thread != "" {
+		thread = c.thread // the root too, answered in its thread's view
+	}
 	txn := c.host.NewTxn()
 	c.conv.AddReplyEcho(txn, text, emote, orig.EventID, conversation.Queued)
-	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: target, Body: text, Emote: emote, ReplyTo: orig.EventID, TxnID: txn})
+	return c.enqueue(matrixsvc.Outgoing{Kind: matrixsvc.KindReply, Room: room, Target: target, Body: text, Emote: emote, ReplyTo: orig.EventID,
+		Thread: thread, TxnID: txn})
 }
 
 // Owns reports whether a message in the outbox is this conversation's: a local echo it shows,
@@ -193,6 +202,9 @@ func (c *Model) Owns(txn string) bool {
 		return true
 	}
 	_, _, _, ok := c.conv.Echo(txn)
+	if !ok && c.thread != "" {
+		_, _, _, ok = c.main.Echo(txn)
+	}
 	return ok
 }
 
@@ -204,7 +216,7 @@ func (c *Model) OutgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 			delete(c.edits, o.TxnID)
 		case matrixsvc.OutgoingFailed:
 			delete(c.edits, o.TxnID)
-			c.host.Error("edit or deletion not done: " + textutil.Explain(o.Err))
+			c.host.Error("edit, deletion, reaction or poll action not done: " + textutil.Explain(o.Err))
 		}
 		return nil
 	}
@@ -215,18 +227,18 @@ func (c *Model) OutgoingChanged(o matrixsvc.OutgoingChanged) tea.Cmd {
 	}
 	switch o.State {
 	case matrixsvc.OutgoingSending:
-		c.conv.SetState(o.TxnID, conversation.Sending, "")
+		c.each(func(t *conversation.Model) { t.SetState(o.TxnID, conversation.Sending, "") })
 	case matrixsvc.OutgoingSent:
-		c.conv.Confirm(o.TxnID, o.EventID, o.Room)
+		c.each(func(t *conversation.Model) { t.Confirm(o.TxnID, o.EventID, o.Room) })
 	case matrixsvc.OutgoingQueued:
 		why := ""
 		if o.Err != nil {
 			why = "waiting: " + textutil.Explain(o.Err)
 		}
-		c.conv.SetState(o.TxnID, conversation.Queued, why)
+		c.each(func(t *conversation.Model) { t.SetState(o.TxnID, conversation.Queued, why) })
 	case matrixsvc.OutgoingFailed:
 		why := textutil.Explain(o.Err)
-		c.conv.SetState(o.TxnID, conversation.Failed, why)
+		c.each(func(t *conversation.Model) { t.SetState(o.TxnID, conversation.Failed, why) })
 		c.host.Error("not sent: " + why)
 	}
 	return cmd
@@ -254,6 +266,9 @@ func (c *Model) Retry(txn string) tea.Cmd {
 	c.conv.SetState(txn, conversation.Queued, "")
 	c.host.Info("retrying…")
 	svc, key, o := c.svc, c.key, textOutgoing(c.room, c.item.UserID, body, emote, txn)
+	if c.thread != "" { // one that never reached the outbox goes into the thread it was written in
+		o.Room, o.Thread = c.threadRoom, c.thread
+	}
 	return c.call(func(ctx context.Context) tea.Msg {
 		return enqueuedMsg{to: to{key}, txn: txn, err: retryOutgoing(ctx, svc, o)}
 	})

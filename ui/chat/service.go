@@ -15,6 +15,7 @@ import (
 // History is what a conversation reads: its pages, its rooms, receipts, names, encryption.
 type History interface {
 	History(ctx context.Context, room id.RoomID, from string, limit int) ([]matrixsvc.Message, string, error)
+	ThreadMessages(ctx context.Context, room id.RoomID, root id.EventID, limit int) (msgs []matrixsvc.Message, rootFound, more bool, err error)
 	Conversation(ctx context.Context, x id.UserID) ([]matrixsvc.ConversationRoom, error)
 	Receipts(ctx context.Context, room id.RoomID) (map[id.UserID]id.EventID, error)
 	MemberNames(ctx context.Context, room id.RoomID) (map[id.UserID]string, error)

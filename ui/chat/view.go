@@ -21,6 +21,10 @@ func (c *Model) View(w int, active bool) []string {
 	st := c.opts.Styles
 	rule := st.Separator.Render(strings.Repeat("─", w))
 	out := []string{textutil.Fit(c.header(w, active), w), rule}
+	if c.thread != "" {
+		out[1] = c.labelRule(w, " 💬 thread: its first message and the replies · esc goes back to the conversation ",
+			" 💬 thread · esc goes back to the conversation ", " 💬 thread · esc back ", " thread ")
+	}
 	out = append(out, strings.Split(c.conv.View(), "\n")...)
 	return append(out, c.composerRule(w, rule))
 }

@@ -94,6 +94,9 @@ type Model struct {
 	moveNotes map[id.RoomID]string // what the line above a room's first message says (R22)
 	room      id.RoomID            // where our echoes without a room went (the current room)
 	rank      map[id.RoomID]int    // the conversation's rooms, 0 = current, higher = older
+
+	thread    id.EventID // the root of the thread this timeline shows (ForThread), "" for a conversation's
+	threadKey string     // the key that opens a thread, named under a root
 }
 
 // New returns an empty timeline.
@@ -403,7 +406,9 @@ func (m *Model) Changed(msgs []matrixsvc.Message) int {
 	if n > 0 {
 		// Replies quoting a changed message show it as it is now.
 		for _, e := range m.entries {
-			if e.msg.ReplyTo != "" && slices.ContainsFunc(msgs, func(c matrixsvc.Message) bool { return c.EventID == e.msg.ReplyTo }) {
+			if slices.ContainsFunc(msgs, func(c matrixsvc.Message) bool {
+				return c.EventID != "" && (c.EventID == e.msg.ReplyTo || c.EventID == e.msg.Thread)
+			}) {
 				e.invalidate()
 			}
 		}

@@ -24,7 +24,12 @@ type PickKeyMap struct {
 	Open   key.Binding // a file: open it with the system's program; a text: open its link
 	Save   key.Binding // a file: save it in the downloads folder
 	Copy   key.Binding // copy its text to the clipboard (through the terminal)
+	Thread key.Binding // open the thread it is the root of or is in
 	Done   key.Binding
+	// A poll: a number votes for that answer (toggles it where several may be picked); the
+	// numbers are fixed, so Vote is only their help. EndPoll ends our own poll.
+	Vote    key.Binding
+	EndPoll key.Binding
 }
 
 // DefaultPickKeyMap is the default keys while picking a message.
@@ -39,7 +44,11 @@ func DefaultPickKeyMap() PickKeyMap {
 		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open file or link")),
 		Save:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save its file")),
 		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy its text")),
+		Thread: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "open its thread")),
 		Done:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop picking")),
+		Vote: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"),
+			key.WithHelp("1-9", "vote on a poll")),
+		EndPoll: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "end your poll")),
 	}
 }
 
@@ -50,7 +59,7 @@ func (k PickKeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help screen while picking.
 func (k PickKeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save, k.Copy}}
+	return [][]key.Binding{{k.Up, k.Down, k.Done}, {k.Reply, k.React, k.Edit, k.Delete}, {k.Open, k.Save, k.Copy, k.Thread}, {k.Vote, k.EndPoll}}
 }
 
 // DefaultKeyMap is the default timeline keys.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
@@ -59,6 +60,14 @@ func (m *Model) pollBody(msg *matrixsvc.Message) string {
 		b.WriteString("  (results when it ends)")
 	}
 	visible := p.ResultsVisible() && p.Tallied
+	texts := make([]string, len(p.Answers))
+	col := 0 // where the bars start: after the longest answer up to maxAnswerCol, so they line up
+	for i, a := range p.Answers {
+		texts[i] = fmt.Sprintf("%d. %s", i+1, sanitize.Line(a.Text))
+		if w := ansi.StringWidth(texts[i]); w <= maxAnswerCol {
+			col = max(col, w)
+		}
+	}
 	for i, a := range p.Answers {
 		mark := "○"
 		for _, mine := range p.Mine {
@@ -66,9 +75,13 @@ func (m *Model) pollBody(msg *matrixsvc.Message) string {
 				mark = "●"
 			}
 		}
-		fmt.Fprintf(&b, "\n%s %d. %s", mark, i+1, sanitize.Line(a.Text))
+		b.WriteString("\n" + mark + " " + texts[i])
 		if visible {
-			fmt.Fprintf(&b, "  %s %d", bar(a.Count, p.Voters), a.Count)
+			pad := max(col-ansi.StringWidth(texts[i]), 0)
+			fmt.Fprintf(&b, "%s  %s %d", strings.Repeat(" ", pad), bar(a.Count, p.Voters), a.Count)
+			if p.Disclosed && len(a.Voters) > 0 && len(a.Voters) <= 3 {
+				b.WriteString(" · " + m.voterNames(a.Voters)) // who, where the poll discloses it
+			}
 		}
 	}
 	if visible {
@@ -76,6 +89,25 @@ func (m *Model) pollBody(msg *matrixsvc.Message) string {
 	}
 	return b.String()
 }
+
+// voterNames names the people who picked an answer: "you", else their display names.
+func (m *Model) voterNames(users []id.UserID) string {
+	names := make([]string, len(users))
+	for i, u := range users {
+		switch n := m.names[u]; {
+		case u == m.me:
+			names[i] = "you"
+		case n != "":
+			names[i] = sanitize.Line(n)
+		default:
+			names[i] = sanitize.Line(string(u))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// maxAnswerCol bounds the column the bars line up at: a longer answer has its bar after it.
+const maxAnswerCol = 32
 
 // bar is a count as a short bar of eighths, out of total.
 func bar(n, total int) string {

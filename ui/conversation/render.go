@@ -43,6 +43,9 @@ func (m *Model) render(e *entry) []string {
 		indent = 0
 	}
 	pad := strings.Repeat(" ", indent)
+	if e.msg.Thread != "" && m.thread == "" {
+		out = append(out, m.threadLine(e, pad, w))
+	}
 	if e.msg.ReplyTo != "" {
 		out = append(out, m.replyLine(e, pad, w))
 	}
@@ -58,6 +61,9 @@ func (m *Model) render(e *entry) []string {
 	out = m.withMarks(out, e, pad, w)
 	if len(e.msg.Reactions) > 0 && !e.msg.Redacted {
 		out = append(out, m.reactionLines(e.msg.Reactions, pad, w)...)
+	}
+	if e.msg.ThreadReplies > 0 && m.thread == "" && !e.msg.Redacted {
+		out = append(out, m.repliesLine(e, pad, w))
 	}
 	out = m.withState(out, e, pad, w)
 	if e.selected && indent > 0 {
@@ -249,37 +255,42 @@ func (m *Model) noteLines(e *entry, text string, w int) []string {
 // replyLine is the line above a reply quoting what it answers: the message as it is now when
 // it is loaded, else as the store had it.
 func (m *Model) replyLine(e *entry, pad string, w int) string {
-	who, what := "", "an earlier message"
-	var q *matrixsvc.Quote
-	if orig := m.byEvent[e.msg.ReplyTo]; orig != nil {
+	who, what := m.quote(e.msg.ReplyTo, e.msg.Reply)
+	text := "↳ " + what
+	if who != "" {
+		text = "↳ " + who + ": " + what
+	}
+	return pad + m.styles.Reply.Render(textutil.Cut(text, max(w-len(pad), 1)))
+}
+
+// quote is who wrote the message evt and what it says on one line, sanitized: as it is now
+// when it is loaded, else q (as the store had it), else "an earlier message" by nobody known.
+func (m *Model) quote(evt id.EventID, q *matrixsvc.Quote) (who, what string) {
+	what = "an earlier message"
+	if orig := m.byEvent[evt]; orig != nil {
 		q = &matrixsvc.Quote{Sender: orig.msg.Sender, Body: matrixsvc.PlainText(orig.msg.Body, orig.msg.HTML), Redacted: orig.msg.Redacted,
 			NotEncrypted: orig.msg.NotEncrypted}
 		if orig.msg.Encrypted {
 			q.Body = "🔒 a message not decrypted"
 		}
-	} else if e.msg.Reply != nil {
-		q = e.msg.Reply
 	}
-	if q != nil {
-		who = m.names[q.Sender]
-		if q.Sender == m.me {
-			who = "you"
-		}
-		if who == "" {
-			who = string(q.Sender)
-		}
-		what = strings.Join(strings.Fields(sanitize.Line(q.Body)), " ")
-		if q.Redacted {
-			what = "message deleted"
-		} else if q.NotEncrypted {
-			what = "⚠ not encrypted: " + what // the quoted text is as little authenticated as its message
-		}
+	if q == nil {
+		return "", what
 	}
-	text := "↳ " + what
-	if who != "" {
-		text = "↳ " + sanitize.Line(who) + ": " + what
+	who = m.names[q.Sender]
+	if q.Sender == m.me {
+		who = "you"
 	}
-	return pad + m.styles.Reply.Render(textutil.Cut(text, max(w-len(pad), 1)))
+	if who == "" {
+		who = string(q.Sender)
+	}
+	what = strings.Join(strings.Fields(sanitize.Line(q.Body)), " ")
+	if q.Redacted {
+		what = "message deleted"
+	} else if q.NotEncrypted {
+		what = "⚠ not encrypted: " + what // the quoted text is as little authenticated as its message
+	}
+	return sanitize.Line(who), what
 }
 
 // reactionLines draws a message's reactions under it: each key with who reacted when they are

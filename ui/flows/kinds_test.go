@@ -40,5 +40,5 @@ func TestEverythingElementSendsIsDrawn(t *testing.T) {
 	s.forget()
 	// Bob changes his mind: the latest vote counts, drawn at once.
 	bob.SendEvent(t, room, ef.TypePollResponseUnstable, ef.PollResponseUnstable(pollID, ids[1]))
-	s.waitWithin(20*time.Second, "the count moved", "○ 1. The park  ░░░░░░░░ 0", "○ 2. The beach  ████████ 1")
+	s.waitWithin(20*time.Second, "the count moved", "○ 1. The park   ░░░░░░░░ 0", "○ 2. The beach  ████████ 1 · Bob")
 }
