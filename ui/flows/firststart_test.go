@@ -76,7 +76,11 @@ func TestFirstStartShowsContactsBeforeTheSync(t *testing.T) {
 	}
 
 	// The sync lands: the list is what a device that waited has.
+	s.key(tea.KeyEscape) // back to the list, carol selected
+	s.forget()
 	proxy.Release()
+	// Previews and activity fill in; the list re-sorts, and the selection stays on carol.
+	s.waitFor("previews after the sync, carol still selected", "›Carol Singer", "you: yes, here", "you: great, thanks bob")
 	second, _ := runService(t, alice, "")
 	var a, b string
 	// The previews of encrypted rooms differ by device, as they should: the second device has
