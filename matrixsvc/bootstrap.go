@@ -30,8 +30,12 @@ import (
 // kept twice. A room known this way has no state yet: before anything is sent into it, its
 // state is fetched (ensureRoomState), so that an encrypted room is never sent plain text.
 
-// bootstrapWorkers is how many member lists are fetched at once.
-const bootstrapWorkers = 8
+// bootstrapWorkers is how many member lists are fetched at once; firstScreen is about how many
+// rows a terminal shows, told as soon as they have their names.
+const (
+	bootstrapWorkers = 8
+	firstScreen      = 40
+)
 
 // Bootstrap fills an empty store from the small requests; it does nothing once a sync has been
 // saved. With publish, the UI hears of each step (DMListChanged). names says to fetch the
@@ -116,7 +120,7 @@ func (s *Service) bootstrapRooms(ctx context.Context, direct json.RawMessage, jo
 }
 
 // bootstrapMembers fetches the joined members of rooms, a few at once in order, and stores
-// them, telling the UI every few rooms; it stops when the initial sync lands (which brings
+// them, telling the UI as they come; it stops when the initial sync lands (which brings
 // them all).
 func (s *Service) bootstrapMembers(ctx context.Context, rooms []id.RoomID) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -140,7 +144,9 @@ func (s *Service) bootstrapMembers(ctx context.Context, rooms []id.RoomID) {
 				}
 				mu.Lock()
 				done++
-				tell := done%16 == 0 || time.Since(told) > 200*time.Millisecond
+				// The first screenful at once, then at most four times a second: the UI reads
+				// the whole list again each time.
+				tell := done == firstScreen || time.Since(told) > 250*time.Millisecond
 				if tell {
 					told = time.Now()
 				}
