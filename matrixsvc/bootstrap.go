@@ -119,7 +119,7 @@ func (s *Service) bootstrapRooms(ctx context.Context, direct json.RawMessage, jo
 	return order, nil
 }
 
-// bootstrapMembers fetches the joined members of rooms, a few at once in order, and stores
+// bootstrapMembers fetches the members of rooms, a few at once in order, and stores
 // them, telling the UI as they come; it stops when the initial sync lands (which brings
 // them all).
 func (s *Service) bootstrapMembers(ctx context.Context, rooms []id.RoomID) {
@@ -170,13 +170,14 @@ feed:
 	s.publishList(ctx)
 }
 
-// bootstrapRoom fetches and stores one room's joined members: their names, and the count that
-// tells a 1:1 from a group. stop is true once a sync was saved.
+// bootstrapRoom fetches and stores one room's members (/members: the joined and the invited,
+// so that a DM whose other person has not joined yet is still theirs): their names, and the
+// counts that tell a 1:1 from a group. stop is true once a sync was saved.
 func (s *Service) bootstrapRoom(ctx context.Context, room id.RoomID) (stop bool, err error) {
-	// The raw request: mautrix's JoinedMembers writes the state store itself, outside bootMu,
-	// where it could land after the sync and undo what it says.
-	var resp mautrix.RespJoinedMembers
-	if _, err := s.cli.MakeRequest(ctx, http.MethodGet, s.cli.BuildClientURL("v3", "rooms", room, "joined_members"), nil, &resp); err != nil {
+	// The raw request: mautrix's Members writes the state store itself, outside bootMu, where
+	// it could land after the sync and undo what it says.
+	var resp mautrix.RespMembers
+	if _, err := s.cli.MakeRequest(ctx, http.MethodGet, s.cli.BuildClientURL("v3", "rooms", room, "members"), nil, &resp); err != nil {
 		return false, s.wrap(err)
 	}
 	s.bootMu.Lock()
@@ -191,20 +192,42 @@ func (s *Service) bootstrapRoom(ctx context.Context, room id.RoomID) (stop bool,
 	if r.JoinedCount > 0 {
 		return false, nil // known already (a sync of an earlier run that was not saved whole)
 	}
-	r.JoinedCount, r.Heroes = len(resp.Joined), nil
-	for u, m := range resp.Joined {
-		member := &event.MemberEventContent{Membership: event.MembershipJoin, Displayname: m.DisplayName,
-			AvatarURL: id.ContentURIString(m.AvatarURL)}
-		if err := s.store.State.SetMember(ctx, room, u, member); err != nil {
+	r.Heroes = nil
+	for _, evt := range resp.Chunk {
+		if evt == nil || evt.Type != event.StateMember || evt.StateKey == nil {
+			continue
+		}
+		evt.RoomID = room
+		if evt.Content.Parsed == nil && evt.Content.ParseRaw(evt.Type) != nil {
+			continue
+		}
+		c, ok := evt.Content.Parsed.(*event.MemberEventContent)
+		if !ok {
+			continue
+		}
+		u := id.UserID(*evt.StateKey)
+		if err := s.store.State.SetMember(ctx, room, u, c); err != nil {
 			return false, err
 		}
-		if u != s.me {
+		switch c.Membership {
+		case event.MembershipJoin:
+			r.JoinedCount++
+		case event.MembershipInvite:
+			r.InvitedCount++
+		default:
+			continue
+		}
+		if u != s.me && len(r.Heroes) < maxHeroes {
 			r.Heroes = append(r.Heroes, u)
 		}
 	}
 	slices.Sort(r.Heroes)
 	return false, s.store.PutRoom(ctx, r)
 }
+
+// maxHeroes is how many members besides us a room's summary names, as the sync's does (the
+// spec's five): enough to tell a 1:1 from a group.
+const maxHeroes = 5
 
 // publishList tells a listening UI that the contacts list changed.
 func (s *Service) publishList(ctx context.Context) {

@@ -517,6 +517,10 @@ func (s *Service) refreshPreviews(ctx context.Context, changed map[id.RoomID]boo
 // cryptoForSync sets up encryption before a sync when this session has it. A failure that may
 // pass (the network) fails the sync so that it is retried; any other is logged once and the
 // sync goes on without encryption, showing encrypted messages as not decryptable.
+// SetUpEncryption readies end-to-end encryption as a sync does first: the device's keys are
+// uploaded. A command that answers without a sync (dms on a new device) calls it.
+func (s *Service) SetUpEncryption(ctx context.Context) error { return s.cryptoForSync(ctx) }
+
 func (s *Service) cryptoForSync(ctx context.Context) error {
 	if s.cryptoPath == "" || s.crypt.Load() != nil || s.cryptoFailed != nil {
 		return nil

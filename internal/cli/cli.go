@@ -148,9 +148,15 @@ func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, r
 			return app.fail(err)
 		}
 		if !synced {
+			// What a catch-up does besides the sync is done all the same: this device's keys
+			// go up (others can encrypt for it), and what waits in the outbox goes out.
+			if err := app.Svc.SetUpEncryption(ctx); err != nil {
+				return app.fail(err)
+			}
 			if err := app.Svc.Bootstrap(ctx, true); err != nil {
 				return app.fail(err)
 			}
+			flushOutbox(ctx, env, app)
 			opts.bootstrapped = true
 			return app.fail(run(ctx, env, app, opts))
 		}
