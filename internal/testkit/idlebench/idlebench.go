@@ -31,9 +31,12 @@ type Term struct {
 	cmd *exec.Cmd
 	pty *os.File
 
-	mu      sync.Mutex
-	out     []byte // everything the program wrote
-	scanned int    // out is answered up to here (see answers)
+	silent bool // answers no question (Options.Silent)
+
+	mu       sync.Mutex
+	out      []byte // everything the program wrote
+	scanned  int    // out is answered up to here (see answers)
+	watchers []watcher
 
 	exited  chan struct{} // closed once the process is waited for
 	waitErr error
@@ -42,14 +45,32 @@ type Term struct {
 	closeErr  error
 }
 
+// watcher waits for a text to be drawn (Drawn).
+type watcher struct {
+	text string
+	at   chan time.Time
+}
+
+// Options say how the terminal behaves.
+type Options struct {
+	// Silent is a terminal that answers no question (some terminals, multiplexers and serial
+	// consoles do not): a program that waits for an answer waits until it gives up.
+	Silent bool
+}
+
 // Start starts cmd on a new pseudo-terminal of cols x rows, which is its standard input,
-// output and error and its controlling terminal.
+// output and error and its controlling terminal. The terminal answers as a dark xterm does.
 func Start(cmd *exec.Cmd, cols, rows int) (*Term, error) {
+	return StartWith(cmd, cols, rows, Options{})
+}
+
+// StartWith is Start with a terminal that behaves as o says.
+func StartWith(cmd *exec.Cmd, cols, rows int, o Options) (*Term, error) {
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
 		return nil, fmt.Errorf("start %s on a terminal: %w", cmd.Path, err)
 	}
-	t := &Term{cmd: cmd, pty: f, exited: make(chan struct{})}
+	t := &Term{cmd: cmd, pty: f, silent: o.Silent, exited: make(chan struct{})}
 	go t.read()
 	go func() {
 		t.waitErr = cmd.Wait()
@@ -63,9 +84,14 @@ func (t *Term) read() {
 	for {
 		n, err := t.pty.Read(buf)
 		if n > 0 {
+			at := time.Now()
 			t.mu.Lock()
 			t.out = append(t.out, buf[:n]...)
-			replies := t.answer()
+			var replies []string
+			if !t.silent {
+				replies = t.answer()
+			}
+			t.notify(at)
 			t.mu.Unlock()
 			for _, r := range replies {
 				_, _ = t.pty.WriteString(r)
@@ -119,6 +145,39 @@ func (t *Term) answer() []string {
 	}
 	return out
 }
+
+// Drawn returns a channel that receives, once, the time at which the program's output first
+// held text (escape sequences taken out, from the start): when the read that brought its last
+// byte returned. The time is taken as the bytes arrive, not when someone looks.
+func (t *Term) Drawn(text string) <-chan time.Time {
+	w := watcher{text: text, at: make(chan time.Time, 1)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if strings.Contains(ansi.Strip(string(t.out)), text) {
+		w.at <- time.Now()
+		return w.at
+	}
+	t.watchers = append(t.watchers, w)
+	return w.at
+}
+
+// notify tells the watchers whose text has come. t.mu is held.
+func (t *Term) notify(at time.Time) {
+	if len(t.watchers) == 0 {
+		return
+	}
+	screen := ansi.Strip(string(t.out))
+	t.watchers = slices.DeleteFunc(t.watchers, func(w watcher) bool {
+		if strings.Contains(screen, w.text) {
+			w.at <- at
+			return true
+		}
+		return false
+	})
+}
+
+// Exited is closed once the program has exited.
+func (t *Term) Exited() <-chan struct{} { return t.exited }
 
 // PID is the program's process ID.
 func (t *Term) PID() int { return t.cmd.Process.Pid }

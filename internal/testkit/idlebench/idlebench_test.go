@@ -1,8 +1,10 @@
 package idlebench
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseStat(t *testing.T) {
@@ -40,5 +42,34 @@ func TestAnswer(t *testing.T) {
 	}
 	if extra := term.answer(); len(extra) > 0 {
 		t.Fatalf("answered again: %q", extra)
+	}
+}
+
+func TestDrawn(t *testing.T) {
+	// The text is cut by an escape sequence, as a styled frame cuts it; a silent terminal
+	// answers nothing, so the program's question stays in its output unanswered.
+	cmd := exec.Command("sh", "-c", `printf '\033]11;?\033\\'; sleep 0.2; printf 'x \033[1mCon\033[mtacts (3)'; sleep 5`)
+	term, err := StartWith(cmd, 80, 24, Options{Silent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close("", 0)
+	began := time.Now()
+	never := term.Drawn("Contacts (4)")
+	select {
+	case at := <-term.Drawn("Contacts (3)"):
+		if d := at.Sub(began); d < 150*time.Millisecond {
+			t.Errorf("drawn after %s, before it was written", d)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatalf("not seen; the screen: %q", term.Screen(0))
+	}
+	select {
+	case <-never:
+		t.Error("a text never written was seen")
+	default:
+	}
+	if term.scanned != 0 {
+		t.Error("a silent terminal looked for questions")
 	}
 }
