@@ -1,0 +1,314 @@
+// Command startbench measures duet's start as a person sees it (issue 24): the real binary
+// exec'd on a pseudo-terminal of 120x36, timed from the exec to the first frame that shows the
+// contacts list with all N contacts, for an account of N DMs on a throwaway Dendrite.
+//
+//	make homeserver   # once: builds the pinned Dendrite
+//	go run -tags goolm ./internal/testkit/startbench/cmd/startbench -runs 7
+//
+// The account (-dms DMs of -msgs messages each, through the client-server API) is built once
+// per run of the command and used by every case:
+//
+//   - warm: a profile that has synced once (logged in with `duet login`, then duet run until
+//     its first sync and key upload are done); every run starts duet on that same profile.
+//   - silent: the same warm profile on a terminal that answers no question (a terminal,
+//     multiplexer or serial console that does not know them): the start must not wait on it.
+//   - new: a new device: a fresh profile logged in with `duet login` (not timed), empty store;
+//     the time is then mostly the first sync.
+//
+// The first frame with the contacts is the first moment the bytes duet has written to the
+// terminal, escape sequences taken out, hold the list's header "Contacts (N)": the header is
+// drawn by the same View as the rows under it, so the frame that carries it shows the list
+// with all N contacts counted (the count is of the list duet holds, not of what fits). The
+// time is taken when the read that brought its last byte returns. The default terminal answers
+// the background colour, cursor position and device attributes as a dark xterm does
+// (idlebench.Term).
+//
+// -profile DIR runs the warm case again under duetprof (duet with a CPU profile) and writes
+// one profile per run, each stopped at the first frame (SIGUSR1): `go tool pprof -top DIR/*.pprof`
+// merges them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"duet/internal/homeserver"
+	"duet/internal/testkit/fixture"
+	"duet/internal/testkit/idlebench"
+)
+
+const cols, rows = 120, 36
+
+type options struct {
+	duet    string
+	dms     int
+	msgs    int
+	workers int
+	runs    int
+	cases   string
+	profile string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.duet, "duet", "", "the duet binary to measure (default: build it with go build -tags goolm)")
+	flag.IntVar(&o.dms, "dms", 1000, "DMs of the account, one contact each")
+	flag.IntVar(&o.msgs, "msgs", 2, "messages per DM")
+	flag.IntVar(&o.workers, "workers", 8, "requests in flight while building the account")
+	flag.IntVar(&o.runs, "runs", 7, "starts measured per case")
+	flag.StringVar(&o.cases, "cases", "warm,silent,new", "what to measure, comma separated: warm, silent, new")
+	flag.StringVar(&o.profile, "profile", "", "also profile the warm start (duetprof), one CPU profile per run into this directory")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "startbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if o.runs < 1 || o.dms < 1 || o.msgs < 0 {
+		return errors.New("-runs and -dms must be at least 1, -msgs not negative")
+	}
+	cases := strings.Split(o.cases, ",")
+	for _, c := range cases {
+		if !slices.Contains([]string{"warm", "silent", "new"}, c) {
+			return fmt.Errorf("-cases: no case %q", c)
+		}
+	}
+	root, err := homeserver.RepoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "duet-startbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := o.duet
+	if bin == "" {
+		bin = filepath.Join(tmp, "duet")
+		if err := build(ctx, root, bin, "."); err != nil {
+			return err
+		}
+	}
+	var prof string
+	if o.profile != "" {
+		prof = filepath.Join(tmp, "duetprof")
+		if err := build(ctx, root, prof, "./internal/testkit/startbench/cmd/duetprof"); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
+
+	fmt.Println("homeserver (the first run builds Dendrite: minutes; `make homeserver` does it beforehand)")
+	binDir, err := homeserver.Binaries(ctx, root)
+	if err != nil {
+		return err
+	}
+	srv, err := homeserver.Start(ctx, homeserver.Options{BinDir: binDir, LogLevel: "warn"})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	fmt.Printf("account: %d DMs x %d messages on %s\n", o.dms, o.msgs, srv.URL)
+	began := time.Now()
+	fx, err := fixture.BuildReal(ctx, srv, fixture.Spec{DMs: o.dms, Msgs: o.msgs}, o.workers)
+	if err != nil {
+		return fmt.Errorf("build the account: %w (server log: %s)", err, srv.LogTail())
+	}
+	fmt.Printf("  built in %s\n", time.Since(began).Round(time.Second))
+	b := bench{o: o, srv: srv, fx: fx, header: fmt.Sprintf("Contacts (%d)", o.dms)}
+
+	warm := filepath.Join(tmp, "warm")
+	if slices.Contains(cases, "warm") || slices.Contains(cases, "silent") || prof != "" {
+		fmt.Println("warm profile: duet login, then duet until its first sync is done")
+		if err := b.prepareWarm(ctx, bin, warm); err != nil {
+			return fmt.Errorf("warm profile: %w", err)
+		}
+	}
+	fmt.Printf("exec to the first frame with %q on a %dx%d terminal, %d runs a case\n", b.header, cols, rows, o.runs)
+	for _, c := range cases {
+		var took []time.Duration
+		for i := range o.runs {
+			var d time.Duration
+			switch c {
+			case "warm":
+				d, err = b.start(ctx, bin, warm, start{})
+			case "silent":
+				d, err = b.start(ctx, bin, warm, start{silent: true})
+			case "new":
+				d, err = b.newDevice(ctx, bin, filepath.Join(tmp, fmt.Sprintf("new%d", i+1)))
+			}
+			if err != nil {
+				return fmt.Errorf("%s, run %d: %w", c, i+1, err)
+			}
+			fmt.Printf("  %-7s run %d: %s\n", c, i+1, ms(d))
+			took = append(took, d)
+		}
+		fmt.Printf("%-7s median %s (min %s, max %s) over %d runs\n", c, ms(median(took)), ms(slices.Min(took)), ms(slices.Max(took)), len(took))
+	}
+	if prof != "" {
+		fmt.Printf("profiling the warm start (duetprof), %d runs\n", o.runs)
+		var took []time.Duration
+		for i := range o.runs {
+			out := filepath.Join(o.profile, fmt.Sprintf("warm-%d.pprof", i+1))
+			d, err := b.start(ctx, prof, warm, start{profile: out})
+			if err != nil {
+				return fmt.Errorf("profile, run %d: %w", i+1, err)
+			}
+			took = append(took, d)
+		}
+		fmt.Printf("profiled median %s; see: go tool pprof -top %s\n", ms(median(took)), filepath.Join(o.profile, "*.pprof"))
+	}
+	return nil
+}
+
+func build(ctx context.Context, root, out, pkg string) error {
+	fmt.Printf("building %s (go build -tags goolm)\n", pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "goolm", "-o", out, pkg)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+type bench struct {
+	o      options
+	srv    *homeserver.Server
+	fx     *fixture.Real
+	header string // what the first frame with the contacts shows
+}
+
+// env is duet's environment for a profile under home: its own XDG directories, a true-colour
+// xterm.
+func env(home string) []string {
+	return []string{
+		"HOME=" + home,
+		"PATH=" + os.Getenv("PATH"),
+		"TERM=xterm-256color",
+		"COLORTERM=truecolor",
+		"LANG=C.UTF-8",
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
+	}
+}
+
+// login logs the account in to a fresh profile under home: a new device.
+func (b *bench) login(ctx context.Context, bin, home string) error {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, "login", "--homeserver", b.srv.URL, "--user", string(b.fx.Me.ID), "--password-stdin")
+	cmd.Env, cmd.Stdin = env(home), strings.NewReader(b.fx.Me.Password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("duet login: %w: %s", err, out)
+	}
+	return nil
+}
+
+// prepareWarm logs in to a profile under home and runs duet on it until the contacts are drawn
+// and it has settled (first sync applied, keys uploaded): the store is warm.
+func (b *bench) prepareWarm(ctx context.Context, bin, home string) error {
+	if err := b.login(ctx, bin, home); err != nil {
+		return err
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = env(home)
+	t, err := idlebench.Start(cmd, cols, rows)
+	if err != nil {
+		return err
+	}
+	defer t.Close("\x03", 10*time.Second)
+	if err := t.WaitFor(ctx, b.header, 0, 10*time.Minute); err != nil {
+		return err
+	}
+	if _, err := t.Settle(ctx, 2*time.Second, 200*time.Millisecond, 5*time.Minute); err != nil {
+		return err
+	}
+	return t.Close("\x03", 10*time.Second)
+}
+
+// start is how one start is run.
+type start struct {
+	silent  bool   // the terminal answers nothing
+	profile string // duetprof's CPU profile, stopped at the first frame
+}
+
+// start execs bin on the profile under home and returns the time to the first frame with the
+// contacts; duet is then quit with ctrl+c.
+func (b *bench) start(ctx context.Context, bin, home string, s start) (time.Duration, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = env(home)
+	if s.profile != "" {
+		cmd.Env = append(cmd.Env, "DUETPROF_CPU="+s.profile)
+	}
+	began := time.Now()
+	t, err := idlebench.StartWith(cmd, cols, rows, idlebench.Options{Silent: s.silent})
+	if err != nil {
+		return 0, err
+	}
+	defer t.Close("\x03", 10*time.Second)
+	timeout := 10 * time.Minute
+	select {
+	case at := <-t.Drawn(b.header):
+		took := at.Sub(began)
+		if s.profile != "" {
+			_ = cmd.Process.Signal(syscall.SIGUSR1) // duetprof: stop the profile here
+		}
+		if err := t.Close("\x03", 10*time.Second); err != nil {
+			return took, fmt.Errorf("quit: %w", err)
+		}
+		return took, nil
+	case <-t.Exited():
+		return 0, fmt.Errorf("duet exited before the contacts; its screen's last text: %q", tail(t.Screen(0), 400))
+	case <-time.After(timeout):
+		return 0, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", b.header, timeout, tail(t.Screen(0), 400))
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// newDevice logs in to a fresh profile under home (not timed) and times duet's first start on
+// it.
+func (b *bench) newDevice(ctx context.Context, bin, home string) (time.Duration, error) {
+	if err := b.login(ctx, bin, home); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(home)
+	return b.start(ctx, bin, home, start{})
+}
+
+func median(d []time.Duration) time.Duration {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	if len(d)%2 == 0 {
+		return (d[len(d)/2-1] + d[len(d)/2]) / 2
+	}
+	return d[len(d)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
