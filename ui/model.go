@@ -140,6 +140,18 @@ func New(svc Service, opts Options) *Model {
 	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
 		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
 	m.newDM = newdm.New(svc, host{m}, newdm.Options{Styles: st, Context: m.ctx})
+	m.styleHelp()
+	m.status.SetAccount(string(m.me))
+	m.status.SetClock(opts.Now)
+	m.contacts.Focus()
+	m.width, m.height = 80, 24
+	m.layout()
+	return m
+}
+
+// styleHelp styles the key help with the root's styles.
+func (m *Model) styleHelp() {
+	st := m.styles
 	m.help.Styles.ShortKey = st.Status.HintKey
 	m.help.Styles.ShortDesc = st.Status.Hint
 	m.help.Styles.ShortSeparator = st.Status.Hint
@@ -149,12 +161,30 @@ func New(svc Service, opts Options) *Model {
 	if st.Terminal.Plain() {
 		m.help.Styles.Ellipsis = st.Muted // else Bubbles' own grey
 	}
-	m.status.SetAccount(string(m.me))
-	m.status.SetClock(opts.Now)
-	m.contacts.Focus()
-	m.width, m.height = 80, 24
-	m.layout()
-	return m
+}
+
+// backgroundTold restyles the whole screen when the terminal's answer about its background
+// (asked by Run, after the first frame is drawn with a dark one) says it is light, or dark
+// again: the default theme drawn for the terminal as it is.
+func (m *Model) backgroundTold(msg tea.BackgroundColorMsg) {
+	term := m.styles.Terminal
+	term.Light = !msg.IsDark()
+	if term == m.styles.Terminal {
+		return
+	}
+	st := styles.For(styles.DefaultTheme(), term)
+	m.styles, m.opts.Styles = st, &st
+	m.contacts.SetStyles(st.Contacts)
+	m.composer.SetStyles(st)
+	m.status.SetStyles(st.Status)
+	m.styleHelp()
+	m.search.SetStyles(st.Search)
+	m.finder.SetStyles(st.Switcher)
+	m.security.SetStyles(st)
+	m.newDM.SetStyles(st)
+	for _, c := range m.chats {
+		c.SetStyles(st)
+	}
 }
 
 func newTxnBase() string {
@@ -189,6 +219,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
+	case tea.BackgroundColorMsg:
+		m.backgroundTold(msg)
 	case tea.KeyPressMsg:
 		cmd = m.handleKey(msg)
 	case tea.PasteMsg:
