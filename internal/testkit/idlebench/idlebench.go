@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 )
 
@@ -34,8 +36,9 @@ type Term struct {
 	silent bool // answers no question (Options.Silent)
 
 	mu       sync.Mutex
-	out      []byte // everything the program wrote
-	scanned  int    // out is answered up to here (see answers)
+	out      []byte       // everything the program wrote
+	scanned  int          // out is answered up to here (see answers)
+	screen   *vt.Emulator // what a terminal shows of out
 	watchers []watcher
 
 	exited  chan struct{} // closed once the process is waited for
@@ -70,7 +73,8 @@ func StartWith(cmd *exec.Cmd, cols, rows int, o Options) (*Term, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s on a terminal: %w", cmd.Path, err)
 	}
-	t := &Term{cmd: cmd, pty: f, silent: o.Silent, exited: make(chan struct{})}
+	t := &Term{cmd: cmd, pty: f, silent: o.Silent, screen: vt.NewEmulator(cols, rows), exited: make(chan struct{})}
+	go func() { _, _ = io.Copy(io.Discard, t.screen) }() // the emulator's own answers: Term answers (or not)
 	go t.read()
 	go func() {
 		t.waitErr = cmd.Wait()
@@ -87,6 +91,7 @@ func (t *Term) read() {
 			at := time.Now()
 			t.mu.Lock()
 			t.out = append(t.out, buf[:n]...)
+			_, _ = t.screen.Write(buf[:n])
 			var replies []string
 			if !t.silent {
 				replies = t.answer()
@@ -146,14 +151,16 @@ func (t *Term) answer() []string {
 	return out
 }
 
-// Drawn returns a channel that receives, once, the time at which the program's output first
-// held text (escape sequences taken out, from the start): when the read that brought its last
-// byte returned. The time is taken as the bytes arrive, not when someone looks.
+// Drawn returns a channel that receives, once, the time at which the terminal's screen first
+// shows text on one of its lines (a terminal emulator, charmbracelet/x/vt, draws what the
+// program wrote: a renderer that rewrites only the cells that changed still counts): when the
+// read that brought the last byte of it returned. The time is taken as the bytes arrive, not
+// when someone looks.
 func (t *Term) Drawn(text string) <-chan time.Time {
 	w := watcher{text: text, at: make(chan time.Time, 1)}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if strings.Contains(ansi.Strip(string(t.out)), text) {
+	if strings.Contains(t.screen.String(), text) {
 		w.at <- time.Now()
 		return w.at
 	}
@@ -166,7 +173,7 @@ func (t *Term) notify(at time.Time) {
 	if len(t.watchers) == 0 {
 		return
 	}
-	screen := ansi.Strip(string(t.out))
+	screen := t.screen.String()
 	t.watchers = slices.DeleteFunc(t.watchers, func(w watcher) bool {
 		if strings.Contains(screen, w.text) {
 			w.at <- at

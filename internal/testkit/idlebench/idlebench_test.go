@@ -46,9 +46,10 @@ func TestAnswer(t *testing.T) {
 }
 
 func TestDrawn(t *testing.T) {
-	// The text is cut by an escape sequence, as a styled frame cuts it; a silent terminal
-	// answers nothing, so the program's question stays in its output unanswered.
-	cmd := exec.Command("sh", "-c", `printf '\033]11;?\033\\'; sleep 0.2; printf 'x \033[1mCon\033[mtacts (3)'; sleep 5`)
+	// The text is cut by an escape sequence, as a styled frame cuts it, and then changed in
+	// place, as a renderer that writes only the cells that changed does; a silent terminal
+	// answers nothing.
+	cmd := exec.Command("sh", "-c", `printf '\033]11;?\033\\x \033[1mCon\033[mtacts (0)'; sleep 0.2; printf '\r\033[12C3)'; sleep 5`)
 	term, err := StartWith(cmd, 80, 24, Options{Silent: true})
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,12 @@
 //   - new: a new device: a fresh profile logged in with `duet login` (not timed), empty store;
 //     the time is then mostly the first sync.
 //
-// The first frame with the contacts is the first moment the bytes duet has written to the
-// terminal, escape sequences taken out, hold the list's header "Contacts (N)": the header is
-// drawn by the same View as the rows under it, so the frame that carries it shows the list
-// with all N contacts counted (the count is of the list duet holds, not of what fits). The
-// time is taken when the read that brought its last byte returns. The default terminal answers
+// The first frame with the contacts is the first moment the terminal's screen (a terminal
+// emulator, charmbracelet/x/vt, fed every byte duet writes) shows the list's header
+// "Contacts (N)": the header is drawn by the same View as the rows under it, so the frame
+// that carries it shows the list with all N contacts counted (the count is of the list duet
+// holds, not of what fits). The time is taken when the read that brought its last byte
+// returns. An earlier frame without the list (the header at "Contacts (0)") does not count. The default terminal answers
 // the background colour, cursor position and device attributes as a dark xterm does
 // (idlebench.Term).
 //
@@ -57,6 +58,7 @@ type options struct {
 	runs    int
 	cases   string
 	profile string
+	prof    string
 }
 
 func main() {
@@ -68,6 +70,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 7, "starts measured per case")
 	flag.StringVar(&o.cases, "cases", "warm,silent,new", "what to measure, comma separated: warm, silent, new")
 	flag.StringVar(&o.profile, "profile", "", "also profile the warm start (duetprof), one CPU profile per run into this directory")
+	flag.StringVar(&o.prof, "duetprof", "", "with -profile: the duetprof binary to run (default: build it from this tree)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -105,9 +108,12 @@ func run(ctx context.Context, o options) error {
 	}
 	var prof string
 	if o.profile != "" {
-		prof = filepath.Join(tmp, "duetprof")
-		if err := build(ctx, root, prof, "./internal/testkit/startbench/cmd/duetprof"); err != nil {
-			return err
+		prof = o.prof
+		if prof == "" {
+			prof = filepath.Join(tmp, "duetprof")
+			if err := build(ctx, root, prof, "./internal/testkit/startbench/cmd/duetprof"); err != nil {
+				return err
+			}
 		}
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
 			return err
@@ -236,7 +242,7 @@ func (b *bench) prepareWarm(ctx context.Context, bin, home string) error {
 		return err
 	}
 	defer t.Close("\x03", 10*time.Second)
-	if err := t.WaitFor(ctx, b.header, 0, 10*time.Minute); err != nil {
+	if _, err := b.drawn(ctx, t); err != nil {
 		return err
 	}
 	if _, err := t.Settle(ctx, 2*time.Second, 200*time.Millisecond, 5*time.Minute); err != nil {
@@ -265,23 +271,32 @@ func (b *bench) start(ctx context.Context, bin, home string, s start) (time.Dura
 		return 0, err
 	}
 	defer t.Close("\x03", 10*time.Second)
-	timeout := 10 * time.Minute
+	at, err := b.drawn(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	took := at.Sub(began)
+	if s.profile != "" {
+		_ = cmd.Process.Signal(syscall.SIGUSR1) // duetprof: stop the profile here
+	}
+	if err := t.Close("\x03", 10*time.Second); err != nil {
+		return took, fmt.Errorf("quit: %w", err)
+	}
+	return took, nil
+}
+
+// drawn waits until the screen shows the contacts header and returns when it was drawn.
+func (b *bench) drawn(ctx context.Context, t *idlebench.Term) (time.Time, error) {
+	const timeout = 10 * time.Minute
 	select {
 	case at := <-t.Drawn(b.header):
-		took := at.Sub(began)
-		if s.profile != "" {
-			_ = cmd.Process.Signal(syscall.SIGUSR1) // duetprof: stop the profile here
-		}
-		if err := t.Close("\x03", 10*time.Second); err != nil {
-			return took, fmt.Errorf("quit: %w", err)
-		}
-		return took, nil
+		return at, nil
 	case <-t.Exited():
-		return 0, fmt.Errorf("duet exited before the contacts; its screen's last text: %q", tail(t.Screen(0), 400))
+		return time.Time{}, fmt.Errorf("duet exited before the contacts; its screen's last text: %q", tail(t.Screen(0), 400))
 	case <-time.After(timeout):
-		return 0, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", b.header, timeout, tail(t.Screen(0), 400))
+		return time.Time{}, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", b.header, timeout, tail(t.Screen(0), 400))
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return time.Time{}, ctx.Err()
 	}
 }
 
