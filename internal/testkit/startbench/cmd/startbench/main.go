@@ -59,6 +59,7 @@ type options struct {
 	cases   string
 	profile string
 	prof    string
+	wrap    string
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&o.cases, "cases", "warm,silent,new", "what to measure, comma separated: warm, silent, new")
 	flag.StringVar(&o.profile, "profile", "", "also profile the warm start (duetprof), one CPU profile per run into this directory")
 	flag.StringVar(&o.prof, "duetprof", "", "with -profile: the duetprof binary to run (default: build it from this tree)")
+	flag.StringVar(&o.wrap, "wrap", "", "run the warm case's duet under this command, for a timeline of its start (e.g. \"strace -f -ttt -o /tmp/start.strace\"); the times then include it")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -153,7 +155,7 @@ func run(ctx context.Context, o options) error {
 			var d time.Duration
 			switch c {
 			case "warm":
-				d, err = b.start(ctx, bin, warm, start{})
+				d, err = b.start(ctx, bin, warm, start{wrap: strings.Fields(o.wrap)})
 			case "silent":
 				d, err = b.start(ctx, bin, warm, start{silent: true})
 			case "new":
@@ -253,14 +255,18 @@ func (b *bench) prepareWarm(ctx context.Context, bin, home string) error {
 
 // start is how one start is run.
 type start struct {
-	silent  bool   // the terminal answers nothing
-	profile string // duetprof's CPU profile, stopped at the first frame
+	silent  bool     // the terminal answers nothing
+	profile string   // duetprof's CPU profile, stopped at the first frame
+	wrap    []string // a command duet runs under (strace)
 }
 
 // start execs bin on the profile under home and returns the time to the first frame with the
 // contacts; duet is then quit with ctrl+c.
 func (b *bench) start(ctx context.Context, bin, home string, s start) (time.Duration, error) {
 	cmd := exec.Command(bin)
+	if len(s.wrap) > 0 {
+		cmd = exec.Command(s.wrap[0], append(s.wrap[1:], bin)...)
+	}
 	cmd.Env = env(home)
 	if s.profile != "" {
 		cmd.Env = append(cmd.Env, "DUETPROF_CPU="+s.profile)
