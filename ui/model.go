@@ -47,6 +47,12 @@ type Options struct {
 	OpenDir      string   // where files to open are fetched (private)
 
 	Getenv func(string) string // reads $VISUAL and $EDITOR for the composer's editor; nil: os.Getenv
+
+	// FirstFrame is called once, off the UI goroutine, after the first frame that shows the
+	// contacts list (or says it could not be read) has been drawn: what that frame does not
+	// need (the sync loop, which loads the crypto machine) starts then, and does not compete
+	// with it. nil: nothing waits for it.
+	FirstFrame func()
 }
 
 // Notifier shows desktop notifications (internal/notify.Desktop).
@@ -114,6 +120,7 @@ type Model struct {
 
 	overviewSeq     int
 	overviewApplied int
+	firstFrameTold  bool // opts.FirstFrame is on its way
 	directBad       bool // the account's m.direct could not be read (R1): said in the status bar
 
 	term     terminal.Model // what the terminal is told: title, modes, bell, clipboard
@@ -487,9 +494,10 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		return nil
 	}
 	m.overviewApplied = msg.seq
+	drawn := m.firstFrame()
 	if msg.err != nil {
 		m.status.SetError(textutil.Explain(msg.err))
-		return nil
+		return drawn
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
 	m.term.SetTitle(m.unreadTitle())
@@ -510,7 +518,24 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 			cmds = append(cmds, m.openItem(it, false))
 		}
 	}
-	return tea.Batch(cmds...)
+	return tea.Batch(append(cmds, drawn)...)
+}
+
+// firstFrameDrawn is how long after the first list is in the model its frame is surely on
+// the terminal: Bubble Tea writes a frame at its next tick, 60 a second.
+const firstFrameDrawn = 2 * time.Second / 60
+
+// firstFrame tells opts.FirstFrame, once, when the frame with the first list has been drawn.
+func (m *Model) firstFrame() tea.Cmd {
+	if m.firstFrameTold || m.opts.FirstFrame == nil {
+		return nil
+	}
+	m.firstFrameTold = true
+	told := m.opts.FirstFrame
+	return tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg {
+		told()
+		return nil
+	})
 }
 
 // countdownMsg ticks the offline countdown once a second.
