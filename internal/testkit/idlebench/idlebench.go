@@ -51,7 +51,13 @@ type Term struct {
 // watcher waits for a text to be drawn (Drawn).
 type watcher struct {
 	text string
-	at   chan time.Time
+	at   chan Seen
+}
+
+// Seen is when a text was first drawn, and what the scheduler said of the program then.
+type Seen struct {
+	At    time.Time
+	Sched Sched
 }
 
 // Options say how the terminal behaves.
@@ -155,13 +161,13 @@ func (t *Term) answer() []string {
 // shows text on one of its lines (a terminal emulator, charmbracelet/x/vt, draws what the
 // program wrote: a renderer that rewrites only the cells that changed still counts): when the
 // read that brought the last byte of it returned. The time is taken as the bytes arrive, not
-// when someone looks.
-func (t *Term) Drawn(text string) <-chan time.Time {
-	w := watcher{text: text, at: make(chan time.Time, 1)}
+// when someone looks, and so is the scheduler's account of the program.
+func (t *Term) Drawn(text string) <-chan Seen {
+	w := watcher{text: text, at: make(chan Seen, 1)}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if strings.Contains(t.screen.String(), text) {
-		w.at <- time.Now()
+		w.at <- Seen{At: time.Now(), Sched: ProcessSched(t.PID())}
 		return w.at
 	}
 	t.watchers = append(t.watchers, w)
@@ -176,7 +182,7 @@ func (t *Term) notify(at time.Time) {
 	screen := t.screen.String()
 	t.watchers = slices.DeleteFunc(t.watchers, func(w watcher) bool {
 		if strings.Contains(screen, w.text) {
-			w.at <- at
+			w.at <- Seen{At: at, Sched: ProcessSched(t.PID())}
 			return true
 		}
 		return false
@@ -396,4 +402,35 @@ func threadsOnCPU(pid int) map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// Sched is what the scheduler says of a process so far, summed over its threads (the first two
+// fields of /proc/PID/task/TID/schedstat, in nanoseconds).
+type Sched struct {
+	OnCPU  time.Duration // run on a CPU
+	Waited time.Duration // ready to run, waiting for a CPU (on a busy machine: time lost to others)
+}
+
+// ProcessSched reads Sched for a process; threads that have exited are not counted. Zero when
+// the kernel has no schedstat.
+func ProcessSched(pid int) Sched {
+	var s Sched
+	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "schedstat"))
+		if err != nil {
+			continue
+		}
+		f := bytes.Fields(data)
+		if len(f) < 2 {
+			continue
+		}
+		on, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+		wait, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+		if err1 == nil && err2 == nil {
+			s.OnCPU += time.Duration(on)
+			s.Waited += time.Duration(wait)
+		}
+	}
+	return s
 }

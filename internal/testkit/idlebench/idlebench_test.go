@@ -58,8 +58,8 @@ func TestDrawn(t *testing.T) {
 	began := time.Now()
 	never := term.Drawn("Contacts (4)")
 	select {
-	case at := <-term.Drawn("Contacts (3)"):
-		if d := at.Sub(began); d < 150*time.Millisecond {
+	case seen := <-term.Drawn("Contacts (3)"):
+		if d := seen.At.Sub(began); d < 150*time.Millisecond {
 			t.Errorf("drawn after %s, before it was written", d)
 		}
 	case <-time.After(4 * time.Second):

@@ -24,6 +24,13 @@
 // the background colour, cursor position and device attributes as a dark xterm does
 // (idlebench.Term).
 //
+// -duet before,after measures several binaries taking turns, run by run, so that each sees the
+// same load on a shared machine (the first one makes the warm profile).
+//
+// Each run also says what the scheduler said of duet's process at that moment
+// (/proc/PID/task/*/schedstat): its time on a CPU, and its time ready to run but waiting for
+// one, which is what a busy machine adds.
+//
 // -profile DIR runs the warm case again under duetprof (duet with a CPU profile) and writes
 // one profile per run, each stopped at the first frame (SIGUSR1): `go tool pprof -top DIR/*.pprof`
 // merges them.
@@ -60,11 +67,12 @@ type options struct {
 	profile string
 	prof    string
 	wrap    string
+	pause   time.Duration
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.duet, "duet", "", "the duet binary to measure (default: build it with go build -tags goolm)")
+	flag.StringVar(&o.duet, "duet", "", "the duet binary to measure (default: build it with go build -tags goolm); several, comma separated, take turns run by run (before,after)")
 	flag.IntVar(&o.dms, "dms", 1000, "DMs of the account, one contact each")
 	flag.IntVar(&o.msgs, "msgs", 2, "messages per DM")
 	flag.IntVar(&o.workers, "workers", 8, "requests in flight while building the account")
@@ -73,6 +81,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "also profile the warm start (duetprof), one CPU profile per run into this directory")
 	flag.StringVar(&o.prof, "duetprof", "", "with -profile: the duetprof binary to run (default: build it from this tree)")
 	flag.StringVar(&o.wrap, "wrap", "", "run the warm case's duet under this command, for a timeline of its start (e.g. \"strace -f -ttt -o /tmp/start.strace\"); the times then include it")
+	flag.DurationVar(&o.pause, "pause", time.Second, "wait between runs, for the homeserver to finish what the last run asked")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -101,9 +110,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := o.duet
+	bins := strings.Split(o.duet, ",")
+	bin := bins[0] // the one that makes the warm profile
 	if bin == "" {
 		bin = filepath.Join(tmp, "duet")
+		bins = []string{bin}
 		if err := build(ctx, root, bin, "."); err != nil {
 			return err
 		}
@@ -150,29 +161,39 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("exec to the first frame with %q on a %dx%d terminal, %d runs a case\n", b.header, cols, rows, o.runs)
 	for _, c := range cases {
-		var took []time.Duration
+		took := make([][]result, len(bins))
 		for i := range o.runs {
-			var d time.Duration
-			switch c {
-			case "warm":
-				d, err = b.start(ctx, bin, warm, start{wrap: strings.Fields(o.wrap)})
-			case "silent":
-				d, err = b.start(ctx, bin, warm, start{silent: true})
-			case "new":
-				d, err = b.newDevice(ctx, bin, filepath.Join(tmp, fmt.Sprintf("new%d", i+1)))
+			for j, bin := range bins { // several binaries take turns: the same load for each
+				if err := pause(ctx, o.pause); err != nil {
+					return err
+				}
+				var d result
+				switch c {
+				case "warm":
+					d, err = b.start(ctx, bin, warm, start{wrap: strings.Fields(o.wrap)})
+				case "silent":
+					d, err = b.start(ctx, bin, warm, start{silent: true})
+				case "new":
+					d, err = b.newDevice(ctx, bin, filepath.Join(tmp, fmt.Sprintf("new%d-%d", i+1, j+1)))
+				}
+				if err != nil {
+					return fmt.Errorf("%s, %s, run %d: %w", c, bin, i+1, err)
+				}
+				fmt.Printf("  %-7s %s run %d: %s\n", c, filepath.Base(bin), i+1, d)
+				took[j] = append(took[j], d)
 			}
-			if err != nil {
-				return fmt.Errorf("%s, run %d: %w", c, i+1, err)
-			}
-			fmt.Printf("  %-7s run %d: %s\n", c, i+1, ms(d))
-			took = append(took, d)
 		}
-		fmt.Printf("%-7s median %s (min %s, max %s) over %d runs\n", c, ms(median(took)), ms(slices.Min(took)), ms(slices.Max(took)), len(took))
+		for j, bin := range bins {
+			summary(c+" "+filepath.Base(bin), took[j])
+		}
 	}
 	if prof != "" {
 		fmt.Printf("profiling the warm start (duetprof), %d runs\n", o.runs)
-		var took []time.Duration
+		var took []result
 		for i := range o.runs {
+			if err := pause(ctx, o.pause); err != nil {
+				return err
+			}
 			out := filepath.Join(o.profile, fmt.Sprintf("warm-%d.pprof", i+1))
 			d, err := b.start(ctx, prof, warm, start{profile: out})
 			if err != nil {
@@ -180,7 +201,8 @@ func run(ctx context.Context, o options) error {
 			}
 			took = append(took, d)
 		}
-		fmt.Printf("profiled median %s; see: go tool pprof -top %s\n", ms(median(took)), filepath.Join(o.profile, "*.pprof"))
+		summary("profiled", took)
+		fmt.Printf("see: go tool pprof -top %s\n", filepath.Join(o.profile, "*.pprof"))
 	}
 	return nil
 }
@@ -260,9 +282,37 @@ type start struct {
 	wrap    []string // a command duet runs under (strace)
 }
 
+// result is one start: the time to the first frame with the contacts, and what the scheduler
+// said of duet's process at that moment.
+type result struct {
+	took   time.Duration
+	onCPU  time.Duration // duet's threads on a CPU, from exec
+	waited time.Duration // duet's threads ready to run but waiting for a CPU (a busy machine)
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%s (on CPU %s, waiting for a CPU %s)", ms(r.took), ms(r.onCPU), ms(r.waited))
+}
+
+// summary prints the medians of a case's runs, with the spread of the times.
+func summary(name string, rs []result) {
+	pick := func(f func(result) time.Duration) []time.Duration {
+		var out []time.Duration
+		for _, r := range rs {
+			out = append(out, f(r))
+		}
+		return out
+	}
+	took := pick(func(r result) time.Duration { return r.took })
+	fmt.Printf("%s: median %s (min %s, max %s) over %d runs; on CPU %s, waiting for a CPU %s (medians)\n", name,
+		ms(median(took)), ms(slices.Min(took)), ms(slices.Max(took)), len(rs),
+		ms(median(pick(func(r result) time.Duration { return r.onCPU }))),
+		ms(median(pick(func(r result) time.Duration { return r.waited }))))
+}
+
 // start execs bin on the profile under home and returns the time to the first frame with the
 // contacts; duet is then quit with ctrl+c.
-func (b *bench) start(ctx context.Context, bin, home string, s start) (time.Duration, error) {
+func (b *bench) start(ctx context.Context, bin, home string, s start) (result, error) {
 	cmd := exec.Command(bin)
 	if len(s.wrap) > 0 {
 		cmd = exec.Command(s.wrap[0], append(s.wrap[1:], bin)...)
@@ -274,43 +324,43 @@ func (b *bench) start(ctx context.Context, bin, home string, s start) (time.Dura
 	began := time.Now()
 	t, err := idlebench.StartWith(cmd, cols, rows, idlebench.Options{Silent: s.silent})
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer t.Close("\x03", 10*time.Second)
-	at, err := b.drawn(ctx, t)
+	seen, err := b.drawn(ctx, t)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
-	took := at.Sub(began)
+	r := result{took: seen.At.Sub(began), onCPU: seen.Sched.OnCPU, waited: seen.Sched.Waited}
 	if s.profile != "" {
 		_ = cmd.Process.Signal(syscall.SIGUSR1) // duetprof: stop the profile here
 	}
 	if err := t.Close("\x03", 10*time.Second); err != nil {
-		return took, fmt.Errorf("quit: %w", err)
+		return r, fmt.Errorf("quit: %w", err)
 	}
-	return took, nil
+	return r, nil
 }
 
 // drawn waits until the screen shows the contacts header and returns when it was drawn.
-func (b *bench) drawn(ctx context.Context, t *idlebench.Term) (time.Time, error) {
+func (b *bench) drawn(ctx context.Context, t *idlebench.Term) (idlebench.Seen, error) {
 	const timeout = 10 * time.Minute
 	select {
-	case at := <-t.Drawn(b.header):
-		return at, nil
+	case seen := <-t.Drawn(b.header):
+		return seen, nil
 	case <-t.Exited():
-		return time.Time{}, fmt.Errorf("duet exited before the contacts; its screen's last text: %q", tail(t.Screen(0), 400))
+		return idlebench.Seen{}, fmt.Errorf("duet exited before the contacts; its screen's last text: %q", tail(t.Screen(0), 400))
 	case <-time.After(timeout):
-		return time.Time{}, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", b.header, timeout, tail(t.Screen(0), 400))
+		return idlebench.Seen{}, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", b.header, timeout, tail(t.Screen(0), 400))
 	case <-ctx.Done():
-		return time.Time{}, ctx.Err()
+		return idlebench.Seen{}, ctx.Err()
 	}
 }
 
 // newDevice logs in to a fresh profile under home (not timed) and times duet's first start on
 // it.
-func (b *bench) newDevice(ctx context.Context, bin, home string) (time.Duration, error) {
+func (b *bench) newDevice(ctx context.Context, bin, home string) (result, error) {
 	if err := b.login(ctx, bin, home); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer os.RemoveAll(home)
 	return b.start(ctx, bin, home, start{})
@@ -332,4 +382,13 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+func pause(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
