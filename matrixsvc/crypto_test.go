@@ -238,6 +238,38 @@ func TestEncryptedHistorySurvivesRestart(t *testing.T) {
 	bob.WaitMessage(t, room, "still me", 20*time.Second)
 }
 
+// A UI draws its first frame before the crypto machine is loaded (the sync loop, which loads
+// it, starts after that frame): a message sent in an encrypted room meanwhile waits for the
+// machine and goes encrypted, never as plain text.
+func TestSendBeforeCryptoIsLoadedGoesEncrypted(t *testing.T) {
+	ctx := hstest.Ctx(t)
+	p := hstest.NewPerson(t, hs, "alice", "Alice")
+	sess, err := Login(ctx, LoginParams{Homeserver: hs.URL, User: string(p.ID), Password: p.Password}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	alice := openService(t, sess, dir)
+	bob, room := encryptedDMWithBob(t, alice)
+	alice.Close()
+	alice.store.Close()
+
+	again := openService(t, sess, dir)
+	if again.crypt.Load() != nil {
+		t.Fatal("the crypto machine is loaded before anything needs it")
+	}
+	if _, err := again.SendText(ctx, room, "sent before the first sync", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	got := bob.WaitMessage(t, room, "sent before the first sync", 20*time.Second)
+	if !got.Decrypted {
+		t.Fatalf("bob got %+v, want it decrypted", got)
+	}
+	if types := serverEventTypes(t, bob.Client, room); slices.Contains(types, event.EventMessage.Type) {
+		t.Fatalf("plain text on the server: %v", types)
+	}
+}
+
 func TestLateKeyDecryptsInPlace(t *testing.T) {
 	ctx := hstest.Ctx(t)
 	p := hstest.NewPerson(t, hs, "alice", "Alice")

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/format"
@@ -86,7 +87,7 @@ func Links(body, html string) []string {
 		text = parser.Parse(html, format.NewContext(context.Background()))
 	}
 	var out []string
-	for _, l := range webAddress.FindAllString(text, -1) {
+	for _, l := range webAddress().FindAllString(text, -1) {
 		u, err := url.Parse(l)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || slices.Contains(out, l) {
 			continue
@@ -96,8 +97,9 @@ func Links(body, html string) []string {
 	return out
 }
 
-// webAddress finds addresses written with their scheme.
-var webAddress = xurls.Strict()
+// webAddress finds addresses written with their scheme. Compiled on first use: the
+// expression is large (1 ms at every start, before main ran).
+var webAddress = sync.OnceValue(xurls.Strict)
 
 // messageContent is what is sent for a message typed in duet: the text as typed in body, and,
 // when its Markdown formats anything, the HTML in formatted_body (as Element does).

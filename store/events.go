@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"maunium.net/go/mautrix/id"
 )
@@ -117,7 +118,7 @@ func (s *Store) insertEvents(ctx context.Context, room id.RoomID, evts []Event) 
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString(eventPlaceholders[i])
+			q.WriteString(eventPlaceholders()[i])
 			args = append(args, eventArgs(room, &evts[i])...)
 		}
 		if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
@@ -147,8 +148,9 @@ const (
 	insertBatch      = 500
 )
 
-// eventPlaceholders[i] is the "($..)" of the i-th row of a multi-row insert.
-var eventPlaceholders = func() []string {
+// eventPlaceholders()[i] is the "($..)" of the i-th row of a multi-row insert. Built on first
+// use: 11,500 numbers are not worth making at every start (1.5 ms before main ran).
+var eventPlaceholders = sync.OnceValue(func() []string {
 	out := make([]string, insertBatch)
 	for i := range out {
 		var b strings.Builder
@@ -163,14 +165,14 @@ var eventPlaceholders = func() []string {
 		out[i] = b.String()
 	}
 	return out
-}()
+})
 
 func eventArgs(room id.RoomID, e *Event) []any {
 	return []any{room, e.ID, e.Pos, e.TS, e.Sender, e.MsgType, e.Body, e.Encrypted, e.E2E, e.SessionID, e.Raw, e.DecryptError, e.Trust, e.HTML, e.ReplyTo, e.Media, e.NotEncrypted, e.Notice, e.Unauthenticated, e.Kind, e.Extra, e.Thread, e.Rel}
 }
 
 func (s *Store) insertEvent(ctx context.Context, room id.RoomID, e *Event) error {
-	if _, err := s.db.Exec(ctx, "INSERT OR IGNORE INTO duet_event ("+eventColumns+") VALUES "+eventPlaceholders[0], eventArgs(room, e)...); err != nil {
+	if _, err := s.db.Exec(ctx, "INSERT OR IGNORE INTO duet_event ("+eventColumns+") VALUES "+eventPlaceholders()[0], eventArgs(room, e)...); err != nil {
 		return err
 	}
 	_, err := s.applyChanges(ctx, room, []id.EventID{e.ID})

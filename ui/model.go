@@ -47,6 +47,12 @@ type Options struct {
 	OpenDir      string   // where files to open are fetched (private)
 
 	Getenv func(string) string // reads $VISUAL and $EDITOR for the composer's editor; nil: os.Getenv
+
+	// FirstFrame is called once, off the UI goroutine, after the first frame that shows the
+	// contacts list (or says it could not be read) has been drawn: what that frame does not
+	// need (the sync loop, which loads the crypto machine) starts then, and does not compete
+	// with it. nil: nothing waits for it.
+	FirstFrame func()
 }
 
 // Notifier shows desktop notifications (internal/notify.Desktop).
@@ -114,6 +120,7 @@ type Model struct {
 
 	overviewSeq     int
 	overviewApplied int
+	firstFrameTold  bool // opts.FirstFrame is on its way
 	directBad       bool // the account's m.direct could not be read (R1): said in the status bar
 
 	term     terminal.Model // what the terminal is told: title, modes, bell, clipboard
@@ -140,6 +147,18 @@ func New(svc Service, opts Options) *Model {
 	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
 		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
 	m.newDM = newdm.New(svc, host{m}, newdm.Options{Styles: st, Context: m.ctx})
+	m.styleHelp()
+	m.status.SetAccount(string(m.me))
+	m.status.SetClock(opts.Now)
+	m.contacts.Focus()
+	m.width, m.height = 80, 24
+	m.layout()
+	return m
+}
+
+// styleHelp styles the key help with the root's styles.
+func (m *Model) styleHelp() {
+	st := m.styles
 	m.help.Styles.ShortKey = st.Status.HintKey
 	m.help.Styles.ShortDesc = st.Status.Hint
 	m.help.Styles.ShortSeparator = st.Status.Hint
@@ -149,12 +168,30 @@ func New(svc Service, opts Options) *Model {
 	if st.Terminal.Plain() {
 		m.help.Styles.Ellipsis = st.Muted // else Bubbles' own grey
 	}
-	m.status.SetAccount(string(m.me))
-	m.status.SetClock(opts.Now)
-	m.contacts.Focus()
-	m.width, m.height = 80, 24
-	m.layout()
-	return m
+}
+
+// backgroundTold restyles the whole screen when the terminal's answer about its background
+// (asked by Run, after the first frame is drawn with a dark one) says it is light, or dark
+// again: the default theme drawn for the terminal as it is.
+func (m *Model) backgroundTold(msg tea.BackgroundColorMsg) {
+	term := m.styles.Terminal
+	term.Light = !msg.IsDark()
+	if term == m.styles.Terminal {
+		return
+	}
+	st := styles.For(styles.DefaultTheme(), term)
+	m.styles, m.opts.Styles = st, &st
+	m.contacts.SetStyles(st.Contacts)
+	m.composer.SetStyles(st)
+	m.status.SetStyles(st.Status)
+	m.styleHelp()
+	m.search.SetStyles(st.Search)
+	m.finder.SetStyles(st.Switcher)
+	m.security.SetStyles(st)
+	m.newDM.SetStyles(st)
+	for _, c := range m.chats {
+		c.SetStyles(st)
+	}
 }
 
 func newTxnBase() string {
@@ -189,6 +226,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
+	case tea.BackgroundColorMsg:
+		m.backgroundTold(msg)
 	case tea.KeyPressMsg:
 		cmd = m.handleKey(msg)
 	case tea.PasteMsg:
@@ -455,9 +494,10 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		return nil
 	}
 	m.overviewApplied = msg.seq
+	drawn := m.firstFrame()
 	if msg.err != nil {
 		m.status.SetError(textutil.Explain(msg.err))
-		return nil
+		return drawn
 	}
 	m.contacts.SetOverview(msg.ov, m.me)
 	m.term.SetTitle(m.unreadTitle())
@@ -478,7 +518,24 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 			cmds = append(cmds, m.openItem(it, false))
 		}
 	}
-	return tea.Batch(cmds...)
+	return tea.Batch(append(cmds, drawn)...)
+}
+
+// firstFrameDrawn is how long after the first list is in the model its frame is surely on
+// the terminal: Bubble Tea writes a frame at its next tick, 60 a second.
+const firstFrameDrawn = 2 * time.Second / 60
+
+// firstFrame tells opts.FirstFrame, once, when the frame with the first list has been drawn.
+func (m *Model) firstFrame() tea.Cmd {
+	if m.firstFrameTold || m.opts.FirstFrame == nil {
+		return nil
+	}
+	m.firstFrameTold = true
+	told := m.opts.FirstFrame
+	return tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg {
+		told()
+		return nil
+	})
 }
 
 // countdownMsg ticks the offline countdown once a second.

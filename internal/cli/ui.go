@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/term"
@@ -67,11 +68,22 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 	case err != nil:
 		return err
 	default:
-		loops.start(app)
+		// The sync loop (and with it the crypto machine it loads, the outbox and the key
+		// backup) starts once the first frame with the contacts is drawn: none of it is
+		// needed for that frame, and on a busy machine it would compete with it. At the
+		// latest after firstFrameLimit, whatever the UI says.
+		loops.add(app)
+		start := sync.OnceFunc(func() { loops.run(app) })
+		opts.FirstFrame = start
+		limit := time.AfterFunc(firstFrameLimit, start)
+		defer limit.Stop()
 		model = ui.New(app.Svc, opts)
 	}
 	return run(ctx, model)
 }
+
+// firstFrameLimit bounds the wait for the UI's first frame before the sync loop starts.
+const firstFrameLimit = 2 * time.Second
 
 // loadUIConfig reads the profile's configuration: the key bindings, and the service settings
 // it sets (put in env.Config, over env's own or the defaults).
@@ -97,14 +109,34 @@ func loadUIConfig(env *Env, prof paths.Profile) (config.Config, keys.KeyMap, err
 // syncLoops runs the sync loop of each app the UI opens until ctx ends; stop waits for them
 // and closes the apps.
 type syncLoops struct {
-	ctx  context.Context
-	wg   sync.WaitGroup
-	apps []*App
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	mu      sync.Mutex
+	apps    []*App
+	stopped bool // stop has begun: no loop starts any more
 }
 
 // start runs app's sync loop.
 func (l *syncLoops) start(app *App) {
+	l.add(app)
+	l.run(app)
+}
+
+// add makes app one that stop closes, its sync loop not started yet (run).
+func (l *syncLoops) add(app *App) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.apps = append(l.apps, app)
+}
+
+// run starts the sync loop of an app added before, unless stop has begun. Call it once.
+func (l *syncLoops) run(app *App) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return
+	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -115,6 +147,9 @@ func (l *syncLoops) start(app *App) {
 // stop waits for the sync loops, once ctx has ended, then closes the apps: a sync loop has
 // stopped before its store closes.
 func (l *syncLoops) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
 	l.wg.Wait()
 	for _, a := range l.apps {
 		a.Close()

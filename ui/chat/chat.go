@@ -117,6 +117,12 @@ func New(svc Service, host Host, opts Options, it contacts.Item) *Model {
 	return c
 }
 
+// SetStyles draws the conversation with st from now on.
+func (c *Model) SetStyles(st styles.Styles) {
+	c.opts.Styles = st
+	c.conv.SetStyles(st.Conversation)
+}
+
 // Start loads a new conversation: what a crash or quit left unsent, its history, whether it is
 // encrypted, its other rooms and, in a group, its members' names.
 func (c *Model) Start() tea.Cmd {

@@ -58,8 +58,16 @@ func New(km KeyMap, st styles.Styles) Model {
 	})
 	ta.Placeholder = "Write a message…"
 	ta.KeyMap.InsertNewline = km.Newline
-	// Unstyled but for the prompt and the placeholder; the cursor does not blink (no blink
-	// ticks) and, where no styling shows, is not drawn (see textutil.Input).
+	m := Model{keys: km, ta: ta}
+	m.SetStyles(st)
+	m.ta.Blur()
+	return m
+}
+
+// SetStyles styles the composer (again, when the terminal's background turns out light or
+// dark): unstyled but for the prompt and the placeholder; the cursor does not blink (no blink
+// ticks) and, where no styling shows, is not drawn (see textutil.Input).
+func (m *Model) SetStyles(st styles.Styles) {
 	var s textarea.Styles
 	s.Focused.Placeholder, s.Blurred.Placeholder = st.Muted, st.Muted
 	s.Focused.Prompt, s.Blurred.Prompt = st.Prompt, st.Muted
@@ -67,10 +75,8 @@ func New(km KeyMap, st styles.Styles) Model {
 		// The grey of Bubbles' blurred text area, as it has always been.
 		s.Blurred.Text = lipgloss.NewStyle().Foreground(lipgloss.LightDark(!st.Terminal.Light)(lipgloss.Color("245"), lipgloss.Color("7")))
 	}
-	ta.SetStyles(s)
-	ta.SetVirtualCursor(!st.Terminal.Plain())
-	ta.Blur()
-	return Model{keys: km, ta: ta}
+	m.ta.SetStyles(s)
+	m.ta.SetVirtualCursor(!st.Terminal.Plain())
 }
 
 // SetSize sets the composer's size.

@@ -105,6 +105,12 @@ func New(km KeyMap, st styles.Contacts, now func() time.Time) Model {
 	return Model{keys: km, styles: st, now: now, filter: ti}
 }
 
+// SetStyles draws the pane with st from now on.
+func (m *Model) SetStyles(st styles.Contacts) {
+	m.styles = st
+	textutil.StyleInput(&m.filter, st.Filter, st.Terminal)
+}
+
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h

@@ -107,6 +107,15 @@ func New(km KeyMap, st styles.Conversation, me id.UserID, now func() time.Time) 
 	}
 }
 
+// SetStyles draws the timeline with st from now on (the terminal's background turned out light
+// or dark): every message is rendered again.
+func (m *Model) SetStyles(st styles.Conversation) {
+	m.styles = st
+	for _, e := range m.entries {
+		e.invalidate()
+	}
+}
+
 // SetSize sets the size of the timeline. Cached lines of other widths are re-rendered lazily.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)

@@ -93,6 +93,12 @@ func New(svc Users, host Host, opts Options) *Model {
 	return &Model{svc: svc, host: host, opts: opts, input: ti}
 }
 
+// SetStyles draws the prompt with st from now on.
+func (p *Model) SetStyles(st styles.Styles) {
+	p.opts.Styles = st
+	textutil.StyleInput(&p.input, st.Label, st.Terminal)
+}
+
 // Active reports whether the prompt is shown.
 func (p *Model) Active() bool { return p.on }
 

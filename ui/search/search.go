@@ -149,6 +149,12 @@ func New(svc Index, opts Options) *Model {
 	return m
 }
 
+// SetStyles draws the search with st from now on.
+func (m *Model) SetStyles(st styles.Search) {
+	m.styles = st
+	textutil.StyleInput(&m.input, st.Prompt, st.Terminal)
+}
+
 // SetSize sets the size of the box View draws.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)

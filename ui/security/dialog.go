@@ -89,6 +89,12 @@ func NewDialog(km KeyMap, st styles.Styles) Dialog {
 	return Dialog{keys: km, styles: st, input: ti, width: 60, height: 20}
 }
 
+// SetStyles draws the dialog with st from now on.
+func (d *Dialog) SetStyles(st styles.Styles) {
+	d.styles = st
+	textutil.StyleInput(&d.input, st.Label, st.Terminal)
+}
+
 // SetSize sets the largest box the dialog may draw.
 func (m *Dialog) SetSize(w, h int) {
 	m.width, m.height = max(w, 1), max(h, 1)

@@ -89,6 +89,12 @@ func New(svc Service, host Host, opts Options) *Model {
 	return &Model{svc: svc, host: host, opts: opts, dialog: NewDialog(opts.Keys, opts.Styles)}
 }
 
+// SetStyles draws the flow with st from now on.
+func (s *Model) SetStyles(st styles.Styles) {
+	s.opts.Styles = st
+	s.dialog.SetStyles(st)
+}
+
 // Stage is what the dialog shows; Active whether it is open.
 func (s *Model) Stage() Stage { return s.dialog.Stage() }
 func (s *Model) Active() bool { return s.dialog.Active() }

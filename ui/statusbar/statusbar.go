@@ -32,6 +32,9 @@ type Model struct {
 // New returns a status bar in the connecting state.
 func New(st styles.Status) Model { return Model{styles: st, now: time.Now} }
 
+// SetStyles draws the bar with st from now on.
+func (m *Model) SetStyles(st styles.Status) { m.styles = st }
+
 // SetClock sets the clock the countdown reads (tests pass a fixed one).
 func (m *Model) SetClock(now func() time.Time) { m.now = now }
 

@@ -155,6 +155,12 @@ func New(svc Directory, opts Options) *Model {
 	return m
 }
 
+// SetStyles draws the switcher with st from now on.
+func (m *Model) SetStyles(st styles.Switcher) {
+	m.styles = st
+	textutil.StyleInput(&m.input, st.Prompt, st.Terminal)
+}
+
 // SetSize sets the size of the box; View fills exactly that.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)

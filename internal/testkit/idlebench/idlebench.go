@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 )
 
@@ -31,9 +33,13 @@ type Term struct {
 	cmd *exec.Cmd
 	pty *os.File
 
-	mu      sync.Mutex
-	out     []byte // everything the program wrote
-	scanned int    // out is answered up to here (see answers)
+	silent bool // answers no question (Options.Silent)
+
+	mu       sync.Mutex
+	out      []byte       // everything the program wrote
+	scanned  int          // out is answered up to here (see answers)
+	screen   *vt.Emulator // what a terminal shows of out
+	watchers []watcher
 
 	exited  chan struct{} // closed once the process is waited for
 	waitErr error
@@ -42,14 +48,39 @@ type Term struct {
 	closeErr  error
 }
 
+// watcher waits for a text to be drawn (Drawn).
+type watcher struct {
+	text string
+	at   chan Seen
+}
+
+// Seen is when a text was first drawn, and what the scheduler said of the program then.
+type Seen struct {
+	At    time.Time
+	Sched Sched
+}
+
+// Options say how the terminal behaves.
+type Options struct {
+	// Silent is a terminal that answers no question (some terminals, multiplexers and serial
+	// consoles do not): a program that waits for an answer waits until it gives up.
+	Silent bool
+}
+
 // Start starts cmd on a new pseudo-terminal of cols x rows, which is its standard input,
-// output and error and its controlling terminal.
+// output and error and its controlling terminal. The terminal answers as a dark xterm does.
 func Start(cmd *exec.Cmd, cols, rows int) (*Term, error) {
+	return StartWith(cmd, cols, rows, Options{})
+}
+
+// StartWith is Start with a terminal that behaves as o says.
+func StartWith(cmd *exec.Cmd, cols, rows int, o Options) (*Term, error) {
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
 		return nil, fmt.Errorf("start %s on a terminal: %w", cmd.Path, err)
 	}
-	t := &Term{cmd: cmd, pty: f, exited: make(chan struct{})}
+	t := &Term{cmd: cmd, pty: f, silent: o.Silent, screen: vt.NewEmulator(cols, rows), exited: make(chan struct{})}
+	go func() { _, _ = io.Copy(io.Discard, t.screen) }() // the emulator's own answers: Term answers (or not)
 	go t.read()
 	go func() {
 		t.waitErr = cmd.Wait()
@@ -63,9 +94,15 @@ func (t *Term) read() {
 	for {
 		n, err := t.pty.Read(buf)
 		if n > 0 {
+			at := time.Now()
 			t.mu.Lock()
 			t.out = append(t.out, buf[:n]...)
-			replies := t.answer()
+			_, _ = t.screen.Write(buf[:n])
+			var replies []string
+			if !t.silent {
+				replies = t.answer()
+			}
+			t.notify(at)
 			t.mu.Unlock()
 			for _, r := range replies {
 				_, _ = t.pty.WriteString(r)
@@ -119,6 +156,41 @@ func (t *Term) answer() []string {
 	}
 	return out
 }
+
+// Drawn returns a channel that receives, once, the time at which the terminal's screen first
+// shows text on one of its lines (a terminal emulator, charmbracelet/x/vt, draws what the
+// program wrote: a renderer that rewrites only the cells that changed still counts): when the
+// read that brought the last byte of it returned. The time is taken as the bytes arrive, not
+// when someone looks, and so is the scheduler's account of the program.
+func (t *Term) Drawn(text string) <-chan Seen {
+	w := watcher{text: text, at: make(chan Seen, 1)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if strings.Contains(t.screen.String(), text) {
+		w.at <- Seen{At: time.Now(), Sched: ProcessSched(t.PID())}
+		return w.at
+	}
+	t.watchers = append(t.watchers, w)
+	return w.at
+}
+
+// notify tells the watchers whose text has come. t.mu is held.
+func (t *Term) notify(at time.Time) {
+	if len(t.watchers) == 0 {
+		return
+	}
+	screen := t.screen.String()
+	t.watchers = slices.DeleteFunc(t.watchers, func(w watcher) bool {
+		if strings.Contains(screen, w.text) {
+			w.at <- Seen{At: at, Sched: ProcessSched(t.PID())}
+			return true
+		}
+		return false
+	})
+}
+
+// Exited is closed once the program has exited.
+func (t *Term) Exited() <-chan struct{} { return t.exited }
 
 // PID is the program's process ID.
 func (t *Term) PID() int { return t.cmd.Process.Pid }
@@ -330,4 +402,35 @@ func threadsOnCPU(pid int) map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// Sched is what the scheduler says of a process so far, summed over its threads (the first two
+// fields of /proc/PID/task/TID/schedstat, in nanoseconds).
+type Sched struct {
+	OnCPU  time.Duration // run on a CPU
+	Waited time.Duration // ready to run, waiting for a CPU (on a busy machine: time lost to others)
+}
+
+// ProcessSched reads Sched for a process; threads that have exited are not counted. Zero when
+// the kernel has no schedstat.
+func ProcessSched(pid int) Sched {
+	var s Sched
+	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "schedstat"))
+		if err != nil {
+			continue
+		}
+		f := bytes.Fields(data)
+		if len(f) < 2 {
+			continue
+		}
+		on, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+		wait, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+		if err1 == nil && err2 == nil {
+			s.OnCPU += time.Duration(on)
+			s.Waited += time.Duration(wait)
+		}
+	}
+	return s
 }

@@ -1,8 +1,10 @@
 package idlebench
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseStat(t *testing.T) {
@@ -40,5 +42,35 @@ func TestAnswer(t *testing.T) {
 	}
 	if extra := term.answer(); len(extra) > 0 {
 		t.Fatalf("answered again: %q", extra)
+	}
+}
+
+func TestDrawn(t *testing.T) {
+	// The text is cut by an escape sequence, as a styled frame cuts it, and then changed in
+	// place, as a renderer that writes only the cells that changed does; a silent terminal
+	// answers nothing.
+	cmd := exec.Command("sh", "-c", `printf '\033]11;?\033\\x \033[1mCon\033[mtacts (0)'; sleep 0.2; printf '\r\033[12C3)'; sleep 5`)
+	term, err := StartWith(cmd, 80, 24, Options{Silent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close("", 0)
+	began := time.Now()
+	never := term.Drawn("Contacts (4)")
+	select {
+	case seen := <-term.Drawn("Contacts (3)"):
+		if d := seen.At.Sub(began); d < 150*time.Millisecond {
+			t.Errorf("drawn after %s, before it was written", d)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatalf("not seen; the screen: %q", term.Screen(0))
+	}
+	select {
+	case <-never:
+		t.Error("a text never written was seen")
+	default:
+	}
+	if term.scanned != 0 {
+		t.Error("a silent terminal looked for questions")
 	}
 }

@@ -108,6 +108,13 @@ func Input(prompt, placeholder string, promptStyle lipgloss.Style, term styles.T
 	ti := textinput.New()
 	ti.Prompt = prompt
 	ti.Placeholder = placeholder
+	StyleInput(&ti, promptStyle, term)
+	return ti
+}
+
+// StyleInput styles a field made by Input (again, when the terminal's background turns out
+// light or dark).
+func StyleInput(ti *textinput.Model, promptStyle lipgloss.Style, term styles.Terminal) {
 	var st textinput.Styles
 	st.Focused.Prompt, st.Blurred.Prompt = promptStyle, promptStyle
 	if !term.Plain() {
@@ -117,7 +124,6 @@ func Input(prompt, placeholder string, promptStyle lipgloss.Style, term styles.T
 	}
 	ti.SetStyles(st) // the cursor: reverse video, no colour of its own, no blinking
 	ti.SetVirtualCursor(!term.Plain())
-	return ti
 }
 
 // QueryInput is the one-line text field of a finder (search, quick switcher): an Input of at

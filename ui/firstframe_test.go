@@ -1,0 +1,43 @@
+package ui
+
+import (
+	"errors"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"duet/matrixsvc"
+)
+
+// FirstFrame (what starts the sync loop) is told once, after the list is in the model, and
+// not again when the list is read again; it is told too when the list could not be read.
+func TestFirstFrameIsToldOnceTheListIsDrawn(t *testing.T) {
+	svc := fixture()
+	var told []string // the screen when it was told
+	h := &harness{t: t, svc: svc}
+	h.m = New(svc, Options{Now: fixedNow, FirstFrame: func() { told = append(told, h.view()) }})
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if len(told) != 0 {
+		t.Fatal("told before the list was read")
+	}
+	h.run(h.m.Init())
+	if len(told) != 1 {
+		t.Fatalf("told %d times after the first list, want 1", len(told))
+	}
+	requireContains(t, told[0], "Contacts (", "Alice")
+	requireLacks(t, told[0], "Contacts (0)")
+
+	h.run(h.m.refreshOverview())
+	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{}}})
+	if len(told) != 1 {
+		t.Fatalf("told %d times after the list was read again, want 1", len(told))
+	}
+
+	var again int
+	h2 := &harness{t: t, svc: fixture()}
+	h2.m = New(h2.svc, Options{Now: fixedNow, FirstFrame: func() { again++ }})
+	h2.send(overviewMsg{seq: 1, err: errors.New("database is locked")})
+	if again != 1 {
+		t.Fatalf("a list that could not be read: told %d times, want 1", again)
+	}
+}
