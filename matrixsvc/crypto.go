@@ -208,6 +208,13 @@ func (e *e2ee) takeArrived() map[id.SessionID]id.RoomID {
 
 // Close releases the crypto store. The service is not used afterwards.
 func (s *Service) Close() {
+	// The list shown last, drawn first at the next start (lastlist.go). Bounded: closing
+	// must not hang on a busy database.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := s.saveLastList(ctx); err != nil {
+		s.log.Warn().Err(err).Msg("could not keep the contacts list for the next start")
+	}
+	cancel()
 	s.cryptoMu.Lock()
 	defer s.cryptoMu.Unlock()
 	if s.crypt.Load() != nil {

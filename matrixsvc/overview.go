@@ -105,6 +105,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 			out.Invites = append(out.Invites, Invite{RoomID: r.ID, Inviter: r.Inviter, Name: r.Name, Timestamp: r.LastTS})
 		}
 	}
+	s.rememberOverview(out)
 	return out, nil
 }
 

@@ -54,6 +54,8 @@ type Service struct {
 
 	syncMu sync.Mutex // one /sync at a time: the stored token moves forward only
 	bootMu sync.Mutex // Bootstrap's writes and the saving of a sync exclude each other
+	// lastList is the list Overview derived last, saved at Close for the next start.
+	lastList atomic.Pointer[Overview]
 	// stateFetched: rooms known from Bootstrap whose state this process fetched before sending.
 	stateFetched sync.Map
 	directMu     sync.Mutex         // the one m.direct writer (R13)

@@ -24,6 +24,7 @@ type fakeSvc struct {
 	me        id.UserID
 	events    chan matrixsvc.Event
 	ov        matrixsvc.Overview
+	cached    *matrixsvc.Overview // the list an earlier run kept (CachedOverview)
 	history   map[id.RoomID][]matrixsvc.Message
 	users     map[id.UserID]string // users that exist, with display names
 	encrypted map[id.RoomID]bool
@@ -107,6 +108,16 @@ func (f *fakeSvc) Overview(context.Context) (matrixsvc.Overview, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.ov, nil
+}
+
+// CachedOverview: the fake keeps no list from an earlier run unless a test sets cached.
+func (f *fakeSvc) CachedOverview(context.Context) (matrixsvc.Overview, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cached == nil {
+		return matrixsvc.Overview{}, false
+	}
+	return *f.cached, true
 }
 
 func (f *fakeSvc) CheckUser(_ context.Context, raw string) (id.UserID, string, error) {

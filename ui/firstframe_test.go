@@ -41,3 +41,30 @@ func TestFirstFrameIsToldOnceTheListIsDrawn(t *testing.T) {
 		t.Fatalf("a list that could not be read: told %d times, want 1", again)
 	}
 }
+
+// The list an earlier run kept is drawn first, and the list derived from the store replaces
+// it, whichever of the two comes first: a cached list never stays over a derived one.
+func TestTheKeptListIsDrawnFirstAndReplaced(t *testing.T) {
+	for _, derivedFirst := range []bool{false, true} {
+		svc := fixture()
+		old := svc.ov
+		old.Contacts = append([]matrixsvc.ContactView(nil), old.Contacts...)
+		old.Contacts[0].DisplayName = "Alicia"
+		svc.cached = &old
+		h := &harness{t: t, svc: svc}
+		h.m = New(svc, Options{Now: fixedNow})
+		h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+		cmds := h.m.firstOverview()
+		cached, derived := cmds[0](), cmds[1]()
+		if derivedFirst {
+			h.send(derived)
+			h.send(cached)
+		} else {
+			h.send(cached)
+			requireContains(t, h.view(), "Alicia")
+			h.send(derived)
+		}
+		requireLacks(t, h.view(), "Alicia")
+		requireContains(t, h.view(), "Alice")
+	}
+}

@@ -215,7 +215,7 @@ func (m *Model) newTxn() string {
 
 // Init starts listening to the service and loads the contacts.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(listen(m.svc.Events()), m.firstOverview())
+	return tea.Batch(append([]tea.Cmd{listen(m.svc.Events())}, m.firstOverview()...)...)
 }
 
 // Update routes a message to the part that owns its family, then does what follows every

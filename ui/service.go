@@ -33,6 +33,8 @@ type Account interface {
 	Events() <-chan matrixsvc.Event
 	RetryNow()
 	Overview(ctx context.Context) (matrixsvc.Overview, error)
+	// CachedOverview is the list as duet last showed it, for the first frame.
+	CachedOverview(ctx context.Context) (matrixsvc.Overview, bool)
 	LastOpen(ctx context.Context) string
 	SetLastOpen(ctx context.Context, key string) error
 	Accept(ctx context.Context, room id.RoomID) error
@@ -100,13 +102,25 @@ func (m *Model) refreshOverview() tea.Cmd {
 
 // firstOverview is the list at start, with the conversation that was open last time: both
 // from the store, so duet shows where you were before any network request.
-func (m *Model) firstOverview() tea.Cmd {
+func (m *Model) firstOverview() []tea.Cmd {
 	m.overviewSeq++
 	seq, svc := m.overviewSeq, m.svc
-	return m.call(func(ctx context.Context) tea.Msg {
-		ov, err := svc.Overview(ctx)
-		return overviewMsg{seq: seq, ov: ov, err: err, lastOpen: svc.LastOpen(ctx)}
+	// The list as it was when duet last closed comes first: one read, where deriving it takes
+	// a thousand-DM account tens of milliseconds. The derived list follows at once and
+	// replaces it (a later seq), and so does anything the cached one got wrong.
+	cached := m.call(func(ctx context.Context) tea.Msg {
+		ov, ok := svc.CachedOverview(ctx)
+		if !ok {
+			return nil
+		}
+		return overviewMsg{seq: seq, ov: ov, lastOpen: svc.LastOpen(ctx)}
 	})
+	m.overviewSeq++
+	derived := m.overviewSeq
+	return []tea.Cmd{cached, m.call(func(ctx context.Context) tea.Msg {
+		ov, err := svc.Overview(ctx)
+		return overviewMsg{seq: derived, ov: ov, err: err, lastOpen: svc.LastOpen(ctx)}
+	})}
 }
 
 // rememberOpen stores which conversation is open, for the next start.
