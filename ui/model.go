@@ -215,7 +215,7 @@ func (m *Model) newTxn() string {
 
 // Init starts listening to the service and loads the contacts.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(append([]tea.Cmd{listen(m.svc.Events())}, m.firstOverview()...)...)
+	return tea.Batch(listen(m.svc.Events()), m.firstOverview())
 }
 
 // Update routes a message to the part that owns its family, then does what follows every
@@ -246,7 +246,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case chat.TypingSentMsg:
 		// Typing is a courtesy: a failure to say it is not worth a word in the status bar.
-	case overviewMsg, inviteDoneMsg, blockDoneMsg, chat.MarkedReadMsg,
+	case overviewMsg, refreshListMsg, inviteDoneMsg, blockDoneMsg, chat.MarkedReadMsg,
 		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
 		cmd = m.updateList(msg)
 	case security.Msg:
@@ -306,6 +306,8 @@ func (m *Model) updateList(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case overviewMsg:
 		return m.applyOverview(msg)
+	case refreshListMsg:
+		return m.refreshOverview()
 	case inviteDoneMsg:
 		return m.inviteDone(msg)
 	case blockDoneMsg:
@@ -508,6 +510,11 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		}
 	}
 	var cmds []tea.Cmd
+	if msg.cached {
+		// Drawn from what the last run kept: the list derived from the store replaces it
+		// once this frame is out (a later seq, so an event's refresh meanwhile wins too).
+		cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{} }))
+	}
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {
 			cmds = append(cmds, c.SetItem(it))

@@ -53,8 +53,11 @@ type (
 		ov       matrixsvc.Overview
 		err      error
 		lastOpen string // at start: the conversation open when duet last ran
+		cached   bool   // the list as duet last closed with it: the derived one follows
 	}
-	inviteDoneMsg struct {
+	// refreshListMsg asks for the list derived from the store again.
+	refreshListMsg struct{}
+	inviteDoneMsg  struct {
 		accepted bool
 		name     string
 		err      error
@@ -102,25 +105,19 @@ func (m *Model) refreshOverview() tea.Cmd {
 
 // firstOverview is the list at start, with the conversation that was open last time: both
 // from the store, so duet shows where you were before any network request.
-func (m *Model) firstOverview() []tea.Cmd {
+func (m *Model) firstOverview() tea.Cmd {
 	m.overviewSeq++
 	seq, svc := m.overviewSeq, m.svc
-	// The list as it was when duet last closed comes first: one read, where deriving it takes
-	// a thousand-DM account tens of milliseconds. The derived list follows at once and
-	// replaces it (a later seq), and so does anything the cached one got wrong.
-	cached := m.call(func(ctx context.Context) tea.Msg {
-		ov, ok := svc.CachedOverview(ctx)
-		if !ok {
-			return nil
+	return m.call(func(ctx context.Context) tea.Msg {
+		// The list as it was when duet last closed comes first: one read, where deriving it
+		// takes a thousand-DM account tens of milliseconds. The derived list follows once
+		// that frame is out (applyOverview), not beside it on the same cores.
+		if ov, ok := svc.CachedOverview(ctx); ok {
+			return overviewMsg{seq: seq, ov: ov, lastOpen: svc.LastOpen(ctx), cached: true}
 		}
-		return overviewMsg{seq: seq, ov: ov, lastOpen: svc.LastOpen(ctx)}
-	})
-	m.overviewSeq++
-	derived := m.overviewSeq
-	return []tea.Cmd{cached, m.call(func(ctx context.Context) tea.Msg {
 		ov, err := svc.Overview(ctx)
-		return overviewMsg{seq: derived, ov: ov, err: err, lastOpen: svc.LastOpen(ctx)}
-	})}
+		return overviewMsg{seq: seq, ov: ov, err: err, lastOpen: svc.LastOpen(ctx)}
+	})
 }
 
 // rememberOpen stores which conversation is open, for the next start.
