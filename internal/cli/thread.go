@@ -28,19 +28,12 @@ func cmdThread(ctx context.Context, env Env, app *App, o *opts) error {
 	}
 	var rooms []id.RoomID
 	if strings.HasPrefix(o.pos[0], "@") {
-		x, err := parseUser(app, o.pos[0])
-		if err != nil {
+		var err error
+		if rooms, err = conversationRooms(ctx, app, o.pos[0]); err != nil {
 			return err
 		}
-		chain, err := app.Svc.Conversation(ctx, x)
-		if err != nil {
-			return err
-		}
-		if len(chain) == 0 {
-			return fmt.Errorf("no DM with %s yet: `duet send %s TEXT` starts one", x, x)
-		}
-		for _, r := range chain {
-			rooms = append(rooms, r.RoomID)
+		if len(rooms) == 0 {
+			return fmt.Errorf("no DM with %s yet: `duet send %s TEXT` starts one", o.pos[0], o.pos[0])
 		}
 	} else {
 		room, _, err := target(ctx, app, o.pos[0], false)
@@ -111,17 +104,9 @@ func toThreadRoom(ctx context.Context, app *App, o *opts, root id.EventID) error
 	if !strings.HasPrefix(o.pos[0], "@") || o.offline != nil {
 		return nil
 	}
-	x, err := parseUser(app, o.pos[0])
-	if err != nil {
-		return err
-	}
-	chain, err := app.Svc.Conversation(ctx, x)
-	if err != nil || len(chain) == 0 {
-		return err
-	}
-	rooms := make([]id.RoomID, 0, len(chain))
-	for _, r := range chain {
-		rooms = append(rooms, r.RoomID)
+	rooms, err := conversationRooms(ctx, app, o.pos[0])
+	if err != nil || len(rooms) == 0 {
+		return err // no conversation yet: the send makes one, and the server says the root is not there
 	}
 	room, msgs, err := findThread(ctx, app, rooms, root, 1)
 	if err != nil {
@@ -131,4 +116,22 @@ func toThreadRoom(ctx context.Context, app *App, o *opts, root id.EventID) error
 		o.pos[0] = string(room)
 	}
 	return nil
+}
+
+// conversationRooms is every room that is or was a 1:1 with the @user arg (R22), newest first:
+// none when there is no DM with them yet.
+func conversationRooms(ctx context.Context, app *App, arg string) ([]id.RoomID, error) {
+	x, err := parseUser(app, arg)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := app.Svc.Conversation(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	rooms := make([]id.RoomID, 0, len(chain))
+	for _, r := range chain {
+		rooms = append(rooms, r.RoomID)
+	}
+	return rooms, nil
 }
