@@ -90,6 +90,10 @@ type Model struct {
 	all      []Item // every row, in display order
 	shown    []Item // all, narrowed by the filter
 	selected string // Key of the selected item
+	// chosen: the selection was made (a key, a click, the conversation opened at start), so a
+	// new list keeps it on its person; until then the first row is selected, whatever the
+	// order (a new device's list re-sorts when its first sync lands).
+	chosen bool
 	offset   int    // first visible line of the list
 
 	filter    textinput.Model
@@ -158,11 +162,12 @@ func (m *Model) Find(key string) (Item, bool) {
 
 // Select selects the row with the key, when shown.
 func (m *Model) Select(key string) {
-	m.selected = key
+	m.selected, m.chosen = key, true
 	m.keepSelection()
 }
 
-// SetOverview replaces the rows with a fresh overview, keeping the selection on the same person.
+// SetOverview replaces the rows with a fresh overview, keeping the selection on the same person
+// once one was chosen.
 func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 	var invites, people, groups []Item
 	for _, c := range ov.Contacts {
@@ -214,6 +219,9 @@ func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 		slices.SortStableFunc(list, func(a, b Item) int { return cmp.Compare(b.TS, a.TS) })
 	}
 	m.all = slices.Concat(invites, people, groups, requests)
+	if !m.chosen {
+		m.selected = "" // the first row, until a selection is made
+	}
 	m.applyFilter()
 }
 
@@ -331,7 +339,7 @@ func (m *Model) move(n int) {
 	}
 	i := max(m.selectedIndex(), 0) + n
 	i = min(max(i, 0), len(m.shown)-1)
-	m.selected = m.shown[i].Key()
+	m.selected, m.chosen = m.shown[i].Key(), true
 	m.keepSelection()
 }
 

@@ -111,6 +111,22 @@ func TestOrder(t *testing.T) {
 	}
 }
 
+// Before anyone chose a row, the first one is selected whatever the order: a new device's list
+// re-sorts when its first sync lands, and the top row is where a person starts.
+func TestTheFirstRowUntilARowIsChosen(t *testing.T) {
+	m := newList(30, 20)
+	ov := overview()
+	ov.Contacts[0].LastActivity = now.UnixMilli() // Bob now first among the people
+	ov.Invites = nil
+	for i := range ov.Contacts {
+		ov.Contacts[i].Pending = false
+	}
+	m.SetOverview(ov, me)
+	if it, _ := m.Selected(); it.Key() != m.Items()[0].Key() {
+		t.Fatalf("selected %v, not the first row %v", it.Name, m.Items()[0].Name)
+	}
+}
+
 func TestKeysEmit(t *testing.T) {
 	m := newList(30, 20)
 	cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
