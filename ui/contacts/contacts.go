@@ -94,7 +94,7 @@ type Model struct {
 	// new list keeps it on its person; until then the first row is selected, whatever the
 	// order (a new device's list re-sorts when its first sync lands).
 	chosen bool
-	offset   int    // first visible line of the list
+	offset int // first visible line of the list
 
 	filter    textinput.Model
 	filtering bool // the filter input has the keyboard
