@@ -557,8 +557,8 @@ func (s *Service) storeChunk(ctx context.Context, roomID id.RoomID, r *store.Roo
 		}
 	}
 	// The chunk's messages as they are now: what replies answer, reactions that came with them,
-	// the roots of their threads.
-	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" || m.Thread != "" }) {
+	// the roots of their threads, the count of a poll (none yet is a count too).
+	if len(changes) > 0 || slices.ContainsFunc(msgs, func(m Message) bool { return m.ReplyTo != "" || m.Thread != "" || m.Poll != nil }) {
 		if err := s.relations(ctx, roomID, msgs); err != nil {
 			return nil, err
 		}

@@ -41,4 +41,8 @@ func TestEverythingElementSendsIsDrawn(t *testing.T) {
 	// Bob changes his mind: the latest vote counts, drawn at once.
 	bob.SendEvent(t, room, ef.TypePollResponseUnstable, ef.PollResponseUnstable(pollID, ids[1]))
 	s.waitWithin(20*time.Second, "the count moved", "○ 1. The park   ░░░░░░░░ 0", "○ 2. The beach  ████████ 1 · Bob")
+	// A new poll arriving alone shows its counts at once: none yet is a count too.
+	second, _ := ef.PollStartUnstable("And when?", []string{"Noon", "Evening"}, true, 1)
+	bob.SendEvent(t, room, ef.TypePollStartUnstable, second)
+	s.waitWithin(20*time.Second, "a new poll with its counts", "📊 And when?", "○ 1. Noon     ░░░░░░░░ 0", "0 votes")
 }
