@@ -9,6 +9,7 @@ import (
 
 	"duet/internal/sanitize"
 	"duet/matrixsvc"
+	"duet/ui/internal/textutil"
 )
 
 // kindBody is the body of a line that is not an m.room.message: a sticker (its text, and its
@@ -30,7 +31,8 @@ func (m *Model) kindBody(e *entry) (body string, styled, media bool) {
 	case matrixsvc.KindLocation, matrixsvc.KindLiveLocation:
 		return locationBody(msg), false, false
 	case matrixsvc.KindOther:
-		return "[" + sanitize.Line(msg.OtherType) + "] " + sanitize.Text(msg.Body, true), false, false
+		// The type is the sender's word too, and may be long: cut, as a label should be.
+		return "[" + textutil.Cut(sanitize.Line(msg.OtherType), maxTypeLabel) + "] " + sanitize.Text(msg.Body, true), false, false
 	case matrixsvc.KindPollEnd:
 		return "📊 " + sanitize.Line(pollEndText(msg, m.byEvent)), false, false
 	case matrixsvc.KindCallInvite, matrixsvc.KindCallHangup:
@@ -105,6 +107,9 @@ func (m *Model) voterNames(users []id.UserID) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// maxTypeLabel bounds the label of an unknown event type, in cells.
+const maxTypeLabel = 48
 
 // maxAnswerCol bounds the column the bars line up at: a longer answer has its bar after it.
 const maxAnswerCol = 32
