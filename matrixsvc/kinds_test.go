@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 )
 
 // rawEvent is an event as it comes in a sync: type, sender and raw content only.
@@ -197,5 +196,4 @@ func TestDeletedKinds(t *testing.T) {
 	if _, ok := toMessage(evt); ok {
 		t.Error("a deleted vote is a line")
 	}
-	_ = id.EventID("")
 }

@@ -145,6 +145,20 @@ var ErrNoPoll = errors.New("no such poll")
 // PollMessage is the poll evt of room as it is counted now (its votes and end), with who made
 // it; ErrNoPoll when the store has no poll by that ID there (not synced, or not a poll).
 func (s *Service) PollMessage(ctx context.Context, room id.RoomID, evt id.EventID) (Message, error) {
+	m, err := s.pollEvent(ctx, room, evt)
+	if err != nil {
+		return Message{}, err
+	}
+	msgs := []Message{m}
+	if err := s.threadsAndPolls(ctx, room, msgs, []id.EventID{evt}); err != nil {
+		return Message{}, err
+	}
+	return msgs[0], nil
+}
+
+// pollEvent is the stored poll evt of room as it was sent, its votes not counted; ErrNoPoll
+// when it is not stored, is no poll or was deleted.
+func (s *Service) pollEvent(ctx context.Context, room id.RoomID, evt id.EventID) (Message, error) {
 	evts, err := s.store.EventsByID(ctx, room, []id.EventID{evt})
 	if err != nil {
 		return Message{}, err
@@ -152,12 +166,9 @@ func (s *Service) PollMessage(ctx context.Context, room id.RoomID, evt id.EventI
 	if len(evts) != 1 || evts[0].Kind != string(KindPoll) {
 		return Message{}, fmt.Errorf("%w: %s in %s", ErrNoPoll, evt, room)
 	}
-	msgs := []Message{fromStored(evts[0])}
-	if msgs[0].Poll == nil || msgs[0].Redacted {
+	m := fromStored(evts[0])
+	if m.Poll == nil || m.Redacted {
 		return Message{}, fmt.Errorf("%w: %s was deleted", ErrNoPoll, evt)
 	}
-	if err := s.threadsAndPolls(ctx, room, msgs, []id.EventID{evt}); err != nil {
-		return Message{}, err
-	}
-	return msgs[0], nil
+	return m, nil
 }

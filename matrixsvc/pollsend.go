@@ -95,11 +95,10 @@ func (s *Service) inThread(ctx context.Context, room id.RoomID, content *event.M
 // storedPoll is the poll of our store's event evt in room, with its sender; nil when it is not
 // stored (a vote then goes in Element's unstable form, which every client reads).
 func (s *Service) storedPoll(ctx context.Context, room id.RoomID, evt id.EventID) (*Poll, id.UserID) {
-	evts, err := s.store.EventsByID(ctx, room, []id.EventID{evt})
-	if err != nil || len(evts) != 1 || evts[0].Kind != string(KindPoll) {
+	m, err := s.pollEvent(ctx, room, evt)
+	if err != nil {
 		return nil, ""
 	}
-	m := fromStored(evts[0])
 	return m.Poll, m.Sender
 }
 

@@ -22,12 +22,7 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
-	log := filepath.Join(t.TempDir(), "browsed")
-	script := filepath.Join(t.TempDir(), "browser")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+log+"\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("BROWSER", script)
+	browsed := fakeBrowser(t)
 	plain := msg(aliceRoom, "$plain", alice, testNow.Add(-2*time.Minute), "no links here")
 	links := msg(aliceRoom, "$links", alice, testNow.Add(-time.Minute), "see [the map](https://maps.example/x), [this](file:///etc/passwd) and https://b.example/y?q=1")
 	links.HTML = `see <strong>the</strong> <a href="https://maps.example/x">map</a>, <a href="file:///etc/passwd">this</a> and <a href="https://b.example/y?q=1">https://b.example/y?q=1</a>`
@@ -45,20 +40,6 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	}
 	h.written.Reset()
 
-	browsed := func(want ...string) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			got, _ := os.ReadFile(log)
-			if strings.Join(want, "\n")+"\n" == string(got) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the browser got %q, want %q", got, want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	h.typeText("o")
 	requireContains(t, h.view(), "opening https://maps.example/x (link 1 of 2: o again for the next)")
 	browsed("https://maps.example/x")
@@ -118,12 +99,7 @@ func TestOpenAPlaceOnAMap(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
-	log := filepath.Join(t.TempDir(), "browsed")
-	script := filepath.Join(t.TempDir(), "browser")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+log+"\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("BROWSER", script)
+	browsed := fakeBrowser(t)
 	place := msg(aliceRoom, "$place", alice, testNow.Add(-time.Minute), "Location geo:51.5,-0.12")
 	place.Kind, place.MsgType = matrixsvc.KindLocation, "m.location"
 	place.Location = &matrixsvc.Location{URI: "geo:51.5,-0.12;u=10", Description: "The pub\x1b]8;;https://evil.example\a"}
@@ -131,16 +107,31 @@ func TestOpenAPlaceOnAMap(t *testing.T) {
 	requireContains(t, h.view(), "📍 Location: The pub")
 	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.typeText("o")
-	want := "https://www.openstreetmap.org/?mlat=51.5&mlon=-0.12#map=16/51.5/-0.12\n"
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, _ := os.ReadFile(log)
-		if string(got) == want {
-			break
+	browsed("https://www.openstreetmap.org/?mlat=51.5&mlon=-0.12#map=16/51.5/-0.12")
+}
+
+// fakeBrowser makes $BROWSER a script that notes each link it is asked to open, and returns a
+// check that the links opened so far are want, waiting a little for the script.
+func fakeBrowser(t *testing.T) (browsed func(want ...string)) {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "browsed")
+	script := filepath.Join(t.TempDir(), "browser")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+log+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROWSER", script)
+	return func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, _ := os.ReadFile(log)
+			if strings.Join(want, "\n")+"\n" == string(got) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the browser got %q, want %q", got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the browser got %q, want %q", got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -38,16 +38,9 @@ func findPoll(ctx context.Context, app *App, o *opts, evt id.EventID) (matrixsvc
 		}
 		rooms = []id.RoomID{room}
 	default:
-		x, err := parseUser(app, raw)
-		if err != nil {
+		var err error
+		if rooms, err = conversationRooms(ctx, app, raw); err != nil {
 			return matrixsvc.Message{}, err
-		}
-		conv, err := app.Svc.Conversation(ctx, x)
-		if err != nil {
-			return matrixsvc.Message{}, err
-		}
-		for _, r := range conv {
-			rooms = append(rooms, r.RoomID)
 		}
 	}
 	for _, room := range rooms {

@@ -187,17 +187,7 @@ func PollEndStable(pollID id.EventID, text string) map[string]any {
 // the thread is empty) so that clients without threads show it as a reply. Element always sets
 // m.mentions, empty when nobody is mentioned.
 func ThreadReply(root, latestInThread id.EventID, body string) map[string]any {
-	return map[string]any{
-		"msgtype":    "m.text",
-		"body":       body,
-		"m.mentions": map[string]any{},
-		"m.relates_to": map[string]any{
-			"rel_type":        "m.thread",
-			"event_id":        root,
-			"is_falling_back": true,
-			"m.in_reply_to":   map[string]any{"event_id": latestInThread},
-		},
-	}
+	return threadMessage(root, latestInThread, true, body)
 }
 
 // ThreadReplyToMessage is an explicit reply to replyTo inside the thread of root, as Element
@@ -206,6 +196,12 @@ func ThreadReply(root, latestInThread id.EventID, body string) map[string]any {
 // fallbacks (MSC2781), quoted replyTo in body and formatted_body; this helper knows neither the
 // sender nor the text, so m.mentions is empty and body is only the new text.
 func ThreadReplyToMessage(root, replyTo id.EventID, body string) map[string]any {
+	return threadMessage(root, replyTo, false, body)
+}
+
+// threadMessage is a text message in the thread on root answering inReplyTo, its reply a
+// fallback or not.
+func threadMessage(root, inReplyTo id.EventID, fallingBack bool, body string) map[string]any {
 	return map[string]any{
 		"msgtype":    "m.text",
 		"body":       body,
@@ -213,8 +209,8 @@ func ThreadReplyToMessage(root, replyTo id.EventID, body string) map[string]any 
 		"m.relates_to": map[string]any{
 			"rel_type":        "m.thread",
 			"event_id":        root,
-			"is_falling_back": false,
-			"m.in_reply_to":   map[string]any{"event_id": replyTo},
+			"is_falling_back": fallingBack,
+			"m.in_reply_to":   map[string]any{"event_id": inReplyTo},
 		},
 	}
 }
