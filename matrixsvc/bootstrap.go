@@ -73,8 +73,16 @@ func (s *Service) Bootstrap(ctx context.Context, names bool) error {
 func (s *Service) Synced(ctx context.Context) (bool, error) { return s.synced(ctx) }
 
 // synced reports whether a sync has been saved: the store's own state, not the bootstrap's.
+// Once it has, it stays so for this service: seal asks before every send, and the store is
+// read only until then.
 func (s *Service) synced(ctx context.Context) (bool, error) {
+	if s.syncSaved.Load() {
+		return true, nil
+	}
 	since, err := s.store.Get(ctx, keyNextBatch)
+	if since != "" {
+		s.syncSaved.Store(true)
+	}
 	return since != "", err
 }
 

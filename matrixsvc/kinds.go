@@ -1,6 +1,7 @@
 package matrixsvc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -184,7 +185,7 @@ func (m *Message) setExtra(raw string) {
 // threadOf reads the thread an event is in from its raw content: m.relates_to with rel_type
 // m.thread. Encrypted events keep m.relates_to in the clear, so this holds for them too.
 func threadOf(raw []byte) id.EventID {
-	if !strings.Contains(string(raw), `"m.thread"`) {
+	if !bytes.Contains(raw, []byte(`"m.thread"`)) { // most events: no copy of the content for it
 		return ""
 	}
 	f := gjson.GetManyBytes(raw, `m\.relates_to.rel_type`, `m\.relates_to.event_id`)

@@ -52,8 +52,9 @@ type Service struct {
 
 	events chan Event
 
-	syncMu sync.Mutex // one /sync at a time: the stored token moves forward only
-	bootMu sync.Mutex // Bootstrap's writes and the saving of a sync exclude each other
+	syncMu    sync.Mutex  // one /sync at a time: the stored token moves forward only
+	bootMu    sync.Mutex  // Bootstrap's writes and the saving of a sync exclude each other
+	syncSaved atomic.Bool // a sync has been saved to the store (synced)
 	// lastList is the list Overview derived last, saved at Close for the next start.
 	lastList atomic.Pointer[Overview]
 	// stateFetched: rooms known from Bootstrap whose state this process fetched before sending.
