@@ -1049,8 +1049,8 @@ func (s *Service) encryptionChange(ctx context.Context, evt *event.Event) *Messa
 		EncryptionChange: &EncryptionChange{Algorithm: alg}}
 }
 
-// markPlain marks the messages and reactions of an encrypted room that came in plain text, as a
-// batch of a sync or of history comes. A plain edit needs no mark: it is stored as plain (E2E
+// markPlain marks the messages, reactions, votes and live-location points of an encrypted room
+// that came in plain text, as a batch of a sync or of history comes. A plain edit needs no mark: it is stored as plain (E2E
 // false) and so never replaces an encrypted message (store.applyChanges).
 func markPlain(msgs []Message, changes []store.Change) {
 	for i := range msgs {
@@ -1059,7 +1059,7 @@ func markPlain(msgs []Message, changes []store.Change) {
 		}
 	}
 	for i := range changes {
-		if c := &changes[i]; (c.Reaction != "" || c.Vote) && !c.E2E {
+		if c := &changes[i]; (c.Reaction != "" || c.Vote || c.Location != "") && !c.E2E {
 			c.NotEncrypted = true
 		}
 	}

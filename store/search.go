@@ -82,7 +82,8 @@ type Change struct {
 	// reported changed when it is stored.
 	Related bool
 	// Location: not a change but a new point (a geo: URI, at TS) of the live location Target,
-	// which only its own sender can move.
+	// which only its own sender can move, and a point that came in plain text in an encrypted room
+	// (NotEncrypted) cannot.
 	Location string
 }
 
@@ -114,6 +115,8 @@ func (s *Store) RecordChanges(ctx context.Context, room id.RoomID, changes []Cha
 		case c.Related:
 			reacted = append(reacted, c.Target)
 			continue
+		case c.Location != "" && c.NotEncrypted:
+			continue // a point in plain text in an encrypted room: anyone's, the server's too
 		case c.Location != "":
 			moved, err := s.moveLocation(ctx, room, c)
 			if err != nil {

@@ -41,12 +41,17 @@ func (m *Model) kindBody(e *entry) (body string, styled, media bool) {
 	return sanitize.Line(msg.KindText()), false, false
 }
 
-// pollEndText says which poll ended, when it is loaded.
+// pollEndText says which poll ended, when it is loaded; an end from someone other than the
+// poll's creator ends nothing (the count ignores it), and says so.
 func pollEndText(msg *matrixsvc.Message, byEvent map[id.EventID]*entry) string {
-	if p := byEvent[msg.Rel]; p != nil && p.msg.Poll != nil {
-		return "Ended the poll: " + p.msg.Poll.Question
+	p := byEvent[msg.Rel]
+	switch {
+	case p == nil || p.msg.Poll == nil:
+		return "Ended a poll"
+	case p.msg.Sender != msg.Sender:
+		return "Tried to end the poll: " + p.msg.Poll.Question + " (only whoever made it can)"
 	}
-	return "Ended a poll"
+	return "Ended the poll: " + p.msg.Poll.Question
 }
 
 // pollBody is a poll: its question, then each answer numbered (the number votes for it), with

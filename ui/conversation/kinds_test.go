@@ -37,3 +37,24 @@ func TestKindsAreDrawnInert(t *testing.T) {
 		t.Errorf("a control character, or the whole long type, reached the view:\n%q", v)
 	}
 }
+
+// An end of a poll by someone who did not make it ends nothing, and the line says so.
+func TestAPollEndByAnotherEndsNothing(t *testing.T) {
+	m := New(DefaultKeyMap(), styles.Default().Conversation, me, func() time.Time { return now })
+	m.SetSize(100, 20)
+	m.SetName(alice, "Alice")
+	poll := text("$poll", me, now.Add(-3*time.Minute), "Lunch?")
+	poll.Kind, poll.Poll = matrixsvc.KindPoll, &matrixsvc.Poll{Question: "Lunch?", Disclosed: true, MaxSelections: 1,
+		Answers: []matrixsvc.PollAnswer{{ID: "a", Text: "Pizza"}, {ID: "b", Text: "Soup"}}}
+	theirs := text("$end1", alice, now.Add(-2*time.Minute), "The poll has ended")
+	theirs.Kind, theirs.Rel = matrixsvc.KindPollEnd, "$poll"
+	ours := text("$end2", me, now.Add(-time.Minute), "The poll has ended")
+	ours.Kind, ours.Rel = matrixsvc.KindPollEnd, "$poll"
+	m.AddPage([]matrixsvc.Message{poll, theirs, ours}, false)
+	v := m.View()
+	for _, want := range []string{"Alice: 📊 Tried to end the poll: Lunch? (only whoever made it can)", "you: 📊 Ended the poll: Lunch?"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+}
