@@ -197,3 +197,27 @@ func TestDeletedKinds(t *testing.T) {
 		t.Error("a deleted vote is a line")
 	}
 }
+
+// What moves a conversation up the list: a message, a poll, a poll's end; not a vote or a live
+// location's next point, which come every few seconds while one is shared.
+func TestWhatCountsAsActivity(t *testing.T) {
+	bob := "@bob:x"
+	for _, c := range []struct {
+		typ, content string
+		state        *string
+		counts       bool
+	}{
+		{"m.room.message", `{"msgtype":"m.text","body":"hi"}`, nil, true},
+		{"org.matrix.msc3381.poll.start", `{}`, nil, true},
+		{"org.matrix.msc3381.poll.end", `{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"}}`, nil, true},
+		{"org.matrix.msc3381.poll.response", `{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"}}`, nil, false},
+		{"m.poll.response", `{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"}}`, nil, false},
+		{"org.matrix.msc3672.beacon", `{"m.relates_to":{"rel_type":"m.reference","event_id":"$i"}}`, nil, false},
+		{"m.beacon", `{"m.relates_to":{"rel_type":"m.reference","event_id":"$i"}}`, nil, false},
+		{"org.matrix.msc3672.beacon_info", `{"live":true}`, &bob, false},
+	} {
+		if got := countsAsActivity(rawEvent(t, c.typ, c.content, c.state)); got != c.counts {
+			t.Errorf("%s counts as activity: %v, want %v", c.typ, got, c.counts)
+		}
+	}
+}

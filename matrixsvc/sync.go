@@ -794,14 +794,17 @@ func (s *Service) applyState(ctx context.Context, r *store.Room, evt *event.Even
 }
 
 // countsAsActivity: messages and membership changes move a conversation up the list, as in
-// other clients; reactions, edits, deletions, other state and profile changes (a member event
-// whose membership did not change) do not, so the time shown beside a contact is that of the
-// last thing said or of a join or leave.
+// other clients; reactions, edits, deletions, votes, live-location points (every few seconds
+// while shared), other state and profile changes (a member event whose membership did not
+// change) do not, so the time shown beside a contact is that of the last thing said or of a
+// join or leave.
 func countsAsActivity(evt *event.Event) bool {
-	switch {
+	switch t := evt.Type.Type; {
 	case evt.Type == event.StateMember:
 	case evt.StateKey != nil, evt.Type == event.EventReaction, evt.Type == event.EventRedaction:
 		return false
+	case t == typePollResponse, t == event.EventUnstablePollResponse.Type, t == typeBeacon, t == typeBeaconMSC3672:
+		return false // a vote counts in its poll, a point moves its live location: no line of their own
 	default:
 		// Encrypted events keep m.relates_to in the clear, so this holds for them too. (Most
 		// messages have none: they are not parsed for it.)
