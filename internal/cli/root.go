@@ -148,7 +148,10 @@ var specs = []spec{
 			"file (kind, name, mimetype, size, encrypted), edited and redacted where they apply;\n" +
 			"authenticity_not_guaranteed (and \"[authenticity not guaranteed]\" in the plain output) when\n" +
 			"its key came from key backup, a key file or another device rather than from the sender's;\n" +
-			"thread (the root of the thread a message is in) and thread_replies (on a root).\n\n" +
+			"thread (the root of the thread a message is in) and thread_replies (on a root); kind (message,\n" +
+			"sticker, poll, poll_end, call_invite, call_hangup, location, live_location, or other with its\n" +
+			"type) and what it carries: poll (question, answers, counts while they may be shown), location\n" +
+			"(uri, map), call.\n\n" +
 			"--thread ROOT shows the thread on the message ROOT instead: ROOT, then its newest --limit\n" +
 			"replies, oldest first (the history is read back to find ROOT when it is not here yet).",
 		example: "  duet messages @bob:example.org --limit 50\n  duet messages @bob:example.org --thread '$root' --json",
