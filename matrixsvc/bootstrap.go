@@ -95,9 +95,6 @@ func (s *Service) bootstrapRooms(ctx context.Context, direct json.RawMessage, jo
 	if synced, err := s.synced(ctx); err != nil || synced {
 		return nil, err
 	}
-	if err := s.store.SetAccountData(ctx, event.AccountDataDirectChats.Type, direct); err != nil {
-		return nil, err
-	}
 	d, _ := ParseDirect(direct)
 	in := make(map[id.RoomID]bool, len(joined))
 	for _, r := range joined {
@@ -109,20 +106,29 @@ func (s *Service) bootstrapRooms(ctx context.Context, direct json.RawMessage, jo
 	}
 	slices.Sort(users)
 	var order []id.RoomID
-	for _, u := range users {
-		for _, room := range d[u] {
-			if !in[room] || slices.Contains(order, room) {
-				continue
-			}
-			order = append(order, room)
-			if _, err := s.store.Room(ctx, room); errors.Is(err, store.ErrNotFound) {
-				if err := s.store.PutRoom(ctx, &store.Room{ID: room, Membership: string(event.MembershipJoin)}); err != nil {
-					return nil, err
+	seen := map[id.RoomID]bool{}
+	// One transaction: a thousand rooms are a thousand writes.
+	err := s.store.Txn(ctx, func(ctx context.Context) error {
+		if err := s.store.SetAccountData(ctx, event.AccountDataDirectChats.Type, direct); err != nil {
+			return err
+		}
+		for _, u := range users {
+			for _, room := range d[u] {
+				if !in[room] || seen[room] {
+					continue
 				}
-			} else if err != nil {
-				return nil, err
+				seen[room] = true
+				order = append(order, room)
+				// A room stored already (an earlier run's sync that was not saved whole) stays.
+				if err := s.store.AddRoom(ctx, &store.Room{ID: room, Membership: string(event.MembershipJoin)}); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return order, nil
 }
@@ -201,36 +207,38 @@ func (s *Service) bootstrapRoom(ctx context.Context, room id.RoomID) (stop bool,
 		return false, nil // known already (a sync of an earlier run that was not saved whole)
 	}
 	r.Heroes = nil
-	for _, evt := range resp.Chunk {
-		if evt == nil || evt.Type != event.StateMember || evt.StateKey == nil {
-			continue
+	return false, s.store.Txn(ctx, func(ctx context.Context) error { // the room's members and counts at once
+		for _, evt := range resp.Chunk {
+			if evt == nil || evt.Type != event.StateMember || evt.StateKey == nil {
+				continue
+			}
+			evt.RoomID = room
+			if evt.Content.Parsed == nil && evt.Content.ParseRaw(evt.Type) != nil {
+				continue
+			}
+			c, ok := evt.Content.Parsed.(*event.MemberEventContent)
+			if !ok {
+				continue
+			}
+			u := id.UserID(*evt.StateKey)
+			if err := s.store.State.SetMember(ctx, room, u, c); err != nil {
+				return err
+			}
+			switch c.Membership {
+			case event.MembershipJoin:
+				r.JoinedCount++
+			case event.MembershipInvite:
+				r.InvitedCount++
+			default:
+				continue
+			}
+			if u != s.me && len(r.Heroes) < maxHeroes {
+				r.Heroes = append(r.Heroes, u)
+			}
 		}
-		evt.RoomID = room
-		if evt.Content.Parsed == nil && evt.Content.ParseRaw(evt.Type) != nil {
-			continue
-		}
-		c, ok := evt.Content.Parsed.(*event.MemberEventContent)
-		if !ok {
-			continue
-		}
-		u := id.UserID(*evt.StateKey)
-		if err := s.store.State.SetMember(ctx, room, u, c); err != nil {
-			return false, err
-		}
-		switch c.Membership {
-		case event.MembershipJoin:
-			r.JoinedCount++
-		case event.MembershipInvite:
-			r.InvitedCount++
-		default:
-			continue
-		}
-		if u != s.me && len(r.Heroes) < maxHeroes {
-			r.Heroes = append(r.Heroes, u)
-		}
-	}
-	slices.Sort(r.Heroes)
-	return false, s.store.PutRoom(ctx, r)
+		slices.Sort(r.Heroes)
+		return s.store.PutRoom(ctx, r)
+	})
 }
 
 // maxHeroes is how many members besides us a room's summary names, as the sync's does (the
