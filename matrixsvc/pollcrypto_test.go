@@ -63,11 +63,16 @@ func TestVoteInAnEncryptedDMIsEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// On the server: ciphertext only.
-	raw, err := bob.Client.GetEvent(ctx, room, vote)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// On the server: ciphertext only. (Dendrite may answer 404 for a moment after the send:
+	// its reading side catches up with its writing side.)
+	var raw *event.Event
+	hstest.Eventually(t, 20*time.Second, func() string {
+		raw, err = bob.Client.GetEvent(ctx, room, vote)
+		if err != nil {
+			return err.Error()
+		}
+		return ""
+	})
 	if raw.Type != event.EventEncrypted {
 		t.Fatalf("the vote is on the server as %s: %s", raw.Type.Type, raw.Content.VeryRaw)
 	}
