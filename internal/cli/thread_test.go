@@ -54,10 +54,14 @@ func (u *duetUser) threadMessages(t *testing.T, args ...string) []threadMsgOut {
 // rawEvent is the event evt of room as the server hands it to p.
 func rawEvent(t *testing.T, p *hstest.Person, room id.RoomID, evt id.EventID) (event.Type, []byte) {
 	t.Helper()
-	e, err := p.Client.GetEvent(hstest.Ctx(t), room, evt)
-	if err != nil {
-		t.Fatalf("read %s: %v", evt, err)
-	}
+	var e *event.Event
+	hstest.Eventually(t, 20*time.Second, func() string { // Dendrite may not serve it for a moment
+		var err error
+		if e, err = p.Client.GetEvent(hstest.Ctx(t), room, evt); err != nil {
+			return fmt.Sprintf("read %s: %v", evt, err)
+		}
+		return ""
+	})
 	raw, err := json.Marshal(e.Content.Raw)
 	if err != nil {
 		t.Fatal(err)
