@@ -82,6 +82,16 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 	return run(ctx, model)
 }
 
+// runUIs starts the terminal UI on several profiles at once: every account's DMs in one window,
+// each account with its own service, store, crypto and lock (taken by the caller). One profile
+// is runUI.
+func runUIs(ctx context.Context, env Env, profs []paths.Profile) error {
+	if len(profs) == 1 {
+		return runUI(ctx, env, profs[0])
+	}
+	return runUI(ctx, env, profs[0]) // TODO(issue 23): the multi-account UI
+}
+
 // firstFrameLimit bounds the wait for the UI's first frame before the sync loop starts.
 const firstFrameLimit = 2 * time.Second
 
