@@ -48,10 +48,10 @@ func replaySession(d sessionDriver, svc *fakeSvc) {
 	for i := range sessionSends {
 		typeText(fmt.Sprintf("reply %02d, ok", i+1))
 		press(tea.KeyEnter)
-		d.send(eventsMsg{svc.takeEvents()}) // the outbox's report: sent
+		d.send(eventsMsg{events: svc.takeEvents()}) // the outbox's report: sent
 	}
 	for i := range sessionReceived {
-		d.send(eventsMsg{[]matrixsvc.Event{svc.incoming(i)}})
+		d.send(eventsMsg{events: []matrixsvc.Event{svc.incoming(i)}})
 	}
 }
 

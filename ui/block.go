@@ -14,6 +14,7 @@ import (
 // Blocking (R25) from the list: b asks in the status bar, y blocks, any other key does not.
 
 type blockDoneMsg struct {
+	acct    int
 	user    id.UserID
 	block   bool // block, or unblock
 	changed bool
@@ -28,7 +29,7 @@ func (m *Model) askBlock(it contacts.Item) tea.Cmd {
 	}
 	// The answer keys first: a narrow terminal cuts the end of the line.
 	m.status.Ask(fmt.Sprintf("Block %s? y: block · other key: cancel · %s", it.UserID, what))
-	m.confirm, m.confirmNo = m.setBlocked(it.UserID, true), "not blocked"
+	m.confirm, m.confirmNo = m.setBlocked(m.acct(it.Acct), it.UserID, true), "not blocked"
 	return nil
 }
 
@@ -46,12 +47,12 @@ func (m *Model) answerConfirm(k tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) unblock(it contacts.Item) tea.Cmd {
 	m.status.SetInfo(fmt.Sprintf("unblocking %s…", it.UserID))
-	return m.setBlocked(it.UserID, false)
+	return m.setBlocked(m.acct(it.Acct), it.UserID, false)
 }
 
-// setBlocked blocks or unblocks user in a command.
-func (m *Model) setBlocked(user id.UserID, block bool) tea.Cmd {
-	svc := m.svc
+// setBlocked blocks or unblocks user in account a, in a command.
+func (m *Model) setBlocked(a *account, user id.UserID, block bool) tea.Cmd {
+	svc, idx := a.svc, a.idx
 	return m.call(func(ctx context.Context) tea.Msg {
 		change := svc.Unblock
 		if block {
@@ -61,19 +62,20 @@ func (m *Model) setBlocked(user id.UserID, block bool) tea.Cmd {
 		if x == "" {
 			x = user
 		}
-		return blockDoneMsg{user: x, block: block, changed: changed, err: err}
+		return blockDoneMsg{acct: idx, user: x, block: block, changed: changed, err: err}
 	})
 }
 
 func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
+	a := m.acct(msg.acct)
 	if msg.err != nil {
-		m.status.SetError(textutil.Explain(msg.err))
-		return m.refreshOverview()
+		m.status.SetError(a.label(textutil.Explain(msg.err)))
+		return m.refreshOverview(a)
 	}
 	wasRequest := false
 	var focusCmd tea.Cmd
 	for key, c := range m.chats {
-		if c.Item().UserID != msg.user {
+		if c.Item().UserID != msg.user || c.Item().Acct != a.idx {
 			continue
 		}
 		if msg.block && c.Item().Pending {
@@ -90,17 +92,22 @@ func (m *Model) blockDone(msg blockDoneMsg) tea.Cmd {
 	}
 	switch {
 	case !msg.block:
-		m.status.SetInfo(fmt.Sprintf("unblocked %s", msg.user))
-	case wasRequest || !m.inList(msg.user):
-		m.status.SetInfo(fmt.Sprintf("blocked %s and declined their invite; `duet unblock %s` undoes it", msg.user, msg.user))
+		m.status.SetInfo(a.label(fmt.Sprintf("unblocked %s", msg.user)))
+	case wasRequest || !m.inList(a, msg.user):
+		undo := fmt.Sprintf("duet unblock %s", msg.user)
+		if a.profile != "" {
+			undo = fmt.Sprintf("duet --profile %s unblock %s", a.profile, msg.user)
+		}
+		m.status.SetInfo(a.label(fmt.Sprintf("blocked %s and declined their invite; `%s` undoes it", msg.user, undo)))
 	default:
-		m.status.SetInfo(fmt.Sprintf("blocked %s: %s on them in the list unblocks", msg.user, m.keys.Contacts.Unblock.Help().Key))
+		m.status.SetInfo(a.label(fmt.Sprintf("blocked %s: %s on them in the list unblocks", msg.user, m.keys.Contacts.Unblock.Help().Key)))
 	}
-	return tea.Batch(focusCmd, m.refreshOverview())
+	return tea.Batch(focusCmd, m.refreshOverview(a))
 }
 
-// inList reports whether user has a row in the contacts list that is not a request.
-func (m *Model) inList(user id.UserID) bool {
-	it, ok := m.contacts.Find("u:" + string(user))
+// inList reports whether user has a row in account a's part of the list that is not a
+// request.
+func (m *Model) inList(a *account, user id.UserID) bool {
+	it, ok := m.contacts.Find(a.userKey(user))
 	return ok && !it.Request
 }

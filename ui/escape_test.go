@@ -22,7 +22,7 @@ func TestEscapeSequencesAreHarmless(t *testing.T) {
 	svc.history[aliceRoom] = append(svc.history[aliceRoom], msg(aliceRoom, "$evil", alice, testNow, "body"+evil+"\nline two"+evil))
 	h := newHarness(t, svc, 120, 30)
 	openAlice(h)
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(aliceRoom, "$evil2", alice, testNow, "live"+evil),
 	}}}})
 	h.send(tea.WindowSizeMsg{Width: 200, Height: 40})

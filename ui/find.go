@@ -43,9 +43,10 @@ func (m *Model) openSearch() tea.Cmd {
 
 // openResult opens the conversation a search result is in, at the message.
 func (m *Model) openResult(r search.Result) tea.Cmd {
-	key := "r:" + string(r.RoomID)
+	a := m.acct(r.Acct)
+	key := a.roomKey(r.RoomID)
 	if r.Person != "" {
-		key = "u:" + string(r.Person)
+		key = a.userKey(r.Person)
 	}
 	return m.openAt(key, r.EventID)
 }
@@ -68,7 +69,7 @@ func (m *Model) chosen(e switcher.Entry) tea.Cmd {
 	if e.UserID == "" {
 		return nil
 	}
-	if it, ok := m.contacts.Find("u:" + string(e.UserID)); ok {
+	if it, ok := m.contacts.Find(m.acct(m.newDM.Account(string(e.UserID))).userKey(e.UserID)); ok {
 		return m.openItem(it, !it.Pending)
 	}
 	// A new DM: open it at once with the composer, so that what is typed next goes there and

@@ -27,8 +27,8 @@ func TestFirstFrameIsToldOnceTheListIsDrawn(t *testing.T) {
 	requireContains(t, told[0], "Contacts (", "Alice")
 	requireLacks(t, told[0], "Contacts (0)")
 
-	h.run(h.m.refreshOverview())
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{}}})
+	h.run(h.m.refreshOverview(h.m.accts[0]))
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{}}})
 	if len(told) != 1 {
 		t.Fatalf("told %d times after the list was read again, want 1", len(told))
 	}
@@ -54,8 +54,8 @@ func TestTheKeptListIsDrawnFirstAndReplaced(t *testing.T) {
 		h := &harness{t: t, svc: svc}
 		h.m = New(svc, Options{Now: fixedNow})
 		h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-		cached := h.m.firstOverview()()
-		derived := h.m.refreshOverview()()
+		cached := h.m.firstOverview(h.m.accts[0])()
+		derived := h.m.refreshOverview(h.m.accts[0])()
 		if derivedFirst {
 			h.send(derived) // an event's refresh came before the kept list was read
 			h.send(cached)

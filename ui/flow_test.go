@@ -44,7 +44,7 @@ func TestFlowSendMessage(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		evts = svc.takeEvents()
 	}
-	tm.Send(eventsMsg{evts})
+	tm.Send(eventsMsg{events: evts})
 	wait("✓ sent")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
 	tm.Type("q")

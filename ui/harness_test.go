@@ -52,12 +52,16 @@ func (h *harness) send(msg tea.Msg) {
 	h.run(cmd)
 	// The fake outbox's reports come as events, like the real service's.
 	if evts := h.svc.takeEvents(); len(evts) > 0 {
-		h.deliver(eventsMsg{evts})
+		h.deliver(eventsMsg{events: evts})
 	}
 }
 
 func (h *harness) deliver(msg tea.Msg) {
-	if h.hold != nil && h.hold(msg) {
+	inner := msg
+	if a, ok := msg.(acctMsg); ok {
+		inner = a.msg // held by what it is, whichever account's it is
+	}
+	if h.hold != nil && h.hold(inner) {
 		h.held = append(h.held, msg)
 		return
 	}

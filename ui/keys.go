@@ -93,7 +93,9 @@ func (m *Model) beforeInput() {
 		// At most every 3 s: typing must not hammer a server that is struggling. RetryNow
 		// does no I/O.
 		m.lastRetry = m.now()
-		m.svc.RetryNow()
+		for _, i := range m.status.OfflineAccounts() {
+			m.acct(i).svc.RetryNow()
+		}
 		m.status.RetryingNow()
 	}
 }
@@ -130,7 +132,7 @@ func (m *Model) overlayKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	var cmd tea.Cmd
 	switch {
 	case m.security.Active():
-		cmd = m.security.HandleKey(k) // the dialog has the keyboard; the composer keeps what was typed
+		cmd = m.sec(m.security.HandleKey(k)) // the dialog has the keyboard; the composer keeps what was typed
 	case m.search.Active():
 		cmd = m.search.Update(k)
 	case m.finder.Active():
@@ -210,9 +212,10 @@ func (m *Model) contactsKey(k tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(k, g.Verify):
 			return m.verifyOpen()
 		case key.Matches(k, g.VerifyOwn):
-			return m.security.Verify(m.me, true)
+			a := m.cur()
+			return m.sec(m.useSecurity(a).Verify(a.me, true))
 		case key.Matches(k, g.Recovery):
-			return m.security.StartRecovery()
+			return m.sec(m.useSecurity(m.cur()).StartRecovery())
 		}
 	}
 	if intent := m.contacts.Intent(k); intent != nil {

@@ -49,7 +49,7 @@ func TestFilesInTheTimeline(t *testing.T) {
 	img := msg(aliceRoom, "$img", alice, testNow.Add(-time.Minute), "cat.png")
 	img.MsgType = "m.image"
 	img.Media = &matrixsvc.Media{Kind: "m.image", Name: "cat.png", MimeType: "image/png", Size: int64(len(data)), Width: 40, Height: 20, URL: "mxc://example.org/cat"}
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
 	v := h.view()
 	requireContains(t, ansi.Strip(v), "Alice: 🖼 cat.png (image/png, ", "40×20)")
 	if !strings.Contains(v, "▀") || !strings.Contains(v, "38;2;250;20;20") {
@@ -118,7 +118,7 @@ func TestKittyPicturesInTheUI(t *testing.T) {
 	img := msg(aliceRoom, "$img", alice, testNow.Add(-time.Minute), "cat.png")
 	img.MsgType = "m.image"
 	img.Media = &matrixsvc.Media{Kind: "m.image", Name: "cat.png", MimeType: "image/png", Size: 100, URL: "mxc://example.org/cat"}
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{img}}}})
 	v := h.view()
 	if !strings.Contains(v, "\x1b_Ga=T,q=2,f=100,U=1") || !strings.Contains(v, "\U0010EEEE") {
 		t.Fatalf("no kitty picture:\n%q", v)

@@ -12,7 +12,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
-	"maunium.net/go/mautrix/id"
 
 	"duet/matrixsvc"
 	"duet/ui/chat"
@@ -90,12 +89,11 @@ const (
 // Model is the root model: layout, focus, the global keys, and routing. Each conversation
 // opened is a chat.Model, which does the rest of what happens in it.
 type Model struct {
-	svc    Service
+	accts  []*account // the open accounts, at least one
 	ctx    context.Context
 	keys   keys.KeyMap
 	styles styles.Styles
 	now    func() time.Time
-	me     id.UserID
 	opts   Options // what the UI was started with: images, notifications, folders
 
 	contacts contacts.Model
@@ -103,7 +101,8 @@ type Model struct {
 	status   statusbar.Model
 	help     help.Model
 	newDM    *newdm.Model    // the new-DM prompt and the check of a user ID
-	security *security.Model // verification and recovery key: its dialog is over the right pane
+	security *security.Model // the account's whose dialog shows (over the right pane)
+	secAcct  int             // that account's index
 	search   *search.Model   // message search, over the right pane
 	finder   *switcher.Model // the quick switcher, over the right pane
 
@@ -118,10 +117,8 @@ type Model struct {
 	confirm   tea.Cmd   // asked in the status bar: run on y, dropped on any other key
 	confirmNo string    // what the status bar says when the answer is no
 
-	overviewSeq     int
-	overviewApplied int
-	firstFrameTold  bool // opts.FirstFrame is on its way
-	directBad       bool // the account's m.direct could not be read (R1): said in the status bar
+	firstFrameTold bool   // opts.FirstFrame is on its way
+	wantOpen       string // the conversation open when duet last ran, until its row is listed
 
 	term     terminal.Model // what the terminal is told: title, modes, bell, clipboard
 	imageSeq uint32         // the last kitty graphics image id given out
@@ -131,10 +128,21 @@ type Model struct {
 
 // New returns the root model for a logged-in service.
 func New(svc Service, opts Options) *Model {
+	return NewAccounts([]Profile{{Svc: svc}}, opts)
+}
+
+// NewAccounts returns the root model for several logged-in accounts in one window: one list
+// of every account's DMs (at least one profile).
+func NewAccounts(profiles []Profile, opts Options) *Model {
 	opts = opts.withDefaults()
 	km, st := *opts.Keymap, *opts.Styles
+	accts := newAccounts(profiles, st.Terminal.Plain())
+	if len(accts) < 2 {
+		km.Contacts.Account.SetEnabled(false) // one account: nothing to narrow to, nothing to show in help
+	}
+	first := accts[0]
 	m := &Model{
-		svc: svc, ctx: opts.Context, keys: km, styles: st, now: opts.Now, me: svc.Me(), opts: opts,
+		accts: accts, ctx: opts.Context, keys: km, styles: st, now: opts.Now, opts: opts,
 		contacts: contacts.New(km.Contacts, st.Contacts, opts.Now),
 		composer: composer.New(km.Composer, st),
 		status:   statusbar.New(st.Status),
@@ -142,13 +150,24 @@ func New(svc Service, opts Options) *Model {
 		chats:    map[string]*chat.Model{},
 		txnBase:  newTxnBase(),
 	}
-	m.search = search.New(svc, search.Options{Keys: km.Search, Styles: st.Search, Me: m.me, Now: m.now, Context: m.ctx})
-	m.finder = switcher.New(svc, switcher.Options{Keys: km.Switcher, Styles: st.Switcher, Me: m.me, Context: m.ctx})
-	m.security = security.New(svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: m.me,
-		Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key})
-	m.newDM = newdm.New(svc, host{m}, newdm.Options{Styles: st, Context: m.ctx})
+	m.search = search.New(first.svc, search.Options{Keys: km.Search, Styles: st.Search, Me: first.me, Now: m.now, Context: m.ctx,
+		Accounts: searchAccounts(accts)})
+	var dir switcher.Directory = first.svc
+	if m.multi() {
+		dir = directory(accts)
+	}
+	m.finder = switcher.New(dir, switcher.Options{Keys: km.Switcher, Styles: st.Switcher, Me: first.me, Context: m.ctx})
+	for _, a := range accts {
+		a.security = security.New(a.svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: a.me,
+			Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key, Account: a.tag})
+	}
+	m.security = first.security
+	m.newDM = newdm.New(first.svc, host{m}, newdm.Options{Styles: st, Context: m.ctx, Accounts: newDMAccounts(accts)})
+	m.setUpAccounts()
 	m.styleHelp()
-	m.status.SetAccount(string(m.me))
+	if !m.multi() {
+		m.status.SetAccount(string(first.me))
+	}
 	m.status.SetClock(opts.Now)
 	m.contacts.Focus()
 	m.width, m.height = 80, 24
@@ -187,7 +206,9 @@ func (m *Model) backgroundTold(msg tea.BackgroundColorMsg) {
 	m.styleHelp()
 	m.search.SetStyles(st.Search)
 	m.finder.SetStyles(st.Switcher)
-	m.security.SetStyles(st)
+	for _, a := range m.accts {
+		a.security.SetStyles(st)
+	}
 	m.newDM.SetStyles(st)
 	for _, c := range m.chats {
 		c.SetStyles(st)
@@ -200,10 +221,10 @@ func newTxnBase() string {
 	return "duet" + hex.EncodeToString(b)
 }
 
-// chatOptions are what every conversation shares.
-func (m *Model) chatOptions() chat.Options {
+// chatOptions are what every conversation of account a shares.
+func (m *Model) chatOptions(a *account) chat.Options {
 	o := m.opts
-	return chat.Options{Keys: m.keys, Styles: m.styles, Me: m.me, Now: m.now, Context: m.ctx,
+	return chat.Options{Keys: m.keys, Styles: m.styles, Me: a.me, Now: m.now, Context: m.ctx,
 		Images: o.InlineImages, Kitty: o.KittyImages, NoTyping: o.NoTyping, Downloads: o.Downloads, OpenDir: o.OpenDir}
 }
 
@@ -213,9 +234,13 @@ func (m *Model) newTxn() string {
 	return fmt.Sprintf("%s.%d", m.txnBase, m.txnSeq)
 }
 
-// Init starts listening to the service and loads the contacts.
+// Init starts listening to the services and loads the contacts.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(listen(m.svc.Events()), m.firstOverview())
+	var cmds []tea.Cmd
+	for _, a := range m.accts {
+		cmds = append(cmds, listen(a.idx, a.svc.Events()), m.firstOverview(a))
+	}
+	return tea.Batch(cmds...)
 }
 
 // Update routes a message to the part that owns its family, then does what follows every
@@ -235,7 +260,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		cmd = m.handleMouse(msg)
 	case eventsMsg:
-		cmd = tea.Batch(m.handleEvents(msg.events), listen(m.svc.Events()))
+		a := m.acct(msg.acct)
+		cmd = tea.Batch(m.handleEvents(a, msg.events), listen(a.idx, a.svc.Events()))
+	case acctMsg:
+		cmd = m.accountMsg(msg)
 	case chat.Msg:
 		if c := m.chats[msg.ChatKey()]; c != nil {
 			cmd = c.Update(msg)
@@ -250,7 +278,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		contacts.OpenMsg, contacts.NewDMMsg, contacts.AcceptMsg, contacts.DeclineMsg, contacts.BlockMsg, contacts.UnblockMsg:
 		cmd = m.updateList(msg)
 	case security.Msg:
-		cmd = m.security.Update(msg)
+		cmd = m.sec(m.security.Update(msg))
 	case newdm.Msg:
 		cmd = m.userChecked(msg)
 	case search.Msg, switcher.Msg:
@@ -287,10 +315,19 @@ func (m *Model) afterMessage() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// afterDialog shows the next verification request once the dialog is free, and gives the
-// keyboard back to what had it.
+// afterDialog shows the next verification request once the dialog is free (of any account),
+// and gives the keyboard back to what had it.
 func (m *Model) afterDialog() tea.Cmd {
 	m.security.ShowNext()
+	for _, a := range m.accts {
+		if m.security.Active() {
+			break
+		}
+		a.security.ShowNext()
+		if a.security.Active() {
+			m.security, m.secAcct = a.security, a.idx
+		}
+	}
 	switch {
 	case m.security.Active() && m.composer.Focused():
 		m.composer.Blur() // what was typed stays
@@ -307,14 +344,14 @@ func (m *Model) updateList(msg tea.Msg) tea.Cmd {
 	case overviewMsg:
 		return m.applyOverview(msg)
 	case refreshListMsg:
-		return m.refreshOverview()
+		return m.refreshOverview(m.acct(msg.acct))
 	case inviteDoneMsg:
 		return m.inviteDone(msg)
 	case blockDoneMsg:
 		return m.blockDone(msg)
 	case chat.MarkedReadMsg:
 		if msg.Err == nil {
-			return m.refreshOverview()
+			return m.refreshAll()
 		}
 	default:
 		return m.handleIntent(msg)
@@ -339,7 +376,7 @@ func (m *Model) forwardToFocused(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
 	case m.security.Active():
-		return m.security.Update(msg)
+		return m.sec(m.security.Update(msg))
 	case m.search.Active():
 		return m.search.Update(msg)
 	case m.finder.Active():
@@ -442,27 +479,29 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 	return nil
 }
 
-// handleEvents takes in what the service reports: the connection, what a sync brought, the
-// outbox's progress, verifications.
-func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
+// handleEvents takes in what account a's service reports: the connection, what a sync
+// brought, the outbox's progress, verifications.
+func (m *Model) handleEvents(a *account, events []matrixsvc.Event) tea.Cmd {
 	var cmds []tea.Cmd
 	refresh := false
 	for _, evt := range events {
 		switch evt := evt.(type) {
 		case matrixsvc.SyncStateChanged:
 			wasOffline := m.status.Offline()
-			m.status.SetSync(evt)
+			m.status.SetSyncOf(a.idx, evt)
 			if evt.State == matrixsvc.SyncOffline && !wasOffline {
 				cmds = append(cmds, countdown())
 			}
 		case matrixsvc.SyncApplied:
-			cmds = append(cmds, m.notifyOf(evt.Messages))
+			cmds = append(cmds, m.notifyOf(a, evt.Messages))
 			for key, c := range m.chats {
-				cmds = append(cmds, c.Synced(evt, key == m.open))
+				if c.Item().Acct == a.idx {
+					cmds = append(cmds, c.Synced(evt, key == m.open))
+				}
 			}
 			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0 || len(evt.Changed) > 0
 		case matrixsvc.LoggedOut:
-			m.status.SetError(matrixsvc.ErrLoggedOut.Error())
+			m.status.SetError(a.label(matrixsvc.ErrLoggedOut.Error()))
 		case matrixsvc.OutgoingChanged:
 			if c := m.chatOfTxn(evt.TxnID); c != nil {
 				cmds = append(cmds, c.OutgoingChanged(evt))
@@ -470,13 +509,13 @@ func (m *Model) handleEvents(events []matrixsvc.Event) tea.Cmd {
 		case matrixsvc.Progress:
 			m.status.SetProgress(evt)
 		case matrixsvc.SyncFailed:
-			m.status.SetError("sync stopped: " + matrixsvc.Explain(evt.Err))
+			m.status.SetError(a.label("sync stopped: " + matrixsvc.Explain(evt.Err)))
 		case matrixsvc.Verification:
-			cmds = append(cmds, m.security.Verification(evt))
+			cmds = append(cmds, forAcct(a.idx, a.security.Verification(evt)))
 		}
 	}
 	if refresh {
-		cmds = append(cmds, m.refreshOverview())
+		cmds = append(cmds, m.refreshOverview(a))
 	}
 	return tea.Batch(cmds...)
 }
@@ -492,40 +531,61 @@ func (m *Model) chatOfTxn(txn string) *chat.Model {
 }
 
 func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
-	if msg.seq < m.overviewApplied {
+	a := m.acct(msg.acct)
+	if msg.seq < a.overviewApplied {
 		return nil
 	}
-	m.overviewApplied = msg.seq
+	a.overviewApplied = msg.seq
 	drawn := m.firstFrame()
 	if msg.err != nil {
-		m.status.SetError(textutil.Explain(msg.err))
+		m.status.SetError(a.label(textutil.Explain(msg.err)))
 		return drawn
 	}
-	m.contacts.SetOverview(msg.ov, m.me)
+	m.contacts.SetAccountOverview(a.idx, msg.ov, a.me)
 	m.term.SetTitle(m.unreadTitle())
-	if bad := !msg.ov.DirectWellFormed; bad != m.directBad {
-		m.directBad = bad // said once when it turns bad, not at every refresh
+	if bad := !msg.ov.DirectWellFormed; bad != a.directBad {
+		a.directBad = bad // said once when it turns bad, not at every refresh
 		if bad {
-			m.status.SetError("your DM list (m.direct) is malformed: duet shows what it can read and will not change it")
+			m.status.SetError(a.label("your DM list (m.direct) is malformed: duet shows what it can read and will not change it"))
 		}
 	}
 	var cmds []tea.Cmd
 	if msg.cached {
 		// Drawn from what the last run kept: the list derived from the store replaces it
 		// once this frame is out (a later seq, so an event's refresh meanwhile wins too).
-		cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{} }))
+		idx := a.idx
+		cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{acct: idx} }))
 	}
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {
 			cmds = append(cmds, c.SetItem(it))
 		}
 	}
-	if msg.lastOpen != "" && m.open == "" {
-		if it, ok := m.contacts.Find(msg.lastOpen); ok && !it.Pending {
-			cmds = append(cmds, m.openItem(it, false))
+	if msg.lastOpen != "" {
+		m.wantOpen = msg.lastOpen
+	}
+	if m.wantOpen != "" && m.open == "" {
+		// The conversation open when duet last ran, once its account's list is in.
+		if it, ok := m.contacts.Find(m.wantOpen); ok {
+			if !it.Pending {
+				cmds = append(cmds, m.openItem(it, false))
+			}
+			m.wantOpen = ""
+		} else if m.allListed() {
+			m.wantOpen = ""
 		}
 	}
 	return tea.Batch(append(cmds, drawn)...)
+}
+
+// allListed reports whether every account's list has been shown once.
+func (m *Model) allListed() bool {
+	for _, a := range m.accts {
+		if a.overviewApplied == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // firstFrameDrawn is how long after the first list is in the model its frame is surely on

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
+
+	"duet/internal/sanitize"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -46,11 +49,17 @@ func (m *Model) userChecked(msg newdm.Msg) tea.Cmd {
 	if !ok {
 		return nil // cancelled, or no such user (said by the prompt)
 	}
-	it, found := m.contacts.Find("u:" + string(u.ID))
+	a := m.acct(u.Acct)
+	it, found := m.contacts.Find(a.userKey(u.ID))
 	if !found {
-		it = contacts.Item{Kind: contacts.KindContact, Section: contacts.SectionContacts, UserID: u.ID, Name: u.Label()}
+		it = contacts.Item{Kind: contacts.KindContact, Section: contacts.SectionContacts, UserID: u.ID, Name: u.Label(),
+			Acct: a.idx, Profile: a.profile, Tag: a.tag}
 	}
-	m.status.SetInfo("conversation with " + u.Label())
+	if m.multi() {
+		m.status.SetInfo(fmt.Sprintf("conversation with %s as %s", u.Label(), sanitize.Line(string(a.me))))
+	} else {
+		m.status.SetInfo("conversation with " + u.Label())
+	}
 	cmd := m.openItem(it, true)
 	if c := m.openChat(); c != nil {
 		return tea.Batch(cmd, c.OpenDM())

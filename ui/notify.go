@@ -19,12 +19,12 @@ import (
 // notification daemon is normal.
 type notified struct{}
 
-// notifyOf tells of new messages that are not on screen.
-func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
+// notifyOf tells of account a's new messages that are not on screen.
+func (m *Model) notifyOf(a *account, msgs []matrixsvc.Message) tea.Cmd {
 	var cmds []tea.Cmd
 	rang := false
 	for _, msg := range msgs {
-		if !msg.Notify || msg.Sender == m.me || m.onScreen(msg) {
+		if !msg.Notify || msg.Sender == a.me || m.onScreen(a, msg) {
 			continue
 		}
 		if m.opts.Bell && !rang {
@@ -32,7 +32,7 @@ func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
 			cmds = append(cmds, m.term.Ring())
 		}
 		if d := m.opts.Desktop; d != nil {
-			summary, body := m.notification(msg)
+			summary, body := m.notification(a, msg)
 			cmds = append(cmds, m.call(func(ctx context.Context) tea.Msg {
 				_ = d.Notify(ctx, summary, body)
 				return notified{}
@@ -44,16 +44,19 @@ func (m *Model) notifyOf(msgs []matrixsvc.Message) tea.Cmd {
 
 // onScreen reports whether a message shows in the open conversation while the terminal is in
 // front.
-func (m *Model) onScreen(msg matrixsvc.Message) bool {
+func (m *Model) onScreen(a *account, msg matrixsvc.Message) bool {
 	c := m.openChat()
-	return c != nil && !m.term.Blurred() && !m.showHelp && c.Shows(msg.RoomID)
+	return c != nil && c.Item().Acct == a.idx && !m.term.Blurred() && !m.showHelp && c.Shows(msg.RoomID)
 }
 
 // notification is a message's desktop notification: who, and what they said.
-func (m *Model) notification(msg matrixsvc.Message) (summary, body string) {
+func (m *Model) notification(a *account, msg matrixsvc.Message) (summary, body string) {
 	summary = string(msg.Sender)
-	if it, ok := m.contacts.Find("u:" + string(msg.Sender)); ok && it.Name != "" {
+	if it, ok := m.contacts.Find(a.userKey(msg.Sender)); ok && it.Name != "" {
 		summary = it.Name
+	}
+	if a.tag != "" {
+		summary += " (" + a.tag + ")"
 	}
 	switch {
 	case msg.Encrypted:

@@ -49,7 +49,7 @@ func TestNotifications(t *testing.T) {
 	}
 	fromBob := msg(bobRoom, "$b9", bob, testNow, "are you free at 3?")
 	fromBob.Notify = true
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{fromBob}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{fromBob}}}})
 	if w := h.written.String(); w != "\a" {
 		t.Fatalf("no bell: the terminal got %q", w)
 	}
@@ -61,11 +61,11 @@ func TestNotifications(t *testing.T) {
 	}
 	// Muted: the push rules said no.
 	quiet := msg(bobRoom, "$b10", bob, testNow, "psst")
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{quiet}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{quiet}}}})
 	// On screen: alice's conversation is open.
 	fromAlice := msg(aliceRoom, "$a9", alice, testNow, "here!")
 	fromAlice.Notify = true
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{fromAlice}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{fromAlice}}}})
 	if got := desk.got(); len(got) != 1 {
 		t.Fatalf("notified of a muted or an on-screen message: %v", got)
 	}
@@ -73,7 +73,7 @@ func TestNotifications(t *testing.T) {
 	h.send(tea.BlurMsg{})
 	again := msg(aliceRoom, "$a10", alice, testNow, "hello? \x1b[2J")
 	again.Notify = true
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{again}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{again}}}})
 	if got := desk.got(); len(got) != 2 || !strings.HasPrefix(got[1], "Alice: hello?") {
 		t.Fatalf("in the background: %v", got)
 	}
@@ -83,7 +83,7 @@ func TestNotifications(t *testing.T) {
 	poll.Kind, poll.Poll, poll.Notify = matrixsvc.KindPoll, &matrixsvc.Poll{Question: "Lunch?"}, true
 	call := msg(bobRoom, "$b12", bob, testNow, "")
 	call.Kind, call.Call, call.Notify = matrixsvc.KindCallInvite, &matrixsvc.Call{Video: true}, true
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{poll, call}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{poll, call}}}})
 	if got := desk.got(); len(got) != 4 || !strings.Contains(got[2], "Poll: Lunch?") || !strings.Contains(got[3], "Started a video call") {
 		t.Fatalf("a poll and a call: %v", got)
 	}

@@ -11,13 +11,13 @@ import (
 func TestProgressInTheStatusBar(t *testing.T) {
 	h := newHarness(t, fixture(), 120, 30)
 	p := matrixsvc.Progress{Task: matrixsvc.TaskDownload, ID: "7", Name: "report.pdf", Unit: matrixsvc.UnitBytes, Done: 1 << 20, Total: 4 << 20}
-	h.send(eventsMsg{[]matrixsvc.Event{p}})
+	h.send(eventsMsg{events: []matrixsvc.Event{p}})
 	lines := strings.Split(h.view(), "\n")
 	if last := lines[len(lines)-1]; !strings.Contains(last, "fetching report.pdf 25%") {
 		t.Fatalf("the status bar: %q", last)
 	}
 	p.Ended = true
-	h.send(eventsMsg{[]matrixsvc.Event{p}})
+	h.send(eventsMsg{events: []matrixsvc.Event{p}})
 	if strings.Contains(h.view(), "report.pdf") {
 		t.Fatal("an ended download still shows")
 	}
@@ -30,7 +30,7 @@ func TestProgressInTheTerminalsIndicator(t *testing.T) {
 		h := newHarness(t, fixture(), 120, 30)
 		h.m.opts.ProgressBar = on
 		p := matrixsvc.Progress{Task: matrixsvc.TaskUpload, ID: "1", Name: "a.png", Unit: matrixsvc.UnitBytes, Done: 1, Total: 4}
-		h.send(eventsMsg{[]matrixsvc.Event{p}})
+		h.send(eventsMsg{events: []matrixsvc.Event{p}})
 		bar := h.m.View().ProgressBar
 		if on && (bar == nil || bar.Value != 25) {
 			t.Fatalf("the indicator while sending: %+v", bar)
@@ -39,7 +39,7 @@ func TestProgressInTheTerminalsIndicator(t *testing.T) {
 			t.Fatalf("an indicator the terminal does not have: %+v", bar)
 		}
 		p.Ended = true
-		h.send(eventsMsg{[]matrixsvc.Event{p}})
+		h.send(eventsMsg{events: []matrixsvc.Event{p}})
 		if bar := h.m.View().ProgressBar; bar != nil {
 			t.Fatalf("the indicator after the upload: %+v", bar)
 		}

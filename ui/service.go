@@ -47,8 +47,12 @@ var _ Service = (*matrixsvc.Service)(nil)
 
 // Messages from the Cmds below: the service's events, and the answers about the list.
 type (
-	eventsMsg   struct{ events []matrixsvc.Event }
+	eventsMsg struct {
+		acct   int // the account whose service reported them
+		events []matrixsvc.Event
+	}
 	overviewMsg struct {
+		acct     int
 		seq      int
 		ov       matrixsvc.Overview
 		err      error
@@ -56,8 +60,9 @@ type (
 		cached   bool   // the list as duet last closed with it: the derived one follows
 	}
 	// refreshListMsg asks for the list derived from the store again.
-	refreshListMsg struct{}
+	refreshListMsg struct{ acct int }
 	inviteDoneMsg  struct {
+		acct     int
 		accepted bool
 		name     string
 		err      error
@@ -67,7 +72,7 @@ type (
 
 // listen receives one event and whatever else is already queued, so that a burst arrives as one
 // message. It is re-armed after each one. A closed channel ends it.
-func listen(ch <-chan matrixsvc.Event) tea.Cmd {
+func listen(acct int, ch <-chan matrixsvc.Event) tea.Cmd {
 	return func() tea.Msg {
 		evt, ok := <-ch
 		if !ok {
@@ -78,14 +83,14 @@ func listen(ch <-chan matrixsvc.Event) tea.Cmd {
 			select {
 			case evt, ok := <-ch:
 				if !ok {
-					return eventsMsg{events}
+					return eventsMsg{acct, events}
 				}
 				events = append(events, evt)
 			default:
-				return eventsMsg{events}
+				return eventsMsg{acct, events}
 			}
 		}
-		return eventsMsg{events}
+		return eventsMsg{acct, events}
 	}
 }
 
@@ -94,43 +99,61 @@ func (m *Model) call(fn func(ctx context.Context) tea.Msg) tea.Cmd {
 	return request.Cmd(m.ctx, fn)
 }
 
-func (m *Model) refreshOverview() tea.Cmd {
-	m.overviewSeq++
-	seq, svc := m.overviewSeq, m.svc
+func (m *Model) refreshOverview(a *account) tea.Cmd {
+	a.overviewSeq++
+	seq, svc, idx := a.overviewSeq, a.svc, a.idx
 	return m.call(func(ctx context.Context) tea.Msg {
 		ov, err := svc.Overview(ctx)
-		return overviewMsg{seq: seq, ov: ov, err: err}
+		return overviewMsg{acct: idx, seq: seq, ov: ov, err: err}
 	})
+}
+
+// refreshAll reads every account's list again.
+func (m *Model) refreshAll() tea.Cmd {
+	cmds := make([]tea.Cmd, len(m.accts))
+	for i, a := range m.accts {
+		cmds[i] = m.refreshOverview(a)
+	}
+	return tea.Batch(cmds...)
 }
 
 // firstOverview is the list at start, with the conversation that was open last time: both
 // from the store, so duet shows where you were before any network request.
-func (m *Model) firstOverview() tea.Cmd {
-	m.overviewSeq++
-	seq, svc := m.overviewSeq, m.svc
+func (m *Model) firstOverview(a *account) tea.Cmd {
+	a.overviewSeq++
+	seq, svc, idx := a.overviewSeq, a.svc, a.idx
+	// The conversation open last time is kept by the first account (its key names the
+	// account of the conversation when several are open).
+	first := idx == 0
+	lastOpen := func(ctx context.Context) string {
+		if !first {
+			return ""
+		}
+		return svc.LastOpen(ctx)
+	}
 	return m.call(func(ctx context.Context) tea.Msg {
 		// The list as it was when duet last closed comes first: one read, where deriving it
 		// takes a thousand-DM account tens of milliseconds. The derived list follows once
 		// that frame is out (applyOverview), not beside it on the same cores.
 		if ov, ok := svc.CachedOverview(ctx); ok {
-			return overviewMsg{seq: seq, ov: ov, lastOpen: svc.LastOpen(ctx), cached: true}
+			return overviewMsg{acct: idx, seq: seq, ov: ov, lastOpen: lastOpen(ctx), cached: true}
 		}
 		ov, err := svc.Overview(ctx)
-		return overviewMsg{seq: seq, ov: ov, err: err, lastOpen: svc.LastOpen(ctx)}
+		return overviewMsg{acct: idx, seq: seq, ov: ov, err: err, lastOpen: lastOpen(ctx)}
 	})
 }
 
 // rememberOpen stores which conversation is open, for the next start.
 func (m *Model) rememberOpen(key string) tea.Cmd {
-	svc := m.svc
+	svc := m.accts[0].svc
 	return m.call(func(ctx context.Context) tea.Msg {
 		_ = svc.SetLastOpen(ctx, key)
 		return nil
 	})
 }
 
-func (m *Model) answerInvite(accept bool, name string, rooms []id.RoomID) tea.Cmd {
-	svc := m.svc
+func (m *Model) answerInvite(a *account, accept bool, name string, rooms []id.RoomID) tea.Cmd {
+	svc, idx := a.svc, a.idx
 	rooms = append([]id.RoomID(nil), rooms...)
 	return m.call(func(ctx context.Context) tea.Msg {
 		for _, room := range rooms {
@@ -141,10 +164,10 @@ func (m *Model) answerInvite(accept bool, name string, rooms []id.RoomID) tea.Cm
 				err = svc.Decline(ctx, room)
 			}
 			if err != nil {
-				return inviteDoneMsg{accepted: accept, name: name, err: err}
+				return inviteDoneMsg{acct: idx, accepted: accept, name: name, err: err}
 			}
 		}
-		done := inviteDoneMsg{accepted: accept, name: name}
+		done := inviteDoneMsg{acct: idx, accepted: accept, name: name}
 		if ov, err := svc.Overview(ctx); err == nil {
 			done.ov = &ov
 		}

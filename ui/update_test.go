@@ -75,7 +75,7 @@ func TestEnterSendsWithLocalEcho(t *testing.T) {
 	requireLacks(t, view, "sending…")
 
 	// Sync brings the same event: it shows once.
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(aliceRoom, "$sent1", svc.me, testNow, "hello there"),
 	}}}})
 	if n := strings.Count(h.view(), "hello there"); n != 1 {
@@ -90,7 +90,7 @@ func TestSyncBeforeSendResultShowsOnce(t *testing.T) {
 	h.typeText("race")
 	h.hold = isSent
 	h.key(tea.KeyEnter)
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(aliceRoom, "$sent1", svc.me, testNow, "race"),
 	}}}})
 	h.release()
@@ -354,7 +354,7 @@ func TestLiveSyncAddsContactAndMessage(t *testing.T) {
 		Contact:     matrixsvc.Contact{UserID: erin, Rooms: []id.RoomID{"!erin:example.org"}, Room: "!erin:example.org", LastActivity: ms(testNow), Unread: 1},
 		DisplayName: "Erin", Preview: matrixsvc.Preview{Body: "hey, new here", Sender: erin, TS: ms(testNow)},
 	}}, svc.ov.Contacts...)
-	h.send(eventsMsg{[]matrixsvc.Event{
+	h.send(eventsMsg{events: []matrixsvc.Event{
 		matrixsvc.SyncStateChanged{State: matrixsvc.SyncLive},
 		matrixsvc.SyncApplied{DMListChanged: true, Messages: []matrixsvc.Message{
 			msg("!erin:example.org", "$e1", erin, testNow, "hey, new here"),
@@ -370,9 +370,9 @@ func TestLiveSyncAddsContactAndMessage(t *testing.T) {
 
 func TestOfflineAndLoggedOut(t *testing.T) {
 	h := newHarness(t, fixture(), 80, 24)
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("connection refused"), RetryIn: 4 * time.Second}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("connection refused"), RetryIn: 4 * time.Second}}})
 	requireContains(t, h.view(), "✗ offline, retrying in 4s", "connection refused")
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.LoggedOut{Err: matrixsvc.ErrLoggedOut}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.LoggedOut{Err: matrixsvc.ErrLoggedOut}}})
 	requireContains(t, h.view(), "logged out: run `duet login`")
 }
 
@@ -431,7 +431,7 @@ func TestNewMessagesBelowHint(t *testing.T) {
 	h := newHarness(t, svc, 80, 24)
 	openAlice(h)
 	h.send(tea.KeyPressMsg{Code: tea.KeyPgUp})
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(aliceRoom, "$new", alice, testNow, "are you there?"),
 	}}}})
 	requireContains(t, h.view(), "↓ 1 new message below")
@@ -487,7 +487,7 @@ func TestAcceptedInviteLoadsWhenRoomArrives(t *testing.T) {
 	svc.mu.Lock()
 	svc.ov.Contacts[1].Pending, svc.ov.Contacts[1].InviteRooms = false, nil
 	svc.mu.Unlock()
-	h.run(h.m.refreshOverview())
+	h.run(h.m.refreshOverview(h.m.accts[0]))
 	h.m.contacts.Select("u:" + string(carol))
 	h.key(tea.KeyEnter)
 	requireLacks(t, h.view(), "said before you joined")
@@ -524,7 +524,7 @@ func TestOpenPendingThenAccept(t *testing.T) {
 	svc.mu.Lock()
 	svc.ov.Contacts[1].Pending, svc.ov.Contacts[1].InviteRooms, svc.ov.Contacts[1].Room = false, nil, "!inv:example.org"
 	svc.mu.Unlock()
-	h.run(h.m.refreshOverview())
+	h.run(h.m.refreshOverview(h.m.accts[0]))
 	t.Log(svc.pages)
 	requireContains(t, h.view(), "said before you joined")
 }
@@ -573,9 +573,9 @@ func TestOutboxLeftoversShowAfterRestart(t *testing.T) {
 	requireContains(t, view, "you: typed before the crash sending…", "refused earlier", "✗ failed")
 	requireLacks(t, view, "for bob")
 	// An attempt that failed for a passing reason says why it waits.
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.OutgoingChanged{TxnID: "t-old1", Room: aliceRoom, State: matrixsvc.OutgoingQueued, Err: errors.New("cannot reach the homeserver")}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.OutgoingChanged{TxnID: "t-old1", Room: aliceRoom, State: matrixsvc.OutgoingQueued, Err: errors.New("cannot reach the homeserver")}}})
 	requireContains(t, h.view(), "waiting: cannot reach the homeserver")
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.OutgoingChanged{TxnID: "t-old1", Room: aliceRoom, State: matrixsvc.OutgoingSent, EventID: "$x"}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.OutgoingChanged{TxnID: "t-old1", Room: aliceRoom, State: matrixsvc.OutgoingSent, EventID: "$x"}}})
 	requireContains(t, h.view(), "you: typed before the crash ✓ sent")
 }
 
@@ -583,7 +583,7 @@ func TestOutboxLeftoversShowAfterRestart(t *testing.T) {
 func TestOfflineKeyPressRetriesNow(t *testing.T) {
 	svc := fixture()
 	h := newHarness(t, svc, 80, 24)
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("dial tcp: connection refused"), RetryIn: 16 * time.Second}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errors.New("dial tcp: connection refused"), RetryIn: 16 * time.Second}}})
 	requireContains(t, h.view(), "offline, retrying in 16s (any key: now)")
 	h.typeText("j")
 	if svc.retryNow != 1 {
@@ -677,13 +677,13 @@ func TestLiveMessageInAnOlderRoom(t *testing.T) {
 	svc.chains = map[id.UserID][]matrixsvc.ConversationRoom{alice: {{RoomID: aliceRoom}, {RoomID: older, Why: "older"}}}
 	h := newHarness(t, svc, 100, 30)
 	openAlice(h)
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg(older, "$old1", alice, testNow, "written in the other room"),
 	}}}})
 	v := h.view()
 	requireContains(t, v, "written in the other room")
 	requireContains(t, v, "in an older room of this conversation ·")
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{
 		msg("!unrelated:example.org", "$x", alice, testNow, "not this conversation"),
 	}}}})
 	requireLacks(t, h.view(), "not this conversation")
@@ -900,11 +900,11 @@ func TestTyping(t *testing.T) {
 	if !slices.Equal(svc.typing, []string{string(aliceRoom) + " true", string(aliceRoom) + " false"}) {
 		t.Fatalf("typing said after sending: %v", svc.typing)
 	}
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: {alice}}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: {alice}}}}})
 	v := h.view()
 	requireContains(t, v, "── Alice is typing… ─")
 	requireFits(t, v, 100, 30)
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: nil}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Typing: map[id.RoomID][]id.UserID{aliceRoom: nil}}}})
 	requireLacks(t, h.view(), "is typing")
 }
 
@@ -924,7 +924,7 @@ func TestSeenMark(t *testing.T) {
 	if msg, ok := h.m.openChat().Timeline().LastOwn(); ok {
 		sent = msg.EventID
 	}
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Read: map[id.RoomID]map[id.UserID]id.EventID{aliceRoom: {alice: sent}}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Read: map[id.RoomID]map[id.UserID]id.EventID{aliceRoom: {alice: sent}}}}})
 	v = h.view()
 	requireContains(t, v, "are you there? ✓ seen")
 	if strings.Count(v, "✓ seen") != 1 {
@@ -983,7 +983,7 @@ func TestPickReplyReactEdit(t *testing.T) {
 	// The server's copy comes back through sync with our reaction's event.
 	now := msg(aliceRoom, "$a5", alice, testNow.Add(-5*time.Minute), "see you tomorrow")
 	now.Reactions = []matrixsvc.Reaction{{Key: "👍", Senders: []id.UserID{alice, svc.me}, Mine: "$r1"}}
-	h.send(eventsMsg{[]matrixsvc.Event{matrixsvc.SyncApplied{Changed: []matrixsvc.Message{now}}}})
+	h.send(eventsMsg{events: []matrixsvc.Event{matrixsvc.SyncApplied{Changed: []matrixsvc.Message{now}}}})
 	requireContains(t, h.view(), "👍 Alice, you")
 	h.typeText("+")
 	h.typeText(":thumbsup:")
@@ -1088,18 +1088,18 @@ func TestMalformedDirectIsSaid(t *testing.T) {
 		t.Fatalf("no word of the malformed m.direct:\n%s", h.view())
 	}
 	h.send(tea.KeyPressMsg{Code: tea.KeyEscape}) // dismissed
-	h.run(h.m.refreshOverview())
+	h.run(h.m.refreshOverview(h.m.accts[0]))
 	if strings.Contains(h.view(), said) {
 		t.Fatal("said again at a refresh")
 	}
 	svc.mu.Lock()
 	svc.ov.DirectWellFormed = true
 	svc.mu.Unlock()
-	h.run(h.m.refreshOverview())
+	h.run(h.m.refreshOverview(h.m.accts[0]))
 	svc.mu.Lock()
 	svc.ov.DirectWellFormed = false
 	svc.mu.Unlock()
-	h.run(h.m.refreshOverview())
+	h.run(h.m.refreshOverview(h.m.accts[0]))
 	if !strings.Contains(h.view(), said) {
 		t.Fatal("not said when it turned bad again")
 	}

@@ -5,12 +5,14 @@ package contacts
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"maunium.net/go/mautrix/id"
 
 	"duet/internal/sanitize"
@@ -56,14 +58,40 @@ type Item struct {
 	Request     bool   // a direct invite from someone we share no room with (R24)
 	Note        string // sanitized, one line about the room (an upgrade not followed)
 	Blocked     bool   // on our ignore list (R25)
+
+	// The account the row belongs to, when several are open: everything done with the row
+	// (a message, an answer to an invite, a block) is done by that account.
+	Acct    int    // its index among the accounts set by SetAccounts
+	Profile string // its profile's name; "" when one account is open
+	Tag     string // its label on the row; "" when one account is open
 }
 
-// Key identifies the row across refreshes.
+// Key identifies the row across refreshes: the person or the room, within its account.
 func (it Item) Key() string {
 	if it.Kind == KindContact {
-		return "u:" + string(it.UserID)
+		return UserKey(it.Profile, it.UserID)
 	}
-	return "r:" + string(it.RoomID)
+	return RoomKey(it.Profile, it.RoomID)
+}
+
+// UserKey is the key of the row of a person in the account of profile ("" when one account
+// is open); RoomKey that of a room's row.
+func UserKey(profile string, user id.UserID) string { return withProfile(profile, "u:"+string(user)) }
+func RoomKey(profile string, room id.RoomID) string { return withProfile(profile, "r:"+string(room)) }
+
+func withProfile(profile, key string) string {
+	if profile == "" {
+		return key
+	}
+	return profile + "/" + key
+}
+
+// Account is one of the accounts whose rows the list shows, when there are several.
+type Account struct {
+	Profile string         // the profile's name: the rows' keys carry it
+	Tag     string         // the rows' label
+	Style   lipgloss.Style // the label's colour
+	Me      id.UserID
 }
 
 // OpenMsg asks the root to open an item's conversation.
@@ -87,7 +115,10 @@ type Model struct {
 	styles styles.Contacts
 	now    func() time.Time
 
-	all      []Item // every row, in display order
+	all      []Item   // every row, in display order
+	parts    [][]Item // the rows of each account, as its last overview gave them
+	accounts []Account
+	only     int    // narrowed to the account with this index + 1; 0: every account
 	shown    []Item // all, narrowed by the filter
 	selected string // Key of the selected item
 	// chosen: the selection was made (a key, a click, the conversation opened at start), so a
@@ -166,9 +197,62 @@ func (m *Model) Select(key string) {
 	m.keepSelection()
 }
 
-// SetOverview replaces the rows with a fresh overview, keeping the selection on the same person
-// once one was chosen.
-func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
+// SetAccounts says which accounts the list shows when there are several (their rows are
+// marked with their tags); none or one: one account, rows unmarked.
+func (m *Model) SetAccounts(accts []Account) {
+	if len(accts) < 2 {
+		accts = nil
+	}
+	m.accounts = accts
+	m.parts = make([][]Item, max(len(accts), 1))
+}
+
+// Accounts returns the accounts set by SetAccounts (none when one account is open).
+func (m *Model) Accounts() []Account { return m.accounts }
+
+// Only returns the index of the account the list is narrowed to, or -1 for all of them.
+func (m *Model) Only() int { return m.only - 1 }
+
+// SetOverview replaces the rows with a fresh overview of the one account, keeping the selection
+// on the same person once one was chosen.
+func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) { m.SetAccountOverview(0, ov, me) }
+
+// SetAccountOverview replaces the rows of the account with index acct with a fresh overview,
+// keeping the selection on the same person once one was chosen. The rows of every account are
+// one list, each section ordered by activity.
+func (m *Model) SetAccountOverview(acct int, ov matrixsvc.Overview, me id.UserID) {
+	if len(m.parts) == 0 {
+		m.parts = make([][]Item, 1)
+	}
+	if acct < 0 || acct >= len(m.parts) {
+		return
+	}
+	m.parts[acct] = itemsOf(ov, me)
+	var profile, tag string
+	if m.accounts != nil {
+		profile, tag = m.accounts[acct].Profile, m.accounts[acct].Tag
+	}
+	for i := range m.parts[acct] {
+		it := &m.parts[acct][i]
+		it.Acct, it.Profile, it.Tag = acct, profile, tag
+	}
+	all := slices.Concat(m.parts...)
+	// By section, then newest first; the order within an account breaks ties (stable).
+	slices.SortStableFunc(all, func(a, b Item) int {
+		if c := cmp.Compare(a.Section, b.Section); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.TS, a.TS)
+	})
+	m.all = all
+	if !m.chosen {
+		m.selected = "" // the first row, until a selection is made
+	}
+	m.applyFilter()
+}
+
+// itemsOf is an overview's rows, each section ordered by activity.
+func itemsOf(ov matrixsvc.Overview, me id.UserID) []Item {
 	var invites, people, groups []Item
 	for _, c := range ov.Contacts {
 		it := Item{
@@ -218,11 +302,7 @@ func (m *Model) SetOverview(ov matrixsvc.Overview, me id.UserID) {
 	for _, list := range [][]Item{invites, people, groups, requests} {
 		slices.SortStableFunc(list, func(a, b Item) int { return cmp.Compare(b.TS, a.TS) })
 	}
-	m.all = slices.Concat(invites, people, groups, requests)
-	if !m.chosen {
-		m.selected = "" // the first row, until a selection is made
-	}
-	m.applyFilter()
+	return slices.Concat(invites, people, groups, requests)
 }
 
 func nameOr(name, fallback string) string {
@@ -284,6 +364,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, m.keys.Clear) && m.filter.Value() != "":
 		m.filter.SetValue("")
 		m.applyFilter()
+	case key.Matches(k, m.keys.Account) && m.accounts != nil:
+		m.narrow(k.String())
 	default:
 		if intent := m.Intent(k); intent != nil {
 			return func() tea.Msg { return intent }
@@ -352,10 +434,27 @@ func (m *Model) selectedIndex() int {
 	return -1
 }
 
+// narrow shows one account's rows (its number, from 1) or every account's (0, or the number of
+// the account already shown alone).
+func (m *Model) narrow(digit string) {
+	n, err := strconv.Atoi(digit)
+	if err != nil || n > len(m.accounts) {
+		return
+	}
+	if n == m.only {
+		n = 0
+	}
+	m.only = n
+	m.applyFilter()
+}
+
 func (m *Model) applyFilter() {
 	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
 	m.shown = m.shown[:0:0]
 	for _, it := range m.all {
+		if m.only > 0 && it.Acct != m.only-1 {
+			continue
+		}
 		if q == "" || strings.Contains(strings.ToLower(it.Name), q) ||
 			strings.Contains(strings.ToLower(string(it.UserID)), q) ||
 			(it.Kind != KindContact && strings.Contains(strings.ToLower(string(it.RoomID)), q)) {

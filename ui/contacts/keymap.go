@@ -14,6 +14,7 @@ type KeyMap struct {
 	Decline key.Binding
 	Block   key.Binding
 	Unblock key.Binding
+	Account key.Binding // narrows the list to the account of that number (several accounts open)
 	Quit    key.Binding
 }
 
@@ -30,6 +31,7 @@ func DefaultKeyMap() KeyMap {
 		Decline: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "decline invite")),
 		Block:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block person")),
 		Unblock: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unblock person")),
+		Account: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), key.WithHelp("1-9/0", "one account/all")),
 		Quit:    key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	}
 }
@@ -41,5 +43,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Open}, {k.New, k.Filter, k.Clear}, {k.Accept, k.Decline, k.Quit}, {k.Block, k.Unblock}}
+	return [][]key.Binding{{k.Up, k.Down, k.Open}, {k.New, k.Filter, k.Clear}, {k.Accept, k.Decline, k.Quit}, {k.Block, k.Unblock, k.Account}}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
+
 	"duet/ui/internal/textutil"
 )
 
@@ -74,15 +76,22 @@ func (m *Model) View() string {
 	if m.focused {
 		title = m.styles.TitleOn
 	}
-	lines = append(lines, title.Render(textutil.Cut(fmt.Sprintf("Contacts (%d)", m.count()), m.width)))
+	heading := fmt.Sprintf("Contacts (%d)", m.count())
+	if m.only > 0 {
+		heading += " · " + m.accounts[m.only-1].Tag + " only"
+	}
+	lines = append(lines, title.Render(textutil.Cut(heading, m.width)))
 	if m.headerLines() > 1 {
 		lines = append(lines, m.filter.View())
 	}
 	rows := m.rows()
 	if len(rows) == 0 {
 		msg := "No conversations yet: press n to start one"
-		if m.filter.Value() != "" {
+		switch {
+		case m.filter.Value() != "":
 			msg = "No match"
+		case m.only > 0:
+			msg = fmt.Sprintf("No conversations in %s: 0 shows every account", m.accounts[m.only-1].Tag)
 		}
 		for _, l := range strings.Split(wrapWords(msg, m.width), "\n") {
 			lines = append(lines, m.styles.Empty.Render(l))
@@ -214,11 +223,20 @@ func (m *Model) detailLine(it Item, selected bool) string {
 	case it.Kind == KindGroup:
 		text = fmt.Sprintf("%d members · %s", it.Members, it.Preview)
 	}
-	text = textutil.Fit("   "+text, m.width)
-	if selected {
-		return m.styles.Selected.Render(text)
+	if it.Tag == "" {
+		text = textutil.Fit("   "+text, m.width)
+		if selected {
+			return m.styles.Selected.Render(text)
+		}
+		return st.Render(text)
 	}
-	return st.Render(text)
+	// Several accounts: the row's account comes first, in its colour.
+	tag := textutil.Cut(it.Tag, max(m.width-4, 1))
+	rest := textutil.Fit(" "+text, max(m.width-3-lipgloss.Width(tag), 0))
+	if selected {
+		return m.styles.Selected.Render(textutil.Fit("   "+tag+rest, m.width))
+	}
+	return textutil.Fit("   "+m.accounts[it.Acct].Style.Render(tag)+st.Render(rest), m.width)
 }
 
 // wrapWords wraps plain text at w cells.

@@ -94,6 +94,7 @@ func (km *KeyMap) Bindings() map[string]*key.Binding {
 		"contacts.decline":    &km.Contacts.Decline,
 		"contacts.block":      &km.Contacts.Block,
 		"contacts.unblock":    &km.Contacts.Unblock,
+		"contacts.account":    &km.Contacts.Account,
 		"contacts.quit":       &km.Contacts.Quit,
 		"conversation.pageup": &km.Conversation.PageUp,
 		"conversation.pagedn": &km.Conversation.PageDown,

@@ -13,6 +13,11 @@ import (
 // HandleKey handles a key while the prompt has the keyboard: enter checks the user ID typed,
 // anything else edits it.
 func (p *Model) HandleKey(k tea.KeyPressMsg) tea.Cmd {
+	if k.Code == tea.KeyTab && len(p.opts.Accounts) > 1 {
+		p.nextAccount()
+		p.err = ""
+		return nil
+	}
 	if k.Code == tea.KeyEnter {
 		if p.busy {
 			return nil
@@ -38,6 +43,7 @@ func (p *Model) Update(msg tea.Msg) tea.Cmd {
 // in the status bar. It cancels a check under way.
 func (p *Model) Check(raw string) tea.Cmd {
 	p.checking = raw
+	p.picked = -1 // not the prompt's: the default for the ID
 	p.host.Info("checking " + raw + "…")
 	return p.check(raw)
 }
@@ -60,13 +66,18 @@ func (p *Model) Checked(msg Msg) (User, bool) {
 		return User{}, false
 	}
 	p.on, p.busy = false, false
-	return User{ID: c.user, Name: c.name}, true
+	p.SetLastUsed(c.acct)
+	return User{ID: c.user, Name: c.name, Acct: c.acct}, true
 }
 
 func (p *Model) check(raw string) tea.Cmd {
-	svc := p.svc
+	svc, acct := p.svc, 0
+	if len(p.opts.Accounts) > 0 {
+		acct = p.Account(raw)
+		svc = p.opts.Accounts[acct].Users
+	}
 	return request.Cmd(p.opts.Context, func(ctx context.Context) tea.Msg {
 		user, name, err := svc.CheckUser(ctx, raw)
-		return checkedMsg{raw: raw, user: user, name: name, err: err}
+		return checkedMsg{raw: raw, acct: acct, user: user, name: name, err: err}
 	})
 }

@@ -38,6 +38,17 @@ type Host interface {
 type Options struct {
 	Styles  styles.Styles
 	Context context.Context // bounds every request; nil: context.Background()
+
+	// Accounts, when several are open: the prompt asks which one the conversation is
+	// from (tab picks another), and each check asks that account. New's svc is then unused.
+	Accounts []Account
+}
+
+// Account is one of several accounts a new conversation can be from.
+type Account struct {
+	Tag   string
+	Me    id.UserID
+	Users Users
 }
 
 // Msg is the family of the prompt's messages: the answers of its checks. The root hands every
@@ -47,6 +58,7 @@ type Msg interface{ newDMMsg() }
 // checkedMsg is the answer of the check of raw.
 type checkedMsg struct {
 	raw  string
+	acct int
 	user id.UserID
 	name string
 	err  error
@@ -58,6 +70,7 @@ func (checkedMsg) newDMMsg() {}
 type User struct {
 	ID   id.UserID
 	Name string // the display name, as the server gave it ("" if none)
+	Acct int    // the index of the account the conversation is from (Options.Accounts)
 }
 
 // Label is what the conversation with the user is called until the contacts list knows it.
@@ -82,6 +95,9 @@ type Model struct {
 	err      string // why the ID typed is no good
 	checking string // the user ID being checked ("" = none): other answers are cancelled ones
 	width    int
+
+	last   int // the account the last conversation was started from: the default
+	picked int // the account picked with tab in the open prompt; -1: the default for the ID
 }
 
 // New returns the prompt, closed.
@@ -90,7 +106,42 @@ func New(svc Users, host Host, opts Options) *Model {
 		opts.Context = context.Background()
 	}
 	ti := textutil.Input("User ID: ", "@name:example.org", opts.Styles.Label, opts.Styles.Terminal)
-	return &Model{svc: svc, host: host, opts: opts, input: ti}
+	return &Model{svc: svc, host: host, opts: opts, input: ti, picked: -1}
+}
+
+// SetLastUsed makes the account with index acct the default for a user ID whose server is
+// none of the accounts'.
+func (p *Model) SetLastUsed(acct int) {
+	if acct >= 0 && acct < len(p.opts.Accounts) {
+		p.last = acct
+	}
+}
+
+// Account returns the index of the account a conversation with raw would be from: the one
+// picked in the prompt, else the one on raw's server, else the last used.
+func (p *Model) Account(raw string) int {
+	if p.picked >= 0 {
+		return p.picked
+	}
+	return p.defaultFor(raw)
+}
+
+func (p *Model) defaultFor(raw string) int {
+	if _, server, ok := strings.Cut(strings.TrimSpace(raw), ":"); ok && server != "" {
+		for i, a := range p.opts.Accounts {
+			if _, mine, _ := strings.Cut(string(a.Me), ":"); strings.EqualFold(mine, server) {
+				return i
+			}
+		}
+	}
+	return p.last
+}
+
+// nextAccount picks the account after the one the prompt shows.
+func (p *Model) nextAccount() {
+	if n := len(p.opts.Accounts); n > 1 {
+		p.picked = (p.Account(p.input.Value()) + 1) % n
+	}
 }
 
 // SetStyles draws the prompt with st from now on.
@@ -120,6 +171,7 @@ func (p *Model) Open() {
 	p.on, p.busy, p.err = true, false, ""
 	p.input.SetValue("")
 	p.checking = ""
+	p.picked = -1
 }
 
 // Close hides the prompt and cancels a check under way.

@@ -1,7 +1,10 @@
 package newdm
 
 import (
+	"fmt"
 	"strings"
+
+	"duet/internal/sanitize"
 
 	"duet/ui/internal/textutil"
 )
@@ -15,6 +18,11 @@ func (p *Model) View() string {
 		"",
 		" " + p.input.View(),
 		"",
+	}
+	if len(p.opts.Accounts) > 1 {
+		a := p.opts.Accounts[p.Account(p.input.Value())]
+		from := textutil.Cut(fmt.Sprintf("From: %s (%s)", sanitize.Line(string(a.Me)), sanitize.Line(a.Tag)), max(p.width-2, 1))
+		lines = append(lines[:3], " "+st.Label.Render(from), "", st.Muted.Render(" tab: another account"), "")
 	}
 	switch {
 	case p.busy:

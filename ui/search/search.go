@@ -43,6 +43,8 @@ type Result struct {
 	Sender    id.UserID
 	Mine      bool
 	Timestamp time.Time
+	Acct      int    // the index of its account among Options.Accounts
+	Account   string // its account's tag; "" when one account is open
 	// Snippet is the text around the match, as SQLite's FTS snippet() gives it: the matched
 	// words between "\x01" and "\x02", "…" where text was cut.
 	Snippet string
@@ -97,16 +99,28 @@ type Options struct {
 	Me      id.UserID        // the user: their messages are "you"
 	Now     func() time.Time // the clock the results' times are shown against; nil: time.Now
 	Context context.Context  // bounds every search; nil: context.Background()
+
+	// Accounts, when several are open: each is searched, and the results, newest first
+	// across them, name their account. New's svc and Me are then unused.
+	Accounts []Account
+}
+
+// Account is one of several accounts searched.
+type Account struct {
+	Index Index
+	Tag   string
+	Me    id.UserID
 }
 
 // Model is the dialog. Create it with New.
 type Model struct {
-	svc    Index
-	ctx    context.Context
-	me     id.UserID
-	keys   KeyMap
-	styles styles.Search
-	now    func() time.Time
+	svc      Index
+	accounts []Account
+	ctx      context.Context
+	me       id.UserID
+	keys     KeyMap
+	styles   styles.Search
+	now      func() time.Time
 
 	active     bool
 	scope      Scope
@@ -144,7 +158,7 @@ func New(svc Index, opts Options) *Model {
 		opts.Context = context.Background()
 	}
 	ti := textutil.QueryInput("› ", "words to find", maxQuery, opts.Styles.Prompt, opts.Styles.Terminal)
-	m := &Model{svc: svc, ctx: opts.Context, me: opts.Me, keys: opts.Keys, styles: opts.Styles, now: opts.Now, input: ti}
+	m := &Model{svc: svc, accounts: opts.Accounts, ctx: opts.Context, me: opts.Me, keys: opts.Keys, styles: opts.Styles, now: opts.Now, input: ti}
 	m.SetSize(70, 18)
 	return m
 }
@@ -243,6 +257,9 @@ func (m *Model) answers(seq int) bool { return m.active && m.waiting && seq == m
 
 func newRow(r Result) row {
 	out := row{res: r, name: sanitize.Line(r.Name), snippet: parseSnippet(r.Snippet)}
+	if r.Account != "" {
+		out.name += " · " + sanitize.Line(r.Account)
+	}
 	switch {
 	case r.Mine:
 		out.sender = "you"

@@ -59,9 +59,10 @@ type (
 
 // Dialog is the box over the right pane: what it shows and the keys it takes.
 type Dialog struct {
-	keys   KeyMap
-	styles styles.Styles
-	stage  Stage
+	keys    KeyMap
+	styles  styles.Styles
+	stage   Stage
+	account string // the account the dialog belongs to, in its title; "" when one is open
 
 	// Verification.
 	txn    string

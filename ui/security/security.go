@@ -57,6 +57,10 @@ type Options struct {
 	Me      id.UserID
 	Context context.Context // bounds every request
 
+	// Account names the account the flow belongs to in the dialog's title ("" when one
+	// account is open): a recovery key or a verification is that account's alone.
+	Account string
+
 	// RecoveryKey is the key that opens the recovery key dialog ("r"), named in the hint
 	// when this account has no other device to verify with.
 	RecoveryKey string
@@ -86,7 +90,9 @@ func New(svc Service, host Host, opts Options) *Model {
 	if opts.Context == nil {
 		opts.Context = context.Background()
 	}
-	return &Model{svc: svc, host: host, opts: opts, dialog: NewDialog(opts.Keys, opts.Styles)}
+	d := NewDialog(opts.Keys, opts.Styles)
+	d.account = opts.Account
+	return &Model{svc: svc, host: host, opts: opts, dialog: d}
 }
 
 // SetStyles draws the flow with st from now on.

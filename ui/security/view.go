@@ -94,6 +94,9 @@ func (m *Dialog) content(w int) (string, []line) {
 	case ShowKey:
 		m.showKey(p)
 	}
+	if m.account != "" {
+		return m.title() + " · " + m.account, p.out
+	}
 	return m.title(), p.out
 }
 

@@ -4,6 +4,7 @@ package statusbar
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"charm.land/lipgloss/v2"
@@ -18,7 +19,7 @@ import (
 type Model struct {
 	styles  styles.Status
 	width   int
-	sync    matrixsvc.SyncStateChanged
+	sync    matrixsvc.SyncStateChanged // the first account's
 	err     string
 	info    string
 	ask     string // a question the next key answers
@@ -27,6 +28,32 @@ type Model struct {
 	now     func() time.Time
 	retryAt time.Time       // offline: when the next attempt is due (for the countdown)
 	tasks   map[string]task // long work under way (progress.go)
+
+	// Several accounts: each one's label and connection, the first one's in sync and
+	// retryAt as well. Nil when one account is open.
+	accounts []Account
+	states   []accountState
+}
+
+// Account is how the bar names one of several accounts.
+type Account struct {
+	Tag   string
+	Style lipgloss.Style // the tag's colour
+}
+
+type accountState struct {
+	sync    matrixsvc.SyncStateChanged
+	retryAt time.Time
+}
+
+// SetAccounts names the accounts whose connections the bar shows, when there are several.
+func (m *Model) SetAccounts(accts []Account) {
+	if len(accts) < 2 {
+		m.accounts, m.states = nil, nil
+		return
+	}
+	m.accounts = accts
+	m.states = make([]accountState, len(accts))
 }
 
 // New returns a status bar in the connecting state.
@@ -38,23 +65,63 @@ func (m *Model) SetStyles(st styles.Status) { m.styles = st }
 // SetClock sets the clock the countdown reads (tests pass a fixed one).
 func (m *Model) SetClock(now func() time.Time) { m.now = now }
 
-// Offline reports whether the bar shows the connection as down.
-func (m *Model) Offline() bool { return m.sync.State == matrixsvc.SyncOffline }
+// Offline reports whether the bar shows a connection as down.
+func (m *Model) Offline() bool {
+	for _, st := range m.states {
+		if st.sync.State == matrixsvc.SyncOffline {
+			return true
+		}
+	}
+	return m.sync.State == matrixsvc.SyncOffline
+}
+
+// OfflineAccounts returns the indexes of the accounts whose connection is down.
+func (m *Model) OfflineAccounts() []int {
+	if m.states == nil {
+		if m.sync.State == matrixsvc.SyncOffline {
+			return []int{0}
+		}
+		return nil
+	}
+	var out []int
+	for i, st := range m.states {
+		if st.sync.State == matrixsvc.SyncOffline {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 // SetWidth sets the width.
 func (m *Model) SetWidth(w int) { m.width = w }
 
-// SetSync shows the sync loop's state.
-func (m *Model) SetSync(s matrixsvc.SyncStateChanged) {
-	m.sync = s
-	m.retryAt = time.Time{}
+// SetSync shows the sync loop's state (of the first account).
+func (m *Model) SetSync(s matrixsvc.SyncStateChanged) { m.SetSyncOf(0, s) }
+
+// SetSyncOf shows the state of the sync loop of the account with index acct: one account
+// offline does not mark the others so.
+func (m *Model) SetSyncOf(acct int, s matrixsvc.SyncStateChanged) {
+	retryAt := time.Time{}
 	if s.State == matrixsvc.SyncOffline && s.RetryIn > 0 {
-		m.retryAt = m.now().Add(s.RetryIn)
+		retryAt = m.now().Add(s.RetryIn)
+	}
+	if acct == 0 {
+		m.sync, m.retryAt = s, retryAt
+	}
+	if acct >= 0 && acct < len(m.states) {
+		m.states[acct] = accountState{sync: s, retryAt: retryAt}
 	}
 }
 
 // RetryingNow shows that a retry was asked for.
-func (m *Model) RetryingNow() { m.retryAt = m.now() }
+func (m *Model) RetryingNow() {
+	m.retryAt = m.now()
+	for i := range m.states {
+		if m.states[i].sync.State == matrixsvc.SyncOffline {
+			m.states[i].retryAt = m.now()
+		}
+	}
+}
 
 // SetError shows an error (in red) until the next notice; "" clears it.
 func (m *Model) SetError(s string) { m.err, m.info = sanitize.Line(s), "" }
@@ -86,6 +153,9 @@ func (m *Model) View() string {
 		return ""
 	}
 	st := m.styles
+	if m.states != nil {
+		return m.viewAccounts()
+	}
 	var state string
 	switch m.sync.State {
 	case matrixsvc.SyncLive:
@@ -120,6 +190,12 @@ func (m *Model) View() string {
 	case m.account != "":
 		msg = st.Hint.Render(m.account)
 	}
+	return m.finish(state, msg)
+}
+
+// finish draws the bar: the connection, the progress, the message, the hints at the right.
+func (m *Model) finish(state, msg string) string {
+	st := m.styles
 	line := state
 	if p := m.progressText(); p != "" {
 		line += "  " + st.Info.Render(p)
@@ -134,4 +210,49 @@ func (m *Model) View() string {
 		line += fmt.Sprintf("%*s", gap, "") + hint
 	}
 	return st.Bar.Render(textutil.Fit(line, m.width))
+}
+
+// viewAccounts draws the bar with several accounts: each one's connection, by its tag.
+func (m *Model) viewAccounts() string {
+	st := m.styles
+	var parts []string
+	offlineMsg := ""
+	for i, a := range m.accounts {
+		s := m.states[i]
+		tag := a.Style.Render(a.Tag)
+		switch s.sync.State {
+		case matrixsvc.SyncLive:
+			parts = append(parts, st.Live.Render("●")+" "+tag)
+		case matrixsvc.SyncOffline:
+			label := "✗ " + a.Tag + " offline"
+			if !s.retryAt.IsZero() {
+				if left := s.retryAt.Sub(m.now()).Round(time.Second); left > 0 {
+					label += fmt.Sprintf(", retrying in %s", left)
+				} else {
+					label += ", retrying…"
+				}
+			}
+			parts = append(parts, st.Offline.Render(label))
+			if offlineMsg == "" && s.sync.Err != nil {
+				offlineMsg = a.Tag + ": " + sanitize.Line(matrixsvc.Explain(s.sync.Err))
+			}
+		default:
+			parts = append(parts, st.Waiting.Render("○")+" "+tag)
+		}
+	}
+	state := strings.Join(parts, " ")
+	msg := ""
+	switch {
+	case m.ask != "":
+		msg = st.Ask.Render(m.ask)
+	case m.err != "":
+		msg = st.Error.Render(m.err)
+	case m.info != "":
+		msg = st.Info.Render(m.info)
+	case offlineMsg != "":
+		msg = st.Error.Render(offlineMsg)
+	case m.account != "":
+		msg = st.Hint.Render(m.account)
+	}
+	return m.finish(state, msg)
 }

@@ -2,6 +2,7 @@ package switcher
 
 import (
 	"fmt"
+	"strings"
 
 	"duet/ui/contacts"
 )
@@ -26,6 +27,9 @@ func EntriesOf(rows []contacts.Item) []Entry {
 		}
 		if it.Blocked {
 			e.Detail = "blocked"
+		}
+		if it.Tag != "" { // several accounts: the row says whose it is
+			e.Detail = strings.TrimPrefix(e.Detail+" · "+it.Tag, " · ")
 		}
 		entries = append(entries, e)
 	}
