@@ -66,9 +66,9 @@ func newAccounts(profiles []Profile, plain bool) []*account {
 			a.profile = p.Name
 			a.tag = sanitize.Line(cmpOr(p.Tag, p.Name))
 			color := cmpOr(p.Color, palette[i%len(palette)])
-			a.style = lipgloss.NewStyle().Bold(true)
-			if !plain {
-				a.style = a.style.Foreground(lipgloss.Color(color))
+			a.style = lipgloss.NewStyle()
+			if !plain { // a terminal without colour tells the accounts by their tags alone
+				a.style = a.style.Bold(true).Foreground(lipgloss.Color(color))
 			}
 		}
 		accts[i] = a

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t    testing.TB
 	svc  *fakeSvc
+	more []*fakeSvc // the other accounts' services, when several are open
 	m    *Model
 	quit bool
 	hold func(tea.Msg) bool
@@ -35,6 +36,18 @@ type harness struct {
 	// written is what commands had the program write to the terminal (the bell, the
 	// clipboard), which Bubble Tea writes just before its next frame.
 	written strings.Builder
+}
+
+// newAccountsHarness is newHarness with several accounts open, svcs[0] first.
+func newAccountsHarness(t testing.TB, profiles []Profile, w, h int) *harness {
+	t.Helper()
+	hs := &harness{t: t, svc: profiles[0].Svc.(*fakeSvc), m: NewAccounts(profiles, Options{Now: fixedNow})}
+	for _, p := range profiles[1:] {
+		hs.more = append(hs.more, p.Svc.(*fakeSvc))
+	}
+	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
+	hs.run(hs.m.Init())
+	return hs
 }
 
 func newHarness(t testing.TB, svc *fakeSvc, w, h int) *harness {
@@ -53,6 +66,11 @@ func (h *harness) send(msg tea.Msg) {
 	// The fake outbox's reports come as events, like the real service's.
 	if evts := h.svc.takeEvents(); len(evts) > 0 {
 		h.deliver(eventsMsg{events: evts})
+	}
+	for i, f := range h.more {
+		if evts := f.takeEvents(); len(evts) > 0 {
+			h.deliver(eventsMsg{acct: i + 1, events: evts})
+		}
 	}
 }
 

@@ -46,11 +46,7 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 		cancel()
 		loops.stop()
 	}()
-	opts := ui.Options{Keymap: &km, Context: ctx,
-		InlineImages: cfg.InlineImages, KittyImages: cfg.InlineImages && ui.KittyGraphics(os.Getenv),
-		ProgressBar: ui.TerminalProgress(os.Getenv),
-		NoTyping:    !cfg.SendTyping, Bell: cfg.Notify.Bell,
-		Downloads: paths.Downloads(), OpenDir: prof.OpenDir(), Getenv: env.Getenv}
+	opts := uiOptions(env, cfg, &km, ctx, prof)
 	if cfg.Notify.Desktop {
 		desktop := notify.NewDesktop() // connects on the first notification
 		defer desktop.Close()
@@ -89,7 +85,78 @@ func runUIs(ctx context.Context, env Env, profs []paths.Profile) error {
 	if len(profs) == 1 {
 		return runUI(ctx, env, profs[0])
 	}
-	return runUI(ctx, env, profs[0]) // TODO(issue 23): the multi-account UI
+	run := env.RunUI
+	if run == nil {
+		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+			return usagef("the UI needs a terminal; in scripts use a command (duet --help lists them)")
+		}
+		run = ui.Run
+		ui.DetectTerminal()
+	}
+	// One configuration file for every profile: the keys, the look, and each profile's tag.
+	cfg, km, err := loadUIConfig(&env, profs[0])
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	loops := &syncLoops{ctx: ctx}
+	defer func() {
+		cancel()
+		loops.stop()
+	}()
+	opts := uiOptions(env, cfg, &km, ctx, profs[0])
+	if cfg.Notify.Desktop {
+		desktop := notify.NewDesktop()
+		defer desktop.Close()
+		opts.Desktop = desktop
+	}
+	// Each account opens on its own, at once: a slow disk or a large store of one does not
+	// hold the others back. A profile that cannot be opened is an error naming it.
+	apps := make([]*App, len(profs))
+	errs := make([]error, len(profs))
+	var wg sync.WaitGroup
+	for i, prof := range profs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			apps[i], errs[i] = OpenApp(ctx, env, prof)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if apps[i] != nil {
+			loops.add(apps[i])
+		}
+		if errors.Is(err, errNotLoggedIn) {
+			return fmt.Errorf("profile %q is not logged in: duet login --profile %s", profs[i].Name, profs[i].Name)
+		} else if err != nil {
+			return fmt.Errorf("profile %q: %w", profs[i].Name, err)
+		}
+	}
+	profiles := make([]ui.Profile, len(apps))
+	for i, app := range apps {
+		look := cfg.Profile[app.Profile.Name]
+		profiles[i] = ui.Profile{Name: app.Profile.Name, Tag: look.Tag, Color: look.Color, Svc: app.Svc}
+	}
+	// Every sync loop starts once the first frame is drawn, as with one account.
+	start := sync.OnceFunc(func() {
+		for _, app := range apps {
+			loops.run(app)
+		}
+	})
+	opts.FirstFrame = start
+	limit := time.AfterFunc(firstFrameLimit, start)
+	defer limit.Stop()
+	return run(ctx, ui.NewAccounts(profiles, opts))
+}
+
+// uiOptions are the UI's options from the configuration.
+func uiOptions(env Env, cfg config.Config, km *keys.KeyMap, ctx context.Context, prof paths.Profile) ui.Options {
+	return ui.Options{Keymap: km, Context: ctx,
+		InlineImages: cfg.InlineImages, KittyImages: cfg.InlineImages && ui.KittyGraphics(os.Getenv),
+		ProgressBar: ui.TerminalProgress(os.Getenv),
+		NoTyping:    !cfg.SendTyping, Bell: cfg.Notify.Bell,
+		Downloads: paths.Downloads(), OpenDir: prof.OpenDir(), Getenv: env.Getenv}
 }
 
 // firstFrameLimit bounds the wait for the UI's first frame before the sync loop starts.

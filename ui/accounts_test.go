@@ -1,0 +1,161 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"maunium.net/go/mautrix/id"
+
+	"duet/matrixsvc"
+)
+
+const (
+	workMe   = id.UserID("@me:work.org")
+	dana     = id.UserID("@dana:work.org")
+	danaRoom = id.RoomID("!dana:work.org")
+	// Alice is in both accounts: two rows, two conversations.
+	aliceAtWork = id.RoomID("!alice:work.org")
+)
+
+// workFake is a second account, on another server: Dana, and Alice again.
+func workFake() *fakeSvc {
+	f := newFake()
+	f.me = workMe
+	f.openRoom = "!newwork:work.org"
+	f.users = map[id.UserID]string{dana: "Dana", alice: "Alice", "@erin:work.org": "Erin"}
+	f.ov = matrixsvc.Overview{
+		DirectWellFormed: true,
+		Contacts: []matrixsvc.ContactView{
+			{Contact: matrixsvc.Contact{UserID: dana, Rooms: []id.RoomID{danaRoom}, Room: danaRoom, LastActivity: ms(testNow.Add(-time.Minute)), Unread: 3},
+				DisplayName: "Dana", Preview: matrixsvc.Preview{Body: "standup moved to 10", Sender: dana}},
+			{Contact: matrixsvc.Contact{UserID: alice, Rooms: []id.RoomID{aliceAtWork}, Room: aliceAtWork, LastActivity: ms(testNow.Add(-30 * time.Hour))},
+				DisplayName: "Alice", Preview: matrixsvc.Preview{Body: "the report is in", Sender: alice}},
+		},
+	}
+	f.history[danaRoom] = []matrixsvc.Message{msg(danaRoom, "$d1", dana, testNow.Add(-time.Minute), "standup moved to 10")}
+	f.history[aliceAtWork] = []matrixsvc.Message{msg(aliceAtWork, "$w1", alice, testNow.Add(-30*time.Hour), "the report is in")}
+	return f
+}
+
+func twoAccounts(t *testing.T) (*harness, *fakeSvc, *fakeSvc) {
+	home, work := fixture(), workFake()
+	h := newAccountsHarness(t, []Profile{{Name: "default", Tag: "home", Svc: home}, {Name: "work", Svc: work}}, 100, 30)
+	return h, home, work
+}
+
+// rowOf selects the row of name in account tag (its first line, then the tag on the second).
+func selectRow(t *testing.T, h *harness, name, tag string) {
+	t.Helper()
+	for i, it := range h.m.contacts.Items() {
+		if it.Name == name && it.Tag == tag {
+			h.m.contacts.Select(it.Key())
+			return
+		}
+		_ = i
+	}
+	t.Fatalf("no row %s in %s: %+v", name, tag, h.m.contacts.Items())
+}
+
+// One list of both accounts, by activity, each row with its account; the same person in both
+// is two rows.
+func TestTwoAccountsOneList(t *testing.T) {
+	h, _, _ := twoAccounts(t)
+	var got []string
+	for _, it := range h.m.contacts.Items() {
+		got = append(got, it.Name+"/"+it.Tag)
+	}
+	want := "Carol/home Book club/home Dana/work Alice/home Bob/home Alice/work @dave:example.org/home Weekend trip/home"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("rows %q\nwant %q", strings.Join(got, " "), want)
+	}
+	view := h.view()
+	requireContains(t, view, "work standup moved to 10", "home see you tomorrow", "work the report is in")
+	// The status bar names each account's connection; the title sums the unread of both.
+	requireContains(t, view, "○ home ○ work")
+	if title := h.m.unreadTitle(); title != "duet (10 unread)" {
+		t.Fatalf("title %q", title)
+	}
+}
+
+// A message goes from the account of its conversation, and the composer says which.
+func TestTwoAccountsSendFromTheRowsAccount(t *testing.T) {
+	h, home, work := twoAccounts(t)
+	selectRow(t, h, "Alice", "work")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "Message Alice as @me:work.org", "the report is in")
+	h.typeText("from work")
+	h.key(tea.KeyEnter)
+	if len(work.sends) != 1 || work.sends[0].Room != aliceAtWork || work.sends[0].Body != "from work" {
+		t.Fatalf("work sent %+v", work.sends)
+	}
+	if len(home.sends) != 0 {
+		t.Fatalf("home sent %+v", home.sends)
+	}
+	h.key(tea.KeyEscape)
+	selectRow(t, h, "Alice", "home")
+	h.key(tea.KeyEnter)
+	requireContains(t, h.view(), "Message Alice as @me:example.org", "see you tomorrow")
+	h.typeText("from home")
+	h.key(tea.KeyEnter)
+	if len(home.sends) != 1 || home.sends[0].Room != aliceRoom || len(work.sends) != 1 {
+		t.Fatalf("home sent %+v, work %+v", home.sends, work.sends)
+	}
+}
+
+// 2 narrows the list to the second account, 0 shows both again.
+func TestTwoAccountsFilterKey(t *testing.T) {
+	h, _, _ := twoAccounts(t)
+	h.typeText("2")
+	for _, it := range h.m.contacts.Items() {
+		if it.Tag != "work" {
+			t.Fatalf("%s/%s shown with work only", it.Name, it.Tag)
+		}
+	}
+	requireContains(t, h.view(), "Contacts (6) · work only")
+	h.typeText("0")
+	if n := len(h.m.contacts.Items()); n != 8 {
+		t.Fatalf("%d rows after 0", n)
+	}
+}
+
+// A new DM asks which account: the server of the ID typed by default, tab for the other.
+func TestTwoAccountsNewDMAsksWhichAccount(t *testing.T) {
+	h, home, work := twoAccounts(t)
+	h.typeText("n")
+	h.typeText("@erin:work.org")
+	requireContains(t, h.view(), "From: @me:work.org (work)", "tab: another account")
+	h.key(tea.KeyTab)
+	requireContains(t, h.view(), "From: @me:example.org (home)")
+	h.key(tea.KeyTab)
+	h.key(tea.KeyEnter)
+	if len(work.checked) != 1 || len(home.checked) != 0 {
+		t.Fatalf("checked: work %v, home %v", work.checked, home.checked)
+	}
+	requireContains(t, h.view(), "Message Erin as @me:work.org")
+	h.typeText("hi erin")
+	h.key(tea.KeyEnter)
+	if len(work.sends) != 1 || work.sends[0].Target != "@erin:work.org" || len(home.sends) != 0 {
+		t.Fatalf("work sent %+v, home %+v", work.sends, home.sends)
+	}
+	// An ID on neither server: the account last used.
+	h.key(tea.KeyEscape)
+	h.key(tea.KeyEscape)
+	h.typeText("n")
+	h.typeText("@zed:elsewhere.net")
+	requireContains(t, h.view(), "From: @me:work.org (work)")
+}
+
+// One account offline does not mark the other so.
+func TestTwoAccountsOneOffline(t *testing.T) {
+	h, home, work := twoAccounts(t)
+	h.send(eventsMsg{acct: 0, events: []matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncLive}}})
+	h.send(eventsMsg{acct: 1, events: []matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncOffline, Err: errString("connection refused"), RetryIn: 5 * time.Second}}})
+	view := h.view()
+	requireContains(t, view, "● home ✗ work offline, retrying in 5s", "work: connection refused")
+	h.typeText("j") // a key retries the account that is offline, not the other
+	if work.retryNow != 1 || home.retryNow != 0 {
+		t.Fatalf("retries: work %d, home %d", work.retryNow, home.retryNow)
+	}
+}
