@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -77,9 +76,8 @@ func (s *workSeeder) seedDana(ctx context.Context) (id.RoomID, error) {
 	if err != nil {
 		return "", err
 	}
-	last := said[len(said)-1]
-	if err := you.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: last, FullyRead: last}); err != nil {
-		return "", fmt.Errorf("%s reads %s: %w", you.id, room, err)
+	if err := you.read(ctx, room, said[len(said)-1], true); err != nil {
+		return "", err
 	}
 	if _, err := dana.cli.SendStateEvent(ctx, room, event.StateEncryption, "",
 		&event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
@@ -96,9 +94,18 @@ func (s *workSeeder) seedErin(ctx context.Context) (id.RoomID, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := talk(ctx, room, []line{
+	said, err := talkIDs(ctx, room, []line{
 		{you, s.day(1, 11, 2), "Hi Erin, Dana says you're the one to ask about the flaky integration test?"},
 		{erin, s.day(1, 11, 15), "Guilty 🙋 It's a race in the cache warm-up. I have a fix in progress."},
+	}, nil)
+	if err != nil {
+		return "", err
+	}
+	// The demo user read that and answered; only what Erin writes afterwards is unread.
+	if err := you.read(ctx, room, said[1], true); err != nil {
+		return "", err
+	}
+	if err := talk(ctx, room, []line{
 		{you, s.day(1, 11, 16), "Amazing, thank you!"},
 		{erin, s.ago(6 * time.Minute), "The fix is up for review: could you take a look before standup tomorrow? It's small, I promise."},
 	}); err != nil {
