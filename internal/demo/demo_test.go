@@ -266,7 +266,12 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
-	stateDir, url := d.Server.StateDir, d.Server.URL
+	t.Run("work account", func(t *testing.T) { testWork(ctx, t, d) })
+
+	servers := []*homeserver.Server{d.Server}
+	if d.Work != nil {
+		servers = append(servers, d.Work.Server)
+	}
 	if err := d.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
@@ -275,9 +280,178 @@ func TestDemo(t *testing.T) {
 		t.Errorf("second Stop: %v", err)
 	}
 	hc := &http.Client{Timeout: 2 * time.Second}
-	if resp, err := hc.Get(url + "/_matrix/client/versions"); err == nil {
-		resp.Body.Close()
-		t.Errorf("homeserver still answers after Stop: %s", resp.Status)
+	for _, srv := range servers {
+		if resp, err := hc.Get(srv.URL + "/_matrix/client/versions"); err == nil {
+			resp.Body.Close()
+			t.Errorf("homeserver %s still answers after Stop: %s", srv.URL, resp.Status)
+		}
+		if _, err := os.Stat(srv.StateDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("state directory %s still there after Stop (%v)", srv.StateDir, err)
+		}
+	}
+}
+
+// testWork looks at the demo user's work account as duet would through a second profile: its
+// own server, its DM list, the seeded history with Erin's unread question, and Dana answering.
+func testWork(ctx context.Context, t *testing.T, d *Demo) {
+	w := d.Work
+	if w == nil || w.Server == nil || w.You == nil {
+		t.Fatalf("no work account: %+v", w)
+	}
+	if w.Server.ServerName == d.Server.ServerName || w.Server.URL == d.Server.URL {
+		t.Fatalf("the work server is the first one again: %s at %s", w.Server.ServerName, w.Server.URL)
+	}
+	if server := id.UserID(w.You.UserID).Homeserver(); server != w.Server.ServerName {
+		t.Errorf("work user %s is not on the work server %s", w.You.UserID, w.Server.ServerName)
+	}
+	you := clientOn(t, w.Server, w.You)
+	dana := id.UserID(w.People["dana"].UserID)
+	erin := id.UserID(w.People["erin"].UserID)
+	alice := id.UserID(w.People["alice"].UserID)
+
+	t.Run("colleagues", func(t *testing.T) {
+		for user, want := range map[id.UserID]string{dana: "Dana Whitfield", erin: "Erin Okafor", alice: "Alice Liddell"} {
+			resp, err := you.GetDisplayName(ctx, user)
+			if err != nil {
+				t.Fatalf("display name of %s: %v", user, err)
+			}
+			if resp.DisplayName != want {
+				t.Errorf("display name of %s is %q, want %q", user, resp.DisplayName, want)
+			}
+		}
+		// The same person in both accounts: one name, two user IDs.
+		if alice == id.UserID(d.People["alice"].UserID) {
+			t.Errorf("alice's work account is her first account: %s", alice)
+		}
+	})
+
+	t.Run("m.direct", func(t *testing.T) {
+		var direct map[id.UserID][]id.RoomID
+		if err := you.GetAccountData(ctx, event.AccountDataDirectChats.Type, &direct); err != nil {
+			t.Fatalf("m.direct: %v", err)
+		}
+		want := map[id.UserID][]id.RoomID{dana: {w.Rooms.Dana}, erin: {w.Rooms.Erin}, alice: {w.Rooms.Alice}}
+		if len(direct) != len(want) {
+			t.Errorf("work m.direct lists %d people, want %d: %v", len(direct), len(want), direct)
+		}
+		for user, rooms := range want {
+			if !slices.Equal(direct[user], rooms) || rooms[0] == "" {
+				t.Errorf("work m.direct lists %v under %s, want %v", direct[user], user, rooms)
+			}
+		}
+		joined, err := you.JoinedRooms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range []id.RoomID{w.Rooms.Dana, w.Rooms.Erin, w.Rooms.Alice} {
+			if !slices.Contains(joined.JoinedRooms, room) {
+				t.Errorf("work user is not joined to %s", room)
+			}
+		}
+	})
+
+	t.Run("history", func(t *testing.T) {
+		for _, c := range []struct {
+			room     id.RoomID
+			n        int
+			last     id.UserID
+			lastHas  string
+			lastWith time.Duration // the last message is at most this old
+		}{
+			{w.Rooms.Dana, 7, dana, "dashboards", time.Hour},
+			{w.Rooms.Erin, 4, erin, "review", 15 * time.Minute},
+			{w.Rooms.Alice, 2, you.UserID, "tonight", 4 * time.Hour},
+		} {
+			msgs := messages(ctx, t, you, c.room)
+			if len(msgs) != c.n {
+				t.Errorf("%s has %d messages, want %d: %q", c.room, len(msgs), c.n, bodies(msgs))
+				continue
+			}
+			last := msgs[len(msgs)-1]
+			if last.Sender != c.last || !strings.Contains(last.Content.AsMessage().Body, c.lastHas) {
+				t.Errorf("the last message in %s is %q from %s, want one from %s with %q", c.room, last.Content.AsMessage().Body, last.Sender, c.last, c.lastHas)
+			}
+			if age := time.Since(time.UnixMilli(last.Timestamp)); age > c.lastWith || age < 0 {
+				t.Errorf("the last message in %s is %s old, want recent (at most %s)", c.room, age, c.lastWith)
+			}
+			if time.Since(time.UnixMilli(msgs[0].Timestamp)) < 2*time.Hour {
+				t.Errorf("the first message in %s is from %s: the history does not spread back", c.room, time.UnixMilli(msgs[0].Timestamp))
+			}
+		}
+	})
+
+	t.Run("erin waits unread, dana is read", func(t *testing.T) {
+		// Dendrite counts notifications in the background: poll until both rooms have their count.
+		var erinCount, danaCount int
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := you.FullSyncRequest(ctx, mautrix.ReqSync{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			erinCount, danaCount = unread(resp, w.Rooms.Erin), unread(resp, w.Rooms.Dana)
+			if erinCount == 1 && danaCount == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if erinCount != 1 || danaCount != 0 {
+			t.Errorf("unread notifications: erin's DM %d, dana's %d; want 1 and 0", erinCount, danaCount)
+		}
+	})
+
+	t.Run("dana answers", func(t *testing.T) {
+		before := len(messages(ctx, t, you, w.Rooms.Dana))
+		yours := (&hstest.Person{Account: w.You, ID: you.UserID, Client: you}).EnableCrypto(t)
+		ours := yours.SendText(t, w.Rooms.Dana, "is staging green?")
+		answer := yours.WaitMessage(t, w.Rooms.Dana, reply(0, "is staging green?"), 15*time.Second)
+		if answer.Sender != dana || !answer.Decrypted || answer.ReplyTo != ours {
+			t.Errorf("the answer %+v should come from dana, end-to-end encrypted, as a reply to %s", answer, ours)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if got := len(messages(ctx, t, you, w.Rooms.Dana)); got != before+2 {
+			t.Errorf("dana's room has %d messages after one exchange, want %d", got, before+2)
+		}
+		if got := len(messages(ctx, t, you, w.Rooms.Erin)); got != 4 {
+			t.Errorf("erin's room has %d messages, want the 4 seeded (nobody answers there)", got)
+		}
+	})
+}
+
+// unread is the room's notification count in a sync of the joined rooms, -1 when absent.
+func unread(resp *mautrix.RespSync, room id.RoomID) int {
+	r, ok := resp.Rooms.Join[room]
+	if !ok || r.UnreadNotifications == nil {
+		return -1
+	}
+	return r.UnreadNotifications.NotificationCount
+}
+
+// TestDemoNoWork starts the demo without the work server: only the first account is there, and
+// Stop works without the second.
+func TestDemoNoWork(t *testing.T) {
+	if dendrite.OptedOut() {
+		t.Log(dendrite.ErrOptedOut)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	began := time.Now()
+	d, err := Start(ctx, Options{NoWork: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Logf("Start took %s", time.Since(began))
+	defer d.Stop()
+	if d.Work != nil {
+		t.Errorf("Work is %+v with NoWork", d.Work)
+	}
+	if d.Server == nil || d.You == nil || d.Rooms.Alice == "" {
+		t.Errorf("the first account is missing: server %v, you %v, rooms %+v", d.Server, d.You, d.Rooms)
+	}
+	stateDir := d.Server.StateDir
+	if err := d.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
 	}
 	if _, err := os.Stat(stateDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state directory %s still there after Stop (%v)", stateDir, err)
@@ -286,10 +460,16 @@ func TestDemo(t *testing.T) {
 
 func clientFor(t *testing.T, d *Demo, acct *homeserver.Account) *mautrix.Client {
 	t.Helper()
-	cli, err := mautrix.NewClient(d.Server.URL, id.UserID(acct.UserID), acct.AccessToken)
+	return clientOn(t, d.Server, acct)
+}
+
+func clientOn(t *testing.T, srv *homeserver.Server, acct *homeserver.Account) *mautrix.Client {
+	t.Helper()
+	cli, err := mautrix.NewClient(srv.URL, id.UserID(acct.UserID), acct.AccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cli.DeviceID = id.DeviceID(acct.DeviceID)
 	return cli
 }
 

@@ -235,3 +235,61 @@ func (p *person) waitVisible(ctx context.Context, room id.RoomID, ev id.EventID)
 		}
 	}
 }
+
+// read sets p's read receipt and fully-read marker on ev, and waits until Dendrite has marked
+// p's notifications in room read, so that a message sent after read returns stays unread.
+//
+// Dendrite 0.13 counts notifications in the background, and a receipt marks read every
+// notification the room has when the receipt is processed, whatever event it names. So
+// read first waits until the notification for ev (when p is notified of it) exists, and
+// afterwards until it is read.
+func (p *person) read(ctx context.Context, room id.RoomID, ev id.EventID, notified bool) error {
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if notified {
+		if err := p.waitNotification(wctx, ev, false); err != nil {
+			return err
+		}
+	}
+	if err := p.cli.SetReadMarkers(ctx, room, &mautrix.ReqSetReadMarkers{Read: ev, FullyRead: ev}); err != nil {
+		return fmt.Errorf("%s reads %s: %w", p.id, room, err)
+	}
+	if notified {
+		return p.waitNotification(wctx, ev, true)
+	}
+	return nil
+}
+
+// notification is the part of an entry of GET /notifications that waitNotification reads.
+type notification struct {
+	Read  bool `json:"read"`
+	Event struct {
+		ID id.EventID `json:"event_id"`
+	} `json:"event"`
+}
+
+// waitNotification polls p's notifications until the one for ev is there, or, when read is
+// true, until it is read or gone (Dendrite deletes the notifications a fully-read marker
+// passes).
+func (p *person) waitNotification(ctx context.Context, ev id.EventID, read bool) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	u := p.cli.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "notifications"}, map[string]string{"limit": "100"})
+	for {
+		var resp struct {
+			Notifications []notification `json:"notifications"`
+		}
+		_, err := p.cli.MakeRequest(ctx, http.MethodGet, u, nil, &resp)
+		if err == nil {
+			i := slices.IndexFunc(resp.Notifications, func(n notification) bool { return n.Event.ID == ev })
+			if !read && i >= 0 || read && (i < 0 || resp.Notifications[i].Read) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s's notification of %s (read %v): %w (last error: %v)", p.id, ev, read, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}

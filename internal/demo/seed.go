@@ -15,12 +15,16 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
-// seeder writes the demo's history. Times are local wall-clock times on the two days before
-// today, plus a few minutes before now, so that a timeline shows day separators.
+// seeder writes the demo's history on the first server. Times are local wall-clock times on
+// the two days before today, plus a few minutes before now, so that a timeline shows day
+// separators.
 type seeder struct {
 	you, alice, bob, carol *person
-	now                    time.Time
+	clock
 }
+
+// clock places seeded events in time, relative to now.
+type clock struct{ now time.Time }
 
 // line is one message of a scripted conversation.
 type line struct {
@@ -30,13 +34,13 @@ type line struct {
 }
 
 // day returns hh:mm local time, daysAgo days before today.
-func (s *seeder) day(daysAgo, hh, mm int) time.Time {
-	y, m, d := s.now.Date()
-	return time.Date(y, m, d-daysAgo, hh, mm, 0, 0, s.now.Location())
+func (c clock) day(daysAgo, hh, mm int) time.Time {
+	y, m, d := c.now.Date()
+	return time.Date(y, m, d-daysAgo, hh, mm, 0, 0, c.now.Location())
 }
 
 // ago returns the time d before now.
-func (s *seeder) ago(d time.Duration) time.Time { return s.now.Add(-d) }
+func (c clock) ago(d time.Duration) time.Time { return c.now.Add(-d) }
 
 func (s *seeder) seed(ctx context.Context) (Rooms, error) {
 	var rooms Rooms
