@@ -285,7 +285,7 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 	}
 	defer os.RemoveAll(base)
 	dirs := paths.Dirs{Config: env.Dirs.Config, Data: filepath.Join(base, "data"), State: filepath.Join(base, "state"), Cache: filepath.Join(base, "cache")}
-	prof, err := dirs.ForProfile("demo")
+	prof, err := dirs.ForProfile("home")
 	if err != nil {
 		return err
 	}
@@ -299,19 +299,36 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer serverLog.Close()
-	fmt.Fprintln(env.Stderr, "Starting a throwaway homeserver with Alice, Bob and Carol (the first run builds it: a few minutes)...")
+	fmt.Fprintln(env.Stderr, "Starting two throwaway homeservers: one with Alice, Bob and Carol, one for work with Dana, Erin and Alice (the first run builds them: a few minutes)...")
 	d, err := demo.Start(ctx, demo.Options{Log: log, ServerLog: serverLog})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer d.Stop()
-	fmt.Fprintf(env.Stderr, "You are %s, password %q (setting up a recovery key asks for it).\n", d.You.UserID, demo.YourPassword)
+	fmt.Fprintf(env.Stderr, "You are %s and, at work, %s; password %q (setting up a recovery key asks for it).\n",
+		d.You.UserID, d.Work.You.UserID, demo.YourPassword)
 	sess := &store.Session{Homeserver: d.Server.URL, UserID: id.UserID(d.You.UserID), DeviceID: id.DeviceID(d.You.DeviceID), AccessToken: d.You.AccessToken}
 	if err := store.SaveSession(prof.SessionFile(), sess); err != nil {
 		return err
 	}
+	// The work account is a second profile, as `duet login --profile work` makes one: its
+	// own store, crypto and lock.
+	work, err := dirs.ForProfile("work")
+	if err != nil {
+		return err
+	}
+	unlock, err := lockProfile(work)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	w := d.Work.You
+	workSess := &store.Session{Homeserver: d.Work.Server.URL, UserID: id.UserID(w.UserID), DeviceID: id.DeviceID(w.DeviceID), AccessToken: w.AccessToken}
+	if err := store.SaveSession(work.SessionFile(), workSess); err != nil {
+		return err
+	}
 	env.Dirs = dirs
-	return runUI(ctx, env, prof)
+	return runUIs(ctx, env, []paths.Profile{prof, work})
 }
 
 // removeDatabase deletes a profile's database (with SQLite's side files).
