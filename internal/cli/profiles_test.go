@@ -60,6 +60,7 @@ func TestUIProfiles(t *testing.T) {
 	writeSession(t, dirs, "zeta", "t")
 	writeSession(t, dirs, "work", "t")
 	writeSession(t, dirs, "default", "t")
+	writeSession(t, dirs, "alpha", "t") // before "default" by name: default comes first all the same
 	writeSession(t, dirs, "old", "") // logged out: the session file has no access token
 	if err := os.MkdirAll(filepath.Join(dirs.Data, "duet", "empty"), 0o700); err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestUIProfiles(t *testing.T) {
 		err        string // what the error says; "" none
 		usage      bool   // the error is bad usage
 	}{
-		{want: []string{"default", "work", "zeta"}},
+		{want: []string{"default", "alpha", "work", "zeta"}},
 		{named: []string{"work"}, want: []string{"work"}},
 		{named: []string{"new"}, want: []string{"new"}}, // one not logged in: its login form
 		{named: []string{"zeta", "work", "zeta"}, want: []string{"zeta", "work"}},
