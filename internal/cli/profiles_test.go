@@ -232,11 +232,12 @@ func TestProfiles(t *testing.T) {
 		t.Fatalf("the UI: exit %d, %q", r.code, r.stderr)
 	}
 
-	// The config's profiles are the UI's; a command holds its profile as a command.
+	// The config's profiles are the UI's (one it names that has no folder is listed too: the UI
+	// would fail on it); a command holds its profile as a command.
 	if err := os.MkdirAll(old.Config, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(old.ConfigFile(), []byte("profiles = [\"work\"]\n"), 0o600); err != nil {
+	if err := os.WriteFile(old.ConfigFile(), []byte("profiles = [\"work\", \"ghost\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	work, _ := alice.dirs.ForProfile("work")
@@ -245,11 +246,13 @@ func TestProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
+	rows = nil
 	alice.jsonOut(t, &rows, "profiles")
 	want[0].UI = false
 	want[2].InUse, want[2].PID = true, pid
+	want = slices.Insert(want, 1, profileOut{Profile: "ghost", UI: true})
 	if !slices.Equal(rows, want) {
-		t.Fatalf("profiles --json with profiles = [\"work\"] and work in use:\n%s\nwant\n%s", mustJSON(rows), mustJSON(want))
+		t.Fatalf("profiles --json with profiles = [\"work\", \"ghost\"] and work in use:\n%s\nwant\n%s", mustJSON(rows), mustJSON(want))
 	}
 	if text := alice.ok(t, "", "profiles"); !strings.Contains(text, "in use by process "+pid) {
 		t.Fatalf("profiles does not say work is in use: %q", text)
