@@ -61,7 +61,7 @@ func TestUIProfiles(t *testing.T) {
 	writeSession(t, dirs, "work", "t")
 	writeSession(t, dirs, "default", "t")
 	writeSession(t, dirs, "alpha", "t") // before "default" by name: default comes first all the same
-	writeSession(t, dirs, "old", "") // logged out: the session file has no access token
+	writeSession(t, dirs, "old", "")    // logged out: the session file has no access token
 	if err := os.MkdirAll(filepath.Join(dirs.Data, "duet", "empty"), 0o700); err != nil {
 		t.Fatal(err)
 	}
