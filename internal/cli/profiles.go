@@ -200,7 +200,9 @@ func cmdProfiles(env Env, asJSON bool) error {
 	}
 	cfg, err := config.Load(base.ConfigFile())
 	if err != nil {
-		return err
+		// The list is what one needs to find out what is wrong: it goes on without the config.
+		fmt.Fprintf(env.Stderr, "duet: warning: %s; the ui marks are every logged-in profile (duet itself would not start)\n", oneLine(err))
+		cfg = config.Config{}
 	}
 	// The UI's profiles: the config's (listed here whether or not their folder exists, so
 	// that one it cannot open shows), else the logged-in ones, else "default".

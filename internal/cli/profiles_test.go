@@ -257,6 +257,15 @@ func TestProfiles(t *testing.T) {
 	if text := alice.ok(t, "", "profiles"); !strings.Contains(text, "in use by process "+pid) {
 		t.Fatalf("profiles does not say work is in use: %q", text)
 	}
+
+	// A config duet cannot read does not hide the list: a warning says why.
+	if err := os.WriteFile(old.ConfigFile(), []byte("profiles = 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := alice.run(t, "", "profiles")
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: config ") || !strings.Contains(r.stdout, string(bob.ID)) {
+		t.Fatalf("profiles with a broken config: exit %d, %q, %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 // When duet's window holds a profile, a command on it is refused with a line that says so and
