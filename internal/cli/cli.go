@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -186,8 +185,14 @@ func runCommand(ctx context.Context, env Env, prof paths.Profile, name string, r
 // then empties its local cache when resetCache asks. One duet per profile: two would both send
 // the outbox and both write the stores. unlock releases the lock.
 func takeProfile(ctx context.Context, env Env, prof paths.Profile, resetCache bool) (unlock func(), err error) {
+	return takeProfileAs(ctx, env, prof, resetCache, holderCommand)
+}
+
+// takeProfileAs is takeProfile for a holder the lock file names: duet's window (holderUI) tells
+// a command that wants the profile to use that window.
+func takeProfileAs(ctx context.Context, env Env, prof paths.Profile, resetCache bool, who holder) (unlock func(), err error) {
 	securePrivateFiles(env, prof)
-	unlock, err = lockProfile(prof)
+	unlock, err = lockProfileAs(prof, who)
 	if err != nil {
 		return nil, err
 	}
@@ -299,13 +304,27 @@ func openLog(prof paths.Profile) (zerolog.Logger, *os.File, error) {
 	return log, f, nil
 }
 
-// lockProfile makes this process the only duet on the profile until unlock. The lock file
-// holds the process ID, for the message another duet shows.
+// holder is what holds a profile's lock: a command, or duet's window. The lock file says
+// which ("PID" or "PID ui"), for the message another duet shows.
+type holder int
+
+const (
+	holderCommand holder = iota
+	holderUI
+)
+
+// lockProfile makes this process the only duet on the profile until unlock, for a command.
 func lockProfile(prof paths.Profile) (unlock func(), err error) {
+	return lockProfileAs(prof, holderCommand)
+}
+
+// lockProfileAs makes this process the only duet on the profile until unlock. The lock file
+// holds the process ID, and "ui" after it when the holder is duet's window.
+func lockProfileAs(prof paths.Profile, who holder) (unlock func(), err error) {
 	if err := paths.EnsurePrivate(prof.Data); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	path := filepath.Join(prof.Data, "duet.lock")
+	path := lockFile(prof)
 	unlock, err = flock.Try(path)
 	if errors.Is(err, flock.ErrLocked) && heldByUs(path) {
 		// Our own lock, just released: a child this process was starting at that moment (a
@@ -318,23 +337,63 @@ func lockProfile(prof paths.Profile) (unlock func(), err error) {
 		}
 	}
 	if errors.Is(err, flock.ErrLocked) {
-		who := "another duet"
-		if pid, _ := os.ReadFile(path); len(bytes.TrimSpace(pid)) > 0 {
-			who += " (process " + string(bytes.TrimSpace(pid)) + ")"
-		}
-		return nil, fmt.Errorf("%s is running on profile %q: quit it first, or use --profile NAME for another account", who, prof.Name)
+		pid, ui := readLock(path)
+		return nil, &profileInUseError{profile: prof.Name, pid: pid, ui: ui}
 	} else if err != nil {
 		return nil, err
 	}
-	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	content := strconv.Itoa(os.Getpid())
+	if who == holderUI {
+		content += " ui"
+	}
+	_ = os.WriteFile(path, []byte(content+"\n"), 0o600)
 	return unlock, nil
+}
+
+// lockFile is the file a duet on the profile holds locked.
+func lockFile(prof paths.Profile) string { return filepath.Join(prof.Data, "duet.lock") }
+
+// readLock says what the lock file at path names: the holder's process ID ("" when it names
+// none) and whether the holder is duet's window.
+func readLock(path string) (pid string, ui bool) {
+	data, _ := os.ReadFile(path)
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return "", false
+	}
+	return fields[0], len(fields) > 1 && fields[1] == "ui"
 }
 
 // heldByUs reports whether the lock file at path names this process.
 func heldByUs(path string) bool {
-	pid, _ := os.ReadFile(path)
-	return string(bytes.TrimSpace(pid)) == strconv.Itoa(os.Getpid())
+	pid, _ := readLock(path)
+	return pid == strconv.Itoa(os.Getpid())
 }
+
+// profileInUseError is a profile another duet holds: a command, or duet's window.
+type profileInUseError struct {
+	profile string
+	pid     string // "" when the lock file names none
+	ui      bool   // the holder is duet's window
+	command string // the command that wanted the profile, for the advice ("send": send from there)
+}
+
+func (e *profileInUseError) Error() string {
+	proc := ""
+	if e.pid != "" {
+		proc = " (process " + e.pid + ")"
+	}
+	if e.ui {
+		advice := "use that window"
+		if e.command == "send" {
+			advice = "send from there"
+		}
+		return fmt.Sprintf("profile %q is open in duet's window%s: %s, or quit it first", e.profile, proc, advice)
+	}
+	return fmt.Sprintf("another duet%s is running on profile %q: quit it first, or use --profile NAME for another account", proc, e.profile)
+}
+
+func (e *profileInUseError) Unwrap() error { return flock.ErrLocked }
 
 // securePrivateFiles checks that the files holding the account's secrets (access token, pickle
 // key, the device's keys, messages) are readable by the user alone, and makes them so with a

@@ -40,6 +40,7 @@ type opts struct {
 	answers     []string // send --answer (of --poll)
 	maxAnswers  int      // send --max (of --poll)
 	undisclosed bool     // send --undisclosed (of --poll)
+	all         bool     // dms --all: every logged-in profile
 	pos         []string
 	offline     error // the catch-up failed for a passing reason (send --queue goes on)
 	// bootstrapped: dms on a device whose first sync has not been saved answers from the
@@ -232,9 +233,40 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 	if len(o.pos) == 1 {
 		return cmdDMsWith(ctx, env, app, o)
 	}
-	list, err := app.Svc.Contacts(ctx, true)
+	list, err := listDMs(ctx, env, app, o)
 	if err != nil {
 		return err
+	}
+	return printDMs(env, list.Contacts, list.Groups, list.NotesToSelf, list.DirectWellFormed, list.Synced, o.json)
+}
+
+// printDMs prints `dms`: one JSON document, or the contacts and the group DMs as tables.
+func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.RoomID, wellFormed, synced, asJSON bool) error {
+	list := dmsList{Contacts: nonNil(contacts), Groups: nonNil(groups), NotesToSelf: nonNil(notes), DirectWellFormed: wellFormed, Synced: synced}
+	if asJSON {
+		return printJSON(env.Stdout, list)
+	}
+	warnMalformedDirect(env, list)
+	return printDMTables(env, []dmsList{list})
+}
+
+// dmsList is one account's `dms`: its contacts and group DMs. Profile and UserID (the
+// account) are set by `dms --all` only.
+type dmsList struct {
+	Profile          string        `json:"profile,omitempty"`
+	UserID           id.UserID     `json:"user_id,omitempty"`
+	Contacts         []contactJSON `json:"contacts"`
+	DirectWellFormed bool          `json:"direct_well_formed"`
+	Groups           []groupJSON   `json:"groups"`
+	NotesToSelf      []id.RoomID   `json:"notes_to_self"`
+	Synced           bool          `json:"synced"`
+}
+
+// listDMs reads the app's contacts and group DMs.
+func listDMs(ctx context.Context, env Env, app *App, o *opts) (dmsList, error) {
+	list, err := app.Svc.Contacts(ctx, true)
+	if err != nil {
+		return dmsList{}, err
 	}
 	contacts := make([]contactJSON, 0, len(list.Contacts))
 	for _, c := range list.Contacts {
@@ -249,45 +281,61 @@ func cmdDMs(ctx context.Context, env Env, app *App, o *opts) error {
 	}
 	wellFormed, err := app.Svc.DirectWellFormed(ctx)
 	if err != nil {
-		return err
+		return dmsList{}, err
 	}
 	if o.bootstrapped {
 		fmt.Fprintln(env.Stderr, "duet: this device's first sync has not been done yet: names and rooms are known, "+
 			"unread counts and activity come with it (run duet, or any other command, to do it)")
 	}
-	return printDMs(env, contacts, groups, list.NotesToSelf, wellFormed, !o.bootstrapped, o.json)
+	return dmsList{Contacts: contacts, Groups: groups, NotesToSelf: nonNil(list.NotesToSelf),
+		DirectWellFormed: wellFormed, Synced: !o.bootstrapped}, nil
 }
 
-// printDMs prints `dms`: one JSON document, or the contacts and the group DMs as tables.
-func printDMs(env Env, contacts []contactJSON, groups []groupJSON, notes []id.RoomID, wellFormed, synced, asJSON bool) error {
-	if asJSON {
-		return printJSON(env.Stdout, map[string]any{
-			"contacts": contacts, "groups": groups, "notes_to_self": nonNil(notes), "direct_well_formed": wellFormed,
-			"synced": synced,
-		})
-	}
-	if !wellFormed {
+func warnMalformedDirect(env Env, list dmsList) {
+	if !list.DirectWellFormed {
 		fmt.Fprintln(env.Stderr, "duet: warning: your m.direct account data is malformed; showing what can be read, and not changing it")
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tNAME\tROOM\tUNREAD")
-	for _, c := range contacts {
-		room := string(c.RoomID)
-		switch {
-		case c.Pending:
-			room = "(invite: " + string(c.InviteRooms[0]) + ")"
-		case room == "":
-			room = "(none: a new room will be created)"
+}
+
+// printDMTables prints the contacts and the group DMs of `dms` as tables; with a PROFILE
+// column first when the lists are of profiles (dms --all).
+func printDMTables(env Env, lists []dmsList) error {
+	several := len(lists) > 0 && lists[0].Profile != ""
+	col := func(l dmsList) string {
+		if several {
+			return l.Profile + "\t"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", sanitize.Line(string(c.UserID)), sanitize.Line(c.DisplayName), sanitize.Line(room), c.Unread)
+		return ""
+	}
+	head := ""
+	if several {
+		head = "PROFILE\t"
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, head+"USER\tNAME\tROOM\tUNREAD")
+	anyGroups := false
+	for _, l := range lists {
+		for _, c := range l.Contacts {
+			room := string(c.RoomID)
+			switch {
+			case c.Pending:
+				room = "(invite: " + string(c.InviteRooms[0]) + ")"
+			case room == "":
+				room = "(none: a new room will be created)"
+			}
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%d\n", col(l), sanitize.Line(string(c.UserID)), sanitize.Line(c.DisplayName), sanitize.Line(room), c.Unread)
+		}
+		anyGroups = anyGroups || len(l.Groups) > 0
 	}
 	tw.Flush()
-	if len(groups) > 0 {
+	if anyGroups {
 		fmt.Fprintln(env.Stdout, "\nGroup DMs:")
 		tw = tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ROOM\tNAME\tMEMBERS\tUNREAD")
-		for _, g := range groups {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", sanitize.Line(string(g.RoomID)), sanitize.Line(g.Name), g.MemberCount, g.Unread)
+		fmt.Fprintln(tw, head+"ROOM\tNAME\tMEMBERS\tUNREAD")
+		for _, l := range lists {
+			for _, g := range l.Groups {
+				fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\n", col(l), sanitize.Line(string(g.RoomID)), sanitize.Line(g.Name), g.MemberCount, g.Unread)
+			}
 		}
 		tw.Flush()
 	}

@@ -119,7 +119,11 @@ type completionSource struct {
 }
 
 func (inv *invocation) openCompletion(ctx context.Context) (*completionSource, error) {
-	prof, err := inv.env.Dirs.ForProfile(inv.profile)
+	name := "default"
+	if len(inv.profiles) > 0 {
+		name = inv.profiles[len(inv.profiles)-1] // the UI's several: complete for the last
+	}
+	prof, err := inv.env.Dirs.ForProfile(name)
 	if err != nil {
 		return nil, err
 	}

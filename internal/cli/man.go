@@ -13,7 +13,7 @@ import (
 // cobra/doc): the same definitions as the command line, and duet(1) adds a summary of the
 // commands, the keys of the UI (from the default keymap) and the files.
 func ManTree() *cobra.Command {
-	inv := &invocation{profile: "default"}
+	inv := &invocation{}
 	root := newRoot(inv)
 	var b strings.Builder
 	b.WriteString(root.Long)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"duet/internal/config"
 	"duet/internal/paths"
 )
 
@@ -49,7 +50,8 @@ Run "duet help COMMAND" or "duet COMMAND --help" for a command's help.{{end}}
 type invocation struct {
 	ctx        context.Context
 	env        Env
-	profile    string
+	profiles   []string // --profile, as often as given
+	command    string   // the command that runs ("duet": the UI), for messages
 	resetCache bool
 	version    bool
 	json       bool // duet --version --json
@@ -88,14 +90,22 @@ var specs = []spec{
 		run: cmdLogout},
 	{use: "whoami [--json]", short: "who you are logged in as",
 		flags: withJSON, run: cmdWhoami},
-	{kinds: []argKind{kindUser}, use: "dms [@user] [--json]", args: "  @user    a Matrix user ID: @local:server", short: "your contacts, or every DM room shared with @user",
+	{kinds: []argKind{kindUser}, use: "dms [@user | --all] [--json]", args: "  @user    a Matrix user ID: @local:server", short: "your contacts, or every DM room shared with @user",
 		long: "With no argument: your contacts (user ID, display name, chosen room, unread count) and your\n" +
 			"group DMs.\n\n" +
 			"With @user: every DM room shared with @user: the current one first, then the older rooms of the\n" +
 			"same conversation and why each is not current (upgraded, left by them, older), then direct\n" +
-			"rooms that are not 1:1.",
-		example: "  duet dms\n  duet dms @bob:example.org --json",
-		maxPos:  1, flags: withJSON, run: cmdDMs},
+			"rooms that are not 1:1.\n\n" +
+			"With --all: the contacts and group DMs of every logged-in profile, one after the other, with a\n" +
+			"PROFILE column; --json: an array with one object per profile, {profile, user_id (the account),\n" +
+			"contacts, groups, notes_to_self, direct_well_formed, synced}, the rest as `dms --json` prints it.\n" +
+			"A profile a running duet holds (the UI) is skipped with a line on stderr, the others are listed,\n" +
+			"and the exit status is 1.",
+		example: "  duet dms\n  duet dms @bob:example.org --json\n  duet dms --all --json | jq '.[] | .profile as $p | .contacts[] | [$p, .user_id] | @tsv'",
+		maxPos:  1, flags: func(fs *pflag.FlagSet, o *opts) {
+			withJSON(fs, o)
+			withAll(fs, o)
+		}, run: cmdDMs},
 	{kinds: []argKind{kindUser}, use: "create-dm @user [--json]", args: "  @user    a Matrix user ID: @local:server", short: "create a new direct room with @user",
 		minPos: 1, maxPos: 1, flags: withJSON, run: cmdCreateDM},
 	{kinds: []argKind{kindTarget}, use: "send TARGET [TEXT] [--edit EVENT | --reply-to EVENT | --react EVENT | --file PATH | --vote EVENT | --end-poll EVENT | --poll QUESTION --answer A --answer B] [--thread ROOT] [--queue] [--json]",
@@ -226,7 +236,9 @@ func newRoot(inv *invocation) *cobra.Command {
 		Use:   "duet [--profile NAME] [COMMAND]",
 		Short: "direct messages on Matrix, in your terminal",
 		Long: "duet: direct messages on Matrix, in your terminal\n\n" +
-			"With no command, duet starts the terminal UI (a login form when not logged in).\n\n" +
+			"With no command, duet starts the terminal UI (a login form when not logged in) on the profiles\n" +
+			"--profile names (give it more than once to open several accounts in one window), else on the\n" +
+			"config's `profiles`, else on every logged-in profile (`duet profiles` lists them).\n\n" +
 			"Every command first catches up with the server from the stored sync position. Everything a\n" +
 			"command prints goes through one writer that shows control characters as visible stand-ins\n" +
 			"(ESC as ␛); --json escapes them instead, still valid JSON with every value as sent.",
@@ -246,18 +258,18 @@ func newRoot(inv *invocation) *cobra.Command {
 			if inv.json {
 				return usagef("--json goes with --version or a command (usage: duet --version [--json])")
 			}
-			prof, unlock, err := inv.take()
+			profs, unlock, err := inv.takeForUI()
 			if err != nil {
 				return err
 			}
 			defer unlock()
-			return runUI(inv.ctx, inv.env, prof)
+			return runUIs(inv.ctx, inv.env, profs)
 		}),
 	}
 	root.Flags().BoolVar(&inv.version, "version", false, "print the version of duet and the revision it was built from")
 	root.Flags().BoolVar(&inv.json, "json", false, "with --version: print one JSON document")
 	pf := root.PersistentFlags()
-	pf.StringVar(&inv.profile, "profile", "default", "keep several accounts apart: use the profile `NAME`")
+	pf.StringArrayVar(&inv.profiles, "profile", nil, "keep several accounts apart: use the profile `NAME` (default \"default\")")
 	pf.BoolVar(&inv.resetCache, "reset-cache", false, "rebuild the local database from the server (after it was damaged, or written by a newer duet); queued messages are kept")
 
 	_ = root.RegisterFlagCompletionFunc("profile", inv.completeProfiles)
@@ -265,6 +277,7 @@ func newRoot(inv *invocation) *cobra.Command {
 	for _, s := range specs {
 		root.AddCommand(s.command(inv))
 	}
+	root.AddCommand(profilesCommand(inv))
 	root.AddCommand(versionCommand(inv))
 	root.AddCommand(completionCommand(inv))
 	root.CompletionOptions.DisableDefaultCmd = true // completionCommand is duet's
@@ -346,6 +359,15 @@ func (s spec) command(inv *invocation) *cobra.Command {
 	}
 	cmd.RunE = inv.wrap(func(cmd *cobra.Command, args []string) error {
 		o.pos = args
+		if o.all { // dms --all
+			switch {
+			case len(args) > 0:
+				return usagef("dms --all lists every profile's contacts; for the rooms shared with %s, leave out --all", args[0])
+			case len(inv.profiles) > 0:
+				return usagef("dms --all lists every logged-in profile; leave out --profile, or --all")
+			}
+			return cmdDMsAll(inv, o)
+		}
 		prof, unlock, err := inv.take()
 		if err != nil {
 			return err
@@ -405,21 +427,80 @@ func loginCommand(inv *invocation) *cobra.Command {
 func (inv *invocation) wrap(run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		inv.ran = true
+		inv.command = cmd.Name()
 		return run(cmd, args)
 	}
 }
 
+// profile is the one profile a command runs on: the --profile given, else "default". Only the
+// UI takes several.
+func (inv *invocation) profile() (string, error) {
+	switch len(inv.profiles) {
+	case 0:
+		return "default", nil
+	case 1:
+		return inv.profiles[0], nil
+	}
+	return "", usagef("%s takes one --profile (only duet with no command opens several)", inv.command)
+}
+
 // take opens the profile the options name and locks it for this run (see takeProfile).
 func (inv *invocation) take() (paths.Profile, func(), error) {
-	prof, err := inv.env.Dirs.ForProfile(inv.profile)
+	name, err := inv.profile()
+	if err != nil {
+		return paths.Profile{}, nil, err
+	}
+	prof, err := inv.env.Dirs.ForProfile(name)
 	if err != nil {
 		return prof, nil, usagef("%w", err)
 	}
 	unlock, err := takeProfile(inv.ctx, inv.env, prof, inv.resetCache)
 	if err != nil {
-		return prof, nil, err
+		return prof, nil, inv.inUse(err)
 	}
 	return prof, unlock, nil
+}
+
+// takeForUI finds the profiles the UI opens (uiProfiles) and locks each for this run, marked
+// as duet's window; unlock releases them all.
+func (inv *invocation) takeForUI() ([]paths.Profile, func(), error) {
+	base, err := inv.env.Dirs.ForProfile("default")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load(base.ConfigFile()) // one file for every profile
+	if err != nil {
+		return nil, nil, err
+	}
+	profs, err := uiProfiles(inv.env, inv.profiles, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var unlocks []func()
+	unlockAll := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	for _, prof := range profs {
+		unlock, err := takeProfileAs(inv.ctx, inv.env, prof, inv.resetCache, holderUI)
+		if err != nil {
+			unlockAll()
+			return nil, nil, inv.inUse(err)
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	return profs, unlockAll, nil
+}
+
+// inUse fills in the command that met a profile another duet holds, for the advice its error
+// gives.
+func (inv *invocation) inUse(err error) error {
+	var inUse *profileInUseError
+	if errors.As(err, &inUse) {
+		inUse.command = inv.command
+	}
+	return err
 }
 
 // execute runs args through the command tree. An error from before a command's own code ran

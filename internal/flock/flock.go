@@ -54,3 +54,30 @@ func Wait(ctx context.Context, path string) (unlock func(), err error) {
 		}
 	}
 }
+
+// Held reports whether another open file holds the lock at path, without keeping it: it takes
+// a shared lock for a moment and releases it at once. A missing file is not held. Use it to
+// show who holds a lock (duet profiles); to own the lock, use Try.
+func Held(path string) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	defer f.Close() // closing releases the shared lock, when it was taken
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		return true, nil
+	default:
+		return false, fmt.Errorf("lock %s: %w", path, err)
+	}
+}

@@ -29,3 +29,27 @@ func TestTryAndWait(t *testing.T) {
 	}
 	unlock2()
 }
+
+func TestHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	if held, err := Held(path); held || err != nil {
+		t.Fatalf("Held on a missing file: %v, %v", held, err)
+	}
+	unlock, err := Try(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := Held(path); !held || err != nil {
+		t.Fatalf("Held on a held lock: %v, %v", held, err)
+	}
+	unlock()
+	if held, err := Held(path); held || err != nil {
+		t.Fatalf("Held after unlock: %v, %v", held, err)
+	}
+	// Asking did not take it: Try still gets it.
+	unlock, err = Try(path)
+	if err != nil {
+		t.Fatalf("Try after Held: %v", err)
+	}
+	unlock()
+}
