@@ -47,6 +47,10 @@ type Options struct {
 
 	Getenv func(string) string // reads $VISUAL and $EDITOR for the composer's editor; nil: os.Getenv
 
+	// StartNotice is said in the status bar at start: an account that could not be opened
+	// while the others were.
+	StartNotice string
+
 	// FirstFrame is called once, off the UI goroutine, after the first frame that shows the
 	// contacts list (or says it could not be read) has been drawn: what that frame does not
 	// need (the sync loop, which loads the crypto machine) starts then, and does not compete
@@ -167,6 +171,9 @@ func NewAccounts(profiles []Profile, opts Options) *Model {
 	m.styleHelp()
 	if !m.multi() {
 		m.status.SetAccount(string(first.me))
+	}
+	if opts.StartNotice != "" {
+		m.status.SetError(opts.StartNotice)
 	}
 	m.status.SetClock(opts.Now)
 	m.contacts.Focus()

@@ -395,6 +395,19 @@ func (e *profileInUseError) Error() string {
 
 func (e *profileInUseError) Unwrap() error { return flock.ErrLocked }
 
+// holderText names what holds the profile: "duet's window (process N)", "another duet
+// (process N)".
+func (e *profileInUseError) holderText() string {
+	who := "another duet"
+	if e.ui {
+		who = "another duet window"
+	}
+	if e.pid != "" {
+		who += " (process " + e.pid + ")"
+	}
+	return who
+}
+
 // securePrivateFiles checks that the files holding the account's secrets (access token, pickle
 // key, the device's keys, messages) are readable by the user alone, and makes them so with a
 // warning when they are not (a backup restored with other modes, a careless copy).

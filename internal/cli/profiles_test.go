@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"duet/internal/config"
 	"duet/internal/flock"
 	"duet/internal/paths"
+	"duet/internal/testkit/hstest"
 	"duet/store"
 )
 
@@ -381,5 +383,42 @@ func TestDMsAll(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &lists); err != nil || len(lists) != 1 || lists[0].Profile != "default" {
 		t.Fatalf("dms --all --json with work in use printed %q (%v)", r.stdout, err)
+	}
+}
+
+// With several profiles, one that another duet holds (a script's command) is left out and said
+// in the status bar, and the window opens on the others.
+func TestUIOpensTheProfilesNotHeld(t *testing.T) {
+	t.Parallel()
+	alice := newDuetUser(t, "alice", "Alice")
+	bob := newDuetUser(t, "bob", "Bob")
+	bob.dirs = alice.dirs
+	alice.login(t)
+	bob.ok(t, bob.Password+"\n", "--profile", "work", "login", "--homeserver", hs.URL, "--user", string(bob.ID), "--password-stdin")
+	work, _ := alice.dirs.ForProfile("work")
+	unlock, err := lockProfile(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+
+	var screen string
+	env := Env{Dirs: alice.dirs, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard,
+		RunUI: func(ctx context.Context, m tea.Model) error {
+			m.(interface{ Init() tea.Cmd }).Init()
+			next, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 20})
+			screen = next.View().Content
+			def, _ := alice.dirs.ForProfile("default")
+			if held, _ := flock.Held(lockFile(def)); !held {
+				t.Error("the window does not hold default")
+			}
+			return nil
+		}}
+	if code := Run(hstest.Ctx(t), env, nil); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	want := fmt.Sprintf("profile \"work\" not opened: another duet (process %d) is using it", os.Getpid())
+	if !strings.Contains(screen, want) {
+		t.Fatalf("the status bar lacks %q:\n%s", want, screen)
 	}
 }

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -258,12 +260,12 @@ func newRoot(inv *invocation) *cobra.Command {
 			if inv.json {
 				return usagef("--json goes with --version or a command (usage: duet --version [--json])")
 			}
-			profs, unlock, err := inv.takeForUI()
+			profs, unlock, skipped, err := inv.takeForUI()
 			if err != nil {
 				return err
 			}
 			defer unlock()
-			return runUIs(inv.ctx, inv.env, profs)
+			return runUIs(inv.ctx, inv.env, profs, skipped...)
 		}),
 	}
 	root.Flags().BoolVar(&inv.version, "version", false, "print the version of duet and the revision it was built from")
@@ -463,18 +465,22 @@ func (inv *invocation) take() (paths.Profile, func(), error) {
 
 // takeForUI finds the profiles the UI opens (uiProfiles) and locks each for this run, marked
 // as duet's window; unlock releases them all.
-func (inv *invocation) takeForUI() ([]paths.Profile, func(), error) {
+//
+// With several profiles, one that another duet holds is left out (skipped says why) rather
+// than keep the others closed: a script's `duet send --profile work` must not stop the window
+// from opening. With one, or when every one is held, that is the error.
+func (inv *invocation) takeForUI() (_ []paths.Profile, _ func(), skipped []string, _ error) {
 	base, err := inv.env.Dirs.ForProfile("default")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cfg, err := config.Load(base.ConfigFile()) // one file for every profile
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	profs, err := uiProfiles(inv.env, inv.profiles, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var unlocks []func()
 	unlockAll := func() {
@@ -482,15 +488,27 @@ func (inv *invocation) takeForUI() ([]paths.Profile, func(), error) {
 			unlocks[i]()
 		}
 	}
+	var taken []paths.Profile
+	var firstErr error
 	for _, prof := range profs {
 		unlock, err := takeProfileAs(inv.ctx, inv.env, prof, inv.resetCache, holderUI)
+		var inUse *profileInUseError
+		if err != nil && len(profs) > 1 && errors.As(err, &inUse) {
+			firstErr = cmp.Or(firstErr, inv.inUse(err))
+			skipped = append(skipped, fmt.Sprintf("profile %q not opened: %s is using it", prof.Name, inUse.holderText()))
+			continue
+		}
 		if err != nil {
 			unlockAll()
-			return nil, nil, inv.inUse(err)
+			return nil, nil, nil, inv.inUse(err)
 		}
 		unlocks = append(unlocks, unlock)
+		taken = append(taken, prof)
 	}
-	return profs, unlockAll, nil
+	if len(taken) == 0 {
+		return nil, nil, nil, firstErr
+	}
+	return taken, unlockAll, skipped, nil
 }
 
 // inUse fills in the command that met a profile another duet holds, for the advice its error

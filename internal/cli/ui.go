@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,8 +83,11 @@ func runUI(ctx context.Context, env Env, prof paths.Profile) error {
 // runUIs starts the terminal UI on several profiles at once: every account's DMs in one window,
 // each account with its own service, store, crypto and lock (taken by the caller). One profile
 // is runUI.
-func runUIs(ctx context.Context, env Env, profs []paths.Profile) error {
-	if len(profs) == 1 {
+//
+// skipped says what was left out (a profile another duet holds); it and any profile that cannot
+// be opened are said in the status bar while the others open.
+func runUIs(ctx context.Context, env Env, profs []paths.Profile, skipped ...string) error {
+	if len(profs) == 1 && len(skipped) == 0 {
 		return runUI(ctx, env, profs[0])
 	}
 	run := env.RunUI
@@ -123,16 +128,31 @@ func runUIs(ctx context.Context, env Env, profs []paths.Profile) error {
 		}()
 	}
 	wg.Wait()
+	// One that cannot be opened (not logged in, a damaged store) is said and left out: the
+	// others open. When none can, that is the error.
+	var opened []*App
+	var firstErr error
 	for i, err := range errs {
 		if apps[i] != nil {
 			loops.add(apps[i])
 		}
 		if errors.Is(err, errNotLoggedIn) {
-			return fmt.Errorf("profile %q is not logged in: duet login --profile %s", profs[i].Name, profs[i].Name)
+			err = fmt.Errorf("profile %q is not logged in: duet login --profile %s", profs[i].Name, profs[i].Name)
 		} else if err != nil {
-			return fmt.Errorf("profile %q: %w", profs[i].Name, err)
+			err = fmt.Errorf("profile %q: %w", profs[i].Name, err)
 		}
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			skipped = append(skipped, oneLine(err))
+			continue
+		}
+		opened = append(opened, apps[i])
 	}
+	if len(opened) == 0 {
+		return firstErr
+	}
+	apps = opened
+	opts.StartNotice = strings.Join(skipped, "; ")
 	profiles := make([]ui.Profile, len(apps))
 	for i, app := range apps {
 		look := cfg.Profile[app.Profile.Name]
@@ -317,7 +337,7 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockProfile(work)
+	unlock, err := lockProfileAs(work, holderUI)
 	if err != nil {
 		return err
 	}
