@@ -159,3 +159,69 @@ func TestTwoAccountsOneOffline(t *testing.T) {
 		t.Fatalf("retries: work %d, home %d", work.retryNow, home.retryNow)
 	}
 }
+
+// Invites, blocking, verification and the recovery key act on the account of the row.
+func TestTwoAccountsActOnTheRowsAccount(t *testing.T) {
+	home, work := fixture(), workFake()
+	frank := id.UserID("@frank:work.org")
+	work.users[frank] = "Frank"
+	work.ov.Contacts = append(work.ov.Contacts, matrixsvc.ContactView{
+		Contact:     matrixsvc.Contact{UserID: frank, Pending: true, InviteRooms: []id.RoomID{"!frank:work.org"}, LastActivity: ms(testNow.Add(-2 * time.Minute))},
+		DisplayName: "Frank"})
+	h := newAccountsHarness(t, []Profile{{Name: "default", Tag: "home", Svc: home}, {Name: "work", Svc: work}}, 100, 30)
+
+	selectRow(t, h, "Frank", "work")
+	h.typeText("a")
+	if len(work.accepted) != 1 || work.accepted[0] != "!frank:work.org" || len(home.accepted) != 0 {
+		t.Fatalf("accepted: work %v, home %v", work.accepted, home.accepted)
+	}
+
+	selectRow(t, h, "Dana", "work")
+	h.typeText("b")
+	h.typeText("y")
+	if len(work.blocked) != 1 || work.blocked[0] != dana || len(home.blocked) != 0 {
+		t.Fatalf("blocked: work %v, home %v", work.blocked, home.blocked)
+	}
+
+	selectRow(t, h, "Alice", "work")
+	work.trust[workMe] = matrixsvc.PeerTrust{Devices: 1, Unverified: []id.DeviceID{"LAPTOP"}}
+	h.typeText("V")
+	if len(work.verifyCalls) != 1 || work.verifyCalls[0] != "start "+string(workMe) || len(home.verifyCalls) != 0 {
+		t.Fatalf("verification: work %v, home %v", work.verifyCalls, home.verifyCalls)
+	}
+	requireContains(t, h.view(), "Verify this device · work")
+	h.key(tea.KeyEscape)
+
+	selectRow(t, h, "Bob", "home")
+	h.typeText("r")
+	requireContains(t, h.view(), "· home")
+	h.key(tea.KeyEscape)
+}
+
+// The conversation open when duet last ran opens again, in its own account, whichever
+// account's list comes first.
+func TestTwoAccountsReopenTheLastConversation(t *testing.T) {
+	home, work := fixture(), workFake()
+	home.lastOpen = "work/u:" + string(dana)
+	h := newAccountsHarness(t, []Profile{{Name: "default", Tag: "home", Svc: home}, {Name: "work", Svc: work}}, 100, 30)
+	requireContains(t, h.view(), "standup moved to 10", "Message Dana as @me:work.org")
+	selectRow(t, h, "Alice", "home")
+	h.key(tea.KeyEnter)
+	if home.lastOpen != "default/u:"+string(alice) || work.lastOpen != "" {
+		t.Fatalf("last open: home %q, work %q", home.lastOpen, work.lastOpen)
+	}
+}
+
+// The quick switcher lists both accounts' rows, each named with its account.
+func TestTwoAccountsSwitcher(t *testing.T) {
+	h, _, _ := twoAccounts(t)
+	h.send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
+	h.typeText("alice")
+	requireContains(t, h.view(), "home", "work")
+	h.key(tea.KeyDown)
+	h.key(tea.KeyEnter)
+	c := h.m.openChat()
+	if c == nil || c.Item().Name != "Alice" {
+		t.Fatalf("opened %+v", c)
+	}
+}
