@@ -225,7 +225,6 @@ func (m *Model) accountMsg(msg acctMsg) tea.Cmd {
 	if smsg, ok := msg.msg.(security.Msg); ok {
 		return forAcct(a.idx, a.security.Update(smsg))
 	}
-	updated, cmd := m.Update(msg.msg)
-	_ = updated
+	_, cmd := m.Update(msg.msg) // not the flow's: routed as any other
 	return cmd
 }

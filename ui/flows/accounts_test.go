@@ -97,6 +97,13 @@ func TestTwoHomeserversInOneWindow(t *testing.T) {
 		return ""
 	})
 	sentBy(t, erin, erinRoom, "welcome erin", meWork.ID)
+	// Nothing crosses between the accounts' stores: each finds its own messages alone.
+	if found, _, err := homeSvc.Search(ctx, "release", "", 10); err != nil || len(found) != 0 {
+		t.Fatalf("the home store has work's messages: %v, %v", found, err)
+	}
+	if found, _, err := workSvc.Search(ctx, "lunch", "", 10); err != nil || len(found) != 0 {
+		t.Fatalf("the work store has home's messages: %v, %v", found, err)
+	}
 	if rooms := meHome.JoinedRooms(t); len(rooms) != 1 {
 		t.Fatalf("the home account is in %d rooms, want Bob's only: %v", len(rooms), rooms)
 	}
