@@ -29,31 +29,12 @@ import (
 // form, which ends in the same saved session as `duet login`. The sync loop runs until the UI
 // ends.
 func runUI(ctx context.Context, env Env, prof paths.Profile) error {
-	run := env.RunUI
-	if run == nil {
-		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
-			return usagef("the UI needs a terminal; in scripts use a command (duet --help lists them)")
-		}
-		run = ui.Run
-		ui.DetectTerminal()
-	}
-	cfg, km, err := loadUIConfig(&env, prof)
+	s, err := setUpUI(ctx, &env, prof)
 	if err != nil {
 		return err
 	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	loops := &syncLoops{ctx: ctx}
-	defer func() {
-		cancel()
-		loops.stop()
-	}()
-	opts := uiOptions(env, cfg, &km, ctx, prof)
-	if cfg.Notify.Desktop {
-		desktop := notify.NewDesktop() // connects on the first notification
-		defer desktop.Close()
-		opts.Desktop = desktop
-	}
+	defer s.end()
+	ctx, opts, loops, run := s.ctx, s.opts, s.loops, s.run
 
 	var model tea.Model
 	app, err := OpenApp(ctx, env, prof)
@@ -90,31 +71,13 @@ func runUIs(ctx context.Context, env Env, profs []paths.Profile, skipped ...stri
 	if len(profs) == 1 && len(skipped) == 0 {
 		return runUI(ctx, env, profs[0])
 	}
-	run := env.RunUI
-	if run == nil {
-		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
-			return usagef("the UI needs a terminal; in scripts use a command (duet --help lists them)")
-		}
-		run = ui.Run
-		ui.DetectTerminal()
-	}
 	// One configuration file for every profile: the keys, the look, and each profile's tag.
-	cfg, km, err := loadUIConfig(&env, profs[0])
+	s, err := setUpUI(ctx, &env, profs[0])
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	loops := &syncLoops{ctx: ctx}
-	defer func() {
-		cancel()
-		loops.stop()
-	}()
-	opts := uiOptions(env, cfg, &km, ctx, profs[0])
-	if cfg.Notify.Desktop {
-		desktop := notify.NewDesktop()
-		defer desktop.Close()
-		opts.Desktop = desktop
-	}
+	defer s.end()
+	ctx, opts, loops, cfg := s.ctx, s.opts, s.loops, s.cfg
 	// Each account opens on its own, at once: a slow disk or a large store of one does not
 	// hold the others back. A profile that cannot be opened is an error naming it.
 	apps := make([]*App, len(profs))
@@ -167,16 +130,54 @@ func runUIs(ctx context.Context, env Env, profs []paths.Profile, skipped ...stri
 	opts.FirstFrame = start
 	limit := time.AfterFunc(firstFrameLimit, start)
 	defer limit.Stop()
-	return run(ctx, ui.NewAccounts(profiles, opts))
+	return s.run(ctx, ui.NewAccounts(profiles, opts))
 }
 
-// uiOptions are the UI's options from the configuration.
-func uiOptions(env Env, cfg config.Config, km *keys.KeyMap, ctx context.Context, prof paths.Profile) ui.Options {
-	return ui.Options{Keymap: km, Context: ctx,
+// uiSetup is what every start of the UI prepares: the terminal, the configuration, the UI's
+// options, the sync loops; end stops the loops (and closes their apps) and the notifier.
+type uiSetup struct {
+	ctx   context.Context // ends when the UI does
+	cfg   config.Config
+	opts  ui.Options
+	loops *syncLoops
+	run   func(ctx context.Context, m tea.Model) error
+	end   func()
+}
+
+// setUpUI prepares the UI with the configuration read for prof (one file for every profile),
+// which it also puts in env.Config for the services.
+func setUpUI(ctx context.Context, env *Env, prof paths.Profile) (*uiSetup, error) {
+	run := env.RunUI
+	if run == nil {
+		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+			return nil, usagef("the UI needs a terminal; in scripts use a command (duet --help lists them)")
+		}
+		run = ui.Run
+		ui.DetectTerminal()
+	}
+	cfg, km, err := loadUIConfig(env, prof)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	loops := &syncLoops{ctx: ctx}
+	opts := ui.Options{Keymap: &km, Context: ctx,
 		InlineImages: cfg.InlineImages, KittyImages: cfg.InlineImages && ui.KittyGraphics(os.Getenv),
 		ProgressBar: ui.TerminalProgress(os.Getenv),
 		NoTyping:    !cfg.SendTyping, Bell: cfg.Notify.Bell,
 		Downloads: paths.Downloads(), OpenDir: prof.OpenDir(), Getenv: env.Getenv}
+	closeDesktop := func() {}
+	if cfg.Notify.Desktop {
+		desktop := notify.NewDesktop() // connects on the first notification
+		closeDesktop = func() { _ = desktop.Close() }
+		opts.Desktop = desktop
+	}
+	end := func() {
+		cancel()
+		loops.stop()
+		closeDesktop()
+	}
+	return &uiSetup{ctx: ctx, cfg: cfg, opts: opts, loops: loops, run: run, end: end}, nil
 }
 
 // firstFrameLimit bounds the wait for the UI's first frame before the sync loop starts.

@@ -177,20 +177,30 @@ func (m *Model) View() string {
 		}
 		state = st.Waiting.Render(label)
 	}
-	msg := ""
+	offline := ""
+	if m.sync.State == matrixsvc.SyncOffline && m.sync.Err != nil {
+		offline = sanitize.Line(matrixsvc.Explain(m.sync.Err))
+	}
+	return m.finish(state, m.message(offline))
+}
+
+// message is what the bar says after the connection: a question, an error, a notice, why the
+// connection is down (offline), or who we are.
+func (m *Model) message(offline string) string {
+	st := m.styles
 	switch {
 	case m.ask != "":
-		msg = st.Ask.Render(m.ask)
+		return st.Ask.Render(m.ask)
 	case m.err != "":
-		msg = st.Error.Render(m.err)
+		return st.Error.Render(m.err)
 	case m.info != "":
-		msg = st.Info.Render(m.info)
-	case m.sync.State == matrixsvc.SyncOffline && m.sync.Err != nil:
-		msg = st.Error.Render(sanitize.Line(matrixsvc.Explain(m.sync.Err)))
+		return st.Info.Render(m.info)
+	case offline != "":
+		return st.Error.Render(offline)
 	case m.account != "":
-		msg = st.Hint.Render(m.account)
+		return st.Hint.Render(m.account)
 	}
-	return m.finish(state, msg)
+	return ""
 }
 
 // finish draws the bar: the connection, the progress, the message, the hints at the right.
@@ -240,19 +250,5 @@ func (m *Model) viewAccounts() string {
 			parts = append(parts, st.Waiting.Render("○")+" "+tag)
 		}
 	}
-	state := strings.Join(parts, " ")
-	msg := ""
-	switch {
-	case m.ask != "":
-		msg = st.Ask.Render(m.ask)
-	case m.err != "":
-		msg = st.Error.Render(m.err)
-	case m.info != "":
-		msg = st.Info.Render(m.info)
-	case offlineMsg != "":
-		msg = st.Error.Render(offlineMsg)
-	case m.account != "":
-		msg = st.Hint.Render(m.account)
-	}
-	return m.finish(state, msg)
+	return m.finish(strings.Join(parts, " "), m.message(offlineMsg))
 }
