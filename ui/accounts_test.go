@@ -84,7 +84,7 @@ func TestTwoAccountsSendFromTheRowsAccount(t *testing.T) {
 	h, home, work := twoAccounts(t)
 	selectRow(t, h, "Alice", "work")
 	h.key(tea.KeyEnter)
-	requireContains(t, h.view(), "Message Alice as @me:work.org", "the report is in")
+	requireContains(t, h.view(), "Message Alice as @me:work.org", "the report is in", " Alice (work) · @alice:example.org")
 	h.typeText("from work")
 	h.key(tea.KeyEnter)
 	if len(work.sends) != 1 || work.sends[0].Room != aliceAtWork || work.sends[0].Body != "from work" {

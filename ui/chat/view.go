@@ -121,6 +121,10 @@ func (c *Model) header(w int, active bool) string {
 			idPart = st.HeaderID.Render(id)
 		}
 	}
+	if it.Tag != "" {
+		// Several accounts: whose conversation this is stays in view, next to the name.
+		name += st.Muted.Render(" (" + textutil.Cut(it.Tag, 12) + ")")
+	}
 	state, trust := c.headerState(), c.trustState()
 	sep := st.Muted.Render(" · ")
 	join := func(parts ...string) string {
