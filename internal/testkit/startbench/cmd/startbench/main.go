@@ -288,7 +288,8 @@ func (b *bench) login(ctx context.Context, bin, home string, a account) error {
 }
 
 // prepareWarm logs a in to its profile under home and runs duet on that profile until the
-// contacts are drawn and it has settled (first sync applied, keys uploaded): the store is warm.
+// contacts are drawn, the status bar says live (the first sync is applied) and it has settled
+// (keys uploaded): the store is warm.
 func (b *bench) prepareWarm(ctx context.Context, bin, home string, a account) error {
 	if err := b.login(ctx, bin, home, a); err != nil {
 		return err
@@ -300,7 +301,10 @@ func (b *bench) prepareWarm(ctx context.Context, bin, home string, a account) er
 		return err
 	}
 	defer t.Close("\x03", 10*time.Second)
-	if _, err := b.drawn(ctx, t); err != nil {
+	// Live: the first sync is applied. Settling alone is not enough: while a busy homeserver
+	// takes seconds to answer the first sync, duet neither writes nor computes, and the store
+	// would be left with only the contacts list taken from m.direct.
+	if _, err := b.drawn(ctx, t, b.header, "● live"); err != nil {
 		return err
 	}
 	if _, err := t.Settle(ctx, 2*time.Second, 200*time.Millisecond, 5*time.Minute); err != nil {
