@@ -14,6 +14,17 @@
 //     multiplexer or serial console that does not know them): the start must not wait on it.
 //   - new: a new device: a fresh profile logged in with `duet login` (not timed), empty store;
 //     the time is then mostly the first sync.
+//   - accounts: three accounts of -dms DMs each, the one above and two more, each on a
+//     Dendrite of its own (the fixture's localparts are fixed), as three profiles of one XDG
+//     home (alpha, bravo, charlie), each made warm as the warm case's profile is. Run by run,
+//     taking turns, (a) `duet --profile alpha`, one account, and (b) `duet`, which opens every
+//     logged-in profile: all three in one window. (b)'s first frame is the one with the header
+//     "Contacts (3N)" and a row of each account, told by its tag (the profile's name, first on
+//     the row's second line): before the three are built, the newest DM of each gets one more
+//     message, so that one row of each is at the top of the list. Each start also reads duet's
+//     peak RSS (VmHWM, /proc/PID/status) at that frame and 2 s later (the sync loops have
+//     started by then). The summary gives the ratio of the medians, (b) over (a), and the
+//     memory each account after the first adds.
 //
 // The first frame with the contacts is the first moment the terminal's screen (a terminal
 // emulator, charmbracelet/x/vt, fed every byte duet writes) shows the list's header
@@ -33,7 +44,8 @@
 //
 // -profile DIR runs the warm case again under duetprof (duet with a CPU profile) and writes
 // one profile per run, each stopped at the first frame (SIGUSR1): `go tool pprof -top DIR/*.pprof`
-// merges them.
+// merges them. With the accounts case it also profiles (a) and (b) there, into
+// DIR/accounts-one-*.pprof and DIR/accounts-three-*.pprof.
 package main
 
 import (
@@ -77,7 +89,7 @@ func main() {
 	flag.IntVar(&o.msgs, "msgs", 2, "messages per DM")
 	flag.IntVar(&o.workers, "workers", 8, "requests in flight while building the account")
 	flag.IntVar(&o.runs, "runs", 7, "starts measured per case")
-	flag.StringVar(&o.cases, "cases", "warm,silent,new", "what to measure, comma separated: warm, silent, new")
+	flag.StringVar(&o.cases, "cases", "warm,silent,new", "what to measure, comma separated: warm, silent, new, accounts")
 	flag.StringVar(&o.profile, "profile", "", "also profile the warm start (duetprof), one CPU profile per run into this directory")
 	flag.StringVar(&o.prof, "duetprof", "", "with -profile: the duetprof binary to run (default: build it from this tree)")
 	flag.StringVar(&o.wrap, "wrap", "", "run the warm case's duet under this command, for a timeline of its start (e.g. \"strace -f -ttt -o /tmp/start.strace\"); the times then include it")
@@ -97,7 +109,7 @@ func run(ctx context.Context, o options) error {
 	}
 	cases := strings.Split(o.cases, ",")
 	for _, c := range cases {
-		if !slices.Contains([]string{"warm", "silent", "new"}, c) {
+		if !slices.Contains([]string{"warm", "silent", "new", "accounts"}, c) {
 			return fmt.Errorf("-cases: no case %q", c)
 		}
 	}
@@ -150,17 +162,23 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("build the account: %w (server log: %s)", err, srv.LogTail())
 	}
 	fmt.Printf("  built in %s\n", time.Since(began).Round(time.Second))
-	b := bench{o: o, srv: srv, fx: fx, header: fmt.Sprintf("Contacts (%d)", o.dms)}
+	b := bench{o: o, root: root, main: account{srv: srv, fx: fx}, header: fmt.Sprintf("Contacts (%d)", o.dms)}
 
 	warm := filepath.Join(tmp, "warm")
 	if slices.Contains(cases, "warm") || slices.Contains(cases, "silent") || prof != "" {
 		fmt.Println("warm profile: duet login, then duet until its first sync is done")
-		if err := b.prepareWarm(ctx, bin, warm); err != nil {
+		if err := b.prepareWarm(ctx, bin, warm, b.main); err != nil {
 			return fmt.Errorf("warm profile: %w", err)
 		}
 	}
 	fmt.Printf("exec to the first frame with %q on a %dx%d terminal, %d runs a case\n", b.header, cols, rows, o.runs)
 	for _, c := range cases {
+		if c == "accounts" {
+			if err := b.accounts(ctx, bins, prof, filepath.Join(tmp, "accounts")); err != nil {
+				return fmt.Errorf("accounts: %w", err)
+			}
+			continue
+		}
 		took := make([][]result, len(bins))
 		for i := range o.runs {
 			for j, bin := range bins { // several binaries take turns: the same load for each
@@ -219,9 +237,25 @@ func build(ctx context.Context, root, out, pkg string) error {
 
 type bench struct {
 	o      options
-	srv    *homeserver.Server
-	fx     *fixture.Real
-	header string // what the first frame with the contacts shows
+	root   string  // the repository
+	main   account // the account every case uses, in duet's default profile
+	header string  // what the first frame with the contacts shows
+}
+
+// account is an account of the bench, built on its homeserver, and the profile duet keeps it
+// in ("" for duet's default profile: no --profile).
+type account struct {
+	srv     *homeserver.Server
+	fx      *fixture.Real
+	profile string
+}
+
+// args are duet's arguments that choose a's profile, before any others.
+func (a account) args(more ...string) []string {
+	if a.profile == "" {
+		return more
+	}
+	return append([]string{"--profile", a.profile}, more...)
 }
 
 // env is duet's environment for a profile under home: its own XDG directories, a true-colour
@@ -240,33 +274,37 @@ func env(home string) []string {
 	}
 }
 
-// login logs the account in to a fresh profile under home: a new device.
-func (b *bench) login(ctx context.Context, bin, home string) error {
+// login logs a in to its profile, a fresh one, under home: a new device.
+func (b *bench) login(ctx context.Context, bin, home string, a account) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, bin, "login", "--homeserver", b.srv.URL, "--user", string(b.fx.Me.ID), "--password-stdin")
-	cmd.Env, cmd.Stdin = env(home), strings.NewReader(b.fx.Me.Password)
+	cmd := exec.CommandContext(ctx, bin, a.args("login", "--homeserver", a.srv.URL, "--user", string(a.fx.Me.ID), "--password-stdin")...)
+	cmd.Env, cmd.Stdin = env(home), strings.NewReader(a.fx.Me.Password)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("duet login: %w: %s", err, out)
 	}
 	return nil
 }
 
-// prepareWarm logs in to a profile under home and runs duet on it until the contacts are drawn
-// and it has settled (first sync applied, keys uploaded): the store is warm.
-func (b *bench) prepareWarm(ctx context.Context, bin, home string) error {
-	if err := b.login(ctx, bin, home); err != nil {
+// prepareWarm logs a in to its profile under home and runs duet on that profile until the
+// contacts are drawn, the status bar says live (the first sync is applied) and it has settled
+// (keys uploaded): the store is warm.
+func (b *bench) prepareWarm(ctx context.Context, bin, home string, a account) error {
+	if err := b.login(ctx, bin, home, a); err != nil {
 		return err
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, a.args()...)
 	cmd.Env = env(home)
 	t, err := idlebench.Start(cmd, cols, rows)
 	if err != nil {
 		return err
 	}
 	defer t.Close("\x03", 10*time.Second)
-	if _, err := b.drawn(ctx, t); err != nil {
+	// Live: the first sync is applied. Settling alone is not enough: while a busy homeserver
+	// takes seconds to answer the first sync, duet neither writes nor computes, and the store
+	// would be left with only the contacts list taken from m.direct.
+	if _, err := b.drawn(ctx, t, b.header, "● live"); err != nil {
 		return err
 	}
 	if _, err := t.Settle(ctx, 2*time.Second, 200*time.Millisecond, 5*time.Minute); err != nil {
@@ -280,7 +318,14 @@ type start struct {
 	silent  bool     // the terminal answers nothing
 	profile string   // duetprof's CPU profile, stopped at the first frame
 	wrap    []string // a command duet runs under (strace)
+	args    []string // duet's arguments
+	drawn   []string // what the first frame shows, all of it (default: the bench's header)
+	memory  bool     // read duet's peak RSS at the first frame and memoryAfter later
 }
+
+// memoryAfter is how long after the first frame the peak RSS is read again: the sync loops,
+// which start at the first frame, have done their first work by then.
+const memoryAfter = 2 * time.Second
 
 // result is one start: the time to the first frame with the contacts, and what the scheduler
 // said of duet's process at that moment.
@@ -288,10 +333,16 @@ type result struct {
 	took   time.Duration
 	onCPU  time.Duration // duet's threads on a CPU, from exec
 	waited time.Duration // duet's threads ready to run but waiting for a CPU (a busy machine)
+
+	hwm, hwmAfter int64 // with start.memory: duet's VmHWM in bytes at the frame, memoryAfter later
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%s (on CPU %s, waiting for a CPU %s)", ms(r.took), ms(r.onCPU), ms(r.waited))
+	s := fmt.Sprintf("%s (on CPU %s, waiting for a CPU %s)", ms(r.took), ms(r.onCPU), ms(r.waited))
+	if r.hwm > 0 {
+		s += fmt.Sprintf("; peak RSS %s, %s later %s", mb(r.hwm), memoryAfter, mb(r.hwmAfter))
+	}
+	return s
 }
 
 // summary prints the medians of a case's runs, with the spread of the times.
@@ -313,9 +364,9 @@ func summary(name string, rs []result) {
 // start execs bin on the profile under home and returns the time to the first frame with the
 // contacts; duet is then quit with ctrl+c.
 func (b *bench) start(ctx context.Context, bin, home string, s start) (result, error) {
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, s.args...)
 	if len(s.wrap) > 0 {
-		cmd = exec.Command(s.wrap[0], append(s.wrap[1:], bin)...)
+		cmd = exec.Command(s.wrap[0], append(append(s.wrap[1:], bin), s.args...)...)
 	}
 	cmd.Env = env(home)
 	if s.profile != "" {
@@ -327,7 +378,7 @@ func (b *bench) start(ctx context.Context, bin, home string, s start) (result, e
 		return result{}, err
 	}
 	defer t.Close("\x03", 10*time.Second)
-	seen, err := b.drawn(ctx, t)
+	seen, err := b.drawn(ctx, t, s.drawn...)
 	if err != nil {
 		return result{}, err
 	}
@@ -335,31 +386,58 @@ func (b *bench) start(ctx context.Context, bin, home string, s start) (result, e
 	if s.profile != "" {
 		_ = cmd.Process.Signal(syscall.SIGUSR1) // duetprof: stop the profile here
 	}
+	if s.memory {
+		if r.hwm, err = peakRSS(t.PID()); err != nil {
+			return r, err
+		}
+		if err := pause(ctx, memoryAfter); err != nil {
+			return r, err
+		}
+		if r.hwmAfter, err = peakRSS(t.PID()); err != nil {
+			return r, err
+		}
+	}
 	if err := t.Close("\x03", 10*time.Second); err != nil {
 		return r, fmt.Errorf("quit: %w", err)
 	}
 	return r, nil
 }
 
-// drawn waits until the screen shows the contacts header and returns when it was drawn.
-func (b *bench) drawn(ctx context.Context, t *idlebench.Term) (idlebench.Seen, error) {
+// drawn waits until the screen has shown each of texts (default: the contacts header) and
+// returns when the last of them was first drawn. The texts are watched from the start, each on
+// its own, so one drawn early is timed when it came.
+func (b *bench) drawn(ctx context.Context, t *idlebench.Term, texts ...string) (idlebench.Seen, error) {
 	const timeout = 10 * time.Minute
-	select {
-	case seen := <-t.Drawn(b.header):
-		return seen, nil
-	case <-t.Exited():
-		return idlebench.Seen{}, fmt.Errorf("duet exited before the contacts; its screen's last text: %q", tail(t.Screen(0), 400))
-	case <-time.After(timeout):
-		return idlebench.Seen{}, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", b.header, timeout, tail(t.Screen(0), 400))
-	case <-ctx.Done():
-		return idlebench.Seen{}, ctx.Err()
+	if len(texts) == 0 {
+		texts = []string{b.header}
 	}
+	waits := make([]<-chan idlebench.Seen, len(texts))
+	for i, text := range texts {
+		waits[i] = t.Drawn(text)
+	}
+	deadline := time.After(timeout)
+	var last idlebench.Seen
+	for i, text := range texts {
+		select {
+		case seen := <-waits[i]:
+			if seen.At.After(last.At) {
+				last = seen
+			}
+		case <-t.Exited():
+			return idlebench.Seen{}, fmt.Errorf("duet exited before %q was drawn; its screen's last text: %q", text, tail(t.Screen(0), 400))
+		case <-deadline:
+			return idlebench.Seen{}, fmt.Errorf("%q not drawn within %s; the screen's last text: %q", text, timeout, tail(t.Screen(0), 400))
+		case <-ctx.Done():
+			return idlebench.Seen{}, ctx.Err()
+		}
+	}
+	return last, nil
 }
 
 // newDevice logs in to a fresh profile under home (not timed) and times duet's first start on
 // it.
 func (b *bench) newDevice(ctx context.Context, bin, home string) (result, error) {
-	if err := b.login(ctx, bin, home); err != nil {
+	if err := b.login(ctx, bin, home, b.main); err != nil {
 		return result{}, err
 	}
 	defer os.RemoveAll(home)
