@@ -49,7 +49,7 @@ func TestExplainTimeout(t *testing.T) {
 }
 
 // closedServer is the address of a server that is gone: connecting is refused.
-func closedServer(t *testing.T) string {
+func closedServer(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()

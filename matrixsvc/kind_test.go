@@ -14,7 +14,7 @@ import (
 
 // offlineService is a service on a fresh store whose homeserver is never reached: for what
 // happens before a request.
-func offlineService(t *testing.T) *Service {
+func offlineService(t testing.TB) *Service {
 	t.Helper()
 	return openService(t, &store.Session{Homeserver: closedServer(t), UserID: "@me:localhost", DeviceID: "OFFLINE", AccessToken: "unused"}, t.TempDir())
 }
