@@ -236,19 +236,45 @@ func (m *Model) SetAccountOverview(acct int, ov matrixsvc.Overview, me id.UserID
 		it := &m.parts[acct][i]
 		it.Acct, it.Profile, it.Tag = acct, profile, tag
 	}
-	all := slices.Concat(m.parts...)
-	// By section, then newest first; the order within an account breaks ties (stable).
-	slices.SortStableFunc(all, func(a, b Item) int {
-		if c := cmp.Compare(a.Section, b.Section); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.TS, a.TS)
-	})
-	m.all = all
+	m.all = mergeParts(m.parts)
 	if !m.chosen {
 		m.selected = "" // the first row, until a selection is made
 	}
 	m.applyFilter()
+}
+
+// before orders rows: by section, then newest first.
+func before(a, b *Item) bool {
+	if a.Section != b.Section {
+		return a.Section < b.Section
+	}
+	return a.TS > b.TS
+}
+
+// mergeParts merges the accounts' rows, each part already in order, into one list in order;
+// on a tie the earlier account's row comes first. One pass: a list of thousands of rows is
+// merged again each time an account's list arrives, before the first frame too.
+func mergeParts(parts [][]Item) []Item {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]Item, 0, n)
+	next := make([]int, len(parts))
+	for len(out) < n {
+		best := -1
+		for i, p := range parts {
+			if next[i] < len(p) && (best < 0 || before(&p[next[i]], &parts[best][next[best]])) {
+				best = i
+			}
+		}
+		out = append(out, parts[best][next[best]])
+		next[best]++
+	}
+	return out
 }
 
 // itemsOf is an overview's rows, each section ordered by activity.
@@ -450,6 +476,11 @@ func (m *Model) narrow(digit string) {
 
 func (m *Model) applyFilter() {
 	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	if q == "" && m.only == 0 {
+		m.shown = m.all // every row: all is never changed in place, only replaced
+		m.keepSelection()
+		return
+	}
 	m.shown = m.shown[:0:0]
 	for _, it := range m.all {
 		if m.only > 0 && it.Acct != m.only-1 {

@@ -1,7 +1,12 @@
 package contacts
 
 import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +150,34 @@ func TestKeysEmit(t *testing.T) {
 	m = press(m, "jj")
 	if cmd = m.Update(tea.KeyPressMsg{Code: 'a', Text: "a"}); cmd != nil {
 		t.Fatal("a on a contact without an invite did something")
+	}
+}
+
+// The accounts' rows merged in one pass are what sorting them all together gives: by
+// section, newest first, the earlier account first on a tie.
+func TestMergePartsIsTheSortedList(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		parts := make([][]Item, 1+rng.IntN(4))
+		var all []Item
+		for a := range parts {
+			for range rng.IntN(30) {
+				parts[a] = append(parts[a], Item{Acct: a, Section: Section(rng.IntN(4)), TS: int64(rng.IntN(10)), Name: fmt.Sprint(rng.Int())})
+			}
+			slices.SortStableFunc(parts[a], func(x, y Item) int {
+				return cmp.Or(cmp.Compare(x.Section, y.Section), cmp.Compare(y.TS, x.TS))
+			})
+			all = append(all, parts[a]...)
+		}
+		slices.SortStableFunc(all, func(x, y Item) int {
+			return cmp.Or(cmp.Compare(x.Section, y.Section), cmp.Compare(y.TS, x.TS))
+		})
+		got := mergeParts(parts)
+		if len(all) == 0 && len(got) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, all) {
+			t.Fatalf("merged %v\nwant %v", got, all)
+		}
 	}
 }
