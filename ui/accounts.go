@@ -46,6 +46,7 @@ type account struct {
 	overviewSeq     int
 	overviewApplied int
 	directBad       bool // its m.direct could not be read (R1): said once in the status bar
+	kept            bool // its list shown is the one the last run kept: derived again once every account's is in
 }
 
 // label is the account as the status bar names it: its tag, when several are open.

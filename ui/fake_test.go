@@ -25,6 +25,7 @@ type fakeSvc struct {
 	events    chan matrixsvc.Event
 	ov        matrixsvc.Overview
 	cached    *matrixsvc.Overview // the list an earlier run kept (CachedOverview)
+	overviews int                 // Overview calls: the list derived
 	history   map[id.RoomID][]matrixsvc.Message
 	users     map[id.UserID]string // users that exist, with display names
 	encrypted map[id.RoomID]bool
@@ -107,6 +108,7 @@ func (f *fakeSvc) Events() <-chan matrixsvc.Event { return f.events }
 func (f *fakeSvc) Overview(context.Context) (matrixsvc.Overview, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.overviews++
 	return f.ov, nil
 }
 

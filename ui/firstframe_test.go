@@ -69,3 +69,33 @@ func TestTheKeptListIsDrawnFirstAndReplaced(t *testing.T) {
 		requireContains(t, h.view(), "Alice")
 	}
 }
+
+// With several accounts, FirstFrame and the kept lists' derivation wait for every account's
+// list: started after the first one's, they would compete with the others' for the cores.
+func TestFirstFrameWaitsForEveryAccount(t *testing.T) {
+	home, work := fixture(), workFake()
+	kept := home.ov
+	home.cached = &kept
+	var told []string
+	h := &harness{t: t, svc: home, more: []*fakeSvc{work}}
+	h.m = NewAccounts([]Profile{{Name: "default", Tag: "home", Svc: home}, {Name: "work", Svc: work}},
+		Options{Now: fixedNow, FirstFrame: func() { told = append(told, h.view()) }})
+	h.send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	h.hold = func(msg tea.Msg) bool { o, ok := msg.(overviewMsg); return ok && o.acct == 1 }
+	h.run(h.m.Init())
+	if len(told) != 0 {
+		t.Fatal("told with the work account's list not in")
+	}
+	if home.overviews != 0 {
+		t.Fatalf("home's kept list derived again %d times before work's list was in", home.overviews)
+	}
+	h.hold = nil
+	h.release()
+	if len(told) != 1 {
+		t.Fatalf("told %d times once both lists are in, want 1", len(told))
+	}
+	requireContains(t, told[0], "Dana", "Alice")
+	if home.overviews != 1 {
+		t.Fatalf("home's kept list derived %d times once both are in, want 1", home.overviews)
+	}
+}

@@ -543,7 +543,13 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		return nil
 	}
 	a.overviewApplied = msg.seq
-	drawn := m.firstFrame()
+	// What follows the first frame (the sync loops, the kept lists derived again) waits for
+	// every account's list: started after the first one's, it would compete with the others'
+	// on the same cores.
+	var drawn tea.Cmd
+	if m.allListed() {
+		drawn = m.firstFrame()
+	}
 	if msg.err != nil {
 		m.status.SetError(a.label(textutil.Explain(msg.err)))
 		return drawn
@@ -560,8 +566,16 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 	if msg.cached {
 		// Drawn from what the last run kept: the list derived from the store replaces it
 		// once this frame is out (a later seq, so an event's refresh meanwhile wins too).
-		idx := a.idx
-		cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{acct: idx} }))
+		a.kept = true
+	}
+	if m.allListed() {
+		for _, b := range m.accts {
+			if b.kept {
+				b.kept = false
+				idx := b.idx
+				cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{acct: idx} }))
+			}
+		}
 	}
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {
