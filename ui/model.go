@@ -105,8 +105,8 @@ type Model struct {
 	status   statusbar.Model
 	help     help.Model
 	newDM    *newdm.Model    // the new-DM prompt and the check of a user ID
-	security *security.Model // the account's whose dialog shows (over the right pane)
-	secAcct  int             // that account's index
+	security *security.Model // the security flow of the account whose dialog shows (over the right pane)
+	secAcct  int             // the index of that account
 	search   *search.Model   // message search, over the right pane
 	finder   *switcher.Model // the quick switcher, over the right pane
 
