@@ -113,7 +113,7 @@ func TestTwoAccountsFilterKey(t *testing.T) {
 			t.Fatalf("%s/%s shown with work only", it.Name, it.Tag)
 		}
 	}
-	requireContains(t, h.view(), "Contacts (6) · work only")
+	requireContains(t, h.view(), "Contacts (2) · work only")
 	h.typeText("0")
 	if n := len(h.m.contacts.Items()); n != 8 {
 		t.Fatalf("%d rows after 0", n)
@@ -224,4 +224,14 @@ func TestTwoAccountsSwitcher(t *testing.T) {
 	if c == nil || c.Item().Name != "Alice" {
 		t.Fatalf("opened %+v", c)
 	}
+}
+
+// A request's server stays in view next to the account's tag: it is what tells
+// @bob:example.org from @bob:evil.example.
+func TestTwoAccountsRequestKeepsItsServer(t *testing.T) {
+	home, work := fixture(), workFake()
+	work.ov.Requests = []matrixsvc.ContactView{{Contact: matrixsvc.Contact{UserID: "@bob:evil.example.org", Pending: true,
+		InviteRooms: []id.RoomID{"!req:evil.example.org"}, LastActivity: ms(testNow.Add(-time.Minute))}}}
+	h := newAccountsHarness(t, []Profile{{Name: "default", Tag: "home", Svc: home}, {Name: "work", Svc: work}}, 80, 40)
+	requireContains(t, h.view(), "   :evil.example.org w")
 }

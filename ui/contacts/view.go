@@ -117,6 +117,9 @@ func (m *Model) View() string {
 func (m *Model) count() int {
 	n := 0
 	for _, it := range m.all {
+		if m.only > 0 && it.Acct != m.only-1 {
+			continue // narrowed to one account: its contacts
+		}
 		if it.Kind == KindContact && !it.Request {
 			n++
 		}
@@ -222,6 +225,16 @@ func (m *Model) detailLine(it Item, selected bool) string {
 		st = m.styles.Pending
 	case it.Kind == KindGroup:
 		text = fmt.Sprintf("%d members · %s", it.Members, it.Preview)
+	}
+	if it.Tag != "" && it.Request && lipgloss.Width(text)+3+len(" · ")+lipgloss.Width(it.Tag) > m.width {
+		// A request's server tells @bob:example.org from @bob:evil.example: it keeps its
+		// room, and the account's tag (the section says it is a request) follows it.
+		_, server, _ := strings.Cut(it.Name, ":")
+		text = textutil.Fit("   :"+server+" "+it.Tag, m.width)
+		if selected {
+			return m.styles.Selected.Render(text)
+		}
+		return st.Render(text)
 	}
 	if it.Tag == "" {
 		text = textutil.Fit("   "+text, m.width)
