@@ -145,6 +145,14 @@ func TestTwoAccountsNewDMAsksWhichAccount(t *testing.T) {
 	h.typeText("n")
 	h.typeText("@zed:elsewhere.net")
 	requireContains(t, h.view(), "From: @me:work.org (work)")
+	// The account of the conversation opened last is the last used.
+	h.key(tea.KeyEscape)
+	selectRow(t, h, "Bob", "home")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEscape)
+	h.typeText("n")
+	h.typeText("@zed:elsewhere.net")
+	requireContains(t, h.view(), "From: @me:example.org (home)")
 }
 
 // One account offline does not mark the other so.

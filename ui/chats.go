@@ -42,6 +42,7 @@ func (m *Model) openItem(it contacts.Item, focusIt bool) tea.Cmd {
 	m.open = key
 	m.contacts.Select(key)
 	m.setPlaceholder(c.Item())
+	m.newDM.SetLastUsed(c.Item().Acct) // a new DM's account, by default, when the ID's server says none
 	m.layout()
 	if focusIt && !c.Item().Pending {
 		cmds = append(cmds, m.setFocus(focusComposer))
