@@ -335,8 +335,10 @@ func cmdDMsAll(inv *invocation, o *opts) error {
 		if err := printJSON(inv.env.Stdout, nonNil(lists)); err != nil {
 			return err
 		}
-	} else if err := printDMTables(inv.env, lists); err != nil {
-		return err
+	} else if len(lists) > 0 { // every one skipped: no table, the lines on stderr say why
+		if err := printDMTables(inv.env, lists); err != nil {
+			return err
+		}
 	}
 	if len(skipped) > 0 {
 		return fmt.Errorf("%d of %d profiles skipped: %s", len(skipped), tried, strings.Join(skipped, ", "))

@@ -333,16 +333,19 @@ func cmdDemo(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	// The work account is a second profile, as `duet login --profile work` makes one: its
-	// own store, crypto and lock.
+	// own store, crypto and lock. Both are locked as the window's, as `duet` locks its
+	// profiles: a command pointed at the demo's folders is refused, not run beside it.
 	work, err := dirs.ForProfile("work")
 	if err != nil {
 		return err
 	}
-	unlock, err := lockProfileAs(work, holderUI)
-	if err != nil {
-		return err
+	for _, p := range []paths.Profile{prof, work} {
+		unlock, err := lockProfileAs(p, holderUI)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	w := d.Work.You
 	workSess := &store.Session{Homeserver: d.Work.Server.URL, UserID: id.UserID(w.UserID), DeviceID: id.DeviceID(w.DeviceID), AccessToken: w.AccessToken}
 	if err := store.SaveSession(work.SessionFile(), workSess); err != nil {
