@@ -243,3 +243,18 @@ func TestTwoAccountsRequestKeepsItsServer(t *testing.T) {
 	h := newAccountsHarness(t, []Profile{{Name: "default", Tag: "home", Svc: home}, {Name: "work", Svc: work}}, 80, 40)
 	requireContains(t, h.view(), "   :evil.example.org w")
 }
+
+// An account logged out elsewhere says so with its profile's login; the other stays live.
+func TestTwoAccountsOneLoggedOut(t *testing.T) {
+	h, _, _ := twoAccounts(t)
+	h.send(eventsMsg{acct: 0, events: []matrixsvc.Event{matrixsvc.SyncStateChanged{State: matrixsvc.SyncLive}}})
+	h.send(eventsMsg{acct: 1, events: []matrixsvc.Event{matrixsvc.LoggedOut{}}})
+	requireContains(t, h.view(), "● home", "work: logged out: run `duet login --profile work`")
+	selectRow(t, h, "Alice", "home")
+	h.key(tea.KeyEnter)
+	h.typeText("still here")
+	h.key(tea.KeyEnter)
+	if len(h.svc.sends) != 1 {
+		t.Fatalf("home sent %+v", h.svc.sends)
+	}
+}

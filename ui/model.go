@@ -508,7 +508,12 @@ func (m *Model) handleEvents(a *account, events []matrixsvc.Event) tea.Cmd {
 			}
 			refresh = refresh || evt.DMListChanged || len(evt.Messages) > 0 || len(evt.Redecrypted) > 0 || len(evt.Changed) > 0
 		case matrixsvc.LoggedOut:
-			m.status.SetError(a.label(matrixsvc.ErrLoggedOut.Error()))
+			msg := matrixsvc.ErrLoggedOut.Error()
+			if a.profile != "" {
+				// The other accounts go on; this one's login is its profile's.
+				msg = fmt.Sprintf("logged out: run `duet login --profile %s` (the other accounts go on)", a.profile)
+			}
+			m.status.SetError(a.label(msg))
 		case matrixsvc.OutgoingChanged:
 			if c := m.chatOfTxn(evt.TxnID); c != nil {
 				cmds = append(cmds, c.OutgoingChanged(evt))
