@@ -258,3 +258,25 @@ func TestTwoAccountsOneLoggedOut(t *testing.T) {
 		t.Fatalf("home sent %+v", h.svc.sends)
 	}
 }
+
+// A notification names the account; a message in the other account's conversation with the
+// same person is not "on screen" because one with them is open.
+func TestTwoAccountsNotifications(t *testing.T) {
+	h, _, _ := twoAccounts(t)
+	desk := &fakeDesktop{}
+	h.m.opts.Desktop = desk
+	selectRow(t, h, "Alice", "home")
+	h.key(tea.KeyEnter)
+	atWork := msg(aliceAtWork, "$w9", alice, testNow, "about the report")
+	atWork.Notify = true
+	h.send(eventsMsg{acct: 1, events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{atWork}}}})
+	if got := desk.got(); len(got) != 1 || got[0] != "Alice (work): about the report" {
+		t.Fatalf("desktop notifications: %q", got)
+	}
+	atHome := msg(aliceRoom, "$a9", alice, testNow, "here!")
+	atHome.Notify = true
+	h.send(eventsMsg{acct: 0, events: []matrixsvc.Event{matrixsvc.SyncApplied{Messages: []matrixsvc.Message{atHome}}}})
+	if got := desk.got(); len(got) != 1 {
+		t.Fatalf("notified of the open conversation's message: %q", got)
+	}
+}
