@@ -573,15 +573,7 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 		// once this frame is out (a later seq, so an event's refresh meanwhile wins too).
 		a.kept = true
 	}
-	if m.allListed() {
-		for _, b := range m.accts {
-			if b.kept {
-				b.kept = false
-				idx := b.idx
-				cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{acct: idx} }))
-			}
-		}
-	}
+	cmds = append(cmds, m.deriveKept())
 	for key, c := range m.chats {
 		if it, ok := m.contacts.Find(key); ok {
 			cmds = append(cmds, c.SetItem(it))
@@ -590,18 +582,44 @@ func (m *Model) applyOverview(msg overviewMsg) tea.Cmd {
 	if msg.lastOpen != "" {
 		m.wantOpen = msg.lastOpen
 	}
-	if m.wantOpen != "" && m.open == "" {
-		// The conversation open when duet last ran, once its account's list is in.
-		if it, ok := m.contacts.Find(m.wantOpen); ok {
-			if !it.Pending {
-				cmds = append(cmds, m.openItem(it, false))
-			}
-			m.wantOpen = ""
-		} else if m.allListed() {
-			m.wantOpen = ""
+	return tea.Batch(append(cmds, m.reopenLast(), drawn)...)
+}
+
+// deriveKept asks, once every account's list is in, for the lists derived from the stores of
+// the accounts shown with the list the last run kept.
+func (m *Model) deriveKept() tea.Cmd {
+	if !m.allListed() {
+		return nil
+	}
+	var cmds []tea.Cmd
+	for _, a := range m.accts {
+		if a.kept {
+			a.kept = false
+			idx := a.idx
+			cmds = append(cmds, tea.Tick(firstFrameDrawn, func(time.Time) tea.Msg { return refreshListMsg{acct: idx} }))
 		}
 	}
-	return tea.Batch(append(cmds, drawn)...)
+	return tea.Batch(cmds...)
+}
+
+// reopenLast opens the conversation open when duet last ran, once its account's list is in
+// (given up once every account's is and it is not there).
+func (m *Model) reopenLast() tea.Cmd {
+	if m.wantOpen == "" || m.open != "" {
+		return nil
+	}
+	it, ok := m.contacts.Find(m.wantOpen)
+	if !ok {
+		if m.allListed() {
+			m.wantOpen = ""
+		}
+		return nil
+	}
+	m.wantOpen = ""
+	if it.Pending {
+		return nil
+	}
+	return m.openItem(it, false)
 }
 
 // allListed reports whether every account's list has been shown once.

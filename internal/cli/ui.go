@@ -78,43 +78,11 @@ func runUIs(ctx context.Context, env Env, profs []paths.Profile, skipped ...stri
 	}
 	defer s.end()
 	ctx, opts, loops, cfg := s.ctx, s.opts, s.loops, s.cfg
-	// Each account opens on its own, at once: a slow disk or a large store of one does not
-	// hold the others back. A profile that cannot be opened is an error naming it.
-	apps := make([]*App, len(profs))
-	errs := make([]error, len(profs))
-	var wg sync.WaitGroup
-	for i, prof := range profs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			apps[i], errs[i] = OpenApp(ctx, env, prof)
-		}()
+	apps, notes, err := openApps(ctx, env, profs, loops)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	// One that cannot be opened (not logged in, a damaged store) is said and left out: the
-	// others open. When none can, that is the error.
-	var opened []*App
-	var firstErr error
-	for i, err := range errs {
-		if apps[i] != nil {
-			loops.add(apps[i])
-		}
-		if errors.Is(err, errNotLoggedIn) {
-			err = fmt.Errorf("profile %q is not logged in: duet login --profile %s", profs[i].Name, profs[i].Name)
-		} else if err != nil {
-			err = fmt.Errorf("profile %q: %w", profs[i].Name, err)
-		}
-		if err != nil {
-			firstErr = cmp.Or(firstErr, err)
-			skipped = append(skipped, oneLine(err))
-			continue
-		}
-		opened = append(opened, apps[i])
-	}
-	if len(opened) == 0 {
-		return firstErr
-	}
-	apps = opened
+	skipped = append(skipped, notes...)
 	opts.StartNotice = strings.Join(skipped, "; ")
 	profiles := make([]ui.Profile, len(apps))
 	for i, app := range apps {
@@ -131,6 +99,40 @@ func runUIs(ctx context.Context, env Env, profs []paths.Profile, skipped ...stri
 	limit := time.AfterFunc(firstFrameLimit, start)
 	defer limit.Stop()
 	return s.run(ctx, ui.NewAccounts(profiles, opts))
+}
+
+// openApps opens each profile's app, at once: a slow disk or a large store of one does not hold
+// the others back. Each app opened is the loops' to close. One that cannot be opened (not
+// logged in, a damaged store) is left out, and notes say why; when none can, that is the error.
+func openApps(ctx context.Context, env Env, profs []paths.Profile, loops *syncLoops) (opened []*App, notes []string, _ error) {
+	apps := make([]*App, len(profs))
+	errs := make([]error, len(profs))
+	var wg sync.WaitGroup
+	for i, prof := range profs {
+		wg.Go(func() { apps[i], errs[i] = OpenApp(ctx, env, prof) })
+	}
+	wg.Wait()
+	var firstErr error
+	for i, err := range errs {
+		if apps[i] != nil {
+			loops.add(apps[i])
+		}
+		if errors.Is(err, errNotLoggedIn) {
+			err = fmt.Errorf("profile %q is not logged in: duet login --profile %s", profs[i].Name, profs[i].Name)
+		} else if err != nil {
+			err = fmt.Errorf("profile %q: %w", profs[i].Name, err)
+		}
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			notes = append(notes, oneLine(err))
+			continue
+		}
+		opened = append(opened, apps[i])
+	}
+	if len(opened) == 0 {
+		return nil, nil, firstErr
+	}
+	return opened, notes, nil
 }
 
 // uiSetup is what every start of the UI prepares: the terminal, the configuration, the UI's
