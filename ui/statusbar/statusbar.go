@@ -19,20 +19,18 @@ import (
 type Model struct {
 	styles  styles.Status
 	width   int
-	sync    matrixsvc.SyncStateChanged // the first account's
 	err     string
 	info    string
 	ask     string // a question the next key answers
 	hint    string
 	account string
 	now     func() time.Time
-	retryAt time.Time       // offline: when the next attempt is due (for the countdown)
 	tasks   map[string]task // long work under way (progress.go)
 
-	// Several accounts: each one's label and connection, the first one's in sync and
-	// retryAt as well. Nil when one account is open.
-	accounts []Account
+	// Each account's connection, one when one account is open; with several, their labels
+	// (accounts is nil with one).
 	states   []accountState
+	accounts []Account
 }
 
 // Account is how the bar names one of several accounts.
@@ -43,21 +41,23 @@ type Account struct {
 
 type accountState struct {
 	sync    matrixsvc.SyncStateChanged
-	retryAt time.Time
+	retryAt time.Time // offline: when the next attempt is due (for the countdown)
 }
 
 // SetAccounts names the accounts whose connections the bar shows, when there are several.
 func (m *Model) SetAccounts(accts []Account) {
 	if len(accts) < 2 {
-		m.accounts, m.states = nil, nil
+		m.accounts, m.states = nil, make([]accountState, 1)
 		return
 	}
 	m.accounts = accts
 	m.states = make([]accountState, len(accts))
 }
 
-// New returns a status bar in the connecting state.
-func New(st styles.Status) Model { return Model{styles: st, now: time.Now} }
+// New returns a status bar in the connecting state, for one account.
+func New(st styles.Status) Model {
+	return Model{styles: st, now: time.Now, states: make([]accountState, 1)}
+}
 
 // SetStyles draws the bar with st from now on.
 func (m *Model) SetStyles(st styles.Status) { m.styles = st }
@@ -67,22 +67,11 @@ func (m *Model) SetClock(now func() time.Time) { m.now = now }
 
 // Offline reports whether the bar shows a connection as down.
 func (m *Model) Offline() bool {
-	for _, st := range m.states {
-		if st.sync.State == matrixsvc.SyncOffline {
-			return true
-		}
-	}
-	return m.sync.State == matrixsvc.SyncOffline
+	return len(m.OfflineAccounts()) > 0
 }
 
 // OfflineAccounts returns the indexes of the accounts whose connection is down.
 func (m *Model) OfflineAccounts() []int {
-	if m.states == nil {
-		if m.sync.State == matrixsvc.SyncOffline {
-			return []int{0}
-		}
-		return nil
-	}
 	var out []int
 	for i, st := range m.states {
 		if st.sync.State == matrixsvc.SyncOffline {
@@ -105,9 +94,6 @@ func (m *Model) SetSyncOf(acct int, s matrixsvc.SyncStateChanged) {
 	if s.State == matrixsvc.SyncOffline && s.RetryIn > 0 {
 		retryAt = m.now().Add(s.RetryIn)
 	}
-	if acct == 0 {
-		m.sync, m.retryAt = s, retryAt
-	}
 	if acct >= 0 && acct < len(m.states) {
 		m.states[acct] = accountState{sync: s, retryAt: retryAt}
 	}
@@ -115,7 +101,6 @@ func (m *Model) SetSyncOf(acct int, s matrixsvc.SyncStateChanged) {
 
 // RetryingNow shows that a retry was asked for.
 func (m *Model) RetryingNow() {
-	m.retryAt = m.now()
 	for i := range m.states {
 		if m.states[i].sync.State == matrixsvc.SyncOffline {
 			m.states[i].retryAt = m.now()
@@ -153,23 +138,16 @@ func (m *Model) View() string {
 		return ""
 	}
 	st := m.styles
-	if m.states != nil {
+	if m.accounts != nil {
 		return m.viewAccounts()
 	}
+	one := m.states[0]
 	var state string
-	switch m.sync.State {
+	switch one.sync.State {
 	case matrixsvc.SyncLive:
 		state = st.Live.Render("● live")
 	case matrixsvc.SyncOffline:
-		s := "✗ offline"
-		if !m.retryAt.IsZero() {
-			if left := m.retryAt.Sub(m.now()).Round(time.Second); left > 0 {
-				s += fmt.Sprintf(", retrying in %s (any key: now)", left)
-			} else {
-				s += ", retrying…"
-			}
-		}
-		state = st.Offline.Render(s)
+		state = st.Offline.Render("✗ offline" + m.retrying(one, " (any key: now)"))
 	default:
 		label := "○ connecting…"
 		if p, _, ok := m.Progress(); ok && p.Task == matrixsvc.TaskSync {
@@ -178,10 +156,22 @@ func (m *Model) View() string {
 		state = st.Waiting.Render(label)
 	}
 	offline := ""
-	if m.sync.State == matrixsvc.SyncOffline && m.sync.Err != nil {
-		offline = sanitize.Line(matrixsvc.Explain(m.sync.Err))
+	if one.sync.State == matrixsvc.SyncOffline && one.sync.Err != nil {
+		offline = sanitize.Line(matrixsvc.Explain(one.sync.Err))
 	}
 	return m.finish(state, m.message(offline))
+}
+
+// retrying is the countdown to an offline account's next attempt ("" when none is due), with
+// more after the seconds.
+func (m *Model) retrying(s accountState, more string) string {
+	if s.retryAt.IsZero() {
+		return ""
+	}
+	if left := s.retryAt.Sub(m.now()).Round(time.Second); left > 0 {
+		return fmt.Sprintf(", retrying in %s%s", left, more)
+	}
+	return ", retrying…"
 }
 
 // message is what the bar says after the connection: a question, an error, a notice, why the
@@ -234,15 +224,7 @@ func (m *Model) viewAccounts() string {
 		case matrixsvc.SyncLive:
 			parts = append(parts, st.Live.Render("●")+" "+tag)
 		case matrixsvc.SyncOffline:
-			label := "✗ " + a.Tag + " offline"
-			if !s.retryAt.IsZero() {
-				if left := s.retryAt.Sub(m.now()).Round(time.Second); left > 0 {
-					label += fmt.Sprintf(", retrying in %s", left)
-				} else {
-					label += ", retrying…"
-				}
-			}
-			parts = append(parts, st.Offline.Render(label))
+			parts = append(parts, st.Offline.Render("✗ "+a.Tag+" offline"+m.retrying(s, "")))
 			if offlineMsg == "" && s.sync.Err != nil {
 				offlineMsg = a.Tag + ": " + sanitize.Line(matrixsvc.Explain(s.sync.Err))
 			}
