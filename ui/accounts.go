@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -65,8 +66,8 @@ func newAccounts(profiles []Profile, plain bool) []*account {
 		a := &account{idx: i, svc: p.Svc, me: p.Svc.Me()}
 		if multi {
 			a.profile = p.Name
-			a.tag = sanitize.Line(cmpOr(p.Tag, p.Name))
-			color := cmpOr(p.Color, palette[i%len(palette)])
+			a.tag = sanitize.Line(cmp.Or(p.Tag, p.Name))
+			color := cmp.Or(p.Color, palette[i%len(palette)])
 			a.style = lipgloss.NewStyle()
 			if !plain { // a terminal without colour tells the accounts by their tags alone
 				a.style = a.style.Bold(true).Foreground(lipgloss.Color(color))
@@ -75,13 +76,6 @@ func newAccounts(profiles []Profile, plain bool) []*account {
 		accts[i] = a
 	}
 	return accts
-}
-
-func cmpOr(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }
 
 // multi reports whether several accounts are open.
@@ -95,7 +89,7 @@ func (m *Model) setUpAccounts() {
 	var list []contacts.Account
 	var bar []statusbar.Account
 	for _, a := range m.accts {
-		list = append(list, contacts.Account{Profile: a.profile, Tag: a.tag, Style: a.style, Me: a.me})
+		list = append(list, contacts.Account{Profile: a.profile, Tag: a.tag, Style: a.style})
 		bar = append(bar, statusbar.Account{Tag: a.tag, Style: a.style})
 	}
 	m.contacts.SetAccounts(list)

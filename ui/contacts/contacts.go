@@ -91,7 +91,6 @@ type Account struct {
 	Profile string         // the profile's name: the rows' keys carry it
 	Tag     string         // the rows' label
 	Style   lipgloss.Style // the label's colour
-	Me      id.UserID
 }
 
 // OpenMsg asks the root to open an item's conversation.
@@ -206,12 +205,6 @@ func (m *Model) SetAccounts(accts []Account) {
 	m.accounts = accts
 	m.parts = make([][]Item, max(len(accts), 1))
 }
-
-// Accounts returns the accounts set by SetAccounts (none when one account is open).
-func (m *Model) Accounts() []Account { return m.accounts }
-
-// Only returns the index of the account the list is narrowed to, or -1 for all of them.
-func (m *Model) Only() int { return m.only - 1 }
 
 // SetOverview replaces the rows with a fresh overview of the one account, keeping the selection
 // on the same person once one was chosen.
