@@ -379,10 +379,7 @@ type profileInUseError struct {
 }
 
 func (e *profileInUseError) Error() string {
-	proc := ""
-	if e.pid != "" {
-		proc = " (process " + e.pid + ")"
-	}
+	proc := processOf(e.pid)
 	if e.ui {
 		advice := "use that window"
 		if e.command == "send" {
@@ -395,17 +392,21 @@ func (e *profileInUseError) Error() string {
 
 func (e *profileInUseError) Unwrap() error { return flock.ErrLocked }
 
-// holderText names what holds the profile: "duet's window (process N)", "another duet
+// holder names what holds the profile, after "in use by": "duet (process N)", "duet's window
 // (process N)".
-func (e *profileInUseError) holderText() string {
-	who := "another duet"
+func (e *profileInUseError) holder() string {
 	if e.ui {
-		who = "another duet window"
+		return "duet's window" + processOf(e.pid)
 	}
-	if e.pid != "" {
-		who += " (process " + e.pid + ")"
+	return "duet" + processOf(e.pid)
+}
+
+// processOf is " (process PID)", or "" when the lock file named none.
+func processOf(pid string) string {
+	if pid == "" {
+		return ""
 	}
-	return who
+	return " (process " + pid + ")"
 }
 
 // securePrivateFiles checks that the files holding the account's secrets (access token, pickle

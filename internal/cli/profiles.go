@@ -263,10 +263,7 @@ func cmdProfiles(env Env, asJSON bool) error {
 		inUse := "-"
 		switch {
 		case r.InUse && r.Window:
-			inUse = "open in duet's window"
-			if r.PID != "" {
-				inUse += " (process " + r.PID + ")"
-			}
+			inUse = "open in duet's window" + processOf(r.PID)
 		case r.InUse && r.PID != "":
 			inUse = "in use by process " + r.PID
 		case r.InUse:
@@ -313,13 +310,7 @@ func cmdDMsAll(inv *invocation, o *opts) error {
 			var inUse *profileInUseError
 			why := oneLine(err)
 			if errors.As(err, &inUse) {
-				why = "in use by duet"
-				if inUse.ui {
-					why = "in use by duet's window"
-				}
-				if inUse.pid != "" {
-					why += " (process " + inUse.pid + ")"
-				}
+				why = "in use by " + inUse.holder()
 			}
 			fmt.Fprintf(env.Stderr, "duet: %s; skipped\n", why)
 			skipped = append(skipped, p.prof.Name)

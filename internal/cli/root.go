@@ -495,7 +495,7 @@ func (inv *invocation) takeForUI() (_ []paths.Profile, _ func(), skipped []strin
 		var inUse *profileInUseError
 		if err != nil && len(profs) > 1 && errors.As(err, &inUse) {
 			firstErr = cmp.Or(firstErr, inv.inUse(err))
-			skipped = append(skipped, fmt.Sprintf("profile %q not opened: %s is using it", prof.Name, inUse.holderText()))
+			skipped = append(skipped, fmt.Sprintf("profile %q not opened: another %s is using it", prof.Name, inUse.holder()))
 			continue
 		}
 		if err != nil {
