@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -289,23 +287,14 @@ func filterPrefix(cands []cobra.Completion, prefix string) []cobra.Completion {
 
 // completeProfiles lists the profiles that have a data directory, for --profile.
 func (inv *invocation) completeProfiles(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	prof, err := inv.env.Dirs.ForProfile("default")
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	entries, _ := os.ReadDir(filepath.Dir(prof.Data))
-	var out []cobra.Completion
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
+	found, _ := findProfiles(inv.env)
+	out := make([]cobra.Completion, 0, len(found))
+	for _, p := range found {
 		desc := "not logged in"
-		if p, err := inv.env.Dirs.ForProfile(e.Name()); err != nil {
-			continue
-		} else if sess, err := store.LoadSession(p.SessionFile()); err == nil && sess.AccessToken != "" {
-			desc = string(sess.UserID)
+		if p.loggedIn() {
+			desc = string(p.sess.UserID)
 		}
-		out = append(out, candidate(e.Name(), desc))
+		out = append(out, candidate(p.prof.Name, desc))
 	}
 	return filterPrefix(out, toComplete), cobra.ShellCompDirectiveNoFileComp
 }
