@@ -280,3 +280,13 @@ func TestTwoAccountsNotifications(t *testing.T) {
 		t.Fatalf("notified of the open conversation's message: %q", got)
 	}
 }
+
+// A verification request names its sender as that account's list does, whichever row is
+// selected.
+func TestTwoAccountsVerificationNamesFromItsAccount(t *testing.T) {
+	h, _, _ := twoAccounts(t)
+	selectRow(t, h, "Bob", "home")
+	h.send(eventsMsg{acct: 1, events: []matrixsvc.Event{matrixsvc.Verification{Txn: "in1", User: dana, Stage: matrixsvc.VerifyRequested}}})
+	view := h.view()
+	requireContains(t, view, "Verification request · work", "Dana (")
+}

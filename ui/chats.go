@@ -177,13 +177,12 @@ func (h host) Ask(question string, yes tea.Cmd, no string) {
 	h.m.status.Ask(question)
 	h.m.confirm, h.m.confirmNo = yes, no
 }
-func (h host) Draft() string                 { return h.m.composer.Value() }
-func (h host) SetDraft(text string)          { h.m.composer.SetValue(text) }
-func (h host) Copy(text string) tea.Cmd      { return h.m.term.Copy(text) }
-func (h host) RefreshList() tea.Cmd          { return h.m.refreshAll() }
-func (h host) NewTxn() string                { return h.m.newTxn() }
-func (h host) ImageID() uint32               { return h.m.nextImageID() }
-func (h host) Names(user id.UserID) []string { return h.m.namesOf(user) }
+func (h host) Draft() string            { return h.m.composer.Value() }
+func (h host) SetDraft(text string)     { h.m.composer.SetValue(text) }
+func (h host) Copy(text string) tea.Cmd { return h.m.term.Copy(text) }
+func (h host) RefreshList() tea.Cmd     { return h.m.refreshAll() }
+func (h host) NewTxn() string           { return h.m.newTxn() }
+func (h host) ImageID() uint32          { return h.m.nextImageID() }
 func (h host) RefreshTrust() tea.Cmd {
 	if c := h.m.openChat(); c != nil {
 		return c.FetchTrust()
@@ -191,10 +190,19 @@ func (h host) RefreshTrust() tea.Cmd {
 	return nil
 }
 
-// namesOf is what the list calls user: the name of its conversation, then of its row.
-func (m *Model) namesOf(user id.UserID) []string {
+// accountHost is host for what belongs to one account (its security flow): the names it asks
+// for are its account's rows.
+type accountHost struct {
+	host
+	a *account
+}
+
+func (h accountHost) Names(user id.UserID) []string { return h.m.namesOf(h.a, user) }
+
+// namesOf is what account a's list calls user: the name of its conversation, then of its row.
+func (m *Model) namesOf(a *account, user id.UserID) []string {
 	var names []string
-	key := m.cur().userKey(user)
+	key := a.userKey(user)
 	if c := m.chats[key]; c != nil {
 		names = append(names, c.Item().Name)
 	}

@@ -162,7 +162,7 @@ func NewAccounts(profiles []Profile, opts Options) *Model {
 	}
 	m.finder = switcher.New(dir, switcher.Options{Keys: km.Switcher, Styles: st.Switcher, Me: first.me, Context: m.ctx})
 	for _, a := range accts {
-		a.security = security.New(a.svc, host{m}, security.Options{Keys: km.Security, Styles: st, Me: a.me,
+		a.security = security.New(a.svc, accountHost{host{m}, a}, security.Options{Keys: km.Security, Styles: st, Me: a.me,
 			Context: m.ctx, RecoveryKey: km.Global.Recovery.Help().Key, Account: a.tag})
 	}
 	m.security = first.security
