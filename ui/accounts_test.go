@@ -225,11 +225,20 @@ func TestTwoAccountsSwitcher(t *testing.T) {
 	h, _, _ := twoAccounts(t)
 	h.send(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
 	h.typeText("alice")
-	requireContains(t, h.view(), "home", "work")
+	// The list beside the box shows the tags too: look at the box's rows alone.
+	var rows []string
+	for _, l := range strings.Split(h.view(), "\n") {
+		if strings.Contains(l, "│ ") && strings.Contains(l, string(alice)) {
+			rows = append(rows, strings.TrimSpace(l[strings.LastIndex(l, string(alice)):]))
+		}
+	}
+	if len(rows) != 2 || !strings.HasSuffix(strings.TrimSuffix(rows[0], "│"), "home ") || !strings.HasSuffix(strings.TrimSuffix(rows[1], "│"), "work ") {
+		t.Fatalf("switcher rows for alice: %q", rows)
+	}
 	h.key(tea.KeyDown)
 	h.key(tea.KeyEnter)
 	c := h.m.openChat()
-	if c == nil || c.Item().Name != "Alice" {
+	if c == nil || c.Item().Name != "Alice" || c.Item().Tag != "work" {
 		t.Fatalf("opened %+v", c)
 	}
 }
